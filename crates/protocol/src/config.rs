@@ -1,0 +1,210 @@
+//! Group configuration and its defaults.
+
+use openmls::prelude::{
+    Capabilities, Ciphersuite, ExtensionType, MIXED_PLAINTEXT_WIRE_FORMAT_POLICY,
+    MlsGroupJoinConfig, PURE_CIPHERTEXT_WIRE_FORMAT_POLICY, SenderRatchetConfiguration,
+    WireFormatPolicy,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, group_name::GROUP_NAME_EXTENSION_TYPE};
+
+/// The MLS ciphersuites Conclave supports: every one `openmls_rust_crypto` implements.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CipherSuite {
+    /// 0x0001 `MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519`, the default: the mandatory-to-
+    /// implement suite, so every MLS implementation can join.
+    #[default]
+    X25519Aes128Ed25519,
+    /// 0x0002 `MLS_128_DHKEMP256_AES128GCM_SHA256_P256`.
+    P256Aes128P256,
+    /// 0x0003 `MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519`.
+    X25519ChaCha20Ed25519,
+}
+
+impl CipherSuite {
+    /// Every supported suite, in code-point order.
+    pub const ALL: [CipherSuite; 3] = [
+        CipherSuite::X25519Aes128Ed25519,
+        CipherSuite::P256Aes128P256,
+        CipherSuite::X25519ChaCha20Ed25519,
+    ];
+
+    /// The IANA code point.
+    pub fn code_point(self) -> u16 {
+        match self {
+            CipherSuite::X25519Aes128Ed25519 => 0x0001,
+            CipherSuite::P256Aes128P256 => 0x0002,
+            CipherSuite::X25519ChaCha20Ed25519 => 0x0003,
+        }
+    }
+
+    /// Looks a suite up by its IANA code point.
+    pub fn from_code_point(code_point: u16) -> Result<Self, Error> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.code_point() == code_point)
+            .ok_or(Error::UnsupportedCiphersuite { code_point })
+    }
+
+    /// The RFC 9420 name.
+    pub fn name(self) -> &'static str {
+        match self {
+            CipherSuite::X25519Aes128Ed25519 => "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519",
+            CipherSuite::P256Aes128P256 => "MLS_128_DHKEMP256_AES128GCM_SHA256_P256",
+            CipherSuite::X25519ChaCha20Ed25519 => {
+                "MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519"
+            }
+        }
+    }
+
+    /// The openmls value.
+    pub fn to_openmls(self) -> Ciphersuite {
+        match self {
+            CipherSuite::X25519Aes128Ed25519 => {
+                Ciphersuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
+            }
+            CipherSuite::P256Aes128P256 => Ciphersuite::MLS_128_DHKEMP256_AES128GCM_SHA256_P256,
+            CipherSuite::X25519ChaCha20Ed25519 => {
+                Ciphersuite::MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519
+            }
+        }
+    }
+
+    /// Maps an openmls value back, failing for suites Conclave does not support.
+    pub fn from_openmls(suite: Ciphersuite) -> Result<Self, Error> {
+        Self::from_code_point(suite.into())
+    }
+}
+
+/// How handshake messages (proposals and commits) are framed on the wire.
+///
+/// Application messages are always `PrivateMessage`s.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HandshakeFraming {
+    /// The default: handshake messages are `PrivateMessage`s. The delivery service still sees
+    /// what it needs to order commits (group id, epoch and content type travel in the clear in
+    /// the `PrivateMessage` header) but not who added, removed or renamed what, nor the
+    /// members' key packages and leaf nodes. Conclave's server is untrusted, so it learns the
+    /// least that lets it do its job.
+    #[default]
+    Encrypted,
+    /// Handshake messages are `PublicMessage`s, signed but readable by the server, which could
+    /// then check membership changes itself. For deployments that want a server-side policy;
+    /// members accept both framings in this mode.
+    Plaintext,
+}
+
+impl HandshakeFraming {
+    pub(crate) fn policy(self) -> WireFormatPolicy {
+        match self {
+            HandshakeFraming::Encrypted => PURE_CIPHERTEXT_WIRE_FORMAT_POLICY,
+            HandshakeFraming::Plaintext => MIXED_PLAINTEXT_WIRE_FORMAT_POLICY,
+        }
+    }
+}
+
+/// Settings for groups this device creates or joins.
+///
+/// Every field has a documented default; [`GroupConfig::default()`] is what Conclave ships.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupConfig {
+    /// Ciphersuite of new groups and key packages. Default: 0x0001.
+    pub ciphersuite: CipherSuite,
+    /// How many past epochs' message keys are kept so that a message sent just before a
+    /// commit still decrypts after it. Default: 5. Larger values weaken forward secrecy for
+    /// that many epochs; 0 makes every in-flight message at a commit undecryptable.
+    pub max_past_epochs: usize,
+    /// How many skipped messages per sender and epoch may still arrive late (their keys are
+    /// kept until then). Default: 100.
+    pub out_of_order_tolerance: u32,
+    /// How far ahead of the last seen message a sender's generation may jump (messages lost on
+    /// the way). Default: 1000.
+    pub maximum_forward_distance: u32,
+    /// Encrypted messages are padded to a multiple of this many bytes, so the server only
+    /// learns a message's length to within this bucket. Default: 256 (a typical chat line
+    /// and a short paragraph look alike). 0 turns padding off.
+    pub padding_block: usize,
+    /// Handshake framing; see [`HandshakeFraming`]. Default: encrypted.
+    pub handshake_framing: HandshakeFraming,
+    /// Whether Welcome messages carry the ratchet tree inside (the `ratchet_tree` extension).
+    /// Default: false. The tree is returned beside the Welcome instead, because inside the
+    /// GroupInfo it is hashed again by the HPKE encryption to every joiner, which makes large
+    /// adds superlinear. A Welcome that carries the tree is always accepted on join.
+    pub ratchet_tree_in_welcome: bool,
+    /// Lifetime of new key packages, in seconds. Default: 90 days.
+    pub key_package_lifetime_secs: u64,
+}
+
+impl Default for GroupConfig {
+    fn default() -> Self {
+        Self {
+            ciphersuite: CipherSuite::default(),
+            max_past_epochs: 5,
+            out_of_order_tolerance: 100,
+            maximum_forward_distance: 1000,
+            padding_block: 256,
+            handshake_framing: HandshakeFraming::default(),
+            ratchet_tree_in_welcome: false,
+            key_package_lifetime_secs: 90 * 24 * 3600,
+        }
+    }
+}
+
+impl GroupConfig {
+    /// The same configuration with another ciphersuite.
+    pub fn with_ciphersuite(mut self, ciphersuite: CipherSuite) -> Self {
+        self.ciphersuite = ciphersuite;
+        self
+    }
+
+    pub(crate) fn sender_ratchet(&self) -> SenderRatchetConfiguration {
+        SenderRatchetConfiguration::new(self.out_of_order_tolerance, self.maximum_forward_distance)
+    }
+
+    /// What every Conclave leaf node advertises: the suites this build supports and the
+    /// group-name extension.
+    pub(crate) fn capabilities() -> Capabilities {
+        let suites: Vec<Ciphersuite> = CipherSuite::ALL.iter().map(|s| s.to_openmls()).collect();
+        Capabilities::builder()
+            .ciphersuites(suites)
+            .extensions(vec![
+                ExtensionType::Unknown(GROUP_NAME_EXTENSION_TYPE),
+                ExtensionType::LastResort,
+            ])
+            .build()
+    }
+
+    pub(crate) fn join_config(&self) -> MlsGroupJoinConfig {
+        MlsGroupJoinConfig::builder()
+            .wire_format_policy(self.handshake_framing.policy())
+            .padding_size(self.padding_block)
+            .max_past_epochs(self.max_past_epochs)
+            .sender_ratchet_configuration(self.sender_ratchet())
+            .use_ratchet_tree_extension(self.ratchet_tree_in_welcome)
+            .build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_points_round_trip() {
+        for suite in CipherSuite::ALL {
+            assert_eq!(
+                CipherSuite::from_code_point(suite.code_point()).unwrap(),
+                suite
+            );
+            assert_eq!(
+                CipherSuite::from_openmls(suite.to_openmls()).unwrap(),
+                suite
+            );
+        }
+        assert!(matches!(
+            CipherSuite::from_code_point(0x0004),
+            Err(Error::UnsupportedCiphersuite { code_point: 4 })
+        ));
+    }
+}

@@ -1,0 +1,117 @@
+//! The one error type of this crate.
+
+use thiserror::Error;
+
+/// Everything that can go wrong in `conclave-protocol`.
+///
+/// Every failing operation leaves the group exactly as it was, in memory and in storage,
+/// unless a variant says otherwise.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The bytes are not a well-formed MLS structure (garbage, truncated, trailing bytes).
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    /// A well-formed MLS message of the wrong kind for this call (say, a Welcome passed where
+    /// a group message is expected).
+    #[error("unexpected message: expected {expected}, got {found}")]
+    UnexpectedMessage {
+        /// What the call takes.
+        expected: &'static str,
+        /// What the bytes were.
+        found: &'static str,
+    },
+    /// The message belongs to another group.
+    #[error("message is for another group")]
+    WrongGroup,
+    /// A handshake message for an epoch this group has left behind, or an application message
+    /// older than the kept past epochs.
+    #[error("message is for epoch {message_epoch}, the group is at epoch {group_epoch}")]
+    StaleEpoch {
+        /// The message's epoch.
+        message_epoch: u64,
+        /// The group's epoch.
+        group_epoch: u64,
+    },
+    /// A message for an epoch this member has not reached: a commit is missing before it.
+    #[error("message is for future epoch {message_epoch}, the group is at epoch {group_epoch}")]
+    FutureEpoch {
+        /// The message's epoch.
+        message_epoch: u64,
+        /// The group's epoch.
+        group_epoch: u64,
+    },
+    /// The sender is not (or no longer) a member of the group.
+    #[error("sender is not a member of the group")]
+    SenderNotMember,
+    /// The message was processed before: its key has been used and deleted.
+    #[error("message was already processed (replay)")]
+    AlreadyProcessed,
+    /// The message could not be decrypted or authenticated.
+    #[error("message could not be decrypted or authenticated: {0}")]
+    Undecryptable(String),
+    /// The commit or proposal is invalid under RFC 9420's rules.
+    #[error("invalid commit or proposal: {0}")]
+    InvalidCommit(String),
+    /// A key package failed validation (signature, lifetime, ciphersuite, capabilities).
+    #[error("invalid key package: {0}")]
+    InvalidKeyPackage(String),
+    /// A Welcome could not be used to join.
+    #[error("invalid welcome: {0}")]
+    InvalidWelcome(String),
+    /// No key package of ours matches the Welcome: it was meant for someone else, or the key
+    /// package was already used.
+    #[error("no key package of this device matches the welcome")]
+    WelcomeNotForUs,
+    /// The ciphersuite is not one Conclave supports.
+    #[error("unsupported ciphersuite 0x{code_point:04x}")]
+    UnsupportedCiphersuite {
+        /// Its IANA code point.
+        code_point: u16,
+    },
+    /// A user name or device id breaks the naming rules.
+    #[error("invalid name {name:?}")]
+    InvalidName {
+        /// The rejected name.
+        name: String,
+    },
+    /// A group name is empty after trimming or longer than the limit.
+    #[error("invalid group name")]
+    InvalidGroupName,
+    /// A credential that is not a Conclave `user/device` identity.
+    #[error("credential is not a Conclave identity: {identity}")]
+    ForeignCredential {
+        /// The credential's identity bytes, hex.
+        identity: String,
+    },
+    /// The named member or user is not in the group.
+    #[error("no such member: {0}")]
+    UnknownMember(String),
+    /// A member being added is in the group already.
+    #[error("already a member: {0}")]
+    AlreadyMember(String),
+    /// This device is no longer a member (it was removed, or it left).
+    #[error("this device is no longer a member of the group")]
+    NotAMember,
+    /// An own commit is waiting for the delivery service's verdict; merge or discard it first.
+    #[error("an own commit is pending")]
+    CommitPending,
+    /// There is no own commit to merge or discard.
+    #[error("no own commit is pending")]
+    NoPendingCommit,
+    /// An operation that needs at least one item got none.
+    #[error("nothing to do: {0}")]
+    EmptyInput(&'static str),
+    /// The group or identity was not found in storage.
+    #[error("not found in storage: {0}")]
+    NotFound(String),
+    /// The storage provider failed. The caller's transaction must roll back.
+    #[error("storage error: {0}")]
+    Storage(String),
+    /// The crypto provider failed.
+    #[error("crypto error: {0}")]
+    Crypto(String),
+    /// openmls reported an internal error (a bug there, not bad input).
+    #[error("internal MLS library error: {0}")]
+    Library(String),
+}

@@ -1,0 +1,89 @@
+//! What processing a message, or merging an own commit, tells the application.
+
+use serde::{Deserialize, Serialize};
+
+use crate::MemberId;
+
+/// One thing that happened in a group. A single incoming message can produce several (a
+/// commit that adds two members and renames the group gives `MembersAdded`, `GroupRenamed`
+/// and `EpochAdvanced`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum GroupEvent {
+    /// An application message.
+    Message {
+        /// Who sent it.
+        sender: MemberId,
+        /// The decrypted bytes, padding removed.
+        plaintext: Vec<u8>,
+        /// The epoch it was sent in (older than the group's when it arrived late).
+        epoch: u64,
+    },
+    /// Members joined through a commit.
+    MembersAdded {
+        /// Who committed the addition.
+        by: MemberId,
+        /// The new members.
+        added: Vec<MemberId>,
+    },
+    /// Members were removed (or left) through a commit.
+    MembersRemoved {
+        /// Who committed the removal.
+        by: MemberId,
+        /// The members gone.
+        removed: Vec<MemberId>,
+    },
+    /// A member rotated its leaf keys (a self-update, or an update proposal committed).
+    MemberUpdated {
+        /// The member whose keys changed.
+        member: MemberId,
+    },
+    /// The group name changed.
+    GroupRenamed {
+        /// Who renamed it.
+        by: MemberId,
+        /// The new name.
+        name: String,
+    },
+    /// This device was removed from the group. The group can no longer be used.
+    RemovedFromGroup {
+        /// Who committed the removal.
+        by: MemberId,
+    },
+    /// A proposal was received and stored; it takes effect when some member commits it.
+    ProposalStored {
+        /// Who proposed.
+        by: MemberId,
+        /// What was proposed.
+        proposal: ProposalSummary,
+    },
+    /// A commit was applied: the group moved to a new epoch with fresh keys. Always the last
+    /// event of a commit.
+    EpochAdvanced {
+        /// Who committed.
+        by: MemberId,
+        /// The new epoch.
+        epoch: u64,
+    },
+    /// A message this device sent came back from the server. Nothing changed.
+    OwnMessageEchoed {
+        /// The epoch it was sent in.
+        epoch: u64,
+    },
+}
+
+/// What a stored proposal asks for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum ProposalSummary {
+    /// Add a member.
+    Add(MemberId),
+    /// Remove a member (the proposer itself, when it is leaving).
+    Remove(MemberId),
+    /// The proposer rotates its leaf keys.
+    Update,
+    /// Change the group context extensions (for Conclave: the name).
+    GroupContextExtensions,
+    /// Another proposal type (PSK, re-init, ...).
+    Other,
+}

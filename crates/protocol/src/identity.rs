@@ -1,0 +1,190 @@
+//! A device's MLS identity: who it is (user + device in a `BasicCredential`) and its signature
+//! key pair, kept in the provider's storage.
+
+use openmls::prelude::{
+    CredentialWithKey, KeyPackage, KeyPackageIn, MlsMessageBodyIn, MlsMessageIn, MlsMessageOut,
+    OpenMlsProvider, ProtocolVersion, SignaturePublicKey,
+};
+use openmls_basic_credential::SignatureKeyPair;
+use openmls_traits::signatures::{Signer, SignerError};
+use openmls_traits::types::SignatureScheme;
+use serde::{Deserialize, Serialize};
+use tls_codec::{Deserialize as _, Serialize as _};
+
+use crate::{
+    CipherSuite, Error, GroupConfig, MemberId,
+    key_package::{self, PublishedKeyPackage},
+    safety::Fingerprint,
+};
+
+/// What must be kept outside MLS storage to load an [`Identity`] again: the member id, the
+/// ciphersuite and the public key under which the private key is stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityRecord {
+    /// Who this device is.
+    pub member: MemberId,
+    /// The ciphersuite the signature key belongs to.
+    pub ciphersuite: CipherSuite,
+    /// The signature public key (raw bytes of the scheme).
+    pub signature_public_key: Vec<u8>,
+}
+
+/// A device's identity: its credential and signature key pair.
+///
+/// Created once per device with [`Identity::create`], which stores the private key through
+/// the provider; loaded afterwards from its [`IdentityRecord`] with [`Identity::load`].
+#[derive(Debug)]
+pub struct Identity {
+    member: MemberId,
+    ciphersuite: CipherSuite,
+    signer: SignatureKeyPair,
+}
+
+impl Identity {
+    /// Generates a signature key pair for `ciphersuite` and stores it through `provider`.
+    pub fn create(
+        provider: &impl OpenMlsProvider,
+        member: MemberId,
+        ciphersuite: CipherSuite,
+    ) -> Result<Self, Error> {
+        let scheme = ciphersuite.to_openmls().signature_algorithm();
+        let signer = SignatureKeyPair::new(scheme).map_err(|e| Error::Crypto(format!("{e:?}")))?;
+        signer
+            .store(provider.storage())
+            .map_err(|e| Error::Storage(e.to_string()))?;
+        Ok(Self {
+            member,
+            ciphersuite,
+            signer,
+        })
+    }
+
+    /// Loads an identity stored by [`Identity::create`].
+    pub fn load(provider: &impl OpenMlsProvider, record: &IdentityRecord) -> Result<Self, Error> {
+        let scheme = record.ciphersuite.to_openmls().signature_algorithm();
+        let signer =
+            SignatureKeyPair::read(provider.storage(), &record.signature_public_key, scheme)
+                .ok_or_else(|| Error::NotFound(format!("signature key of {}", record.member)))?;
+        Ok(Self {
+            member: record.member.clone(),
+            ciphersuite: record.ciphersuite,
+            signer,
+        })
+    }
+
+    /// The record to keep for [`Identity::load`].
+    pub fn record(&self) -> IdentityRecord {
+        IdentityRecord {
+            member: self.member.clone(),
+            ciphersuite: self.ciphersuite,
+            signature_public_key: self.signer.to_public_vec(),
+        }
+    }
+
+    /// Who this device is.
+    pub fn member(&self) -> &MemberId {
+        &self.member
+    }
+
+    /// The ciphersuite of the signature key.
+    pub fn ciphersuite(&self) -> CipherSuite {
+        self.ciphersuite
+    }
+
+    /// The signature public key.
+    pub fn signature_public_key(&self) -> &[u8] {
+        self.signer.public()
+    }
+
+    /// This device's safety-number fingerprint.
+    pub fn fingerprint(&self) -> Fingerprint {
+        Fingerprint::of(&self.member, self.signer.public())
+    }
+
+    pub(crate) fn credential_with_key(&self) -> CredentialWithKey {
+        CredentialWithKey {
+            credential: self.member.to_credential(),
+            signature_key: SignaturePublicKey::from(self.signer.to_public_vec()),
+        }
+    }
+
+    pub(crate) fn signer(&self) -> &SignatureKeyPair {
+        &self.signer
+    }
+
+    /// Generates `count` key packages to publish. Their private keys go to storage, where a
+    /// Welcome finds them; each is used once.
+    pub fn key_packages(
+        &self,
+        provider: &impl OpenMlsProvider,
+        config: &GroupConfig,
+        count: usize,
+    ) -> Result<Vec<PublishedKeyPackage>, Error> {
+        self.check_suite(config)?;
+        (0..count)
+            .map(|_| key_package::generate(provider, self, config, false))
+            .collect()
+    }
+
+    /// Generates the last-resort key package (RFC 9420's `last_resort` extension): handed out
+    /// by the server when the others are gone, and usable more than once, so that a device
+    /// can always be added.
+    pub fn last_resort_key_package(
+        &self,
+        provider: &impl OpenMlsProvider,
+        config: &GroupConfig,
+    ) -> Result<PublishedKeyPackage, Error> {
+        self.check_suite(config)?;
+        key_package::generate(provider, self, config, true)
+    }
+
+    fn check_suite(&self, config: &GroupConfig) -> Result<(), Error> {
+        if config.ciphersuite != self.ciphersuite {
+            return Err(Error::UnsupportedCiphersuite {
+                code_point: config.ciphersuite.code_point(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Signer for Identity {
+    fn sign(&self, payload: &[u8]) -> Result<Vec<u8>, SignerError> {
+        self.signer.sign(payload)
+    }
+
+    fn signature_scheme(&self) -> SignatureScheme {
+        self.signer.signature_scheme()
+    }
+}
+
+/// Decodes and validates a published key package: signature, lifetime, and that its
+/// credential is a Conclave identity. Returns the member it belongs to.
+pub fn inspect_key_package(
+    provider: &impl OpenMlsProvider,
+    bytes: &[u8],
+) -> Result<(MemberId, KeyPackage), Error> {
+    let message =
+        MlsMessageIn::tls_deserialize_exact(bytes).map_err(|e| Error::Malformed(e.to_string()))?;
+    let key_package: KeyPackageIn = match message.extract() {
+        MlsMessageBodyIn::KeyPackage(kp) => kp,
+        other => {
+            return Err(Error::UnexpectedMessage {
+                expected: "key package",
+                found: crate::body_name(&other),
+            });
+        }
+    };
+    let key_package = key_package
+        .validate(provider.crypto(), ProtocolVersion::Mls10)
+        .map_err(|e| Error::InvalidKeyPackage(e.to_string()))?;
+    CipherSuite::from_openmls(key_package.ciphersuite())?;
+    let member = MemberId::from_credential(key_package.leaf_node().credential())?;
+    Ok((member, key_package))
+}
+
+pub(crate) fn encode_key_package(key_package: KeyPackage) -> Result<Vec<u8>, Error> {
+    MlsMessageOut::from(key_package)
+        .tls_serialize_detached()
+        .map_err(|e| Error::Library(e.to_string()))
+}

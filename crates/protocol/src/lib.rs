@@ -1,0 +1,96 @@
+//! # conclave-protocol
+//!
+//! Conclave's MLS core (RFC 9420), over [openmls](https://docs.rs/openmls). It turns openmls's
+//! plumbing into a small, typed API: a device's [`Identity`], key packages to publish, a
+//! [`Group`] whose operations return bytes for the delivery service, and one entry point,
+//! [`Group::process`], from incoming bytes to [`GroupEvent`]s.
+//!
+//! Everything is generic over openmls's `OpenMlsProvider`: it runs on
+//! `openmls_rust_crypto::OpenMlsRustCrypto` (in memory) as below, and on the SQLite storage
+//! of `conclave-storage`, where each call is one transaction.
+//!
+//! ```
+//! use conclave_protocol::{DeviceId, Group, GroupConfig, GroupEvent, Identity, MemberId, UserName};
+//! use openmls_rust_crypto::OpenMlsRustCrypto;
+//!
+//! # fn main() -> Result<(), conclave_protocol::Error> {
+//! let config = GroupConfig::default();
+//! let member = |user: &str| MemberId::new(UserName::new(user).unwrap(), DeviceId::new("phone").unwrap());
+//!
+//! // Each device has its own provider (its own storage) and identity.
+//! let (alice_p, bob_p) = (OpenMlsRustCrypto::default(), OpenMlsRustCrypto::default());
+//! let alice = Identity::create(&alice_p, member("alice"), config.ciphersuite)?;
+//! let bob = Identity::create(&bob_p, member("bob"), config.ciphersuite)?;
+//!
+//! // Bob publishes key packages; Alice fetches one and adds him.
+//! let bob_kp = bob.key_packages(&bob_p, &config, 1)?.remove(0);
+//! let mut alice_group = Group::create(&alice_p, &alice, &config, "Lunch")?;
+//! let commit = alice_group.add_members(&alice_p, &alice, &[bob_kp.bytes])?;
+//! // ... the delivery service accepts the commit, then:
+//! alice_group.merge_pending_commit(&alice_p)?;
+//!
+//! let invitation = commit.invitation.expect("an add carries a Welcome");
+//! let mut bob_group = Group::join(&bob_p, &config, &invitation.welcome, Some(&invitation.ratchet_tree))?;
+//! assert_eq!(bob_group.name(), "Lunch");
+//! assert_eq!(bob_group.epoch_authenticator(), alice_group.epoch_authenticator());
+//!
+//! let ciphertext = alice_group.encrypt(&alice_p, &alice, b"noon?")?;
+//! let events = bob_group.process(&bob_p, &ciphertext)?;
+//! assert!(matches!(&events[0], GroupEvent::Message { plaintext, .. } if plaintext == b"noon?"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Choices, and why
+//! - Handshake messages are encrypted by default ([`HandshakeFraming`]): the server sees a
+//!   message's group, epoch and content type, which it needs to order commits, and nothing
+//!   of who joined, left or renamed what.
+//! - Own commits stay *pending* until the server accepts them (see [`group`]), so two members
+//!   committing at once never fork the group.
+//! - The ratchet tree travels beside the Welcome, not inside it (see
+//!   [`GroupConfig::ratchet_tree_in_welcome`]).
+//! - The group name is a group-context extension ([`GROUP_NAME_EXTENSION_TYPE`]): encrypted,
+//!   and agreed on by commit.
+//! - A member's credential is `"{user}/{device}"` ([`MemberId`]); safety numbers are
+//!   specified in [`safety`].
+
+#![warn(missing_docs)]
+
+mod config;
+mod error;
+mod events;
+pub mod group;
+mod group_name;
+mod identity;
+mod ids;
+mod key_package;
+pub mod safety;
+
+pub use config::{CipherSuite, GroupConfig, HandshakeFraming};
+pub use error::Error;
+pub use events::{GroupEvent, ProposalSummary};
+pub use group::{CommitBundle, Group, Invitation, MemberInfo};
+pub use group_name::{GROUP_NAME_EXTENSION_TYPE, MAX_GROUP_NAME_LEN};
+pub use identity::{Identity, IdentityRecord, inspect_key_package};
+pub use ids::{DeviceId, GroupId, MAX_NAME_LEN, MemberId, UserName};
+pub use key_package::PublishedKeyPackage;
+pub use safety::{Fingerprint, SafetyNumber};
+
+/// Re-exported so callers can name provider types without a direct openmls dependency.
+pub use openmls;
+pub use openmls_rust_crypto;
+
+use openmls::prelude::MlsMessageBodyIn;
+
+/// A short name of an `MLSMessage` body, for errors.
+pub(crate) fn body_name(body: &MlsMessageBodyIn) -> &'static str {
+    match body {
+        MlsMessageBodyIn::PublicMessage(_) => "public message",
+        MlsMessageBodyIn::PrivateMessage(_) => "private message",
+        MlsMessageBodyIn::Welcome(_) => "welcome",
+        MlsMessageBodyIn::GroupInfo(_) => "group info",
+        MlsMessageBodyIn::KeyPackage(_) => "key package",
+        #[allow(unreachable_patterns)]
+        _ => "other message",
+    }
+}

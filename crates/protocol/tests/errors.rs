@@ -1,0 +1,275 @@
+//! Every class of bad input gets its typed error, and the group is unchanged and keeps
+//! working afterwards.
+
+mod common;
+
+use common::{Client, assert_in_step, member};
+use conclave_protocol::{Error, Group, GroupConfig};
+
+/// Alice, Bob and Carol in one group at epoch 1.
+fn trio() -> (Client, Client, Client) {
+    let (mut alice, mut bob, mut carol) = (
+        Client::new("alice"),
+        Client::new("bob"),
+        Client::new("carol"),
+    );
+    alice.create("Errors");
+    let commit = alice.add(&[bob.key_package(), carol.key_package()]);
+    alice.merge();
+    bob.join(&commit);
+    carol.join(&commit);
+    (alice, bob, carol)
+}
+
+/// `bad` fails on Bob with an error `check` accepts; Bob's state is unchanged and he still
+/// exchanges messages and commits with the others.
+fn rejected_without_harm(
+    alice: &mut Client,
+    bob: &mut Client,
+    carol: &mut Client,
+    bad: &[u8],
+    check: impl Fn(&Error) -> bool,
+) {
+    let (epoch, auth) = (bob.epoch(), bob.epoch_authenticator());
+    let err = bob
+        .try_process(bad)
+        .expect_err("bad input must be rejected");
+    assert!(check(&err), "unexpected error: {err:?}");
+    assert_eq!(bob.epoch(), epoch);
+    assert_eq!(bob.epoch_authenticator(), auth);
+    // In memory and in storage alike: a reload gives the same group.
+    let id = bob.group().id();
+    let reloaded = Group::load(&bob.provider, &id).unwrap();
+    assert_eq!(reloaded.epoch_authenticator(), auth);
+
+    let m = alice.encrypt(b"still working");
+    bob.expect_message(&m, &alice.id(), b"still working");
+    let m = bob.encrypt(b"me too");
+    alice.expect_message(&m, &bob.id(), b"me too");
+    carol.expect_message(&m, &bob.id(), b"me too");
+    let commit = carol.self_update();
+    carol.merge();
+    alice.process(&commit.commit);
+    bob.process(&commit.commit);
+    assert_in_step(&[alice, bob, carol]);
+}
+
+#[test]
+fn garbage_bytes() {
+    let (mut alice, mut bob, mut carol) = trio();
+    for garbage in [
+        &b""[..],
+        b"\x00",
+        b"not an mls message at all",
+        &[0xff; 300],
+    ] {
+        rejected_without_harm(&mut alice, &mut bob, &mut carol, garbage, |e| {
+            matches!(e, Error::Malformed(_))
+        });
+    }
+}
+
+#[test]
+fn truncated_and_extended_messages() {
+    let (mut alice, mut bob, mut carol) = trio();
+    let good = alice.encrypt(b"a message to cut");
+    for cut in [1, good.len() / 2, good.len() - 1] {
+        rejected_without_harm(&mut alice, &mut bob, &mut carol, &good[..cut], |e| {
+            matches!(e, Error::Malformed(_))
+        });
+    }
+    let mut longer = good.clone();
+    longer.push(0);
+    rejected_without_harm(&mut alice, &mut bob, &mut carol, &longer, |e| {
+        matches!(e, Error::Malformed(_))
+    });
+    // The untouched message was never consumed by the failures.
+    bob.expect_message(&good, &alice.id(), b"a message to cut");
+}
+
+#[test]
+fn flipped_ciphertext_byte() {
+    let (mut alice, mut bob, mut carol) = trio();
+    let mut bad = alice.encrypt(b"tamper with me");
+    let last = bad.len() - 1;
+    bad[last] ^= 0x01;
+    rejected_without_harm(&mut alice, &mut bob, &mut carol, &bad, |e| {
+        matches!(e, Error::Undecryptable(_))
+    });
+}
+
+#[test]
+fn message_for_another_group() {
+    let (mut alice, mut bob, mut carol) = trio();
+    let mut other = Client::new("olivia");
+    let mut other_member = Client::new("oscar");
+    other.create("Other");
+    let commit = other.add(&[other_member.key_package()]);
+    other.merge();
+    other_member.join(&commit);
+    let foreign = other.encrypt(b"wrong group");
+    rejected_without_harm(&mut alice, &mut bob, &mut carol, &foreign, |e| {
+        matches!(e, Error::WrongGroup)
+    });
+}
+
+#[test]
+fn welcome_or_key_package_where_a_group_message_belongs() {
+    let (mut alice, mut bob, mut carol) = trio();
+    let kp = Client::new("dave").key_package();
+    rejected_without_harm(&mut alice, &mut bob, &mut carol, &kp, |e| {
+        matches!(
+            e,
+            Error::UnexpectedMessage {
+                found: "key package",
+                ..
+            }
+        )
+    });
+}
+
+#[test]
+fn replayed_application_message() {
+    let (mut alice, mut bob, mut carol) = trio();
+    let m = alice.encrypt(b"only once");
+    bob.expect_message(&m, &alice.id(), b"only once");
+    rejected_without_harm(&mut alice, &mut bob, &mut carol, &m, |e| {
+        matches!(e, Error::AlreadyProcessed)
+    });
+}
+
+#[test]
+fn replayed_commit() {
+    let (mut alice, mut bob, mut carol) = trio();
+    let commit = alice.self_update();
+    alice.merge();
+    bob.process(&commit.commit);
+    carol.process(&commit.commit);
+    rejected_without_harm(&mut alice, &mut bob, &mut carol, &commit.commit, |e| {
+        matches!(
+            e,
+            Error::StaleEpoch {
+                message_epoch: 1,
+                group_epoch: 2
+            }
+        )
+    });
+}
+
+#[test]
+fn message_from_a_future_epoch() {
+    let (mut alice, mut bob, mut carol) = trio();
+    // Bob misses a commit; Alice's next message is from an epoch he has not reached.
+    let commit = alice.self_update();
+    alice.merge();
+    carol.process(&commit.commit);
+    let m = alice.encrypt(b"from the future");
+    let err = bob.try_process(&m).unwrap_err();
+    assert_eq!(
+        err,
+        Error::FutureEpoch {
+            message_epoch: 2,
+            group_epoch: 1
+        }
+    );
+    // Once he catches up, it decrypts.
+    bob.process(&commit.commit);
+    bob.expect_message(&m, &alice.id(), b"from the future");
+    rejected_without_harm(&mut alice, &mut bob, &mut carol, &m, |e| {
+        matches!(e, Error::AlreadyProcessed)
+    });
+}
+
+#[test]
+fn commit_from_a_removed_member() {
+    let (mut alice, mut bob, mut carol) = trio();
+    let mut dave = Client::new("dave");
+    let commit = alice.add(&[dave.key_package()]);
+    alice.merge();
+    bob.process(&commit.commit);
+    carol.process(&commit.commit);
+    dave.join(&commit);
+
+    // Alice removes Dave; Dave, not yet knowing, commits in the old epoch.
+    let (provider, identity) = (&alice.provider, &alice.identity);
+    let removal = alice
+        .group
+        .as_mut()
+        .unwrap()
+        .remove_devices(provider, identity, &[member("dave", "d1")])
+        .unwrap();
+    alice.merge();
+    bob.process(&removal.commit);
+    carol.process(&removal.commit);
+    let rogue = dave.self_update();
+    rejected_without_harm(&mut alice, &mut bob, &mut carol, &rogue.commit, |e| {
+        matches!(e, Error::StaleEpoch { .. })
+    });
+    // A message he encrypts in his (now stale) epoch can no longer be read once the past
+    // epochs are gone either: he is not in the current one.
+    {
+        let (g, p, _) = dave.parts();
+        g.discard_pending_commit(p)
+    }
+    .unwrap();
+    dave.process(&removal.commit);
+    assert!(!dave.group().is_active());
+    assert!(matches!(
+        {
+            let (g, p, i) = dave.parts();
+            g.encrypt(p, i, b"let me in")
+        },
+        Err(Error::NotAMember)
+    ));
+}
+
+#[test]
+fn welcome_errors() {
+    let (mut alice, ..) = trio();
+    let dave = Client::new("dave");
+    let eve = Client::new("eve");
+    let commit = alice.add(&[dave.key_package()]);
+    let invitation = commit.invitation.unwrap();
+    let config = GroupConfig::default();
+    // Not for Eve.
+    assert!(matches!(
+        Group::join(
+            &eve.provider,
+            &config,
+            &invitation.welcome,
+            Some(&invitation.ratchet_tree)
+        ),
+        Err(Error::WelcomeNotForUs)
+    ));
+    // Garbage, a truncated Welcome, a bad tree, and an application message.
+    assert!(matches!(
+        Group::join(&dave.provider, &config, b"junk", None),
+        Err(Error::Malformed(_))
+    ));
+    assert!(matches!(
+        Group::join(&dave.provider, &config, &invitation.welcome[..20], None),
+        Err(Error::Malformed(_))
+    ));
+    assert!(matches!(
+        Group::join(
+            &dave.provider,
+            &config,
+            &invitation.welcome,
+            Some(b"not a tree")
+        ),
+        Err(Error::Malformed(_))
+    ));
+    {
+        let (g, p, _) = alice.parts();
+        g.discard_pending_commit(p)
+    }
+    .unwrap();
+    let m = alice.encrypt(b"x");
+    assert!(matches!(
+        Group::join(&dave.provider, &config, &m, None),
+        Err(Error::UnexpectedMessage {
+            expected: "welcome",
+            ..
+        })
+    ));
+}
