@@ -25,11 +25,12 @@ use openmls::prelude::{
     ProtocolVersion, RatchetTreeIn, Sender, StagedCommit, StagedWelcome,
 };
 use openmls::treesync::RatchetTree;
+use rayon::prelude::*;
 use tls_codec::Deserialize as _;
 
 use crate::{
     CipherSuite, Error, GroupConfig, GroupEvent, GroupId, Identity, MemberId, ProposalSummary,
-    UserName, group_name, identity::inspect_key_package, safety::Fingerprint,
+    UserName, group_name, identity::inspect_key_package_with, safety::Fingerprint,
 };
 
 /// A member of a group, as listed by [`Group::members`].
@@ -236,22 +237,31 @@ impl Group {
     ///
     /// Each key package is validated (signature, lifetime, ciphersuite, a Conclave identity
     /// not already in the group) before anything changes.
-    pub fn add_members(
+    pub fn add_members<P: OpenMlsProvider>(
         &mut self,
-        provider: &impl OpenMlsProvider,
+        provider: &P,
         identity: &Identity,
-        key_packages: &[impl AsRef<[u8]>],
-    ) -> Result<CommitBundle, Error> {
+        key_packages: &[impl AsRef<[u8]> + Sync],
+    ) -> Result<CommitBundle, Error>
+    where
+        P::CryptoProvider: Sync,
+    {
         if key_packages.is_empty() {
             return Err(Error::EmptyInput("no key packages to add"));
         }
         self.check_operational()?;
         let present: std::collections::HashSet<MemberId> =
             self.members()?.into_iter().map(|m| m.id).collect();
-        let mut new_members = Vec::with_capacity(key_packages.len());
-        let mut packages: Vec<KeyPackage> = Vec::with_capacity(key_packages.len());
-        for bytes in key_packages {
-            let (member, key_package) = inspect_key_package(provider, bytes.as_ref())?;
+        // Signature checks dominate large adds; they need only the crypto provider, so they
+        // run on every core (openmls itself validates one after another).
+        let crypto = provider.crypto();
+        let inspected: Vec<(MemberId, KeyPackage)> = key_packages
+            .par_iter()
+            .map(|bytes| inspect_key_package_with(crypto, bytes.as_ref()))
+            .collect::<Result<_, _>>()?;
+        let mut new_members = Vec::with_capacity(inspected.len());
+        let mut packages: Vec<KeyPackage> = Vec::with_capacity(inspected.len());
+        for (member, key_package) in inspected {
             if key_package.ciphersuite() != self.mls.ciphersuite() {
                 return Err(Error::InvalidKeyPackage(format!(
                     "{member}: ciphersuite differs from the group's"

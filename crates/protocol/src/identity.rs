@@ -6,6 +6,7 @@ use openmls::prelude::{
     OpenMlsProvider, ProtocolVersion, SignaturePublicKey,
 };
 use openmls_basic_credential::SignatureKeyPair;
+use openmls_traits::crypto::OpenMlsCrypto;
 use openmls_traits::signatures::{Signer, SignerError};
 use openmls_traits::types::SignatureScheme;
 use serde::{Deserialize, Serialize};
@@ -164,6 +165,14 @@ pub fn inspect_key_package(
     provider: &impl OpenMlsProvider,
     bytes: &[u8],
 ) -> Result<(MemberId, KeyPackage), Error> {
+    inspect_key_package_with(provider.crypto(), bytes)
+}
+
+/// [`inspect_key_package`] with only a crypto provider.
+pub(crate) fn inspect_key_package_with(
+    crypto: &impl OpenMlsCrypto,
+    bytes: &[u8],
+) -> Result<(MemberId, KeyPackage), Error> {
     let message =
         MlsMessageIn::tls_deserialize_exact(bytes).map_err(|e| Error::Malformed(e.to_string()))?;
     let key_package: KeyPackageIn = match message.extract() {
@@ -176,7 +185,7 @@ pub fn inspect_key_package(
         }
     };
     let key_package = key_package
-        .validate(provider.crypto(), ProtocolVersion::Mls10)
+        .validate(crypto, ProtocolVersion::Mls10)
         .map_err(|e| Error::InvalidKeyPackage(e.to_string()))?;
     CipherSuite::from_openmls(key_package.ciphersuite())?;
     let member = MemberId::from_credential(key_package.leaf_node().credential())?;
