@@ -13,6 +13,12 @@
 //!   the winner also drops the pending commit, so forgetting to discard is harmless.
 //!
 //! This is what keeps members from forking when two of them commit at once.
+//!
+//! An echo of an own commit that was already merged is a handshake message from a past epoch:
+//! it fails with [`Error::StaleEpoch`] and changes nothing (openmls rejects past-epoch
+//! handshakes before decrypting them, so it cannot be told apart from another member's stale
+//! commit). Clients know which items they sent, since the server says who sent each one, and
+//! skip those.
 
 use openmls::framing::errors::MessageDecryptionError;
 use openmls::group::{

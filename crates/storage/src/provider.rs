@@ -1,0 +1,45 @@
+//! The `OpenMlsProvider` a transaction hands out.
+
+use openmls_rust_crypto::RustCrypto;
+use openmls_sqlite_storage::{Connection, SqliteStorageProvider};
+use openmls_traits::OpenMlsProvider;
+
+use crate::codec::MlsCodec;
+
+/// MLS storage over one SQLite connection (inside a transaction: see [`crate::Tx`]).
+pub type MlsStorage<'c> = SqliteStorageProvider<MlsCodec, &'c Connection>;
+
+/// openmls's provider for one transaction: RustCrypto for crypto and randomness, and the
+/// transaction's connection for storage. Everything openmls writes through it commits or rolls
+/// back with the transaction.
+pub struct Provider<'c> {
+    crypto: &'c RustCrypto,
+    storage: MlsStorage<'c>,
+}
+
+impl<'c> Provider<'c> {
+    pub(crate) fn new(crypto: &'c RustCrypto, connection: &'c Connection) -> Self {
+        Self {
+            crypto,
+            storage: SqliteStorageProvider::new(connection),
+        }
+    }
+}
+
+impl<'c> OpenMlsProvider for Provider<'c> {
+    type CryptoProvider = RustCrypto;
+    type RandProvider = RustCrypto;
+    type StorageProvider = MlsStorage<'c>;
+
+    fn storage(&self) -> &Self::StorageProvider {
+        &self.storage
+    }
+
+    fn crypto(&self) -> &Self::CryptoProvider {
+        self.crypto
+    }
+
+    fn rand(&self) -> &Self::RandProvider {
+        self.crypto
+    }
+}

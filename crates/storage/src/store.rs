@@ -1,0 +1,372 @@
+//! Opening a profile, and transactions over it.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use conclave_protocol::{Group, GroupId, Identity, IdentityRecord};
+use fs4::fs_std::FileExt;
+use openmls_rust_crypto::RustCrypto;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
+
+use crate::StoreError;
+use crate::codec::MLS_CODEC_NAME;
+use crate::provider::Provider;
+
+refinery::embed_migrations!("migrations");
+
+/// Refinery history table of our own migrations (openmls_sqlite_storage keeps its own).
+const HISTORY_TABLE: &str = "conclave_migrations";
+/// SQLite `application_id` of a Conclave profile ("CNCL").
+const APPLICATION_ID: i64 = 0x434E_434C;
+/// How long a statement waits for a lock held by another connection before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The newest schema version this build knows: the highest migration number.
+pub fn schema_version() -> i64 {
+    migrations::runner()
+        .get_migrations()
+        .iter()
+        .map(|m| i64::from(m.version()))
+        .max()
+        .unwrap_or(0)
+}
+
+/// One profile: one SQLite file holding the MLS state and the messenger's data.
+///
+/// Open it with [`Store::open`]; change it only through [`Store::transaction`].
+pub struct Store {
+    connection: Connection,
+    crypto: RustCrypto,
+    /// Groups loaded from this file. A transaction that does not commit evicts the groups it
+    /// touched, so the next use reloads them from what is really stored.
+    groups: HashMap<GroupId, Group>,
+    path: PathBuf,
+    _lock: File,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens the profile at `path`, creating or migrating it.
+    ///
+    /// - A second open of the same profile, from this or another process, fails with
+    ///   [`StoreError::ProfileInUse`] (an exclusive lock on `PATH.lock`, released by the
+    ///   operating system even when the process is killed).
+    /// - An existing file is checked before anything is written to it: that it is a SQLite
+    ///   database with Conclave's `application_id`, that `PRAGMA quick_check` passes
+    ///   ([`StoreError::Corrupt`]), and that its schema is not newer than this build's
+    ///   ([`StoreError::NewerSchema`]).
+    /// - Journal: WAL, so readers never block the writer and a crash at any instant leaves
+    ///   the last committed transaction. `synchronous = NORMAL`: a commit is durable against a
+    ///   process crash as soon as it returns (it is in the WAL, in the OS's cache); against
+    ///   power loss it becomes durable at the next WAL sync. The client calls
+    ///   [`Store::sync`] before telling the server it may delete what was received, so
+    ///   nothing the server dropped can be lost; the ~0.1 ms per transaction this saves (an
+    ///   fsync each) is what keeps message processing fast.
+    /// - `foreign_keys = ON`, `secure_delete = ON` (deleted plaintext is overwritten, not left
+    ///   in free pages), a 5 s busy timeout.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let lock = lock_profile(&path)?;
+        let existed = std::fs::metadata(&path)
+            .map(|m| m.len() > 0)
+            .unwrap_or(false);
+        let mut connection = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| StoreError::CannotOpen {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        connection.busy_timeout(BUSY_TIMEOUT)?;
+        if existed {
+            check_existing(&connection, &path)?;
+        }
+        configure(&connection, &path)?;
+        migrate(&mut connection, &path)?;
+        Ok(Self {
+            connection,
+            crypto: RustCrypto::default(),
+            groups: HashMap::new(),
+            path,
+            _lock: lock,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE`). It commits only through
+    /// [`Tx::commit`]; dropping it rolls back, and groups it touched are reloaded next time.
+    pub fn transaction(&mut self) -> Result<Tx<'_>, StoreError> {
+        let tx = Transaction::new_unchecked(&self.connection, TransactionBehavior::Immediate)?;
+        Ok(Tx {
+            tx: Some(tx),
+            crypto: &self.crypto,
+            groups: &mut self.groups,
+            touched: HashSet::new(),
+        })
+    }
+
+    /// Makes every committed transaction durable against power loss (a WAL checkpoint, which
+    /// syncs the WAL first). Call it before acknowledging to a server.
+    pub fn sync(&mut self) -> Result<(), StoreError> {
+        self.connection
+            .query_row("PRAGMA wal_checkpoint(FULL)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// Loads this device's identity, if the profile has one.
+    pub fn identity(&mut self) -> Result<Option<Identity>, StoreError> {
+        let tx = self.transaction()?;
+        let record = tx.identity_record()?;
+        record
+            .map(|r| Identity::load(&tx.provider(), &r).map_err(StoreError::from))
+            .transpose()
+    }
+}
+
+fn lock_profile(path: &Path) -> Result<File, StoreError> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| StoreError::CannotOpen {
+            path: PathBuf::from(&lock_path),
+            reason: e.to_string(),
+        })?;
+    match FileExt::try_lock_exclusive(&lock) {
+        Ok(true) => Ok(lock),
+        Ok(false) => Err(StoreError::ProfileInUse {
+            path: path.to_path_buf(),
+        }),
+        Err(e) => Err(StoreError::CannotOpen {
+            path: PathBuf::from(&lock_path),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+fn corrupt(path: &Path, reason: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Read-only checks of an existing file, before anything is written to it.
+fn check_existing(connection: &Connection, path: &Path) -> Result<(), StoreError> {
+    let app_id: i64 = connection
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(|e| corrupt(path, e))?;
+    if app_id != APPLICATION_ID {
+        return Err(corrupt(path, format!("application_id is {app_id:#x}")));
+    }
+    let check: String = connection
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(|e| corrupt(path, e))?;
+    if check != "ok" {
+        return Err(corrupt(path, check));
+    }
+    if table_exists(connection, HISTORY_TABLE).map_err(|e| corrupt(path, e))? {
+        let found: Option<i64> = connection
+            .query_row(
+                &format!("SELECT MAX(version) FROM {HISTORY_TABLE}"),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| corrupt(path, e))?;
+        let found = found.unwrap_or(0);
+        if found > schema_version() {
+            return Err(StoreError::NewerSchema {
+                path: path.to_path_buf(),
+                found,
+                supported: schema_version(),
+            });
+        }
+    }
+    if table_exists(connection, "conclave_meta").map_err(|e| corrupt(path, e))? {
+        let codec: Option<String> = connection
+            .query_row(
+                "SELECT value FROM conclave_meta WHERE key = 'mls_codec'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| corrupt(path, e))?;
+        if let Some(codec) = codec.filter(|c| c != MLS_CODEC_NAME) {
+            return Err(StoreError::InvalidData(format!(
+                "MLS state is in codec {codec:?}, which this build cannot read"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn table_exists(connection: &Connection, name: &str) -> rusqlite::Result<bool> {
+    connection.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+        [name],
+        |r| r.get(0),
+    )
+}
+
+fn configure(connection: &Connection, path: &Path) -> Result<(), StoreError> {
+    let mode: String = connection
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(|e| corrupt(path, e))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::CannotOpen {
+            path: path.to_path_buf(),
+            reason: format!("cannot use WAL journal (got {mode})"),
+        });
+    }
+    connection.execute_batch(
+        "PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA secure_delete = ON;",
+    )?;
+    Ok(())
+}
+
+fn migrate(connection: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    openmls_sqlite_storage::SqliteStorageProvider::<crate::codec::MlsCodec, &mut Connection>::new(
+        connection,
+    )
+    .run_migrations()
+    .map_err(|e| StoreError::Migration(format!("openmls storage: {e}")))?;
+    let mut runner = migrations::runner();
+    runner.set_migration_table_name(HISTORY_TABLE);
+    runner
+        .run(connection)
+        .map_err(|e| StoreError::Migration(e.to_string()))?;
+    connection
+        .execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS conclave_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             INSERT OR IGNORE INTO conclave_meta (key, value) VALUES ('mls_codec', '{MLS_CODEC_NAME}');
+             PRAGMA application_id = {APPLICATION_ID};"
+        ))
+        .map_err(|e| StoreError::Migration(format!("{}: {e}", path.display())))?;
+    Ok(())
+}
+
+/// A write transaction: MLS state and messenger tables change together or not at all.
+///
+/// Groups are reached only through [`Tx::group`] (or added with [`Tx::insert_group`]), which
+/// borrow the transaction: a group cannot be used once its transaction is gone. If the
+/// transaction is dropped without [`Tx::commit`] (or the commit fails), it rolls back and every
+/// group it touched is evicted from the store's cache, so the next transaction reloads it from
+/// the file instead of using memory that ran ahead of what was stored.
+pub struct Tx<'s> {
+    tx: Option<Transaction<'s>>,
+    crypto: &'s RustCrypto,
+    groups: &'s mut HashMap<GroupId, Group>,
+    touched: HashSet<GroupId>,
+}
+
+/// A group borrowed from a transaction, with the provider its calls take.
+pub struct GroupRef<'t> {
+    /// The group, loaded from this transaction's view of the file (or the cache).
+    pub group: &'t mut Group,
+    /// The provider over this transaction.
+    pub provider: Provider<'t>,
+}
+
+impl<'s> Tx<'s> {
+    pub(crate) fn connection(&self) -> &Connection {
+        self.tx
+            .as_ref()
+            .expect("transaction is open until commit or drop")
+    }
+
+    /// The openmls provider over this transaction.
+    pub fn provider(&self) -> Provider<'_> {
+        Provider::new(self.crypto, self.connection())
+    }
+
+    /// The group `id`, from the cache or loaded from the file.
+    pub fn group(&mut self, id: &GroupId) -> Result<GroupRef<'_>, StoreError> {
+        let connection: &Connection = self.tx.as_ref().expect("open transaction");
+        let provider = Provider::new(self.crypto, connection);
+        self.touched.insert(id.clone());
+        let group = match self.groups.entry(id.clone()) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(Group::load(&provider, id)?),
+        };
+        Ok(GroupRef { group, provider })
+    }
+
+    /// Adds a group made in this transaction (by `Group::create` or `Group::join` with
+    /// [`Tx::provider`]) to the store. Its state is already written; this caches it.
+    pub fn insert_group(&mut self, group: Group) {
+        let id = group.id();
+        self.touched.insert(id.clone());
+        self.groups.insert(id, group);
+    }
+
+    /// Deletes a group's MLS state.
+    pub fn delete_group(&mut self, id: &GroupId) -> Result<(), StoreError> {
+        self.touched.insert(id.clone());
+        let provider = Provider::new(self.crypto, self.tx.as_ref().expect("open transaction"));
+        let group = match self.groups.remove(id) {
+            Some(group) => group,
+            None => Group::load(&provider, id)?,
+        };
+        group.delete(&provider)?;
+        Ok(())
+    }
+
+    /// Commits. On failure the transaction is rolled back and touched groups are evicted.
+    pub fn commit(mut self) -> Result<(), StoreError> {
+        let tx = self.tx.take().expect("commit once");
+        match tx.commit() {
+            Ok(()) => {
+                self.touched.clear();
+                Ok(())
+            }
+            Err(e) => Err(e.into()), // Drop evicts.
+        }
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        // Not committed (or the commit failed): memory may be ahead of the file.
+        for id in self.touched.drain() {
+            self.groups.remove(&id);
+        }
+        // Dropping the rusqlite transaction rolls it back.
+        self.tx.take();
+    }
+}
+
+/// Loads the identity record stored in the profile.
+impl Tx<'_> {
+    /// This device's identity record, if the profile has one.
+    pub fn identity_record(&self) -> Result<Option<IdentityRecord>, StoreError> {
+        let json: Option<String> = self
+            .connection()
+            .query_row("SELECT identity FROM profile WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::InvalidData(e.to_string())))
+            .transpose()
+    }
+}
