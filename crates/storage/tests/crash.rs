@@ -75,19 +75,14 @@ fn sigkill_at_random_moments_loses_nothing() {
             }
         });
         // Wait until it is running its random stream, then let it run for a random while.
-        let ready = lines_rx
-            .recv_timeout(Duration::from_secs(30))
-            .into_iter()
-            .chain(std::iter::from_fn(|| {
-                lines_rx.recv_timeout(Duration::from_secs(30)).ok()
-            }))
-            .map(|line| {
-                if let Some(rest) = line.strip_prefix("ack ") {
-                    acked.insert(rest.split(' ').nth(1).unwrap().to_owned());
-                }
-                line
-            })
-            .any(|line| line == "ready");
+        let mut ready = false;
+        while let Ok(line) = lines_rx.recv_timeout(Duration::from_secs(30)) {
+            record_ack(&mut acked, &line);
+            if line == "ready" {
+                ready = true;
+                break;
+            }
+        }
         assert!(ready, "worker did not start (round {round})");
         std::thread::sleep(Duration::from_micros(rng.random_range(1_000..60_000)));
         // SIGKILL: no destructors, no flushes.
@@ -95,9 +90,7 @@ fn sigkill_at_random_moments_loses_nothing() {
         let status = child.wait().unwrap();
         reader.join().unwrap();
         for line in lines_rx.try_iter() {
-            if let Some(rest) = line.strip_prefix("ack ") {
-                acked.insert(rest.split(' ').nth(1).unwrap().to_owned());
-            }
+            record_ack(&mut acked, &line);
         }
         // A worker that exited by itself crashed on its own (a panic): that is a failure.
         assert!(
@@ -166,6 +159,16 @@ fn sigkill_at_random_moments_loses_nothing() {
         acked.len(),
         started.elapsed()
     );
+}
+
+/// `ack NAME UID_HEX` lines name a durably stored message.
+fn record_ack(acked: &mut HashSet<String>, line: &str) {
+    if let Some(uid) = line
+        .strip_prefix("ack ")
+        .and_then(|rest| rest.split(' ').nth(1))
+    {
+        acked.insert(uid.to_owned());
+    }
 }
 
 fn unhex(text: &str) -> Vec<u8> {

@@ -1,0 +1,470 @@
+//! Store behaviour on real files: opening and locking, bad files, rollback, reopening after
+//! every step of a multi-member scenario, and the messenger tables.
+
+#[path = "support/harness.rs"]
+mod harness;
+
+use conclave_protocol::{Fingerprint, GroupEvent};
+use conclave_storage::{
+    DeviceTrust, MessageId, MessageState, NewMessage, OutboxKind, Store, StoreError, schema_version,
+};
+use harness::{Peer, Wire, member_id};
+
+fn same_bytes_after(path: &std::path::Path, f: impl FnOnce()) {
+    let before = std::fs::read(path).unwrap();
+    f();
+    assert_eq!(
+        std::fs::read(path).unwrap(),
+        before,
+        "the file was modified"
+    );
+}
+
+#[test]
+fn a_profile_is_opened_by_one_store_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.sqlite");
+    let store = Store::open(&path).unwrap();
+    assert!(matches!(
+        Store::open(&path),
+        Err(StoreError::ProfileInUse { .. })
+    ));
+    drop(store);
+    Store::open(&path).unwrap();
+}
+
+#[test]
+fn a_second_process_gets_profile_in_use() {
+    // The lock is the operating system's: a process holding it (a shell's flock) keeps us out.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.sqlite");
+    drop(Store::open(&path).unwrap());
+    let lock = format!("{}.lock", path.display());
+    let mut holder = std::process::Command::new("flock")
+        .args(["--exclusive", "--no-fork", &lock, "sleep", "30"])
+        .spawn()
+        .expect("flock(1) from util-linux");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut seen = false;
+    while std::time::Instant::now() < deadline {
+        match Store::open(&path) {
+            Err(StoreError::ProfileInUse { .. }) => {
+                seen = true;
+                break;
+            }
+            Ok(store) => drop(store), // flock has not taken it yet
+            Err(e) => panic!("{e}"),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert!(seen, "the other process's lock was not honoured");
+    // Its death released the lock.
+    Store::open(&path).unwrap();
+}
+
+#[test]
+fn garbage_file_is_rejected_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.sqlite");
+    std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+    same_bytes_after(&path, || {
+        assert!(matches!(
+            Store::open(&path),
+            Err(StoreError::Corrupt { .. })
+        ));
+    });
+}
+
+#[test]
+fn truncated_file_is_rejected_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.sqlite");
+    {
+        let mut peer = Peer::create(dir.path(), "p");
+        let group = peer.create_group("big");
+        let wire = Wire::open(&dir.path().join("wire.sqlite"));
+        for i in 0..300u32 {
+            let mut uid = [0u8; 16];
+            uid[..4].copy_from_slice(&i.to_be_bytes());
+            peer.send(&wire, &group, uid.to_vec(), &"text ".repeat(50));
+        }
+        peer.store.sync().unwrap();
+    }
+    let len = std::fs::metadata(&path).unwrap().len();
+    assert!(
+        len > 64 * 1024,
+        "file too small to truncate meaningfully: {len}"
+    );
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(len / 2).unwrap();
+    drop(file);
+    same_bytes_after(&path, || {
+        assert!(matches!(
+            Store::open(&path),
+            Err(StoreError::Corrupt { .. })
+        ));
+    });
+}
+
+#[test]
+fn foreign_sqlite_file_is_rejected_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.sqlite");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('mine');")
+        .unwrap();
+    drop(conn);
+    same_bytes_after(&path, || {
+        assert!(matches!(
+            Store::open(&path),
+            Err(StoreError::Corrupt { .. })
+        ));
+    });
+}
+
+#[test]
+fn newer_schema_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.sqlite");
+    drop(Store::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute(
+        "INSERT INTO conclave_migrations (version, name, applied_on, checksum)
+         VALUES (?1, 'from_the_future', '2030-01-01', '0')",
+        [schema_version() + 1],
+    )
+    .unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
+    drop(conn);
+    same_bytes_after(&path, || match Store::open(&path) {
+        Err(StoreError::NewerSchema {
+            found, supported, ..
+        }) => {
+            assert_eq!(found, schema_version() + 1);
+            assert_eq!(supported, schema_version());
+        }
+        other => panic!("expected NewerSchema, got {other:?}"),
+    });
+}
+
+#[test]
+fn unwritable_location_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // A regular file where the directory should be: nothing can be created beneath it, even
+    // by root (whom permission bits do not stop).
+    let blocker = dir.path().join("not-a-dir");
+    std::fs::write(&blocker, b"x").unwrap();
+    same_bytes_after(&blocker, || {
+        assert!(matches!(
+            Store::open(blocker.join("p.sqlite")),
+            Err(StoreError::CannotOpen { .. })
+        ));
+    });
+    assert!(matches!(
+        Store::open(dir.path().join("missing").join("p.sqlite")),
+        Err(StoreError::CannotOpen { .. })
+    ));
+}
+
+#[test]
+fn pragmas_are_as_documented() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.sqlite");
+    drop(Store::open(&path).unwrap());
+    // Journal mode is stored in the file; the others are per connection, so check through a
+    // store's own connection by behaviour: WAL file appears on write.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let app: i64 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(app, 0x434E_434C);
+}
+
+#[test]
+fn a_dropped_transaction_rolls_back_memory_and_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let wire = Wire::open(&dir.path().join("wire.sqlite"));
+    let mut alice = Peer::create(dir.path(), "alice");
+    let mut bob = Peer::create(dir.path(), "bob");
+    let group = alice.create_group("rollback");
+    let kp = bob.key_package();
+    let (welcome, tree) = alice.add(&wire, &group, &[kp]);
+    bob.join(&wire, &welcome, &tree);
+    alice.receive(&wire, &group);
+
+    let uid = alice.send(&wire, &group, vec![7; 16], "hello");
+    let (_, _, ciphertext) = wire.after(wire.last_seq() - 1, 1).pop().unwrap();
+    let before = bob.epoch_state(&group);
+
+    // Decrypt in a transaction that is dropped: the message key must not be used up.
+    {
+        let mut tx = bob.store.transaction().unwrap();
+        let g = tx.group(&group).unwrap();
+        let events = g.group.process(&g.provider, &ciphertext).unwrap();
+        assert!(matches!(events[0], GroupEvent::Message { .. }));
+    }
+    // And a self-update merged in a dropped transaction: the epoch must not move.
+    {
+        let mut tx = bob.store.transaction().unwrap();
+        let g = tx.group(&group).unwrap();
+        g.group.self_update(&g.provider, &bob.identity).unwrap();
+        g.group.merge_pending_commit(&g.provider).unwrap();
+        assert_eq!(g.group.epoch(), before.0 + 1);
+    }
+    assert_eq!(bob.epoch_state(&group), before);
+    // The message still decrypts (once).
+    let acks = bob.receive(&wire, &group);
+    assert_eq!(acks, vec![uid.clone()]);
+    assert_eq!(bob.count(&uid), 1);
+}
+
+#[test]
+fn reopening_after_every_step_carries_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let wire = Wire::open(&d.join("wire.sqlite"));
+    let mut alice = Peer::create(d, "alice");
+    let mut bob = Peer::create(d, "bob");
+    let mut carol = Peer::create(d, "carol");
+    let group = alice.create_group("reopen");
+    alice = alice.reopen(d);
+    let kp = bob.key_package();
+    bob = bob.reopen(d);
+    let (welcome, tree) = alice.add(&wire, &group, &[kp]);
+    alice = alice.reopen(d);
+    bob.join(&wire, &welcome, &tree);
+    bob = bob.reopen(d);
+    alice.receive(&wire, &group);
+    alice = alice.reopen(d);
+
+    let mut sent = Vec::new();
+    for step in 0u8..12 {
+        match step % 4 {
+            0 => sent.push(alice.send(&wire, &group, vec![step; 16], "from alice")),
+            1 => sent.push(bob.send(&wire, &group, vec![step; 16], "from bob")),
+            2 => bob.update(&wire, &group),
+            _ => alice.update(&wire, &group),
+        }
+        alice = alice.reopen(d);
+        bob = bob.reopen(d);
+        alice.receive(&wire, &group);
+        alice = alice.reopen(d);
+        bob.receive(&wire, &group);
+        bob = bob.reopen(d);
+        assert_eq!(
+            alice.epoch_state(&group),
+            bob.epoch_state(&group),
+            "step {step}"
+        );
+    }
+    // Carol joins late, after reopen; everyone keeps talking.
+    let kp = carol.key_package();
+    carol = carol.reopen(d);
+    let (welcome, tree) = alice.add(&wire, &group, &[kp]);
+    alice = alice.reopen(d);
+    carol.join(&wire, &welcome, &tree);
+    carol = carol.reopen(d);
+    bob.receive(&wire, &group);
+    alice.receive(&wire, &group);
+    let last = carol.send(&wire, &group, vec![0xcc; 16], "hi, I'm new");
+    for peer in [&mut alice, &mut bob] {
+        peer.receive(&wire, &group);
+        assert_eq!(peer.count(&last), 1);
+    }
+    for uid in &sent {
+        assert_eq!(alice.count(uid), 1);
+        assert_eq!(bob.count(uid), 1);
+    }
+    let state = alice.epoch_state(&group);
+    assert_eq!(bob.epoch_state(&group), state);
+    assert_eq!(carol.epoch_state(&group), state);
+}
+
+fn message(
+    conversation: conclave_storage::ConversationId,
+    n: u32,
+    body: &str,
+    outgoing: bool,
+) -> NewMessage {
+    NewMessage {
+        conversation,
+        uid: n.to_be_bytes().to_vec(),
+        sender: member_id(if outgoing { "me" } else { "them" }),
+        sent_at: i64::from(n),
+        received_at: (!outgoing).then_some(i64::from(n)),
+        body: body.into(),
+        state: if outgoing {
+            MessageState::Pending
+        } else {
+            MessageState::Received
+        },
+        server_seq: None,
+        outgoing,
+    }
+}
+
+#[test]
+fn history_unread_search_and_deletion() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut peer = Peer::create(dir.path(), "me");
+    let g1 = peer.create_group("one");
+    let g2 = peer.create_group("two");
+    let mut tx = peer.store.transaction().unwrap();
+    let c1 = tx.conversation_by_group(&g1).unwrap().unwrap().id;
+    let c2 = tx.conversation_by_group(&g2).unwrap().unwrap().id;
+    let mut ids = Vec::new();
+    for n in 0..120u32 {
+        let body = if n % 10 == 0 {
+            format!("lunch at noon {n}")
+        } else {
+            format!("chatter {n}")
+        };
+        ids.push(
+            tx.insert_message(&message(c1, n, &body, n % 3 == 0))
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    tx.insert_message(&message(c2, 1, "lunch elsewhere", false))
+        .unwrap()
+        .unwrap();
+    // A duplicate uid is stored once.
+    assert_eq!(
+        tx.insert_message(&message(c1, 5, "again", false)).unwrap(),
+        None
+    );
+    assert_eq!(tx.message_count(c1).unwrap(), 120);
+
+    // Paging: newest first, then before the last one seen.
+    let page = tx.history(c1, None, 50).unwrap();
+    assert_eq!(page.len(), 50);
+    assert_eq!(page[0].id, ids[119]);
+    let next = tx.history(c1, Some(page[49].id), 50).unwrap();
+    assert_eq!(next[0].id, ids[69]);
+    let last = tx.history(c1, Some(next[49].id), 50).unwrap();
+    assert_eq!(last.len(), 20);
+    assert_eq!(last[19].id, ids[0]);
+
+    // Unread: received messages after last_read.
+    assert_eq!(tx.unread_count(c1).unwrap(), 80);
+    tx.mark_read(c1, ids[59]).unwrap();
+    assert_eq!(tx.unread_count(c1).unwrap(), 40);
+    tx.mark_read(c1, MessageId(0)).unwrap(); // never backwards
+    assert_eq!(tx.unread_count(c1).unwrap(), 40);
+
+    // Search across conversations, literal syntax.
+    let hits = tx.search("lunch", 100).unwrap();
+    assert_eq!(hits.len(), 13);
+    assert_eq!(tx.search("lunch noon 110", 100).unwrap().len(), 1);
+    assert!(tx.search("\"unbalanced OR", 10).unwrap().is_empty());
+    assert!(tx.search("", 10).unwrap().is_empty());
+
+    // The list view: most recent activity first, with unread counts.
+    let list = tx.conversations().unwrap();
+    assert_eq!(list[0].conversation.id, c2);
+    assert_eq!(list[1].unread, 40);
+    assert_eq!(list[1].last_message.as_ref().unwrap().id, ids[119]);
+
+    // State updates.
+    tx.set_message_state(ids[0], MessageState::Sent, Some(42))
+        .unwrap();
+    let m = tx.message(ids[0]).unwrap().unwrap();
+    assert_eq!(
+        (m.message.state, m.message.server_seq),
+        (MessageState::Sent, Some(42))
+    );
+
+    // Deleting a conversation removes its messages, search hits, outbox and group state.
+    tx.enqueue(OutboxKind::Application, Some(c1), Some(ids[3]), b"x", 0)
+        .unwrap();
+    tx.delete_conversation(c1).unwrap();
+    assert!(matches!(
+        tx.conversation(c1),
+        Err(StoreError::NoSuchConversation(_))
+    ));
+    assert_eq!(tx.message_count(c1).unwrap(), 0);
+    assert_eq!(tx.search("lunch", 100).unwrap().len(), 1);
+    assert!(tx.outbox(10).unwrap().is_empty());
+    assert!(tx.group(&g1).is_err());
+    tx.commit().unwrap();
+    peer.store.sync().unwrap();
+
+    // secure_delete: the deleted plaintext is not left in the file.
+    drop(peer);
+    let mut bytes = std::fs::read(dir.path().join("me.sqlite")).unwrap();
+    if let Ok(wal) = std::fs::read(dir.path().join("me.sqlite-wal")) {
+        bytes.extend(wal);
+    }
+    let needle = b"lunch at noon 110";
+    assert!(
+        !bytes.windows(needle.len()).any(|w| w == needle),
+        "deleted plaintext is still in the file"
+    );
+}
+
+#[test]
+fn outbox_cursor_and_device_trust() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut peer = Peer::create(dir.path(), "me");
+    let g = peer.create_group("g");
+    let tx = peer.store.transaction().unwrap();
+    let c = tx.conversation_by_group(&g).unwrap().unwrap().id;
+
+    let first = tx
+        .enqueue(OutboxKind::Commit, Some(c), None, b"1", 10)
+        .unwrap();
+    let second = tx
+        .enqueue(OutboxKind::Application, Some(c), None, b"2", 11)
+        .unwrap();
+    let queued = tx.outbox(10).unwrap();
+    assert_eq!(
+        queued.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![first, second]
+    );
+    tx.outbox_retry(first, 500).unwrap();
+    let entry = &tx.outbox(1).unwrap()[0];
+    assert_eq!((entry.attempts, entry.next_attempt_at), (1, 500));
+    tx.outbox_done(first).unwrap();
+    assert_eq!(tx.outbox(10).unwrap()[0].id, second);
+
+    assert_eq!(tx.cursor("ds").unwrap(), 0);
+    tx.advance_cursor("ds", 7).unwrap();
+    tx.advance_cursor("ds", 3).unwrap();
+    assert_eq!(tx.cursor("ds").unwrap(), 7);
+
+    let bob = member_id("bob");
+    let fp1 = Fingerprint::of(&bob, &[1; 32]).to_string();
+    assert_eq!(
+        tx.observe_device(&bob, &[1; 32], &fp1, 1).unwrap(),
+        DeviceTrust::New
+    );
+    assert_eq!(
+        tx.observe_device(&bob, &[1; 32], &fp1, 2).unwrap(),
+        DeviceTrust::Known { verified: false }
+    );
+    tx.set_verified(&bob, true).unwrap();
+    assert_eq!(
+        tx.observe_device(&bob, &[1; 32], &fp1, 3).unwrap(),
+        DeviceTrust::Known { verified: true }
+    );
+    let fp2 = Fingerprint::of(&bob, &[2; 32]).to_string();
+    assert_eq!(
+        tx.observe_device(&bob, &[2; 32], &fp2, 4).unwrap(),
+        DeviceTrust::KeyChanged {
+            previous_fingerprint: fp1
+        }
+    );
+    let devices = tx.devices(Some(&bob.user)).unwrap();
+    assert_eq!(devices.len(), 1);
+    assert!(!devices[0].verified, "a changed key is not verified");
+    assert_eq!(devices[0].fingerprint, fp2);
+    assert!(tx.set_verified(&member_id("nobody"), true).is_err());
+    tx.commit().unwrap();
+}
