@@ -134,6 +134,10 @@ pub struct GroupConfig {
     pub ratchet_tree_in_welcome: bool,
     /// Lifetime of new key packages, in seconds. Default: 90 days.
     pub key_package_lifetime_secs: u64,
+    /// How many past epochs' resumption PSKs are kept, for PSK proposals that name them.
+    /// Default: 0 (Conclave makes no such proposals; followers of other implementations'
+    /// groups may need some).
+    pub resumption_psks_kept: usize,
 }
 
 impl Default for GroupConfig {
@@ -147,6 +151,7 @@ impl Default for GroupConfig {
             handshake_framing: HandshakeFraming::default(),
             ratchet_tree_in_welcome: false,
             key_package_lifetime_secs: 90 * 24 * 3600,
+            resumption_psks_kept: 0,
         }
     }
 }
@@ -162,9 +167,10 @@ impl GroupConfig {
         SenderRatchetConfiguration::new(self.out_of_order_tolerance, self.maximum_forward_distance)
     }
 
-    /// What every Conclave leaf node advertises: the suites this build supports and the
-    /// group-name extension.
-    pub(crate) fn capabilities() -> Capabilities {
+    /// What every Conclave leaf node advertises: the suites this build supports, the
+    /// group-name extension and last-resort key packages. A key package made outside this
+    /// crate must advertise these to be added to a Conclave group.
+    pub fn capabilities() -> Capabilities {
         let suites: Vec<Ciphersuite> = CipherSuite::ALL.iter().map(|s| s.to_openmls()).collect();
         Capabilities::builder()
             .ciphersuites(suites)
@@ -182,6 +188,7 @@ impl GroupConfig {
             .max_past_epochs(self.max_past_epochs)
             .sender_ratchet_configuration(self.sender_ratchet())
             .use_ratchet_tree_extension(self.ratchet_tree_in_welcome)
+            .number_of_resumption_psks(self.resumption_psks_kept)
             .build()
     }
 }

@@ -77,6 +77,33 @@ pub struct Invitation {
     pub new_members: Vec<MemberId>,
 }
 
+/// How a member's MLS credential becomes the [`MemberId`] that events and member lists name.
+///
+/// Conclave's groups use [`MemberId::from_credential`], which accepts only Conclave's
+/// `"{user}/{device}"` basic credentials; a group with anyone else in it is refused. Tools that
+/// follow groups made by other MLS implementations (the interop test-vector runner) supply
+/// their own mapping through [`JoinOptions`] or [`Group::set_credential_mapper`].
+pub type CredentialMapper = fn(&openmls::prelude::Credential) -> Result<MemberId, Error>;
+
+/// Options for [`Group::join_with`]. The defaults are what [`Group::join`] uses.
+#[derive(Clone, Copy, Debug)]
+pub struct JoinOptions {
+    /// How credentials map to members. Default: [`MemberId::from_credential`].
+    pub credentials: CredentialMapper,
+    /// Whether the lifetimes of the leaves in the joined tree are checked. Default: true.
+    /// Only for replaying recorded groups (test vectors), whose key packages have expired.
+    pub check_lifetimes: bool,
+}
+
+impl Default for JoinOptions {
+    fn default() -> Self {
+        Self {
+            credentials: MemberId::from_credential,
+            check_lifetimes: true,
+        }
+    }
+}
+
 /// A Conclave group: an [`MlsGroup`] whose every operation keeps memory and storage in step.
 ///
 /// The group does not own a provider: every call takes one, so the same group works over
@@ -84,6 +111,7 @@ pub struct Invitation {
 #[derive(Debug)]
 pub struct Group {
     mls: MlsGroup,
+    credentials: CredentialMapper,
 }
 
 impl Group {
@@ -114,7 +142,19 @@ impl Group {
             .with_group_context_extensions(extensions)
             .build(provider, identity.signer(), identity.credential_with_key())
             .map_err(|e| Error::Library(e.to_string()))?;
-        Ok(Self { mls })
+        Ok(Self::wrap(mls))
+    }
+
+    fn wrap(mls: MlsGroup) -> Self {
+        Self {
+            mls,
+            credentials: MemberId::from_credential,
+        }
+    }
+
+    /// Replaces how credentials map to members (see [`CredentialMapper`]).
+    pub fn set_credential_mapper(&mut self, mapper: CredentialMapper) {
+        self.credentials = mapper;
     }
 
     /// Joins a group from a Welcome.
@@ -127,6 +167,23 @@ impl Group {
         config: &GroupConfig,
         welcome: &[u8],
         ratchet_tree: Option<&[u8]>,
+    ) -> Result<Self, Error> {
+        Self::join_with(
+            provider,
+            config,
+            welcome,
+            ratchet_tree,
+            JoinOptions::default(),
+        )
+    }
+
+    /// [`Group::join`] with explicit [`JoinOptions`].
+    pub fn join_with(
+        provider: &impl OpenMlsProvider,
+        config: &GroupConfig,
+        welcome: &[u8],
+        ratchet_tree: Option<&[u8]>,
+        options: JoinOptions,
     ) -> Result<Self, Error> {
         let message = MlsMessageIn::tls_deserialize_exact(welcome)
             .map_err(|e| Error::Malformed(e.to_string()))?;
@@ -146,22 +203,32 @@ impl Group {
                     .map_err(|e| Error::Malformed(format!("ratchet tree: {e}")))
             })
             .transpose()?;
-        let staged =
-            StagedWelcome::new_from_welcome(provider, &config.join_config(), welcome, tree)
-                .map_err(map_welcome_error)?;
-        // Every member must be a Conclave identity: events name members by user and device.
+        let join_config = config.join_config();
+        let mut builder = StagedWelcome::build_from_welcome(provider, &join_config, welcome)
+            .map_err(map_welcome_error)?;
+        if let Some(tree) = tree {
+            builder = builder.with_ratchet_tree(tree);
+        }
+        if !options.check_lifetimes {
+            builder = builder.skip_lifetime_validation();
+        }
+        let staged = builder.build().map_err(map_welcome_error)?;
+        // Every member must map to a member id: events name members by it.
         for member in staged.members() {
-            MemberId::from_credential(&member.credential)?;
+            (options.credentials)(&member.credential)?;
         }
         let mls = staged.into_group(provider).map_err(map_welcome_error)?;
-        Ok(Self { mls })
+        Ok(Self {
+            mls,
+            credentials: options.credentials,
+        })
     }
 
     /// Loads a group from the provider's storage.
     pub fn load(provider: &impl OpenMlsProvider, id: &GroupId) -> Result<Self, Error> {
         MlsGroup::load(provider.storage(), &id.to_openmls())
             .map_err(|e| Error::Storage(e.to_string()))?
-            .map(|mls| Self { mls })
+            .map(Self::wrap)
             .ok_or_else(|| Error::NotFound(format!("group {id}")))
     }
 
@@ -218,7 +285,7 @@ impl Group {
         self.mls
             .members()
             .map(|m| {
-                let id = MemberId::from_credential(&m.credential)?;
+                let id = (self.credentials)(&m.credential)?;
                 Ok(MemberInfo {
                     fingerprint: Fingerprint::of(&id, &m.signature_key),
                     id,
@@ -504,12 +571,12 @@ impl Group {
         let sender = processed.sender().clone();
         match processed.into_content() {
             ProcessedMessageContent::ApplicationMessage(app) => Ok(vec![GroupEvent::Message {
-                sender: MemberId::from_credential(&sender_credential)?,
+                sender: (self.credentials)(&sender_credential)?,
                 plaintext: app.into_bytes(),
                 epoch: message_epoch,
             }]),
             ProcessedMessageContent::ProposalMessage(proposal) => {
-                let by = MemberId::from_credential(&sender_credential)?;
+                let by = (self.credentials)(&sender_credential)?;
                 let summary = self.summarize(proposal.proposal())?;
                 self.mls
                     .store_pending_proposal(provider.storage(), *proposal)
@@ -524,7 +591,7 @@ impl Group {
             )),
             ProcessedMessageContent::StagedCommitMessage(staged) => {
                 let by = match sender {
-                    Sender::Member(_) => MemberId::from_credential(&sender_credential)?,
+                    Sender::Member(_) => (self.credentials)(&sender_credential)?,
                     _ => {
                         return Err(Error::InvalidCommit(
                             "commits from non-members are not accepted".into(),
@@ -558,7 +625,7 @@ impl Group {
     }
 
     fn own_member(&self) -> Result<MemberId, Error> {
-        MemberId::from_credential(self.mls.credential().map_err(map_state_error)?)
+        (self.credentials)(self.mls.credential().map_err(map_state_error)?)
     }
 
     fn member_at(&self, leaf: LeafNodeIndex) -> Result<MemberId, Error> {
@@ -566,13 +633,13 @@ impl Group {
             .mls
             .member_at(leaf)
             .ok_or_else(|| Error::UnknownMember(format!("leaf {}", leaf.u32())))?;
-        MemberId::from_credential(&member.credential)
+        (self.credentials)(&member.credential)
     }
 
     fn summarize(&self, proposal: &openmls::prelude::Proposal) -> Result<ProposalSummary, Error> {
         use openmls::prelude::Proposal;
         Ok(match proposal {
-            Proposal::Add(add) => ProposalSummary::Add(MemberId::from_credential(
+            Proposal::Add(add) => ProposalSummary::Add((self.credentials)(
                 add.key_package().leaf_node().credential(),
             )?),
             Proposal::Remove(remove) => ProposalSummary::Remove(self.member_at(remove.removed())?),
@@ -588,9 +655,7 @@ impl Group {
         let mut events = Vec::new();
         let added = staged
             .add_proposals()
-            .map(|p| {
-                MemberId::from_credential(p.add_proposal().key_package().leaf_node().credential())
-            })
+            .map(|p| (self.credentials)(p.add_proposal().key_package().leaf_node().credential()))
             .collect::<Result<Vec<_>, _>>()?;
         let removed = staged
             .remove_proposals()

@@ -69,7 +69,7 @@ pub mod safety;
 pub use config::{CipherSuite, GroupConfig, HandshakeFraming};
 pub use error::Error;
 pub use events::{GroupEvent, ProposalSummary};
-pub use group::{CommitBundle, Group, Invitation, MemberInfo};
+pub use group::{CommitBundle, CredentialMapper, Group, Invitation, JoinOptions, MemberInfo};
 pub use group_name::{GROUP_NAME_EXTENSION_TYPE, MAX_GROUP_NAME_LEN};
 pub use identity::{Identity, IdentityRecord, inspect_key_package};
 pub use ids::{DeviceId, GroupId, MAX_NAME_LEN, MemberId, UserName};

@@ -1,0 +1,108 @@
+//! The official MLS interop vectors and Conclave's own pass through Conclave; a flipped byte
+//! in a vector makes the check fail.
+
+use conclave_testvectors::passive::{self, Mode, PassiveClientVector};
+use conclave_testvectors::{UNREACHABLE, check_dir, check_file, conclave_dir, official_dir};
+
+#[test]
+fn official_vectors_pass() {
+    let Some(dir) = official_dir() else {
+        // CI must have them; elsewhere they are optional (see testvectors/README.md).
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "official MLS test vectors not found and CI=true: set MLS_TEST_VECTORS"
+        );
+        eprintln!("official MLS test vectors not found; set MLS_TEST_VECTORS to run them");
+        return;
+    };
+    let report = check_dir(&dir);
+    println!("{}", report.table());
+    assert_eq!(report.failed(), 0, "{}", report.table());
+    // Every file that a check reaches ran cases, and the rest are listed, not dropped.
+    for reached in [
+        "passive-client-welcome.json",
+        "passive-client-handling-commit.json",
+        "passive-client-random.json",
+        "crypto-basics.json",
+        "messages.json",
+        "deserialization.json",
+        "welcome.json",
+        "tree-validation.json",
+    ] {
+        let file = report
+            .files
+            .get(reached)
+            .unwrap_or_else(|| panic!("{reached} missing"));
+        assert!(file.passed > 0, "{reached}: nothing passed");
+        assert_eq!(file.passed + file.not_run_count(), file.cases, "{reached}");
+    }
+    for (unreached, _) in UNREACHABLE {
+        let file = &report.files[*unreached];
+        assert!(
+            file.cases > 0 && file.not_run_count() == file.cases,
+            "{unreached}"
+        );
+    }
+}
+
+#[test]
+fn conclave_vectors_pass_completely() {
+    let report = check_dir(&conclave_dir());
+    println!("{}", report.table());
+    assert_eq!(report.files.len(), 2, "both generated files are committed");
+    for (name, file) in &report.files {
+        assert!(file.cases > 0, "{name} is empty");
+        assert_eq!(file.passed, file.cases, "{name}: {:?}", file.failures);
+    }
+}
+
+fn conclave_handling_commit() -> Vec<PassiveClientVector> {
+    let path = conclave_dir().join("conclave-passive-client-handling-commit.json");
+    conclave_testvectors::read(&path).unwrap()
+}
+
+#[test]
+fn a_flipped_byte_in_a_commit_fails_the_check() {
+    let mut vector = conclave_handling_commit().remove(0);
+    passive::run(&vector, Mode::OneStore).expect("the untouched vector passes");
+    let commit = &mut vector.epochs[1].commit;
+    let middle = commit.len() / 2;
+    commit[middle] ^= 0x01;
+    let err = passive::run(&vector, Mode::OneStore).expect_err("a flipped byte must fail");
+    assert!(err.contains("epoch 1"), "{err}");
+}
+
+#[test]
+fn a_flipped_byte_in_an_expected_value_fails_the_check() {
+    let mut vector = conclave_handling_commit().remove(1);
+    let last = vector.epochs.len() - 1;
+    vector.epochs[last].epoch_authenticator[0] ^= 0x80;
+    let err = passive::run(&vector, Mode::ReopenEachEpoch).expect_err("must fail");
+    assert!(err.contains("epoch authenticator"), "{err}");
+}
+
+#[test]
+fn a_flipped_byte_in_an_official_file_fails_its_row() {
+    let Some(dir) = official_dir() else {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "vectors missing under CI"
+        );
+        return;
+    };
+    let text = std::fs::read_to_string(dir.join("crypto-basics.json")).unwrap();
+    let mut cases: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let out = cases[0]["ref_hash"]["out"].as_str().unwrap().to_owned();
+    let flipped = format!(
+        "{}{}",
+        if out.starts_with('0') { '1' } else { '0' },
+        &out[1..]
+    );
+    cases[0]["ref_hash"]["out"] = serde_json::Value::String(flipped);
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("crypto-basics.json");
+    std::fs::write(&path, cases.to_string()).unwrap();
+    let report = check_file(&path, "crypto-basics.json");
+    assert_eq!(report.failed(), 1, "{:?}", report.failures);
+    assert!(report.failures[0].contains("ref_hash"));
+}
