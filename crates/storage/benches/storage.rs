@@ -1,0 +1,461 @@
+//! conclave-storage against openmls's in-memory storage, in one run, and the history tables.
+//!
+//! `cargo bench -p conclave-storage` (N = 10, 100, 1000; `CONCLAVE_BENCH_NS=10,100` picks
+//! others). Figures are recorded in docs/PERFORMANCE.md.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use conclave_protocol::{DeviceId, Group, GroupConfig, GroupId, Identity, MemberId, UserName};
+use conclave_storage::{ConversationId, MessageState, NewMessage, Store};
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
+use openmls_rust_crypto::OpenMlsRustCrypto;
+
+fn sizes() -> Vec<usize> {
+    std::env::var("CONCLAVE_BENCH_NS")
+        .unwrap_or_else(|_| "10,100,1000".into())
+        .split(',')
+        .map(|n| n.trim().parse().expect("CONCLAVE_BENCH_NS: numbers"))
+        .collect()
+}
+
+fn id(i: usize) -> MemberId {
+    MemberId::new(
+        UserName::new(format!("u{i}")).unwrap(),
+        DeviceId::new("d").unwrap(),
+    )
+}
+
+/// A device whose MLS state is in memory, or in a SQLite profile.
+enum Device {
+    Mem {
+        provider: OpenMlsRustCrypto,
+        identity: Identity,
+        group: Option<Group>,
+    },
+    Sql {
+        store: Store,
+        identity: Identity,
+        group: Option<GroupId>,
+        _dir: tempfile::TempDir,
+    },
+}
+
+impl Device {
+    fn new(sql: bool, i: usize) -> Device {
+        let suite = GroupConfig::default().ciphersuite;
+        if sql {
+            let dir = tempfile::tempdir().unwrap();
+            let mut store = Store::open(dir.path().join("p.sqlite")).unwrap();
+            let tx = store.transaction().unwrap();
+            let identity = Identity::create(&tx.provider(), id(i), suite).unwrap();
+            tx.commit().unwrap();
+            Device::Sql {
+                store,
+                identity,
+                group: None,
+                _dir: dir,
+            }
+        } else {
+            let provider = OpenMlsRustCrypto::default();
+            let identity = Identity::create(&provider, id(i), suite).unwrap();
+            Device::Mem {
+                provider,
+                identity,
+                group: None,
+            }
+        }
+    }
+
+    fn key_package(&mut self) -> Vec<u8> {
+        let config = GroupConfig::default();
+        match self {
+            Device::Mem {
+                provider, identity, ..
+            } => identity.key_packages(provider, &config, 1).unwrap(),
+            Device::Sql {
+                store, identity, ..
+            } => {
+                let tx = store.transaction().unwrap();
+                let kp = identity.key_packages(&tx.provider(), &config, 1).unwrap();
+                tx.commit().unwrap();
+                kp
+            }
+        }
+        .remove(0)
+        .bytes
+    }
+
+    /// Creates a group and adds everyone in `kps`; returns (welcome, tree).
+    fn create_and_add(&mut self, kps: &[Vec<u8>]) -> (Vec<u8>, Vec<u8>) {
+        let config = GroupConfig::default();
+        let bundle = match self {
+            Device::Mem {
+                provider,
+                identity,
+                group,
+            } => {
+                let mut g = Group::create(provider, identity, &config, "bench").unwrap();
+                let b = g.add_members(provider, identity, kps).unwrap();
+                g.merge_pending_commit(provider).unwrap();
+                *group = Some(g);
+                b
+            }
+            Device::Sql {
+                store,
+                identity,
+                group,
+                ..
+            } => {
+                let mut tx = store.transaction().unwrap();
+                let provider = tx.provider();
+                let mut g = Group::create(&provider, identity, &config, "bench").unwrap();
+                let b = g.add_members(&provider, identity, kps).unwrap();
+                g.merge_pending_commit(&provider).unwrap();
+                *group = Some(g.id());
+                tx.insert_group(g);
+                tx.commit().unwrap();
+                b
+            }
+        };
+        let inv = bundle.invitation.unwrap();
+        (inv.welcome, inv.ratchet_tree)
+    }
+
+    fn join(&mut self, welcome: &[u8], tree: &[u8]) {
+        let config = GroupConfig::default();
+        match self {
+            Device::Mem {
+                provider, group, ..
+            } => {
+                *group = Some(Group::join(provider, &config, welcome, Some(tree)).unwrap());
+            }
+            Device::Sql { store, group, .. } => {
+                let mut tx = store.transaction().unwrap();
+                let g = Group::join(&tx.provider(), &config, welcome, Some(tree)).unwrap();
+                *group = Some(g.id());
+                tx.insert_group(g);
+                tx.commit().unwrap();
+            }
+        }
+    }
+
+    /// Self-update, merged at once (as after the server's acceptance); one transaction.
+    fn commit(&mut self) -> Vec<u8> {
+        match self {
+            Device::Mem {
+                provider,
+                identity,
+                group,
+            } => {
+                let g = group.as_mut().unwrap();
+                let b = g.self_update(provider, identity).unwrap();
+                g.merge_pending_commit(provider).unwrap();
+                b.commit
+            }
+            Device::Sql {
+                store,
+                identity,
+                group,
+                ..
+            } => {
+                let mut tx = store.transaction().unwrap();
+                let g = tx.group(group.as_ref().unwrap()).unwrap();
+                let b = g.group.self_update(&g.provider, identity).unwrap();
+                g.group.merge_pending_commit(&g.provider).unwrap();
+                tx.commit().unwrap();
+                b.commit
+            }
+        }
+    }
+
+    fn process(&mut self, bytes: &[u8]) {
+        match self {
+            Device::Mem {
+                provider, group, ..
+            } => {
+                black_box(group.as_mut().unwrap().process(provider, bytes).unwrap());
+            }
+            Device::Sql { store, group, .. } => {
+                let mut tx = store.transaction().unwrap();
+                let g = tx.group(group.as_ref().unwrap()).unwrap();
+                black_box(g.group.process(&g.provider, bytes).unwrap());
+                tx.commit().unwrap();
+            }
+        }
+    }
+
+    fn encrypt(&mut self, plaintext: &[u8]) -> Vec<u8> {
+        match self {
+            Device::Mem {
+                provider,
+                identity,
+                group,
+            } => group
+                .as_mut()
+                .unwrap()
+                .encrypt(provider, identity, plaintext)
+                .unwrap(),
+            Device::Sql {
+                store,
+                identity,
+                group,
+                ..
+            } => {
+                let mut tx = store.transaction().unwrap();
+                let g = tx.group(group.as_ref().unwrap()).unwrap();
+                let m = g.group.encrypt(&g.provider, identity, plaintext).unwrap();
+                tx.commit().unwrap();
+                m
+            }
+        }
+    }
+}
+
+fn configure<'a>(
+    c: &'a mut Criterion,
+    name: &str,
+) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
+    let mut g = c.benchmark_group(name);
+    g.sampling_mode(SamplingMode::Flat);
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_millis(300));
+    g.measurement_time(Duration::from_secs(3));
+    g
+}
+
+fn mode_name(sql: bool) -> &'static str {
+    if sql { "sqlite" } else { "memory" }
+}
+
+fn bench_group_ops(c: &mut Criterion) {
+    for n in sizes() {
+        for sql in [false, true] {
+            // Creator and receiver in this mode; the other members only supply key packages.
+            let mut creator = Device::new(sql, 0);
+            let mut receiver = Device::new(sql, 1);
+            let mut kps = vec![receiver.key_package()];
+            let mut others: Vec<Device> = (2..n.max(2)).map(|i| Device::new(false, i)).collect();
+            kps.extend(others.iter_mut().map(Device::key_package));
+            let (welcome, tree) = creator.create_and_add(&kps);
+            receiver.join(&welcome, &tree);
+            let mode = mode_name(sql);
+
+            let mut g = configure(c, "commit_self_update");
+            g.bench_function(BenchmarkId::new(mode, n), |b| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let start = Instant::now();
+                        let commit = creator.commit();
+                        total += start.elapsed();
+                        receiver.process(&commit);
+                    }
+                    total
+                })
+            });
+            g.finish();
+
+            let mut g = configure(c, "process_commit");
+            g.bench_function(BenchmarkId::new(mode, n), |b| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let commit = creator.commit();
+                        let start = Instant::now();
+                        receiver.process(&commit);
+                        total += start.elapsed();
+                    }
+                    total
+                })
+            });
+            g.finish();
+
+            let payload = vec![0x42u8; 1024];
+            let mut g = configure(c, "app_message_1kib_encrypt_decrypt");
+            g.bench_function(BenchmarkId::new(mode, n), |b| {
+                b.iter(|| {
+                    let m = creator.encrypt(&payload);
+                    receiver.process(&m);
+                })
+            });
+            g.finish();
+
+            // Joins: a pool of joiners in this mode, one Welcome for all of them (and the
+            // key-package-only members); a new Welcome when the pool is used up.
+            let pool = n.clamp(2, 16);
+            let mut g = configure(c, "join_from_welcome");
+            g.bench_function(BenchmarkId::new(mode, n), |b| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    let mut done = 0;
+                    while done < iters {
+                        let mut joiners: Vec<Device> =
+                            (0..pool).map(|i| Device::new(sql, 10_000 + i)).collect();
+                        let mut kps: Vec<Vec<u8>> =
+                            joiners.iter_mut().map(Device::key_package).collect();
+                        kps.extend(
+                            others
+                                .iter_mut()
+                                .take(n.saturating_sub(pool + 1))
+                                .map(Device::key_package),
+                        );
+                        let mut fresh_creator = Device::new(false, 0);
+                        let (welcome, tree) = fresh_creator.create_and_add(&kps);
+                        for joiner in joiners.iter_mut() {
+                            if done == iters {
+                                break;
+                            }
+                            let start = Instant::now();
+                            joiner.join(&welcome, &tree);
+                            total += start.elapsed();
+                            done += 1;
+                        }
+                    }
+                    total
+                })
+            });
+            g.finish();
+        }
+    }
+}
+
+const WORDS: &[&str] = &[
+    "lunch", "meeting", "tomorrow", "project", "deadline", "coffee", "review", "release", "team",
+    "weekend", "travel", "budget", "design", "server", "client", "message", "group", "secure",
+    "update", "question", "answer", "today", "later", "thanks", "great", "idea", "plan", "call",
+];
+
+fn body(n: u64) -> String {
+    // A deterministic mix of 6 to 14 words, plus a unique token.
+    let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let len = 6 + (x % 9) as usize;
+    let mut words = Vec::with_capacity(len + 1);
+    for _ in 0..len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        words.push(WORDS[(x % WORDS.len() as u64) as usize]);
+    }
+    format!("{} token{n}", words.join(" "))
+}
+
+fn message(conversation: ConversationId, n: u64) -> NewMessage {
+    NewMessage {
+        conversation,
+        uid: n.to_be_bytes().to_vec(),
+        sender: id((n % 7) as usize),
+        sent_at: n as i64,
+        received_at: Some(n as i64),
+        body: body(n),
+        state: MessageState::Received,
+        server_seq: Some(n),
+        outgoing: false,
+    }
+}
+
+fn bench_history(c: &mut Criterion) {
+    const TOTAL: u64 = 100_000;
+    const BATCH: u64 = 1_000;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("history.sqlite")).unwrap();
+    let conversation = {
+        let tx = store.transaction().unwrap();
+        let c = tx
+            .create_conversation(&GroupId::from_bytes(vec![1; 16]), "history", 0)
+            .unwrap();
+        tx.commit().unwrap();
+        c
+    };
+
+    // Batch insert: transactions of 1,000 messages, until the store holds 100,000.
+    let mut g = configure(c, "history_insert_batch_of_1000");
+    g.throughput(Throughput::Elements(BATCH));
+    let mut next = 0u64;
+    g.bench_function("sqlite", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let start = Instant::now();
+                let tx = store.transaction().unwrap();
+                for _ in 0..BATCH {
+                    tx.insert_message(&message(conversation, next))
+                        .unwrap()
+                        .unwrap();
+                    next += 1;
+                }
+                tx.commit().unwrap();
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+    g.finish();
+    // Top up to exactly 100,000 for the queries.
+    {
+        let tx = store.transaction().unwrap();
+        let count = tx.message_count(conversation).unwrap();
+        assert!(
+            count <= TOTAL,
+            "the insert bench ran past {TOTAL} ({count}); lower its time"
+        );
+        for _ in count..TOTAL {
+            tx.insert_message(&message(conversation, next))
+                .unwrap()
+                .unwrap();
+            next += 1;
+        }
+        tx.commit().unwrap();
+    }
+
+    let mut g = configure(c, "history_100k");
+    let middle = {
+        let tx = store.transaction().unwrap();
+        let page = tx.history(conversation, None, 50_000).unwrap();
+        page.last().unwrap().id
+    };
+    g.bench_function("page_of_50_newest", |b| {
+        b.iter(|| {
+            let tx = store.transaction().unwrap();
+            black_box(tx.history(conversation, None, 50).unwrap())
+        })
+    });
+    g.bench_function("page_of_50_middle", |b| {
+        b.iter(|| {
+            let tx = store.transaction().unwrap();
+            black_box(tx.history(conversation, Some(middle), 50).unwrap())
+        })
+    });
+    g.bench_function("fts_one_word_top_50", |b| {
+        b.iter(|| {
+            let tx = store.transaction().unwrap();
+            black_box(tx.search("deadline", 50).unwrap())
+        })
+    });
+    g.bench_function("fts_two_words_top_50", |b| {
+        b.iter(|| {
+            let tx = store.transaction().unwrap();
+            black_box(tx.search("coffee budget", 50).unwrap())
+        })
+    });
+    g.bench_function("fts_rare_token", |b| {
+        b.iter(|| {
+            let tx = store.transaction().unwrap();
+            let hits = tx.search("token77777", 50).unwrap();
+            assert_eq!(hits.len(), 1);
+            black_box(hits)
+        })
+    });
+    g.bench_function("unread_count", |b| {
+        b.iter(|| {
+            let tx = store.transaction().unwrap();
+            black_box(tx.unread_count(conversation).unwrap())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_history, bench_group_ops);
+criterion_main!(benches);
