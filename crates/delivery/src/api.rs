@@ -1,0 +1,281 @@
+//! The wire API: request and response bodies, as JSON. Binary fields are standard base64.
+//! Every endpoint, body and error is described in `crates/delivery/API.md`.
+
+use serde::{Deserialize, Serialize};
+
+/// Bytes that travel as standard base64 in JSON.
+#[derive(Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Bytes(#[serde(with = "b64")] pub Vec<u8>);
+
+impl std::fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Bytes({} bytes)", self.0.len())
+    }
+}
+
+impl From<Vec<u8>> for Bytes {
+    fn from(v: Vec<u8>) -> Self {
+        Self(v)
+    }
+}
+
+impl From<&[u8]> for Bytes {
+    fn from(v: &[u8]) -> Self {
+        Self(v.to_vec())
+    }
+}
+
+mod b64 {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        STANDARD
+            .decode(text.as_bytes())
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A device: user name and device id.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DeviceRef {
+    /// The user.
+    pub user: String,
+    /// The device.
+    pub device: String,
+}
+
+/// `POST /v1/register`: the first device of a new user. Signed with the key being
+/// registered (proof of possession); the user and device come from the auth headers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    /// The device's MLS signature public key.
+    pub signature_key: Bytes,
+    /// The ciphersuite the key belongs to (its signature scheme).
+    pub ciphersuite: u16,
+}
+
+/// `POST /v1/devices`: another device for the signing device's user. The body carries a
+/// signature by the new key over the same canonical request (proof of possession).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddDeviceRequest {
+    /// The new device's id.
+    pub device: String,
+    /// Its signature public key.
+    pub signature_key: Bytes,
+    /// Its ciphersuite.
+    pub ciphersuite: u16,
+}
+
+/// A registered device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    /// Its id.
+    pub device: String,
+    /// Its signature public key (bound to it at registration).
+    pub signature_key: Bytes,
+    /// Its ciphersuite.
+    pub ciphersuite: u16,
+}
+
+/// `GET /v1/users/{user}/devices`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevicesResponse {
+    /// The user.
+    pub user: String,
+    /// Every device of the user.
+    pub devices: Vec<DeviceInfo>,
+}
+
+/// `POST /v1/key-packages`: publish key packages for the signing device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishKeyPackages {
+    /// One-time key packages (`MLSMessage` bytes).
+    pub key_packages: Vec<Bytes>,
+    /// The last-resort key package, replacing any earlier one.
+    pub last_resort: Option<Bytes>,
+}
+
+/// A device's key-package stock (answer to publishing, and `GET /v1/key-packages/stock`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyPackageStock {
+    /// One-time key packages left.
+    pub available: u32,
+    /// Whether a last-resort key package is on file.
+    pub has_last_resort: bool,
+}
+
+/// `POST /v1/key-packages/claim`: one key package per device of `user`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimRequest {
+    /// Whose devices.
+    pub user: String,
+}
+
+/// One claimed key package.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimedKeyPackage {
+    /// The device it adds.
+    pub device: String,
+    /// The key package (`MLSMessage`).
+    pub key_package: Bytes,
+    /// Whether it is the device's last-resort package (its one-time ones ran out).
+    pub last_resort: bool,
+    /// One-time packages the device has left after this claim.
+    pub remaining: u32,
+}
+
+/// The answer to a claim. Devices with no key package at all are listed in `unavailable`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimResponse {
+    /// The user.
+    pub user: String,
+    /// A package per device that had one.
+    pub key_packages: Vec<ClaimedKeyPackage>,
+    /// Devices with none.
+    pub unavailable: Vec<String>,
+}
+
+/// What an envelope carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// A commit: ordered, one per group epoch.
+    Commit,
+    /// A proposal.
+    Proposal,
+    /// An application message.
+    Application,
+    /// A Welcome (only inside queue items; it travels in [`Envelope::welcome`]).
+    Welcome,
+}
+
+/// `POST /v1/messages`: one MLS message, fanned out to `recipients` in one transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// The MLS group id.
+    pub group_id: Bytes,
+    /// The epoch the message was made in.
+    pub epoch: u64,
+    /// Commit, proposal or application (not welcome).
+    pub kind: MessageKind,
+    /// Who receives it.
+    pub recipients: Vec<DeviceRef>,
+    /// The `MLSMessage` bytes.
+    pub message: Bytes,
+    /// With a commit that adds members: their Welcome, delivered only if the commit is
+    /// accepted.
+    pub welcome: Option<WelcomeEnvelope>,
+}
+
+/// A Welcome travelling with its commit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WelcomeEnvelope {
+    /// The new members' devices.
+    pub recipients: Vec<DeviceRef>,
+    /// The Welcome (`MLSMessage`).
+    pub message: Bytes,
+    /// The ratchet tree beside it.
+    pub ratchet_tree: Bytes,
+}
+
+/// The answer to an accepted envelope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendResponse {
+    /// The group's epoch now (after an accepted commit: the message's epoch + 1).
+    pub epoch: u64,
+}
+
+/// One item of a device's queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueItem {
+    /// Strictly increasing per device.
+    pub seq: u64,
+    /// Who sent it.
+    pub sender: DeviceRef,
+    /// What it is.
+    pub kind: MessageKind,
+    /// Its group.
+    pub group_id: Bytes,
+    /// The epoch it was made in.
+    pub epoch: u64,
+    /// The `MLSMessage` bytes.
+    pub message: Bytes,
+    /// For a Welcome: the ratchet tree beside it.
+    pub ratchet_tree: Option<Bytes>,
+}
+
+/// `GET /v1/queue?after=SEQ&limit=N`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuePage {
+    /// Items after `after`, in order.
+    pub items: Vec<QueueItem>,
+    /// Whether more items follow.
+    pub more: bool,
+}
+
+/// `POST /v1/queue/ack`: everything up to and including `up_to` may be deleted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AckRequest {
+    /// The last sequence number processed.
+    pub up_to: u64,
+}
+
+/// What `POST /v1/queue/ack` deleted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AckResponse {
+    /// Items deleted.
+    pub deleted: u64,
+}
+
+/// Machine-readable error codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Malformed request (bad JSON, bad field).
+    BadRequest,
+    /// Missing or bad authentication (unknown device, bad signature, stale timestamp).
+    Unauthorized,
+    /// The nonce was used before.
+    Replay,
+    /// Authenticated, but not allowed.
+    Forbidden,
+    /// The named user or device does not exist.
+    NotFound,
+    /// The user or device name is taken.
+    NameTaken,
+    /// Another commit won this epoch; `current_epoch` says where the group is.
+    StaleEpoch,
+    /// The body is too large.
+    PayloadTooLarge,
+    /// Too many recipients in one envelope.
+    TooManyRecipients,
+    /// Too many key packages for one device.
+    TooManyKeyPackages,
+    /// Too many requests; retry later.
+    RateLimited,
+    /// The server failed (never a client's mistake).
+    Internal,
+}
+
+/// The body of every error response.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorCode,
+    /// For people.
+    pub message: String,
+    /// With [`ErrorCode::StaleEpoch`]: the group's current epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_epoch: Option<u64>,
+}
+
+/// A WebSocket push: the server sends each new queue item as a JSON text frame.
+pub type PushItem = QueueItem;

@@ -1,0 +1,120 @@
+//! `conclave-ds`: the Conclave delivery service.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use conclave_delivery::server::{Config, Limits, Server};
+use tracing_subscriber::EnvFilter;
+
+/// Stores and forwards MLS ciphertext for Conclave devices, serves key packages and orders
+/// commits. It never sees plaintext.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "CONCLAVE_DS_LISTEN", default_value = "127.0.0.1:7300")]
+    listen: SocketAddr,
+    /// SQLite database file [default: conclave-ds.sqlite in the platform data directory].
+    #[arg(long, env = "CONCLAVE_DS_DB")]
+    db: Option<PathBuf>,
+    /// Days after which never-acknowledged queue items are dropped.
+    #[arg(long, env = "CONCLAVE_DS_RETENTION_DAYS", default_value_t = 30)]
+    retention_days: u64,
+    /// Largest request body in bytes.
+    #[arg(long, env = "CONCLAVE_DS_MAX_BODY", default_value_t = Limits::default().max_body_bytes)]
+    max_body_bytes: usize,
+    /// Most recipients per envelope.
+    #[arg(long, env = "CONCLAVE_DS_MAX_RECIPIENTS", default_value_t = Limits::default().max_recipients)]
+    max_recipients: usize,
+    /// Most one-time key packages per device.
+    #[arg(long, env = "CONCLAVE_DS_MAX_KEY_PACKAGES", default_value_t = Limits::default().max_key_packages)]
+    max_key_packages: u32,
+    /// Sustained requests per second per device.
+    #[arg(long, env = "CONCLAVE_DS_RATE", default_value_t = Limits::default().requests_per_second)]
+    requests_per_second: u32,
+    /// Request burst per device.
+    #[arg(long, env = "CONCLAVE_DS_BURST", default_value_t = Limits::default().burst)]
+    burst: u32,
+}
+
+fn default_db() -> PathBuf {
+    directories::ProjectDirs::from("org", "Conclave", "conclave")
+        .map(|d| d.data_dir().join("conclave-ds.sqlite"))
+        .unwrap_or_else(|| PathBuf::from("conclave-ds.sqlite"))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let args = Args::parse();
+    let db = args.db.unwrap_or_else(default_db);
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            tracing::error!(dir = %dir.display(), error = %e, "cannot create the database directory");
+            return std::process::ExitCode::FAILURE;
+        }
+    }
+    let config = Config {
+        db: db.clone(),
+        limits: Limits {
+            max_body_bytes: args.max_body_bytes,
+            max_recipients: args.max_recipients,
+            max_key_packages: args.max_key_packages,
+            requests_per_second: args.requests_per_second,
+            burst: args.burst,
+            ..Limits::default()
+        },
+        retention: Duration::from_secs(args.retention_days * 24 * 3600),
+    };
+    let server = match Server::open(config) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(db = %db.display(), error = %e, "cannot open the database");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(listen = %args.listen, error = %e, "cannot listen");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(listen = %args.listen, db = %db.display(), "conclave-ds listening");
+    match server.serve(listener, shutdown_signal()).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "server failed");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

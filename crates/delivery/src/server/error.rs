@@ -1,0 +1,92 @@
+//! Errors as HTTP responses: a status and an [`ErrorBody`] JSON.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::api::{ErrorBody, ErrorCode};
+use crate::server::store::StoreError;
+
+/// An error answered to a client.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The JSON body.
+    pub body: ErrorBody,
+}
+
+impl ApiError {
+    /// An error with a code and message.
+    pub fn new(status: StatusCode, error: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: ErrorBody {
+                error,
+                message: message.into(),
+                current_epoch: None,
+            },
+        }
+    }
+
+    /// 400.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
+    }
+
+    /// 401.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, message)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NameTaken(n) => Self::new(
+                StatusCode::CONFLICT,
+                ErrorCode::NameTaken,
+                format!("{n} is taken"),
+            ),
+            StoreError::NoSuchUser(u) => Self::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                format!("no user {u}"),
+            ),
+            StoreError::StaleEpoch { current } => Self {
+                status: StatusCode::CONFLICT,
+                body: ErrorBody {
+                    error: ErrorCode::StaleEpoch,
+                    message: format!(
+                        "another commit won this epoch; the group is at epoch {current}"
+                    ),
+                    current_epoch: Some(current),
+                },
+            },
+            StoreError::TooManyKeyPackages { max } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::TooManyKeyPackages,
+                format!("at most {max} key packages per device"),
+            ),
+            StoreError::Replay => Self::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Replay,
+                "nonce already used",
+            ),
+            StoreError::Internal(m) => {
+                tracing::error!(error = %m, "storage failure");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorCode::Internal,
+                    "internal error",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}

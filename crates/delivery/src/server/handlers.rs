@@ -1,0 +1,421 @@
+//! The HTTP endpoints (documented in `crates/delivery/API.md`).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::api::{
+    AckRequest, AckResponse, AddDeviceRequest, ClaimRequest, DeviceInfo, DevicesResponse, Envelope,
+    ErrorCode, MessageKind, PublishKeyPackages, RegisterRequest, SendResponse,
+};
+use crate::auth::{decode_signature, headers, scheme_of, signing_input, verify};
+use crate::server::Shared;
+use crate::server::authn::{authenticate, identity, path_of};
+use crate::server::error::ApiError;
+use crate::server::store::{Delivery, DeviceRecord, Nonce, StoreError};
+
+type Result<T> = std::result::Result<T, ApiError>;
+type Body = std::result::Result<Bytes, BytesRejection>;
+
+fn body(body: Body) -> Result<Bytes> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::PayloadTooLarge,
+                "request body too large",
+            )
+        } else {
+            ApiError::bad_request(rejection.body_text())
+        }
+    })
+}
+
+fn json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+}
+
+/// Runs a blocking store call off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::result::Result<T, StoreError> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::from(StoreError::Internal(e.to_string())))?
+        .map_err(ApiError::from)
+}
+
+fn valid_user(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+}
+
+fn valid_device(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+pub async fn health() -> &'static str {
+    "ok"
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        ErrorCode::NotFound,
+        "no such endpoint",
+    )
+}
+
+pub async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    let store = shared.store.clone();
+    if let Ok(Ok(depth)) = tokio::task::spawn_blocking(move || store.queue_depth()).await {
+        shared.metrics.queue_depth.set(depth as i64);
+    }
+    shared
+        .metrics
+        .ws_connections
+        .set(shared.hub.connections() as i64);
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        shared.metrics.render(),
+    )
+}
+
+fn remember(shared: &Shared, record: &DeviceRecord) {
+    if let Ok(mut dir) = shared.directory.write() {
+        dir.insert((record.user.clone(), record.device.clone()), record.clone());
+    }
+}
+
+fn info(record: &DeviceRecord) -> DeviceInfo {
+    DeviceInfo {
+        device: record.device.clone(),
+        signature_key: record.signature_key.clone().into(),
+        ciphersuite: record.ciphersuite,
+    }
+}
+
+pub async fn register(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    map: HeaderMap,
+    raw: Body,
+) -> Result<(StatusCode, Json<DeviceInfo>)> {
+    shared.metrics.request("register");
+    let raw = body(raw)?;
+    let (id, signature) = identity(&map)?;
+    let request: RegisterRequest = json(&raw)?;
+    if !valid_user(&id.user) || !valid_device(&id.device) {
+        return Err(ApiError::bad_request("invalid user name or device id"));
+    }
+    let scheme = scheme_of(request.ciphersuite)
+        .ok_or_else(|| ApiError::bad_request("unsupported ciphersuite"))?;
+    // Proof of possession: the request is signed with the key being registered.
+    let input = signing_input(method.as_str(), path_of(&uri), &raw, &id);
+    if !verify(scheme, &request.signature_key.0, &input, &signature) {
+        return Err(ApiError::unauthorized(
+            "signature does not match the key being registered",
+        ));
+    }
+    let store = shared.store.clone();
+    let nonce = Nonce {
+        nonce: id.nonce.clone(),
+        expires_at: id.timestamp + 2 * crate::auth::MAX_SKEW_SECS,
+    };
+    let record = blocking(move || {
+        store.register(
+            &id.user,
+            &id.device,
+            &request.signature_key.0,
+            request.ciphersuite,
+            nonce,
+        )
+    })
+    .await?;
+    remember(&shared, &record);
+    Ok((StatusCode::CREATED, Json(info(&record))))
+}
+
+pub async fn add_device(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    map: HeaderMap,
+    raw: Body,
+) -> Result<(StatusCode, Json<DeviceInfo>)> {
+    shared.metrics.request("add_device");
+    let raw = body(raw)?;
+    let authed = authenticate(&shared, &method, &uri, &map, &raw)?;
+    let request: AddDeviceRequest = json(&raw)?;
+    if !valid_device(&request.device) {
+        return Err(ApiError::bad_request("invalid device id"));
+    }
+    let scheme = scheme_of(request.ciphersuite)
+        .ok_or_else(|| ApiError::bad_request("unsupported ciphersuite"))?;
+    let (id, _) = identity(&map)?;
+    let new_signature = map
+        .get(headers::NEW_KEY_SIGNATURE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(decode_signature)
+        .ok_or_else(|| ApiError::unauthorized("missing the new key's signature"))?;
+    if !verify(
+        scheme,
+        &request.signature_key.0,
+        &signing_input(method.as_str(), path_of(&uri), &raw, &id),
+        &new_signature,
+    ) {
+        return Err(ApiError::unauthorized(
+            "the new key's signature does not verify",
+        ));
+    }
+    let store = shared.store.clone();
+    let record = blocking(move || {
+        store.add_device(
+            &authed.device,
+            &request.device,
+            &request.signature_key.0,
+            request.ciphersuite,
+            authed.nonce,
+        )
+    })
+    .await?;
+    remember(&shared, &record);
+    Ok((StatusCode::CREATED, Json(info(&record))))
+}
+
+pub async fn user_devices(
+    State(shared): State<Arc<Shared>>,
+    Path(user): Path<String>,
+    method: Method,
+    uri: Uri,
+    map: HeaderMap,
+    raw: Body,
+) -> Result<Json<DevicesResponse>> {
+    shared.metrics.request("user_devices");
+    let raw = body(raw)?;
+    authenticate(&shared, &method, &uri, &map, &raw)?;
+    let store = shared.store.clone();
+    let name = user.clone();
+    let devices = blocking(move || store.user_devices(&name)).await?;
+    Ok(Json(DevicesResponse { user, devices }))
+}
+
+pub async fn publish_key_packages(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    map: HeaderMap,
+    raw: Body,
+) -> Result<impl IntoResponse> {
+    shared.metrics.request("publish_key_packages");
+    let raw = body(raw)?;
+    let authed = authenticate(&shared, &method, &uri, &map, &raw)?;
+    let request: PublishKeyPackages = json(&raw)?;
+    let max = shared.limits.max_key_packages;
+    if request.key_packages.len() > max as usize {
+        return Err(StoreError::TooManyKeyPackages { max }.into());
+    }
+    let store = shared.store.clone();
+    let stock = blocking(move || {
+        store.publish_key_packages(
+            authed.device.id,
+            request.key_packages.into_iter().map(|k| k.0).collect(),
+            request.last_resort.map(|k| k.0),
+            max,
+            authed.nonce,
+        )
+    })
+    .await?;
+    Ok(Json(stock))
+}
+
+pub async fn stock(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    map: HeaderMap,
+    raw: Body,
+) -> Result<impl IntoResponse> {
+    shared.metrics.request("stock");
+    let raw = body(raw)?;
+    let authed = authenticate(&shared, &method, &uri, &map, &raw)?;
+    let store = shared.store.clone();
+    Ok(Json(blocking(move || store.stock(authed.device.id)).await?))
+}
+
+pub async fn claim(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    map: HeaderMap,
+    raw: Body,
+) -> Result<impl IntoResponse> {
+    shared.metrics.request("claim");
+    let raw = body(raw)?;
+    let authed = authenticate(&shared, &method, &uri, &map, &raw)?;
+    let request: ClaimRequest = json(&raw)?;
+    let store = shared.store.clone();
+    Ok(Json(
+        blocking(move || store.claim(authed.device.id, &request.user, authed.nonce)).await?,
+    ))
+}
+
+fn resolve(shared: &Shared, devices: &[crate::api::DeviceRef]) -> Result<Vec<i64>> {
+    if devices.len() > shared.limits.max_recipients {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::TooManyRecipients,
+            format!("at most {} recipients", shared.limits.max_recipients),
+        ));
+    }
+    let dir = shared
+        .directory
+        .read()
+        .map_err(|_| ApiError::from(StoreError::Internal("directory lock".into())))?;
+    let mut ids = Vec::with_capacity(devices.len());
+    let mut seen = std::collections::HashSet::with_capacity(devices.len());
+    for d in devices {
+        let record = dir
+            .get(&(d.user.clone(), d.device.clone()))
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    ErrorCode::NotFound,
+                    format!("no device {}/{}", d.user, d.device),
+                )
+            })?;
+        if !seen.insert(record.id) {
+            return Err(ApiError::bad_request(format!(
+                "recipient {}/{} listed twice",
+                d.user, d.device
+            )));
+        }
+        ids.push(record.id);
+    }
+    Ok(ids)
+}
+
+pub async fn send(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    map: HeaderMap,
+    raw: Body,
+) -> Result<Json<SendResponse>> {
+    shared.metrics.request("send");
+    let raw = body(raw)?;
+    let authed = authenticate(&shared, &method, &uri, &map, &raw)?;
+    let envelope: Envelope = json(&raw)?;
+    if envelope.kind == MessageKind::Welcome {
+        return Err(ApiError::bad_request(
+            "a Welcome travels inside its commit's envelope",
+        ));
+    }
+    if envelope.welcome.is_some() && envelope.kind != MessageKind::Commit {
+        return Err(ApiError::bad_request("only a commit can carry a Welcome"));
+    }
+    if envelope.group_id.0.is_empty() || envelope.message.0.is_empty() {
+        return Err(ApiError::bad_request(
+            "group_id and message must not be empty",
+        ));
+    }
+    let recipients = resolve(&shared, &envelope.recipients)?;
+    let welcome = match envelope.welcome {
+        Some(w) => Some((
+            resolve(&shared, &w.recipients)?,
+            w.message.0,
+            w.ratchet_tree.0,
+        )),
+        None => None,
+    };
+    let delivery = Delivery {
+        group_id: envelope.group_id.0,
+        epoch: envelope.epoch,
+        kind: envelope.kind,
+        recipients,
+        message: envelope.message.0,
+        welcome,
+    };
+    let store = shared.store.clone();
+    let sender = authed.device.clone();
+    let is_commit = delivery.kind == MessageKind::Commit;
+    match blocking(move || store.deliver(&sender, delivery, authed.nonce)).await {
+        Ok((epoch, items)) => {
+            if is_commit {
+                shared.metrics.commits_accepted.inc();
+            }
+            shared.metrics.delivered.inc_by(items.len() as u64);
+            shared.hub.push(items);
+            Ok(Json(SendResponse { epoch }))
+        }
+        Err(e) => {
+            if is_commit && e.body.error == ErrorCode::StaleEpoch {
+                shared.metrics.commits_rejected.inc();
+            }
+            Err(e)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct FetchParams {
+    #[serde(default)]
+    after: u64,
+    limit: Option<u32>,
+}
+
+pub async fn fetch(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    map: HeaderMap,
+    params: std::result::Result<Query<FetchParams>, QueryRejection>,
+    raw: Body,
+) -> Result<impl IntoResponse> {
+    shared.metrics.request("fetch");
+    let raw = body(raw)?;
+    let authed = authenticate(&shared, &method, &uri, &map, &raw)?;
+    let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let limit = params.limit.unwrap_or(100).clamp(1, shared.limits.max_page);
+    let store = shared.store.clone();
+    Ok(Json(
+        blocking(move || store.fetch(authed.device.id, params.after, limit)).await?,
+    ))
+}
+
+pub async fn ack(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    map: HeaderMap,
+    raw: Body,
+) -> Result<Json<AckResponse>> {
+    shared.metrics.request("ack");
+    let raw = body(raw)?;
+    let authed = authenticate(&shared, &method, &uri, &map, &raw)?;
+    let request: AckRequest = json(&raw)?;
+    let store = shared.store.clone();
+    let deleted =
+        blocking(move || store.ack(authed.device.id, request.up_to, authed.nonce)).await?;
+    Ok(Json(AckResponse { deleted }))
+}

@@ -1,0 +1,215 @@
+//! The delivery service: an axum app over a [`DeliveryStore`].
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use conclave_delivery::server::{Config, Server};
+//! let config = Config::new("ds.sqlite".into());
+//! let server = Server::open(config).expect("database opens");
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:7300").await?;
+//! server.serve(listener, std::future::pending()).await
+//! # }
+//! ```
+
+mod authn;
+pub mod error;
+mod handlers;
+mod metrics;
+mod push;
+pub mod store;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+pub use store::{DeliveryStore, DeviceRecord, SqliteStore, StoreError};
+
+/// Request limits. Each breach is a 4xx with a JSON [`crate::api::ErrorBody`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request body, bytes. Default 16 MiB (a commit adding 5,000 members is ~1.5 MB).
+    pub max_body_bytes: usize,
+    /// Most recipients of one envelope (and of its Welcome). Default 10,000.
+    pub max_recipients: usize,
+    /// Most one-time key packages a device may have on file. Default 1,000.
+    pub max_key_packages: u32,
+    /// Sustained requests per second per device. Default 200.
+    pub requests_per_second: u32,
+    /// Burst above that. Default 400.
+    pub burst: u32,
+    /// Largest queue page. Default 500.
+    pub max_page: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 16 << 20,
+            max_recipients: 10_000,
+            max_key_packages: 1_000,
+            requests_per_second: 200,
+            burst: 400,
+            max_page: 500,
+        }
+    }
+}
+
+/// Server configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The SQLite database file.
+    pub db: PathBuf,
+    /// Request limits.
+    pub limits: Limits,
+    /// Never-acknowledged queue items older than this are dropped (counted in metrics).
+    /// Default: 30 days.
+    pub retention: Duration,
+}
+
+impl Config {
+    /// Defaults with the given database.
+    pub fn new(db: PathBuf) -> Self {
+        Self {
+            db,
+            limits: Limits::default(),
+            retention: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// Token bucket per device.
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+}
+
+pub(crate) struct Shared {
+    pub store: Arc<dyn DeliveryStore>,
+    pub limits: Limits,
+    pub retention: Duration,
+    /// (user, device) -> record: keys never change once registered, so auth reads memory.
+    pub directory: RwLock<HashMap<(String, String), DeviceRecord>>,
+    /// Recently seen nonces (all requests); write requests also store theirs durably.
+    pub nonces: Mutex<HashMap<(i64, String), u64>>,
+    buckets: Mutex<HashMap<i64, Bucket>>,
+    pub hub: push::Hub,
+    pub metrics: metrics::Metrics,
+}
+
+impl Shared {
+    /// Takes a token from the device's bucket.
+    pub fn allow(&self, device: i64) -> bool {
+        let Ok(mut buckets) = self.buckets.lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        let rate = f64::from(self.limits.requests_per_second);
+        let burst = f64::from(self.limits.burst);
+        let bucket = buckets.entry(device).or_insert(Bucket {
+            tokens: burst,
+            last: now,
+        });
+        bucket.tokens =
+            (bucket.tokens + now.duration_since(bucket.last).as_secs_f64() * rate).min(burst);
+        bucket.last = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// A delivery service ready to serve.
+#[derive(Clone)]
+pub struct Server {
+    shared: Arc<Shared>,
+}
+
+impl Server {
+    /// Opens the SQLite store named by `config`.
+    pub fn open(config: Config) -> Result<Self, StoreError> {
+        let store = SqliteStore::open(&config.db)?;
+        Self::with_store(Arc::new(store), config)
+    }
+
+    /// A server over any store.
+    pub fn with_store(store: Arc<dyn DeliveryStore>, config: Config) -> Result<Self, StoreError> {
+        let directory = store
+            .all_devices()?
+            .into_iter()
+            .map(|d| ((d.user.clone(), d.device.clone()), d))
+            .collect();
+        Ok(Self {
+            shared: Arc::new(Shared {
+                store,
+                limits: config.limits,
+                retention: config.retention,
+                directory: RwLock::new(directory),
+                nonces: Mutex::new(HashMap::new()),
+                buckets: Mutex::new(HashMap::new()),
+                hub: push::Hub::default(),
+                metrics: metrics::Metrics::new(),
+            }),
+        })
+    }
+
+    /// The axum router.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/health", get(handlers::health))
+            .route("/metrics", get(handlers::metrics))
+            .route("/v1/register", post(handlers::register))
+            .route("/v1/devices", post(handlers::add_device))
+            .route("/v1/users/{user}/devices", get(handlers::user_devices))
+            .route("/v1/key-packages", post(handlers::publish_key_packages))
+            .route("/v1/key-packages/stock", get(handlers::stock))
+            .route("/v1/key-packages/claim", post(handlers::claim))
+            .route("/v1/messages", post(handlers::send))
+            .route("/v1/queue", get(handlers::fetch))
+            .route("/v1/queue/ack", post(handlers::ack))
+            .route("/v1/ws", get(push::websocket))
+            .fallback(handlers::not_found)
+            .layer(DefaultBodyLimit::max(self.shared.limits.max_body_bytes))
+            .with_state(self.shared.clone())
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then finishes the requests in flight.
+    /// Also prunes expired items and nonces every minute.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let shared = self.shared.clone();
+        let pruner = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                let now = crate::auth::now_secs();
+                let before = now.saturating_sub(shared.retention.as_secs());
+                let store = shared.store.clone();
+                match tokio::task::spawn_blocking(move || store.prune(before, now)).await {
+                    Ok(Ok(dropped)) => shared.metrics.retention_dropped.inc_by(dropped),
+                    Ok(Err(e)) => tracing::warn!(error = %e, "pruning failed"),
+                    Err(e) => tracing::warn!(error = %e, "pruning task failed"),
+                }
+                if let Ok(mut nonces) = shared.nonces.lock() {
+                    nonces.retain(|_, expires| *expires >= now);
+                }
+            }
+        });
+        let app = self.router();
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        pruner.abort();
+        result
+    }
+}

@@ -1,0 +1,746 @@
+//! Where the delivery service keeps its state: the [`DeliveryStore`] trait, and its SQLite
+//! implementation (the default; a PostgreSQL one for several nodes can implement the same
+//! trait).
+//!
+//! # Durability and ordering
+//!
+//! All writes go through one writer thread that runs them as *group commits*: it takes every
+//! waiting request (up to [`MAX_BATCH`]), runs each in its own SAVEPOINT inside one
+//! transaction, commits once (`synchronous = FULL`: on disk before anyone is answered), then
+//! answers each. So a 200 means durable, many concurrent requests share one fsync, and the
+//! single writer serializes what must be serialized: one accepted commit per group epoch,
+//! each key package claimed once, strictly increasing queue sequence numbers.
+//!
+//! Reads use a small pool of separate connections (WAL lets them run beside the writer).
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, Sender, SyncSender, sync_channel};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use crate::api::{
+    ClaimResponse, ClaimedKeyPackage, DeviceInfo, DeviceRef, KeyPackageStock, MessageKind,
+    QueueItem, QueuePage,
+};
+
+#[allow(missing_docs)]
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// Most requests one group commit takes.
+pub const MAX_BATCH: usize = 512;
+
+/// A registered device, as the server's directory keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceRecord {
+    /// Internal id.
+    pub id: i64,
+    /// User name.
+    pub user: String,
+    /// Device id.
+    pub device: String,
+    /// Bound signature key.
+    pub signature_key: Vec<u8>,
+    /// Its ciphersuite.
+    pub ciphersuite: u16,
+}
+
+/// A write request's nonce, stored with its effect so a replay fails even after a restart.
+#[derive(Clone, Debug)]
+pub struct Nonce {
+    /// Its text.
+    pub nonce: String,
+    /// When it may be forgotten (unix seconds).
+    pub expires_at: u64,
+}
+
+/// What a store operation can refuse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The name is taken.
+    #[error("name taken: {0}")]
+    NameTaken(String),
+    /// No such user.
+    #[error("no such user: {0}")]
+    NoSuchUser(String),
+    /// Another commit won this epoch.
+    #[error("stale epoch: the group is at epoch {current}")]
+    StaleEpoch {
+        /// Where the group is.
+        current: u64,
+    },
+    /// Too many key packages for the device.
+    #[error("at most {max} key packages per device")]
+    TooManyKeyPackages {
+        /// The limit.
+        max: u32,
+    },
+    /// The nonce was seen before.
+    #[error("replayed request")]
+    Replay,
+    /// The database failed.
+    #[error("storage failure: {0}")]
+    Internal(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Internal(e.to_string())
+    }
+}
+
+/// An envelope with its recipients resolved to device ids.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// The group.
+    pub group_id: Vec<u8>,
+    /// The epoch it was made in.
+    pub epoch: u64,
+    /// Commit, proposal or application.
+    pub kind: MessageKind,
+    /// Recipient device ids.
+    pub recipients: Vec<i64>,
+    /// The MLS message.
+    pub message: Vec<u8>,
+    /// A Welcome, delivered only if the commit is accepted: (recipients, welcome, tree).
+    pub welcome: Option<(Vec<i64>, Vec<u8>, Vec<u8>)>,
+}
+
+/// The result of an accepted delivery: the group's epoch, and the queue items written (for
+/// push), per recipient device id.
+pub type Delivered = (u64, Vec<(i64, QueueItem)>);
+
+/// The delivery service's storage.
+pub trait DeliveryStore: Send + Sync + 'static {
+    /// Every device, to fill the server's directory at start.
+    fn all_devices(&self) -> Result<Vec<DeviceRecord>, StoreError>;
+    /// Registers a new user with its first device.
+    fn register(
+        &self,
+        user: &str,
+        device: &str,
+        key: &[u8],
+        ciphersuite: u16,
+        nonce: Nonce,
+    ) -> Result<DeviceRecord, StoreError>;
+    /// Adds a device to the user of `by`.
+    fn add_device(
+        &self,
+        by: &DeviceRecord,
+        device: &str,
+        key: &[u8],
+        ciphersuite: u16,
+        nonce: Nonce,
+    ) -> Result<DeviceRecord, StoreError>;
+    /// A user's devices.
+    fn user_devices(&self, user: &str) -> Result<Vec<DeviceInfo>, StoreError>;
+    /// Publishes key packages for a device.
+    fn publish_key_packages(
+        &self,
+        device: i64,
+        key_packages: Vec<Vec<u8>>,
+        last_resort: Option<Vec<u8>>,
+        max: u32,
+        nonce: Nonce,
+    ) -> Result<KeyPackageStock, StoreError>;
+    /// A device's stock.
+    fn stock(&self, device: i64) -> Result<KeyPackageStock, StoreError>;
+    /// Claims one key package per device of `user`, atomically.
+    fn claim(&self, by: i64, user: &str, nonce: Nonce) -> Result<ClaimResponse, StoreError>;
+    /// Fans a message out to its recipients in one transaction; commits are ordered.
+    fn deliver(
+        &self,
+        sender: &DeviceRecord,
+        delivery: Delivery,
+        nonce: Nonce,
+    ) -> Result<Delivered, StoreError>;
+    /// A page of a device's queue after `after`.
+    fn fetch(&self, device: i64, after: u64, limit: u32) -> Result<QueuePage, StoreError>;
+    /// Deletes a device's items up to `up_to`.
+    fn ack(&self, device: i64, up_to: u64, nonce: Nonce) -> Result<u64, StoreError>;
+    /// Deletes never-acknowledged items created before `before` (unix seconds), and expired
+    /// nonces. Returns the items dropped.
+    fn prune(&self, before: u64, now: u64) -> Result<u64, StoreError>;
+    /// Items waiting in all queues.
+    fn queue_depth(&self) -> Result<u64, StoreError>;
+}
+
+type Completion = Box<dyn FnOnce(bool) + Send>;
+/// A write: runs on the writer's connection inside the batch transaction (or gets `None`
+/// when the transaction could not begin, and must then only report failure).
+type Job = Box<dyn FnOnce(Option<&Connection>) -> (bool, Completion) + Send>;
+
+/// The SQLite store. See the module docs.
+pub struct SqliteStore {
+    jobs: Mutex<Sender<Job>>,
+    readers: Mutex<Vec<Connection>>,
+    path: std::path::PathBuf,
+}
+
+fn open(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;",
+    )?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating or migrating) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut writer = open(path)?;
+        let mut runner = embedded::migrations::runner();
+        runner.set_migration_table_name("conclave_ds_migrations");
+        runner
+            .run(&mut writer)
+            .map_err(|e| StoreError::Internal(format!("migration: {e}")))?;
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("ds-writer".into())
+            .spawn(move || writer_loop(writer, rx))
+            .map_err(|e| StoreError::Internal(e.to_string()))?;
+        Ok(Self {
+            jobs: Mutex::new(tx),
+            readers: Mutex::new(Vec::new()),
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply_tx, reply_rx): (SyncSender<Result<T, StoreError>>, _) = sync_channel(1);
+        let job: Job = Box::new(move |conn| {
+            let result = match conn {
+                Some(conn) => f(conn),
+                None => Err(StoreError::Internal("database unavailable".into())),
+            };
+            let ok = result.is_ok();
+            let completion: Completion = Box::new(move |committed| {
+                let result = match result {
+                    Ok(_) if !committed => Err(StoreError::Internal("commit failed".into())),
+                    other => other,
+                };
+                let _ = reply_tx.send(result);
+            });
+            (ok, completion)
+        });
+        self.jobs
+            .lock()
+            .map_err(|_| StoreError::Internal("writer lock poisoned".into()))?
+            .send(job)
+            .map_err(|_| StoreError::Internal("writer stopped".into()))?;
+        reply_rx
+            .recv()
+            .map_err(|_| StoreError::Internal("writer stopped".into()))?
+    }
+
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let conn = self
+            .readers
+            .lock()
+            .map_err(|_| StoreError::Internal("reader lock poisoned".into()))?
+            .pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => open(&self.path)?,
+        };
+        let result = f(&conn);
+        if let Ok(mut pool) = self.readers.lock() {
+            pool.push(conn);
+        }
+        result
+    }
+}
+
+fn writer_loop(conn: Connection, rx: Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let began = conn.execute_batch("BEGIN IMMEDIATE").is_ok();
+        let mut completions = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            if !began {
+                let (_, completion) = job(None);
+                completions.push(completion);
+                continue;
+            }
+            let savepoint = conn.execute_batch("SAVEPOINT job").is_ok();
+            let (ok, completion) = job(savepoint.then_some(&conn));
+            if savepoint {
+                if !ok {
+                    let _ = conn.execute_batch("ROLLBACK TO job");
+                }
+                let _ = conn.execute_batch("RELEASE job");
+            }
+            completions.push(completion);
+        }
+        let committed = began && conn.execute_batch("COMMIT").is_ok();
+        if began && !committed {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for completion in completions {
+            completion(committed);
+        }
+    }
+}
+
+fn now() -> u64 {
+    crate::auth::now_secs()
+}
+
+fn insert_nonce(conn: &Connection, device: i64, nonce: &Nonce) -> Result<(), StoreError> {
+    match conn.execute(
+        "INSERT INTO nonces (device_id, nonce, expires_at) VALUES (?1, ?2, ?3)",
+        params![device, nonce.nonce, nonce.expires_at as i64],
+    ) {
+        Ok(_) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Err(StoreError::Replay)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn insert_device(
+    conn: &Connection,
+    user_id: i64,
+    user: &str,
+    device: &str,
+    key: &[u8],
+    ciphersuite: u16,
+) -> Result<DeviceRecord, StoreError> {
+    match conn.execute(
+        "INSERT INTO devices (user_id, name, signature_key, ciphersuite, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![user_id, device, key, ciphersuite, now() as i64],
+    ) {
+        Ok(_) => Ok(DeviceRecord {
+            id: conn.last_insert_rowid(),
+            user: user.to_owned(),
+            device: device.to_owned(),
+            signature_key: key.to_vec(),
+            ciphersuite,
+        }),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Err(StoreError::NameTaken(format!("{user}/{device}")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn kind_name(kind: MessageKind) -> &'static str {
+    match kind {
+        MessageKind::Commit => "commit",
+        MessageKind::Proposal => "proposal",
+        MessageKind::Application => "application",
+        MessageKind::Welcome => "welcome",
+    }
+}
+
+fn kind_of(name: &str) -> Result<MessageKind, StoreError> {
+    Ok(match name {
+        "commit" => MessageKind::Commit,
+        "proposal" => MessageKind::Proposal,
+        "application" => MessageKind::Application,
+        "welcome" => MessageKind::Welcome,
+        other => return Err(StoreError::Internal(format!("unknown kind {other}"))),
+    })
+}
+
+fn stock_of(conn: &Connection, device: i64) -> Result<KeyPackageStock, StoreError> {
+    let (available, last_resort): (i64, i64) = conn.query_row(
+        "SELECT COALESCE(SUM(last_resort = 0), 0), COALESCE(SUM(last_resort = 1), 0)
+         FROM key_packages WHERE device_id = ?1",
+        [device],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(KeyPackageStock {
+        available: available as u32,
+        has_last_resort: last_resort > 0,
+    })
+}
+
+fn device_ref(conn: &Connection, id: i64) -> Result<DeviceRef, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT u.name, d.name FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok(DeviceRef {
+                user: r.get(0)?,
+                device: r.get(1)?,
+            })
+        })?)
+}
+
+/// Appends one item to a device's queue and returns it.
+fn enqueue(
+    conn: &Connection,
+    recipient: i64,
+    sender: &DeviceRef,
+    sender_id: i64,
+    kind: MessageKind,
+    group_id: &[u8],
+    epoch: u64,
+    message: &[u8],
+    ratchet_tree: Option<&[u8]>,
+) -> Result<QueueItem, StoreError> {
+    let seq: i64 = conn
+        .prepare_cached(
+            "UPDATE devices SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
+        )?
+        .query_row([recipient], |r| r.get(0))?;
+    conn.prepare_cached(
+        "INSERT INTO queue (device_id, seq, sender_device, kind, group_id, epoch, message,
+                            ratchet_tree, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        recipient,
+        seq,
+        sender_id,
+        kind_name(kind),
+        group_id,
+        epoch as i64,
+        message,
+        ratchet_tree,
+        now() as i64
+    ])?;
+    Ok(QueueItem {
+        seq: seq as u64,
+        sender: sender.clone(),
+        kind,
+        group_id: group_id.to_vec().into(),
+        epoch,
+        message: message.to_vec().into(),
+        ratchet_tree: ratchet_tree.map(|t| t.to_vec().into()),
+    })
+}
+
+impl DeliveryStore for SqliteStore {
+    fn all_devices(&self) -> Result<Vec<DeviceRecord>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT d.id, u.name, d.name, d.signature_key, d.ciphersuite
+                 FROM devices d JOIN users u ON u.id = d.user_id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(DeviceRecord {
+                    id: r.get(0)?,
+                    user: r.get(1)?,
+                    device: r.get(2)?,
+                    signature_key: r.get(3)?,
+                    ciphersuite: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn register(
+        &self,
+        user: &str,
+        device: &str,
+        key: &[u8],
+        ciphersuite: u16,
+        nonce: Nonce,
+    ) -> Result<DeviceRecord, StoreError> {
+        let (user, device, key) = (user.to_owned(), device.to_owned(), key.to_vec());
+        self.write(move |conn| {
+            let inserted = conn.execute(
+                "INSERT INTO users (name, created_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+                params![user, now() as i64],
+            )?;
+            if inserted == 0 {
+                return Err(StoreError::NameTaken(user));
+            }
+            let user_id = conn.last_insert_rowid();
+            let record = insert_device(conn, user_id, &user, &device, &key, ciphersuite)?;
+            insert_nonce(conn, record.id, &nonce)?;
+            Ok(record)
+        })
+    }
+
+    fn add_device(
+        &self,
+        by: &DeviceRecord,
+        device: &str,
+        key: &[u8],
+        ciphersuite: u16,
+        nonce: Nonce,
+    ) -> Result<DeviceRecord, StoreError> {
+        let (by, device, key) = (by.clone(), device.to_owned(), key.to_vec());
+        self.write(move |conn| {
+            insert_nonce(conn, by.id, &nonce)?;
+            let user_id: i64 =
+                conn.query_row("SELECT user_id FROM devices WHERE id = ?1", [by.id], |r| {
+                    r.get(0)
+                })?;
+            insert_device(conn, user_id, &by.user, &device, &key, ciphersuite)
+        })
+    }
+
+    fn user_devices(&self, user: &str) -> Result<Vec<DeviceInfo>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT d.name, d.signature_key, d.ciphersuite FROM devices d
+                 JOIN users u ON u.id = d.user_id WHERE u.name = ?1 ORDER BY d.id",
+            )?;
+            let devices: Vec<DeviceInfo> = stmt
+                .query_map([user], |r| {
+                    Ok(DeviceInfo {
+                        device: r.get(0)?,
+                        signature_key: r.get::<_, Vec<u8>>(1)?.into(),
+                        ciphersuite: r.get(2)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            if devices.is_empty() {
+                return Err(StoreError::NoSuchUser(user.to_owned()));
+            }
+            Ok(devices)
+        })
+    }
+
+    fn publish_key_packages(
+        &self,
+        device: i64,
+        key_packages: Vec<Vec<u8>>,
+        last_resort: Option<Vec<u8>>,
+        max: u32,
+        nonce: Nonce,
+    ) -> Result<KeyPackageStock, StoreError> {
+        self.write(move |conn| {
+            insert_nonce(conn, device, &nonce)?;
+            let stock = stock_of(conn, device)?;
+            if stock.available as usize + key_packages.len() > max as usize {
+                return Err(StoreError::TooManyKeyPackages { max });
+            }
+            let mut insert = conn.prepare_cached(
+                "INSERT INTO key_packages (device_id, data, last_resort) VALUES (?1, ?2, ?3)",
+            )?;
+            for kp in &key_packages {
+                insert.execute(params![device, kp, 0])?;
+            }
+            if let Some(kp) = &last_resort {
+                conn.execute(
+                    "DELETE FROM key_packages WHERE device_id = ?1 AND last_resort = 1",
+                    [device],
+                )?;
+                insert.execute(params![device, kp, 1])?;
+            }
+            stock_of(conn, device)
+        })
+    }
+
+    fn stock(&self, device: i64) -> Result<KeyPackageStock, StoreError> {
+        self.read(|conn| stock_of(conn, device))
+    }
+
+    fn claim(&self, by: i64, user: &str, nonce: Nonce) -> Result<ClaimResponse, StoreError> {
+        let user = user.to_owned();
+        self.write(move |conn| {
+            insert_nonce(conn, by, &nonce)?;
+            let devices: Vec<(i64, String)> = conn
+                .prepare_cached(
+                    "SELECT d.id, d.name FROM devices d JOIN users u ON u.id = d.user_id
+                     WHERE u.name = ?1 ORDER BY d.id",
+                )?
+                .query_map([&user], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            if devices.is_empty() {
+                return Err(StoreError::NoSuchUser(user));
+            }
+            let mut response = ClaimResponse {
+                user,
+                key_packages: Vec::new(),
+                unavailable: Vec::new(),
+            };
+            for (id, name) in devices {
+                // A one-time package first (deleted as it is handed out), else the last-resort
+                // one (never deleted).
+                let found: Option<(i64, Vec<u8>, bool)> = conn
+                    .prepare_cached(
+                        "SELECT id, data, last_resort FROM key_packages WHERE device_id = ?1
+                         ORDER BY last_resort, id LIMIT 1",
+                    )?
+                    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()?;
+                match found {
+                    Some((kp_id, data, last_resort)) => {
+                        if !last_resort {
+                            conn.execute("DELETE FROM key_packages WHERE id = ?1", [kp_id])?;
+                        }
+                        response.key_packages.push(ClaimedKeyPackage {
+                            device: name,
+                            key_package: data.into(),
+                            last_resort,
+                            remaining: stock_of(conn, id)?.available,
+                        });
+                    }
+                    None => response.unavailable.push(name),
+                }
+            }
+            Ok(response)
+        })
+    }
+
+    fn deliver(
+        &self,
+        sender: &DeviceRecord,
+        delivery: Delivery,
+        nonce: Nonce,
+    ) -> Result<Delivered, StoreError> {
+        let sender_id = sender.id;
+        let sender = DeviceRef {
+            user: sender.user.clone(),
+            device: sender.device.clone(),
+        };
+        self.write(move |conn| {
+            insert_nonce(conn, sender_id, &nonce)?;
+            let current: Option<i64> = conn
+                .prepare_cached("SELECT epoch FROM groups WHERE group_id = ?1")?
+                .query_row([&delivery.group_id], |r| r.get(0))
+                .optional()?;
+            let mut epoch = current.map_or(delivery.epoch, |e| e as u64);
+            if delivery.kind == MessageKind::Commit {
+                // The first commit seen for a group defines its epoch; after that, exactly one
+                // commit per epoch is accepted.
+                if current.is_some() && delivery.epoch != epoch {
+                    return Err(StoreError::StaleEpoch { current: epoch });
+                }
+                epoch = delivery.epoch + 1;
+                conn.prepare_cached(
+                    "INSERT INTO groups (group_id, epoch) VALUES (?1, ?2)
+                     ON CONFLICT (group_id) DO UPDATE SET epoch = excluded.epoch",
+                )?
+                .execute(params![delivery.group_id, epoch as i64])?;
+            }
+            let mut pushed = Vec::with_capacity(delivery.recipients.len());
+            for &recipient in &delivery.recipients {
+                let item = enqueue(
+                    conn,
+                    recipient,
+                    &sender,
+                    sender_id,
+                    delivery.kind,
+                    &delivery.group_id,
+                    delivery.epoch,
+                    &delivery.message,
+                    None,
+                )?;
+                pushed.push((recipient, item));
+            }
+            if let Some((recipients, welcome, tree)) = &delivery.welcome {
+                for &recipient in recipients {
+                    let item = enqueue(
+                        conn,
+                        recipient,
+                        &sender,
+                        sender_id,
+                        MessageKind::Welcome,
+                        &delivery.group_id,
+                        delivery.epoch + 1,
+                        welcome,
+                        Some(tree),
+                    )?;
+                    pushed.push((recipient, item));
+                }
+            }
+            Ok((epoch, pushed))
+        })
+    }
+
+    fn fetch(&self, device: i64, after: u64, limit: u32) -> Result<QueuePage, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, sender_device, kind, group_id, epoch, message, ratchet_tree FROM queue
+                 WHERE device_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )?;
+            let rows: Vec<(i64, i64, String, Vec<u8>, i64, Vec<u8>, Option<Vec<u8>>)> = stmt
+                .query_map(params![device, after as i64, i64::from(limit) + 1], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ))
+                })?
+                .collect::<Result<_, _>>()?;
+            let more = rows.len() > limit as usize;
+            let mut senders = std::collections::HashMap::new();
+            let mut items = Vec::with_capacity(rows.len().min(limit as usize));
+            for (seq, sender, kind, group_id, epoch, message, tree) in
+                rows.into_iter().take(limit as usize)
+            {
+                let sender = match senders.get(&sender) {
+                    Some(s) => Clone::clone(s),
+                    None => {
+                        let s = device_ref(conn, sender)?;
+                        senders.insert(sender, s.clone());
+                        s
+                    }
+                };
+                items.push(QueueItem {
+                    seq: seq as u64,
+                    sender,
+                    kind: kind_of(&kind)?,
+                    group_id: group_id.into(),
+                    epoch: epoch as u64,
+                    message: message.into(),
+                    ratchet_tree: tree.map(Into::into),
+                });
+            }
+            Ok(QueuePage { items, more })
+        })
+    }
+
+    fn ack(&self, device: i64, up_to: u64, nonce: Nonce) -> Result<u64, StoreError> {
+        self.write(move |conn| {
+            insert_nonce(conn, device, &nonce)?;
+            Ok(conn
+                .prepare_cached("DELETE FROM queue WHERE device_id = ?1 AND seq <= ?2")?
+                .execute(params![device, up_to as i64])? as u64)
+        })
+    }
+
+    fn prune(&self, before: u64, now: u64) -> Result<u64, StoreError> {
+        self.write(move |conn| {
+            conn.execute("DELETE FROM nonces WHERE expires_at < ?1", [now as i64])?;
+            Ok(conn.execute("DELETE FROM queue WHERE created_at < ?1", [before as i64])? as u64)
+        })
+    }
+
+    fn queue_depth(&self) -> Result<u64, StoreError> {
+        self.read(|conn| {
+            Ok(conn.query_row("SELECT COUNT(*) FROM queue", [], |r| r.get::<_, i64>(0))? as u64)
+        })
+    }
+}

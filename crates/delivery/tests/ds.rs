@@ -1,0 +1,496 @@
+//! The delivery service over real TCP on 127.0.0.1 with a real SQLite file.
+
+mod support;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use conclave_delivery::api::{
+    ClaimResponse, KeyPackageStock, MessageKind, QueueItem, WelcomeEnvelope,
+};
+use conclave_delivery::auth::{fresh_identity, headers};
+use conclave_delivery::server::{Config, Limits};
+use futures_util::StreamExt;
+use reqwest::StatusCode;
+use serde_json::json;
+use support::{Device, TestServer, base64, envelope};
+
+async fn registered(server: &TestServer, user: &str, device: &str) -> Device {
+    let d = Device::new(&server.url(), user, device);
+    let reply = d.register().await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    d
+}
+
+#[tokio::test]
+async fn register_directory_and_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let laptop = registered(&server, "alice", "laptop").await;
+
+    // The name is taken by alice's key; someone else's key cannot register it.
+    let mallory = Device::new(&server.url(), "alice", "laptop2");
+    let reply = mallory.register().await;
+    assert_eq!(
+        (reply.status, reply.error()),
+        (StatusCode::CONFLICT, "name_taken")
+    );
+
+    // Registering a key one does not hold fails (proof of possession).
+    let body = serde_json::to_vec(&json!({
+        "signature_key": base64(laptop.identity.signature_public_key()),
+        "ciphersuite": 1
+    }))
+    .unwrap();
+    let reply = mallory
+        .send_with(
+            "POST",
+            "/v1/register",
+            body,
+            &fresh_identity("eve", "x"),
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+
+    // A second device, added by the first, proving possession of its own key.
+    let phone = Device::new(&server.url(), "alice", "phone");
+    let body = serde_json::to_vec(&json!({
+        "device": "phone",
+        "signature_key": base64(phone.identity.signature_public_key()),
+        "ciphersuite": 1
+    }))
+    .unwrap();
+    let id = fresh_identity("alice", "laptop");
+    let input = conclave_delivery::auth::signing_input("POST", "/v1/devices", &body, &id);
+    let new_sig = openmls_traits::signatures::Signer::sign(&phone.identity, &input).unwrap();
+    let reply = laptop
+        .send_with(
+            "POST",
+            "/v1/devices",
+            body,
+            &id,
+            &[(headers::NEW_KEY_SIGNATURE, base64(&new_sig))],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+
+    let bob = registered(&server, "bob", "desk").await;
+    let reply = bob
+        .call("GET", "/v1/users/alice/devices", None::<&()>)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let devices: Vec<String> = reply.body["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["device"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(devices, vec!["laptop", "phone"]);
+    let reply = bob
+        .call("GET", "/v1/users/nobody/devices", None::<&()>)
+        .await;
+    assert_eq!(
+        (reply.status, reply.error()),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+    // The new device can act on its own.
+    assert_eq!(
+        phone
+            .call("GET", "/v1/key-packages/stock", None::<&()>)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn authentication_failures_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let alice = registered(&server, "alice", "laptop").await;
+    let bob = registered(&server, "bob", "desk").await;
+
+    // Bad signature: bob signs as alice.
+    let id = fresh_identity("alice", "laptop");
+    let reply = bob
+        .send_with("GET", "/v1/queue?after=0", Vec::new(), &id, &[])
+        .await;
+    assert_eq!(
+        (reply.status, reply.error()),
+        (StatusCode::UNAUTHORIZED, "unauthorized")
+    );
+
+    // Tampered body: signed over one body, sent with another.
+    let id = fresh_identity("alice", "laptop");
+    let headers = conclave_delivery::auth::sign_request(
+        &alice.identity,
+        "POST",
+        "/v1/queue/ack",
+        b"{\"up_to\":1}",
+        &id,
+    )
+    .unwrap();
+    let mut request = alice
+        .http
+        .post(format!("{}/v1/queue/ack", alice.base))
+        .body("{\"up_to\":999}");
+    for (n, v) in headers {
+        request = request.header(n, v);
+    }
+    assert_eq!(
+        request.send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Replay: the same signed request twice.
+    let id = fresh_identity("alice", "laptop");
+    let first = alice
+        .send_with("GET", "/v1/queue?after=0", Vec::new(), &id, &[])
+        .await;
+    assert_eq!(first.status, StatusCode::OK);
+    let again = alice
+        .send_with("GET", "/v1/queue?after=0", Vec::new(), &id, &[])
+        .await;
+    assert_eq!(
+        (again.status, again.error()),
+        (StatusCode::UNAUTHORIZED, "replay")
+    );
+
+    // Unknown device.
+    let stranger = Device::new(&server.url(), "carol", "x");
+    let reply = stranger.call("GET", "/v1/queue", None::<&()>).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+
+    // Stale timestamp.
+    let mut id = fresh_identity("alice", "laptop");
+    id.timestamp -= 3600;
+    let reply = alice
+        .send_with("GET", "/v1/queue", Vec::new(), &id, &[])
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+
+    // Missing headers.
+    let reply = reqwest::get(format!("{}/v1/queue", server.url()))
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::UNAUTHORIZED);
+    let body: serde_json::Value = reply.json().await.unwrap();
+    assert_eq!(body["error"], "unauthorized");
+
+    // A device only ever reads and acknowledges its own queue.
+    let reply = alice
+        .send(&envelope(
+            b"g1",
+            0,
+            MessageKind::Application,
+            &[&bob],
+            b"for bob",
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(alice.fetch_all().await.is_empty());
+    let ack = alice
+        .call("POST", "/v1/queue/ack", Some(&json!({"up_to": 100})))
+        .await;
+    assert_eq!(ack.body["deleted"], 0);
+    assert_eq!(bob.fetch_all().await.len(), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn key_package_claims_are_atomic() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let alice = registered(&server, "alice", "laptop").await;
+    let kps: Vec<Vec<u8>> = (0..30u8).map(|i| vec![i; 40]).collect();
+    let reply = alice
+        .call(
+            "POST",
+            "/v1/key-packages",
+            Some(&json!({
+                "key_packages": kps.iter().map(|k| base64(k)).collect::<Vec<_>>(),
+                "last_resort": base64(&[0xff; 40]),
+            })),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    let stock: KeyPackageStock = serde_json::from_value(reply.body).unwrap();
+    assert_eq!(
+        stock,
+        KeyPackageStock {
+            available: 30,
+            has_last_resort: true
+        }
+    );
+
+    // 50 claims at once from 10 devices.
+    let mut claimers = Vec::new();
+    for i in 0..10 {
+        claimers.push(std::sync::Arc::new(
+            registered(&server, &format!("c{i}"), "d").await,
+        ));
+    }
+    let mut tasks = Vec::new();
+    for k in 0..50 {
+        let c = claimers[k % 10].clone();
+        tasks.push(tokio::spawn(async move {
+            let reply = c
+                .call(
+                    "POST",
+                    "/v1/key-packages/claim",
+                    Some(&json!({"user": "alice"})),
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+            serde_json::from_value::<ClaimResponse>(reply.body).unwrap()
+        }));
+    }
+    let mut one_time = HashSet::new();
+    let mut last_resort = 0;
+    for t in tasks {
+        let response = t.await.unwrap();
+        assert_eq!(response.key_packages.len(), 1);
+        let kp = &response.key_packages[0];
+        if kp.last_resort {
+            assert_eq!(kp.key_package.0, vec![0xff; 40]);
+            last_resort += 1;
+        } else {
+            assert!(
+                one_time.insert(kp.key_package.0.clone()),
+                "a key package was handed out twice"
+            );
+        }
+    }
+    assert_eq!(one_time.len(), 30);
+    assert_eq!(last_resort, 20);
+    let stock = alice
+        .call("GET", "/v1/key-packages/stock", None::<&()>)
+        .await;
+    assert_eq!(stock.body["available"], 0);
+    assert_eq!(stock.body["has_last_resort"], true);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn one_commit_per_epoch_under_races() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::new(dir.path().join("ds.sqlite"));
+    // 2,000 commits in a few seconds from two devices: above the default rate limit.
+    config.limits.requests_per_second = 1_000_000;
+    config.limits.burst = 1_000_000;
+    let server = TestServer::start_with(config).await;
+    let a = std::sync::Arc::new(registered(&server, "alice", "d").await);
+    let b = std::sync::Arc::new(registered(&server, "bob", "d").await);
+    let c = registered(&server, "carol", "d").await;
+    let mut epoch = 0u64;
+    for round in 0..1000u64 {
+        let (a2, b2) = (a.clone(), b.clone());
+        let carol = c.me();
+        let make = |who: u8| {
+            let mut e = envelope(
+                b"race",
+                epoch,
+                MessageKind::Commit,
+                &[],
+                &[who, (round % 256) as u8],
+            );
+            e.recipients = vec![carol.clone()];
+            e.welcome = Some(WelcomeEnvelope {
+                recipients: vec![carol.clone()],
+                message: vec![b'W', who].into(),
+                ratchet_tree: vec![1].into(),
+            });
+            e
+        };
+        let (ea, eb) = (make(b'a'), make(b'b'));
+        let (ra, rb) = tokio::join!(
+            tokio::spawn(async move { a2.send(&ea).await }),
+            tokio::spawn(async move { b2.send(&eb).await })
+        );
+        let (ra, rb) = (ra.unwrap(), rb.unwrap());
+        let statuses = [ra.status, rb.status];
+        assert!(
+            statuses.contains(&StatusCode::OK) && statuses.contains(&StatusCode::CONFLICT),
+            "round {round}: {statuses:?}"
+        );
+        let loser = if ra.status == StatusCode::CONFLICT {
+            &ra
+        } else {
+            &rb
+        };
+        assert_eq!(loser.error(), "stale_epoch");
+        assert_eq!(loser.body["current_epoch"], epoch + 1);
+        epoch += 1;
+    }
+    // Carol got exactly one commit and one Welcome per epoch, and only the winners'.
+    let items = c.fetch_all().await;
+    assert_eq!(items.len(), 2000);
+    for pair in items.chunks(2) {
+        assert_eq!(pair[0].kind, MessageKind::Commit);
+        assert_eq!(pair[1].kind, MessageKind::Welcome);
+        assert_eq!(
+            pair[0].message.0[0], pair[1].message.0[1],
+            "a Welcome of a losing commit was delivered"
+        );
+        assert_eq!(pair[0].sender, pair[1].sender);
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn queue_order_paging_and_ack() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let alice = registered(&server, "alice", "d").await;
+    let bob = registered(&server, "bob", "d").await;
+    for i in 0..7u8 {
+        let reply = alice
+            .send(&envelope(b"g", 0, MessageKind::Application, &[&bob], &[i]))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK);
+    }
+    let page = bob.fetch(0, 3).await;
+    assert!(page.more);
+    let seqs: Vec<u64> = page.items.iter().map(|i| i.seq).collect();
+    assert_eq!(seqs, vec![1, 2, 3]);
+    assert_eq!(page.items[0].sender, alice.me());
+    let page = bob.fetch(3, 10).await;
+    assert!(!page.more);
+    assert_eq!(
+        page.items
+            .iter()
+            .map(|i| i.message.0[0])
+            .collect::<Vec<_>>(),
+        vec![3, 4, 5, 6]
+    );
+    let ack = bob
+        .call("POST", "/v1/queue/ack", Some(&json!({"up_to": 5})))
+        .await;
+    assert_eq!(ack.body["deleted"], 5);
+    let rest = bob.fetch_all().await;
+    assert_eq!(rest.iter().map(|i| i.seq).collect::<Vec<_>>(), vec![6, 7]);
+    // Sequence numbers keep growing after acks.
+    alice
+        .send(&envelope(b"g", 0, MessageKind::Application, &[&bob], b"x"))
+        .await;
+    assert_eq!(bob.fetch(7, 10).await.items[0].seq, 8);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn websocket_pushes_new_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let alice = registered(&server, "alice", "d").await;
+    let bob = registered(&server, "bob", "d").await;
+    let id = fresh_identity("bob", "d");
+    let signed =
+        conclave_delivery::auth::sign_request(&bob.identity, "GET", "/v1/ws", b"", &id).unwrap();
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
+            "ws://{}/v1/ws",
+            server.addr
+        ))
+        .unwrap();
+    for (n, v) in signed {
+        request.headers_mut().insert(n, v.parse().unwrap());
+    }
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    alice
+        .send(&envelope(
+            b"g",
+            0,
+            MessageKind::Application,
+            &[&bob],
+            b"pushed",
+        ))
+        .await;
+    let frame = tokio::time::timeout(Duration::from_secs(5), socket.next())
+        .await
+        .expect("a push within 5 s")
+        .unwrap()
+        .unwrap();
+    let item: QueueItem = serde_json::from_str(frame.to_text().unwrap()).unwrap();
+    assert_eq!(item.message.0, b"pushed");
+    assert_eq!(item.sender, alice.me());
+    // An unsigned upgrade is refused.
+    assert!(
+        tokio_tungstenite::connect_async(format!("ws://{}/v1/ws", server.addr))
+            .await
+            .is_err()
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn limits_give_clear_4xx_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::new(dir.path().join("ds.sqlite"));
+    config.limits = Limits {
+        max_body_bytes: 4096,
+        max_recipients: 3,
+        max_key_packages: 5,
+        requests_per_second: 5,
+        burst: 10,
+        ..Limits::default()
+    };
+    let server = TestServer::start_with(config).await;
+    let alice = registered(&server, "alice", "d").await;
+    let bob = registered(&server, "bob", "d").await;
+
+    let big = envelope(b"g", 0, MessageKind::Application, &[&bob], &vec![0; 8192]);
+    let reply = alice.send(&big).await;
+    assert_eq!(
+        (reply.status, reply.error()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
+
+    let mut many = envelope(b"g", 0, MessageKind::Application, &[&bob], b"x");
+    many.recipients = (0..4).map(|_| bob.me()).collect();
+    let reply = alice.send(&many).await;
+    assert_eq!(
+        (reply.status, reply.error()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "too_many_recipients")
+    );
+
+    let reply = alice
+        .call(
+            "POST",
+            "/v1/key-packages",
+            Some(&json!({"key_packages": (0..6).map(|_| base64(b"k")).collect::<Vec<_>>()})),
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.error()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "too_many_key_packages")
+    );
+
+    let reply = alice
+        .call("POST", "/v1/messages", Some(&json!({"nonsense": true})))
+        .await;
+    assert_eq!(
+        (reply.status, reply.error()),
+        (StatusCode::BAD_REQUEST, "bad_request")
+    );
+
+    let mut unknown = envelope(b"g", 0, MessageKind::Application, &[&bob], b"x");
+    unknown.recipients[0].user = "ghost".into();
+    assert_eq!(alice.send(&unknown).await.error(), "not_found");
+
+    let reply = reqwest::get(format!("{}/v2/nothing", server.url()))
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::NOT_FOUND);
+
+    // Rate limit: the burst is 10; well past it, requests are refused.
+    let mut limited = 0;
+    for _ in 0..30 {
+        if bob.call("GET", "/v1/queue", None::<&()>).await.status == StatusCode::TOO_MANY_REQUESTS {
+            limited += 1;
+        }
+    }
+    assert!(limited > 0, "no request was rate limited");
+    server.stop().await;
+}

@@ -1,0 +1,202 @@
+//! A signing test client for the delivery service, and ways to run a server on 127.0.0.1.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use conclave_delivery::api::{DeviceRef, Envelope, MessageKind, QueuePage};
+use conclave_delivery::auth::{RequestIdentity, fresh_identity, sign_request};
+use conclave_delivery::server::{Config, Server};
+use conclave_protocol::{CipherSuite, DeviceId, Identity, MemberId, UserName};
+use openmls_rust_crypto::OpenMlsRustCrypto;
+use reqwest::StatusCode;
+use serde::Serialize;
+use serde_json::Value;
+
+/// A server in this process on an ephemeral port; stops when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    pub task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    pub async fn start(db: &Path) -> TestServer {
+        Self::start_with(Config::new(db.to_path_buf())).await
+    }
+
+    pub async fn start_with(config: Config) -> TestServer {
+        let server = Server::open(config).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server.serve(listener, async {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+}
+
+/// A device with a real MLS signature key.
+pub struct Device {
+    pub user: String,
+    pub device: String,
+    pub provider: OpenMlsRustCrypto,
+    pub identity: Identity,
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn error(&self) -> &str {
+        self.body["error"].as_str().unwrap_or("")
+    }
+}
+
+impl Device {
+    pub fn new(base: &str, user: &str, device: &str) -> Device {
+        let provider = OpenMlsRustCrypto::default();
+        let member = MemberId::new(UserName::new(user).unwrap(), DeviceId::new(device).unwrap());
+        let identity = Identity::create(&provider, member, CipherSuite::default()).unwrap();
+        Device {
+            user: user.into(),
+            device: device.into(),
+            provider,
+            identity,
+            base: base.into(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn me(&self) -> DeviceRef {
+        DeviceRef {
+            user: self.user.clone(),
+            device: self.device.clone(),
+        }
+    }
+
+    /// Sends a request signed with `id` (so tests can replay or tamper).
+    pub async fn send_with(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+        id: &RequestIdentity,
+        extra: &[(&str, String)],
+    ) -> Reply {
+        let headers = sign_request(&self.identity, method, path, &body, id).unwrap();
+        let mut request = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.base))
+            .body(body);
+        for (name, value) in headers
+            .into_iter()
+            .chain(extra.iter().map(|(n, v)| (*n, v.clone())))
+        {
+            request = request.header(name, value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply { status, body }
+    }
+
+    pub async fn call(&self, method: &str, path: &str, body: Option<&impl Serialize>) -> Reply {
+        let bytes = body
+            .map(|b| serde_json::to_vec(b).unwrap())
+            .unwrap_or_default();
+        let id = fresh_identity(&self.user, &self.device);
+        self.send_with(method, path, bytes, &id, &[]).await
+    }
+
+    pub async fn register(&self) -> Reply {
+        self.call(
+            "POST",
+            "/v1/register",
+            Some(&serde_json::json!({
+                "signature_key": base64(self.identity.signature_public_key()),
+                "ciphersuite": 1,
+            })),
+        )
+        .await
+    }
+
+    pub async fn send(&self, envelope: &Envelope) -> Reply {
+        self.call("POST", "/v1/messages", Some(envelope)).await
+    }
+
+    pub async fn fetch(&self, after: u64, limit: u32) -> QueuePage {
+        let reply = self
+            .call(
+                "GET",
+                &format!("/v1/queue?after={after}&limit={limit}"),
+                None::<&()>,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        serde_json::from_value(reply.body).unwrap()
+    }
+
+    /// Every item in the queue.
+    pub async fn fetch_all(&self) -> Vec<conclave_delivery::api::QueueItem> {
+        let mut items = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self.fetch(after, 500).await;
+            if let Some(last) = page.items.last() {
+                after = last.seq;
+            }
+            let more = page.more;
+            items.extend(page.items);
+            if !more {
+                return items;
+            }
+        }
+    }
+}
+
+pub fn base64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+pub fn envelope(
+    group: &[u8],
+    epoch: u64,
+    kind: MessageKind,
+    to: &[&Device],
+    message: &[u8],
+) -> Envelope {
+    Envelope {
+        group_id: group.to_vec().into(),
+        epoch,
+        kind,
+        recipients: to.iter().map(|d| d.me()).collect(),
+        message: message.to_vec().into(),
+        welcome: None,
+    }
+}
