@@ -284,8 +284,9 @@ async fn one_commit_per_epoch_under_races() {
     let a = std::sync::Arc::new(registered(&server, "alice", "d").await);
     let b = std::sync::Arc::new(registered(&server, "bob", "d").await);
     let c = registered(&server, "carol", "d").await;
-    let mut epoch = 0u64;
     for round in 0..1000u64 {
+        // Each round's winner moves the group one epoch on.
+        let epoch = round;
         let (a2, b2) = (a.clone(), b.clone());
         let carol = c.me();
         let make = |who: u8| {
@@ -322,7 +323,6 @@ async fn one_commit_per_epoch_under_races() {
         };
         assert_eq!(loser.error(), "stale_epoch");
         assert_eq!(loser.body["current_epoch"], epoch + 1);
-        epoch += 1;
     }
     // Carol got exactly one commit and one Welcome per epoch, and only the winners'.
     let items = c.fetch_all().await;

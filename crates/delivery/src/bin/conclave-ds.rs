@@ -74,11 +74,11 @@ async fn main() -> std::process::ExitCode {
         .init();
     let args = Args::parse();
     let db = args.db.unwrap_or_else(default_db);
-    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if let Err(e) = std::fs::create_dir_all(dir) {
-            tracing::error!(dir = %dir.display(), error = %e, "cannot create the database directory");
-            return std::process::ExitCode::FAILURE;
-        }
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        tracing::error!(dir = %dir.display(), error = %e, "cannot create the database directory");
+        return std::process::ExitCode::FAILURE;
     }
     let config = Config {
         db: db.clone(),

@@ -397,18 +397,19 @@ fn device_ref(conn: &Connection, id: i64) -> Result<DeviceRef, StoreError> {
         })?)
 }
 
-/// Appends one item to a device's queue and returns it.
-fn enqueue(
-    conn: &Connection,
-    recipient: i64,
-    sender: &DeviceRef,
+/// One message as queued for each of its recipients.
+struct Outgoing<'a> {
+    sender: &'a DeviceRef,
     sender_id: i64,
     kind: MessageKind,
-    group_id: &[u8],
+    group_id: &'a [u8],
     epoch: u64,
-    message: &[u8],
-    ratchet_tree: Option<&[u8]>,
-) -> Result<QueueItem, StoreError> {
+    message: &'a [u8],
+    ratchet_tree: Option<&'a [u8]>,
+}
+
+/// Appends `out` to a device's queue and returns the item.
+fn enqueue(conn: &Connection, recipient: i64, out: &Outgoing<'_>) -> Result<QueueItem, StoreError> {
     let seq: i64 = conn
         .prepare_cached(
             "UPDATE devices SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
@@ -422,23 +423,34 @@ fn enqueue(
     .execute(params![
         recipient,
         seq,
-        sender_id,
-        kind_name(kind),
-        group_id,
-        epoch as i64,
-        message,
-        ratchet_tree,
+        out.sender_id,
+        kind_name(out.kind),
+        out.group_id,
+        out.epoch as i64,
+        out.message,
+        out.ratchet_tree,
         now() as i64
     ])?;
     Ok(QueueItem {
         seq: seq as u64,
-        sender: sender.clone(),
-        kind,
-        group_id: group_id.to_vec().into(),
-        epoch,
-        message: message.to_vec().into(),
-        ratchet_tree: ratchet_tree.map(|t| t.to_vec().into()),
+        sender: out.sender.clone(),
+        kind: out.kind,
+        group_id: out.group_id.to_vec().into(),
+        epoch: out.epoch,
+        message: out.message.to_vec().into(),
+        ratchet_tree: out.ratchet_tree.map(|t| t.to_vec().into()),
     })
+}
+
+/// A `queue` row as read, before its sender is named.
+struct QueueRow {
+    seq: i64,
+    sender: i64,
+    kind: String,
+    group_id: Vec<u8>,
+    epoch: i64,
+    message: Vec<u8>,
+    ratchet_tree: Option<Vec<u8>>,
 }
 
 impl DeliveryStore for SqliteStore {
@@ -641,34 +653,28 @@ impl DeliveryStore for SqliteStore {
                 .execute(params![delivery.group_id, epoch as i64])?;
             }
             let mut pushed = Vec::with_capacity(delivery.recipients.len());
+            let message = Outgoing {
+                sender: &sender,
+                sender_id,
+                kind: delivery.kind,
+                group_id: &delivery.group_id,
+                epoch: delivery.epoch,
+                message: &delivery.message,
+                ratchet_tree: None,
+            };
             for &recipient in &delivery.recipients {
-                let item = enqueue(
-                    conn,
-                    recipient,
-                    &sender,
-                    sender_id,
-                    delivery.kind,
-                    &delivery.group_id,
-                    delivery.epoch,
-                    &delivery.message,
-                    None,
-                )?;
-                pushed.push((recipient, item));
+                pushed.push((recipient, enqueue(conn, recipient, &message)?));
             }
             if let Some((recipients, welcome, tree)) = &delivery.welcome {
+                let welcome = Outgoing {
+                    kind: MessageKind::Welcome,
+                    epoch: delivery.epoch + 1,
+                    message: welcome,
+                    ratchet_tree: Some(tree),
+                    ..message
+                };
                 for &recipient in recipients {
-                    let item = enqueue(
-                        conn,
-                        recipient,
-                        &sender,
-                        sender_id,
-                        MessageKind::Welcome,
-                        &delivery.group_id,
-                        delivery.epoch + 1,
-                        welcome,
-                        Some(tree),
-                    )?;
-                    pushed.push((recipient, item));
+                    pushed.push((recipient, enqueue(conn, recipient, &welcome)?));
                 }
             }
             Ok((epoch, pushed))
@@ -681,41 +687,39 @@ impl DeliveryStore for SqliteStore {
                 "SELECT seq, sender_device, kind, group_id, epoch, message, ratchet_tree FROM queue
                  WHERE device_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
             )?;
-            let rows: Vec<(i64, i64, String, Vec<u8>, i64, Vec<u8>, Option<Vec<u8>>)> = stmt
+            let rows: Vec<QueueRow> = stmt
                 .query_map(params![device, after as i64, i64::from(limit) + 1], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                    ))
+                    Ok(QueueRow {
+                        seq: r.get(0)?,
+                        sender: r.get(1)?,
+                        kind: r.get(2)?,
+                        group_id: r.get(3)?,
+                        epoch: r.get(4)?,
+                        message: r.get(5)?,
+                        ratchet_tree: r.get(6)?,
+                    })
                 })?
                 .collect::<Result<_, _>>()?;
             let more = rows.len() > limit as usize;
             let mut senders = std::collections::HashMap::new();
             let mut items = Vec::with_capacity(rows.len().min(limit as usize));
-            for (seq, sender, kind, group_id, epoch, message, tree) in
-                rows.into_iter().take(limit as usize)
-            {
-                let sender = match senders.get(&sender) {
+            for row in rows.into_iter().take(limit as usize) {
+                let sender = match senders.get(&row.sender) {
                     Some(s) => Clone::clone(s),
                     None => {
-                        let s = device_ref(conn, sender)?;
-                        senders.insert(sender, s.clone());
+                        let s = device_ref(conn, row.sender)?;
+                        senders.insert(row.sender, s.clone());
                         s
                     }
                 };
                 items.push(QueueItem {
-                    seq: seq as u64,
+                    seq: row.seq as u64,
                     sender,
-                    kind: kind_of(&kind)?,
-                    group_id: group_id.into(),
-                    epoch: epoch as u64,
-                    message: message.into(),
-                    ratchet_tree: tree.map(Into::into),
+                    kind: kind_of(&row.kind)?,
+                    group_id: row.group_id.into(),
+                    epoch: row.epoch as u64,
+                    message: row.message.into(),
+                    ratchet_tree: row.ratchet_tree.map(Into::into),
                 });
             }
             Ok(QueuePage { items, more })
