@@ -28,7 +28,9 @@ fn id(i: usize) -> MemberId {
     )
 }
 
-/// A device whose MLS state is in memory, or in a SQLite profile.
+/// A device whose MLS state is in memory, or in a SQLite profile. A handful exist per run,
+/// so the variants' size difference does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Device {
     Mem {
         provider: OpenMlsRustCrypto,
