@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use conclave_delivery::server::{Config, Limits, Server};
+use conclave_delivery::server::{Config, Durability, Limits, Server};
 use tracing_subscriber::EnvFilter;
 
 /// Stores and forwards MLS ciphertext for Conclave devices, serves key packages and orders
@@ -37,6 +37,10 @@ struct Args {
     /// Request burst per device.
     #[arg(long, env = "CONCLAVE_DS_BURST", default_value_t = Limits::default().burst)]
     burst: u32,
+    /// `full`: accepted messages survive power loss (fsync per group commit). `normal`: they
+    /// survive a crash of this process, not of the machine; much lower latency on slow disks.
+    #[arg(long, env = "CONCLAVE_DS_SYNCHRONOUS", default_value = "full", value_parser = ["full", "normal"])]
+    synchronous: String,
 }
 
 fn default_db() -> PathBuf {
@@ -91,6 +95,11 @@ async fn main() -> std::process::ExitCode {
             ..Limits::default()
         },
         retention: Duration::from_secs(args.retention_days * 24 * 3600),
+        durability: if args.synchronous == "normal" {
+            Durability::Process
+        } else {
+            Durability::Full
+        },
     };
     let server = match Server::open(config) {
         Ok(s) => s,

@@ -27,7 +27,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
-pub use store::{DeliveryStore, DeviceRecord, SqliteStore, StoreError};
+pub use store::{DeliveryStore, DeviceRecord, Durability, SqliteStore, StoreError};
 
 /// Request limits. Each breach is a 4xx with a JSON [`crate::api::ErrorBody`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +69,8 @@ pub struct Config {
     /// Never-acknowledged queue items older than this are dropped (counted in metrics).
     /// Default: 30 days.
     pub retention: Duration,
+    /// When an accepted message is on disk. Default: [`Durability::Full`].
+    pub durability: Durability,
 }
 
 impl Config {
@@ -78,6 +80,7 @@ impl Config {
             db,
             limits: Limits::default(),
             retention: Duration::from_secs(30 * 24 * 3600),
+            durability: Durability::Full,
         }
     }
 }
@@ -135,7 +138,7 @@ pub struct Server {
 impl Server {
     /// Opens the SQLite store named by `config`.
     pub fn open(config: Config) -> Result<Self, StoreError> {
-        let store = SqliteStore::open(&config.db)?;
+        let store = SqliteStore::open(&config.db, config.durability)?;
         Self::with_store(Arc::new(store), config)
     }
 

@@ -6,7 +6,8 @@
 //!
 //! All writes go through one writer thread that runs them as *group commits*: it takes every
 //! waiting request (up to [`MAX_BATCH`]), runs each in its own SAVEPOINT inside one
-//! transaction, commits once (`synchronous = FULL`: on disk before anyone is answered), then
+//! transaction, commits once (by default `synchronous = FULL`: on disk before anyone is
+//! answered; see [`Durability`]), then
 //! answers each. So a 200 means durable, many concurrent requests share one fsync, and the
 //! single writer serializes what must be serialized: one accepted commit per group epoch,
 //! each key package claimed once, strictly increasing queue sequence numbers.
@@ -177,9 +178,23 @@ pub struct SqliteStore {
     jobs: Mutex<Sender<Job>>,
     readers: Mutex<Vec<Connection>>,
     path: std::path::PathBuf,
+    durability: Durability,
 }
 
-fn open(path: &Path) -> Result<Connection, StoreError> {
+/// How a commit reaches the disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous = FULL`: every group commit is fsynced before anyone is answered, so an
+    /// accepted message survives a power loss. The default.
+    #[default]
+    Full,
+    /// `synchronous = NORMAL`: an accepted message survives the server process crashing
+    /// (SIGKILL), not the machine losing power. Group commits no longer wait for the disk's
+    /// fsync, which on slow disks is most of a request's latency.
+    Process,
+}
+
+fn open(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -189,16 +204,19 @@ fn open(path: &Path) -> Result<Connection, StoreError> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;",
     )?;
+    conn.execute_batch(match durability {
+        Durability::Full => "PRAGMA synchronous = FULL;",
+        Durability::Process => "PRAGMA synchronous = NORMAL;",
+    })?;
     Ok(conn)
 }
 
 impl SqliteStore {
     /// Opens (creating or migrating) the database at `path`.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let mut writer = open(path)?;
+    pub fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
+        let mut writer = open(path, durability)?;
         let mut runner = embedded::migrations::runner();
         runner.set_migration_table_name("conclave_ds_migrations");
         runner
@@ -213,6 +231,7 @@ impl SqliteStore {
             jobs: Mutex::new(tx),
             readers: Mutex::new(Vec::new()),
             path: path.to_path_buf(),
+            durability,
         })
     }
 
@@ -257,7 +276,7 @@ impl SqliteStore {
             .pop();
         let conn = match conn {
             Some(c) => c,
-            None => open(&self.path)?,
+            None => open(&self.path, self.durability)?,
         };
         let result = f(&conn);
         if let Ok(mut pool) = self.readers.lock() {

@@ -1,0 +1,353 @@
+//! `conclave-ds-load`: a bounded load generator for the delivery service, on loopback only.
+//!
+//! It starts a `conclave-ds` in this process (on 127.0.0.1, a temporary SQLite file, the
+//! default `synchronous = FULL` durability) unless `--url` names one already running on a
+//! loopback address. It registers `--devices` devices, connects each over WebSocket, splits
+//! them into groups of `--group-size`, and for `--seconds` sends application messages from
+//! random members to the rest of their group at `--rate` messages per second in total (0: as
+//! fast as `--concurrency` senders go). Every message is delivered to group-size - 1 queues.
+//! It reports durable deliveries per second and the latency from send to WebSocket push
+//! (p50, p99, max), then stops.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use conclave_delivery::api::{DeviceRef, Envelope, MessageKind, QueueItem};
+use conclave_delivery::auth::{fresh_identity, sign_request};
+use conclave_delivery::server::{Config, Limits, Server};
+use futures_util::StreamExt;
+use openmls_rust_crypto::RustCrypto;
+use openmls_traits::crypto::OpenMlsCrypto;
+use openmls_traits::signatures::{Signer, SignerError};
+use openmls_traits::types::SignatureScheme;
+
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// A running server on a loopback address (default: start one in this process).
+    #[arg(long)]
+    url: Option<String>,
+    /// Devices, each with a WebSocket.
+    #[arg(long, default_value_t = 1000)]
+    devices: usize,
+    /// Members per group.
+    #[arg(long, default_value_t = 10)]
+    group_size: usize,
+    /// Messages per second in total (0: unlimited).
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
+    /// Concurrent senders.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// How long to send, in seconds (at most 120).
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Durability of the in-process server: `full` (fsync per group commit) or `normal`.
+    #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
+    synchronous: String,
+}
+
+/// A device's Ed25519 key.
+struct Key {
+    private: Vec<u8>,
+    public: Vec<u8>,
+}
+
+impl Signer for Key {
+    fn sign(&self, payload: &[u8]) -> Result<Vec<u8>, SignerError> {
+        RustCrypto::default()
+            .sign(SignatureScheme::ED25519, payload, &self.private)
+            .map_err(|_| SignerError::SigningError)
+    }
+
+    fn signature_scheme(&self) -> SignatureScheme {
+        SignatureScheme::ED25519
+    }
+}
+
+struct Dev {
+    name: DeviceRef,
+    key: Key,
+}
+
+fn is_loopback(url: &str) -> bool {
+    let host = url
+        .trim_start_matches("http://")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("");
+    host == "127.0.0.1"
+        || host == "localhost"
+        || url.trim_start_matches("http://").starts_with("[::1]")
+}
+
+async fn signed(
+    http: &reqwest::Client,
+    base: &str,
+    dev: &Dev,
+    method: &str,
+    path: &str,
+    body: Vec<u8>,
+) -> Result<reqwest::StatusCode, String> {
+    let id = fresh_identity(&dev.name.user, &dev.name.device);
+    let headers = sign_request(&dev.key, method, path, &body, &id)?;
+    let mut request = http
+        .request(
+            method.parse().map_err(|_| "method")?,
+            format!("{base}{path}"),
+        )
+        .body(body);
+    for (n, v) in headers {
+        request = request.header(n, v);
+    }
+    let response = request.send().await.map_err(|e| e.to_string())?;
+    Ok(response.status())
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    if args.seconds == 0
+        || args.seconds > 120
+        || args.group_size < 2
+        || args.devices < args.group_size
+    {
+        eprintln!("need 1 <= --seconds <= 120, --group-size >= 2, --devices >= --group-size");
+        return std::process::ExitCode::FAILURE;
+    }
+    let _dir;
+    let base = match &args.url {
+        Some(url) if is_loopback(url) => url.trim_end_matches('/').to_owned(),
+        Some(url) => {
+            eprintln!("refusing {url}: the load generator talks to loopback addresses only");
+            return std::process::ExitCode::FAILURE;
+        }
+        None => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let mut config = Config::new(dir.path().join("load.sqlite"));
+            if args.synchronous == "normal" {
+                config.durability = conclave_delivery::server::Durability::Process;
+            }
+            config.limits = Limits {
+                requests_per_second: 1_000_000,
+                burst: 1_000_000,
+                ..Limits::default()
+            };
+            let server = Server::open(config).expect("server opens");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let addr: SocketAddr = listener.local_addr().expect("addr");
+            tokio::spawn(server.serve(listener, std::future::pending()));
+            _dir = dir;
+            format!("http://{addr}")
+        }
+    };
+    println!("server: {base}");
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()
+        .expect("client");
+
+    // Register.
+    let crypto = RustCrypto::default();
+    let devs: Vec<Arc<Dev>> = (0..args.devices)
+        .map(|i| {
+            let (private, public) = crypto
+                .signature_key_gen(SignatureScheme::ED25519)
+                .expect("keygen");
+            Arc::new(Dev {
+                name: DeviceRef {
+                    user: format!("load{i}"),
+                    device: "d".into(),
+                },
+                key: Key { private, public },
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    for d in &devs {
+        let body = serde_json::to_vec(&serde_json::json!({
+            "signature_key": conclave_delivery::api::Bytes(d.key.public.clone()),
+            "ciphersuite": 1
+        }))
+        .expect("json");
+        match signed(&http, &base, d, "POST", "/v1/register", body).await {
+            Ok(s) if s.is_success() => {}
+            other => {
+                eprintln!("registering {}: {other:?}", d.name.user);
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
+    println!(
+        "registered {} devices in {:?}",
+        devs.len(),
+        started.elapsed()
+    );
+
+    // Connect every device's WebSocket; record send-to-push latency of every item.
+    let epoch0 = Instant::now();
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::<u64>::with_capacity(1 << 20)));
+    let pushed = Arc::new(AtomicU64::new(0));
+    let ws_url = base.replace("http://", "ws://");
+    let mut sockets = Vec::new();
+    for d in &devs {
+        let id = fresh_identity(&d.name.user, &d.name.device);
+        let headers = sign_request(&d.key, "GET", "/v1/ws", b"", &id).expect("sign");
+        let mut request =
+            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+                format!("{ws_url}/v1/ws"),
+            )
+            .expect("request");
+        for (n, v) in headers {
+            request.headers_mut().insert(n, v.parse().expect("header"));
+        }
+        let (socket, _) = match tokio_tungstenite::connect_async(request).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("websocket for {}: {e}", d.name.user);
+                return std::process::ExitCode::FAILURE;
+            }
+        };
+        let (latencies, pushed) = (latencies.clone(), pushed.clone());
+        sockets.push(tokio::spawn(async move {
+            let (_sink, mut stream) = socket.split();
+            while let Some(Ok(frame)) = stream.next().await {
+                let Ok(text) = frame.to_text() else { continue };
+                let Ok(item) = serde_json::from_str::<QueueItem>(text) else {
+                    continue;
+                };
+                if item.message.0.len() >= 8 {
+                    let sent = u64::from_be_bytes(item.message.0[..8].try_into().unwrap_or([0; 8]));
+                    let now = epoch0.elapsed().as_micros() as u64;
+                    if let Ok(mut l) = latencies.lock() {
+                        l.push(now.saturating_sub(sent));
+                    }
+                    pushed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    println!("{} websockets connected", sockets.len());
+
+    // Send.
+    let groups: Vec<Vec<Arc<Dev>>> = devs
+        .chunks(args.group_size)
+        .filter(|g| g.len() >= 2)
+        .map(|g| g.to_vec())
+        .collect();
+    let groups = Arc::new(groups);
+    let sent = Arc::new(AtomicU64::new(0));
+    let round_trips = Arc::new(std::sync::Mutex::new(Vec::<u64>::new()));
+    let failed = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let per_sender_interval = (args.rate > 0)
+        .then(|| Duration::from_secs_f64(args.concurrency as f64 / args.rate as f64));
+    let mut senders = Vec::new();
+    let concurrency = args.concurrency;
+    for s in 0..args.concurrency {
+        let (groups, sent, failed, http, base) = (
+            groups.clone(),
+            sent.clone(),
+            failed.clone(),
+            http.clone(),
+            base.clone(),
+        );
+        let round_trips = round_trips.clone();
+        senders.push(tokio::spawn(async move {
+            let mut n = s as u64;
+            // Stagger the senders across one interval, so that a fixed rate is spread
+            // evenly instead of arriving in synchronized bursts.
+            let mut next = Instant::now()
+                + per_sender_interval
+                    .map_or(Duration::ZERO, |i| i.mul_f64(s as f64 / concurrency as f64));
+            while Instant::now() < deadline {
+                if let Some(interval) = per_sender_interval {
+                    tokio::time::sleep_until(next.into()).await;
+                    next += interval;
+                }
+                let group = &groups[(n as usize) % groups.len()];
+                let from = &group[(n as usize / groups.len()) % group.len()];
+                let mut message = (epoch0.elapsed().as_micros() as u64).to_be_bytes().to_vec();
+                message.extend_from_slice(&[0x5a; 248]);
+                let envelope = Envelope {
+                    group_id: format!("group-{}", (n as usize) % groups.len())
+                        .into_bytes()
+                        .into(),
+                    epoch: 0,
+                    kind: MessageKind::Application,
+                    recipients: group
+                        .iter()
+                        .filter(|d| d.name != from.name)
+                        .map(|d| d.name.clone())
+                        .collect(),
+                    message: message.into(),
+                    welcome: None,
+                };
+                let body = serde_json::to_vec(&envelope).expect("json");
+                let request_started = Instant::now();
+                match signed(&http, &base, from, "POST", "/v1/messages", body).await {
+                    Ok(s) if s.is_success() => {
+                        sent.fetch_add(1, Ordering::Relaxed);
+                        if let Ok(mut r) = round_trips.lock() {
+                            r.push(request_started.elapsed().as_micros() as u64);
+                        }
+                    }
+                    _ => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                n += groups.len() as u64 * 7 + 1;
+            }
+        }));
+    }
+    for s in senders {
+        let _ = s.await;
+    }
+    let send_time = args.seconds as f64;
+    // Let the last pushes arrive.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for s in &sockets {
+        s.abort();
+    }
+    let messages = sent.load(Ordering::Relaxed);
+    let deliveries = messages * (args.group_size as u64 - 1);
+    let mut latencies = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    latencies.sort_unstable();
+    println!(
+        "messages accepted: {messages} ({:.0}/s), failed: {}",
+        messages as f64 / send_time,
+        failed.load(Ordering::Relaxed)
+    );
+    println!(
+        "durable deliveries: {deliveries} ({:.0}/s); pushed: {}",
+        deliveries as f64 / send_time,
+        pushed.load(Ordering::Relaxed)
+    );
+    let mut round_trips = round_trips.lock().map(|r| r.clone()).unwrap_or_default();
+    round_trips.sort_unstable();
+    println!(
+        "send request round trip (accepted = durable): p50 {:.1} ms, p99 {:.1} ms",
+        percentile(&round_trips, 0.50) as f64 / 1000.0,
+        percentile(&round_trips, 0.99) as f64 / 1000.0
+    );
+    println!(
+        "send-to-push latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} samples)",
+        percentile(&latencies, 0.50) as f64 / 1000.0,
+        percentile(&latencies, 0.99) as f64 / 1000.0,
+        latencies.last().copied().unwrap_or(0) as f64 / 1000.0,
+        latencies.len()
+    );
+    std::process::ExitCode::SUCCESS
+}
