@@ -112,8 +112,11 @@ pub struct GroupConfig {
     /// Ciphersuite of new groups and key packages. Default: 0x0001.
     pub ciphersuite: CipherSuite,
     /// How many past epochs' message keys are kept so that a message sent just before a
-    /// commit still decrypts after it. Default: 5. Larger values weaken forward secrecy for
-    /// that many epochs; 0 makes every in-flight message at a commit undecryptable.
+    /// commit still decrypts after it. Default: 1 (a message crossing one commit in flight).
+    /// Larger values weaken forward secrecy for that many epochs, and cost time: openmls keeps
+    /// each past epoch with its full member list in the state it rewrites on every message,
+    /// so each kept epoch adds O(members) work per message (measured in docs/PERFORMANCE.md).
+    /// 0 makes every message in flight at a commit undecryptable.
     pub max_past_epochs: usize,
     /// How many skipped messages per sender and epoch may still arrive late (their keys are
     /// kept until then). Default: 100.
@@ -144,7 +147,7 @@ impl Default for GroupConfig {
     fn default() -> Self {
         Self {
             ciphersuite: CipherSuite::default(),
-            max_past_epochs: 5,
+            max_past_epochs: 1,
             out_of_order_tolerance: 100,
             maximum_forward_distance: 1000,
             padding_block: 256,

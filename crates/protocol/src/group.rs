@@ -791,7 +791,7 @@ fn map_process_error<E: std::fmt::Display>(
             ValidationError::WrongEpoch | ValidationError::NoPastEpochData => stale,
             ValidationError::UnknownMember => Error::SenderNotMember,
             ValidationError::UnableToDecrypt(MessageDecryptionError::SecretTreeError(s)) => {
-                map_secret_tree_error(&s.to_string())
+                map_secret_tree_error(&s.to_string(), stale)
             }
             ValidationError::UnableToDecrypt(d) => Error::Undecryptable(d.to_string()),
             ValidationError::InvalidSignature
@@ -806,12 +806,19 @@ fn map_process_error<E: std::fmt::Display>(
 
 /// openmls does not export `SecretTreeError`, so its variants are told apart by their
 /// messages. The replay and unknown-sender tests fail loudly if an upgrade changes them.
-fn map_secret_tree_error(message: &str) -> Error {
+///
+/// "Too old" is what openmls says both for an epoch whose keys are gone and for a generation
+/// past the out-of-order tolerance; the message's epoch tells them apart.
+fn map_secret_tree_error(message: &str, stale: Error) -> Error {
     const REUSED: &str = "The requested secret was deleted to preserve forward secrecy.";
     const OUT_OF_BOUNDS: &str = "Index out of bounds";
+    const TOO_OLD: &str = "Generation is too old to be processed.";
     match message {
         REUSED => Error::AlreadyProcessed,
         OUT_OF_BOUNDS => Error::SenderNotMember,
+        TOO_OLD if matches!(stale, Error::StaleEpoch { message_epoch, group_epoch } if message_epoch < group_epoch) => {
+            stale
+        }
         other => Error::Undecryptable(other.to_owned()),
     }
 }

@@ -171,20 +171,53 @@ fn full_lifecycle_keeps_all_members_in_step() {
 
 #[test]
 fn late_message_from_a_past_epoch_decrypts() {
+    // Default: one past epoch is kept.
     let (mut alice, mut bob, mut carol, _dave) = four_member_group();
     let late = bob.encrypt(b"sent before the commit");
+    let too_late = bob.encrypt(b"sent two commits ago");
     let commit = alice.self_update();
     alice.merge();
     carol.process(&commit.commit);
-    let commit = alice.self_update();
-    alice.merge();
-    carol.process(&commit.commit);
-    // Two epochs later, Bob's message still decrypts.
     carol.expect_message(&late, &member("bob", "d1"), b"sent before the commit");
     assert!(matches!(
         carol.try_process(&late),
         Err(Error::AlreadyProcessed)
     ));
+    let commit = alice.self_update();
+    alice.merge();
+    carol.process(&commit.commit);
+    let result = carol.try_process(&too_late);
+    assert!(
+        matches!(
+            result,
+            Err(Error::StaleEpoch {
+                message_epoch: 2,
+                group_epoch: 4
+            })
+        ),
+        "{result:?}"
+    );
+
+    // More past epochs on request.
+    let config = GroupConfig {
+        max_past_epochs: 3,
+        ..GroupConfig::default()
+    };
+    let mut alice = Client::with_config("alice", "d1", config.clone());
+    let mut bob = Client::with_config("bob", "d1", config.clone());
+    let mut carol = Client::with_config("carol", "d1", config);
+    alice.create("Patient");
+    let commit = alice.add(&[bob.key_package(), carol.key_package()]);
+    alice.merge();
+    bob.join(&commit);
+    carol.join(&commit);
+    let late = bob.encrypt(b"slow network");
+    for _ in 0..2 {
+        let commit = alice.self_update();
+        alice.merge();
+        carol.process(&commit.commit);
+    }
+    carol.expect_message(&late, &member("bob", "d1"), b"slow network");
 }
 
 #[test]

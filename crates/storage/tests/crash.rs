@@ -217,7 +217,10 @@ fn run_worker(dir: PathBuf, seed: u64) {
                 let acks = peer.receive(&wire, &group);
                 report(&peer.name, &acks);
             }
-            _ => peer.update(&wire, &group),
+            _ => {
+                let acks = peer.update(&wire, &group);
+                report(&peer.name, &acks);
+            }
         }
         n += 1;
     }

@@ -249,8 +249,8 @@ fn reopening_after_every_step_carries_on() {
         match step % 4 {
             0 => sent.push(alice.send(&wire, &group, vec![step; 16], "from alice")),
             1 => sent.push(bob.send(&wire, &group, vec![step; 16], "from bob")),
-            2 => bob.update(&wire, &group),
-            _ => alice.update(&wire, &group),
+            2 => drop(bob.update(&wire, &group)),
+            _ => drop(alice.update(&wire, &group)),
         }
         alice = alice.reopen(d);
         bob = bob.reopen(d);

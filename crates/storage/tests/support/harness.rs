@@ -275,13 +275,15 @@ impl Peer {
         uid
     }
 
-    /// Commits a self-update, through the outbox. Skipped while a commit is pending.
-    pub fn update(&mut self, wire: &Wire, group: &GroupId) {
+    /// Catches up (as a client does before committing), then commits a self-update through
+    /// the outbox. Skipped while a commit is pending. Returns the uids received meanwhile.
+    pub fn update(&mut self, wire: &Wire, group: &GroupId) -> Acks {
+        let acks = self.receive(wire, group);
         let conversation = self.conversation(group);
         let mut tx = self.store.transaction().unwrap();
         let g = tx.group(group).unwrap();
         if g.group.has_pending_commit() {
-            return;
+            return acks;
         }
         let bundle = g.group.self_update(&g.provider, &self.identity).unwrap();
         tx.enqueue(
@@ -294,6 +296,7 @@ impl Peer {
         .unwrap();
         tx.commit().unwrap();
         self.flush_outbox(wire, group);
+        acks
     }
 
     /// Sends everything queued, in order, each result recorded in its own transaction.
