@@ -53,6 +53,35 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
+/// An authenticated request with its JSON body parsed: every device endpoint starts here.
+fn signed<T: DeserializeOwned>(
+    shared: &Shared,
+    endpoint: &str,
+    method: &Method,
+    uri: &Uri,
+    map: &HeaderMap,
+    raw: Body,
+) -> Result<(crate::server::authn::Authed, T)> {
+    shared.metrics.request(endpoint);
+    let raw = body(raw)?;
+    let authed = authenticate(shared, method, uri, map, &raw)?;
+    Ok((authed, json(&raw)?))
+}
+
+/// An authenticated request with no body to parse (GETs; the signature covers the body hash).
+fn signed_empty(
+    shared: &Shared,
+    endpoint: &str,
+    method: &Method,
+    uri: &Uri,
+    map: &HeaderMap,
+    raw: Body,
+) -> Result<crate::server::authn::Authed> {
+    shared.metrics.request(endpoint);
+    let raw = body(raw)?;
+    authenticate(shared, method, uri, map, &raw)
+}
+
 fn valid_user(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
@@ -211,9 +240,7 @@ pub async fn user_devices(
     map: HeaderMap,
     raw: Body,
 ) -> Result<Json<DevicesResponse>> {
-    shared.metrics.request("user_devices");
-    let raw = body(raw)?;
-    authenticate(&shared, &method, &uri, &map, &raw)?;
+    signed_empty(&shared, "user_devices", &method, &uri, &map, raw)?;
     let store = shared.store.clone();
     let name = user.clone();
     let devices = blocking(move || store.user_devices(&name)).await?;
@@ -227,10 +254,8 @@ pub async fn publish_key_packages(
     map: HeaderMap,
     raw: Body,
 ) -> Result<impl IntoResponse> {
-    shared.metrics.request("publish_key_packages");
-    let raw = body(raw)?;
-    let authed = authenticate(&shared, &method, &uri, &map, &raw)?;
-    let request: PublishKeyPackages = json(&raw)?;
+    let (authed, request): (_, PublishKeyPackages) =
+        signed(&shared, "publish_key_packages", &method, &uri, &map, raw)?;
     let max = shared.limits.max_key_packages;
     if request.key_packages.len() > max as usize {
         return Err(StoreError::TooManyKeyPackages { max }.into());
@@ -256,9 +281,7 @@ pub async fn stock(
     map: HeaderMap,
     raw: Body,
 ) -> Result<impl IntoResponse> {
-    shared.metrics.request("stock");
-    let raw = body(raw)?;
-    let authed = authenticate(&shared, &method, &uri, &map, &raw)?;
+    let authed = signed_empty(&shared, "stock", &method, &uri, &map, raw)?;
     let store = shared.store.clone();
     Ok(Json(blocking(move || store.stock(authed.device.id)).await?))
 }
@@ -270,10 +293,7 @@ pub async fn claim(
     map: HeaderMap,
     raw: Body,
 ) -> Result<impl IntoResponse> {
-    shared.metrics.request("claim");
-    let raw = body(raw)?;
-    let authed = authenticate(&shared, &method, &uri, &map, &raw)?;
-    let request: ClaimRequest = json(&raw)?;
+    let (authed, request): (_, ClaimRequest) = signed(&shared, "claim", &method, &uri, &map, raw)?;
     let store = shared.store.clone();
     Ok(Json(
         blocking(move || store.claim(authed.device.id, &request.user, authed.nonce)).await?,
@@ -322,10 +342,7 @@ pub async fn send(
     map: HeaderMap,
     raw: Body,
 ) -> Result<Json<SendResponse>> {
-    shared.metrics.request("send");
-    let raw = body(raw)?;
-    let authed = authenticate(&shared, &method, &uri, &map, &raw)?;
-    let envelope: Envelope = json(&raw)?;
+    let (authed, envelope): (_, Envelope) = signed(&shared, "send", &method, &uri, &map, raw)?;
     if envelope.kind == MessageKind::Welcome {
         return Err(ApiError::bad_request(
             "a Welcome travels inside its commit's envelope",
@@ -392,9 +409,7 @@ pub async fn fetch(
     params: std::result::Result<Query<FetchParams>, QueryRejection>,
     raw: Body,
 ) -> Result<impl IntoResponse> {
-    shared.metrics.request("fetch");
-    let raw = body(raw)?;
-    let authed = authenticate(&shared, &method, &uri, &map, &raw)?;
+    let authed = signed_empty(&shared, "fetch", &method, &uri, &map, raw)?;
     let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let limit = params.limit.unwrap_or(100).clamp(1, shared.limits.max_page);
     let store = shared.store.clone();
@@ -410,10 +425,7 @@ pub async fn ack(
     map: HeaderMap,
     raw: Body,
 ) -> Result<Json<AckResponse>> {
-    shared.metrics.request("ack");
-    let raw = body(raw)?;
-    let authed = authenticate(&shared, &method, &uri, &map, &raw)?;
-    let request: AckRequest = json(&raw)?;
+    let (authed, request): (_, AckRequest) = signed(&shared, "ack", &method, &uri, &map, raw)?;
     let store = shared.store.clone();
     let deleted =
         blocking(move || store.ack(authed.device.id, request.up_to, authed.nonce)).await?;
