@@ -109,13 +109,32 @@ pub fn fresh_identity(user: &str, device: &str) -> RequestIdentity {
     use openmls_traits::random::OpenMlsRand;
     let nonce: [u8; 16] = RustCrypto::default()
         .random_array()
-        .unwrap_or_else(|_| std::process::abort());
+        .unwrap_or_else(|_| unique_nonce());
     RequestIdentity {
         user: user.to_owned(),
         device: device.to_owned(),
         timestamp: now_secs(),
         nonce: nonce.iter().map(|b| format!("{b:02x}")).collect(),
     }
+}
+
+/// A nonce only has to be unique per device, not secret: without randomness, the time, the
+/// process and a counter make one.
+fn unique_nonce() -> [u8; 16] {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let digest = Sha256::new()
+        .chain_update(nanos.to_be_bytes())
+        .chain_update(std::process::id().to_be_bytes())
+        .chain_update(COUNTER.fetch_add(1, Ordering::Relaxed).to_be_bytes())
+        .finalize();
+    let mut nonce = [0u8; 16];
+    nonce.copy_from_slice(&digest[..16]);
+    nonce
 }
 
 /// Unix seconds now.
@@ -136,4 +155,33 @@ pub fn verify(scheme: SignatureScheme, public_key: &[u8], input: &[u8], signatur
 /// Decodes a base64 signature header.
 pub fn decode_signature(value: &str) -> Option<Vec<u8>> {
     STANDARD.decode(value).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonces_are_unique_and_well_formed() {
+        let a = fresh_identity("alice", "d");
+        let b = fresh_identity("alice", "d");
+        assert_ne!(a.nonce, b.nonce);
+        assert_eq!(a.nonce.len(), 32);
+        assert_ne!(unique_nonce(), unique_nonce());
+    }
+
+    #[test]
+    fn signatures_cover_every_field() {
+        let id = fresh_identity("alice", "d");
+        let base = signing_input("POST", "/v1/messages", b"body", &id);
+        assert_ne!(base, signing_input("GET", "/v1/messages", b"body", &id));
+        assert_ne!(base, signing_input("POST", "/v1/queue", b"body", &id));
+        assert_ne!(base, signing_input("POST", "/v1/messages", b"other", &id));
+        let mut other = id.clone();
+        other.device = "e".into();
+        assert_ne!(base, signing_input("POST", "/v1/messages", b"body", &other));
+        let mut other = id.clone();
+        other.timestamp += 1;
+        assert_ne!(base, signing_input("POST", "/v1/messages", b"body", &other));
+    }
 }
