@@ -73,23 +73,26 @@ impl Active {
         Ok(kp.into_iter().next().ok_or("no key package")?.bytes)
     }
 
+    /// Runs `f` on this member's group with its provider and identity.
+    fn with_group<T>(
+        &mut self,
+        f: impl FnOnce(&mut Group, &OpenMlsRustCrypto, &Identity) -> Result<T, conclave_protocol::Error>,
+    ) -> Result<T, String> {
+        let group = self.group.as_mut().ok_or("no group")?;
+        f(group, &self.provider, &self.identity).map_err(|e| e.to_string())
+    }
+
     fn group(&mut self) -> Result<&mut Group, String> {
         self.group.as_mut().ok_or_else(|| "no group".to_string())
     }
 
     fn process(&mut self, bytes: &[u8]) -> Result<Vec<GroupEvent>, String> {
-        let provider = &self.provider;
-        let group = self.group.as_mut().ok_or("no group")?;
-        group.process(provider, bytes).map_err(|e| e.to_string())
+        self.with_group(|g, p, _| g.process(p, bytes))
     }
 
     fn merge(&mut self) -> Result<(), String> {
-        let provider = &self.provider;
-        let group = self.group.as_mut().ok_or("no group")?;
-        group
-            .merge_pending_commit(provider)
+        self.with_group(|g, p, _| g.merge_pending_commit(p))
             .map(drop)
-            .map_err(|e| e.to_string())
     }
 }
 
@@ -229,21 +232,8 @@ fn handling_commit_vectors() -> Result<Vec<PassiveClientVector>, String> {
     let mut out = Vec::new();
     for suite in CipherSuite::ALL {
         let (mut members, mut vector) = group_with_passive(suite, 3)?;
-        let commit =
-            |members: &mut [Active],
-             by: usize,
-             op: &dyn Fn(&mut Active) -> Result<CommitBundle, String>| {
-                op(&mut members[by])
-            };
         // Self-update by member 1.
-        let b = commit(&mut members, 1, &|m| {
-            let (p, i) = (&m.provider, &m.identity);
-            m.group
-                .as_mut()
-                .ok_or("no group")?
-                .self_update(p, i)
-                .map_err(|e| e.to_string())
-        })?;
+        let b = members[1].with_group(|g, p, i| g.self_update(p, i))?;
         vector.epochs.push(epoch(&mut members, 1, Vec::new(), b)?);
         // Member 2 adds one, then member 0 adds two in one commit.
         for (by, count) in [(2usize, 1usize), (0, 2)] {
@@ -254,14 +244,7 @@ fn handling_commit_vectors() -> Result<Vec<PassiveClientVector>, String> {
                 .iter()
                 .map(Active::key_package)
                 .collect::<Result<_, _>>()?;
-            let b = commit(&mut members, by, &|m| {
-                let (p, i) = (&m.provider, &m.identity);
-                m.group
-                    .as_mut()
-                    .ok_or("no group")?
-                    .add_members(p, i, &kps)
-                    .map_err(|e| e.to_string())
-            })?;
+            let b = members[by].with_group(|g, p, i| g.add_members(p, i, &kps))?;
             let invitation = b.invitation.clone().ok_or("no welcome")?;
             vector.epochs.push(epoch(&mut members, by, Vec::new(), b)?);
             for mut n in newcomers {
@@ -278,62 +261,27 @@ fn handling_commit_vectors() -> Result<Vec<PassiveClientVector>, String> {
             }
         }
         // Rename by member 0.
-        let b = commit(&mut members, 0, &|m| {
-            let (p, i) = (&m.provider, &m.identity);
-            m.group
-                .as_mut()
-                .ok_or("no group")?
-                .rename(p, i, "renamed")
-                .map_err(|e| e.to_string())
-        })?;
+        let b = members[0].with_group(|g, p, i| g.rename(p, i, "renamed"))?;
         vector.epochs.push(epoch(&mut members, 0, Vec::new(), b)?);
         // Member 0 removes member 1.
         let gone = members[1].identity.member().clone();
-        let b = commit(&mut members, 0, &|m| {
-            let (p, i) = (&m.provider, &m.identity);
-            m.group
-                .as_mut()
-                .ok_or("no group")?
-                .remove_devices(p, i, std::slice::from_ref(&gone))
-                .map_err(|e| e.to_string())
-        })?;
+        let b =
+            members[0].with_group(|g, p, i| g.remove_devices(p, i, std::slice::from_ref(&gone)))?;
         vector.epochs.push(epoch(&mut members, 0, Vec::new(), b)?);
         // Member 2 asks to leave; member 0 commits the proposal (by reference).
-        let proposal = {
-            let m = &mut members[2];
-            let (p, i) = (&m.provider, &m.identity);
-            m.group
-                .as_mut()
-                .ok_or("no group")?
-                .leave(p, i)
-                .map_err(|e| e.to_string())?
-        };
+        let proposal = members[2].with_group(|g, p, i| g.leave(p, i))?;
         for (k, m) in members.iter_mut().enumerate() {
             if k != 2 && m.group.as_ref().is_some_and(Group::is_active) {
                 m.process(&proposal)?;
             }
         }
-        let b = commit(&mut members, 0, &|m| {
-            let (p, i) = (&m.provider, &m.identity);
-            m.group
-                .as_mut()
-                .ok_or("no group")?
-                .commit_pending_proposals(p, i)
-                .map_err(|e| e.to_string())
-        })?;
+        let b = members[0].with_group(|g, p, i| g.commit_pending_proposals(p, i))?;
         vector
             .epochs
             .push(epoch(&mut members, 0, vec![proposal], b)?);
         // A last self-update by a late joiner.
         let last = members.len() - 1;
-        let b = commit(&mut members, last, &|m| {
-            let (p, i) = (&m.provider, &m.identity);
-            m.group
-                .as_mut()
-                .ok_or("no group")?
-                .self_update(p, i)
-                .map_err(|e| e.to_string())
-        })?;
+        let b = members[last].with_group(|g, p, i| g.self_update(p, i))?;
         vector
             .epochs
             .push(epoch(&mut members, last, Vec::new(), b)?);

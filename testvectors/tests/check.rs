@@ -106,3 +106,16 @@ fn a_flipped_byte_in_an_official_file_fails_its_row() {
     assert_eq!(report.failed(), 1, "{:?}", report.failures);
     assert!(report.failures[0].contains("ref_hash"));
 }
+
+#[test]
+fn freshly_generated_vectors_pass_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let written = conclave_testvectors::generate::write_all(dir.path()).unwrap();
+    assert_eq!(written.len(), 2);
+    let report = check_dir(dir.path());
+    assert_eq!(report.files.len(), 2);
+    for (name, file) in &report.files {
+        assert!(file.cases > 0, "{name} is empty");
+        assert_eq!(file.passed, file.cases, "{name}: {:?}", file.failures);
+    }
+}

@@ -147,7 +147,9 @@ pub fn now_secs() -> u64 {
 
 /// Checks a signature over `input`.
 pub fn verify(scheme: SignatureScheme, public_key: &[u8], input: &[u8], signature: &[u8]) -> bool {
-    RustCrypto::default()
+    // Every request is verified: build the provider (and seed its RNG) once, not per call.
+    static CRYPTO: std::sync::LazyLock<RustCrypto> = std::sync::LazyLock::new(RustCrypto::default);
+    CRYPTO
         .verify_signature(scheme, input, public_key, signature)
         .is_ok()
 }

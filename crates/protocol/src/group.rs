@@ -280,7 +280,8 @@ impl Group {
         self.mls.own_leaf_index().u32()
     }
 
-    /// The members, in leaf order.
+    /// The members, in leaf order, with their safety-number fingerprints (which cost ~1,000
+    /// hashes each: for display, not for lookups).
     pub fn members(&self) -> Result<Vec<MemberInfo>, Error> {
         self.mls
             .members()
@@ -293,6 +294,14 @@ impl Group {
                     signature_key: m.signature_key,
                 })
             })
+            .collect()
+    }
+
+    /// Each member's id and leaf, for the operations that look members up.
+    fn member_leaves(&self) -> Result<Vec<(MemberId, LeafNodeIndex)>, Error> {
+        self.mls
+            .members()
+            .map(|m| Ok(((self.credentials)(&m.credential)?, m.index)))
             .collect()
     }
 
@@ -323,8 +332,11 @@ impl Group {
             return Err(Error::EmptyInput("no key packages to add"));
         }
         self.check_operational()?;
-        let present: std::collections::HashSet<MemberId> =
-            self.members()?.into_iter().map(|m| m.id).collect();
+        let present: std::collections::HashSet<MemberId> = self
+            .member_leaves()?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
         // Signature checks dominate large adds; they need only the crypto provider, so they
         // run on every core (openmls itself validates one after another).
         let crypto = provider.crypto();
@@ -372,10 +384,10 @@ impl Group {
         user: &UserName,
     ) -> Result<CommitBundle, Error> {
         let devices: Vec<MemberId> = self
-            .members()?
+            .member_leaves()?
             .into_iter()
-            .filter(|m| &m.id.user == user)
-            .map(|m| m.id)
+            .map(|(id, _)| id)
+            .filter(|id| &id.user == user)
             .collect();
         if devices.is_empty() {
             return Err(Error::UnknownMember(user.to_string()));
@@ -394,20 +406,20 @@ impl Group {
             return Err(Error::EmptyInput("no devices to remove"));
         }
         self.check_operational()?;
-        let members = self.members()?;
+        let members: std::collections::HashMap<MemberId, LeafNodeIndex> =
+            self.member_leaves()?.into_iter().collect();
         let mut leaves = Vec::with_capacity(devices.len());
         for device in devices {
-            let member = members
-                .iter()
-                .find(|m| &m.id == device)
+            let leaf = *members
+                .get(device)
                 .ok_or_else(|| Error::UnknownMember(device.to_string()))?;
-            if member.leaf_index == self.own_leaf_index() {
+            if leaf == self.mls.own_leaf_index() {
                 // RFC 9420 forbids committing one's own removal; leaving is a proposal.
                 return Err(Error::InvalidCommit(
                     "a member cannot remove itself; use leave()".into(),
                 ));
             }
-            leaves.push(LeafNodeIndex::new(member.leaf_index));
+            leaves.push(leaf);
         }
         let epoch = self.epoch();
         let (commit, _, group_info) = self
