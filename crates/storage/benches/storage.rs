@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use conclave_protocol::{DeviceId, Group, GroupConfig, GroupId, Identity, MemberId, UserName};
-use conclave_storage::{ConversationId, MessageState, NewMessage, Store};
+use conclave_storage::{ConversationId, MessageKind, MessageState, NewMessage, Store};
 use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
@@ -355,6 +355,7 @@ fn message(conversation: ConversationId, n: u64) -> NewMessage {
         state: MessageState::Received,
         server_seq: Some(n),
         outgoing: false,
+        kind: MessageKind::Text,
     }
 }
 

@@ -51,7 +51,7 @@ mod store;
 pub use error::StoreError;
 pub use messenger::{
     Conversation, ConversationId, ConversationSummary, DeviceTrust, KnownDevice, MessageId,
-    MessageState, NewMessage, OutboxEntry, OutboxId, OutboxKind, StoredMessage,
+    MessageKind, MessageState, NewMessage, OutboxEntry, OutboxId, OutboxKind, StoredMessage,
 };
 pub use provider::{MlsStorage, Provider};
 pub use store::{GroupRef, Store, Tx, schema_version};

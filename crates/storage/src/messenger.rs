@@ -63,6 +63,38 @@ impl MessageState {
     }
 }
 
+/// What a message is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MessageKind {
+    /// Text written by a member.
+    Text,
+    /// A change in the conversation (members, name) recorded by this device; the body
+    /// describes it.
+    Event,
+    /// Content of a kind this version does not understand (from a newer client); kept, and
+    /// shown as unsupported.
+    Unsupported,
+}
+
+impl MessageKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Text => "text",
+            MessageKind::Event => "event",
+            MessageKind::Unsupported => "unsupported",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        Ok(match s {
+            "text" => MessageKind::Text,
+            "event" => MessageKind::Event,
+            "unsupported" => MessageKind::Unsupported,
+            other => return Err(StoreError::InvalidData(format!("message kind {other:?}"))),
+        })
+    }
+}
+
 /// A message to store.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewMessage {
@@ -84,6 +116,8 @@ pub struct NewMessage {
     pub server_seq: Option<u64>,
     /// Whether this device wrote it.
     pub outgoing: bool,
+    /// What it is.
+    pub kind: MessageKind,
 }
 
 /// A stored message.
@@ -110,6 +144,12 @@ pub struct Conversation {
     pub last_read: MessageId,
     /// Whether the user archived it.
     pub archived: bool,
+    /// When this device stopped being a member (ms); its history stays readable.
+    pub left_at: Option<i64>,
+    /// Whether this device asked to leave and waits for the commit.
+    pub leave_requested: bool,
+    /// When this device last rotated its keys in the group (ms; 0: never).
+    pub last_rotation: i64,
 }
 
 /// A conversation for the list view.
@@ -208,7 +248,7 @@ pub enum DeviceTrust {
 }
 
 const MESSAGE_COLUMNS: &str = "id, conversation_id, uid, sender_user, sender_device, sent_at, \
-     received_at, body, state, server_seq, outgoing";
+     received_at, body, state, server_seq, outgoing, kind";
 
 /// A `messages` row before its text columns are validated.
 struct RawMessage {
@@ -223,6 +263,7 @@ struct RawMessage {
     state: String,
     server_seq: Option<i64>,
     outgoing: bool,
+    kind: String,
 }
 
 fn message_from_row(row: &Row<'_>) -> rusqlite::Result<RawMessage> {
@@ -238,6 +279,7 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<RawMessage> {
         state: row.get(8)?,
         server_seq: row.get(9)?,
         outgoing: row.get(10)?,
+        kind: row.get(11)?,
     })
 }
 
@@ -254,6 +296,7 @@ fn finish_message(raw: RawMessage) -> Result<StoredMessage, StoreError> {
             state: MessageState::parse(&raw.state)?,
             server_seq: raw.server_seq.map(|s| s as u64),
             outgoing: raw.outgoing,
+            kind: MessageKind::parse(&raw.kind)?,
         },
     })
 }
@@ -273,10 +316,14 @@ fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
         created_at: row.get(3)?,
         last_read: MessageId(row.get(4)?),
         archived: row.get(5)?,
+        left_at: row.get(6)?,
+        leave_requested: row.get(7)?,
+        last_rotation: row.get(8)?,
     })
 }
 
-const CONVERSATION_COLUMNS: &str = "id, group_id, name, created_at, last_read, archived";
+const CONVERSATION_COLUMNS: &str =
+    "id, group_id, name, created_at, last_read, archived, left_at, leave_requested, last_rotation";
 
 /// Makes a user's search text safe for FTS5: every word becomes a quoted term (so `AND`,
 /// `-`, `*` or quotes in the text cannot break the query); all terms must match.
@@ -469,6 +516,43 @@ impl Tx<'_> {
         self.update_conversation(id, "archived", archived)
     }
 
+    /// Records that this device is no longer a member (`Some(time)`), or is again (`None`,
+    /// after being invited back). Either way a pending leave request is settled.
+    pub fn set_left(&self, id: ConversationId, left_at: Option<i64>) -> Result<(), StoreError> {
+        self.update_conversation(id, "left_at", left_at)?;
+        self.update_conversation(id, "leave_requested", false)
+    }
+
+    /// Records that this device asked to leave (a member must commit it).
+    pub fn set_leave_requested(&self, id: ConversationId) -> Result<(), StoreError> {
+        self.update_conversation(id, "leave_requested", true)
+    }
+
+    /// Records when this device last rotated its keys in the group (ms).
+    pub fn set_last_rotation(&self, id: ConversationId, at: i64) -> Result<(), StoreError> {
+        self.update_conversation(id, "last_rotation", at)
+    }
+
+    /// A per-profile setting.
+    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .connection()
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Sets a per-profile setting.
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.connection().execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
     fn update_conversation(
         &self,
         id: ConversationId,
@@ -533,8 +617,8 @@ impl Tx<'_> {
             .connection()
             .prepare_cached(
                 "INSERT INTO messages (conversation_id, uid, sender_user, sender_device, sent_at,
-                                   received_at, body, state, server_seq, outgoing)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                                   received_at, body, state, server_seq, outgoing, kind)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
              ON CONFLICT (conversation_id, uid) DO NOTHING",
             )?
             .execute(params![
@@ -548,6 +632,7 @@ impl Tx<'_> {
                 message.state.as_str(),
                 message.server_seq.map(|s| s as i64),
                 message.outgoing,
+                message.kind.as_str(),
             ])?;
         Ok((inserted == 1).then(|| MessageId(self.connection().last_insert_rowid())))
     }

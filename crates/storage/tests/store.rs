@@ -6,7 +6,8 @@ mod harness;
 
 use conclave_protocol::{Fingerprint, GroupEvent};
 use conclave_storage::{
-    DeviceTrust, MessageId, MessageState, NewMessage, OutboxKind, Store, StoreError, schema_version,
+    DeviceTrust, MessageId, MessageKind, MessageState, NewMessage, OutboxKind, Store, StoreError,
+    schema_version,
 };
 use harness::{Peer, Wire, member_id};
 
@@ -307,6 +308,7 @@ fn message(
         },
         server_seq: None,
         outgoing,
+        kind: MessageKind::Text,
     }
 }
 

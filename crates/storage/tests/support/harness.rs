@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use conclave_protocol::{
     DeviceId, Group, GroupConfig, GroupEvent, GroupId, Identity, MemberId, UserName,
 };
-use conclave_storage::{ConversationId, MessageState, NewMessage, OutboxKind, Store, StoreError};
+use conclave_storage::{
+    ConversationId, MessageKind, MessageState, NewMessage, OutboxKind, Store, StoreError,
+};
 use rusqlite::{Connection, params};
 
 pub const WIRE: &str = "wire";
@@ -255,6 +257,7 @@ impl Peer {
                 state: MessageState::Pending,
                 server_seq: None,
                 outgoing: true,
+                kind: MessageKind::Text,
             })
             .unwrap()
             .unwrap();
@@ -399,6 +402,7 @@ impl Peer {
                                 state: MessageState::Received,
                                 server_seq: Some(seq),
                                 outgoing: false,
+                                kind: MessageKind::Text,
                             })
                             .unwrap();
                         assert!(

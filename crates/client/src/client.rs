@@ -1,0 +1,608 @@
+//! The public handle: [`Client`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use conclave_protocol::{DeviceId, Identity, MemberId, SafetyNumber, UserName};
+use conclave_storage::{
+    Conversation, ConversationId, ConversationSummary, KnownDevice, MessageId, Store, StoreError,
+    StoredMessage,
+};
+use futures_util::StreamExt as _;
+use openmls_rust_crypto::OpenMlsRustCrypto;
+use openmls_traits::OpenMlsProvider as _;
+use tokio::sync::{Mutex, Notify, broadcast};
+use tokio::task::JoinHandle;
+
+use crate::ds::Ds;
+use crate::engine::{Engine, Member, Op, SecurityInfo, now_ms};
+use crate::{ClientConfig, ClientError, ClientEvent, ConnectionState, Result};
+
+/// The profile database's file name inside a profile directory.
+pub const PROFILE_FILE: &str = "profile.sqlite";
+
+/// A messenger client for one profile. Cheap to clone; all clones share one engine.
+///
+/// Every operation runs under one lock, so operations and background sync never
+/// interleave. Network calls are async; storage and MLS work runs inline and is short (a few
+/// milliseconds for groups of tens of members), so keep the runtime off UI threads.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("me", &self.inner.me)
+            .field("server", &self.inner.server)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    engine: Mutex<Engine>,
+    me: MemberId,
+    identity: Arc<Identity>,
+    ds: Ds,
+    events: broadcast::Sender<ClientEvent>,
+    wake: Notify,
+    profile_dir: PathBuf,
+    server: String,
+}
+
+/// A matching message from [`Client::search`].
+pub type SearchHit = StoredMessage;
+
+impl Client {
+    /// Creates a profile in `profile_dir` for `user` on the server at `server_url`:
+    /// a new device identity, registered at the server, with key packages published.
+    ///
+    /// If the server refuses the name or cannot be reached, the profile is removed again and
+    /// nothing is left behind.
+    pub async fn create(profile_dir: &Path, user: &str, server_url: &str) -> Result<Client> {
+        Self::create_with(profile_dir, user, server_url, ClientConfig::default()).await
+    }
+
+    /// [`Client::create`] with settings.
+    pub async fn create_with(
+        profile_dir: &Path,
+        user: &str,
+        server_url: &str,
+        config: ClientConfig,
+    ) -> Result<Client> {
+        let user = UserName::new(user)
+            .map_err(|e| ClientError::InvalidInput(format!("user name: {e}")))?;
+        let server_url = normalize_server(server_url)?;
+        std::fs::create_dir_all(profile_dir).map_err(|e| StoreError::CannotOpen {
+            path: profile_dir.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let path = profile_dir.join(PROFILE_FILE);
+        if path.exists() {
+            return Err(ClientError::ProfileExists(
+                profile_dir.display().to_string(),
+            ));
+        }
+        let result = async {
+            let mut store = Store::open(&path)?;
+            let tx = store.transaction()?;
+            let device = DeviceId::random(OpenMlsRustCrypto::default().crypto())?;
+            let identity = Identity::create(
+                &tx.provider(),
+                MemberId::new(user.clone(), device),
+                config.group.ciphersuite,
+            )?;
+            tx.set_profile(&identity.record(), &server_url, now_ms())?;
+            tx.commit()?;
+            let client = Self::start_engine(store, identity, &server_url, profile_dir, config);
+            {
+                let mut engine = client.inner.engine.lock().await;
+                engine.ensure_registered().await?;
+            }
+            Ok::<_, ClientError>(client)
+        }
+        .await;
+        match result {
+            Ok(client) => {
+                // Registered: from here on the profile is kept, even if publishing key
+                // packages fails (the next sync tops them up).
+                if let Err(e) = client.inner.engine.lock().await.top_up_key_packages().await {
+                    tracing::warn!("publishing key packages failed: {e}");
+                }
+                Ok(client)
+            }
+            Err(e) => {
+                remove_profile_files(&path);
+                Err(e)
+            }
+        }
+    }
+
+    /// Opens an existing profile. Nothing is sent until the first operation or
+    /// [`Client::sync`].
+    pub async fn open(profile_dir: &Path) -> Result<Client> {
+        Self::open_with(profile_dir, ClientConfig::default()).await
+    }
+
+    /// [`Client::open`] with settings.
+    pub async fn open_with(profile_dir: &Path, config: ClientConfig) -> Result<Client> {
+        let path = profile_dir.join(PROFILE_FILE);
+        if !path.exists() {
+            return Err(ClientError::NoProfile(profile_dir.display().to_string()));
+        }
+        let mut store = Store::open(&path)?;
+        let identity = store
+            .identity()?
+            .ok_or_else(|| ClientError::NoProfile(profile_dir.display().to_string()))?;
+        let server = store
+            .transaction()?
+            .server_url()?
+            .ok_or_else(|| ClientError::NoProfile(profile_dir.display().to_string()))?;
+        Ok(Self::start_engine(
+            store,
+            identity,
+            &server,
+            profile_dir,
+            config,
+        ))
+    }
+
+    fn start_engine(
+        store: Store,
+        identity: Identity,
+        server: &str,
+        profile_dir: &Path,
+        config: ClientConfig,
+    ) -> Client {
+        let identity = Arc::new(identity);
+        let ds = Ds::new(server, identity.clone(), config.request_timeout);
+        let (events, _) = broadcast::channel(1024);
+        let engine = Engine::new(store, identity.clone(), config, ds.clone(), events.clone());
+        Client {
+            inner: Arc::new(Inner {
+                engine: Mutex::new(engine),
+                me: identity.member().clone(),
+                identity,
+                ds,
+                events,
+                wake: Notify::new(),
+                profile_dir: profile_dir.to_path_buf(),
+                server: server.to_owned(),
+            }),
+        }
+    }
+
+    // ------------------------------------------------------------------ who and where
+
+    /// This device.
+    pub fn me(&self) -> &MemberId {
+        &self.inner.me
+    }
+
+    /// This device's key fingerprint (30 digits).
+    pub fn fingerprint(&self) -> String {
+        self.inner.identity.fingerprint().digits()
+    }
+
+    /// The server this profile uses.
+    pub fn server(&self) -> &str {
+        &self.inner.server
+    }
+
+    /// The profile directory.
+    pub fn profile_dir(&self) -> &Path {
+        &self.inner.profile_dir
+    }
+
+    /// Events for a UI. Each subscriber sees every event from its subscription on (a slow
+    /// one that falls more than 1,024 events behind skips ahead and should reload).
+    pub fn subscribe(&self) -> broadcast::Receiver<ClientEvent> {
+        self.inner.events.subscribe()
+    }
+
+    // ------------------------------------------------------------------ sync
+
+    /// Fetches and applies everything the server queued for this device, then sends what
+    /// waits in the outbox. Returns how many queue items were applied.
+    pub async fn sync(&self) -> Result<usize> {
+        let mut engine = self.inner.engine.lock().await;
+        let applied = engine.sync().await?;
+        match engine.flush_outbox().await {
+            Ok(_) => {}
+            Err(e) if e.is_offline() => {}
+            Err(e) => return Err(e),
+        }
+        Ok(applied)
+    }
+
+    /// Sends what the outbox holds now (messages queued while offline). Returns how many
+    /// were sent.
+    pub async fn flush_outbox(&self) -> Result<usize> {
+        self.inner.engine.lock().await.flush_outbox().await
+    }
+
+    /// Publishes key packages up to the configured stock. Returns how many were published.
+    pub async fn top_up_key_packages(&self) -> Result<u32> {
+        self.inner.engine.lock().await.top_up_key_packages().await
+    }
+
+    // ------------------------------------------------------------------ conversations
+
+    /// Creates a conversation with every registered device of each of `members`, in one
+    /// commit. Fails before anything is created if a user is unknown or cannot be added.
+    pub async fn create_conversation(
+        &self,
+        name: &str,
+        members: &[UserName],
+    ) -> Result<ConversationId> {
+        let mut engine = self.inner.engine.lock().await;
+        engine.ensure_registered().await?;
+        let claimed = if members.is_empty() {
+            Vec::new()
+        } else {
+            engine.claim(members).await?
+        };
+        let conversation = engine.create_group(name)?;
+        if !claimed.is_empty() {
+            engine.commit_op(conversation, Op::Invite(claimed)).await?;
+        }
+        Ok(conversation)
+    }
+
+    /// Adds every registered device of `user`.
+    pub async fn invite(&self, conversation: ConversationId, user: &UserName) -> Result<()> {
+        let mut engine = self.inner.engine.lock().await;
+        if engine
+            .members(conversation)?
+            .iter()
+            .any(|m| &m.id.user == user && !m.is_me)
+        {
+            return Err(ClientError::AlreadyMember(user.to_string()));
+        }
+        let claimed = engine.claim(std::slice::from_ref(user)).await?;
+        engine.commit_op(conversation, Op::Invite(claimed)).await
+    }
+
+    /// Removes every device of `user`.
+    pub async fn remove(&self, conversation: ConversationId, user: &UserName) -> Result<()> {
+        if user == &self.inner.me.user {
+            return Err(ClientError::InvalidInput(
+                "to remove yourself, leave the conversation".into(),
+            ));
+        }
+        let mut engine = self.inner.engine.lock().await;
+        engine
+            .commit_op(conversation, Op::Remove(user.clone()))
+            .await
+    }
+
+    /// Renames the conversation for everyone (the name travels encrypted, inside MLS).
+    pub async fn rename(&self, conversation: ConversationId, name: &str) -> Result<()> {
+        let mut engine = self.inner.engine.lock().await;
+        engine
+            .commit_op(conversation, Op::Rename(name.trim().to_owned()))
+            .await
+    }
+
+    /// Rotates this device's keys in the conversation now (done on a schedule anyway, see
+    /// [`ClientConfig::rotation_interval`]).
+    pub async fn rotate_keys(&self, conversation: ConversationId) -> Result<()> {
+        let mut engine = self.inner.engine.lock().await;
+        engine.commit_op(conversation, Op::Update).await
+    }
+
+    /// Leaves the conversation: asks the other members to remove this device. The
+    /// conversation is left when one of them commits that ([`ClientEvent::ConversationLeft`]);
+    /// its history stays readable.
+    pub async fn leave(&self, conversation: ConversationId) -> Result<()> {
+        self.inner
+            .engine
+            .lock()
+            .await
+            .propose_leave(conversation)
+            .await
+    }
+
+    /// Every conversation, most recently active first, with unread counts.
+    pub async fn conversations(&self) -> Result<Vec<ConversationSummary>> {
+        let mut engine = self.inner.engine.lock().await;
+        Ok(engine.store.transaction()?.conversations()?)
+    }
+
+    /// One conversation.
+    pub async fn conversation(&self, id: ConversationId) -> Result<Conversation> {
+        let mut engine = self.inner.engine.lock().await;
+        let tx = engine.store.transaction()?;
+        tx.conversation(id).map_err(|e| match e {
+            StoreError::NoSuchConversation(_) => ClientError::NoSuchConversation(id.0.to_string()),
+            e => e.into(),
+        })
+    }
+
+    /// Finds a conversation by its id (digits) or its exact name.
+    pub async fn find_conversation(&self, key: &str) -> Result<ConversationId> {
+        let all = self.conversations().await?;
+        if let Ok(id) = key.parse::<i64>()
+            && let Some(c) = all.iter().find(|c| c.conversation.id.0 == id)
+        {
+            return Ok(c.conversation.id);
+        }
+        let matching: Vec<ConversationId> = all
+            .iter()
+            .filter(|c| c.conversation.name == key)
+            .map(|c| c.conversation.id)
+            .collect();
+        match matching.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(ClientError::NoSuchConversation(key.to_owned())),
+            _ => Err(ClientError::AmbiguousConversation(key.to_owned())),
+        }
+    }
+
+    /// A page of history, newest first: up to `limit` messages before `before` (or the
+    /// newest).
+    pub async fn history(
+        &self,
+        conversation: ConversationId,
+        before: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>> {
+        let mut engine = self.inner.engine.lock().await;
+        let tx = engine.store.transaction()?;
+        tx.conversation(conversation)?;
+        Ok(tx.history(conversation, before, limit)?)
+    }
+
+    /// How many messages a conversation holds.
+    pub async fn message_count(&self, conversation: ConversationId) -> Result<u64> {
+        let mut engine = self.inner.engine.lock().await;
+        Ok(engine.store.transaction()?.message_count(conversation)?)
+    }
+
+    /// Marks messages up to `up_to` read.
+    pub async fn mark_read(&self, conversation: ConversationId, up_to: MessageId) -> Result<()> {
+        let mut engine = self.inner.engine.lock().await;
+        let tx = engine.store.transaction()?;
+        tx.mark_read(conversation, up_to)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Full-text search over all decrypted history, newest first.
+    pub async fn search(&self, text: &str, limit: usize) -> Result<Vec<SearchHit>> {
+        let mut engine = self.inner.engine.lock().await;
+        Ok(engine.store.transaction()?.search(text, limit)?)
+    }
+
+    /// The members of a conversation with fingerprints, safety numbers and verified marks.
+    pub async fn members(&self, conversation: ConversationId) -> Result<Vec<Member>> {
+        self.inner.engine.lock().await.members(conversation)
+    }
+
+    /// A conversation's security state.
+    pub async fn security(&self, conversation: ConversationId) -> Result<SecurityInfo> {
+        self.inner.engine.lock().await.security(conversation)
+    }
+
+    // ------------------------------------------------------------------ messages
+
+    /// Sends a text message. It is stored as pending first (it survives a restart), then
+    /// sent; while the server is unreachable it stays pending and is retried with backoff
+    /// by [`Client::start`]'s background work or the next [`Client::sync`]. Returns its id
+    /// at once either way.
+    pub async fn send_text(&self, conversation: ConversationId, text: &str) -> Result<MessageId> {
+        let mut engine = self.inner.engine.lock().await;
+        let id = engine.queue_text(conversation, text)?;
+        match engine.flush_outbox().await {
+            Ok(_) => {}
+            Err(e) if e.is_offline() => {}
+            Err(e) => return Err(e),
+        }
+        Ok(id)
+    }
+
+    /// One message.
+    pub async fn message(&self, id: MessageId) -> Result<Option<StoredMessage>> {
+        let mut engine = self.inner.engine.lock().await;
+        Ok(engine.store.transaction()?.message(id)?)
+    }
+
+    // ------------------------------------------------------------------ trust
+
+    /// Every device this profile has seen, with its fingerprint and verified mark.
+    pub async fn known_devices(&self) -> Result<Vec<KnownDevice>> {
+        let mut engine = self.inner.engine.lock().await;
+        Ok(engine.store.transaction()?.devices(None)?)
+    }
+
+    /// The safety numbers between this device and each known device of `user`.
+    pub async fn safety_numbers(&self, user: &UserName) -> Result<Vec<(KnownDevice, String)>> {
+        let mine = self.inner.identity.fingerprint();
+        let mut engine = self.inner.engine.lock().await;
+        let devices = engine.store.transaction()?.devices(Some(user))?;
+        if devices.is_empty() {
+            return Err(ClientError::UnknownUser(user.to_string()));
+        }
+        Ok(devices
+            .into_iter()
+            .map(|d| {
+                let theirs = conclave_protocol::Fingerprint::of(&d.member, &d.signature_key);
+                let number = SafetyNumber::between(mine, theirs).digits();
+                (d, number)
+            })
+            .collect())
+    }
+
+    /// Marks every current key of `user` verified (after comparing safety numbers).
+    pub async fn verify(&self, user: &UserName) -> Result<usize> {
+        let mut engine = self.inner.engine.lock().await;
+        let tx = engine.store.transaction()?;
+        let devices = tx.devices(Some(user))?;
+        if devices.is_empty() {
+            return Err(ClientError::UnknownUser(user.to_string()));
+        }
+        for d in &devices {
+            tx.set_verified(&d.member, true)?;
+        }
+        tx.commit()?;
+        Ok(devices.len())
+    }
+
+    // ------------------------------------------------------------------ background
+
+    /// Starts the background work: the push connection (WebSocket) with reconnects, sync
+    /// on every push and (re)connect and at least every 30 s, outbox retries with backoff,
+    /// key-package top-up and scheduled key rotation. Stops when the returned handle is
+    /// dropped.
+    pub fn start(&self) -> Background {
+        let push = tokio::spawn(push_loop(self.clone()));
+        let work = tokio::spawn(work_loop(self.clone()));
+        Background {
+            tasks: vec![push, work],
+        }
+    }
+
+    fn emit(&self, event: ClientEvent) {
+        let _ = self.inner.events.send(event);
+    }
+}
+
+/// The background tasks of [`Client::start`]; dropping this stops them.
+pub struct Background {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Keeps a WebSocket open to the server; every frame (a new queue item) wakes the worker.
+async fn push_loop(client: Client) {
+    let config_backoff = {
+        let engine = client.inner.engine.lock().await;
+        (engine.config.min_backoff, engine.config.max_backoff)
+    };
+    let mut backoff = config_backoff.0;
+    loop {
+        client.emit(ClientEvent::Connection(ConnectionState::Connecting));
+        match connect_push(&client.inner.ds).await {
+            Ok(mut socket) => {
+                backoff = config_backoff.0;
+                client.emit(ClientEvent::Connection(ConnectionState::Online));
+                // Catch up on what arrived while disconnected.
+                client.inner.wake.notify_one();
+                while let Some(frame) = socket.next().await {
+                    match frame {
+                        Ok(tokio_tungstenite::tungstenite::Message::Close(_)) | Err(_) => break,
+                        Ok(_) => client.inner.wake.notify_one(),
+                    }
+                }
+            }
+            Err(e) => tracing::debug!("push connection failed: {e}"),
+        }
+        client.emit(ClientEvent::Connection(ConnectionState::Offline));
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(config_backoff.1);
+    }
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect_push(ds: &Ds) -> Result<Socket, String> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let mut request = ds
+        .ws_url()
+        .into_client_request()
+        .map_err(|e| e.to_string())?;
+    for (name, value) in ds
+        .headers("GET", "/v1/ws", b"")
+        .map_err(|e| e.to_string())?
+    {
+        request
+            .headers_mut()
+            .insert(name, value.parse().map_err(|_| "bad header".to_string())?);
+    }
+    let (socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(socket)
+}
+
+/// Syncs when woken (push) and every 30 s; sends due outbox entries; rotates keys.
+async fn work_loop(client: Client) {
+    const POLL: Duration = Duration::from_secs(30);
+    const TICK: Duration = Duration::from_secs(1);
+    let mut since_sync = POLL; // sync at once
+    loop {
+        let woken = tokio::select! {
+            _ = client.inner.wake.notified() => true,
+            _ = tokio::time::sleep(TICK) => false,
+        };
+        since_sync += if woken { Duration::ZERO } else { TICK };
+        let mut engine = client.inner.engine.lock().await;
+        if woken || since_sync >= POLL {
+            since_sync = Duration::ZERO;
+            if let Err(e) = engine.sync().await {
+                report(&client, e);
+                continue;
+            }
+        }
+        match engine.outbox_due() {
+            Ok(true) => {
+                if let Err(e) = engine.flush_outbox().await {
+                    report(&client, e);
+                }
+            }
+            Ok(false) => {}
+            Err(e) => report(&client, e),
+        }
+        let due = match engine.rotations_due() {
+            Ok(due) => due,
+            Err(e) => {
+                report(&client, e);
+                Vec::new()
+            }
+        };
+        for conversation in due {
+            if let Err(e) = engine.commit_op(conversation, Op::Update).await {
+                report(&client, e);
+                break;
+            }
+        }
+    }
+}
+
+fn report(client: &Client, error: ClientError) {
+    if error.is_offline() {
+        tracing::debug!("{error}");
+    } else {
+        client.emit(ClientEvent::Error {
+            message: error.to_string(),
+        });
+    }
+}
+
+fn normalize_server(url: &str) -> Result<String> {
+    let url = url.trim().trim_end_matches('/');
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+        return Err(ClientError::InvalidInput(format!(
+            "server address {url:?} must start with http:// or https://"
+        )));
+    }
+    Ok(url.to_owned())
+}
+
+fn remove_profile_files(path: &Path) {
+    for suffix in ["", "-wal", "-shm", ".lock"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(name));
+    }
+}

@@ -1,0 +1,43 @@
+//! Client settings and their defaults.
+
+use std::time::Duration;
+
+use conclave_protocol::GroupConfig;
+
+/// How a client behaves. `ClientConfig::default()` is what the CLI and the app use.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// MLS group settings for groups this device creates (and its key packages).
+    pub group: GroupConfig,
+    /// How many one-time key packages to keep on the server. Default 20; topped up when
+    /// fewer than half are left.
+    pub key_package_stock: u32,
+    /// How often this device rotates its leaf keys in each group (a self-update commit),
+    /// for post-compromise security without user action. Default: 24 hours. `None` turns
+    /// scheduled rotation off.
+    pub rotation_interval: Option<Duration>,
+    /// How many times an operation (invite, remove, rename, update) is redone on a newer
+    /// epoch after another member's commit won. Default 10.
+    pub max_commit_attempts: u32,
+    /// First wait before resending after a network failure; doubles up to `max_backoff`.
+    /// Default 500 ms.
+    pub min_backoff: Duration,
+    /// Longest wait between retries. Default 30 s.
+    pub max_backoff: Duration,
+    /// Timeout of one request to the server. Default 15 s.
+    pub request_timeout: Duration,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            group: GroupConfig::default(),
+            key_package_stock: 20,
+            rotation_interval: Some(Duration::from_secs(24 * 3600)),
+            max_commit_attempts: 10,
+            min_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(15),
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The error type of the client.
+
+use conclave_delivery::api::ErrorCode;
+use thiserror::Error;
+
+/// What can go wrong in a client operation. An operation that fails changes nothing that
+/// was not already safe to keep (a message stays queued, a half-made commit is dropped).
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The profile directory has no profile yet (`Client::create` makes one).
+    #[error("no profile in {0}; create one first")]
+    NoProfile(String),
+    /// `Client::create` found a profile already there.
+    #[error("a profile already exists in {0}")]
+    ProfileExists(String),
+    /// The delivery service cannot be reached (network down, server stopped). Queued messages
+    /// are retried later.
+    #[error("the server at {server} is unreachable: {reason}")]
+    Offline {
+        /// The server's address.
+        server: String,
+        /// What failed.
+        reason: String,
+    },
+    /// The delivery service refused a request.
+    #[error("the server refused: {message} ({code:?})")]
+    Server {
+        /// Its error code.
+        code: ErrorCode,
+        /// Its explanation.
+        message: String,
+    },
+    /// The server's answer was not what the API specifies.
+    #[error("unexpected answer from the server: {0}")]
+    BadResponse(String),
+    /// The user name is registered by someone else.
+    #[error("the user name {0:?} is taken on this server")]
+    NameTaken(String),
+    /// No user of that name on the server.
+    #[error("no user {0:?} on the server")]
+    UnknownUser(String),
+    /// None of the user's devices has a key package on the server.
+    #[error("{0:?} has no device that can be added right now")]
+    NoKeyPackages(String),
+    /// No conversation matches.
+    #[error("no conversation {0:?}")]
+    NoSuchConversation(String),
+    /// Several conversations have that name; use the id.
+    #[error("{0:?} names several conversations; use its id")]
+    AmbiguousConversation(String),
+    /// This device is no longer a member of the conversation.
+    #[error("you are no longer a member of this conversation")]
+    NotAMember,
+    /// The user is already in the conversation.
+    #[error("{0} is already a member")]
+    AlreadyMember(String),
+    /// The user is not in the conversation.
+    #[error("{0} is not a member")]
+    NotInConversation(String),
+    /// Other members kept committing first; the operation was given up after this many
+    /// attempts. Nothing of it was applied.
+    #[error("gave up after {0} attempts: other members kept changing the group first")]
+    Contention(u32),
+    /// Input the caller gave is not acceptable (empty message, bad name, ...).
+    #[error("{0}")]
+    InvalidInput(String),
+    /// The MLS layer refused.
+    #[error(transparent)]
+    Protocol(#[from] conclave_protocol::Error),
+    /// The profile store failed.
+    #[error(transparent)]
+    Storage(#[from] conclave_storage::StoreError),
+}
+
+impl ClientError {
+    /// Whether the failure is the network's: retrying later may succeed.
+    pub fn is_offline(&self) -> bool {
+        matches!(self, ClientError::Offline { .. })
+    }
+}
+
+/// Shorthand.
+pub type Result<T, E = ClientError> = std::result::Result<T, E>;

@@ -1,0 +1,79 @@
+//! What a client tells its user interface.
+
+use conclave_protocol::MemberId;
+use conclave_storage::{ConversationId, MessageId, MessageState, StoredMessage};
+
+/// One thing a UI may want to show. Subscribe with [`crate::Client::subscribe`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientEvent {
+    /// A message arrived (or a membership change was recorded in the history).
+    MessageReceived {
+        /// Its conversation.
+        conversation: ConversationId,
+        /// The stored message.
+        message: StoredMessage,
+    },
+    /// A message of ours changed state (pending to sent, or to failed).
+    MessageStateChanged {
+        /// Its conversation.
+        conversation: ConversationId,
+        /// The message.
+        message: MessageId,
+        /// Its new state.
+        state: MessageState,
+    },
+    /// Members joined or left a conversation.
+    MembersChanged {
+        /// The conversation.
+        conversation: ConversationId,
+    },
+    /// The conversation was renamed.
+    ConversationRenamed {
+        /// The conversation.
+        conversation: ConversationId,
+        /// Its new name.
+        name: String,
+    },
+    /// This device joined a conversation (created it, or was invited).
+    ConversationJoined {
+        /// The conversation.
+        conversation: ConversationId,
+    },
+    /// This device is no longer a member (removed, or its leave was committed). The history
+    /// stays.
+    ConversationLeft {
+        /// The conversation.
+        conversation: ConversationId,
+        /// Who committed the removal.
+        by: MemberId,
+    },
+    /// A device that was known with one key now shows another. The UI must make this
+    /// impossible to miss: it is what an attacker in the middle looks like.
+    KeyChanged {
+        /// The device.
+        member: MemberId,
+        /// Its previous fingerprint.
+        previous_fingerprint: String,
+        /// Its new fingerprint.
+        fingerprint: String,
+    },
+    /// The connection to the server changed.
+    Connection(ConnectionState),
+    /// Something went wrong in the background (an undecryptable message, a failed retry).
+    Error {
+        /// What happened, for people.
+        message: String,
+    },
+}
+
+/// The push connection's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConnectionState {
+    /// Connected; new messages arrive as they are sent.
+    Online,
+    /// Trying to (re)connect.
+    Connecting,
+    /// Not connected; retrying with backoff.
+    Offline,
+}

@@ -1,0 +1,76 @@
+//! # conclave-client
+//!
+//! Conclave's messenger engine: [`conclave_protocol`] (MLS), [`conclave_storage`] (one
+//! SQLite file per profile) and the delivery service (`conclave-ds`), behind one async
+//! [`Client`]. The desktop app and the `conclave-cli` command are thin layers over it.
+//!
+//! ```no_run
+//! use conclave_client::{Client, ClientEvent};
+//! use conclave_protocol::UserName;
+//!
+//! # async fn demo() -> Result<(), conclave_client::ClientError> {
+//! // Once per device: a profile, registered at the server, with key packages published.
+//! let dir = std::path::Path::new("/tmp/alice");
+//! let alice = Client::create(dir, "alice", "http://127.0.0.1:7300").await?;
+//!
+//! // A conversation with every device of bob and carol, in one MLS commit.
+//! let users = [UserName::new("bob")?, UserName::new("carol")?];
+//! let chat = alice.create_conversation("Lunch", &users).await?;
+//! alice.send_text(chat, "noon?").await?;
+//!
+//! // Push, retries, key-package top-up and key rotation run in the background.
+//! let _background = alice.start();
+//! let mut events = alice.subscribe();
+//! while let Ok(event) = events.recv().await {
+//!     if let ClientEvent::MessageReceived { message, .. } = event {
+//!         println!("{}: {}", message.message.sender, message.message.body);
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## How it behaves
+//! - **Sending**: a message is stored as pending and queued in the same transaction, then
+//!   sent; it becomes sent when the server accepts it. Offline, it stays queued and is
+//!   retried with backoff. Each attempt encrypts anew; receivers recognise a resend by the
+//!   message id (see [`content`]), so a message is shown exactly once.
+//! - **Receiving**: each queue item is applied, with its plaintext and the sync cursor, in
+//!   one storage transaction, then acknowledged. Push (WebSocket) only wakes the client;
+//!   the fetch after the cursor is the one path by which items arrive.
+//! - **Group changes** (create, invite, remove, rename, key rotation) catch up first, commit,
+//!   and send the commit to every member including this device. When another member's
+//!   commit wins the epoch (`409 stale_epoch`), the client applies the winner and redoes
+//!   the operation, up to [`ClientConfig::max_commit_attempts`] times. If the process dies
+//!   in between, the commit's echo merges it on the next sync, or it is dropped once the
+//!   queue is drained without it.
+//! - **Leaving** is a proposal (MLS forbids committing one's own removal): the member with
+//!   the lowest leaf among those staying commits it; any member's next commit includes it.
+//! - **Trust**: every member's key is recorded on first sight; a different key for a known
+//!   device raises [`ClientEvent::KeyChanged`]. Safety numbers come from
+//!   [`conclave_protocol::safety`]; [`Client::verify`] marks a user's keys verified.
+//! - **Key rotation**: each device commits a self-update in each of its groups every
+//!   [`ClientConfig::rotation_interval`] (default 24 h): post-compromise security without
+//!   user action.
+
+#![warn(missing_docs)]
+
+mod client;
+mod config;
+pub mod content;
+mod ds;
+mod engine;
+mod error;
+mod events;
+
+pub use client::{Background, Client, PROFILE_FILE, SearchHit};
+pub use config::ClientConfig;
+pub use engine::{Member, SecurityInfo};
+pub use error::{ClientError, Result};
+pub use events::{ClientEvent, ConnectionState};
+
+pub use conclave_protocol::UserName;
+pub use conclave_storage::{
+    Conversation, ConversationId, ConversationSummary, KnownDevice, MessageId, MessageKind,
+    MessageState, StoredMessage,
+};

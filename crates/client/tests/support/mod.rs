@@ -1,0 +1,141 @@
+//! A real delivery service on 127.0.0.1 in the test process, and client helpers.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use conclave_client::{Client, ClientConfig, ClientEvent, ConversationId, MessageKind, UserName};
+use conclave_delivery::server::{Config, Server};
+
+/// A delivery service on an ephemeral port of 127.0.0.1; stopped when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub db: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    pub async fn start(db: &Path) -> TestServer {
+        Self::start_at(db, "127.0.0.1:0".parse().unwrap()).await
+    }
+
+    /// Starts on a given address (to restart a stopped server where clients expect it).
+    pub async fn start_at(db: &Path, addr: SocketAddr) -> TestServer {
+        let mut config = Config::new(db.to_path_buf());
+        // The convergence test runs 50 devices in one process; keep the server's rate limit
+        // out of the way of what is being tested.
+        config.limits.requests_per_second = 10_000;
+        config.limits.burst = 20_000;
+        let server = Server::open(config).unwrap();
+        let listener = bind(addr).await;
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server.serve(listener, async {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            addr,
+            db: db.to_path_buf(),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+}
+
+async fn bind(addr: SocketAddr) -> tokio::net::TcpListener {
+    // A just-closed port can take a moment to be free again.
+    for _ in 0..100 {
+        if let Ok(listener) = tokio::net::TcpListener::bind(addr).await {
+            return listener;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("cannot bind {addr}");
+}
+
+/// Settings for tests: no scheduled rotation (tests rotate explicitly), quick retries.
+pub fn config() -> ClientConfig {
+    ClientConfig {
+        rotation_interval: None,
+        key_package_stock: 4,
+        min_backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(200),
+        request_timeout: Duration::from_secs(20),
+        ..ClientConfig::default()
+    }
+}
+
+pub async fn client(dir: &Path, name: &str, server: &TestServer) -> Client {
+    Client::create_with(&dir.join(name), name, &server.url(), config())
+        .await
+        .unwrap()
+}
+
+pub async fn reopen(dir: &Path, name: &str) -> Client {
+    Client::open_with(&dir.join(name), config()).await.unwrap()
+}
+
+pub fn user(name: &str) -> UserName {
+    UserName::new(name).unwrap()
+}
+
+/// The texts of a conversation's text messages, oldest first, as `user: body`.
+pub async fn texts(client: &Client, conversation: ConversationId) -> Vec<String> {
+    let mut messages = client.history(conversation, None, 10_000).await.unwrap();
+    messages.reverse();
+    messages
+        .into_iter()
+        .filter(|m| m.message.kind == MessageKind::Text)
+        .map(|m| format!("{}: {}", m.message.sender.user, m.message.body))
+        .collect()
+}
+
+/// The conversation a client has for the group `of` has (by group id).
+pub async fn same_conversation(client: &Client, of: &Client, id: ConversationId) -> ConversationId {
+    let group = of.conversation(id).await.unwrap().group_id;
+    client
+        .conversations()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.conversation.group_id == group)
+        .map(|c| c.conversation.id)
+        .unwrap_or_else(|| panic!("{} has no conversation for {group}", client.me()))
+}
+
+pub async fn authenticator(client: &Client, id: ConversationId) -> (u64, String) {
+    let s = client.security(id).await.unwrap();
+    (s.epoch, s.epoch_authenticator)
+}
+
+/// Waits (bounded) for an event that matches.
+pub async fn wait_for(
+    events: &mut tokio::sync::broadcast::Receiver<ClientEvent>,
+    what: impl Fn(&ClientEvent) -> bool,
+) -> ClientEvent {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Ok(event)) if what(&event) => return event,
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => panic!("event stream failed: {e}"),
+            Err(_) => panic!("timed out waiting for an event"),
+        }
+    }
+}
