@@ -235,7 +235,6 @@ impl Engine {
                         .last_resort_key_package(&provider, &self.config.group)?,
                 )
             };
-            drop(provider);
             tx.commit()?;
             (packages, last_resort)
         };
@@ -352,7 +351,11 @@ impl Engine {
         let sender = format!("{}/{}", item.sender.user, item.sender.device);
         match item.kind {
             WireKind::Welcome => {
-                join_from_welcome(&mut tx, &identity, &config, &item, now, &mut outcome)?
+                if !join_from_welcome(&mut tx, &identity, &config, &item, now, &mut outcome)? {
+                    // Nothing of the join may stay; only the cursor moves.
+                    drop(tx);
+                    tx = self.store.transaction()?;
+                }
             }
             _ => 'process: {
                 let Some(conversation) = tx.conversation_by_group(&group_id)? else {
@@ -744,10 +747,21 @@ impl Engine {
                 welcome: None,
             }
         };
-        self.ds
-            .request::<SendResponse>("POST", "/v1/messages", Some(&envelope))
-            .await?;
-        Ok(())
+        match self
+            .ds
+            .call::<SendResponse>("POST", "/v1/messages", Some(&envelope))
+            .await
+        {
+            Ok(_) => Ok(()),
+            // A commit got in first: the next epoch's processing proposes again (the
+            // conversation is marked as leaving).
+            Err(Failure::StaleEpoch) => {
+                self.drain().await?;
+                self.followups.push(FollowUp::Leave(conversation));
+                Ok(())
+            }
+            Err(Failure::Client(e)) => Err(e),
+        }
     }
 
     // ------------------------------------------------------------------ messages
@@ -850,74 +864,32 @@ impl Engine {
 
     /// Encrypts and sends one queued message. Each attempt encrypts anew in the current
     /// epoch (the ratchet step is committed before the bytes leave); receivers recognise a
-    /// resend by the message id, so a message is shown once however often it was sent.
+    /// resend by the message id, so a message is shown once however often it was sent. The
+    /// server takes messages for the group's current epoch only: when this device is behind
+    /// it catches up and encrypts again.
     async fn send_application(&mut self, entry: OutboxEntry) -> Result<bool> {
-        let identity = self.identity.clone();
         let (Some(conversation), Some(message)) = (entry.conversation, entry.message) else {
             let tx = self.store.transaction()?;
             tx.outbox_done(entry.id)?;
             tx.commit()?;
             return Ok(false);
         };
-        let envelope = {
-            let mut tx = self.store.transaction()?;
-            let c = tx.conversation(conversation)?;
-            if c.left_at.is_some() {
-                tx.set_message_state(message, MessageState::Failed, None)?;
-                tx.outbox_done(entry.id)?;
-                tx.commit()?;
-                self.emit(vec![ClientEvent::MessageStateChanged {
-                    conversation,
-                    message,
-                    state: MessageState::Failed,
-                }]);
-                return Ok(false);
-            }
-            let g = tx.group(&c.group_id)?;
-            let recipients: Vec<DeviceRef> = g
-                .group
-                .members()?
-                .iter()
-                .filter(|m| m.id != *identity.member())
-                .map(|m| device_ref(&m.id))
-                .collect();
-            let ciphertext = match g.group.encrypt(&g.provider, &identity, &entry.payload) {
-                Ok(c) => c,
-                // A commit of ours awaits the server's verdict; the next sync settles it.
-                Err(MlsError::CommitPending) => {
-                    return Err(ClientError::Offline {
-                        server: self.ds.base().to_owned(),
-                        reason: "a commit is still pending".into(),
-                    });
-                }
-                Err(e) => return Err(e.into()),
+        let attempts = self.config.max_commit_attempts.max(1);
+        let mut result = Err(Failure::StaleEpoch);
+        for _ in 0..attempts {
+            let envelope = match self.encrypt_entry(&entry, conversation, message)? {
+                Ok(envelope) => envelope,
+                Err(state) => return Ok(state == MessageState::Sent),
             };
-            let epoch = g.group.epoch();
-            if recipients.is_empty() {
-                tx.set_message_state(message, MessageState::Sent, None)?;
-                tx.outbox_done(entry.id)?;
-                tx.commit()?;
-                self.emit(vec![ClientEvent::MessageStateChanged {
-                    conversation,
-                    message,
-                    state: MessageState::Sent,
-                }]);
-                return Ok(true);
+            result = self
+                .ds
+                .call::<SendResponse>("POST", "/v1/messages", Some(&envelope))
+                .await;
+            if !matches!(result, Err(Failure::StaleEpoch)) {
+                break;
             }
-            tx.commit()?;
-            Envelope {
-                group_id: c.group_id.as_bytes().to_vec().into(),
-                epoch,
-                kind: WireKind::Application,
-                recipients,
-                message: ciphertext.into(),
-                welcome: None,
-            }
-        };
-        let result = self
-            .ds
-            .request::<SendResponse>("POST", "/v1/messages", Some(&envelope))
-            .await;
+            self.drain().await?;
+        }
         let backoff = self.backoff(entry.attempts);
         let tx = self.store.transaction()?;
         let state = match result {
@@ -926,20 +898,24 @@ impl Engine {
                 tx.outbox_done(entry.id)?;
                 MessageState::Sent
             }
-            Err(e) if e.is_offline() => {
+            Err(Failure::Client(e)) if e.is_offline() => {
                 tx.outbox_retry(entry.id, now_ms() + backoff.as_millis() as i64)?;
                 tx.commit()?;
                 return Err(e);
             }
-            Err(ClientError::Server {
-                code: ErrorCode::RateLimited | ErrorCode::Internal,
-                ..
-            }) => {
+            // Busy server, or a group changing faster than we catch up: later.
+            Err(
+                Failure::StaleEpoch
+                | Failure::Client(ClientError::Server {
+                    code: ErrorCode::RateLimited | ErrorCode::Internal,
+                    ..
+                }),
+            ) => {
                 tx.outbox_retry(entry.id, now_ms() + backoff.as_millis() as i64)?;
                 tx.commit()?;
                 return Ok(false);
             }
-            Err(e) => {
+            Err(Failure::Client(e)) => {
                 tracing::warn!("message refused by the server: {e}");
                 tx.set_message_state(message, MessageState::Failed, None)?;
                 tx.outbox_done(entry.id)?;
@@ -953,6 +929,67 @@ impl Engine {
             state,
         }]);
         Ok(state == MessageState::Sent)
+    }
+
+    /// Encrypts an outbox entry for the current members, committing the ratchet step.
+    /// `Err(state)` when the entry was settled without sending (the conversation was left:
+    /// failed; nobody else in it: sent).
+    fn encrypt_entry(
+        &mut self,
+        entry: &OutboxEntry,
+        conversation: ConversationId,
+        message: MessageId,
+    ) -> Result<std::result::Result<Envelope, MessageState>> {
+        let identity = self.identity.clone();
+        let mut tx = self.store.transaction()?;
+        let c = tx.conversation(conversation)?;
+        let settled = if c.left_at.is_some() {
+            Some(MessageState::Failed)
+        } else {
+            let g = tx.group(&c.group_id)?;
+            let recipients: Vec<DeviceRef> = g
+                .group
+                .members()?
+                .iter()
+                .filter(|m| m.id != *identity.member())
+                .map(|m| device_ref(&m.id))
+                .collect();
+            if recipients.is_empty() {
+                Some(MessageState::Sent)
+            } else {
+                let ciphertext = match g.group.encrypt(&g.provider, &identity, &entry.payload) {
+                    Ok(c) => c,
+                    // A commit of ours awaits the server's verdict; the next sync settles it.
+                    Err(MlsError::CommitPending) => {
+                        return Err(ClientError::Offline {
+                            server: self.ds.base().to_owned(),
+                            reason: "a commit is still pending".into(),
+                        });
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                let epoch = g.group.epoch();
+                tx.commit()?;
+                return Ok(Ok(Envelope {
+                    group_id: c.group_id.as_bytes().to_vec().into(),
+                    epoch,
+                    kind: WireKind::Application,
+                    recipients,
+                    message: ciphertext.into(),
+                    welcome: None,
+                }));
+            }
+        };
+        let state = settled.unwrap_or(MessageState::Failed);
+        tx.set_message_state(message, state, None)?;
+        tx.outbox_done(entry.id)?;
+        tx.commit()?;
+        self.emit(vec![ClientEvent::MessageStateChanged {
+            conversation,
+            message,
+            state,
+        }]);
+        Ok(Err(state))
     }
 
     fn backoff(&self, attempts: u32) -> Duration {
@@ -979,8 +1016,8 @@ impl Engine {
         Ok(infos
             .into_iter()
             .map(|m| Member {
-                fingerprint: m.fingerprint.digits(),
-                safety_number: SafetyNumber::between(mine, m.fingerprint).digits(),
+                fingerprint: m.fingerprint().digits(),
+                safety_number: SafetyNumber::between(mine, m.fingerprint()).digits(),
                 verified: verified.get(&m.id).copied().unwrap_or(false),
                 is_me: m.id == me,
                 id: m.id,
@@ -1025,7 +1062,8 @@ impl Engine {
     }
 }
 
-/// Joins a group from a Welcome queued for this device.
+/// Joins a group from a Welcome queued for this device. Returns false when the transaction
+/// must be rolled back (a Welcome into a group this device is in already).
 fn join_from_welcome(
     tx: &mut Tx<'_>,
     identity: &Identity,
@@ -1033,7 +1071,7 @@ fn join_from_welcome(
     item: &QueueItem,
     now: i64,
     outcome: &mut Outcome,
-) -> Result<()> {
+) -> Result<bool> {
     let tree = item.ratchet_tree.as_ref().map(|t| t.0.as_slice());
     let group = match Group::join(&tx.provider(), config, &item.message.0, tree) {
         Ok(group) => group,
@@ -1044,7 +1082,7 @@ fn join_from_welcome(
                     item.sender.user, item.sender.device
                 ),
             });
-            return Ok(());
+            return Ok(false);
         }
     };
     let group_id = group.id();
@@ -1052,10 +1090,9 @@ fn join_from_welcome(
         // Invited back into a conversation we had left: its history continues.
         Some(existing) => {
             if existing.left_at.is_none() {
-                // Already a member: a duplicate Welcome. Keep the group we have.
-                return Ok(());
+                // Already a member: a replayed Welcome. Keep the group we have.
+                return Ok(false);
             }
-            let _ = tx.delete_group(&group_id);
             tx.set_left(existing.id, None)?;
             tx.rename_conversation(existing.id, &group.name())?;
             existing.id
@@ -1063,7 +1100,7 @@ fn join_from_welcome(
         None => tx.create_conversation(&group_id, &group.name(), now)?,
     };
     tx.set_last_rotation(conversation, now)?;
-    let inviter = format!("{}", item.sender.user);
+    let inviter = item.sender.user.clone();
     tx.insert_group(group);
     observe_members(tx, &group_id, now, outcome)?;
     record_event(
@@ -1078,7 +1115,7 @@ fn join_from_welcome(
     outcome
         .events
         .push(ClientEvent::ConversationJoined { conversation });
-    Ok(())
+    Ok(true)
 }
 
 /// Members whose own removal proposal (a leave) waits in the group's proposal store, so that
@@ -1113,8 +1150,16 @@ fn observe_members(
     outcome: &mut Outcome,
 ) -> Result<()> {
     let members = tx.group(group_id)?.group.members()?;
+    let known: HashMap<MemberId, Vec<u8>> = tx
+        .devices(None)?
+        .into_iter()
+        .map(|d| (d.member, d.signature_key))
+        .collect();
     for m in members {
-        let fingerprint = m.fingerprint.digits();
+        if known.get(&m.id) == Some(&m.signature_key) {
+            continue; // the common case, without computing a fingerprint
+        }
+        let fingerprint = m.fingerprint().digits();
         if let DeviceTrust::KeyChanged {
             previous_fingerprint,
         } = tx.observe_device(&m.id, &m.signature_key, &fingerprint, now)?
@@ -1266,18 +1311,19 @@ fn apply_events(
                     format!("{} removed you", by.user)
                 };
                 tx.set_left(conversation, Some(now))?;
+                // The group's secrets are of no more use here: deleting them keeps past
+                // epochs' keys off the disk (and frees the group id for an invitation back).
+                tx.delete_group(group_id)?;
                 record_event(tx, conversation, &by, &text, &uid, now, outcome)?;
                 outcome
                     .events
                     .push(ClientEvent::ConversationLeft { conversation, by });
                 return Ok(());
             }
-            GroupEvent::ProposalStored { by, .. } => {
-                if by != me {
-                    outcome
-                        .followups
-                        .push(FollowUp::CommitProposals(conversation));
-                }
+            GroupEvent::ProposalStored { by, .. } if by != me => {
+                outcome
+                    .followups
+                    .push(FollowUp::CommitProposals(conversation));
             }
             GroupEvent::EpochAdvanced { .. } => {
                 observe_members(tx, group_id, now, outcome)?;

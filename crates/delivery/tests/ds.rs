@@ -336,6 +336,21 @@ async fn one_commit_per_epoch_under_races() {
         );
         assert_eq!(pair[0].sender, pair[1].sender);
     }
+
+    // Application messages and proposals are accepted in the current epoch only, so that
+    // every member reads them in the epoch they were made in.
+    for kind in [MessageKind::Application, MessageKind::Proposal] {
+        let stale = a.send(&envelope(b"race", 999, kind, &[&c], b"late")).await;
+        assert_eq!(stale.status, StatusCode::CONFLICT, "{kind:?}");
+        assert_eq!(stale.error(), "stale_epoch");
+        assert_eq!(stale.body["current_epoch"], 1000);
+        let current = a
+            .send(&envelope(b"race", 1000, kind, &[&c], b"on time"))
+            .await;
+        assert_eq!(current.status, StatusCode::OK, "{kind:?}");
+    }
+    let late: Vec<_> = c.fetch_all().await.into_iter().skip(2000).collect();
+    assert_eq!(late.len(), 2, "only the on-time messages were queued");
     server.stop().await;
 }
 

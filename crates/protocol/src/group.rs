@@ -48,8 +48,14 @@ pub struct MemberInfo {
     pub leaf_index: u32,
     /// Its signature public key.
     pub signature_key: Vec<u8>,
-    /// Its safety-number fingerprint (credential + signature key).
-    pub fingerprint: Fingerprint,
+}
+
+impl MemberInfo {
+    /// Its safety-number fingerprint (credential + signature key). Computed on each call, at
+    /// the cost of ~1,000 hashes: for display, not for lookups.
+    pub fn fingerprint(&self) -> Fingerprint {
+        Fingerprint::of(&self.id, &self.signature_key)
+    }
 }
 
 /// What a commit-creating operation produces, ready to hand to the delivery service.
@@ -280,15 +286,13 @@ impl Group {
         self.mls.own_leaf_index().u32()
     }
 
-    /// The members, in leaf order, with their safety-number fingerprints (which cost ~1,000
-    /// hashes each: for display, not for lookups).
+    /// The members, in leaf order.
     pub fn members(&self) -> Result<Vec<MemberInfo>, Error> {
         self.mls
             .members()
             .map(|m| {
                 let id = (self.credentials)(&m.credential)?;
                 Ok(MemberInfo {
-                    fingerprint: Fingerprint::of(&id, &m.signature_key),
                     id,
                     leaf_index: m.index.u32(),
                     signature_key: m.signature_key,

@@ -84,8 +84,8 @@ fn full_lifecycle_keeps_all_members_in_step() {
     assert_in_step(&[&alice, &bob, &carol, &dave]);
     // Signature key is unchanged by a leaf update, so the safety number stays.
     assert_eq!(
-        alice.group().members().unwrap()[1].fingerprint,
-        before.fingerprint
+        alice.group().members().unwrap()[1].fingerprint(),
+        before.fingerprint()
     );
 
     // Rename by Carol.
@@ -443,7 +443,7 @@ fn safety_numbers_agree_across_members() {
         .into_iter()
         .find(|m| m.id == alice.id())
         .unwrap();
-    assert_eq!(seen_by_bob.fingerprint, alice_fp);
+    assert_eq!(seen_by_bob.fingerprint(), alice_fp);
     let seen_by_alice = alice
         .group()
         .members()
@@ -452,8 +452,8 @@ fn safety_numbers_agree_across_members() {
         .find(|m| m.id == bob.id())
         .unwrap();
     assert_eq!(
-        SafetyNumber::between(alice_fp, seen_by_alice.fingerprint),
-        SafetyNumber::between(seen_by_bob.fingerprint, bob_fp)
+        SafetyNumber::between(alice_fp, seen_by_alice.fingerprint()),
+        SafetyNumber::between(seen_by_bob.fingerprint(), bob_fp)
     );
 }
 

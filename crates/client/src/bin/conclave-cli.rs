@@ -351,6 +351,9 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             });
         }
         Command::Send { conversation, text } => {
+            // Catch up first: the message then follows what the others said, in the
+            // group's newest epoch.
+            sync_quietly(&client).await?;
             let id = find(&client, &conversation).await?;
             let message = client.send_text(id, &text).await?;
             let state = client

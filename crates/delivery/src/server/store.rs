@@ -658,6 +658,15 @@ impl DeliveryStore for SqliteStore {
                 .query_row([&delivery.group_id], |r| r.get(0))
                 .optional()?;
             let mut epoch = current.map_or(delivery.epoch, |e| e as u64);
+            // Application messages and proposals belong to the epoch they were made in:
+            // accepting them only in the group's current epoch means every member meets them
+            // in that epoch, right after the commit that started it, and never needs old
+            // epochs' keys to read them. A sender behind gets `stale_epoch`, catches up and
+            // sends again.
+            if delivery.kind != MessageKind::Commit && current.is_some() && delivery.epoch != epoch
+            {
+                return Err(StoreError::StaleEpoch { current: epoch });
+            }
             if delivery.kind == MessageKind::Commit {
                 // The first commit seen for a group defines its epoch; after that, exactly one
                 // commit per epoch is accepted.

@@ -1,0 +1,297 @@
+//! `conclave-cli` as separate processes against a real delivery service on 127.0.0.1,
+//! including processes SIGKILLed while sending.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::TestServer;
+
+const CLI: &str = env!("CARGO_BIN_EXE_conclave-cli");
+
+struct Cli {
+    dir: PathBuf,
+}
+
+impl Cli {
+    fn profile(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    fn run(&self, name: &str, args: &[&str]) -> Output {
+        Command::new(CLI)
+            .arg("--profile")
+            .arg(self.profile(name))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Runs with `--json`, expecting success; returns the JSON printed.
+    fn json(&self, name: &str, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.run(name, &all);
+        assert!(
+            out.status.success(),
+            "{name} {args:?}: {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    }
+
+    fn code(&self, name: &str, args: &[&str]) -> i32 {
+        self.run(name, args).status.code().unwrap()
+    }
+
+    /// The text messages of a conversation as (user, body, state).
+    fn texts(&self, name: &str, conversation: &str) -> Vec<(String, String, String)> {
+        let history = self.json(name, &["history", conversation, "--limit", "1000"]);
+        history["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["kind"] == "text")
+            .map(|m| {
+                (
+                    m["user"].as_str().unwrap().to_owned(),
+                    m["body"].as_str().unwrap().to_owned(),
+                    m["state"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+}
+
+fn init(cli: &Cli, server: &TestServer, name: &str) -> Value {
+    cli.json(name, &["init", "--user", name, "--server", &server.url()])
+}
+
+fn bodies(texts: &[(String, String, String)]) -> Vec<String> {
+    texts.iter().map(|(u, b, _)| format!("{u}: {b}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_users_chat_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let cli = Cli {
+        dir: dir.path().to_path_buf(),
+    };
+    let me = init(&cli, &server, "alice");
+    assert_eq!(me["user"], "alice");
+    assert_eq!(me["fingerprint"].as_str().unwrap().len(), 30);
+    init(&cli, &server, "bob");
+    init(&cli, &server, "carol");
+    assert_eq!(cli.json("alice", &["whoami"])["user"], "alice");
+
+    let created = cli.json("alice", &["create", "Team", "--with", "bob", "carol"]);
+    assert_eq!(created["name"], "Team");
+    let sent = cli.json("alice", &["send", "Team", "hello from alice"]);
+    assert_eq!(sent["state"], "sent");
+    assert_eq!(
+        bodies(&cli.texts("bob", "Team")),
+        ["alice: hello from alice"]
+    );
+    cli.json("bob", &["send", "Team", "hi alice"]);
+
+    // A listener sees new messages as they come.
+    let mut listener = Command::new(CLI)
+        .args(["--json", "--profile"])
+        .arg(cli.profile("carol"))
+        .args(["listen", "--for", "30"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = listener.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            let event: Value = serde_json::from_str(&line).unwrap();
+            if event["event"] == "message" && event["message"]["body"] == "live" {
+                return true;
+            }
+        }
+        false
+    });
+    // Give the listener time to connect; it also catches up on connect.
+    std::thread::sleep(Duration::from_millis(500));
+    cli.json("alice", &["send", "Team", "live"]);
+    assert!(reader.join().unwrap(), "the listener saw the message");
+    unsafe { libc_kill(listener.id() as i32, 15) };
+    assert!(
+        listener.wait().unwrap().success(),
+        "SIGTERM ends listen cleanly"
+    );
+
+    assert_eq!(
+        bodies(&cli.texts("alice", "Team")),
+        ["alice: hello from alice", "bob: hi alice", "alice: live"]
+    );
+
+    // Rename, then the new name finds it everywhere.
+    cli.json("carol", &["rename", "Team", "Crew"]);
+    assert_eq!(cli.texts("bob", "Crew").len(), 3);
+    let list = cli.json("alice", &["list"]);
+    assert_eq!(list["conversations"][0]["name"], "Crew");
+
+    // Search across history.
+    let hits = cli.json("bob", &["search", "hello"]);
+    assert_eq!(hits["results"].as_array().unwrap().len(), 1);
+
+    // Safety numbers and verification.
+    let verified = cli.json("alice", &["verify", "bob"]);
+    assert_eq!(
+        verified["verified"][0]["safety_number"]
+            .as_str()
+            .unwrap()
+            .len(),
+        60
+    );
+    let users = cli.json("alice", &["users"]);
+    assert!(
+        users["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["user"] == "bob" && d["verified"] == true)
+    );
+    let members = cli.json("bob", &["members", "Crew"]);
+    assert_eq!(members["members"].as_array().unwrap().len(), 3);
+    let epoch_bob = members["epoch_authenticator"].clone();
+    assert_eq!(
+        cli.json("alice", &["members", "Crew"])["epoch_authenticator"],
+        epoch_bob
+    );
+
+    // Remove carol: she is told, and cannot send any more (exit code 5).
+    cli.json("alice", &["remove", "Crew", "carol"]);
+    let carol_history = cli.json("carol", &["history", "Crew"]);
+    assert!(
+        carol_history["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["body"] == "alice removed you")
+    );
+    assert_eq!(cli.code("carol", &["send", "Crew", "hello?"]), 5);
+
+    // Bob leaves; alice's next sync commits it.
+    cli.json("bob", &["leave", "Crew"]);
+    cli.json("alice", &["sync"]);
+    let bob_list = cli.json("bob", &["list"]);
+    assert_eq!(bob_list["conversations"][0]["left"], true);
+    assert_eq!(
+        cli.json("alice", &["members", "Crew"])["members"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Exit codes scripts rely on.
+    assert_eq!(cli.code("alice", &["history", "Nope"]), 4);
+    assert_eq!(cli.code("alice", &["invite", "Crew", "nobody"]), 4);
+    assert_eq!(
+        cli.code(
+            "alice2",
+            &["init", "--user", "alice", "--server", &server.url()]
+        ),
+        5
+    );
+    assert_eq!(cli.code("nobody", &["whoami"]), 6);
+    assert_eq!(cli.code("alice", &["frobnicate"]), 2);
+    // Human output names the sender and the text.
+    let human = cli.run("alice", &["history", "Crew"]);
+    let text = String::from_utf8(human.stdout).unwrap();
+    assert!(text.contains("bob: hi alice"), "{text}");
+    assert!(text.contains("bob left"), "{text}");
+    server.stop().await;
+}
+
+unsafe extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, signal: i32) -> i32;
+}
+
+/// A `send` killed at a random moment (before, while or after storing and sending) sends its
+/// message exactly once after restart: the receiver ends up with every message the sender
+/// stored, each once, and the sender sees them all sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sender_killed_while_sending_sends_exactly_once_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let cli = Cli {
+        dir: dir.path().to_path_buf(),
+    };
+    init(&cli, &server, "alice");
+    init(&cli, &server, "bob");
+    cli.json("alice", &["create", "Kill", "--with", "bob"]);
+    cli.json("bob", &["sync"]);
+
+    // How long a whole send takes here, to spread the kills over it.
+    let start = Instant::now();
+    cli.json("alice", &["send", "Kill", "calibration"]);
+    let full = start.elapsed();
+
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut killed = 0;
+    for i in 0..30 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = full.mul_f64((seed % 1000) as f64 / 1000.0 * 1.3);
+        let mut child = Command::new(CLI)
+            .arg("--profile")
+            .arg(cli.profile("alice"))
+            .args(["send", "Kill", &format!("message {i}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        if child.try_wait().unwrap().is_none() {
+            unsafe { libc_kill(child.id() as i32, 9) };
+            killed += 1;
+        }
+        child.wait().unwrap();
+        // Every few kills, a restart that does real work (receiving) in between.
+        if i % 10 == 9 {
+            cli.json("bob", &["sync"]);
+        }
+    }
+    assert!(killed >= 10, "only {killed} sends were killed mid-way");
+
+    // What the kills left behind: messages stored but not (known to be) sent.
+    let profile = cli.profile("alice").join(conclave_client::PROFILE_FILE);
+    let unsent: i64 = rusqlite::Connection::open(&profile)
+        .unwrap()
+        .query_row(
+            "SELECT COUNT(*) FROM messages WHERE state = 'pending'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    eprintln!("{killed} sends killed, {unsent} messages left pending");
+
+    // The restarted sender sends what it had stored.
+    cli.json("alice", &["sync"]);
+    let sender = cli.texts("alice", "Kill");
+    assert!(
+        sender.iter().all(|(_, _, state)| state == "sent"),
+        "{sender:?}"
+    );
+    let mut stored: Vec<String> = bodies(&sender);
+    let mut received: Vec<String> = bodies(&cli.texts("bob", "Kill"));
+    stored.sort();
+    received.sort();
+    assert_eq!(received, stored, "each stored message arrives exactly once");
+    assert!(stored.len() > 1);
+    server.stop().await;
+}

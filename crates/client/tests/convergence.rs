@@ -1,0 +1,236 @@
+//! Convergence: 50 members, 200 random operations from random members, several at once so
+//! that commits race, all through a real delivery service. At the end every member has the
+//! same epoch authenticator, member list, name and message history.
+//!
+//! The seed is printed; `CONCLAVE_SEED=N` replays a run.
+
+mod support;
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Instant;
+
+use conclave_client::{Client, ConversationId, MessageState};
+use futures_util::future::join_all;
+use support::*;
+
+const MEMBERS: usize = 50;
+const OPERATIONS: usize = 200;
+const AT_ONCE: usize = 4;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+#[derive(Debug)]
+enum Action {
+    Send(String),
+    Rename(String),
+    Rotate,
+    Remove(usize),
+    Invite(usize),
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_members_two_hundred_random_operations_converge() {
+    let seed = std::env::var("CONCLAVE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand_seed);
+    eprintln!("CONCLAVE_SEED={seed}");
+    let mut rng = Rng(seed | 1);
+    let started = Instant::now();
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let names: Vec<String> = (0..MEMBERS).map(|i| format!("m{i:02}")).collect();
+    let mut clients: Vec<Client> = Vec::new();
+    for chunk in names.chunks(10) {
+        let made = join_all(chunk.iter().map(|n| client(dir.path(), n, &server))).await;
+        clients.extend(made);
+    }
+    let others: Vec<_> = names[1..].iter().map(|n| user(n)).collect();
+    let first = clients[0]
+        .create_conversation("Converge", &others)
+        .await
+        .unwrap();
+    sync_all(&clients).await;
+    let mut conversation: HashMap<usize, ConversationId> = HashMap::new();
+    for (i, c) in clients.iter().enumerate() {
+        conversation.insert(i, same_conversation(c, &clients[0], first).await);
+    }
+    eprintln!("setup: {:?}", started.elapsed());
+
+    let mut present: BTreeSet<usize> = (0..MEMBERS).collect();
+    let mut ever_removed: BTreeSet<usize> = BTreeSet::new();
+    let mut sent: Vec<String> = Vec::new();
+    let mut counts: HashMap<&'static str, usize> = HashMap::new();
+    let mut op = 0;
+    while op < OPERATIONS {
+        // Pick distinct actors and targets, so that the operations of one batch race in
+        // the server without contradicting each other.
+        let mut busy: BTreeSet<usize> = BTreeSet::new();
+        let mut batch: Vec<(usize, Action)> = Vec::new();
+        while batch.len() < AT_ONCE && op < OPERATIONS {
+            let pool: Vec<usize> = present.difference(&busy).copied().collect();
+            if pool.len() < 2 {
+                break;
+            }
+            let actor = pool[rng.below(pool.len())];
+            busy.insert(actor);
+            let roll = rng.below(100);
+            let absent: Vec<usize> = (0..MEMBERS)
+                .filter(|i| !present.contains(i) && !busy.contains(i))
+                .collect();
+            let targets: Vec<usize> = present
+                .iter()
+                .copied()
+                .filter(|i| !busy.contains(i))
+                .collect();
+            let action = if roll < 10 && !absent.is_empty() {
+                let target = absent[rng.below(absent.len())];
+                busy.insert(target);
+                Action::Invite(target)
+            } else if roll < 20 && targets.len() > 1 && present.len() > MEMBERS / 2 {
+                let target = targets[rng.below(targets.len())];
+                busy.insert(target);
+                Action::Remove(target)
+            } else if roll < 32 {
+                Action::Rename(format!("Converge {op}"))
+            } else if roll < 45 {
+                Action::Rotate
+            } else {
+                Action::Send(format!("op {op} from {}", names[actor]))
+            };
+            batch.push((actor, action));
+            op += 1;
+        }
+        let results = join_all(batch.iter().map(|(actor, action)| {
+            let client = &clients[*actor];
+            let id = conversation[actor];
+            let names = &names;
+            async move {
+                match action {
+                    Action::Send(text) => client.send_text(id, text).await.map(|_| ()),
+                    Action::Rename(name) => client.rename(id, name).await,
+                    Action::Rotate => client.rotate_keys(id).await,
+                    Action::Remove(t) => client.remove(id, &user(&names[*t])).await,
+                    Action::Invite(t) => client.invite(id, &user(&names[*t])).await,
+                }
+            }
+        }))
+        .await;
+        for ((actor, action), result) in batch.into_iter().zip(results) {
+            if let Err(e) = result {
+                panic!("{} {action:?} failed: {e}", names[actor]);
+            }
+            let kind = match action {
+                Action::Send(text) => {
+                    sent.push(text);
+                    "send"
+                }
+                Action::Rename(_) => "rename",
+                Action::Rotate => "rotate",
+                Action::Remove(t) => {
+                    present.remove(&t);
+                    ever_removed.insert(t);
+                    "remove"
+                }
+                Action::Invite(t) => {
+                    present.insert(t);
+                    "invite"
+                }
+            };
+            *counts.entry(kind).or_default() += 1;
+        }
+    }
+    eprintln!("operations: {counts:?} in {:?}", started.elapsed());
+    assert!(counts["remove"] > 0 && counts["invite"] > 0 && counts["rename"] > 0);
+
+    // Everyone catches up (twice: a first pass may commit a follow-up others then see).
+    for _ in 0..2 {
+        sync_all(&clients).await;
+    }
+
+    let reference = present.iter().next().copied().unwrap();
+    let expected = authenticator(&clients[reference], conversation[&reference]).await;
+    let expected_name = clients[reference]
+        .conversation(conversation[&reference])
+        .await
+        .unwrap()
+        .name;
+    let expected_members: BTreeSet<String> = present.iter().map(|i| names[*i].clone()).collect();
+    let mut all_sent = sent.clone();
+    all_sent.sort();
+    for &i in &present {
+        let client = &clients[i];
+        let id = conversation[&i];
+        assert_eq!(authenticator(client, id).await, expected, "{}", names[i]);
+        assert_eq!(client.conversation(id).await.unwrap().name, expected_name);
+        let members: BTreeSet<String> = client
+            .members(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.id.user.to_string())
+            .collect();
+        assert_eq!(members, expected_members, "{}", names[i]);
+        let history = client.history(id, None, 10_000).await.unwrap();
+        assert!(
+            history
+                .iter()
+                .all(|m| m.message.state != MessageState::Pending),
+            "{} has unsent messages",
+            names[i]
+        );
+        let mut texts: Vec<String> = texts(client, id)
+            .await
+            .into_iter()
+            .map(|t| t.split_once(": ").unwrap().1.to_owned())
+            .collect();
+        texts.sort();
+        if ever_removed.contains(&i) {
+            // Back after a removal: what was said meanwhile was not for it.
+            let all: BTreeSet<&String> = all_sent.iter().collect();
+            assert!(texts.iter().all(|t| all.contains(t)), "{}", names[i]);
+        } else {
+            assert_eq!(texts, all_sent, "{} has the whole history", names[i]);
+        }
+    }
+    for i in (0..MEMBERS).filter(|i| !present.contains(i)) {
+        let c = clients[i].conversation(conversation[&i]).await.unwrap();
+        assert!(c.left_at.is_some(), "{} knows it was removed", names[i]);
+    }
+    eprintln!(
+        "converged: {} members, epoch {}, {:?}",
+        present.len(),
+        expected.0,
+        started.elapsed()
+    );
+    server.stop().await;
+}
+
+/// Syncs every client, ten at a time: the server shares this process's two cores with all
+/// the clients, and fifty at once would starve it past the request timeout.
+async fn sync_all(clients: &[Client]) {
+    for chunk in clients.chunks(10) {
+        join_all(chunk.iter().map(|c| async { c.sync().await.unwrap() })).await;
+    }
+}
+
+fn rand_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(42)
+}
