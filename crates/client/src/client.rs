@@ -87,15 +87,18 @@ impl Client {
         }
         let result = async {
             let mut store = Store::open(&path)?;
-            let tx = store.transaction()?;
-            let device = DeviceId::random(OpenMlsRustCrypto::default().crypto())?;
-            let identity = Identity::create(
-                &tx.provider(),
-                MemberId::new(user.clone(), device),
-                config.group.ciphersuite,
-            )?;
-            tx.set_profile(&identity.record(), &server_url, now_ms())?;
-            tx.commit()?;
+            let identity = {
+                let tx = store.transaction()?;
+                let device = DeviceId::random(OpenMlsRustCrypto::default().crypto())?;
+                let identity = Identity::create(
+                    &tx.provider(),
+                    MemberId::new(user.clone(), device),
+                    config.group.ciphersuite,
+                )?;
+                tx.set_profile(&identity.record(), &server_url, now_ms())?;
+                tx.commit()?;
+                identity
+            };
             let client = Self::start_engine(store, identity, &server_url, profile_dir, config);
             {
                 let mut engine = client.inner.engine.lock().await;
@@ -348,6 +351,20 @@ impl Client {
         let tx = engine.store.transaction()?;
         tx.conversation(conversation)?;
         Ok(tx.history(conversation, before, limit)?)
+    }
+
+    /// Messages by position, oldest first: up to `limit` from the `offset`-th oldest.
+    pub async fn history_at(
+        &self,
+        conversation: ConversationId,
+        offset: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>> {
+        let mut engine = self.inner.engine.lock().await;
+        Ok(engine
+            .store
+            .transaction()?
+            .history_at(conversation, offset, limit)?)
     }
 
     /// How many messages a conversation holds.

@@ -58,6 +58,7 @@
 mod client;
 mod config;
 pub mod content;
+pub mod display;
 mod ds;
 mod engine;
 mod error;

@@ -709,6 +709,25 @@ impl Tx<'_> {
         rows.map(|r| finish_message(r?)).collect()
     }
 
+    /// Messages by position, oldest first: up to `limit` starting at the `offset`-th oldest.
+    /// For views that show a long history as rows and load the visible ones.
+    pub fn history_at(
+        &self,
+        conversation: ConversationId,
+        offset: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let mut stmt = self.connection().prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages
+             WHERE conversation_id = ?1 ORDER BY id LIMIT ?2 OFFSET ?3"
+        ))?;
+        let rows = stmt.query_map(
+            params![conversation.0, limit as i64, offset as i64],
+            message_from_row,
+        )?;
+        rows.map(|r| finish_message(r?)).collect()
+    }
+
     /// How many messages a conversation has.
     pub fn message_count(&self, conversation: ConversationId) -> Result<u64, StoreError> {
         Ok(self.connection().query_row(

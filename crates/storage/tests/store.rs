@@ -353,6 +353,23 @@ fn history_unread_search_and_deletion() {
     let last = tx.history(c1, Some(next[49].id), 50).unwrap();
     assert_eq!(last.len(), 20);
     assert_eq!(last[19].id, ids[0]);
+    // By position, oldest first.
+    let at = tx.history_at(c1, 100, 50).unwrap();
+    assert_eq!(at.len(), 20);
+    assert_eq!(at[0].id, ids[100]);
+    assert!(tx.history_at(c1, 120, 10).unwrap().is_empty());
+
+    // Settings and membership state (used by the client engine).
+    assert_eq!(tx.setting("registered").unwrap(), None);
+    tx.set_setting("registered", "1").unwrap();
+    assert_eq!(tx.setting("registered").unwrap().as_deref(), Some("1"));
+    tx.set_leave_requested(c2).unwrap();
+    assert!(tx.conversation(c2).unwrap().leave_requested);
+    tx.set_left(c2, Some(77)).unwrap();
+    let left = tx.conversation(c2).unwrap();
+    assert_eq!((left.left_at, left.leave_requested), (Some(77), false));
+    tx.set_last_rotation(c2, 99).unwrap();
+    assert_eq!(tx.conversation(c2).unwrap().last_rotation, 99);
 
     // Unread: received messages after last_read.
     assert_eq!(tx.unread_count(c1).unwrap(), 80);

@@ -221,7 +221,7 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                     client.me(),
                     client.server(),
                     profile.display(),
-                    group_digits(&client.fingerprint())
+                    conclave_client::display::digit_groups(&client.fingerprint())
                 )
             },
         );
@@ -238,7 +238,7 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                     "{} on {}\nfingerprint: {}",
                     client.me(),
                     client.server(),
-                    group_digits(&client.fingerprint())
+                    conclave_client::display::digit_groups(&client.fingerprint())
                 )
             },
         ),
@@ -258,7 +258,7 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                         format!(
                             "{}  {}{}",
                             d.member,
-                            group_digits(&d.fingerprint),
+                            conclave_client::display::digit_groups(&d.fingerprint),
                             if d.verified { "  verified" } else { "" }
                         )
                     })
@@ -477,7 +477,13 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             out.print(json!({ "user": name.as_str(), "verified": rows }), || {
                 numbers
                     .iter()
-                    .map(|(d, n)| format!("{}  {}  verified", d.member, group_digits(n)))
+                    .map(|(d, n)| {
+                        format!(
+                            "{}  {}  verified",
+                            d.member,
+                            conclave_client::display::digit_groups(n)
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             });
@@ -570,7 +576,7 @@ fn message_json(m: &StoredMessage) -> Value {
 }
 
 fn message_line(m: &StoredMessage) -> String {
-    let time = format_time(m.message.sent_at);
+    let time = conclave_client::display::timestamp(m.message.sent_at);
     match m.message.kind {
         MessageKind::Event => format!("{time}  * {}", m.message.body),
         _ => {
@@ -585,37 +591,6 @@ fn message_line(m: &StoredMessage) -> String {
             )
         }
     }
-}
-
-/// `YYYY-MM-DD HH:MM` in UTC, without a date library.
-fn format_time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60
-    )
-}
-
-fn group_digits(digits: &str) -> String {
-    digits
-        .as_bytes()
-        .chunks(5)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 fn print_event(out: &Output, event: &ClientEvent) {
@@ -666,8 +641,8 @@ fn print_event(out: &Output, event: &ClientEvent) {
                     "previous_fingerprint": previous_fingerprint, "fingerprint": fingerprint }),
             format!(
                 "WARNING: the key of {member} changed\n  was {}\n  now {}\n  compare safety numbers before trusting it",
-                group_digits(previous_fingerprint),
-                group_digits(fingerprint)
+                conclave_client::display::digit_groups(previous_fingerprint),
+                conclave_client::display::digit_groups(fingerprint)
             ),
         ),
         ClientEvent::Connection(state) => (
@@ -681,16 +656,4 @@ fn print_event(out: &Output, event: &ClientEvent) {
         _ => return,
     };
     out.print(value, || text);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_are_civil_utc() {
-        assert_eq!(format_time(0), "1970-01-01 00:00");
-        assert_eq!(format_time(1_795_000_000_000), "2026-11-18 11:06");
-        assert_eq!(format_time(951_782_400_000), "2000-02-29 00:00");
-    }
 }

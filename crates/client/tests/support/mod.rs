@@ -3,18 +3,16 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use conclave_client::{Client, ClientConfig, ClientEvent, ConversationId, MessageKind, UserName};
-use conclave_delivery::server::{Config, Server};
+use conclave_delivery::server::{Config, Running, Server};
 
-/// A delivery service on an ephemeral port of 127.0.0.1; stopped when dropped.
+/// A delivery service on 127.0.0.1; stopped when dropped.
 pub struct TestServer {
     pub addr: SocketAddr,
-    pub db: PathBuf,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    running: Running,
 }
 
 impl TestServer {
@@ -29,44 +27,28 @@ impl TestServer {
         // out of the way of what is being tested.
         config.limits.requests_per_second = 10_000;
         config.limits.burst = 20_000;
-        let server = Server::open(config).unwrap();
-        let listener = bind(addr).await;
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(server.serve(listener, async {
-            let _ = stopped.await;
-        }));
-        TestServer {
-            addr,
-            db: db.to_path_buf(),
-            stop: Some(stop),
-            task: Some(task),
+        // A just-closed port can take a moment to be free again.
+        for _ in 0..100 {
+            match Server::open(config.clone()).unwrap().spawn(addr).await {
+                Ok(running) => {
+                    return TestServer {
+                        addr: running.addr(),
+                        running,
+                    };
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
         }
+        panic!("cannot bind {addr}");
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.running.url()
     }
 
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.unwrap().unwrap();
-        }
+    pub async fn stop(self) {
+        self.running.stop().await.unwrap();
     }
-}
-
-async fn bind(addr: SocketAddr) -> tokio::net::TcpListener {
-    // A just-closed port can take a moment to be free again.
-    for _ in 0..100 {
-        if let Ok(listener) = tokio::net::TcpListener::bind(addr).await {
-            return listener;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("cannot bind {addr}");
 }
 
 /// Settings for tests: no scheduled rotation (tests rotate explicitly), quick retries.

@@ -1,0 +1,447 @@
+//! The engine side of the app: a [`conclave_client::Client`] on a tokio runtime, driven by
+//! [`Command`]s from the UI and answering with [`Update`]s. Nothing here runs on the UI
+//! thread; every update ends with a repaint request.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+
+use conclave_client::{
+    Client, ClientConfig, ClientEvent, ConnectionState, ConversationId, ConversationSummary,
+    Member, MessageId, SecurityInfo, StoredMessage, UserName,
+};
+use tokio::sync::mpsc as async_mpsc;
+
+use crate::local_server::{self, LocalServerState};
+
+/// Rows per history page the UI asks for.
+pub const PAGE: usize = 100;
+
+/// What the UI asks for.
+#[derive(Clone, Debug)]
+pub enum Command {
+    /// Create the profile (first run).
+    CreateProfile {
+        /// The user name.
+        user: String,
+        /// The server address.
+        server: String,
+    },
+    /// Reload the conversation list.
+    RefreshConversations,
+    /// Open a conversation: its size, its newest page, members and security state.
+    Open(ConversationId),
+    /// Reload a conversation's members and security state.
+    Members(ConversationId),
+    /// Load one page of a conversation (page `n` holds rows `n * PAGE ..`).
+    LoadPage(ConversationId, usize),
+    /// Send a text message.
+    Send(ConversationId, String),
+    /// Create a conversation with these users.
+    CreateConversation {
+        /// Its name.
+        name: String,
+        /// User names.
+        members: Vec<String>,
+    },
+    /// Add a user.
+    Invite(ConversationId, String),
+    /// Remove a user.
+    Remove(ConversationId, String),
+    /// Leave.
+    Leave(ConversationId),
+    /// Rename.
+    Rename(ConversationId, String),
+    /// Rotate this device's keys now.
+    RotateKeys(ConversationId),
+    /// Mark messages read.
+    MarkRead(ConversationId, MessageId),
+    /// Search history.
+    Search(String),
+    /// Mark a user's keys verified (from a conversation's members panel).
+    Verify(ConversationId, String),
+}
+
+/// What the engine tells the UI.
+#[derive(Clone, Debug)]
+pub enum Update {
+    /// No profile yet: show onboarding.
+    NeedsProfile {
+        /// The server to suggest.
+        default_server: String,
+    },
+    /// Creating the profile failed.
+    ProfileFailed(String),
+    /// The profile is open.
+    Ready {
+        /// `user/device`.
+        me: String,
+        /// This device's fingerprint.
+        fingerprint: String,
+        /// The server.
+        server: String,
+    },
+    /// The conversation list.
+    Conversations(Vec<ConversationSummary>),
+    /// A conversation was opened.
+    Opened {
+        /// Which.
+        conversation: ConversationId,
+        /// How many messages it holds.
+        total: u64,
+    },
+    /// A page of history, oldest first.
+    Page {
+        /// Which conversation.
+        conversation: ConversationId,
+        /// Which page.
+        page: usize,
+        /// Its messages.
+        messages: Vec<StoredMessage>,
+    },
+    /// Members and security state of a conversation.
+    Members {
+        /// Which conversation.
+        conversation: ConversationId,
+        /// The members.
+        members: Vec<Member>,
+        /// Its security state (none once left).
+        security: Option<SecurityInfo>,
+    },
+    /// Search results.
+    SearchResults(Vec<StoredMessage>),
+    /// A conversation was just created here: select it.
+    Created(ConversationId),
+    /// An engine event.
+    Event(ClientEvent),
+    /// Who serves the local address.
+    LocalServer(LocalServerState),
+    /// Something failed: show a dismissable notice.
+    Notice(String),
+}
+
+/// Where the app finds its profile and server.
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    /// The profile directory.
+    pub profile_dir: PathBuf,
+    /// The server for a new profile; `None`: the local default address.
+    pub server: Option<String>,
+    /// The local default address, hosted in process when silent; `None`: never host.
+    pub local_address: Option<std::net::SocketAddr>,
+    /// The embedded delivery service's database (shared by all local profiles).
+    pub local_db: PathBuf,
+    /// Engine settings.
+    pub client: ClientConfig,
+}
+
+impl AppConfig {
+    /// The defaults: profile and embedded server in the platform data directory.
+    pub fn from_platform(profile: Option<PathBuf>, server: Option<String>) -> Self {
+        let data = directories::ProjectDirs::from("org", "Conclave", "conclave")
+            .map(|d| d.data_dir().to_path_buf())
+            .unwrap_or_else(|| PathBuf::from("conclave-data"));
+        Self {
+            profile_dir: profile.unwrap_or_else(|| data.join("profiles").join("default")),
+            server,
+            local_address: local_server::DEFAULT_LOCAL_ADDRESS.parse().ok(),
+            local_db: data.join("local-server.sqlite"),
+            client: ClientConfig::default(),
+        }
+    }
+
+    fn default_server(&self) -> String {
+        self.server.clone().unwrap_or_else(|| {
+            format!(
+                "http://{}",
+                self.local_address
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| local_server::DEFAULT_LOCAL_ADDRESS.into())
+            )
+        })
+    }
+}
+
+/// The UI's handle on the engine.
+pub struct Backend {
+    commands: async_mpsc::UnboundedSender<Command>,
+    updates: mpsc::Receiver<Update>,
+}
+
+impl Backend {
+    /// Starts the engine on `runtime`; updates arrive through [`Backend::poll`], each with a
+    /// repaint request to `ctx`.
+    pub fn start(runtime: &tokio::runtime::Handle, config: AppConfig, ctx: egui::Context) -> Self {
+        let (commands, rx) = async_mpsc::unbounded_channel();
+        let (tx, updates) = mpsc::channel();
+        let out = Out { tx, ctx };
+        runtime.spawn(run(config, rx, out));
+        Self { commands, updates }
+    }
+
+    /// Sends a command (never blocks).
+    pub fn send(&self, command: Command) {
+        let _ = self.commands.send(command);
+    }
+
+    /// Takes the updates that arrived.
+    pub fn poll(&self) -> Vec<Update> {
+        self.updates.try_iter().collect()
+    }
+}
+
+#[derive(Clone)]
+struct Out {
+    tx: mpsc::Sender<Update>,
+    ctx: egui::Context,
+}
+
+impl Out {
+    fn send(&self, update: Update) {
+        let _ = self.tx.send(update);
+        self.ctx.request_repaint();
+    }
+
+    fn fail(&self, what: &str, e: impl std::fmt::Display) {
+        self.send(Update::Notice(format!("{what}: {e}")));
+    }
+}
+
+async fn run(config: AppConfig, mut commands: async_mpsc::UnboundedReceiver<Command>, out: Out) {
+    // The local server is looked after whatever profile is used: another window may need it.
+    let _local = config.local_address.map(|address| {
+        let (mut state, stop) = local_server::supervise(address, config.local_db.clone());
+        let out = out.clone();
+        tokio::spawn(async move {
+            loop {
+                let current = state.borrow_and_update().clone();
+                out.send(Update::LocalServer(current));
+                if state.changed().await.is_err() {
+                    break;
+                }
+            }
+        });
+        stop
+    });
+
+    let client = match Client::open_with(&config.profile_dir, config.client.clone()).await {
+        Ok(client) => client,
+        Err(conclave_client::ClientError::NoProfile(_)) => {
+            out.send(Update::NeedsProfile {
+                default_server: config.default_server(),
+            });
+            loop {
+                match commands.recv().await {
+                    Some(Command::CreateProfile { user, server }) => match Client::create_with(
+                        &config.profile_dir,
+                        &user,
+                        &server,
+                        config.client.clone(),
+                    )
+                    .await
+                    {
+                        Ok(client) => break client,
+                        Err(e) => out.send(Update::ProfileFailed(e.to_string())),
+                    },
+                    Some(_) => {}
+                    None => return,
+                }
+            }
+        }
+        Err(e) => {
+            out.send(Update::ProfileFailed(format!(
+                "cannot open the profile in {}: {e}",
+                config.profile_dir.display()
+            )));
+            return;
+        }
+    };
+    out.send(Update::Ready {
+        me: client.me().to_string(),
+        fingerprint: client.fingerprint(),
+        server: client.server().to_owned(),
+    });
+
+    // Engine events go to the UI as they come; the conversation list follows.
+    let mut events = client.subscribe();
+    let _background = client.start();
+    {
+        let out = out.clone();
+        let client = client.clone();
+        tokio::spawn(async move {
+            loop {
+                match events.recv().await {
+                    Ok(event) => {
+                        let list_changed = !matches!(event, ClientEvent::Connection(_));
+                        out.send(Update::Event(event));
+                        if list_changed {
+                            refresh(&client, &out).await;
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        refresh(&client, &out).await;
+                    }
+                    Err(_) => break,
+                }
+            }
+        });
+    }
+    refresh(&client, &out).await;
+
+    while let Some(command) = commands.recv().await {
+        let client = client.clone();
+        let out = out.clone();
+        // Each command runs on its own; the client orders them.
+        tokio::spawn(async move { execute(&client, &out, command).await });
+    }
+}
+
+async fn refresh(client: &Client, out: &Out) {
+    match client.conversations().await {
+        Ok(list) => out.send(Update::Conversations(list)),
+        Err(e) => out.fail("loading conversations failed", e),
+    }
+}
+
+async fn members(client: &Client, out: &Out, conversation: ConversationId) {
+    match client.members(conversation).await {
+        Ok(members) => out.send(Update::Members {
+            conversation,
+            members,
+            security: client.security(conversation).await.ok(),
+        }),
+        Err(e) => out.fail("loading members failed", e),
+    }
+}
+
+fn user(name: &str) -> Result<UserName, String> {
+    UserName::new(name.trim()).map_err(|e| format!("{:?} is not a user name: {e}", name.trim()))
+}
+
+async fn execute(client: &Client, out: &Out, command: Command) {
+    match command {
+        Command::CreateProfile { .. } => {}
+        Command::RefreshConversations => refresh(client, out).await,
+        Command::Open(conversation) => {
+            match client.message_count(conversation).await {
+                Ok(total) => {
+                    out.send(Update::Opened {
+                        conversation,
+                        total,
+                    });
+                    let last = (total as usize).saturating_sub(1) / PAGE;
+                    load_page(client, out, conversation, last).await;
+                }
+                Err(e) => out.fail("opening the conversation failed", e),
+            }
+            members(client, out, conversation).await;
+        }
+        Command::LoadPage(conversation, page) => load_page(client, out, conversation, page).await,
+        Command::Members(conversation) => members(client, out, conversation).await,
+        Command::Send(conversation, text) => {
+            if let Err(e) = client.send_text(conversation, &text).await {
+                out.fail("sending failed", e);
+            }
+        }
+        Command::CreateConversation { name, members } => {
+            let users: Result<Vec<UserName>, String> = members
+                .iter()
+                .filter(|m| !m.trim().is_empty())
+                .map(|m| user(m))
+                .collect();
+            match users {
+                Ok(users) => match client.create_conversation(&name, &users).await {
+                    Ok(id) => {
+                        refresh(client, out).await;
+                        out.send(Update::Created(id));
+                    }
+                    Err(e) => out.fail("creating the conversation failed", e),
+                },
+                Err(e) => out.send(Update::Notice(e)),
+            }
+        }
+        Command::Invite(conversation, name) => {
+            let result = match user(&name) {
+                Ok(u) => client
+                    .invite(conversation, &u)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                out.fail(&format!("inviting {name} failed"), e);
+            }
+            members(client, out, conversation).await;
+        }
+        Command::Remove(conversation, name) => {
+            let result = match user(&name) {
+                Ok(u) => client
+                    .remove(conversation, &u)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                out.fail(&format!("removing {name} failed"), e);
+            }
+            members(client, out, conversation).await;
+        }
+        Command::Leave(conversation) => {
+            match client.leave(conversation).await {
+                Ok(()) => out.send(Update::Notice(
+                    "leaving: the other members will remove this device".into(),
+                )),
+                Err(e) => out.fail("leaving failed", e),
+            }
+            refresh(client, out).await;
+        }
+        Command::Rename(conversation, name) => {
+            if let Err(e) = client.rename(conversation, &name).await {
+                out.fail("renaming failed", e);
+            }
+        }
+        Command::RotateKeys(conversation) => {
+            if let Err(e) = client.rotate_keys(conversation).await {
+                out.fail("rotating keys failed", e);
+            }
+            members(client, out, conversation).await;
+        }
+        Command::MarkRead(conversation, up_to) => {
+            if client.mark_read(conversation, up_to).await.is_ok() {
+                refresh(client, out).await;
+            }
+        }
+        Command::Search(text) => match client.search(&text, 200).await {
+            Ok(results) => out.send(Update::SearchResults(results)),
+            Err(e) => out.fail("search failed", e),
+        },
+        Command::Verify(conversation, name) => {
+            let result = match user(&name) {
+                Ok(u) => client.verify(&u).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                out.fail(&format!("verifying {name} failed"), e);
+            }
+            members(client, out, conversation).await;
+        }
+    }
+}
+
+async fn load_page(client: &Client, out: &Out, conversation: ConversationId, page: usize) {
+    match client
+        .history_at(conversation, (page * PAGE) as u64, PAGE)
+        .await
+    {
+        Ok(messages) => out.send(Update::Page {
+            conversation,
+            page,
+            messages,
+        }),
+        Err(e) => out.fail("loading history failed", e),
+    }
+}
+
+/// Whether a connection state means the server can be reached.
+pub fn is_online(state: ConnectionState) -> bool {
+    state == ConnectionState::Online
+}

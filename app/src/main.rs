@@ -1,0 +1,60 @@
+//! `conclave-app`: the desktop messenger.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(
+    name = "conclave-app",
+    version,
+    about = "Conclave end-to-end encrypted messenger"
+)]
+struct Args {
+    /// Profile directory (default: the platform data directory's `profiles/default`). Run a
+    /// second window with another profile to chat with yourself.
+    #[arg(long, env = "CONCLAVE_PROFILE")]
+    profile: Option<PathBuf>,
+    /// Delivery service for a new profile (default: the local one, hosted by the app if
+    /// nothing runs there).
+    #[arg(long, env = "CONCLAVE_SERVER")]
+    server: Option<String>,
+}
+
+fn main() -> eframe::Result {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CONCLAVE_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    let args = Args::parse();
+    // The engine's runtime lives as long as the process (eframe drops the app creator).
+    let runtime: &'static tokio::runtime::Runtime = Box::leak(Box::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime"),
+    ));
+    let config = conclave_app::AppConfig::from_platform(args.profile, args.server);
+    let title = format!("Conclave — {}", config.profile_dir.display());
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title(title)
+            .with_inner_size([1100.0, 720.0])
+            .with_min_inner_size([720.0, 480.0]),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Conclave",
+        options,
+        Box::new(move |cc| {
+            Ok(Box::new(conclave_app::ConclaveApp::new(
+                &cc.egui_ctx,
+                config,
+                runtime.handle(),
+            )))
+        }),
+    )
+}

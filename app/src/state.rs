@@ -1,0 +1,336 @@
+//! Everything the UI shows, and how engine updates change it. Views read this; they never
+//! talk to the engine except by sending commands.
+
+use std::collections::{BTreeMap, HashSet};
+
+use conclave_client::{
+    ClientEvent, ConnectionState, ConversationId, ConversationSummary, Member, MessageId,
+    MessageState, SecurityInfo, StoredMessage,
+};
+
+use crate::backend::{Command, PAGE, Update};
+use crate::local_server::LocalServerState;
+
+/// Which screen shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Screen {
+    /// Opening the profile.
+    Loading,
+    /// First run: choose a name and a server.
+    Onboarding,
+    /// The messenger.
+    Main,
+    /// The profile cannot be used (in use by another window, damaged).
+    Failed(String),
+}
+
+/// The first-run form.
+#[derive(Clone, Debug, Default)]
+pub struct Onboarding {
+    /// The user name typed.
+    pub user: String,
+    /// The server typed.
+    pub server: String,
+    /// Waiting for the server.
+    pub busy: bool,
+    /// Why the last attempt failed.
+    pub error: Option<String>,
+}
+
+/// The open conversation: its rows are loaded a page at a time, as they become visible.
+#[derive(Clone, Debug)]
+pub struct OpenConversation {
+    /// Which.
+    pub id: ConversationId,
+    /// How many messages it holds.
+    pub total: u64,
+    /// Loaded pages (page `n` holds rows `n * PAGE ..`), oldest first within a page.
+    pub pages: BTreeMap<usize, Vec<StoredMessage>>,
+    /// Pages asked for and not yet arrived.
+    pub requested: HashSet<usize>,
+    /// Scroll to the newest message on the next frame.
+    pub scroll_to_bottom: bool,
+}
+
+impl OpenConversation {
+    /// The message in row `row` (0 = oldest), if loaded.
+    pub fn row(&self, row: usize) -> Option<&StoredMessage> {
+        self.pages.get(&(row / PAGE))?.get(row % PAGE)
+    }
+
+    fn find_mut(&mut self, id: MessageId) -> Option<&mut StoredMessage> {
+        self.pages
+            .values_mut()
+            .rev()
+            .flat_map(|p| p.iter_mut())
+            .find(|m| m.id == id)
+    }
+
+    /// Adds a new message at the end.
+    fn push(&mut self, message: StoredMessage) {
+        if self.find_mut(message.id).is_some() {
+            return;
+        }
+        let row = self.total as usize;
+        let page = row / PAGE;
+        // Only onto a page that is loaded up to its end; otherwise it loads when seen.
+        if let Some(messages) = self.pages.get_mut(&page) {
+            if messages.len() == row % PAGE {
+                messages.push(message);
+            }
+        } else if row.is_multiple_of(PAGE) {
+            self.pages.insert(page, vec![message]);
+        }
+        self.total += 1;
+    }
+}
+
+/// A dismissable notice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    /// Its id (for dismissing).
+    pub id: u64,
+    /// What it says.
+    pub text: String,
+}
+
+/// A device whose key changed: shown until the user acknowledges it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyWarning {
+    /// `user/device`.
+    pub member: String,
+    /// The fingerprint it had.
+    pub previous: String,
+    /// The fingerprint it has.
+    pub current: String,
+}
+
+/// Dialog and form fields.
+#[derive(Clone, Debug, Default)]
+pub struct Forms {
+    /// The new-conversation dialog is open.
+    pub new_conversation: bool,
+    /// Its name field.
+    pub new_name: String,
+    /// Its members field (names separated by spaces or commas).
+    pub new_members: String,
+    /// The invite field of the members panel.
+    pub invite: String,
+    /// The rename field of the members panel.
+    pub rename: String,
+    /// The search field.
+    pub search: String,
+}
+
+/// The whole UI state.
+#[derive(Debug)]
+pub struct AppState {
+    /// Which screen.
+    pub screen: Screen,
+    /// First-run form.
+    pub onboarding: Onboarding,
+    /// `user/device`, once the profile is open.
+    pub me: String,
+    /// This device's fingerprint.
+    pub fingerprint: String,
+    /// The server.
+    pub server: String,
+    /// Conversations, most recent first.
+    pub conversations: Vec<ConversationSummary>,
+    /// The open conversation.
+    pub open: Option<OpenConversation>,
+    /// Its members and security state.
+    pub members: Vec<Member>,
+    /// Its security state.
+    pub security: Option<SecurityInfo>,
+    /// The compose box.
+    pub compose: String,
+    /// Dialogs and forms.
+    pub forms: Forms,
+    /// Search results (`None`: not searching).
+    pub search_results: Option<Vec<StoredMessage>>,
+    /// Notices to show.
+    pub notices: Vec<Notice>,
+    /// Key changes to acknowledge.
+    pub key_warnings: Vec<KeyWarning>,
+    /// The push connection.
+    pub connection: ConnectionState,
+    /// Who serves the local address.
+    pub local_server: Option<LocalServerState>,
+    /// Dark theme.
+    pub dark: bool,
+    /// Messages that arrived while the window was unfocused, for a notification.
+    pub unseen: Vec<String>,
+    next_notice: u64,
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        Self {
+            screen: Screen::Loading,
+            onboarding: Onboarding::default(),
+            me: String::new(),
+            fingerprint: String::new(),
+            server: String::new(),
+            conversations: Vec::new(),
+            open: None,
+            members: Vec::new(),
+            security: None,
+            compose: String::new(),
+            forms: Forms::default(),
+            search_results: None,
+            notices: Vec::new(),
+            key_warnings: Vec::new(),
+            connection: ConnectionState::Connecting,
+            local_server: None,
+            dark: true,
+            unseen: Vec::new(),
+            next_notice: 0,
+        }
+    }
+}
+
+impl AppState {
+    /// Adds a notice.
+    pub fn notice(&mut self, text: impl Into<String>) {
+        self.next_notice += 1;
+        self.notices.push(Notice {
+            id: self.next_notice,
+            text: text.into(),
+        });
+    }
+
+    /// The open conversation's summary.
+    pub fn open_summary(&self) -> Option<&ConversationSummary> {
+        let id = self.open.as_ref()?.id;
+        self.conversations.iter().find(|c| c.conversation.id == id)
+    }
+
+    /// Applies one update from the engine. Returns what to ask the engine for next (the
+    /// members of the open conversation after they changed, a created conversation).
+    pub fn apply(&mut self, update: Update) -> Vec<Command> {
+        let mut next = Vec::new();
+        match update {
+            Update::NeedsProfile { default_server } => {
+                self.screen = Screen::Onboarding;
+                if self.onboarding.server.is_empty() {
+                    self.onboarding.server = default_server;
+                }
+            }
+            Update::ProfileFailed(error) => {
+                if self.screen == Screen::Onboarding {
+                    self.onboarding.busy = false;
+                    self.onboarding.error = Some(error);
+                } else {
+                    self.screen = Screen::Failed(error);
+                }
+            }
+            Update::Ready {
+                me,
+                fingerprint,
+                server,
+            } => {
+                self.screen = Screen::Main;
+                self.me = me;
+                self.fingerprint = fingerprint;
+                self.server = server;
+            }
+            Update::Conversations(list) => self.conversations = list,
+            Update::Opened {
+                conversation,
+                total,
+            } => {
+                self.open = Some(OpenConversation {
+                    id: conversation,
+                    total,
+                    pages: BTreeMap::new(),
+                    requested: HashSet::new(),
+                    scroll_to_bottom: true,
+                });
+            }
+            Update::Page {
+                conversation,
+                page,
+                messages,
+            } => {
+                if let Some(open) = self.open.as_mut().filter(|o| o.id == conversation) {
+                    open.requested.remove(&page);
+                    open.pages.insert(page, messages);
+                }
+            }
+            Update::Members {
+                conversation,
+                members,
+                security,
+            } => {
+                if self.open.as_ref().is_some_and(|o| o.id == conversation) {
+                    self.members = members;
+                    self.security = security;
+                }
+            }
+            Update::SearchResults(results) => self.search_results = Some(results),
+            Update::Created(id) => next.push(Command::Open(id)),
+            Update::LocalServer(state) => self.local_server = Some(state),
+            Update::Notice(text) => self.notice(text),
+            Update::Event(event) => self.apply_event(event, &mut next),
+        }
+        next
+    }
+
+    fn apply_event(&mut self, event: ClientEvent, next: &mut Vec<Command>) {
+        let open = self.open.as_ref().map(|o| o.id);
+        match event {
+            ClientEvent::MessageReceived {
+                conversation,
+                message,
+            } => {
+                if !message.message.outgoing {
+                    self.unseen.push(format!(
+                        "{}: {}",
+                        message.message.sender.user, message.message.body
+                    ));
+                }
+                if let Some(open) = self.open.as_mut().filter(|o| o.id == conversation) {
+                    open.push(message);
+                    open.scroll_to_bottom = true;
+                }
+            }
+            ClientEvent::MessageStateChanged {
+                conversation,
+                message,
+                state,
+            } => {
+                if let Some(open) = self.open.as_mut().filter(|o| o.id == conversation)
+                    && let Some(m) = open.find_mut(message)
+                {
+                    m.message.state = state;
+                }
+                if state == MessageState::Failed {
+                    self.notice("a message could not be sent");
+                }
+            }
+            ClientEvent::KeyChanged {
+                member,
+                previous_fingerprint,
+                fingerprint,
+            } => self.key_warnings.push(KeyWarning {
+                member: member.to_string(),
+                previous: previous_fingerprint,
+                current: fingerprint,
+            }),
+            ClientEvent::Connection(state) => self.connection = state,
+            ClientEvent::Error { message } => self.notice(message),
+            ClientEvent::ConversationLeft { conversation, .. } if open == Some(conversation) => {
+                self.members.clear();
+                self.security = None;
+            }
+            ClientEvent::MembersChanged { conversation }
+            | ClientEvent::ConversationRenamed { conversation, .. }
+                if open == Some(conversation) =>
+            {
+                next.push(Command::Members(conversation));
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The members panel: who is in the conversation, their safety numbers and verified marks,
+//! invite / remove / rename / leave, and the group's security state.
+
+use conclave_client::display::{digit_groups, timestamp};
+
+use crate::backend::Command;
+use crate::state::AppState;
+
+/// Draws the members panel of the open conversation.
+pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>) {
+    let Some(summary) = state.open_summary().cloned() else {
+        return;
+    };
+    let id = summary.conversation.id;
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        ui.heading("Members");
+        if summary.conversation.left_at.is_some() {
+            ui.weak("You left this conversation.");
+            return;
+        }
+        for member in state.members.clone() {
+            ui.horizontal(|ui| {
+                let name = if member.is_me {
+                    format!("{} (you)", member.id)
+                } else {
+                    member.id.to_string()
+                };
+                ui.strong(name);
+                if member.verified {
+                    ui.colored_label(egui::Color32::from_rgb(60, 170, 90), "verified");
+                }
+            });
+            if !member.is_me {
+                ui.collapsing(format!("Safety number with {}", member.id.user), |ui| {
+                    ui.monospace(digit_groups(&member.safety_number));
+                    ui.weak("Compare with theirs in person or on a call.");
+                });
+                ui.horizontal(|ui| {
+                    if !member.verified && ui.button(format!("Verify {}", member.id.user)).clicked()
+                    {
+                        commands.push(Command::Verify(id, member.id.user.to_string()));
+                    }
+                    if ui.button(format!("Remove {}", member.id.user)).clicked() {
+                        commands.push(Command::Remove(id, member.id.user.to_string()));
+                    }
+                });
+            }
+            ui.add_space(4.0);
+        }
+        ui.separator();
+        ui.horizontal(|ui| {
+            let label = ui.label("Invite user");
+            ui.add(egui::TextEdit::singleline(&mut state.forms.invite).desired_width(120.0))
+                .labelled_by(label.id);
+            if ui.button("Invite").clicked() && !state.forms.invite.trim().is_empty() {
+                commands.push(Command::Invite(id, state.forms.invite.trim().to_owned()));
+                state.forms.invite.clear();
+            }
+        });
+        ui.horizontal(|ui| {
+            let label = ui.label("New name");
+            ui.add(egui::TextEdit::singleline(&mut state.forms.rename).desired_width(120.0))
+                .labelled_by(label.id);
+            if ui.button("Rename").clicked() && !state.forms.rename.trim().is_empty() {
+                commands.push(Command::Rename(id, state.forms.rename.trim().to_owned()));
+                state.forms.rename.clear();
+            }
+        });
+        if summary.conversation.leave_requested {
+            ui.weak("Leaving: waiting for a member to commit it.");
+        } else if ui.button("Leave conversation").clicked() {
+            commands.push(Command::Leave(id));
+        }
+
+        ui.separator();
+        ui.heading("Security");
+        if let Some(security) = &state.security {
+            egui::Grid::new("security").num_columns(2).show(ui, |ui| {
+                ui.label("Ciphersuite");
+                ui.label(&security.ciphersuite);
+                ui.end_row();
+                ui.label("Epoch");
+                ui.label(security.epoch.to_string());
+                ui.end_row();
+                ui.label("Epoch authenticator");
+                ui.monospace(
+                    &security.epoch_authenticator[..16.min(security.epoch_authenticator.len())],
+                )
+                .on_hover_text(&security.epoch_authenticator);
+                ui.end_row();
+                ui.label("Your last key rotation");
+                ui.label(if security.last_rotation > 0 {
+                    format!("{} UTC", timestamp(security.last_rotation))
+                } else {
+                    "at join".to_owned()
+                });
+                ui.end_row();
+            });
+            if ui.button("Rotate my keys now").clicked() {
+                commands.push(Command::RotateKeys(id));
+            }
+        }
+    });
+}

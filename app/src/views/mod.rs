@@ -1,0 +1,7 @@
+//! Views: functions from [`crate::state::AppState`] to widgets, pushing [`crate::backend::Command`]s
+//! for what the user asks.
+
+pub mod conversation;
+pub mod main;
+pub mod members;
+pub mod onboarding;

@@ -1,0 +1,56 @@
+//! First run: choose a user name and a server.
+
+use crate::backend::Command;
+use crate::state::AppState;
+
+/// Draws the onboarding screen.
+pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>) {
+    egui::CentralPanel::default().show(ui, |ui| {
+        ui.vertical_centered(|ui| {
+            ui.add_space(40.0);
+            ui.heading("Welcome to Conclave");
+            ui.label("End-to-end encrypted group messaging. Choose a name to start.");
+            ui.add_space(20.0);
+        });
+        let form = &mut state.onboarding;
+        egui::Grid::new("onboarding")
+            .num_columns(2)
+            .spacing([12.0, 8.0])
+            .show(ui, |ui| {
+                let label = ui.label("User name");
+                ui.add_enabled(
+                    !form.busy,
+                    egui::TextEdit::singleline(&mut form.user).hint_text("a-z, 0-9, . _ -"),
+                )
+                .labelled_by(label.id);
+                ui.end_row();
+                let label = ui.label("Server");
+                ui.add_enabled(!form.busy, egui::TextEdit::singleline(&mut form.server))
+                    .labelled_by(label.id);
+                ui.end_row();
+            });
+        ui.add_space(8.0);
+        let ready = !form.busy && !form.user.trim().is_empty() && !form.server.trim().is_empty();
+        let submit = ui
+            .add_enabled(ready, egui::Button::new("Create profile"))
+            .clicked()
+            || (ready && ui.input(|i| i.key_pressed(egui::Key::Enter)));
+        if submit {
+            form.busy = true;
+            form.error = None;
+            commands.push(Command::CreateProfile {
+                user: form.user.trim().to_owned(),
+                server: form.server.trim().to_owned(),
+            });
+        }
+        if form.busy {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Registering with the server...");
+            });
+        }
+        if let Some(error) = &form.error {
+            ui.colored_label(ui.visuals().error_fg_color, error);
+        }
+    });
+}

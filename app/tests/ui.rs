@@ -1,0 +1,269 @@
+//! The real app UI, driven through egui_kittest (no display needed), against a real
+//! delivery service on 127.0.0.1 and real profile files.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use conclave_app::state::Screen;
+use conclave_app::{AppConfig, ConclaveApp};
+use conclave_client::{Client, ClientConfig, UserName};
+use conclave_delivery::server::{Config, Running, Server};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+
+struct World {
+    runtime: tokio::runtime::Runtime,
+    server: Option<Running>,
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    fn new() -> World {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("ds.sqlite");
+        let server = runtime.block_on(async {
+            Server::open(Config::new(db))
+                .unwrap()
+                .spawn("127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap()
+        });
+        World {
+            runtime,
+            server: Some(server),
+            dir,
+        }
+    }
+
+    fn url(&self) -> String {
+        self.server.as_ref().unwrap().url()
+    }
+
+    fn profile(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn config(&self, name: &str) -> AppConfig {
+        AppConfig {
+            profile_dir: self.profile(name),
+            server: Some(self.url()),
+            local_address: None,
+            local_db: self.dir.path().join("unused.sqlite"),
+            client: client_config(),
+        }
+    }
+
+    fn app(&self, name: &str) -> Harness<'static, ConclaveApp> {
+        let ctx = egui::Context::default();
+        let app = ConclaveApp::new(&ctx, self.config(name), self.runtime.handle())
+            .without_notifications();
+        Harness::builder()
+            .with_size([1280.0, 800.0])
+            .build_ui_state(|ui, app: &mut ConclaveApp| app.ui(ui), app)
+    }
+
+    /// A client that is not an app window (a third party in the conversation).
+    fn client(&self, name: &str) -> Client {
+        self.runtime
+            .block_on(Client::create_with(
+                &self.profile(name),
+                name,
+                &self.url(),
+                client_config(),
+            ))
+            .unwrap()
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            let _ = self.runtime.block_on(server.stop());
+        }
+    }
+}
+
+fn client_config() -> ClientConfig {
+    ClientConfig {
+        rotation_interval: None,
+        key_package_stock: 4,
+        min_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(500),
+        ..ClientConfig::default()
+    }
+}
+
+/// Steps the UI until `done` holds (bounded), with the engine working in between.
+fn step_until(
+    harness: &mut Harness<'static, ConclaveApp>,
+    what: &str,
+    done: impl Fn(&Harness<'static, ConclaveApp>) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        harness.step();
+        if done(harness) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn shows(harness: &Harness<'static, ConclaveApp>, text: &str) -> bool {
+    harness.query_all_by_label_contains(text).next().is_some()
+}
+
+fn wait_for_text(harness: &mut Harness<'static, ConclaveApp>, text: &str) {
+    step_until(harness, text, |h| shows(h, text));
+}
+
+fn present(harness: &mut Harness<'static, ConclaveApp>, label: &str) {
+    step_until(harness, label, |h| h.query_by_label(label).is_some());
+}
+
+fn type_into(harness: &mut Harness<'static, ConclaveApp>, field: &str, text: &str) {
+    present(harness, field);
+    harness.get_by_label(field).focus();
+    harness.step();
+    harness.get_by_label(field).type_text(text);
+    harness.step();
+}
+
+fn click(harness: &mut Harness<'static, ConclaveApp>, button: &str) {
+    present(harness, button);
+    harness.get_by_label(button).click();
+    harness.step();
+}
+
+fn onboard(harness: &mut Harness<'static, ConclaveApp>, user: &str) {
+    step_until(harness, "the onboarding screen", |h| {
+        h.state().state().screen == Screen::Onboarding
+    });
+    assert!(shows(harness, "Welcome to Conclave"));
+    type_into(harness, "User name", user);
+    click(harness, "Create profile");
+    step_until(harness, "the main window", |h| {
+        h.state().state().screen == Screen::Main
+    });
+}
+
+fn open_conversation(harness: &mut Harness<'static, ConclaveApp>, name: &str) {
+    wait_for_text(harness, name);
+    harness
+        .query_all_by_label_contains(name)
+        .next()
+        .unwrap()
+        .click();
+    step_until(harness, "the conversation to open", |h| {
+        h.state().state().open.is_some()
+    });
+}
+
+#[test]
+fn onboarding_chat_invite_remove_search_leave() {
+    let world = World::new();
+    let mut alice = world.app("alice");
+    let mut bob = world.app("bob");
+    onboard(&mut alice, "alice");
+    onboard(&mut bob, "bob");
+    let carol = world.client("carol");
+
+    // Alice creates a conversation with bob.
+    click(&mut alice, "New conversation");
+    type_into(&mut alice, "Name", "Team");
+    type_into(&mut alice, "Members (user names)", "bob");
+    click(&mut alice, "Create");
+    step_until(&mut alice, "alice's conversation to open", |h| {
+        h.state().state().open.is_some() && h.state().state().members.len() == 2
+    });
+
+    // Bob sees it arrive (push), opens it, and reads alice's message as it comes.
+    open_conversation(&mut bob, "Team");
+    type_into(&mut alice, "Message", "hello bob");
+    alice.key_press(egui::Key::Enter);
+    alice.step();
+    assert_eq!(alice.state().state().compose, "", "Enter sent the message");
+    wait_for_text(&mut bob, "hello bob");
+    type_into(&mut bob, "Message", "hi alice");
+    click(&mut bob, "Send");
+    wait_for_text(&mut alice, "hi alice");
+    step_until(&mut alice, "the sent mark", |h| shows(h, "alice · "));
+
+    // Invite carol from the members panel; then remove her.
+    type_into(&mut alice, "Invite user", "carol");
+    click(&mut alice, "Invite");
+    wait_for_text(&mut alice, "Remove carol");
+    world.runtime.block_on(carol.sync()).unwrap();
+    let carols = world.runtime.block_on(carol.conversations()).unwrap();
+    assert_eq!(carols[0].conversation.name, "Team");
+    click(&mut alice, "Remove carol");
+    step_until(&mut alice, "carol removed", |h| !shows(h, "Remove carol"));
+    world.runtime.block_on(carol.sync()).unwrap();
+    let carols = world.runtime.block_on(carol.conversations()).unwrap();
+    assert!(carols[0].conversation.left_at.is_some());
+
+    // Search across history.
+    type_into(&mut bob, "Search", "hello");
+    click(&mut bob, "Find");
+    wait_for_text(&mut bob, "[Team] alice: hello bob");
+    click(&mut bob, "Close search");
+
+    // Bob leaves; alice's app commits it; bob's view says so.
+    click(&mut bob, "Leave conversation");
+    wait_for_text(&mut bob, "You are no longer a member");
+    step_until(&mut alice, "bob gone from alice's members", |h| {
+        h.state().state().members.len() == 1
+    });
+    wait_for_text(&mut alice, "bob left");
+}
+
+#[test]
+fn a_key_change_is_impossible_to_miss() {
+    let world = World::new();
+    // Alice and bob share a conversation (made through the engine, as a previous session).
+    let (conversation, bob) = {
+        let alice = world.client("alice");
+        let bob = world.client("bob");
+        let id = world
+            .runtime
+            .block_on(alice.create_conversation("Keys", &[UserName::new("bob").unwrap()]))
+            .unwrap();
+        world.runtime.block_on(bob.sync()).unwrap();
+        (id, bob)
+    };
+    // What alice recorded for bob's device no longer matches what the group shows.
+    tamper_bob_key(&world.profile("alice"));
+
+    let mut alice = world.app("alice");
+    step_until(&mut alice, "the main window", |h| {
+        h.state().state().screen == Screen::Main
+    });
+    let theirs = world.runtime.block_on(bob.conversations()).unwrap()[0]
+        .conversation
+        .id;
+    world.runtime.block_on(bob.rotate_keys(theirs)).unwrap();
+    wait_for_text(&mut alice, "Security warning: the key of bob/");
+    assert!(shows(&alice, "Compare safety numbers"));
+    click(&mut alice, "I understand");
+    step_until(&mut alice, "the warning acknowledged", |h| {
+        h.state().state().key_warnings.is_empty()
+    });
+    let _ = conversation;
+}
+
+fn tamper_bob_key(profile: &Path) {
+    let conn = rusqlite::Connection::open(profile.join(conclave_client::PROFILE_FILE)).unwrap();
+    let changed = conn
+        .execute(
+            "UPDATE devices SET signature_key = x'00', fingerprint = '1' WHERE user_name = 'bob'",
+            [],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+}
