@@ -37,6 +37,13 @@ impl ConclaveApp {
         &self.state
     }
 
+    /// Closes the open conversation (the view shows the list only).
+    pub fn close_conversation(&mut self) {
+        self.state.open = None;
+        self.state.members.clear();
+        self.state.security = None;
+    }
+
     /// Draws one frame.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         for update in self.backend.poll() {
