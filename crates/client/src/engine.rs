@@ -120,6 +120,16 @@ fn device_ref(member: &MemberId) -> DeviceRef {
     }
 }
 
+/// Every member's device but this one: the recipients of what this device sends.
+fn other_members(group: &Group, identity: &Identity) -> Result<Vec<DeviceRef>> {
+    Ok(group
+        .members()?
+        .iter()
+        .filter(|m| m.id != *identity.member())
+        .map(|m| device_ref(&m.id))
+        .collect())
+}
+
 fn is_me(identity: &Identity, user: &str, device: &str) -> bool {
     let me = identity.member();
     me.user.as_str() == user && me.device.as_str() == device
@@ -718,13 +728,7 @@ impl Engine {
                 g.group.discard_pending_commit(&g.provider)?;
             }
             let epoch = g.group.epoch();
-            let recipients: Vec<DeviceRef> = g
-                .group
-                .members()?
-                .iter()
-                .filter(|m| m.id != *identity.member())
-                .map(|m| device_ref(&m.id))
-                .collect();
+            let recipients = other_members(g.group, &identity)?;
             if recipients.is_empty() {
                 // The last member: nobody to commit it, so the conversation just ends here.
                 tx.set_left(conversation, Some(now_ms()))?;
@@ -947,13 +951,7 @@ impl Engine {
             Some(MessageState::Failed)
         } else {
             let g = tx.group(&c.group_id)?;
-            let recipients: Vec<DeviceRef> = g
-                .group
-                .members()?
-                .iter()
-                .filter(|m| m.id != *identity.member())
-                .map(|m| device_ref(&m.id))
-                .collect();
+            let recipients = other_members(g.group, &identity)?;
             if recipients.is_empty() {
                 Some(MessageState::Sent)
             } else {

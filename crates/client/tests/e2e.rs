@@ -101,14 +101,8 @@ async fn a_client_offline_across_several_epochs_catches_up() {
     let alice = client(dir.path(), "alice", &server).await;
     let bob = client(dir.path(), "bob", &server).await;
     let carol = client(dir.path(), "carol", &server).await;
-    let a = alice
-        .create_conversation("Plans", &[user("bob"), user("carol")])
-        .await
-        .unwrap();
-    bob.sync().await.unwrap();
-    let b = same_conversation(&bob, &alice, a).await;
-    carol.sync().await.unwrap();
-    let c = same_conversation(&carol, &alice, a).await;
+    let (a, theirs) = start_conversation(&alice, "Plans", &[&bob, &carol]).await;
+    let (b, c) = (theirs[0], theirs[1]);
 
     // Carol is away while the group moves through several epochs.
     alice.send_text(a, "one").await.unwrap();
@@ -153,12 +147,8 @@ async fn a_restarted_client_carries_on() {
     let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
     let alice = client(dir.path(), "alice", &server).await;
     let bob = client(dir.path(), "bob", &server).await;
-    let a = alice
-        .create_conversation("Restart", &[user("bob")])
-        .await
-        .unwrap();
-    bob.sync().await.unwrap();
-    let b = same_conversation(&bob, &alice, a).await;
+    let (a, theirs) = start_conversation(&alice, "Restart", &[&bob]).await;
+    let b = theirs[0];
     bob.send_text(b, "before").await.unwrap();
 
     // Bob's process ends; meanwhile alice writes and rotates.
@@ -196,12 +186,8 @@ async fn two_members_inviting_at_once_are_both_applied_without_a_fork() {
     let bob = client(dir.path(), "bob", &server).await;
     let carol = client(dir.path(), "carol", &server).await;
     let dave = client(dir.path(), "dave", &server).await;
-    let a = alice
-        .create_conversation("Race", &[user("bob")])
-        .await
-        .unwrap();
-    bob.sync().await.unwrap();
-    let b = same_conversation(&bob, &alice, a).await;
+    let (a, theirs) = start_conversation(&alice, "Race", &[&bob]).await;
+    let b = theirs[0];
 
     let (carol_name, dave_name) = (user("carol"), user("dave"));
     for round in 0..3 {
@@ -238,12 +224,8 @@ async fn messages_written_offline_are_sent_once_the_server_is_back() {
     let addr = server.addr;
     let alice = client(dir.path(), "alice", &server).await;
     let bob = client(dir.path(), "bob", &server).await;
-    let a = alice
-        .create_conversation("Offline", &[user("bob")])
-        .await
-        .unwrap();
-    bob.sync().await.unwrap();
-    let b = same_conversation(&bob, &alice, a).await;
+    let (a, theirs) = start_conversation(&alice, "Offline", &[&bob]).await;
+    let b = theirs[0];
 
     server.stop().await;
     let first = alice.send_text(a, "queued one").await.unwrap();

@@ -121,3 +121,20 @@ pub async fn wait_for(
         }
     }
 }
+
+/// `owner` creates a conversation with the users of `others`, who sync and find it. Returns
+/// the owner's conversation id and each other's, in order.
+pub async fn start_conversation(
+    owner: &Client,
+    name: &str,
+    others: &[&Client],
+) -> (ConversationId, Vec<ConversationId>) {
+    let users: Vec<UserName> = others.iter().map(|c| c.me().user.clone()).collect();
+    let id = owner.create_conversation(name, &users).await.unwrap();
+    let mut theirs = Vec::new();
+    for other in others {
+        other.sync().await.unwrap();
+        theirs.push(same_conversation(other, owner, id).await);
+    }
+    (id, theirs)
+}
