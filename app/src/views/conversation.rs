@@ -7,8 +7,31 @@ use conclave_client::{MessageKind, MessageState, StoredMessage};
 use crate::backend::{Command, PAGE};
 use crate::state::AppState;
 
-/// Height of one history row: a header line and one line of text.
-pub const ROW_HEIGHT: f32 = 40.0;
+/// Height of a row's header line (sender, time, state).
+const HEADER: f32 = 17.0;
+/// Height of one line of message text.
+const LINE: f32 = 19.0;
+/// Gap below each row.
+const GAP: f32 = 6.0;
+/// Longer messages show this many lines (the whole text on hover).
+const MAX_LINES: usize = 12;
+/// A narrow estimate of a character's width in the body font, so that estimated line counts
+/// err towards too many (a little blank space) rather than too few (clipped text).
+const CHAR_WIDTH: f32 = 6.2;
+/// Height of a row not loaded yet (and of a one-line message).
+pub const ROW_HEIGHT: f32 = HEADER + LINE + GAP;
+
+/// A row's height, from its text's estimated wrapped line count. Estimated, not measured:
+/// laying out 100,000 texts to scroll through them would cost far more than a frame.
+fn row_height(message: &StoredMessage, chars_per_line: usize) -> f32 {
+    let lines: usize = message
+        .message
+        .body
+        .split('\n')
+        .map(|line| line.chars().count().div_ceil(chars_per_line).max(1))
+        .sum();
+    HEADER + LINE * lines.clamp(1, MAX_LINES) as f32 + GAP
+}
 
 /// Draws the open conversation (or a hint when none is open).
 pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>) {
@@ -40,36 +63,76 @@ fn history(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>)
         return;
     };
     let total = open.total as usize;
+    let width = ui.available_width();
+    let chars_per_line = ((width - 16.0) / CHAR_WIDTH).max(8.0) as usize;
+    // Where each page starts: loaded pages by their rows' heights, others as plain rows.
+    let pages = total.div_ceil(PAGE);
+    let mut page_top = Vec::with_capacity(pages + 1);
+    let mut content = 0.0;
+    for page in 0..pages {
+        page_top.push(content);
+        let rows = PAGE.min(total - page * PAGE);
+        content += match open.pages.get(&page) {
+            Some(messages) => {
+                messages
+                    .iter()
+                    .map(|m| row_height(m, chars_per_line))
+                    .sum::<f32>()
+                    + rows.saturating_sub(messages.len()) as f32 * ROW_HEIGHT
+            }
+            None => rows as f32 * ROW_HEIGHT,
+        };
+    }
+    page_top.push(content);
+
     let mut area = egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .stick_to_bottom(true);
     if open.scroll_to_bottom {
-        // The end of the rows (egui clamps an offset past the end to the end).
-        let row = ROW_HEIGHT + ui.spacing().item_spacing.y;
-        area = area.vertical_scroll_offset(total as f32 * row);
+        area = area.vertical_scroll_offset(content);
         open.scroll_to_bottom = false;
     }
     let mut newest_shown = None;
-    area.show_rows(ui, ROW_HEIGHT, total, |ui, rows| {
-        for row in rows {
-            let Some(message) = open.row(row) else {
-                let page = row / PAGE;
-                if open.requested.insert(page) {
-                    commands.push(Command::LoadPage(open.id, page));
+    area.show_viewport(ui, |ui, viewport| {
+        ui.set_height(content);
+        let origin = ui.max_rect().min;
+        // Only the rows that intersect the viewport are laid out.
+        let first_page = page_top[1..].partition_point(|&bottom| bottom <= viewport.min.y);
+        let mut y = page_top.get(first_page).copied().unwrap_or(content);
+        let mut row = first_page * PAGE;
+        while row < total && y < viewport.max.y {
+            let message = open.row(row);
+            let height = message.map_or(ROW_HEIGHT, |m| row_height(m, chars_per_line));
+            if y + height > viewport.min.y {
+                let rect = egui::Rect::from_min_size(
+                    origin + egui::vec2(0.0, y),
+                    egui::vec2(width, height),
+                );
+                match message {
+                    Some(message) => {
+                        let new_day = row == 0
+                            || open.row(row - 1).is_some_and(|prev| {
+                                day(prev.message.sent_at) != day(message.message.sent_at)
+                            });
+                        newest_shown = newest_shown.max(Some(message.id));
+                        ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
+                            ui.set_clip_rect(rect.intersect(ui.clip_rect()));
+                            message_row(ui, message, new_day);
+                        });
+                    }
+                    None => {
+                        let page = row / PAGE;
+                        if open.requested.insert(page) {
+                            commands.push(Command::LoadPage(open.id, page));
+                        }
+                        ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
+                            ui.weak("...");
+                        });
+                    }
                 }
-                ui.allocate_ui(egui::vec2(ui.available_width(), ROW_HEIGHT), |ui| {
-                    ui.weak("...");
-                });
-                continue;
-            };
-            let new_day = row == 0
-                || open
-                    .row(row - 1)
-                    .is_some_and(|prev| day(prev.message.sent_at) != day(message.message.sent_at));
-            newest_shown = Some(message.id);
-            ui.allocate_ui(egui::vec2(ui.available_width(), ROW_HEIGHT), |ui| {
-                message_row(ui, message, new_day);
-            });
+            }
+            y += height;
+            row += 1;
         }
     });
     // What was on screen is read.
@@ -84,7 +147,7 @@ fn history(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>)
 fn message_row(ui: &mut egui::Ui, message: &StoredMessage, new_day: bool) {
     let m = &message.message;
     ui.vertical(|ui| {
-        ui.set_height(ROW_HEIGHT);
+        ui.spacing_mut().item_spacing.y = 2.0;
         ui.horizontal(|ui| {
             if new_day {
                 ui.label(egui::RichText::new(date(m.sent_at)).small().strong());
@@ -115,8 +178,7 @@ fn message_row(ui: &mut egui::Ui, message: &StoredMessage, new_day: bool) {
         } else {
             body
         };
-        ui.add(egui::Label::new(body).truncate())
-            .on_hover_text(&m.body);
+        ui.add(egui::Label::new(body).wrap()).on_hover_text(&m.body);
     });
 }
 
@@ -172,4 +234,39 @@ pub fn search_results(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Ve
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use conclave_client::{ConversationId, MessageId, NewMessage};
+    use conclave_protocol::{DeviceId, MemberId, UserName};
+
+    fn message(body: &str) -> StoredMessage {
+        StoredMessage {
+            id: MessageId(1),
+            message: NewMessage {
+                conversation: ConversationId(1),
+                uid: vec![1],
+                sender: MemberId::new(UserName::new("a").unwrap(), DeviceId::new("d").unwrap()),
+                sent_at: 0,
+                received_at: None,
+                body: body.into(),
+                state: MessageState::Sent,
+                server_seq: None,
+                outgoing: true,
+                kind: MessageKind::Text,
+            },
+        }
+    }
+
+    #[test]
+    fn rows_grow_with_their_text_up_to_a_limit() {
+        let one = row_height(&message("short"), 40);
+        assert_eq!(one, ROW_HEIGHT);
+        assert_eq!(row_height(&message(&"x".repeat(81)), 40), one + 2.0 * LINE);
+        assert_eq!(row_height(&message("a\nb\n\nc"), 40), one + 3.0 * LINE);
+        let capped = HEADER + LINE * MAX_LINES as f32 + GAP;
+        assert_eq!(row_height(&message(&"x".repeat(10_000)), 40), capped);
+    }
 }

@@ -73,5 +73,5 @@ pub use events::{ClientEvent, ConnectionState};
 pub use conclave_protocol::UserName;
 pub use conclave_storage::{
     Conversation, ConversationId, ConversationSummary, KnownDevice, MessageId, MessageKind,
-    MessageState, StoredMessage,
+    MessageState, NewMessage, StoredMessage,
 };
