@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 
 use conclave_client::{
-    Client, ClientConfig, ClientEvent, ConnectionState, ConversationId, ConversationSummary,
-    Member, MessageId, SecurityInfo, StoredMessage, UserName,
+    Client, ClientConfig, ClientEvent, ConversationId, ConversationSummary, Member, MessageId,
+    SecurityInfo, StoredMessage, UserName,
 };
 use tokio::sync::mpsc as async_mpsc;
 
@@ -439,9 +439,4 @@ async fn load_page(client: &Client, out: &Out, conversation: ConversationId, pag
         }),
         Err(e) => out.fail("loading history failed", e),
     }
-}
-
-/// Whether a connection state means the server can be reached.
-pub fn is_online(state: ConnectionState) -> bool {
-    state == ConnectionState::Online
 }

@@ -52,9 +52,6 @@ struct Inner {
     server: String,
 }
 
-/// A matching message from [`Client::search`].
-pub type SearchHit = StoredMessage;
-
 impl Client {
     /// Creates a profile in `profile_dir` for `user` on the server at `server_url`:
     /// a new device identity, registered at the server, with key packages published.
@@ -257,8 +254,15 @@ impl Client {
     /// Adds every registered device of `user`.
     pub async fn invite(&self, conversation: ConversationId, user: &UserName) -> Result<()> {
         let mut engine = self.inner.engine.lock().await;
-        // Whether the user is already in is decided on the current epoch, after catching up
-        // (inside the commit).
+        // Decided on the current epoch, before a key package is used up for nothing.
+        engine.drain().await?;
+        if engine
+            .members(conversation)?
+            .iter()
+            .any(|m| &m.id.user == user && !m.is_me)
+        {
+            return Err(ClientError::AlreadyMember(user.to_string()));
+        }
         let claimed = engine.claim(std::slice::from_ref(user)).await?;
         engine.commit_op(conversation, Op::Invite(claimed)).await
     }
@@ -321,17 +325,17 @@ impl Client {
 
     /// Finds a conversation by its id (digits) or its exact name.
     pub async fn find_conversation(&self, key: &str) -> Result<ConversationId> {
-        let all = self.conversations().await?;
+        let all = {
+            let mut engine = self.inner.engine.lock().await;
+            engine.store.transaction()?.conversation_list()?
+        };
         if let Ok(id) = key.parse::<i64>()
-            && let Some(c) = all.iter().find(|c| c.conversation.id.0 == id)
+            && let Some(c) = all.iter().find(|c| c.id.0 == id)
         {
-            return Ok(c.conversation.id);
+            return Ok(c.id);
         }
-        let matching: Vec<ConversationId> = all
-            .iter()
-            .filter(|c| c.conversation.name == key)
-            .map(|c| c.conversation.id)
-            .collect();
+        let matching: Vec<ConversationId> =
+            all.iter().filter(|c| c.name == key).map(|c| c.id).collect();
         match matching.as_slice() {
             [one] => Ok(*one),
             [] => Err(ClientError::NoSuchConversation(key.to_owned())),
@@ -383,7 +387,7 @@ impl Client {
     }
 
     /// Full-text search over all decrypted history, newest first.
-    pub async fn search(&self, text: &str, limit: usize) -> Result<Vec<SearchHit>> {
+    pub async fn search(&self, text: &str, limit: usize) -> Result<Vec<StoredMessage>> {
         let mut engine = self.inner.engine.lock().await;
         Ok(engine.store.transaction()?.search(text, limit)?)
     }

@@ -283,7 +283,7 @@ impl Engine {
 
     /// Processes the queue until it is empty. Each item is applied together with the cursor
     /// in one transaction, then acknowledged.
-    async fn drain(&mut self) -> Result<usize> {
+    pub(crate) async fn drain(&mut self) -> Result<usize> {
         let server = self.server();
         let mut processed = 0;
         loop {
@@ -330,10 +330,9 @@ impl Engine {
     /// accepted (its echo would have merged it): drop it.
     fn settle_pending_commits(&mut self) -> Result<()> {
         let mut tx = self.store.transaction()?;
-        let conversations = tx.conversations()?;
+        let conversations = tx.conversation_list()?;
         let mut changed = false;
-        for summary in conversations {
-            let c = summary.conversation;
+        for c in conversations {
             if c.left_at.is_some() {
                 continue;
             }
@@ -1047,9 +1046,8 @@ impl Engine {
         let now = now_ms();
         let tx = self.store.transaction()?;
         Ok(tx
-            .conversations()?
+            .conversation_list()?
             .into_iter()
-            .map(|s| s.conversation)
             .filter(|c| {
                 c.left_at.is_none()
                     && !c.leave_requested

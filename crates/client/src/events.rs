@@ -7,7 +7,8 @@ use conclave_storage::{ConversationId, MessageId, MessageState, StoredMessage};
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ClientEvent {
-    /// A message arrived (or a membership change was recorded in the history).
+    /// A message was stored: one that arrived, one this device just wrote (pending), or a
+    /// membership or name change recorded in the history.
     MessageReceived {
         /// Its conversation.
         conversation: ConversationId,

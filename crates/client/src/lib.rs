@@ -64,7 +64,7 @@ mod engine;
 mod error;
 mod events;
 
-pub use client::{Background, Client, PROFILE_FILE, SearchHit};
+pub use client::{Background, Client, PROFILE_FILE};
 pub use config::ClientConfig;
 pub use engine::{Member, SecurityInfo};
 pub use error::{ClientError, Result};

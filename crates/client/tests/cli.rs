@@ -90,7 +90,7 @@ async fn three_users_chat_from_the_command_line() {
     init(&cli, &server, "carol");
     assert_eq!(cli.json("alice", &["whoami"])["user"], "alice");
 
-    let created = cli.json("alice", &["create", "Team", "--with", "bob", "carol"]);
+    let created = cli.json("alice", &["create", "Team", "--with", "bob"]);
     assert_eq!(created["name"], "Team");
     let sent = cli.json("alice", &["send", "Team", "hello from alice"]);
     assert_eq!(sent["state"], "sent");
@@ -99,6 +99,15 @@ async fn three_users_chat_from_the_command_line() {
         ["alice: hello from alice"]
     );
     cli.json("bob", &["send", "Team", "hi alice"]);
+    // Carol joins later, by invitation, and finds the conversation by its name.
+    let invited = cli.json("alice", &["invite", "Team", "carol"]);
+    assert_eq!(invited["invited"], "carol");
+    assert_eq!(
+        cli.code("alice", &["invite", "Team", "carol"]),
+        5,
+        "already a member"
+    );
+    assert!(cli.texts("carol", "Team").is_empty());
 
     // A listener sees new messages as they come.
     let mut listener = Command::new(CLI)

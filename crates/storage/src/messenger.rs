@@ -583,6 +583,16 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Every conversation, in creation order, without the per-conversation queries of
+    /// [`Tx::conversations`]: for the engine's bookkeeping (pending commits, due rotations).
+    pub fn conversation_list(&self) -> Result<Vec<Conversation>, StoreError> {
+        let mut stmt = self.connection().prepare_cached(&format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([], conversation_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Every conversation with its newest message and unread count, most recently active
     /// first.
     pub fn conversations(&self) -> Result<Vec<ConversationSummary>, StoreError> {

@@ -359,6 +359,15 @@ fn history_unread_search_and_deletion() {
     assert_eq!(at[0].id, ids[100]);
     assert!(tx.history_at(c1, 120, 10).unwrap().is_empty());
 
+    // The plain list, without summaries, in creation order.
+    let list: Vec<_> = tx
+        .conversation_list()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(list, [c1, c2]);
+
     // Settings and membership state (used by the client engine).
     assert_eq!(tx.setting("registered").unwrap(), None);
     tx.set_setting("registered", "1").unwrap();

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use conclave_delivery::api::{DeviceRef, Envelope, MessageKind, QueuePage};
 use conclave_delivery::auth::{RequestIdentity, fresh_identity, sign_request};
-use conclave_delivery::server::{Config, Server};
+use conclave_delivery::server::{Config, Running, Server};
 use conclave_protocol::{CipherSuite, DeviceId, Identity, MemberId, UserName};
 use openmls_rust_crypto::OpenMlsRustCrypto;
 use reqwest::StatusCode;
@@ -17,8 +17,7 @@ use serde_json::Value;
 /// A server in this process on an ephemeral port; stops when dropped.
 pub struct TestServer {
     pub addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    pub task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    running: Running,
 }
 
 impl TestServer {
@@ -27,31 +26,23 @@ impl TestServer {
     }
 
     pub async fn start_with(config: Config) -> TestServer {
-        let server = Server::open(config).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(server.serve(listener, async {
-            let _ = stopped.await;
-        }));
+        let running = Server::open(config)
+            .unwrap()
+            .spawn("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
         TestServer {
-            addr,
-            stop: Some(stop),
-            task: Some(task),
+            addr: running.addr(),
+            running,
         }
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.running.url()
     }
 
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.unwrap().unwrap();
-        }
+    pub async fn stop(self) {
+        self.running.stop().await.unwrap();
     }
 }
 
