@@ -545,7 +545,11 @@ async fn connect_push(ds: &Ds) -> Result<Socket, String> {
             .headers_mut()
             .insert(name, value.parse().map_err(|_| "bad header".to_string())?);
     }
-    let (socket, _) = tokio_tungstenite::connect_async(request)
+    // tungstenite zero-fills its whole read buffer (128 KiB by default) on every read; push
+    // frames are small, and bigger ones grow the buffer as needed.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(16 * 1024);
+    let (socket, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), true)
         .await
         .map_err(|e| e.to_string())?;
     Ok(socket)

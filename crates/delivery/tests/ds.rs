@@ -394,6 +394,81 @@ async fn queue_order_paging_and_ack() {
     server.stop().await;
 }
 
+/// Messages stored in the DS database (each is stored once, whatever its recipients).
+fn stored_messages(db: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_message_goes_with_its_last_ack_and_sequences_survive_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ds.sqlite");
+    let server = TestServer::start(&db).await;
+    let alice = registered(&server, "alice", "d").await;
+    let bob = registered(&server, "bob", "d").await;
+    let carol = registered(&server, "carol", "d").await;
+    for i in 0..3u8 {
+        let reply = alice
+            .send(&envelope(
+                b"g",
+                0,
+                MessageKind::Application,
+                &[&bob, &carol],
+                &[i],
+            ))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK);
+    }
+    assert_eq!(
+        stored_messages(&db),
+        3,
+        "one copy per message, not per recipient"
+    );
+    let ack = bob
+        .call("POST", "/v1/queue/ack", Some(&json!({"up_to": 3})))
+        .await;
+    assert_eq!(ack.body["deleted"], 3);
+    assert_eq!(
+        stored_messages(&db),
+        3,
+        "carol has not acknowledged them yet"
+    );
+    assert_eq!(carol.fetch_all().await.len(), 3);
+    let ack = carol
+        .call("POST", "/v1/queue/ack", Some(&json!({"up_to": 2})))
+        .await;
+    assert_eq!(ack.body["deleted"], 2);
+    assert_eq!(stored_messages(&db), 1);
+    server.stop().await;
+
+    // Both queues are now (nearly) empty; after a restart, numbering carries on above
+    // everything a device was ever given.
+    let server = TestServer::start(&db).await;
+    let (mut alice, mut bob, mut carol) = (alice, bob, carol);
+    for device in [&mut alice, &mut bob, &mut carol] {
+        device.base = server.url();
+    }
+    let reply = alice
+        .send(&envelope(
+            b"g",
+            0,
+            MessageKind::Application,
+            &[&bob, &carol],
+            b"after",
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let bobs = bob.fetch_all().await;
+    assert_eq!(bobs.iter().map(|i| i.seq).collect::<Vec<_>>(), vec![4]);
+    let carols = carol.fetch_all().await;
+    assert_eq!(carols.iter().map(|i| i.seq).collect::<Vec<_>>(), vec![3, 4]);
+    assert_eq!(carols[1].message.0, b"after");
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn websocket_pushes_new_items() {
     let dir = tempfile::tempdir().unwrap();

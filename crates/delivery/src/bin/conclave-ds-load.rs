@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use conclave_delivery::api::{DeviceRef, Envelope, MessageKind, QueueItem};
+use conclave_delivery::api::{DeviceRef, Envelope, MessageKind};
 use conclave_delivery::auth::{fresh_identity, sign_request};
 use conclave_delivery::server::{Config, Limits, Server};
 use futures_util::StreamExt;
@@ -23,6 +23,10 @@ use openmls_rust_crypto::RustCrypto;
 use openmls_traits::crypto::OpenMlsCrypto;
 use openmls_traits::signatures::{Signer, SignerError};
 use openmls_traits::types::SignatureScheme;
+
+/// See the `mimalloc` line in Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser, Debug)]
 #[command(version, about)]
@@ -52,20 +56,25 @@ struct Args {
 
 /// A device's Ed25519 key.
 struct Key {
-    private: Vec<u8>,
+    signing: ed25519_dalek::SigningKey,
     public: Vec<u8>,
 }
 
 impl Signer for Key {
     fn sign(&self, payload: &[u8]) -> Result<Vec<u8>, SignerError> {
-        RustCrypto::default()
-            .sign(SignatureScheme::ED25519, payload, &self.private)
-            .map_err(|_| SignerError::SigningError)
+        use ed25519_dalek::Signer as _;
+        Ok(self.signing.sign(payload).to_bytes().to_vec())
     }
 
     fn signature_scheme(&self) -> SignatureScheme {
         SignatureScheme::ED25519
     }
+}
+
+/// What the generator reads of a pushed `QueueItem` (the rest is skipped, not decoded).
+#[derive(serde::Deserialize)]
+struct Pushed {
+    message: conclave_delivery::api::Bytes,
 }
 
 struct Dev {
@@ -84,22 +93,16 @@ fn is_loopback(url: &str) -> bool {
         || url.trim_start_matches("http://").starts_with("[::1]")
 }
 
-async fn signed(
+/// A signed POST of `body` to `url` (parsed once by the caller, not per request).
+async fn post(
     http: &reqwest::Client,
-    base: &str,
+    url: &reqwest::Url,
     dev: &Dev,
-    method: &str,
-    path: &str,
     body: Vec<u8>,
 ) -> Result<reqwest::StatusCode, String> {
     let id = fresh_identity(&dev.name.user, &dev.name.device);
-    let headers = sign_request(&dev.key, method, path, &body, &id)?;
-    let mut request = http
-        .request(
-            method.parse().map_err(|_| "method")?,
-            format!("{base}{path}"),
-        )
-        .body(body);
+    let headers = sign_request(&dev.key, "POST", url.path(), &body, &id)?;
+    let mut request = http.post(url.clone()).body(body);
     for (n, v) in headers {
         request = request.header(n, v);
     }
@@ -154,6 +157,16 @@ async fn main() -> std::process::ExitCode {
         }
     };
     println!("server: {base}");
+    let (register_url, messages_url) = match (
+        reqwest::Url::parse(&format!("{base}/v1/register")),
+        reqwest::Url::parse(&format!("{base}/v1/messages")),
+    ) {
+        (Ok(r), Ok(m)) => (r, m),
+        _ => {
+            eprintln!("not a URL: {base}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .build()
@@ -171,7 +184,11 @@ async fn main() -> std::process::ExitCode {
                     user: format!("load{i}"),
                     device: "d".into(),
                 },
-                key: Key { private, public },
+                key: Key {
+                    signing: ed25519_dalek::SigningKey::try_from(private.as_slice())
+                        .expect("an Ed25519 private key"),
+                    public,
+                },
             })
         })
         .collect();
@@ -182,7 +199,7 @@ async fn main() -> std::process::ExitCode {
             "ciphersuite": 1
         }))
         .expect("json");
-        match signed(&http, &base, d, "POST", "/v1/register", body).await {
+        match post(&http, &register_url, d, body).await {
             Ok(s) if s.is_success() => {}
             other => {
                 eprintln!("registering {}: {other:?}", d.name.user);
@@ -213,19 +230,23 @@ async fn main() -> std::process::ExitCode {
         for (n, v) in headers {
             request.headers_mut().insert(n, v.parse().expect("header"));
         }
-        let (socket, _) = match tokio_tungstenite::connect_async(request).await {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("websocket for {}: {e}", d.name.user);
-                return std::process::ExitCode::FAILURE;
-            }
-        };
+        // A small read buffer: tungstenite zero-fills the whole buffer on every read.
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .read_buffer_size(4096);
+        let (socket, _) =
+            match tokio_tungstenite::connect_async_with_config(request, Some(config), true).await {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("websocket for {}: {e}", d.name.user);
+                    return std::process::ExitCode::FAILURE;
+                }
+            };
         let (latencies, pushed) = (latencies.clone(), pushed.clone());
         sockets.push(tokio::spawn(async move {
             let (_sink, mut stream) = socket.split();
             while let Some(Ok(frame)) = stream.next().await {
                 let Ok(text) = frame.to_text() else { continue };
-                let Ok(item) = serde_json::from_str::<QueueItem>(text) else {
+                let Ok(item) = serde_json::from_str::<Pushed>(text) else {
                     continue;
                 };
                 if item.message.0.len() >= 8 {
@@ -257,12 +278,12 @@ async fn main() -> std::process::ExitCode {
     let mut senders = Vec::new();
     let concurrency = args.concurrency;
     for s in 0..args.concurrency {
-        let (groups, sent, failed, http, base) = (
+        let (groups, sent, failed, http, messages_url) = (
             groups.clone(),
             sent.clone(),
             failed.clone(),
             http.clone(),
-            base.clone(),
+            messages_url.clone(),
         );
         let round_trips = round_trips.clone();
         senders.push(tokio::spawn(async move {
@@ -297,7 +318,7 @@ async fn main() -> std::process::ExitCode {
                 };
                 let body = serde_json::to_vec(&envelope).expect("json");
                 let request_started = Instant::now();
-                match signed(&http, &base, from, "POST", "/v1/messages", body).await {
+                match post(&http, &messages_url, from, body).await {
                     Ok(s) if s.is_success() => {
                         sent.fetch_add(1, Ordering::Relaxed);
                         if let Ok(mut r) = round_trips.lock() {

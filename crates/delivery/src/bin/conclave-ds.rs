@@ -8,6 +8,10 @@ use clap::Parser;
 use conclave_delivery::server::{Config, Durability, Limits, Server};
 use tracing_subscriber::EnvFilter;
 
+/// See the `mimalloc` line in Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Stores and forwards MLS ciphertext for Conclave devices, serves key packages and orders
 /// commits. It never sees plaintext.
 #[derive(Parser, Debug)]

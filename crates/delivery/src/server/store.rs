@@ -7,13 +7,14 @@
 //! All writes go through one writer thread that runs them as *group commits*: it takes every
 //! waiting request (up to [`MAX_BATCH`]), runs each in its own SAVEPOINT inside one
 //! transaction, commits once (by default `synchronous = FULL`: on disk before anyone is
-//! answered; see [`Durability`]), then
-//! answers each. So a 200 means durable, many concurrent requests share one fsync, and the
-//! single writer serializes what must be serialized: one accepted commit per group epoch,
-//! each key package claimed once, strictly increasing queue sequence numbers.
+//! answered; see [`Durability`]), then answers each. So a 200 means durable, many concurrent
+//! requests share one fsync, and the single writer serializes what must be serialized: one
+//! accepted commit per group epoch, each key package claimed once, strictly increasing queue
+//! sequence numbers.
 //!
 //! Reads use a small pool of separate connections (WAL lets them run beside the writer).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, Sender, SyncSender, sync_channel};
@@ -169,9 +170,37 @@ pub trait DeliveryStore: Send + Sync + 'static {
 }
 
 type Completion = Box<dyn FnOnce(bool) + Send>;
-/// A write: runs on the writer's connection inside the batch transaction (or gets `None`
-/// when the transaction could not begin, and must then only report failure).
-type Job = Box<dyn FnOnce(Option<&Connection>) -> (bool, Completion) + Send>;
+/// A write: runs on the writer inside the batch transaction (or gets `None` when the
+/// transaction could not begin, and must then only report failure).
+type Job = Box<dyn FnOnce(Option<&mut Writer>) -> (bool, Completion) + Send>;
+
+/// The writer thread's connection, and the queue sequence numbers it hands out.
+struct Writer {
+    conn: Connection,
+    /// Per device, the last sequence number handed out, once looked up. Only ever ahead of
+    /// the database (a rolled-back job leaves a gap, which is allowed): the next number is
+    /// above every item still queued and above `devices.last_seq`, which records the highest
+    /// item ever deleted from the queue. So numbers stay strictly increasing across restarts
+    /// without a write per delivered item.
+    last_seq: HashMap<i64, i64>,
+}
+
+impl Writer {
+    fn next_seq(&mut self, device: i64) -> Result<i64, StoreError> {
+        let last = match self.last_seq.get(&device) {
+            Some(&last) => last,
+            None => self
+                .conn
+                .prepare_cached(
+                    "SELECT MAX(last_seq, COALESCE((SELECT MAX(seq) FROM queue WHERE device_id = ?1), 0))
+                     FROM devices WHERE id = ?1",
+                )?
+                .query_row([device], |r| r.get(0))?,
+        };
+        self.last_seq.insert(device, last + 1);
+        Ok(last + 1)
+    }
+}
 
 /// The SQLite store. See the module docs.
 pub struct SqliteStore {
@@ -217,6 +246,16 @@ impl SqliteStore {
     /// Opens (creating or migrating) the database at `path`.
     pub fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
         let mut writer = open(path, durability)?;
+        // Checkpoints run in the writer, between batches. Every delivery touches the tail of
+        // ten different queues, so consecutive batches dirty the same pages again and again:
+        // checkpointing every 20,000 log pages (80 MiB) instead of SQLite's 1,000 copies each
+        // page into the database once per many rewrites, which kept the load generator's
+        // deliveries per second from falling as queues grew (16,000/s after 40 s before, over
+        // 20,000/s after; docs/PERFORMANCE.md). Savepoints' journals stay in memory.
+        writer.execute_batch(
+            "PRAGMA wal_autocheckpoint = 20000;
+             PRAGMA temp_store = MEMORY;",
+        )?;
         let mut runner = embedded::migrations::runner();
         runner.set_migration_table_name("conclave_ds_migrations");
         runner
@@ -225,7 +264,13 @@ impl SqliteStore {
         let (tx, rx) = std::sync::mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("ds-writer".into())
-            .spawn(move || writer_loop(writer, rx))
+            .spawn(move || {
+                let writer = Writer {
+                    conn: writer,
+                    last_seq: HashMap::new(),
+                };
+                writer_loop(writer, rx)
+            })
             .map_err(|e| StoreError::Internal(e.to_string()))?;
         Ok(Self {
             jobs: Mutex::new(tx),
@@ -237,12 +282,12 @@ impl SqliteStore {
 
     fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&mut Writer) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (reply_tx, reply_rx): (SyncSender<Result<T, StoreError>>, _) = sync_channel(1);
-        let job: Job = Box::new(move |conn| {
-            let result = match conn {
-                Some(conn) => f(conn),
+        let job: Job = Box::new(move |writer| {
+            let result = match writer {
+                Some(writer) => f(writer),
                 None => Err(StoreError::Internal("database unavailable".into())),
             };
             let ok = result.is_ok();
@@ -286,7 +331,7 @@ impl SqliteStore {
     }
 }
 
-fn writer_loop(conn: Connection, rx: Receiver<Job>) {
+fn writer_loop(mut writer: Writer, rx: Receiver<Job>) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
@@ -295,7 +340,7 @@ fn writer_loop(conn: Connection, rx: Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let began = conn.execute_batch("BEGIN IMMEDIATE").is_ok();
+        let began = writer.conn.execute_batch("BEGIN IMMEDIATE").is_ok();
         let mut completions = Vec::with_capacity(jobs.len());
         for job in jobs {
             if !began {
@@ -303,24 +348,32 @@ fn writer_loop(conn: Connection, rx: Receiver<Job>) {
                 completions.push(completion);
                 continue;
             }
-            let savepoint = conn.execute_batch("SAVEPOINT job").is_ok();
-            let (ok, completion) = job(savepoint.then_some(&conn));
+            let savepoint = run(&writer.conn, "SAVEPOINT job");
+            let (ok, completion) = job(savepoint.then_some(&mut writer));
             if savepoint {
                 if !ok {
-                    let _ = conn.execute_batch("ROLLBACK TO job");
+                    run(&writer.conn, "ROLLBACK TO job");
                 }
-                let _ = conn.execute_batch("RELEASE job");
+                run(&writer.conn, "RELEASE job");
             }
             completions.push(completion);
         }
-        let committed = began && conn.execute_batch("COMMIT").is_ok();
+        let committed = began && writer.conn.execute_batch("COMMIT").is_ok();
         if began && !committed {
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = writer.conn.execute_batch("ROLLBACK");
         }
         for completion in completions {
             completion(committed);
         }
     }
+}
+
+/// Runs one statement without parameters through the statement cache (the writer runs its
+/// savepoint statements for every job).
+fn run(conn: &Connection, sql: &str) -> bool {
+    conn.prepare_cached(sql)
+        .and_then(|mut s| s.execute([]))
+        .is_ok()
 }
 
 fn now() -> u64 {
@@ -416,7 +469,7 @@ fn device_ref(conn: &Connection, id: i64) -> Result<DeviceRef, StoreError> {
         })?)
 }
 
-/// One message as queued for each of its recipients.
+/// One message, stored once and queued for each of its recipients.
 struct Outgoing<'a> {
     sender: &'a DeviceRef,
     sender_id: i64,
@@ -427,38 +480,94 @@ struct Outgoing<'a> {
     ratchet_tree: Option<&'a [u8]>,
 }
 
-/// Appends `out` to a device's queue and returns the item.
-fn enqueue(conn: &Connection, recipient: i64, out: &Outgoing<'_>) -> Result<QueueItem, StoreError> {
-    let seq: i64 = conn
+/// Stores `out` once and appends a reference to it to each recipient's queue; returns the
+/// items as each recipient will see them.
+fn enqueue(
+    writer: &mut Writer,
+    recipients: &[i64],
+    out: &Outgoing<'_>,
+    pushed: &mut Vec<(i64, QueueItem)>,
+) -> Result<(), StoreError> {
+    writer
+        .conn
         .prepare_cached(
-            "UPDATE devices SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
+            "INSERT INTO messages (sender_device, kind, group_id, epoch, message, ratchet_tree,
+                               created_at, refs)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
-        .query_row([recipient], |r| r.get(0))?;
-    conn.prepare_cached(
-        "INSERT INTO queue (device_id, seq, sender_device, kind, group_id, epoch, message,
-                            ratchet_tree, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![
-        recipient,
-        seq,
-        out.sender_id,
-        kind_name(out.kind),
-        out.group_id,
-        out.epoch as i64,
-        out.message,
-        out.ratchet_tree,
-        now() as i64
-    ])?;
-    Ok(QueueItem {
-        seq: seq as u64,
-        sender: out.sender.clone(),
-        kind: out.kind,
-        group_id: out.group_id.to_vec().into(),
-        epoch: out.epoch,
-        message: out.message.to_vec().into(),
-        ratchet_tree: out.ratchet_tree.map(|t| t.to_vec().into()),
-    })
+        .execute(params![
+            out.sender_id,
+            kind_name(out.kind),
+            out.group_id,
+            out.epoch as i64,
+            out.message,
+            out.ratchet_tree,
+            now() as i64,
+            recipients.len() as i64
+        ])?;
+    let message_id = writer.conn.last_insert_rowid();
+    // One copy of the bytes for every recipient's push.
+    let group_id = crate::api::Bytes(out.group_id.to_vec());
+    let message = crate::api::Bytes(out.message.to_vec());
+    let ratchet_tree = out.ratchet_tree.map(|t| crate::api::Bytes(t.to_vec()));
+    for &recipient in recipients {
+        let seq = writer.next_seq(recipient)?;
+        writer
+            .conn
+            .prepare_cached("INSERT INTO queue (device_id, seq, message_id) VALUES (?1, ?2, ?3)")?
+            .execute(params![recipient, seq, message_id])?;
+        pushed.push((
+            recipient,
+            QueueItem {
+                seq: seq as u64,
+                sender: out.sender.clone(),
+                kind: out.kind,
+                group_id: group_id.clone(),
+                epoch: out.epoch,
+                message: message.clone(),
+                ratchet_tree: ratchet_tree.clone(),
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// Deletes the queue rows `condition` selects (with its parameters), and every message no
+/// queue row points at any more; records each device's highest deleted sequence number (see
+/// [`Writer::last_seq`]). Returns the queue rows deleted.
+fn dequeue(
+    conn: &Connection,
+    condition: &str,
+    params: impl rusqlite::Params,
+) -> Result<u64, StoreError> {
+    let released: Vec<(i64, i64, i64)> = conn
+        .prepare_cached(&format!(
+            "DELETE FROM queue WHERE {condition} RETURNING device_id, seq, message_id"
+        ))?
+        .query_map(params, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut counts = HashMap::<i64, i64>::new();
+    let mut highest = HashMap::<i64, i64>::new();
+    for &(device, seq, message) in &released {
+        *counts.entry(message).or_default() += 1;
+        let top = highest.entry(device).or_default();
+        *top = (*top).max(seq);
+    }
+    let mut record =
+        conn.prepare_cached("UPDATE devices SET last_seq = MAX(last_seq, ?2) WHERE id = ?1")?;
+    for (device, seq) in highest {
+        record.execute([device, seq])?;
+    }
+    let mut release =
+        conn.prepare_cached("UPDATE messages SET refs = refs - ?2 WHERE id = ?1 RETURNING refs")?;
+    let mut delete = conn.prepare_cached("DELETE FROM messages WHERE id = ?1")?;
+    for (id, count) in counts {
+        let left: Option<i64> = release.query_row([id, count], |r| r.get(0)).optional()?;
+        if left.is_some_and(|left| left <= 0) {
+            delete.execute([id])?;
+        }
+    }
+    Ok(released.len() as u64)
 }
 
 /// A `queue` row as read, before its sender is named.
@@ -501,7 +610,8 @@ impl DeliveryStore for SqliteStore {
         nonce: Nonce,
     ) -> Result<DeviceRecord, StoreError> {
         let (user, device, key) = (user.to_owned(), device.to_owned(), key.to_vec());
-        self.write(move |conn| {
+        self.write(move |w| {
+            let conn = &w.conn;
             let inserted = conn.execute(
                 "INSERT INTO users (name, created_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
                 params![user, now() as i64],
@@ -525,7 +635,8 @@ impl DeliveryStore for SqliteStore {
         nonce: Nonce,
     ) -> Result<DeviceRecord, StoreError> {
         let (by, device, key) = (by.clone(), device.to_owned(), key.to_vec());
-        self.write(move |conn| {
+        self.write(move |w| {
+            let conn = &w.conn;
             insert_nonce(conn, by.id, &nonce)?;
             let user_id: i64 =
                 conn.query_row("SELECT user_id FROM devices WHERE id = ?1", [by.id], |r| {
@@ -565,7 +676,8 @@ impl DeliveryStore for SqliteStore {
         max: u32,
         nonce: Nonce,
     ) -> Result<KeyPackageStock, StoreError> {
-        self.write(move |conn| {
+        self.write(move |w| {
+            let conn = &w.conn;
             insert_nonce(conn, device, &nonce)?;
             let stock = stock_of(conn, device)?;
             if stock.available as usize + key_packages.len() > max as usize {
@@ -594,7 +706,8 @@ impl DeliveryStore for SqliteStore {
 
     fn claim(&self, by: i64, user: &str, nonce: Nonce) -> Result<ClaimResponse, StoreError> {
         let user = user.to_owned();
-        self.write(move |conn| {
+        self.write(move |w| {
+            let conn = &w.conn;
             insert_nonce(conn, by, &nonce)?;
             let devices: Vec<(i64, String)> = conn
                 .prepare_cached(
@@ -651,7 +764,8 @@ impl DeliveryStore for SqliteStore {
             user: sender.user.clone(),
             device: sender.device.clone(),
         };
-        self.write(move |conn| {
+        self.write(move |w| {
+            let conn = &w.conn;
             insert_nonce(conn, sender_id, &nonce)?;
             let current: Option<i64> = conn
                 .prepare_cached("SELECT epoch FROM groups WHERE group_id = ?1")?
@@ -690,9 +804,7 @@ impl DeliveryStore for SqliteStore {
                 message: &delivery.message,
                 ratchet_tree: None,
             };
-            for &recipient in &delivery.recipients {
-                pushed.push((recipient, enqueue(conn, recipient, &message)?));
-            }
+            enqueue(w, &delivery.recipients, &message, &mut pushed)?;
             if let Some((recipients, welcome, tree)) = &delivery.welcome {
                 let welcome = Outgoing {
                     kind: MessageKind::Welcome,
@@ -701,9 +813,7 @@ impl DeliveryStore for SqliteStore {
                     ratchet_tree: Some(tree),
                     ..message
                 };
-                for &recipient in recipients {
-                    pushed.push((recipient, enqueue(conn, recipient, &welcome)?));
-                }
+                enqueue(w, recipients, &welcome, &mut pushed)?;
             }
             Ok((epoch, pushed))
         })
@@ -712,8 +822,10 @@ impl DeliveryStore for SqliteStore {
     fn fetch(&self, device: i64, after: u64, limit: u32) -> Result<QueuePage, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT seq, sender_device, kind, group_id, epoch, message, ratchet_tree FROM queue
-                 WHERE device_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                "SELECT q.seq, m.sender_device, m.kind, m.group_id, m.epoch, m.message,
+                        m.ratchet_tree
+                 FROM queue q JOIN messages m ON m.id = q.message_id
+                 WHERE q.device_id = ?1 AND q.seq > ?2 ORDER BY q.seq LIMIT ?3",
             )?;
             let rows: Vec<QueueRow> = stmt
                 .query_map(params![device, after as i64, i64::from(limit) + 1], |r| {
@@ -755,18 +867,26 @@ impl DeliveryStore for SqliteStore {
     }
 
     fn ack(&self, device: i64, up_to: u64, nonce: Nonce) -> Result<u64, StoreError> {
-        self.write(move |conn| {
+        self.write(move |w| {
+            let conn = &w.conn;
             insert_nonce(conn, device, &nonce)?;
-            Ok(conn
-                .prepare_cached("DELETE FROM queue WHERE device_id = ?1 AND seq <= ?2")?
-                .execute(params![device, up_to as i64])? as u64)
+            dequeue(
+                conn,
+                "device_id = ?1 AND seq <= ?2",
+                params![device, up_to as i64],
+            )
         })
     }
 
     fn prune(&self, before: u64, now: u64) -> Result<u64, StoreError> {
-        self.write(move |conn| {
+        self.write(move |w| {
+            let conn = &w.conn;
             conn.execute("DELETE FROM nonces WHERE expires_at < ?1", [now as i64])?;
-            Ok(conn.execute("DELETE FROM queue WHERE created_at < ?1", [before as i64])? as u64)
+            dequeue(
+                conn,
+                "message_id IN (SELECT id FROM messages WHERE created_at < ?1)",
+                [before as i64],
+            )
         })
     }
 
@@ -774,5 +894,60 @@ impl DeliveryStore for SqliteStore {
         self.read(|conn| {
             Ok(conn.query_row("SELECT COUNT(*) FROM queue", [], |r| r.get::<_, i64>(0))? as u64)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database written by the first schema (one copy of a message per queue row) keeps
+    /// every queued item, with its sequence number, through the V2 migration.
+    #[test]
+    fn queued_items_survive_the_move_to_messages_stored_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ds.sqlite");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            let mut runner =
+                embedded::migrations::runner().set_target(refinery::Target::Version(1));
+            runner.set_migration_table_name("conclave_ds_migrations");
+            runner.run(&mut conn).unwrap();
+            conn.execute_batch(
+                "INSERT INTO users (id, name, created_at) VALUES (1, 'alice', 0), (2, 'bob', 0);
+                 INSERT INTO devices (id, user_id, name, signature_key, ciphersuite, last_seq,
+                                      created_at)
+                 VALUES (1, 1, 'd', x'01', 1, 0, 0), (2, 2, 'd', x'02', 1, 9, 0);
+                 INSERT INTO queue (device_id, seq, sender_device, kind, group_id, epoch,
+                                    message, ratchet_tree, created_at)
+                 VALUES (2, 8, 1, 'application', x'67', 3, x'aa', NULL, 0),
+                        (2, 9, 1, 'welcome', x'67', 4, x'bb', x'cc', 0);",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path, Durability::Process).unwrap();
+        let page = store.fetch(2, 0, 10).unwrap();
+        let got: Vec<_> = page
+            .items
+            .iter()
+            .map(|i| (i.seq, i.kind, i.epoch, i.message.0.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (8, MessageKind::Application, 3, vec![0xaa]),
+                (9, MessageKind::Welcome, 4, vec![0xbb])
+            ]
+        );
+        assert_eq!(page.items[1].ratchet_tree.as_ref().unwrap().0, vec![0xcc]);
+        assert_eq!(store.ack(2, 9, nonce("n1")).unwrap(), 2);
+        assert_eq!(store.queue_depth().unwrap(), 0);
+    }
+
+    fn nonce(text: &str) -> Nonce {
+        Nonce {
+            nonce: text.into(),
+            expires_at: u64::MAX / 2,
+        }
     }
 }
