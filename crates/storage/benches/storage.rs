@@ -363,8 +363,7 @@ fn bench_history(c: &mut Criterion) {
     const TOTAL: u64 = 100_000;
     const BATCH: u64 = 1_000;
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path().join("history.sqlite")).unwrap();
-    let conversation = {
+    let new_conversation = |store: &mut Store| {
         let tx = store.transaction().unwrap();
         let c = tx
             .create_conversation(&GroupId::from_bytes(vec![1; 16]), "history", 0)
@@ -373,42 +372,44 @@ fn bench_history(c: &mut Criterion) {
         c
     };
 
-    // Batch insert: transactions of 1,000 messages, until the store holds 100,000.
-    let mut g = configure(c, "history_insert_batch_of_1000");
-    g.throughput(Throughput::Elements(BATCH));
-    let mut next = 0u64;
-    g.bench_function("sqlite", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let start = Instant::now();
-                let tx = store.transaction().unwrap();
-                for _ in 0..BATCH {
-                    tx.insert_message(&message(conversation, next))
-                        .unwrap()
-                        .unwrap();
-                    next += 1;
-                }
-                tx.commit().unwrap();
-                total += start.elapsed();
-            }
-            total
-        })
-    });
-    g.finish();
-    // Top up to exactly 100,000 for the queries.
+    // Batch insert: transactions of 1,000 messages into one conversation, for as long as
+    // criterion samples (the store grows from empty to a few hundred thousand messages).
     {
+        let mut store = Store::open(dir.path().join("insert.sqlite")).unwrap();
+        let conversation = new_conversation(&mut store);
+        let mut g = configure(c, "history_insert_batch_of_1000");
+        g.throughput(Throughput::Elements(BATCH));
+        let mut next = 0u64;
+        g.bench_function("sqlite", |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let start = Instant::now();
+                    let tx = store.transaction().unwrap();
+                    for _ in 0..BATCH {
+                        tx.insert_message(&message(conversation, next))
+                            .unwrap()
+                            .unwrap();
+                        next += 1;
+                    }
+                    tx.commit().unwrap();
+                    total += start.elapsed();
+                }
+                total
+            })
+        });
+        g.finish();
+    }
+
+    // Queries on exactly 100,000 messages.
+    let mut store = Store::open(dir.path().join("history.sqlite")).unwrap();
+    let conversation = new_conversation(&mut store);
+    for batch in 0..TOTAL / BATCH {
         let tx = store.transaction().unwrap();
-        let count = tx.message_count(conversation).unwrap();
-        assert!(
-            count <= TOTAL,
-            "the insert bench ran past {TOTAL} ({count}); lower its time"
-        );
-        for _ in count..TOTAL {
-            tx.insert_message(&message(conversation, next))
+        for n in batch * BATCH..(batch + 1) * BATCH {
+            tx.insert_message(&message(conversation, n))
                 .unwrap()
                 .unwrap();
-            next += 1;
         }
         tx.commit().unwrap();
     }

@@ -251,11 +251,33 @@ fn migrate(connection: &mut Connection, path: &Path) -> Result<(), StoreError> {
     )
     .run_migrations()
     .map_err(|e| StoreError::Migration(format!("openmls storage: {e}")))?;
+    // Foreign keys off while migrating: rebuilding a table (V4) must not cascade its drop to
+    // the rows that refer to it (SQLite's documented rebuild procedure), and the pragma has
+    // no effect inside the migrations' transactions. Checked before they are switched on again.
+    connection.execute_batch("PRAGMA foreign_keys = OFF;")?;
     let mut runner = migrations::runner();
     runner.set_migration_table_name(HISTORY_TABLE);
-    runner
+    let migrated = runner
         .run(connection)
-        .map_err(|e| StoreError::Migration(e.to_string()))?;
+        .map_err(|e| StoreError::Migration(e.to_string()));
+    connection.execute_batch("PRAGMA foreign_keys = ON;")?;
+    if migrated?.applied_migrations().is_empty() {
+        return finish_migration(connection, path);
+    }
+    let dangling: Option<String> = connection
+        .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+        .optional()?;
+    if let Some(table) = dangling {
+        return Err(StoreError::Migration(format!(
+            "{}: rows of {table} refer to rows that do not exist",
+            path.display()
+        )));
+    }
+    finish_migration(connection, path)
+}
+
+/// Records the codec and the application id (idempotent; also after no migration ran).
+fn finish_migration(connection: &Connection, path: &Path) -> Result<(), StoreError> {
     connection
         .execute_batch(&format!(
             "CREATE TABLE IF NOT EXISTS conclave_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -334,6 +356,8 @@ impl<'s> Tx<'s> {
 
     /// Commits. On failure the transaction is rolled back and touched groups are evicted.
     pub fn commit(mut self) -> Result<(), StoreError> {
+        // On failure `self` drops with the transaction still in it: rolled back, evicted.
+        self.index_for_search()?;
         let tx = self.tx.take().expect("commit once");
         match tx.commit() {
             Ok(()) => {
@@ -368,5 +392,78 @@ impl Tx<'_> {
             .optional()?;
         json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::InvalidData(e.to_string())))
             .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A profile written by schema V3 (the per-row search trigger, `IN` checks) keeps its
+    /// messages, their search entries and the outbox rows that refer to them through the V4
+    /// rebuild of `messages`, and carries on.
+    #[test]
+    fn v3_profiles_keep_messages_search_and_outbox_through_v4() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.sqlite");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")
+                .unwrap();
+            let mut runner = migrations::runner().set_target(refinery::Target::Version(3));
+            runner.set_migration_table_name(HISTORY_TABLE);
+            runner.run(&mut conn).unwrap();
+            conn.execute_batch(&format!(
+                "PRAGMA application_id = {APPLICATION_ID};
+                 INSERT INTO conversations (id, group_id, name, created_at) VALUES (1, x'01', 'c', 0);
+                 INSERT INTO messages (id, conversation_id, uid, sender_user, sender_device,
+                                       sent_at, body, state, outgoing)
+                 VALUES (10, 1, x'0a', 'me', 'd', 1, 'before the upgrade', 'pending', 1),
+                        (11, 1, x'0b', 'them', 'd', 2, 'an answer', 'received', 0);
+                 INSERT INTO outbox (conversation_id, message_id, kind, payload, created_at)
+                 VALUES (1, 10, 'application', x'00', 0);"
+            ))
+            .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        let tx = store.transaction().unwrap();
+        assert_eq!(tx.outbox(10).unwrap().len(), 1, "the outbox row survived");
+        assert_eq!(tx.search("upgrade", 10).unwrap()[0].id.0, 10);
+        let c = crate::ConversationId(1);
+        assert_eq!(tx.history(c, None, 10).unwrap().len(), 2);
+        let new = crate::NewMessage {
+            conversation: c,
+            uid: vec![0x0c],
+            sender: conclave_protocol::MemberId::new(
+                conclave_protocol::UserName::new("them").unwrap(),
+                conclave_protocol::DeviceId::new("d").unwrap(),
+            ),
+            sent_at: 3,
+            received_at: Some(3),
+            body: "after the upgrade".into(),
+            state: crate::MessageState::Received,
+            server_seq: None,
+            outgoing: false,
+            kind: crate::MessageKind::Text,
+        };
+        tx.insert_message(&new).unwrap().unwrap();
+        tx.commit().unwrap();
+        let tx = store.transaction().unwrap();
+        assert_eq!(tx.search("upgrade", 10).unwrap().len(), 2);
+        let refused = tx.connection().execute(
+            "INSERT INTO messages (conversation_id, uid, sender_user, sender_device, sent_at,
+                                   body, state, outgoing, kind)
+             VALUES (1, x'0e', 'x', 'd', 0, 'b', 'bogus', 0, 'text')",
+            [],
+        );
+        assert!(refused.is_err(), "the state check still holds");
+        drop(tx);
+        drop(store);
+        let conn = Connection::open(&path).unwrap();
+        conn.execute(
+            "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
+            [],
+        )
+        .expect("the full-text index matches the messages");
     }
 }

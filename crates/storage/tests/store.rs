@@ -496,3 +496,64 @@ fn outbox_cursor_and_device_trust() {
     assert!(tx.set_verified(&member_id("nobody"), true).is_err());
     tx.commit().unwrap();
 }
+
+/// The search index is fed at commit (migration V4): what a transaction stored is found once
+/// it commits (and by a search inside it), nothing of a rolled-back one is, and deleting
+/// messages the index has not seen yet leaves it consistent.
+#[test]
+fn the_search_index_follows_commits_rollbacks_and_deletions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.sqlite");
+    let mut store = Store::open(&path).unwrap();
+    let group = conclave_protocol::GroupId::from_bytes(vec![7; 16]);
+    let tx = store.transaction().unwrap();
+    let c = tx.create_conversation(&group, "c", 0).unwrap();
+    tx.insert_message(&message(c, 1, "alpha one", false))
+        .unwrap();
+    tx.insert_message(&message(c, 2, "alpha two", false))
+        .unwrap();
+    tx.commit().unwrap();
+
+    let tx = store.transaction().unwrap();
+    tx.insert_message(&message(c, 3, "alpha three", false))
+        .unwrap();
+    drop(tx); // rolled back
+    let tx = store.transaction().unwrap();
+    assert_eq!(tx.search("alpha", 10).unwrap().len(), 2);
+    tx.insert_message(&message(c, 4, "alpha four", false))
+        .unwrap();
+    assert_eq!(
+        tx.search("alpha", 10).unwrap().len(),
+        3,
+        "seen inside its transaction"
+    );
+    tx.insert_message(&message(c, 5, "alpha five", false))
+        .unwrap();
+    tx.commit().unwrap();
+    let tx = store.transaction().unwrap();
+    assert_eq!(tx.search("alpha", 10).unwrap().len(), 4);
+    assert_eq!(tx.search("three", 10).unwrap().len(), 0);
+    drop(tx);
+
+    // Indexed and not-yet-indexed messages deleted together.
+    let mut tx = store.transaction().unwrap();
+    tx.insert_message(&message(c, 6, "alpha six", false))
+        .unwrap();
+    tx.delete_conversation(c).unwrap();
+    tx.commit().unwrap();
+    let tx = store.transaction().unwrap();
+    assert!(tx.search("alpha", 10).unwrap().is_empty());
+    drop(tx);
+    drop(store);
+
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute(
+        "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
+        [],
+    )
+    .expect("the full-text index matches the messages");
+    let pending: i64 = db
+        .query_row("SELECT COUNT(*) FROM fts_pending", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(pending, 0);
+}
