@@ -427,6 +427,11 @@ async fn a_message_goes_with_its_last_ack_and_sequences_survive_restarts() {
         3,
         "one copy per message, not per recipient"
     );
+    let to_nobody = alice
+        .send(&envelope(b"g", 0, MessageKind::Application, &[], b"void"))
+        .await;
+    assert_eq!(to_nobody.status, StatusCode::OK);
+    assert_eq!(stored_messages(&db), 3, "a message for nobody is not kept");
     let ack = bob
         .call("POST", "/v1/queue/ack", Some(&json!({"up_to": 3})))
         .await;

@@ -488,6 +488,9 @@ fn enqueue(
     out: &Outgoing<'_>,
     pushed: &mut Vec<(i64, QueueItem)>,
 ) -> Result<(), StoreError> {
+    if recipients.is_empty() {
+        return Ok(()); // nobody would ever acknowledge it, so it could never be deleted
+    }
     writer
         .conn
         .prepare_cached(
