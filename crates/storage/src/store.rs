@@ -261,23 +261,18 @@ fn migrate(connection: &mut Connection, path: &Path) -> Result<(), StoreError> {
         .run(connection)
         .map_err(|e| StoreError::Migration(e.to_string()));
     connection.execute_batch("PRAGMA foreign_keys = ON;")?;
-    if migrated?.applied_migrations().is_empty() {
-        return finish_migration(connection, path);
+    // Checked only after a migration ran: it reads every row that has a foreign key.
+    if !migrated?.applied_migrations().is_empty() {
+        let dangling: Option<String> = connection
+            .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+            .optional()?;
+        if let Some(table) = dangling {
+            return Err(StoreError::Migration(format!(
+                "{}: rows of {table} refer to rows that do not exist",
+                path.display()
+            )));
+        }
     }
-    let dangling: Option<String> = connection
-        .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
-        .optional()?;
-    if let Some(table) = dangling {
-        return Err(StoreError::Migration(format!(
-            "{}: rows of {table} refer to rows that do not exist",
-            path.display()
-        )));
-    }
-    finish_migration(connection, path)
-}
-
-/// Records the codec and the application id (idempotent; also after no migration ran).
-fn finish_migration(connection: &Connection, path: &Path) -> Result<(), StoreError> {
     connection
         .execute_batch(&format!(
             "CREATE TABLE IF NOT EXISTS conclave_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
