@@ -555,7 +555,8 @@ async fn connect_push(ds: &Ds) -> Result<Socket, String> {
     Ok(socket)
 }
 
-/// Syncs when woken (push) and every 30 s; sends due outbox entries; rotates keys.
+/// Syncs when woken (push) and every 30 s; sends due outbox entries; rotates keys; drops
+/// past epochs' keys when their lifetime is over.
 async fn work_loop(client: Client) {
     const POLL: Duration = Duration::from_secs(30);
     const TICK: Duration = Duration::from_secs(1);
@@ -595,6 +596,9 @@ async fn work_loop(client: Client) {
                 report(&client, e);
                 break;
             }
+        }
+        if let Err(e) = engine.expire_past_epochs() {
+            report(&client, e);
         }
     }
 }

@@ -1038,6 +1038,13 @@ impl Engine {
         })
     }
 
+    /// Drops past epochs' keys whose lifetime is over, in every group in memory.
+    pub(crate) fn expire_past_epochs(&mut self) -> Result<()> {
+        self.store
+            .expire_past_epochs(std::time::SystemTime::now())?;
+        Ok(())
+    }
+
     /// Conversations whose scheduled key rotation is due.
     pub(crate) fn rotations_due(&mut self) -> Result<Vec<ConversationId>> {
         let Some(interval) = self.config.rotation_interval else {

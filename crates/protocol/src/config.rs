@@ -6,6 +6,7 @@ use openmls::prelude::{
     WireFormatPolicy,
 };
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 use crate::{Error, group_name::GROUP_NAME_EXTENSION_TYPE};
 
@@ -104,6 +105,25 @@ impl HandshakeFraming {
     }
 }
 
+/// How long a replaced epoch's message keys are kept (when [`GroupConfig::max_past_epochs`]
+/// keeps any): five minutes after this device moved to the next epoch.
+///
+/// A message that crossed a commit in flight reaches a member right after the commit (it is
+/// next in the member's queue), whenever the member comes online: minutes are plenty. Keys
+/// kept longer only weaken forward secrecy, and slow every message of a large group down
+/// (openmls rewrites a kept epoch's member list with each message). [`Group::encrypt`] and
+/// [`Group::process`] drop expired keys before they work, and [`Group::expire_past_epochs`]
+/// does it on request (an idle group's keys otherwise wait for its next message). A group
+/// loaded from storage cannot tell when its epoch began, so it counts from the load: its kept
+/// keys go at the first use [`PAST_EPOCH_LIFETIME`] after it (openmls's own age-based deletion
+/// would also drop a past epoch that began long ago but ended a moment ago, losing exactly
+/// the late messages these keys are kept for).
+///
+/// [`Group::encrypt`]: crate::Group::encrypt
+/// [`Group::process`]: crate::Group::process
+/// [`Group::expire_past_epochs`]: crate::Group::expire_past_epochs
+pub const PAST_EPOCH_LIFETIME: Duration = Duration::from_secs(5 * 60);
+
 /// Settings for groups this device creates or joins.
 ///
 /// Every field has a documented default; [`GroupConfig::default()`] is what Conclave ships.
@@ -113,10 +133,12 @@ pub struct GroupConfig {
     pub ciphersuite: CipherSuite,
     /// How many past epochs' message keys are kept so that a message sent just before a
     /// commit still decrypts after it. Default: 1 (a message crossing one commit in flight).
-    /// Larger values weaken forward secrecy for that many epochs, and cost time: openmls keeps
-    /// each past epoch with its full member list in the state it rewrites on every message,
-    /// so each kept epoch adds O(members) work per message (measured in docs/PERFORMANCE.md).
-    /// 0 makes every message in flight at a commit undecryptable.
+    /// Kept keys also expire [`PAST_EPOCH_LIFETIME`] after the commit that replaced them,
+    /// whichever comes first. Larger values weaken forward secrecy for that many epochs, and
+    /// cost time while they are kept: openmls keeps each past epoch with its full member list
+    /// in the state it rewrites on every message, so each kept epoch adds O(members) work per
+    /// message (measured in docs/PERFORMANCE.md). 0 makes every message in flight at a commit
+    /// undecryptable.
     pub max_past_epochs: usize,
     /// How many skipped messages per sender and epoch may still arrive late (their keys are
     /// kept until then). Default: 100.

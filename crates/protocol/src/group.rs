@@ -22,8 +22,8 @@
 
 use openmls::framing::errors::MessageDecryptionError;
 use openmls::group::{
-    MergeCommitError, MergePendingCommitError, MlsGroupStateError, ProcessMessageError,
-    StageCommitError, ValidationError, WelcomeError,
+    MergeCommitError, MergePendingCommitError, MlsGroupStateError, PastEpochDeletion,
+    PastEpochDeletionPolicy, ProcessMessageError, StageCommitError, ValidationError, WelcomeError,
 };
 use openmls::prelude::{
     ContentType, KeyPackage, LeafNodeIndex, LeafNodeParameters, MlsGroup, MlsMessageBodyIn,
@@ -32,11 +32,12 @@ use openmls::prelude::{
 };
 use openmls::treesync::RatchetTree;
 use rayon::prelude::*;
+use std::time::SystemTime;
 use tls_codec::Deserialize as _;
 
 use crate::{
-    CipherSuite, Error, GroupConfig, GroupEvent, GroupId, Identity, MemberId, ProposalSummary,
-    UserName, group_name, identity::inspect_key_package_with, safety::Fingerprint,
+    CipherSuite, Error, GroupConfig, GroupEvent, GroupId, Identity, MemberId, PAST_EPOCH_LIFETIME,
+    ProposalSummary, UserName, group_name, identity::inspect_key_package_with, safety::Fingerprint,
 };
 
 /// A member of a group, as listed by [`Group::members`].
@@ -118,6 +119,9 @@ impl Default for JoinOptions {
 pub struct Group {
     mls: MlsGroup,
     credentials: CredentialMapper,
+    /// When the kept keys of past epochs expire ([`PAST_EPOCH_LIFETIME`] after this device
+    /// left them); `None` while none are kept.
+    past_epochs_expire_at: Option<SystemTime>,
 }
 
 impl Group {
@@ -148,14 +152,11 @@ impl Group {
             .with_group_context_extensions(extensions)
             .build(provider, identity.signer(), identity.credential_with_key())
             .map_err(|e| Error::Library(e.to_string()))?;
-        Ok(Self::wrap(mls))
-    }
-
-    fn wrap(mls: MlsGroup) -> Self {
-        Self {
+        Ok(Self {
             mls,
             credentials: MemberId::from_credential,
-        }
+            past_epochs_expire_at: None,
+        })
     }
 
     /// Replaces how credentials map to members (see [`CredentialMapper`]).
@@ -227,15 +228,23 @@ impl Group {
         Ok(Self {
             mls,
             credentials: options.credentials,
+            past_epochs_expire_at: None,
         })
     }
 
     /// Loads a group from the provider's storage.
     pub fn load(provider: &impl OpenMlsProvider, id: &GroupId) -> Result<Self, Error> {
-        MlsGroup::load(provider.storage(), &id.to_openmls())
+        let mls = MlsGroup::load(provider.storage(), &id.to_openmls())
             .map_err(|e| Error::Storage(e.to_string()))?
-            .map(Self::wrap)
-            .ok_or_else(|| Error::NotFound(format!("group {id}")))
+            .ok_or_else(|| Error::NotFound(format!("group {id}")))?;
+        let mut group = Self {
+            mls,
+            credentials: MemberId::from_credential,
+            past_epochs_expire_at: None,
+        };
+        // Whatever past epochs storage kept are counted from now (see PAST_EPOCH_LIFETIME).
+        group.left_an_epoch();
+        Ok(group)
     }
 
     /// Deletes the group's state from storage.
@@ -516,6 +525,7 @@ impl Group {
                 MergePendingCommitError::MergeCommitError(m) => map_merge_error(m),
             });
         }
+        self.left_an_epoch();
         Ok(events)
     }
 
@@ -537,6 +547,7 @@ impl Group {
         plaintext: &[u8],
     ) -> Result<Vec<u8>, Error> {
         self.check_operational()?;
+        self.expire_past_epochs(provider)?;
         let message = self
             .mls
             .create_message(provider, identity.signer(), plaintext)
@@ -546,7 +557,9 @@ impl Group {
 
     /// Processes one incoming message (application, proposal or commit) into events.
     ///
-    /// On any error the group is unchanged, in memory and in storage.
+    /// On any error the group is unchanged, in memory and in storage, except that past epochs'
+    /// keys whose [`PAST_EPOCH_LIFETIME`] is over are gone: they are dropped first, whatever the
+    /// message turns out to be.
     pub fn process(
         &mut self,
         provider: &impl OpenMlsProvider,
@@ -570,6 +583,7 @@ impl Group {
         if !self.mls.is_active() {
             return Err(Error::NotAMember);
         }
+        self.expire_past_epochs(provider)?;
         let message_epoch = message.epoch().as_u64();
         let group_epoch = self.epoch();
         if message_epoch > group_epoch {
@@ -619,6 +633,7 @@ impl Group {
                     self.reload(provider)?;
                     return Err(map_merge_error(e));
                 }
+                self.left_an_epoch();
                 Ok(events)
             }
             ProcessedMessageContent::OwnPendingCommit => self.merge_pending_commit(provider),
@@ -638,6 +653,41 @@ impl Group {
                 }])
             }
         }
+    }
+
+    /// Drops the kept keys of past epochs once their [`PAST_EPOCH_LIFETIME`] is over (see
+    /// there); before that, and when none are kept, it does nothing. [`Group::encrypt`] and
+    /// [`Group::process`] call it; call it from a timer to also clear idle groups.
+    pub fn expire_past_epochs(&mut self, provider: &impl OpenMlsProvider) -> Result<(), Error> {
+        match self.past_epochs_expire_at {
+            Some(at) if at <= SystemTime::now() => self.forget_past_epochs(provider),
+            _ => Ok(()),
+        }
+    }
+
+    /// When the kept keys of past epochs expire, if any are kept: what a timer calling
+    /// [`Group::expire_past_epochs`] waits for.
+    pub fn past_epochs_expire_at(&self) -> Option<SystemTime> {
+        self.past_epochs_expire_at
+    }
+
+    /// Drops the kept keys of all past epochs now: messages still on their way from before
+    /// the last commit become undecryptable ([`Error::StaleEpoch`]).
+    pub fn forget_past_epochs(&mut self, provider: &impl OpenMlsProvider) -> Result<(), Error> {
+        self.mls
+            .delete_past_epoch_secrets(provider, PastEpochDeletion::delete_all())
+            .map_err(|e| Error::Storage(e.to_string()))?;
+        self.past_epochs_expire_at = None;
+        Ok(())
+    }
+
+    /// Starts the lifetime of the keys kept for the epoch just left, if any are kept.
+    fn left_an_epoch(&mut self) {
+        let keeps_some = !matches!(
+            self.mls.past_epoch_deletion_policy(),
+            PastEpochDeletionPolicy::MaxEpochs(0)
+        );
+        self.past_epochs_expire_at = keeps_some.then(|| SystemTime::now() + PAST_EPOCH_LIFETIME);
     }
 
     fn own_member(&self) -> Result<MemberId, Error> {
@@ -757,7 +807,9 @@ impl Group {
     /// Throws away the in-memory state and reads it back from storage: after a failed merge,
     /// memory may be ahead of what was stored.
     fn reload(&mut self, provider: &impl OpenMlsProvider) -> Result<(), Error> {
+        let credentials = self.credentials;
         *self = Self::load(provider, &self.id())?;
+        self.credentials = credentials;
         Ok(())
     }
 }
@@ -851,5 +903,131 @@ fn map_welcome_error<E: std::fmt::Display>(e: WelcomeError<E>) -> Error {
             ProtocolVersion::Mls10
         )),
         other => Error::InvalidWelcome(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{DeviceId, UserName};
+    use openmls_rust_crypto::OpenMlsRustCrypto;
+    use std::time::Duration;
+
+    struct Device {
+        provider: OpenMlsRustCrypto,
+        identity: Identity,
+    }
+
+    fn device(user: &str) -> Device {
+        let provider = OpenMlsRustCrypto::default();
+        let member = MemberId::new(UserName::new(user).unwrap(), DeviceId::new("d1").unwrap());
+        let identity = Identity::create(&provider, member, CipherSuite::default()).unwrap();
+        Device { provider, identity }
+    }
+
+    /// Alice and Bob in one group; Bob has a message from epoch 1 that reaches Alice after
+    /// her commit moved the group to epoch 2.
+    fn late_message_across_a_commit() -> (Device, Group, Vec<u8>) {
+        let config = GroupConfig::default();
+        let (alice, bob) = (device("alice"), device("bob"));
+        let mut alice_group =
+            Group::create(&alice.provider, &alice.identity, &config, "g").unwrap();
+        assert_eq!(alice_group.past_epochs_expire_at, None);
+        let key_package = bob
+            .identity
+            .key_packages(&bob.provider, &config, 1)
+            .unwrap();
+        let bundle = alice_group
+            .add_members(
+                &alice.provider,
+                &alice.identity,
+                &[key_package[0].bytes.clone()],
+            )
+            .unwrap();
+        alice_group.merge_pending_commit(&alice.provider).unwrap();
+        let invitation = bundle.invitation.unwrap();
+        let mut bob_group = Group::join(
+            &bob.provider,
+            &config,
+            &invitation.welcome,
+            Some(&invitation.ratchet_tree),
+        )
+        .unwrap();
+        assert_eq!(bob_group.past_epochs_expire_at, None);
+        let late = bob_group
+            .encrypt(&bob.provider, &bob.identity, b"late")
+            .unwrap();
+        alice_group
+            .self_update(&alice.provider, &alice.identity)
+            .unwrap();
+        alice_group.merge_pending_commit(&alice.provider).unwrap();
+        (alice, alice_group, late)
+    }
+
+    #[test]
+    fn kept_keys_decrypt_a_late_message_within_their_lifetime() {
+        let (alice, mut group, late) = late_message_across_a_commit();
+        let expires = group
+            .past_epochs_expire_at
+            .expect("a merge starts the lifetime");
+        assert!(expires > SystemTime::now() + PAST_EPOCH_LIFETIME / 2);
+        group.expire_past_epochs(&alice.provider).unwrap();
+        let events = group.process(&alice.provider, &late).unwrap();
+        assert!(
+            matches!(&events[..], [GroupEvent::Message { plaintext, .. }] if plaintext == b"late")
+        );
+    }
+
+    #[test]
+    fn kept_keys_are_dropped_by_the_first_use_after_their_lifetime() {
+        let (alice, mut group, late) = late_message_across_a_commit();
+        group.past_epochs_expire_at = Some(SystemTime::now() - Duration::from_secs(1));
+        let result = group.process(&alice.provider, &late);
+        assert!(
+            matches!(
+                result,
+                Err(Error::StaleEpoch {
+                    message_epoch: 1,
+                    group_epoch: 2
+                })
+            ),
+            "{result:?}"
+        );
+        assert_eq!(group.past_epochs_expire_at, None);
+        // Dropped in storage too, not only in memory.
+        let mut reloaded = Group::load(&alice.provider, &group.id()).unwrap();
+        assert!(matches!(
+            reloaded.process(&alice.provider, &late),
+            Err(Error::StaleEpoch { .. })
+        ));
+    }
+
+    #[test]
+    fn a_loaded_group_counts_the_lifetime_from_the_load() {
+        let (alice, group, late) = late_message_across_a_commit();
+        let before = SystemTime::now();
+        let mut loaded = Group::load(&alice.provider, &group.id()).unwrap();
+        assert!(loaded.past_epochs_expire_at.unwrap() >= before + PAST_EPOCH_LIFETIME);
+        assert!(loaded.process(&alice.provider, &late).is_ok());
+    }
+
+    #[test]
+    fn groups_that_keep_no_past_epochs_have_nothing_to_expire() {
+        let (alice, mut group, late) = late_message_across_a_commit();
+        group.forget_past_epochs(&alice.provider).unwrap();
+        assert!(matches!(
+            group.process(&alice.provider, &late),
+            Err(Error::StaleEpoch { .. })
+        ));
+        let config = GroupConfig {
+            max_past_epochs: 0,
+            ..GroupConfig::default()
+        };
+        let mut lone = Group::create(&alice.provider, &alice.identity, &config, "g").unwrap();
+        lone.self_update(&alice.provider, &alice.identity).unwrap();
+        lone.merge_pending_commit(&alice.provider).unwrap();
+        assert_eq!(lone.past_epochs_expire_at, None);
+        let loaded = Group::load(&alice.provider, &lone.id()).unwrap();
+        assert_eq!(loaded.past_epochs_expire_at, None);
     }
 }

@@ -53,6 +53,9 @@
 //!   and agreed on by commit.
 //! - A member's credential is `"{user}/{device}"` ([`MemberId`]); safety numbers are
 //!   specified in [`safety`].
+//! - The epoch before the last commit keeps its message keys, so a message that crossed the
+//!   commit still decrypts, but only for [`PAST_EPOCH_LIFETIME`] (five minutes): then they are
+//!   deleted (forward secrecy), and a large group's messages stop paying for them.
 
 #![warn(missing_docs)]
 
@@ -66,7 +69,7 @@ mod ids;
 mod key_package;
 pub mod safety;
 
-pub use config::{CipherSuite, GroupConfig, HandshakeFraming};
+pub use config::{CipherSuite, GroupConfig, HandshakeFraming, PAST_EPOCH_LIFETIME};
 pub use error::Error;
 pub use events::{GroupEvent, ProposalSummary};
 pub use group::{CommitBundle, CredentialMapper, Group, Invitation, JoinOptions, MemberInfo};

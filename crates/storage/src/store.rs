@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use conclave_protocol::{Group, GroupId, Identity, IdentityRecord};
 use fs4::fs_std::FileExt;
@@ -119,6 +119,33 @@ impl Store {
             groups: &mut self.groups,
             touched: HashSet::new(),
         })
+    }
+
+    /// Drops the past epochs' keys whose lifetime ([`PAST_EPOCH_LIFETIME`]) is over at `now`
+    /// from the groups this store has in memory, in one transaction if any are due; returns
+    /// how many groups it cleared. Messages do this for their own group; calling this from a
+    /// timer (with the current time) clears idle groups too, so their old keys do not wait on
+    /// disk for the next message. Groups not in memory were not used since the store opened;
+    /// they clear theirs when next used.
+    ///
+    /// [`PAST_EPOCH_LIFETIME`]: conclave_protocol::PAST_EPOCH_LIFETIME
+    pub fn expire_past_epochs(&mut self, now: SystemTime) -> Result<usize, StoreError> {
+        let due: Vec<GroupId> = self
+            .groups
+            .iter()
+            .filter(|(_, g)| g.past_epochs_expire_at().is_some_and(|at| at <= now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.transaction()?;
+        for id in &due {
+            let g = tx.group(id)?;
+            g.group.forget_past_epochs(&g.provider)?;
+        }
+        tx.commit()?;
+        Ok(due.len())
     }
 
     /// Makes every committed transaction durable against power loss (a WAL checkpoint, which

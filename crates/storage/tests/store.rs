@@ -557,3 +557,59 @@ fn the_search_index_follows_commits_rollbacks_and_deletions() {
         .unwrap();
     assert_eq!(pending, 0);
 }
+
+/// The store's sweep drops past epochs' keys from the file once their lifetime is over, and
+/// not before: a message that crossed a commit decrypts until then, and is stale after.
+#[test]
+fn the_sweep_drops_past_epoch_keys_once_their_lifetime_is_over() {
+    use conclave_protocol::{Error, PAST_EPOCH_LIFETIME};
+    use std::time::{Duration, SystemTime};
+
+    let dir = tempfile::tempdir().unwrap();
+    let wire = Wire::open(&dir.path().join("wire.sqlite"));
+    let mut alice = Peer::create(dir.path(), "alice");
+    let mut bob = Peer::create(dir.path(), "bob");
+    let group = alice.create_group("g");
+    let key_package = bob.key_package();
+    let (welcome, tree) = alice.add(&wire, &group, &[key_package]);
+    bob.join(&wire, &welcome, &tree);
+
+    // Two messages from Bob cross a commit of Alice's.
+    let mut tx = bob.store.transaction().unwrap();
+    let g = tx.group(&group).unwrap();
+    let late: Vec<Vec<u8>> = [b"one", b"two"]
+        .iter()
+        .map(|text| g.group.encrypt(&g.provider, &bob.identity, *text).unwrap())
+        .collect();
+    tx.commit().unwrap();
+    let mut tx = alice.store.transaction().unwrap();
+    let g = tx.group(&group).unwrap();
+    g.group.self_update(&g.provider, &alice.identity).unwrap();
+    g.group.merge_pending_commit(&g.provider).unwrap();
+    tx.commit().unwrap();
+
+    let process = |alice: &mut Peer, bytes: &[u8]| {
+        let mut tx = alice.store.transaction().unwrap();
+        let g = tx.group(&group).unwrap();
+        let result = g.group.process(&g.provider, bytes);
+        tx.commit().unwrap();
+        result
+    };
+    let now = SystemTime::now();
+    assert_eq!(alice.store.expire_past_epochs(now).unwrap(), 0);
+    assert!(matches!(
+        &process(&mut alice, &late[0]).unwrap()[..],
+        [GroupEvent::Message { plaintext, .. }] if plaintext == b"one"
+    ));
+
+    let later = now + PAST_EPOCH_LIFETIME + Duration::from_secs(1);
+    assert_eq!(alice.store.expire_past_epochs(later).unwrap(), 1);
+    assert_eq!(alice.store.expire_past_epochs(later).unwrap(), 0);
+    // Gone from the file, not only from memory.
+    let mut alice = alice.reopen(dir.path());
+    let result = process(&mut alice, &late[1]);
+    assert!(
+        matches!(result, Err(Error::StaleEpoch { .. })),
+        "{result:?}"
+    );
+}
