@@ -774,6 +774,15 @@ impl Tx<'_> {
     /// Adds the messages stored in this transaction so far to the full-text index, in one
     /// statement (migration V4 says why). Runs at commit and before a search.
     pub(crate) fn index_for_search(&self) -> Result<(), StoreError> {
+        // Most transactions store no message. Touching the FTS5 table anyway made every
+        // commit write (26 us for an empty transaction instead of 5).
+        let pending: bool = self
+            .connection()
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM fts_pending)")?
+            .query_row([], |r| r.get(0))?;
+        if !pending {
+            return Ok(());
+        }
         self.connection()
             .prepare_cached(
                 "INSERT INTO messages_fts (rowid, body)

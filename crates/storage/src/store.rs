@@ -421,6 +421,76 @@ impl Tx<'_> {
 mod tests {
     use super::*;
 
+    /// A profile at V4, whose MLS state sits in openmls_sqlite_storage's own
+    /// `openmls_group_data` (with its `IN` check), keeps its groups through V5's rebuild of
+    /// that table, and they carry on.
+    #[test]
+    fn v4_profiles_keep_their_groups_through_v5() {
+        use conclave_protocol::{DeviceId, GroupConfig, MemberId, UserName};
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.sqlite");
+        let config = GroupConfig::default();
+        let crypto = RustCrypto::default();
+        let (identity, id, epoch, authenticator) = {
+            let mut conn = Connection::open(&path).unwrap();
+            conn.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
+            openmls_sqlite_storage::SqliteStorageProvider::<crate::codec::MlsCodec, _>::new(
+                &mut conn,
+            )
+            .run_migrations()
+            .unwrap();
+            let mut runner = migrations::runner().set_target(refinery::Target::Version(4));
+            runner.set_migration_table_name(HISTORY_TABLE);
+            runner.run(&mut conn).unwrap();
+            conn.execute_batch(&format!("PRAGMA application_id = {APPLICATION_ID};"))
+                .unwrap();
+            let schema: String = conn
+                .query_row(
+                    "SELECT sql FROM sqlite_master WHERE name = 'openmls_group_data'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert!(schema.contains("IN ("), "{schema}");
+            let provider = Provider::new(&crypto, &conn);
+            let member = MemberId::new(UserName::new("a").unwrap(), DeviceId::new("d").unwrap());
+            let identity = Identity::create(&provider, member, config.ciphersuite).unwrap();
+            let mut group = Group::create(&provider, &identity, &config, "before V5").unwrap();
+            group.self_update(&provider, &identity).unwrap();
+            group.merge_pending_commit(&provider).unwrap();
+            (
+                identity,
+                group.id(),
+                group.epoch(),
+                group.epoch_authenticator(),
+            )
+        };
+
+        let mut store = Store::open(&path).unwrap();
+        let schema: String = store
+            .connection
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'openmls_group_data'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(!schema.contains("CHECK"), "{schema}");
+        let mut tx = store.transaction().unwrap();
+        let g = tx.group(&id).unwrap();
+        assert_eq!(g.group.name(), "before V5");
+        assert_eq!(g.group.epoch(), epoch);
+        assert_eq!(g.group.epoch_authenticator(), authenticator);
+        g.group.self_update(&g.provider, &identity).unwrap();
+        g.group.merge_pending_commit(&g.provider).unwrap();
+        tx.commit().unwrap();
+        drop(store);
+        let mut store = Store::open(&path).unwrap();
+        let mut tx = store.transaction().unwrap();
+        assert_eq!(tx.group(&id).unwrap().group.epoch(), epoch + 1);
+    }
+
     /// A profile written by schema V3 (the per-row search trigger, `IN` checks) keeps its
     /// messages, their search entries and the outbox rows that refer to them through the V4
     /// rebuild of `messages`, and carries on.
