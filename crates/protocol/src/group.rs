@@ -243,7 +243,7 @@ impl Group {
             past_epochs_expire_at: None,
         };
         // Whatever past epochs storage kept are counted from now (see PAST_EPOCH_LIFETIME).
-        group.left_an_epoch();
+        group.start_past_epochs_lifetime();
         Ok(group)
     }
 
@@ -525,7 +525,7 @@ impl Group {
                 MergePendingCommitError::MergeCommitError(m) => map_merge_error(m),
             });
         }
-        self.left_an_epoch();
+        self.start_past_epochs_lifetime();
         Ok(events)
     }
 
@@ -633,7 +633,7 @@ impl Group {
                     self.reload(provider)?;
                     return Err(map_merge_error(e));
                 }
-                self.left_an_epoch();
+                self.start_past_epochs_lifetime();
                 Ok(events)
             }
             ProcessedMessageContent::OwnPendingCommit => self.merge_pending_commit(provider),
@@ -681,8 +681,9 @@ impl Group {
         Ok(())
     }
 
-    /// Starts the lifetime of the keys kept for the epoch just left, if any are kept.
-    fn left_an_epoch(&mut self) {
+    /// Starts the lifetime of the past epochs' keys (after a merge, or on load), if any are
+    /// kept.
+    fn start_past_epochs_lifetime(&mut self) {
         let keeps_some = !matches!(
             self.mls.past_epoch_deletion_policy(),
             PastEpochDeletionPolicy::MaxEpochs(0)

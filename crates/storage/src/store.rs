@@ -421,6 +421,22 @@ impl Tx<'_> {
 mod tests {
     use super::*;
 
+    /// A profile file as schema `version` of ours left it (openmls_sqlite_storage's tables
+    /// included), to be opened by the current [`Store`].
+    fn profile_at_version(path: &Path, version: i32) -> Connection {
+        let mut conn = Connection::open(path).unwrap();
+        conn.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
+        openmls_sqlite_storage::SqliteStorageProvider::<crate::codec::MlsCodec, _>::new(&mut conn)
+            .run_migrations()
+            .unwrap();
+        let mut runner = migrations::runner().set_target(refinery::Target::Version(version));
+        runner.set_migration_table_name(HISTORY_TABLE);
+        runner.run(&mut conn).unwrap();
+        conn.execute_batch(&format!("PRAGMA application_id = {APPLICATION_ID};"))
+            .unwrap();
+        conn
+    }
+
     /// A profile at V4, whose MLS state sits in openmls_sqlite_storage's own
     /// `openmls_group_data` (with its `IN` check), keeps its groups through V5's rebuild of
     /// that table, and they carry on.
@@ -433,18 +449,7 @@ mod tests {
         let config = GroupConfig::default();
         let crypto = RustCrypto::default();
         let (identity, id, epoch, authenticator) = {
-            let mut conn = Connection::open(&path).unwrap();
-            conn.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
-            openmls_sqlite_storage::SqliteStorageProvider::<crate::codec::MlsCodec, _>::new(
-                &mut conn,
-            )
-            .run_migrations()
-            .unwrap();
-            let mut runner = migrations::runner().set_target(refinery::Target::Version(4));
-            runner.set_migration_table_name(HISTORY_TABLE);
-            runner.run(&mut conn).unwrap();
-            conn.execute_batch(&format!("PRAGMA application_id = {APPLICATION_ID};"))
-                .unwrap();
+            let conn = profile_at_version(&path, 4);
             let schema: String = conn
                 .query_row(
                     "SELECT sql FROM sqlite_master WHERE name = 'openmls_group_data'",
@@ -499,22 +504,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.sqlite");
         {
-            let mut conn = Connection::open(&path).unwrap();
-            conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")
-                .unwrap();
-            let mut runner = migrations::runner().set_target(refinery::Target::Version(3));
-            runner.set_migration_table_name(HISTORY_TABLE);
-            runner.run(&mut conn).unwrap();
-            conn.execute_batch(&format!(
-                "PRAGMA application_id = {APPLICATION_ID};
+            let conn = profile_at_version(&path, 3);
+            conn.execute_batch(
+                "PRAGMA foreign_keys = ON;
                  INSERT INTO conversations (id, group_id, name, created_at) VALUES (1, x'01', 'c', 0);
                  INSERT INTO messages (id, conversation_id, uid, sender_user, sender_device,
                                        sent_at, body, state, outgoing)
                  VALUES (10, 1, x'0a', 'me', 'd', 1, 'before the upgrade', 'pending', 1),
                         (11, 1, x'0b', 'them', 'd', 2, 'an answer', 'received', 0);
                  INSERT INTO outbox (conversation_id, message_id, kind, payload, created_at)
-                 VALUES (1, 10, 'application', x'00', 0);"
-            ))
+                 VALUES (1, 10, 'application', x'00', 0);",
+            )
             .unwrap();
         }
         let mut store = Store::open(&path).unwrap();

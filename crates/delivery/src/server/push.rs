@@ -25,54 +25,6 @@ pub struct Hub {
     channels: Mutex<HashMap<i64, Vec<mpsc::UnboundedSender<String>>>>,
 }
 
-/// JSON frames for queue items, encoding what consecutive items share once: a message to
-/// ten devices is ten items that differ only in `seq`, the first field.
-#[derive(Default)]
-struct Frames {
-    /// The last item encoded (its `seq` aside), and its encoding after the `seq` value.
-    last: Option<(QueueItem, String)>,
-}
-
-impl Frames {
-    fn frame(&mut self, item: &QueueItem) -> Option<String> {
-        let same = self
-            .last
-            .as_ref()
-            .is_some_and(|(last, _)| same_but_seq(last, item));
-        if !same {
-            let encoded = serde_json::to_string(&QueueItem {
-                seq: 0,
-                ..item.clone()
-            })
-            .ok()?;
-            let rest = encoded.strip_prefix(r#"{"seq":0"#)?.to_owned();
-            self.last = Some((item.clone(), rest));
-        }
-        let rest = &self.last.as_ref()?.1;
-        Some(format!(r#"{{"seq":{}{rest}"#, item.seq))
-    }
-}
-
-/// Whether two items are equal in all but `seq`. (Destructured, so that a new field cannot be
-/// forgotten here.)
-fn same_but_seq(a: &QueueItem, b: &QueueItem) -> bool {
-    let QueueItem {
-        seq: _,
-        sender,
-        kind,
-        group_id,
-        epoch,
-        message,
-        ratchet_tree,
-    } = a;
-    *sender == b.sender
-        && *kind == b.kind
-        && *group_id == b.group_id
-        && *epoch == b.epoch
-        && *message == b.message
-        && *ratchet_tree == b.ratchet_tree
-}
-
 impl Hub {
     fn subscribe(&self, device: i64) -> mpsc::UnboundedReceiver<String> {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -87,10 +39,9 @@ impl Hub {
         let Ok(mut channels) = self.channels.lock() else {
             return;
         };
-        let mut frames = Frames::default();
         for (device, item) in items {
             if let Some(senders) = channels.get_mut(&device) {
-                let Some(frame) = frames.frame(&item) else {
+                let Ok(frame) = serde_json::to_string(&item) else {
                     continue;
                 };
                 senders.retain(|s| s.send(frame.clone()).is_ok());
@@ -148,46 +99,6 @@ async fn run(socket: WebSocket, mut frames: mpsc::UnboundedReceiver<String>) {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => {} // pings are answered by the library; other frames ignored
             }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::api::{Bytes, DeviceRef, MessageKind};
-
-    fn item(seq: u64, message: &[u8], tree: Option<&[u8]>) -> QueueItem {
-        QueueItem {
-            seq,
-            sender: DeviceRef {
-                user: "alice".into(),
-                device: "laptop \"1\"".into(),
-            },
-            kind: MessageKind::Application,
-            group_id: Bytes(b"g".to_vec()),
-            epoch: 7,
-            message: Bytes(message.to_vec()),
-            ratchet_tree: tree.map(|t| Bytes(t.to_vec())),
-        }
-    }
-
-    /// Every frame is exactly the item's JSON, whether its shared part was reused or not.
-    #[test]
-    fn frames_are_the_items_json() {
-        let items = [
-            item(1, b"one", None),
-            item(2, b"one", None),
-            item(u64::MAX, b"one", None),
-            item(3, b"two", None),
-            item(4, b"two", Some(b"tree")),
-            item(0, b"two", Some(b"tree")),
-        ];
-        let mut frames = Frames::default();
-        for item in &items {
-            let frame = frames.frame(item).unwrap();
-            assert_eq!(frame, serde_json::to_string(item).unwrap());
-            assert_eq!(&serde_json::from_str::<QueueItem>(&frame).unwrap(), item);
         }
     }
 }
