@@ -11,8 +11,8 @@ use conclave_delivery::api::{
     SendResponse, WelcomeEnvelope,
 };
 use conclave_protocol::{
-    CommitBundle, Error as MlsError, Group, GroupEvent, GroupId, Identity, MemberId, MemberInfo,
-    SafetyNumber, UserName,
+    Error as MlsError, Group, GroupEvent, GroupId, Identity, MemberId, MemberInfo, SafetyNumber,
+    UserName,
 };
 use conclave_storage::{
     ConversationId, DeviceTrust, MessageId, MessageKind, MessageState, NewMessage, OutboxEntry,
@@ -548,8 +548,7 @@ impl Engine {
         let attempts = self.config.max_commit_attempts.max(1);
         for attempt in 1..=attempts {
             self.drain().await?;
-            let Some((bundle, envelope)) = self.make_commit(conversation, &op, attempt == 1)?
-            else {
+            let Some(envelope) = self.make_commit(conversation, &op, attempt == 1)? else {
                 return Ok(()); // nothing left to do (someone else did it)
             };
             match self
@@ -558,7 +557,20 @@ impl Engine {
                 .await
             {
                 Ok(_) => {
-                    self.merge_own_commit(conversation, bundle.epoch, matches!(op, Op::Update))?;
+                    if matches!(op, Op::Update) {
+                        let tx = self.store.transaction()?;
+                        tx.set_last_rotation(conversation, now_ms())?;
+                        tx.commit()?;
+                    }
+                    // The commit merges at its echo, after whatever the server accepted
+                    // before it: those messages are in the old epoch, whose keys no member
+                    // keeps (`GroupConfig::max_past_epochs` is 0).
+                    match self.drain().await {
+                        Ok(_) => {}
+                        // Accepted all the same; the next sync meets the echo.
+                        Err(e) if e.is_offline() => tracing::debug!("catching up: {e}"),
+                        Err(e) => return Err(e),
+                    }
                     return Ok(());
                 }
                 Err(Failure::StaleEpoch) => {
@@ -585,7 +597,7 @@ impl Engine {
         conversation: ConversationId,
         op: &Op,
         first_attempt: bool,
-    ) -> Result<Option<(CommitBundle, Envelope)>> {
+    ) -> Result<Option<Envelope>> {
         let identity = self.identity.clone();
         let mut tx = self.store.transaction()?;
         let c = tx.conversation(conversation)?;
@@ -660,44 +672,7 @@ impl Engine {
             welcome,
         };
         tx.commit()?;
-        Ok(Some((bundle, envelope)))
-    }
-
-    fn merge_own_commit(
-        &mut self,
-        conversation: ConversationId,
-        epoch: u64,
-        rotation: bool,
-    ) -> Result<()> {
-        let now = now_ms();
-        let identity = self.identity.clone();
-        let mut outcome = Outcome::default();
-        let mut tx = self.store.transaction()?;
-        let c = tx.conversation(conversation)?;
-        let g = tx.group(&c.group_id)?;
-        // Already merged (or replaced) by an echo processed meanwhile: nothing to do.
-        if g.group.has_pending_commit() && g.group.epoch() == epoch {
-            let leaving = leaving_members(g.group);
-            let events = g.group.merge_pending_commit(&g.provider)?;
-            apply_events(
-                &mut tx,
-                &identity,
-                conversation,
-                &c.group_id,
-                events,
-                &leaving,
-                None,
-                now,
-                &mut outcome,
-            )?;
-        }
-        if rotation {
-            tx.set_last_rotation(conversation, now)?;
-        }
-        tx.commit()?;
-        self.followups.extend(outcome.followups);
-        self.emit(outcome.events);
-        Ok(())
+        Ok(Some(envelope))
     }
 
     fn discard_own_commit(&mut self, conversation: ConversationId) -> Result<()> {

@@ -41,9 +41,13 @@
 //! - **Group changes** (create, invite, remove, rename, key rotation) catch up first, commit,
 //!   and send the commit to every member including this device. When another member's
 //!   commit wins the epoch (`409 stale_epoch`), the client applies the winner and redoes
-//!   the operation, up to [`ClientConfig::max_commit_attempts`] times. If the process dies
-//!   in between, the commit's echo merges it on the next sync, or it is dropped once the
-//!   queue is drained without it.
+//!   the operation, up to [`ClientConfig::max_commit_attempts`] times. An accepted commit
+//!   is merged by its echo, where the server queued it: messages the server took before it
+//!   are read in the old epoch first. The server accepts a message only in the group's
+//!   current epoch, so no member keeps a past epoch's keys: they are deleted at the commit
+//!   (forward secrecy). If the process dies in between, the next sync meets the echo; a
+//!   commit whose echo never comes (the server did not take it) is dropped once the queue
+//!   is drained without it.
 //! - **Leaving** is a proposal (MLS forbids committing one's own removal): the member with
 //!   the lowest leaf among those staying commits it; any member's next commit includes it.
 //! - **Trust**: every member's key is recorded on first sight; a different key for a known

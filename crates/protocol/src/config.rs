@@ -132,13 +132,20 @@ pub struct GroupConfig {
     /// Ciphersuite of new groups and key packages. Default: 0x0001.
     pub ciphersuite: CipherSuite,
     /// How many past epochs' message keys are kept so that a message sent just before a
-    /// commit still decrypts after it. Default: 1 (a message crossing one commit in flight).
-    /// Kept keys also expire [`PAST_EPOCH_LIFETIME`] after the commit that replaced them,
-    /// whichever comes first. Larger values weaken forward secrecy for that many epochs, and
-    /// cost time while they are kept: openmls keeps each past epoch with its full member list
-    /// in the state it rewrites on every message, so each kept epoch adds O(members) work per
-    /// message (measured in docs/PERFORMANCE.md). 0 makes every message in flight at a commit
-    /// undecryptable.
+    /// commit still decrypts after it. Default: 0, because Conclave never needs them: its
+    /// delivery service accepts a message only in the group's current epoch and queues it
+    /// in order with the commits, so each member meets every message in the epoch it was
+    /// made in, *provided it applies its own commits where they stand in its queue*
+    /// (process the commit's echo, which merges it; see [`Group`](crate::Group)) rather than
+    /// on the server's acceptance. A replaced epoch's keys are then deleted at the commit
+    /// itself (forward secrecy), and messages cost the same right after a commit as later.
+    ///
+    /// With a delivery service that does not order messages, or a client that merges on
+    /// acceptance, set 1: a message crossing one commit in flight still decrypts. Kept keys
+    /// expire [`PAST_EPOCH_LIFETIME`] after the commit that replaced them, whichever comes
+    /// first, and cost time while they are kept: openmls keeps each past epoch with its full
+    /// member list in the state it rewrites on every message, so each kept epoch adds
+    /// O(members) work per message (measured in docs/PERFORMANCE.md).
     pub max_past_epochs: usize,
     /// How many skipped messages per sender and epoch may still arrive late (their keys are
     /// kept until then). Default: 100.
@@ -169,7 +176,7 @@ impl Default for GroupConfig {
     fn default() -> Self {
         Self {
             ciphersuite: CipherSuite::default(),
-            max_past_epochs: 1,
+            max_past_epochs: 0,
             out_of_order_tolerance: 100,
             maximum_forward_distance: 1000,
             padding_block: 256,

@@ -6,8 +6,12 @@
 //! [`Group::self_update`], [`Group::rename`], [`Group::commit_pending_proposals`]) returns a
 //! [`CommitBundle`] and leaves the group in its current epoch with the commit *pending*. The
 //! caller sends the commit; then
-//! - the server accepted it: [`Group::merge_pending_commit`] moves to the new epoch (an echo
-//!   of the commit from the server does the same through [`Group::process`], once);
+//! - the server accepted it: keep processing the group's incoming messages in the server's
+//!   order; the commit's echo, when its turn comes, merges it through [`Group::process`]
+//!   (once). Messages the server accepted before the commit are still in the old epoch, and
+//!   with the default [`GroupConfig::max_past_epochs`] of 0 only a group that has not merged
+//!   yet can read them. [`Group::merge_pending_commit`] merges at once instead (for a client
+//!   that keeps a past epoch, or a group nobody else writes to);
 //! - the server rejected it because another member's commit won the epoch:
 //!   [`Group::discard_pending_commit`], process the winner, and redo the operation. Processing
 //!   the winner also drops the pending commit, so forgetting to discard is harmless.
@@ -926,10 +930,13 @@ mod tests {
         Device { provider, identity }
     }
 
-    /// Alice and Bob in one group; Bob has a message from epoch 1 that reaches Alice after
-    /// her commit moved the group to epoch 2.
+    /// Alice and Bob in one group that keeps a past epoch; Bob has a message from epoch 1
+    /// that reaches Alice after her commit moved the group to epoch 2.
     fn late_message_across_a_commit() -> (Device, Group, Vec<u8>) {
-        let config = GroupConfig::default();
+        let config = GroupConfig {
+            max_past_epochs: 1,
+            ..GroupConfig::default()
+        };
         let (alice, bob) = (device("alice"), device("bob"));
         let mut alice_group =
             Group::create(&alice.provider, &alice.identity, &config, "g").unwrap();
@@ -1020,10 +1027,8 @@ mod tests {
             group.process(&alice.provider, &late),
             Err(Error::StaleEpoch { .. })
         ));
-        let config = GroupConfig {
-            max_past_epochs: 0,
-            ..GroupConfig::default()
-        };
+        let config = GroupConfig::default();
+        assert_eq!(config.max_past_epochs, 0);
         let mut lone = Group::create(&alice.provider, &alice.identity, &config, "g").unwrap();
         lone.self_update(&alice.provider, &alice.identity).unwrap();
         lone.merge_pending_commit(&alice.provider).unwrap();

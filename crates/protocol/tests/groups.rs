@@ -170,9 +170,62 @@ fn full_lifecycle_keeps_all_members_in_step() {
 }
 
 #[test]
-fn late_message_from_a_past_epoch_decrypts() {
-    // Default: one past epoch is kept.
+fn own_commit_merged_at_its_echo_reads_what_the_server_accepted_before_it() {
+    // Default: no past epoch is kept; the server's order puts every message in its epoch.
     let (mut alice, mut bob, mut carol, _dave) = four_member_group();
+    let accepted_first = bob.encrypt(b"accepted before the commit");
+    let commit = alice.self_update();
+    // Alice's queue holds Bob's message, then her accepted commit's echo.
+    alice.expect_message(
+        &accepted_first,
+        &member("bob", "d1"),
+        b"accepted before the commit",
+    );
+    assert!(alice.group().has_pending_commit());
+    let events = alice.process(&commit.commit);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, GroupEvent::EpochAdvanced { .. })),
+        "{events:?}"
+    );
+    assert!(!alice.group().has_pending_commit());
+    carol.expect_message(
+        &accepted_first,
+        &member("bob", "d1"),
+        b"accepted before the commit",
+    );
+    carol.process(&commit.commit);
+    bob.process(&commit.commit);
+    assert_in_step(&[&alice, &bob, &carol]);
+    // The old epoch's keys went with the commit (forward secrecy): a message from it, which
+    // the server would have refused anyway, no longer decrypts.
+    let (epoch, auth) = (carol.epoch(), carol.epoch_authenticator());
+    let result = carol.try_process(&accepted_first);
+    assert!(
+        matches!(result, Err(Error::StaleEpoch { .. })),
+        "{result:?}"
+    );
+    assert_eq!((carol.epoch(), carol.epoch_authenticator()), (epoch, auth));
+}
+
+#[test]
+fn late_message_from_a_past_epoch_decrypts() {
+    // One past epoch kept, for a client that merges its commits on the server's acceptance.
+    let config = GroupConfig {
+        max_past_epochs: 1,
+        ..GroupConfig::default()
+    };
+    let (mut alice, mut bob, mut carol) = (
+        Client::with_config("alice", "d1", config.clone()),
+        Client::with_config("bob", "d1", config.clone()),
+        Client::with_config("carol", "d1", config),
+    );
+    alice.create("Patient");
+    let commit = alice.add(&[bob.key_package(), carol.key_package()]);
+    alice.merge();
+    bob.join(&commit);
+    carol.join(&commit);
     let late = bob.encrypt(b"sent before the commit");
     let too_late = bob.encrypt(b"sent two commits ago");
     let commit = alice.self_update();
@@ -191,8 +244,8 @@ fn late_message_from_a_past_epoch_decrypts() {
         matches!(
             result,
             Err(Error::StaleEpoch {
-                message_epoch: 2,
-                group_epoch: 4
+                message_epoch: 1,
+                group_epoch: 3
             })
         ),
         "{result:?}"

@@ -211,6 +211,7 @@ impl Peer {
         .unwrap();
         tx.commit().unwrap();
         self.flush_outbox(wire, group);
+        self.receive(wire, group);
         let inv = bundle.invitation.unwrap();
         (inv.welcome, inv.ratchet_tree)
     }
@@ -281,7 +282,7 @@ impl Peer {
     /// Catches up (as a client does before committing), then commits a self-update through
     /// the outbox. Skipped while a commit is pending. Returns the uids received meanwhile.
     pub fn update(&mut self, wire: &Wire, group: &GroupId) -> Acks {
-        let acks = self.receive(wire, group);
+        let mut acks = self.receive(wire, group);
         let conversation = self.conversation(group);
         let mut tx = self.store.transaction().unwrap();
         let g = tx.group(group).unwrap();
@@ -299,6 +300,7 @@ impl Peer {
         .unwrap();
         tx.commit().unwrap();
         self.flush_outbox(wire, group);
+        acks.extend(self.receive(wire, group));
         acks
     }
 
@@ -327,17 +329,14 @@ impl Peer {
                     let verdict = wire.post_commit(&self.name, epoch, &entry.payload[8..]);
                     let mut tx = self.store.transaction().unwrap();
                     let g = tx.group(group).unwrap();
-                    // The pending commit may already be gone: merged from its echo, or
-                    // replaced by the winner's commit.
-                    if g.group.has_pending_commit() && g.group.epoch() == epoch {
-                        match verdict {
-                            Verdict::Accepted => {
-                                g.group.merge_pending_commit(&g.provider).unwrap();
-                            }
-                            Verdict::Rejected => {
-                                g.group.discard_pending_commit(&g.provider).unwrap()
-                            }
-                        }
+                    // Accepted: the commit merges at its echo, after what the wire took
+                    // before it (as the client does; no past epoch is kept). Rejected: drop
+                    // it, unless it is gone already (replaced by the winner's commit).
+                    if verdict == Verdict::Rejected
+                        && g.group.has_pending_commit()
+                        && g.group.epoch() == epoch
+                    {
+                        g.group.discard_pending_commit(&g.provider).unwrap();
                     }
                     tx.outbox_done(entry.id).unwrap();
                     tx.commit().unwrap();
