@@ -7,7 +7,9 @@ use conclave_protocol::GroupConfig;
 /// How a client behaves. `ClientConfig::default()` is what the CLI and the app use.
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
-    /// MLS group settings for groups this device creates (and its key packages).
+    /// MLS group settings for groups this device creates or joins (and its key packages).
+    /// The engine merges its own commits at their echo, so the default of keeping no past
+    /// epoch's keys loses no message (see the crate docs).
     pub group: GroupConfig,
     /// How many one-time key packages to keep on the server. Default 20; topped up when
     /// fewer than half are left.
