@@ -156,11 +156,15 @@ impl Group {
             .with_group_context_extensions(extensions)
             .build(provider, identity.signer(), identity.credential_with_key())
             .map_err(|e| Error::Library(e.to_string()))?;
-        Ok(Self {
+        Ok(Self::wrap(mls, MemberId::from_credential))
+    }
+
+    fn wrap(mls: MlsGroup, credentials: CredentialMapper) -> Self {
+        Self {
             mls,
-            credentials: MemberId::from_credential,
+            credentials,
             past_epochs_expire_at: None,
-        })
+        }
     }
 
     /// Replaces how credentials map to members (see [`CredentialMapper`]).
@@ -229,11 +233,7 @@ impl Group {
             (options.credentials)(&member.credential)?;
         }
         let mls = staged.into_group(provider).map_err(map_welcome_error)?;
-        Ok(Self {
-            mls,
-            credentials: options.credentials,
-            past_epochs_expire_at: None,
-        })
+        Ok(Self::wrap(mls, options.credentials))
     }
 
     /// Loads a group from the provider's storage.
@@ -241,11 +241,7 @@ impl Group {
         let mls = MlsGroup::load(provider.storage(), &id.to_openmls())
             .map_err(|e| Error::Storage(e.to_string()))?
             .ok_or_else(|| Error::NotFound(format!("group {id}")))?;
-        let mut group = Self {
-            mls,
-            credentials: MemberId::from_credential,
-            past_epochs_expire_at: None,
-        };
+        let mut group = Self::wrap(mls, MemberId::from_credential);
         // Whatever past epochs storage kept are counted from now (see PAST_EPOCH_LIFETIME).
         group.start_past_epochs_lifetime();
         Ok(group)

@@ -53,9 +53,10 @@
 //!   and agreed on by commit.
 //! - A member's credential is `"{user}/{device}"` ([`MemberId`]); safety numbers are
 //!   specified in [`safety`].
-//! - The epoch before the last commit keeps its message keys, so a message that crossed the
-//!   commit still decrypts, but only for [`PAST_EPOCH_LIFETIME`] (five minutes): then they are
-//!   deleted (forward secrecy), and a large group's messages stop paying for them.
+//! - A replaced epoch's message keys are deleted at the commit (forward secrecy): the
+//!   delivery service orders messages with commits, and own commits merge at their echo
+//!   ([`Group`] says how). Groups configured to keep past epochs keep them for at most
+//!   [`PAST_EPOCH_LIFETIME`] (five minutes).
 
 #![warn(missing_docs)]
 
