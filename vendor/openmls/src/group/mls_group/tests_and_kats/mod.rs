@@ -1,0 +1,3 @@
+mod kats;
+mod tests;
+pub(crate) mod utils;
