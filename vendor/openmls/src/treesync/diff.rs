@@ -837,10 +837,22 @@ impl TreeSyncDiff<'_> {
         leaf_index_1: LeafNodeIndex,
         leaf_index_2: LeafNodeIndex,
     ) -> Result<usize, TreeSyncDiffError> {
-        let subtree_root_node_index = self.diff.lowest_common_ancestor(leaf_index_1, leaf_index_2);
         let leaf_index_1_direct_path = self.filtered_direct_path(leaf_index_1);
+        self.subtree_root_position_in(&leaf_index_1_direct_path, leaf_index_1, leaf_index_2)
+    }
 
-        leaf_index_1_direct_path
+    /// [`Self::subtree_root_position`], given the filtered direct path of
+    /// `leaf_index_1` (CONCLAVE PATCH 1: callers that ask for many
+    /// `leaf_index_2` compute that path once).
+    pub(super) fn subtree_root_position_in(
+        &self,
+        leaf_index_1_filtered_direct_path: &[ParentNodeIndex],
+        leaf_index_1: LeafNodeIndex,
+        leaf_index_2: LeafNodeIndex,
+    ) -> Result<usize, TreeSyncDiffError> {
+        let subtree_root_node_index = self.diff.lowest_common_ancestor(leaf_index_1, leaf_index_2);
+
+        leaf_index_1_filtered_direct_path
             .iter()
             .position(|&direct_path_node_index| direct_path_node_index == subtree_root_node_index)
             // The shared subtree root has to be in the direct path of both nodes.

@@ -159,9 +159,11 @@ impl RatchetTree {
 
                 // Verify the nodes.
                 // https://validation.openmls.tech/#valn1407
-                let mut verified_nodes = Vec::new();
-                for (index, node) in nodes.into_iter().enumerate() {
-                    let verified_node = match (index % 2, node) {
+                // CONCLAVE PATCH 3: the leaves' signatures are checked on all cores (a
+                // join verifies one signature per member); the first error in tree order
+                // is returned, as when checked one after another.
+                let verify = |(index, node): (usize, Option<NodeIn>)| -> Result<Option<Node>, RatchetTreeError> {
+                    Ok(match (index % 2, node) {
                         // Even indices must be leaf nodes.
                         (0, Some(NodeIn::LeafNode(leaf_node))) => {
                             let tree_position = TreePosition::new(
@@ -203,9 +205,16 @@ impl RatchetTree {
                         _ => {
                             return Err(RatchetTreeError::WrongNodeType);
                         }
-                    };
-                    verified_nodes.push(verified_node);
-                }
+                    })
+                };
+                #[cfg(not(target_arch = "wasm32"))]
+                let checked: Vec<_> = {
+                    use rayon::prelude::*;
+                    nodes.into_par_iter().enumerate().map(verify).collect()
+                };
+                #[cfg(target_arch = "wasm32")]
+                let checked: Vec<_> = nodes.into_iter().enumerate().map(verify).collect();
+                let verified_nodes = checked.into_iter().collect::<Result<Vec<_>, _>>()?;
                 Ok(Self::trimmed(verified_nodes))
             }
         }

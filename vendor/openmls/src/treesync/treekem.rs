@@ -210,11 +210,20 @@ impl TreeSyncDiff<'_> {
         encryptor_leaf_index: LeafNodeIndex,
     ) -> Result<Vec<EncryptedGroupSecrets>, LibraryError> {
         let mut encrypted_group_secrets_vec = vec![];
+        // CONCLAVE PATCH 1: the encryptor's filtered direct path is the same for every
+        // joiner; computed once here instead of once per joiner inside
+        // `subtree_root_position` (each computation resolves the whole copath: O(N) per
+        // joiner, O(N^2) for a commit that adds N members).
+        let encryptor_filtered_direct_path = self.filtered_direct_path(encryptor_leaf_index);
         for (leaf_index, add_proposal) in invited_members {
             let key_package = add_proposal.key_package;
 
             let direct_path_position = self
-                .subtree_root_position(encryptor_leaf_index, leaf_index)
+                .subtree_root_position_in(
+                    &encryptor_filtered_direct_path,
+                    encryptor_leaf_index,
+                    leaf_index,
+                )
                 // This can only fail if the nodes are outside the tree or identical
                 .map_err(|_| LibraryError::custom("Unexpected error in subtree_root_position"))?;
 

@@ -301,11 +301,16 @@ impl PublicGroup {
 
         // Fully check that the leaf nodes in the ratchet tree are valid
         // https://validation.openmls.tech/#valn1407
+        let members_credentials = validation::MembersCredentialTypes::of(&public_group);
         public_group
             .treesync
             .full_leaves()
             .try_for_each(|(_, leaf_node)| {
-                public_group.validate_leaf_node_inner(leaf_node, validate_lifetimes)
+                public_group.validate_leaf_node_with(
+                    leaf_node,
+                    validate_lifetimes,
+                    &members_credentials,
+                )
             })?;
 
         Ok((public_group, group_info))

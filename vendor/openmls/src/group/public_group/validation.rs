@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use openmls_traits::types::VerifiableCiphersuite;
 
 use super::PublicGroup;
+use crate::credentials::CredentialType;
 use crate::{
     binary_tree::array_representation::LeafNodeIndex,
     extensions::RequiredCapabilitiesExtension,
@@ -354,6 +355,7 @@ impl PublicGroup {
         //   members.
 
         // Extract the leaf nodes from the add & update proposals and validate them
+        let mut members_credentials = None;
         proposal_queue
             .queued_proposals()
             .filter_map(|p| match p.proposal() {
@@ -362,7 +364,11 @@ impl PublicGroup {
                 _ => None,
             })
             .try_for_each(|leaf_node| {
-                self.validate_leaf_node_capabilities(leaf_node)
+                // CONCLAVE PATCH 2: the members' credential types once per commit,
+                // not once per proposal.
+                let members_credentials =
+                    members_credentials.get_or_insert_with(|| MembersCredentialTypes::of(self));
+                self.validate_leaf_node_capabilities(leaf_node, members_credentials)
                     .map_err(|_| ProposalValidationError::InsufficientCapabilities)
             })
     }
@@ -375,6 +381,9 @@ impl PublicGroup {
     ) -> Result<(), ProposalValidationError> {
         let add_proposals = proposal_queue.add_proposals();
 
+        // CONCLAVE PATCH 2: the members' credential types once per commit, not once
+        // per added member.
+        let mut members_credentials = None;
         // We do the key package validation checks here inline
         // https://validation.openmls.tech/#valn0501
         for add_proposal in add_proposals {
@@ -402,7 +411,11 @@ impl PublicGroup {
             }
 
             // https://validation.openmls.tech/#valn0202
-            self.validate_leaf_node(add_proposal.add_proposal().key_package().leaf_node())?;
+            self.validate_leaf_node_with(
+                add_proposal.add_proposal().key_package().leaf_node(),
+                LeafNodeLifetimePolicy::Verify,
+                members_credentials.get_or_insert_with(|| MembersCredentialTypes::of(self)),
+            )?;
         }
         Ok(())
     }
@@ -468,6 +481,8 @@ impl PublicGroup {
     ) -> Result<(), ProposalValidationError> {
         // Check the update proposals from the proposal queue first
         let update_proposals = proposal_queue.update_proposals();
+        // CONCLAVE PATCH 2: the members' credential types once per commit.
+        let mut members_credentials = None;
 
         for update_proposal in update_proposals {
             // ValSem112
@@ -484,7 +499,11 @@ impl PublicGroup {
             }
 
             // https://validation.openmls.tech/#valn0601
-            self.validate_leaf_node(update_proposal.update_proposal().leaf_node())?;
+            self.validate_leaf_node_with(
+                update_proposal.update_proposal().leaf_node(),
+                LeafNodeLifetimePolicy::Verify,
+                members_credentials.get_or_insert_with(|| MembersCredentialTypes::of(self)),
+            )?;
 
             // Check that the leaf node in the update proposal supports all group context extensions
             // https://validation.openmls.tech/#valn0602
@@ -790,6 +809,7 @@ impl PublicGroup {
     fn validate_leaf_node_capabilities(
         &self,
         leaf_node: &LeafNode,
+        members_credentials: &MembersCredentialTypes,
     ) -> Result<(), LeafNodeValidationError> {
         // Check that the data in the leaf node is self-consistent
         // Check that the capabilities contain the leaf node's credential
@@ -817,20 +837,17 @@ impl PublicGroup {
         }
 
         // Check that the credential type is supported by all members of the group (https://validation.openmls.tech/#valn0104).
-        if !self.treesync().full_leaves().all(|(_, node)| {
-            node.capabilities()
-                .contains_credential(leaf_node.credential().credential_type())
-        }) {
+        if !members_credentials.supported_by_all(leaf_node.credential().credential_type()) {
             return Err(LeafNodeValidationError::UnsupportedCredentials);
         }
 
         // Check that the capabilities field of this LeafNode indicates
         // support for all the credential types currently in use by other
         // members (https://validation.openmls.tech/#valn0104).
-        if !self
-            .treesync()
-            .full_leaves()
-            .all(|(_, node)| capabilities.contains_credential(node.credential().credential_type()))
+        if !members_credentials
+            .in_use
+            .iter()
+            .all(|&in_use| capabilities.contains_credential(in_use))
         {
             return Err(LeafNodeValidationError::UnsupportedCredentials);
         }
@@ -857,10 +874,23 @@ impl PublicGroup {
         leaf_node: &crate::treesync::LeafNode,
         validate_lifetimes: LeafNodeLifetimePolicy,
     ) -> Result<(), LeafNodeValidationError> {
+        let members_credentials = MembersCredentialTypes::of(self);
+        self.validate_leaf_node_with(leaf_node, validate_lifetimes, &members_credentials)
+    }
+
+    /// [`Self::validate_leaf_node_inner`], given what the members' credential
+    /// types are (CONCLAVE PATCH 2: validating a whole ratchet tree computes
+    /// them once, not once per leaf, which was quadratic in the group size).
+    pub(crate) fn validate_leaf_node_with(
+        &self,
+        leaf_node: &crate::treesync::LeafNode,
+        validate_lifetimes: LeafNodeLifetimePolicy,
+        members_credentials: &MembersCredentialTypes,
+    ) -> Result<(), LeafNodeValidationError> {
         // https://validation.openmls.tech/#valn0103
         // https://validation.openmls.tech/#valn0104
         // https://validation.openmls.tech/#valn0107
-        self.validate_leaf_node_capabilities(leaf_node)?;
+        self.validate_leaf_node_capabilities(leaf_node, members_credentials)?;
 
         // https://validation.openmls.tech/#valn0105 is done when sending
 
@@ -912,5 +942,45 @@ impl PublicGroup {
             leaf.check_extension_support(extensions)?;
         }
         Ok(())
+    }
+}
+
+/// The credential types of a group's members, for checking a leaf node against
+/// all of them at once (CONCLAVE PATCH 2; https://validation.openmls.tech/#valn0104).
+pub(crate) struct MembersCredentialTypes {
+    /// Every credential type some member uses.
+    in_use: Vec<CredentialType>,
+    /// The credential types every member's capabilities list; `None` when the
+    /// tree has no member (then every type counts as supported).
+    supported_by_all: Option<Vec<CredentialType>>,
+}
+
+impl MembersCredentialTypes {
+    /// One pass over the group's members.
+    pub(crate) fn of(group: &PublicGroup) -> Self {
+        let mut in_use: Vec<CredentialType> = Vec::new();
+        let mut supported_by_all: Option<Vec<CredentialType>> = None;
+        for (_, node) in group.treesync().full_leaves() {
+            let credential_type = node.credential().credential_type();
+            if !in_use.contains(&credential_type) {
+                in_use.push(credential_type);
+            }
+            let capabilities = node.capabilities();
+            match &mut supported_by_all {
+                None => supported_by_all = Some(capabilities.credentials().to_vec()),
+                Some(common) => common.retain(|&t| capabilities.contains_credential(t)),
+            }
+        }
+        Self {
+            in_use,
+            supported_by_all,
+        }
+    }
+
+    /// Whether every member's capabilities list `credential_type`.
+    fn supported_by_all(&self, credential_type: CredentialType) -> bool {
+        self.supported_by_all
+            .as_ref()
+            .is_none_or(|common| common.contains(&credential_type))
     }
 }
