@@ -47,6 +47,7 @@ use super::{
     },
     treekem::UpdatePath,
     treesync_node::{TreeSyncLeafNode, TreeSyncParentNode},
+    tree_hash_cache::TreeHashCache,
     LeafNode, TreeSync, TreeSyncParentHashError,
 };
 use crate::binary_tree::array_representation::tree::ABinaryTree;
@@ -119,12 +120,15 @@ impl StagedTreeSyncDiff {
 /// invariants. See [`TreeSync`] for the list of invariants.
 pub(crate) struct TreeSyncDiff<'a> {
     diff: MlsBinaryTreeDiff<'a, TreeSyncLeafNode, TreeSyncParentNode>,
+    /// CONCLAVE PATCH 4: the original tree's tree hashes.
+    tree_hash_cache: &'a TreeHashCache,
 }
 
 impl<'a> From<&'a TreeSync> for TreeSyncDiff<'a> {
     fn from(tree_sync: &'a TreeSync) -> Self {
         TreeSyncDiff {
             diff: tree_sync.tree.empty_diff(),
+            tree_hash_cache: &tree_sync.tree_hash_cache,
         }
     }
 }
@@ -135,17 +139,17 @@ impl TreeSyncDiff<'_> {
         // Full direct path
         let direct_path = self.diff.direct_path(leaf_index);
         // Copath resolutions
-        let copath_resolutions = self.copath_resolutions(leaf_index);
+        let copath_resolutions_empty = self.copath_resolutions_empty(leaf_index);
 
         // The two vectors should have the same length
-        debug_assert_eq!(direct_path.len(), copath_resolutions.len());
+        debug_assert_eq!(direct_path.len(), copath_resolutions_empty.len());
 
         direct_path
             .into_iter()
-            .zip(copath_resolutions)
-            .filter_map(|(index, resolution)| {
+            .zip(copath_resolutions_empty)
+            .filter_map(|(index, resolution_is_empty)| {
                 // Filter out the nodes whose copath resolution is empty
-                if !resolution.is_empty() {
+                if !resolution_is_empty {
                     Some(index)
                 } else {
                     None
@@ -160,17 +164,17 @@ impl TreeSyncDiff<'_> {
         // Full copath
         let copath = self.diff.copath(leaf_index);
         // Copath resolutions
-        let copath_resolutions = self.copath_resolutions(leaf_index);
+        let copath_resolutions_empty = self.copath_resolutions_empty(leaf_index);
 
         // The two vectors should have the same length
-        debug_assert_eq!(copath.len(), copath_resolutions.len());
+        debug_assert_eq!(copath.len(), copath_resolutions_empty.len());
 
         copath
             .into_iter()
-            .zip(copath_resolutions)
-            .filter_map(|(index, resolution)| {
+            .zip(copath_resolutions_empty)
+            .filter_map(|(index, resolution_is_empty)| {
                 // Filter out the nodes whose copath resolution is empty
-                if !resolution.is_empty() {
+                if !resolution_is_empty {
                     Some(index)
                 } else {
                     None
@@ -612,30 +616,39 @@ impl TreeSyncDiff<'_> {
         }
     }
 
-    /// Compute the resolution of the copath of the leaf node corresponding to
-    /// the given leaf index. This includes the neighbour of the given leaf. If
-    /// an exclusion list is given, do not add the public keys of the leaves
-    /// given in the list.
-    ///
-    /// Returns a vector containing the copath resolutions of the given
-    /// `leaf_index` beginning with the neighbour of the leaf. Returns an error
-    /// if the target leaf is outside of the tree.
-    pub(crate) fn copath_resolutions(
-        &self,
-        leaf_index: LeafNodeIndex,
-    ) -> Vec<Vec<(TreeNodeIndex, NodeReference<'_>)>> {
+    // CONCLAVE PATCH 5: `copath_resolutions`, which collected every copath
+    // node's resolution, is gone; its only callers needed to know which were
+    // empty (`copath_resolutions_empty`).
+
+    /// CONCLAVE PATCH 5: for each node of the copath of `leaf_index`, whether
+    /// its resolution is empty; what [`Self::filtered_direct_path`] and
+    /// [`Self::filtered_copath`] need. Collecting the resolutions themselves
+    /// visits the whole tree after a large add (every parent node blank);
+    /// this stops at the first non-blank node of each subtree.
+    fn copath_resolutions_empty(&self, leaf_index: LeafNodeIndex) -> Vec<bool> {
         // If we're the only node in the tree, there's no copath.
         if self.diff.leaf_count() == MIN_TREE_SIZE {
             return vec![];
         }
-
-        // Get the copath of the given leaf index and compute the resolution of
-        // each node.
         self.diff
             .copath(leaf_index)
             .into_iter()
-            .map(|node_index| self.resolution(node_index, &HashSet::new()))
+            .map(|node_index| self.resolution_is_empty(node_index))
             .collect()
+    }
+
+    /// CONCLAVE PATCH 5: `self.resolution(node_index, &HashSet::new()).is_empty()`,
+    /// without building the resolution: a non-blank node is in its own
+    /// resolution, and a blank parent's resolution is its children's.
+    fn resolution_is_empty(&self, node_index: TreeNodeIndex) -> bool {
+        match node_index {
+            TreeNodeIndex::Leaf(leaf_index) => self.diff.leaf(leaf_index).node().is_none(),
+            TreeNodeIndex::Parent(parent_index) => {
+                self.diff.parent(parent_index).node().is_none()
+                    && self.resolution_is_empty(self.diff.left_child(parent_index))
+                    && self.resolution_is_empty(self.diff.right_child(parent_index))
+            }
+        }
     }
 
     /// Compute the copath resolutions, but leave out empty resolutions.
@@ -781,6 +794,36 @@ impl TreeSyncDiff<'_> {
     /// all nodes below it in the tree. The leaf nodes in `exclusion_list` are
     /// not included in the tree hash.
     pub(crate) fn compute_tree_hash(
+        &self,
+        crypto: &impl OpenMlsCrypto,
+        ciphersuite: Ciphersuite,
+        node_index: TreeNodeIndex,
+        exclusion_list: &HashSet<&LeafNodeIndex>,
+    ) -> Result<Vec<u8>, LibraryError> {
+        // CONCLAVE PATCH 4: a subtree this diff did not change has the hash it
+        // has in the original tree, kept in the cache once computed.
+        if exclusion_list.is_empty() && self.diff.subtree_is_original(node_index) {
+            if let Some(slot) = self.tree_hash_cache.slot(
+                ciphersuite,
+                self.diff.original_tree_size(),
+                node_index,
+            ) {
+                if let Some(hash) = slot.get() {
+                    return Ok(hash.clone());
+                }
+                let hash =
+                    self.compute_tree_hash_uncached(crypto, ciphersuite, node_index, exclusion_list)?;
+                // Another thread may have filled it meanwhile, with the same value.
+                let _ = slot.set(hash.clone());
+                return Ok(hash);
+            }
+        }
+        self.compute_tree_hash_uncached(crypto, ciphersuite, node_index, exclusion_list)
+    }
+
+    /// [`Self::compute_tree_hash`] of this node, its children from the cache
+    /// where they can be.
+    fn compute_tree_hash_uncached(
         &self,
         crypto: &impl OpenMlsCrypto,
         ciphersuite: Ciphersuite,

@@ -70,6 +70,7 @@ pub(crate) mod diff;
 pub(crate) mod node;
 pub(crate) mod treekem;
 pub(crate) mod treesync_node;
+mod tree_hash_cache;
 
 use node::encryption_keys::EncryptionKeyPair;
 
@@ -427,6 +428,9 @@ impl fmt::Display for RatchetTree {
 pub struct TreeSync {
     tree: MlsBinaryTree<TreeSyncLeafNode, TreeSyncParentNode>,
     tree_hash: Vec<u8>,
+    /// CONCLAVE PATCH 4: not stored; see [`tree_hash_cache`].
+    #[serde(skip)]
+    tree_hash_cache: tree_hash_cache::TreeHashCache,
 }
 
 impl TreeSync {
@@ -467,6 +471,7 @@ impl TreeSync {
         let mut tree_sync = Self {
             tree,
             tree_hash: vec![],
+            tree_hash_cache: Default::default(),
         };
         // Populate tree hash caches.
         tree_sync.populate_parent_hashes(provider.crypto(), ciphersuite)?;
@@ -519,6 +524,7 @@ impl TreeSync {
         let mut tree_sync = Self {
             tree,
             tree_hash: vec![],
+            tree_hash_cache: Default::default(),
         };
         tree_sync.populate_parent_hashes(provider.crypto(), ciphersuite)?;
 
@@ -540,6 +546,8 @@ impl TreeSync {
     pub(crate) fn merge_diff(&mut self, tree_sync_diff: StagedTreeSyncDiff) {
         let (diff, new_tree_hash) = tree_sync_diff.into_parts();
         self.tree_hash = new_tree_hash;
+        self.tree_hash_cache
+            .forget_changed_by(self.tree.tree_size(), &diff);
         self.tree.merge_diff(diff);
     }
 
@@ -609,6 +617,7 @@ impl TreeSync {
         let mut tree_sync = Self {
             tree,
             tree_hash: vec![],
+            tree_hash_cache: Default::default(),
         };
 
         // Verify all parent hashes.

@@ -26,8 +26,8 @@ use super::{
     sorted_iter::sorted_iter,
     tree::{ABinaryTree, ABinaryTreeError},
     treemath::{
-        copath, direct_path, left, lowest_common_ancestor, right, root, LeafNodeIndex,
-        ParentNodeIndex, TreeNodeIndex, TreeSize, MAX_TREE_SIZE, MIN_TREE_SIZE,
+        copath, direct_path, left, lowest_common_ancestor, right, root, subtree_span,
+        LeafNodeIndex, ParentNodeIndex, TreeNodeIndex, TreeSize, MAX_TREE_SIZE, MIN_TREE_SIZE,
     },
 };
 
@@ -68,8 +68,20 @@ impl<L: Clone + Debug + Default, P: Clone + Debug + Default> StagedAbDiff<L, P> 
     }
 
     /// Return the projected size of the tree after a merge with the diff.
-    pub(super) fn tree_size(&self) -> TreeSize {
+    pub(crate) fn tree_size(&self) -> TreeSize {
         self.size
+    }
+
+    /// CONCLAVE PATCH 4: the nodes a merge of this diff replaces.
+    pub(crate) fn changed_nodes(&self) -> impl Iterator<Item = TreeNodeIndex> + '_ {
+        self.leaf_diff
+            .keys()
+            .map(|&leaf| TreeNodeIndex::Leaf(leaf))
+            .chain(
+                self.parent_diff
+                    .keys()
+                    .map(|&parent| TreeNodeIndex::Parent(parent)),
+            )
     }
 
     /// Returns an iterator over a tuple of the leaf index and a reference to a
@@ -394,6 +406,35 @@ impl<L: Clone + Debug + Default, P: Clone + Debug + Default> AbDiff<'_, L, P> {
         } else {
             self.original_tree.leaf_by_index(leaf_index)
         }
+    }
+
+    /// CONCLAVE PATCH 4: whether every node of the subtree rooted at `node`
+    /// reads exactly as in the original tree (no node of it changed, and all of
+    /// it inside both the original tree and this diff's tree).
+    pub(crate) fn subtree_is_original(&self, node: TreeNodeIndex) -> bool {
+        let (first_leaf, last_leaf, parents) = subtree_span(node);
+        if last_leaf.u32() >= self.original_tree.leaf_count()
+            || last_leaf.u32() >= self.leaf_count()
+        {
+            return false;
+        }
+        if self
+            .leaf_diff
+            .range(first_leaf..=last_leaf)
+            .next()
+            .is_some()
+        {
+            return false;
+        }
+        match parents {
+            Some((first, last)) => self.parent_diff.range(first..=last).next().is_none(),
+            None => true,
+        }
+    }
+
+    /// CONCLAVE PATCH 4: the size of the tree this diff was made from.
+    pub(crate) fn original_tree_size(&self) -> TreeSize {
+        self.original_tree.tree_size()
     }
 
     /// Returns a reference to the parent node at index `parent_index`.

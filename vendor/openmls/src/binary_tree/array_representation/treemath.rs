@@ -334,6 +334,53 @@ pub(crate) fn right(index: ParentNodeIndex) -> TreeNodeIndex {
     TreeNodeIndex::new(index)
 }
 
+/// CONCLAVE PATCH 4: the position of a node in the array representation
+/// (its tree index), for tables indexed by node.
+pub(crate) fn node_position(node: TreeNodeIndex) -> usize {
+    node.u32() as usize
+}
+
+/// CONCLAVE PATCH 4: the first and last leaf of the subtree rooted at `node`,
+/// and the first and last of its parent nodes (`None` for a leaf).
+pub(crate) fn subtree_span(
+    node: TreeNodeIndex,
+) -> (
+    LeafNodeIndex,
+    LeafNodeIndex,
+    Option<(ParentNodeIndex, ParentNodeIndex)>,
+) {
+    match node {
+        TreeNodeIndex::Leaf(leaf) => (leaf, leaf, None),
+        TreeNodeIndex::Parent(parent) => {
+            let x = parent.to_tree_index();
+            let half = (1u32 << level(x)) - 1;
+            // The leftmost and rightmost nodes under `x` are leaves (even indices).
+            let (first, last) = (x - half, x + half);
+            (
+                LeafNodeIndex::from_tree_index(first),
+                LeafNodeIndex::from_tree_index(last),
+                Some((
+                    ParentNodeIndex::new(first / 2),
+                    ParentNodeIndex::new(last / 2 - 1),
+                )),
+            )
+        }
+    }
+}
+
+/// CONCLAVE PATCH 4: the positions ([`node_position`]) of `node` and of all
+/// its ancestors in a tree of the given size, up to the root.
+pub(crate) fn self_and_ancestor_positions(node: TreeNodeIndex, size: TreeSize) -> Vec<usize> {
+    let root = root(size).u32();
+    let mut x = node.u32();
+    let mut positions = vec![x as usize];
+    while x != root && x < size.u32() {
+        x = parent(TreeNodeIndex::new(x)).to_tree_index();
+        positions.push(x as usize);
+    }
+    positions
+}
+
 /// Warning: There is no check about the tree size and whether the parent is
 /// beyond the root
 fn parent(x: TreeNodeIndex) -> ParentNodeIndex {
