@@ -209,23 +209,30 @@ impl TreeSyncDiff<'_> {
         crypto: &impl OpenMlsCrypto,
         encryptor_leaf_index: LeafNodeIndex,
     ) -> Result<Vec<EncryptedGroupSecrets>, LibraryError> {
-        let mut encrypted_group_secrets_vec = vec![];
         // CONCLAVE PATCH 1: the encryptor's filtered direct path is the same for every
         // joiner; computed once here instead of once per joiner inside
         // `subtree_root_position` (each computation resolves the whole copath: O(N) per
         // joiner, O(N^2) for a commit that adds N members).
         let encryptor_filtered_direct_path = self.filtered_direct_path(encryptor_leaf_index);
-        for (leaf_index, add_proposal) in invited_members {
-            let key_package = add_proposal.key_package;
+        let invited_members = invited_members
+            .into_iter()
+            .map(|(leaf_index, add_proposal)| {
+                let direct_path_position = self
+                    .subtree_root_position_in(
+                        &encryptor_filtered_direct_path,
+                        encryptor_leaf_index,
+                        leaf_index,
+                    )
+                    // This can only fail if the nodes are outside the tree or identical
+                    .map_err(|_| {
+                        LibraryError::custom("Unexpected error in subtree_root_position")
+                    })?;
+                Ok((direct_path_position, add_proposal))
+            })
+            .collect::<Result<Vec<_>, LibraryError>>()?;
 
-            let direct_path_position = self
-                .subtree_root_position_in(
-                    &encryptor_filtered_direct_path,
-                    encryptor_leaf_index,
-                    leaf_index,
-                )
-                // This can only fail if the nodes are outside the tree or identical
-                .map_err(|_| LibraryError::custom("Unexpected error in subtree_root_position"))?;
+        let encrypt = |(direct_path_position, add_proposal): (usize, AddProposal)| {
+            let key_package = add_proposal.key_package;
 
             // If a plain path was given, there have to be secrets for every new member.
             let path_secret_option = if let Some(plain_path) = plain_path_option {
@@ -259,10 +266,23 @@ impl TreeSyncDiff<'_> {
                      the serialization",
                 )
             })?;
-            let encrypted_group_secrets =
-                EncryptedGroupSecrets::new(key_package.hash_ref(crypto)?, ciphertext);
-            encrypted_group_secrets_vec.push(encrypted_group_secrets);
-        }
+            Ok(EncryptedGroupSecrets::new(
+                key_package.hash_ref(crypto)?,
+                ciphertext,
+            ))
+        };
+        // CONCLAVE PATCH 6: one HPKE encryption per joiner, on all cores (as the update
+        // path's encryptions already are); results keep the joiners' order.
+        #[cfg(not(target_arch = "wasm32"))]
+        let encrypted_group_secrets_vec = invited_members
+            .into_par_iter()
+            .map(encrypt)
+            .collect::<Result<Vec<EncryptedGroupSecrets>, LibraryError>>()?;
+        #[cfg(target_arch = "wasm32")]
+        let encrypted_group_secrets_vec = invited_members
+            .into_iter()
+            .map(encrypt)
+            .collect::<Result<Vec<EncryptedGroupSecrets>, LibraryError>>()?;
         Ok(encrypted_group_secrets_vec)
     }
 }
