@@ -1,7 +1,7 @@
 //! This module contains validation functions for incoming messages
 //! as defined in <https://github.com/openmls/openmls/wiki/Message-validation>
 
-use std::collections::HashSet;
+use std::{borrow::Cow, collections::HashSet};
 
 use openmls_traits::types::VerifiableCiphersuite;
 
@@ -19,7 +19,7 @@ use crate::{
         errors::{ExternalCommitValidationError, ProposalValidationError, ValidationError},
         past_secrets::MessageSecretsStore,
         proposal_store::ProposalQueue,
-        GroupContextExtensionsProposalValidationError, Member,
+        GroupContextExtensionsProposalValidationError,
     },
     messages::{
         proposals::{Proposal, ProposalOrRefType, ProposalType},
@@ -200,9 +200,12 @@ impl PublicGroup {
         proposal_queue: &ProposalQueue,
         commit: Option<&Commit>,
     ) -> Result<(), ProposalValidationError> {
-        let mut signature_key_set = HashSet::new();
-        let mut init_key_set = HashSet::new();
-        let mut encryption_key_set = HashSet::new();
+        // CONCLAVE PATCH 7: the members' keys go into the sets borrowed; they were
+        // copied, with each member's credential (`full_leaf_members`), about a fifth
+        // of processing a commit at 1,000 members. The commit's own keys are few.
+        let mut signature_key_set: HashSet<Cow<'_, [u8]>> = HashSet::new();
+        let mut init_key_set: HashSet<Cow<'_, [u8]>> = HashSet::new();
+        let mut encryption_key_set: HashSet<Cow<'_, [u8]>> = HashSet::new();
 
         // Handle the exceptions needed for https://validation.openmls.tech/#valn0306
         let remove_proposals = HashSet::<LeafNodeIndex>::from_iter(
@@ -213,16 +216,10 @@ impl PublicGroup {
 
         // Initialize the sets with the current members, filtered by the
         // remove proposals.
-        for Member {
-            index,
-            encryption_key,
-            signature_key,
-            ..
-        } in self.treesync().full_leaf_members()
-        {
+        for (index, leaf_node) in self.treesync().full_leaves() {
             if !remove_proposals.contains(&index) {
-                signature_key_set.insert(signature_key);
-                encryption_key_set.insert(encryption_key);
+                signature_key_set.insert(Cow::Borrowed(leaf_node.signature_key().as_slice()));
+                encryption_key_set.insert(Cow::Borrowed(leaf_node.encryption_key().as_slice()));
             }
         }
 
@@ -295,7 +292,7 @@ impl PublicGroup {
         //  - https://validation.openmls.tech/#valn0305
         //  - https://validation.openmls.tech/#valn0306
         for signature_key in signature_keys {
-            if !signature_key_set.insert(signature_key) {
+            if !signature_key_set.insert(Cow::Owned(signature_key)) {
                 return Err(ProposalValidationError::DuplicateSignatureKey);
             }
         }
@@ -309,10 +306,10 @@ impl PublicGroup {
         //  - https://validation.openmls.tech/#valn0112
         //  - https://validation.openmls.tech/#valn1209
         for encryption_key in encryption_keys {
-            if init_key_set.contains(&encryption_key) {
+            if init_key_set.contains(encryption_key.as_slice()) {
                 return Err(ProposalValidationError::InitEncryptionKeyCollision);
             }
-            if !encryption_key_set.insert(encryption_key) {
+            if !encryption_key_set.insert(Cow::Owned(encryption_key)) {
                 return Err(ProposalValidationError::DuplicateEncryptionKey);
             }
         }
@@ -321,10 +318,10 @@ impl PublicGroup {
         //  - ValSem102
         //  - ValSem104
         for init_key in init_keys {
-            if encryption_key_set.contains(&init_key) {
+            if encryption_key_set.contains(init_key.as_slice()) {
                 return Err(ProposalValidationError::InitEncryptionKeyCollision);
             }
-            if !init_key_set.insert(init_key) {
+            if !init_key_set.insert(Cow::Owned(init_key)) {
                 return Err(ProposalValidationError::DuplicateInitKey);
             }
         }
