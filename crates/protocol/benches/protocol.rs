@@ -1,4 +1,5 @@
-//! conclave-protocol against plain openmls (at its defaults), in one run.
+//! conclave-protocol (over the workspace's patched openmls, vendor/openmls) against openmls
+//! 0.9.2 as published on crates.io (`openmls-upstream`, at its defaults), in one run.
 //!
 //! `cargo bench -p conclave-protocol` runs N = 10, 100, 1000, 5000 members;
 //! `CONCLAVE_BENCH_NS=10,100` picks others. Figures are recorded in docs/PERFORMANCE.md.
@@ -11,13 +12,13 @@ use std::time::{Duration, Instant};
 
 use conclave_protocol::{CommitBundle, DeviceId, Group, GroupConfig, Identity, MemberId, UserName};
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
-use openmls::prelude::{
+use openmls_basic_credential::SignatureKeyPair;
+use openmls_rust_crypto::OpenMlsRustCrypto;
+use openmls_upstream::prelude::{
     BasicCredential, CredentialWithKey, KeyPackage, KeyPackageIn, LeafNodeParameters, MlsGroup,
     MlsGroupCreateConfig, MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn, MlsMessageOut,
     ProcessedMessageContent, ProtocolVersion, StagedWelcome,
 };
-use openmls_basic_credential::SignatureKeyPair;
-use openmls_rust_crypto::OpenMlsRustCrypto;
 use tls_codec::{Deserialize as _, Serialize as _};
 
 fn sizes() -> Vec<usize> {
@@ -87,7 +88,7 @@ impl Conclave {
     }
 }
 
-// ---------------------------------------------------------------- plain openmls side
+// ---------------------------------------------------------------- openmls as published
 
 struct PlainDevice {
     provider: OpenMlsRustCrypto,
@@ -100,7 +101,9 @@ fn plain_device(i: usize) -> PlainDevice {
     let suite = GroupConfig::default().ciphersuite.to_openmls();
     let signer = SignatureKeyPair::new(suite.signature_algorithm()).unwrap();
     signer
-        .store(openmls::prelude::OpenMlsProvider::storage(&provider))
+        .store(openmls_upstream::prelude::OpenMlsProvider::storage(
+            &provider,
+        ))
         .unwrap();
     let credential = CredentialWithKey {
         credential: BasicCredential::new(format!("user{i}").into_bytes()).into(),
@@ -154,7 +157,7 @@ impl Plain {
                 {
                     MlsMessageBodyIn::KeyPackage(kp) => KeyPackageIn::validate(
                         kp,
-                        openmls::prelude::OpenMlsProvider::crypto(&c.provider),
+                        openmls_upstream::prelude::OpenMlsProvider::crypto(&c.provider),
                         ProtocolVersion::Mls10,
                     )
                     .unwrap(),
@@ -187,7 +190,7 @@ fn plain_join(d: &PlainDevice, welcome: &[u8], tree: &[u8]) -> MlsGroup {
         MlsMessageBodyIn::Welcome(w) => w,
         _ => unreachable!(),
     };
-    let tree = openmls::prelude::RatchetTreeIn::tls_deserialize_exact(tree).unwrap();
+    let tree = openmls_upstream::prelude::RatchetTreeIn::tls_deserialize_exact(tree).unwrap();
     StagedWelcome::new_from_welcome(
         &d.provider,
         &MlsGroupJoinConfig::default(),

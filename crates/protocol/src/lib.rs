@@ -9,6 +9,10 @@
 //! `openmls_rust_crypto::OpenMlsRustCrypto` (in memory) as below, and on the SQLite storage
 //! of `conclave-storage`, where each call is one transaction.
 //!
+//! The openmls underneath is the workspace's `vendor/openmls`: release 0.9.2 with performance
+//! patches that change no result and no stored format (listed in its `CONCLAVE-PATCHES.md`;
+//! figures in `docs/PERFORMANCE.md`).
+//!
 //! ```
 //! use conclave_protocol::{DeviceId, Group, GroupConfig, GroupEvent, Identity, MemberId, UserName};
 //! use openmls_rust_crypto::OpenMlsRustCrypto;

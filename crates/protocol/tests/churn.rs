@@ -45,13 +45,18 @@ fn random_adds_removes_updates_and_reloads_keep_every_member_in_step() {
             .copied()
             .filter(|&i| i != committer)
             .collect();
-        let leaves_before = clients[committer].group().mls().public_group().treesync().leaves().len();
+        let leaves_before = clients[committer]
+            .group()
+            .mls()
+            .public_group()
+            .treesync()
+            .leaves()
+            .len();
 
         // Adds while the group is small, removes while it is large, updates and renames
         // throughout.
         let choice = rng.below(10);
-        let (bundle, added, removed) = if (choice < 4 || others.is_empty()) && !outside.is_empty()
-        {
+        let (bundle, added, removed) = if (choice < 4 || others.is_empty()) && !outside.is_empty() {
             let count = 1 + rng.below(outside.len().min(6));
             let added: Vec<usize> = outside[..count].to_vec();
             let kps: Vec<Vec<u8>> = added.iter().map(|&i| clients[i].key_package()).collect();
@@ -92,7 +97,13 @@ fn random_adds_removes_updates_and_reloads_keep_every_member_in_step() {
             in_group.push(i);
         }
 
-        let leaves_after = clients[committer].group().mls().public_group().treesync().leaves().len();
+        let leaves_after = clients[committer]
+            .group()
+            .mls()
+            .public_group()
+            .treesync()
+            .leaves()
+            .len();
         grew += usize::from(leaves_after > leaves_before);
         shrank += usize::from(leaves_after < leaves_before);
 
@@ -107,7 +118,12 @@ fn random_adds_removes_updates_and_reloads_keep_every_member_in_step() {
 
         let members: Vec<&Client> = in_group.iter().map(|&i| &clients[i]).collect();
         assert_in_step(&members);
-        let tree = members[0].group.as_ref().unwrap().export_ratchet_tree().unwrap();
+        let tree = members[0]
+            .group
+            .as_ref()
+            .unwrap()
+            .export_ratchet_tree()
+            .unwrap();
         for m in &members[1..] {
             assert_eq!(
                 m.group.as_ref().unwrap().export_ratchet_tree().unwrap(),

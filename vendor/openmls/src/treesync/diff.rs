@@ -45,9 +45,9 @@ use super::{
         parent_node::{ParentNode, PathDerivationResult, PlainUpdatePathNode},
         Node, NodeReference,
     },
+    tree_hash_cache::TreeHashCache,
     treekem::UpdatePath,
     treesync_node::{TreeSyncLeafNode, TreeSyncParentNode},
-    tree_hash_cache::TreeHashCache,
     LeafNode, TreeSync, TreeSyncParentHashError,
 };
 use crate::binary_tree::array_representation::tree::ABinaryTree;
@@ -803,16 +803,19 @@ impl TreeSyncDiff<'_> {
         // CONCLAVE PATCH 4: a subtree this diff did not change has the hash it
         // has in the original tree, kept in the cache once computed.
         if exclusion_list.is_empty() && self.diff.subtree_is_original(node_index) {
-            if let Some(slot) = self.tree_hash_cache.slot(
-                ciphersuite,
-                self.diff.original_tree_size(),
-                node_index,
-            ) {
+            if let Some(slot) =
+                self.tree_hash_cache
+                    .slot(ciphersuite, self.diff.original_tree_size(), node_index)
+            {
                 if let Some(hash) = slot.get() {
                     return Ok(hash.clone());
                 }
-                let hash =
-                    self.compute_tree_hash_uncached(crypto, ciphersuite, node_index, exclusion_list)?;
+                let hash = self.compute_tree_hash_uncached(
+                    crypto,
+                    ciphersuite,
+                    node_index,
+                    exclusion_list,
+                )?;
                 // Another thread may have filled it meanwhile, with the same value.
                 let _ = slot.set(hash.clone());
                 return Ok(hash);

@@ -68,9 +68,9 @@ use errors::*;
 // Crate
 pub(crate) mod diff;
 pub(crate) mod node;
+mod tree_hash_cache;
 pub(crate) mod treekem;
 pub(crate) mod treesync_node;
-mod tree_hash_cache;
 
 use node::encryption_keys::EncryptionKeyPair;
 
