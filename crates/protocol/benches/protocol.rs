@@ -10,7 +10,9 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use conclave_protocol::{CommitBundle, DeviceId, Group, GroupConfig, Identity, MemberId, UserName};
+use conclave_protocol::{
+    CommitBundle, DeviceId, Group, GroupConfig, Identity, MemberId, MemoryProvider, UserName,
+};
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::OpenMlsRustCrypto;
@@ -36,12 +38,12 @@ fn sizes() -> Vec<usize> {
 // ---------------------------------------------------------------- Conclave side
 
 struct Device {
-    provider: OpenMlsRustCrypto,
+    provider: MemoryProvider,
     identity: Identity,
 }
 
 fn device(i: usize) -> Device {
-    let provider = OpenMlsRustCrypto::default();
+    let provider = MemoryProvider::default();
     let member = MemberId::new(
         UserName::new(format!("user{i}")).unwrap(),
         DeviceId::new("d").unwrap(),

@@ -5,24 +5,27 @@
 //! [`Group`] whose operations return bytes for the delivery service, and one entry point,
 //! [`Group::process`], from incoming bytes to [`GroupEvent`]s.
 //!
-//! Everything is generic over openmls's `OpenMlsProvider`: it runs on
-//! `openmls_rust_crypto::OpenMlsRustCrypto` (in memory) as below, and on the SQLite storage
-//! of `conclave-storage`, where each call is one transaction.
+//! Everything is generic over openmls's `OpenMlsProvider`: it runs in memory on
+//! [`MemoryProvider`] as below (or on `openmls_rust_crypto::OpenMlsRustCrypto`, which stores
+//! the same state as JSON, more slowly), and on the SQLite storage of `conclave-storage`,
+//! where each call is one transaction.
 //!
 //! The openmls underneath is the workspace's `vendor/openmls`: release 0.9.2 with performance
-//! patches that change no result and no stored format (listed in its `CONCLAVE-PATCHES.md`;
-//! figures in `docs/PERFORMANCE.md`).
+//! patches that change no result (listed in its `CONCLAVE-PATCHES.md`; figures in
+//! `docs/PERFORMANCE.md`). One of them stores tree nodes in their TLS encoding; state stored
+//! by openmls as published still loads.
 //!
 //! ```
-//! use conclave_protocol::{DeviceId, Group, GroupConfig, GroupEvent, Identity, MemberId, UserName};
-//! use openmls_rust_crypto::OpenMlsRustCrypto;
+//! use conclave_protocol::{
+//!     DeviceId, Group, GroupConfig, GroupEvent, Identity, MemberId, MemoryProvider, UserName,
+//! };
 //!
 //! # fn main() -> Result<(), conclave_protocol::Error> {
 //! let config = GroupConfig::default();
 //! let member = |user: &str| MemberId::new(UserName::new(user).unwrap(), DeviceId::new("phone").unwrap());
 //!
 //! // Each device has its own provider (its own storage) and identity.
-//! let (alice_p, bob_p) = (OpenMlsRustCrypto::default(), OpenMlsRustCrypto::default());
+//! let (alice_p, bob_p) = (MemoryProvider::default(), MemoryProvider::default());
 //! let alice = Identity::create(&alice_p, member("alice"), config.ciphersuite)?;
 //! let bob = Identity::create(&bob_p, member("bob"), config.ciphersuite)?;
 //!
@@ -72,6 +75,7 @@ mod group_name;
 mod identity;
 mod ids;
 mod key_package;
+mod provider;
 pub mod safety;
 
 pub use config::{CipherSuite, GroupConfig, HandshakeFraming, PAST_EPOCH_LIFETIME};
@@ -82,6 +86,7 @@ pub use group_name::{GROUP_NAME_EXTENSION_TYPE, MAX_GROUP_NAME_LEN};
 pub use identity::{Identity, IdentityRecord, inspect_key_package};
 pub use ids::{DeviceId, GroupId, MAX_NAME_LEN, MemberId, UserName};
 pub use key_package::PublishedKeyPackage;
+pub use provider::MemoryProvider;
 pub use safety::{Fingerprint, SafetyNumber};
 
 /// Re-exported so callers can name provider types without a direct openmls dependency.

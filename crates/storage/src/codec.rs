@@ -7,6 +7,10 @@
 //!   ~3.4x smaller on these machines),
 //! - tolerant of openmls adding or reordering struct fields, since fields are matched by name.
 //!
+//! The workspace's openmls stores ratchet-tree nodes as their TLS encoding (its patch 8), which
+//! MessagePack writes as one byte string per node; trees written field by field (before that
+//! patch) still load.
+//!
 //! The codec in use is recorded in the `conclave_meta` table (key `mls_codec`). A future change
 //! adds a migration that reads every row of openmls's tables with the old codec and rewrites it
 //! with the new one, in one transaction, then updates that key; `Store::open` refuses a codec it

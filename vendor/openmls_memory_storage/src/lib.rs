@@ -118,15 +118,15 @@ impl MemoryStorage {
         log::trace!("{}", std::backtrace::Backtrace::capture());
 
         // fetch value from db, falling back to an empty list if doens't exist
-        let list_bytes = values.entry(storage_key).or_insert_with(|| b"[]".to_vec());
+        let list_bytes = values.entry(storage_key).or_insert_with(codec::empty_list); // CONCLAVE PATCH 1: was JSON `[]`
 
         // parse old value and push new data
-        let mut list: Vec<Vec<u8>> = serde_json::from_slice(list_bytes)?;
+        let mut list: Vec<Vec<u8>> = codec::from_slice(list_bytes)?;
         list.push(value);
 
         // write back, reusing the old buffer
         list_bytes.clear();
-        serde_json::to_writer(list_bytes, &list)?;
+        codec::to_writer(list_bytes, &list)?;
 
         Ok(())
     }
@@ -145,17 +145,17 @@ impl MemoryStorage {
         log::trace!("{}", std::backtrace::Backtrace::capture());
 
         // fetch value from db, falling back to an empty list if doens't exist
-        let list_bytes = values.entry(storage_key).or_insert_with(|| b"[]".to_vec());
+        let list_bytes = values.entry(storage_key).or_insert_with(codec::empty_list); // CONCLAVE PATCH 1: was JSON `[]`
 
         // parse old value, find value to delete and remove it from list
-        let mut list: Vec<Vec<u8>> = serde_json::from_slice(list_bytes)?;
+        let mut list: Vec<Vec<u8>> = codec::from_slice(list_bytes)?;
         if let Some(pos) = list.iter().position(|stored_item| stored_item == &value) {
             list.remove(pos);
         }
 
         // write back, reusing the old buffer
         list_bytes.clear();
-        serde_json::to_writer(list_bytes, &list)?;
+        codec::to_writer(list_bytes, &list)?;
 
         Ok(())
     }
@@ -177,7 +177,7 @@ impl MemoryStorage {
         let value = values.get(&storage_key);
 
         if let Some(value) = value {
-            serde_json::from_slice(value)
+            codec::from_slice(value)
                 .map_err(|_| MemoryStorageError::SerializationError)
                 .map(|v| Some(v))
         } else {
@@ -203,13 +203,13 @@ impl MemoryStorage {
         log::trace!("{}", std::backtrace::Backtrace::capture());
 
         let value: Vec<Vec<u8>> = match values.get(&storage_key) {
-            Some(list_bytes) => serde_json::from_slice(list_bytes).unwrap(),
+            Some(list_bytes) => codec::from_slice(list_bytes).unwrap(),
             None => vec![],
         };
 
         value
             .iter()
-            .map(|value_bytes| serde_json::from_slice(value_bytes))
+            .map(|value_bytes| codec::from_slice(value_bytes))
             .collect::<Result<Vec<V>, _>>()
             .map_err(|_| MemoryStorageError::SerializationError)
     }
@@ -299,13 +299,13 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         proposal: &QueuedProposal,
     ) -> Result<(), Self::Error> {
         // write proposal to key (group_id, proposal_ref)
-        let key = serde_json::to_vec(&(group_id, proposal_ref))?;
-        let value = serde_json::to_vec(proposal)?;
+        let key = codec::to_vec(&(group_id, proposal_ref))?;
+        let value = codec::to_vec(proposal)?;
         self.write::<CURRENT_VERSION>(QUEUED_PROPOSAL_LABEL, &key, value)?;
 
         // update proposal list for group_id
-        let key = serde_json::to_vec(group_id)?;
-        let value = serde_json::to_vec(proposal_ref)?;
+        let key = codec::to_vec(group_id)?;
+        let value = codec::to_vec(proposal_ref)?;
         self.append::<CURRENT_VERSION>(PROPOSAL_QUEUE_REFS_LABEL, &key, value)?;
 
         Ok(())
@@ -321,8 +321,8 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<(), Self::Error> {
         self.write::<CURRENT_VERSION>(
             TREE_LABEL,
-            &serde_json::to_vec(&group_id).unwrap(),
-            serde_json::to_vec(&tree).unwrap(),
+            &codec::to_vec(&group_id).unwrap(),
+            codec::to_vec(&tree).unwrap(),
         )
     }
 
@@ -336,7 +336,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<(), Self::Error> {
         let mut values = self.values.write().unwrap();
         let key = build_key::<CURRENT_VERSION, &GroupId>(INTERIM_TRANSCRIPT_HASH_LABEL, group_id);
-        let value = serde_json::to_vec(&interim_transcript_hash).unwrap();
+        let value = codec::to_vec(&interim_transcript_hash).unwrap();
 
         values.insert(key, value);
         Ok(())
@@ -352,7 +352,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<(), Self::Error> {
         let mut values = self.values.write().unwrap();
         let key = build_key::<CURRENT_VERSION, &GroupId>(GROUP_CONTEXT_LABEL, group_id);
-        let value = serde_json::to_vec(&group_context).unwrap();
+        let value = codec::to_vec(&group_context).unwrap();
 
         values.insert(key, value);
         Ok(())
@@ -368,7 +368,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<(), Self::Error> {
         let mut values = self.values.write().unwrap();
         let key = build_key::<CURRENT_VERSION, &GroupId>(CONFIRMATION_TAG_LABEL, group_id);
-        let value = serde_json::to_vec(&confirmation_tag).unwrap();
+        let value = codec::to_vec(&confirmation_tag).unwrap();
 
         values.insert(key, value);
         Ok(())
@@ -385,7 +385,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         let mut values = self.values.write().unwrap();
         let key =
             build_key::<CURRENT_VERSION, &SignaturePublicKey>(SIGNATURE_KEY_PAIR_LABEL, public_key);
-        let value = serde_json::to_vec(&signature_key_pair).unwrap();
+        let value = codec::to_vec(&signature_key_pair).unwrap();
 
         values.insert(key, value);
         Ok(())
@@ -398,7 +398,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         &self,
         group_id: &GroupId,
     ) -> Result<Vec<ProposalRef>, Self::Error> {
-        self.read_list(PROPOSAL_QUEUE_REFS_LABEL, &serde_json::to_vec(group_id)?)
+        self.read_list(PROPOSAL_QUEUE_REFS_LABEL, &codec::to_vec(group_id)?)
     }
 
     fn queued_proposals<
@@ -410,12 +410,12 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         group_id: &GroupId,
     ) -> Result<Vec<(ProposalRef, QueuedProposal)>, Self::Error> {
         let refs: Vec<ProposalRef> =
-            self.read_list(PROPOSAL_QUEUE_REFS_LABEL, &serde_json::to_vec(group_id)?)?;
+            self.read_list(PROPOSAL_QUEUE_REFS_LABEL, &codec::to_vec(group_id)?)?;
 
         refs.into_iter()
             .map(|proposal_ref| -> Result<_, _> {
                 let key = (group_id, &proposal_ref);
-                let key = serde_json::to_vec(&key)?;
+                let key = codec::to_vec(&key)?;
 
                 let proposal = self.read(QUEUED_PROPOSAL_LABEL, &key)?.unwrap();
                 Ok((proposal_ref, proposal))
@@ -436,7 +436,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         let Some(value) = values.get(&key) else {
             return Ok(None);
         };
-        let value = serde_json::from_slice(value).unwrap();
+        let value = codec::from_slice(value).unwrap();
 
         Ok(value)
     }
@@ -454,7 +454,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         let Some(value) = values.get(&key) else {
             return Ok(None);
         };
-        let value = serde_json::from_slice(value).unwrap();
+        let value = codec::from_slice(value).unwrap();
 
         Ok(value)
     }
@@ -472,7 +472,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         let Some(value) = values.get(&key) else {
             return Ok(None);
         };
-        let value = serde_json::from_slice(value).unwrap();
+        let value = codec::from_slice(value).unwrap();
 
         Ok(value)
     }
@@ -490,7 +490,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         let Some(value) = values.get(&key) else {
             return Ok(None);
         };
-        let value = serde_json::from_slice(value).unwrap();
+        let value = codec::from_slice(value).unwrap();
 
         Ok(value)
     }
@@ -510,7 +510,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         let Some(value) = values.get(&key) else {
             return Ok(None);
         };
-        let value = serde_json::from_slice(value).unwrap();
+        let value = codec::from_slice(value).unwrap();
 
         Ok(value)
     }
@@ -523,8 +523,8 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         hash_ref: &HashReference,
         key_package: &KeyPackage,
     ) -> Result<(), Self::Error> {
-        let key = serde_json::to_vec(&hash_ref).unwrap();
-        let value = serde_json::to_vec(&key_package).unwrap();
+        let key = codec::to_vec(&hash_ref).unwrap();
+        let value = codec::to_vec(&key_package).unwrap();
 
         self.write::<CURRENT_VERSION>(KEY_PACKAGE_LABEL, &key, value)
             .unwrap();
@@ -542,8 +542,8 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<(), Self::Error> {
         self.write::<CURRENT_VERSION>(
             PSK_LABEL,
-            &serde_json::to_vec(&psk_id).unwrap(),
-            serde_json::to_vec(&psk).unwrap(),
+            &codec::to_vec(&psk_id).unwrap(),
+            codec::to_vec(&psk).unwrap(),
         )
     }
 
@@ -557,8 +557,8 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<(), Self::Error> {
         self.write::<CURRENT_VERSION>(
             ENCRYPTION_KEY_PAIR_LABEL,
-            &serde_json::to_vec(public_key).unwrap(),
-            serde_json::to_vec(key_pair).unwrap(),
+            &codec::to_vec(public_key).unwrap(),
+            codec::to_vec(key_pair).unwrap(),
         )
     }
 
@@ -569,7 +569,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         &self,
         hash_ref: &KeyPackageRef,
     ) -> Result<Option<KeyPackage>, Self::Error> {
-        let key = serde_json::to_vec(&hash_ref).unwrap();
+        let key = codec::to_vec(&hash_ref).unwrap();
         self.read(KEY_PACKAGE_LABEL, &key)
     }
 
@@ -577,7 +577,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         &self,
         psk_id: &PskId,
     ) -> Result<Option<PskBundle>, Self::Error> {
-        self.read(PSK_LABEL, &serde_json::to_vec(&psk_id).unwrap())
+        self.read(PSK_LABEL, &codec::to_vec(&psk_id).unwrap())
     }
 
     fn encryption_key_pair<
@@ -589,7 +589,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<Option<HpkeKeyPair>, Self::Error> {
         self.read(
             ENCRYPTION_KEY_PAIR_LABEL,
-            &serde_json::to_vec(public_key).unwrap(),
+            &codec::to_vec(public_key).unwrap(),
         )
     }
 
@@ -601,7 +601,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<(), Self::Error> {
         self.delete::<CURRENT_VERSION>(
             SIGNATURE_KEY_PAIR_LABEL,
-            &serde_json::to_vec(public_key).unwrap(),
+            &codec::to_vec(public_key).unwrap(),
         )
     }
 
@@ -611,7 +611,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<(), Self::Error> {
         self.delete::<CURRENT_VERSION>(
             ENCRYPTION_KEY_PAIR_LABEL,
-            &serde_json::to_vec(&public_key).unwrap(),
+            &codec::to_vec(&public_key).unwrap(),
         )
     }
 
@@ -621,18 +621,18 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<(), Self::Error> {
         #[cfg(feature = "virtual-clients-draft")]
         {
-            let serialized_ref = serde_json::to_vec(&hash_ref)?;
+            let serialized_ref = codec::to_vec(&hash_ref)?;
             self.delete::<CURRENT_VERSION>(RETAINED_KEY_PACKAGE_MATERIAL_LABEL, &serialized_ref)?;
             self.delete::<CURRENT_VERSION>(RETAINED_KEY_PACKAGE_EPOCH_LABEL, &serialized_ref)?;
         }
-        self.delete::<CURRENT_VERSION>(KEY_PACKAGE_LABEL, &serde_json::to_vec(&hash_ref)?)
+        self.delete::<CURRENT_VERSION>(KEY_PACKAGE_LABEL, &codec::to_vec(&hash_ref)?)
     }
 
     fn delete_psk<PskKey: traits::PskId<CURRENT_VERSION>>(
         &self,
         psk_id: &PskKey,
     ) -> Result<(), Self::Error> {
-        self.delete::<CURRENT_VERSION>(PSK_LABEL, &serde_json::to_vec(&psk_id)?)
+        self.delete::<CURRENT_VERSION>(PSK_LABEL, &codec::to_vec(&psk_id)?)
     }
 
     fn group_state<
@@ -642,7 +642,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         &self,
         group_id: &GroupId,
     ) -> Result<Option<GroupState>, Self::Error> {
-        self.read(GROUP_STATE_LABEL, &serde_json::to_vec(&group_id)?)
+        self.read(GROUP_STATE_LABEL, &codec::to_vec(&group_id)?)
     }
 
     fn write_group_state<
@@ -655,8 +655,8 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<(), Self::Error> {
         self.write::<CURRENT_VERSION>(
             GROUP_STATE_LABEL,
-            &serde_json::to_vec(group_id)?,
-            serde_json::to_vec(group_state)?,
+            &codec::to_vec(group_id)?,
+            codec::to_vec(group_state)?,
         )
     }
 
@@ -664,7 +664,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         &self,
         group_id: &GroupId,
     ) -> Result<(), Self::Error> {
-        self.delete::<CURRENT_VERSION>(GROUP_STATE_LABEL, &serde_json::to_vec(group_id)?)
+        self.delete::<CURRENT_VERSION>(GROUP_STATE_LABEL, &codec::to_vec(group_id)?)
     }
 
     fn message_secrets<
@@ -674,7 +674,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         &self,
         group_id: &GroupId,
     ) -> Result<Option<MessageSecrets>, Self::Error> {
-        self.read(MESSAGE_SECRETS_LABEL, &serde_json::to_vec(group_id)?)
+        self.read(MESSAGE_SECRETS_LABEL, &codec::to_vec(group_id)?)
     }
 
     fn write_message_secrets<
@@ -687,8 +687,8 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<(), Self::Error> {
         self.write::<CURRENT_VERSION>(
             MESSAGE_SECRETS_LABEL,
-            &serde_json::to_vec(group_id)?,
-            serde_json::to_vec(message_secrets)?,
+            &codec::to_vec(group_id)?,
+            codec::to_vec(message_secrets)?,
         )
     }
 
@@ -696,7 +696,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         &self,
         group_id: &GroupId,
     ) -> Result<(), Self::Error> {
-        self.delete::<CURRENT_VERSION>(MESSAGE_SECRETS_LABEL, &serde_json::to_vec(group_id)?)
+        self.delete::<CURRENT_VERSION>(MESSAGE_SECRETS_LABEL, &codec::to_vec(group_id)?)
     }
 
     fn resumption_psk_store<
@@ -706,7 +706,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         &self,
         group_id: &GroupId,
     ) -> Result<Option<ResumptionPskStore>, Self::Error> {
-        self.read(RESUMPTION_PSK_STORE_LABEL, &serde_json::to_vec(group_id)?)
+        self.read(RESUMPTION_PSK_STORE_LABEL, &codec::to_vec(group_id)?)
     }
 
     fn write_resumption_psk_store<
@@ -719,8 +719,8 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<(), Self::Error> {
         self.write::<CURRENT_VERSION>(
             RESUMPTION_PSK_STORE_LABEL,
-            &serde_json::to_vec(group_id)?,
-            serde_json::to_vec(resumption_psk_store)?,
+            &codec::to_vec(group_id)?,
+            codec::to_vec(resumption_psk_store)?,
         )
     }
 
@@ -728,7 +728,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         &self,
         group_id: &GroupId,
     ) -> Result<(), Self::Error> {
-        self.delete::<CURRENT_VERSION>(RESUMPTION_PSK_STORE_LABEL, &serde_json::to_vec(group_id)?)
+        self.delete::<CURRENT_VERSION>(RESUMPTION_PSK_STORE_LABEL, &codec::to_vec(group_id)?)
     }
 
     fn own_leaf_index<
@@ -738,7 +738,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         &self,
         group_id: &GroupId,
     ) -> Result<Option<LeafNodeIndex>, Self::Error> {
-        self.read(OWN_LEAF_NODE_INDEX_LABEL, &serde_json::to_vec(group_id)?)
+        self.read(OWN_LEAF_NODE_INDEX_LABEL, &codec::to_vec(group_id)?)
     }
 
     fn write_own_leaf_index<
@@ -751,8 +751,8 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<(), Self::Error> {
         self.write::<CURRENT_VERSION>(
             OWN_LEAF_NODE_INDEX_LABEL,
-            &serde_json::to_vec(group_id)?,
-            serde_json::to_vec(own_leaf_index)?,
+            &codec::to_vec(group_id)?,
+            codec::to_vec(own_leaf_index)?,
         )
     }
 
@@ -760,7 +760,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         &self,
         group_id: &GroupId,
     ) -> Result<(), Self::Error> {
-        self.delete::<CURRENT_VERSION>(OWN_LEAF_NODE_INDEX_LABEL, &serde_json::to_vec(group_id)?)
+        self.delete::<CURRENT_VERSION>(OWN_LEAF_NODE_INDEX_LABEL, &codec::to_vec(group_id)?)
     }
 
     fn group_epoch_secrets<
@@ -770,7 +770,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         &self,
         group_id: &GroupId,
     ) -> Result<Option<GroupEpochSecrets>, Self::Error> {
-        self.read(EPOCH_SECRETS_LABEL, &serde_json::to_vec(group_id)?)
+        self.read(EPOCH_SECRETS_LABEL, &codec::to_vec(group_id)?)
     }
 
     fn write_group_epoch_secrets<
@@ -783,8 +783,8 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<(), Self::Error> {
         self.write::<CURRENT_VERSION>(
             EPOCH_SECRETS_LABEL,
-            &serde_json::to_vec(group_id)?,
-            serde_json::to_vec(group_epoch_secrets)?,
+            &codec::to_vec(group_id)?,
+            codec::to_vec(group_epoch_secrets)?,
         )
     }
 
@@ -792,7 +792,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         &self,
         group_id: &GroupId,
     ) -> Result<(), Self::Error> {
-        self.delete::<CURRENT_VERSION>(EPOCH_SECRETS_LABEL, &serde_json::to_vec(group_id)?)
+        self.delete::<CURRENT_VERSION>(EPOCH_SECRETS_LABEL, &codec::to_vec(group_id)?)
     }
 
     fn write_encryption_epoch_key_pairs<
@@ -807,7 +807,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         key_pairs: &[HpkeKeyPair],
     ) -> Result<(), Self::Error> {
         let key = epoch_key_pairs_id(group_id, epoch, leaf_index)?;
-        let value = serde_json::to_vec(key_pairs)?;
+        let value = codec::to_vec(key_pairs)?;
         log::debug!("Writing encryption epoch key pairs");
         #[cfg(feature = "test-utils")]
         {
@@ -841,7 +841,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         if let Some(value) = value {
             #[cfg(feature = "test-utils")]
             log::debug!("  value: {}", hex::encode(value));
-            return Ok(serde_json::from_slice(value).unwrap());
+            return Ok(codec::from_slice(value).unwrap());
         }
 
         Ok(vec![])
@@ -869,11 +869,11 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<(), Self::Error> {
         // Get all proposal refs for this group.
         let proposal_refs: Vec<ProposalRef> =
-            self.read_list(PROPOSAL_QUEUE_REFS_LABEL, &serde_json::to_vec(group_id)?)?;
+            self.read_list(PROPOSAL_QUEUE_REFS_LABEL, &codec::to_vec(group_id)?)?;
         let mut values = self.values.write().unwrap();
         for proposal_ref in proposal_refs {
             // Delete all proposals.
-            let key = serde_json::to_vec(&(group_id, proposal_ref))?;
+            let key = codec::to_vec(&(group_id, proposal_ref))?;
             values.remove(&key);
         }
 
@@ -891,7 +891,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         &self,
         group_id: &GroupId,
     ) -> Result<Option<MlsGroupJoinConfig>, Self::Error> {
-        self.read(JOIN_CONFIG_LABEL, &serde_json::to_vec(group_id).unwrap())
+        self.read(JOIN_CONFIG_LABEL, &codec::to_vec(group_id).unwrap())
     }
 
     fn write_mls_join_config<
@@ -902,8 +902,8 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         group_id: &GroupId,
         config: &MlsGroupJoinConfig,
     ) -> Result<(), Self::Error> {
-        let key = serde_json::to_vec(group_id).unwrap();
-        let value = serde_json::to_vec(config).unwrap();
+        let key = codec::to_vec(group_id).unwrap();
+        let value = codec::to_vec(config).unwrap();
 
         self.write::<CURRENT_VERSION>(JOIN_CONFIG_LABEL, &key, value)
     }
@@ -915,7 +915,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         &self,
         group_id: &GroupId,
     ) -> Result<Vec<LeafNode>, Self::Error> {
-        self.read_list(OWN_LEAF_NODES_LABEL, &serde_json::to_vec(group_id).unwrap())
+        self.read_list(OWN_LEAF_NODES_LABEL, &codec::to_vec(group_id).unwrap())
     }
 
     fn append_own_leaf_node<
@@ -926,8 +926,8 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         group_id: &GroupId,
         leaf_node: &LeafNode,
     ) -> Result<(), Self::Error> {
-        let key = serde_json::to_vec(group_id)?;
-        let value = serde_json::to_vec(leaf_node)?;
+        let key = codec::to_vec(group_id)?;
+        let value = codec::to_vec(leaf_node)?;
         self.append::<CURRENT_VERSION>(OWN_LEAF_NODES_LABEL, &key, value)
     }
 
@@ -935,38 +935,35 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         &self,
         group_id: &GroupId,
     ) -> Result<(), Self::Error> {
-        self.delete::<CURRENT_VERSION>(OWN_LEAF_NODES_LABEL, &serde_json::to_vec(group_id).unwrap())
+        self.delete::<CURRENT_VERSION>(OWN_LEAF_NODES_LABEL, &codec::to_vec(group_id).unwrap())
     }
 
     fn delete_group_config<GroupId: traits::GroupId<CURRENT_VERSION>>(
         &self,
         group_id: &GroupId,
     ) -> Result<(), Self::Error> {
-        self.delete::<CURRENT_VERSION>(JOIN_CONFIG_LABEL, &serde_json::to_vec(group_id).unwrap())
+        self.delete::<CURRENT_VERSION>(JOIN_CONFIG_LABEL, &codec::to_vec(group_id).unwrap())
     }
 
     fn delete_tree<GroupId: traits::GroupId<CURRENT_VERSION>>(
         &self,
         group_id: &GroupId,
     ) -> Result<(), Self::Error> {
-        self.delete::<CURRENT_VERSION>(TREE_LABEL, &serde_json::to_vec(group_id).unwrap())
+        self.delete::<CURRENT_VERSION>(TREE_LABEL, &codec::to_vec(group_id).unwrap())
     }
 
     fn delete_confirmation_tag<GroupId: traits::GroupId<CURRENT_VERSION>>(
         &self,
         group_id: &GroupId,
     ) -> Result<(), Self::Error> {
-        self.delete::<CURRENT_VERSION>(
-            CONFIRMATION_TAG_LABEL,
-            &serde_json::to_vec(group_id).unwrap(),
-        )
+        self.delete::<CURRENT_VERSION>(CONFIRMATION_TAG_LABEL, &codec::to_vec(group_id).unwrap())
     }
 
     fn delete_context<GroupId: traits::GroupId<CURRENT_VERSION>>(
         &self,
         group_id: &GroupId,
     ) -> Result<(), Self::Error> {
-        self.delete::<CURRENT_VERSION>(GROUP_CONTEXT_LABEL, &serde_json::to_vec(group_id).unwrap())
+        self.delete::<CURRENT_VERSION>(GROUP_CONTEXT_LABEL, &codec::to_vec(group_id).unwrap())
     }
 
     fn delete_interim_transcript_hash<GroupId: traits::GroupId<CURRENT_VERSION>>(
@@ -975,7 +972,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<(), Self::Error> {
         self.delete::<CURRENT_VERSION>(
             INTERIM_TRANSCRIPT_HASH_LABEL,
-            &serde_json::to_vec(group_id).unwrap(),
+            &codec::to_vec(group_id).unwrap(),
         )
     }
 
@@ -987,12 +984,12 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         group_id: &GroupId,
         proposal_ref: &ProposalRef,
     ) -> Result<(), Self::Error> {
-        let key = serde_json::to_vec(group_id).unwrap();
-        let value = serde_json::to_vec(proposal_ref).unwrap();
+        let key = codec::to_vec(group_id).unwrap();
+        let value = codec::to_vec(proposal_ref).unwrap();
 
         self.remove_item::<CURRENT_VERSION>(PROPOSAL_QUEUE_REFS_LABEL, &key, value)?;
 
-        let key = serde_json::to_vec(&(group_id, proposal_ref)).unwrap();
+        let key = codec::to_vec(&(group_id, proposal_ref)).unwrap();
         self.delete::<CURRENT_VERSION>(QUEUED_PROPOSAL_LABEL, &key)
     }
 
@@ -1007,8 +1004,8 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<(), Self::Error> {
         self.write::<CURRENT_VERSION>(
             APPLICATION_EXPORT_TREE_LABEL,
-            &serde_json::to_vec(&group_id).unwrap(),
-            serde_json::to_vec(&application_export_tree).unwrap(),
+            &codec::to_vec(&group_id).unwrap(),
+            codec::to_vec(&application_export_tree).unwrap(),
         )
     }
 
@@ -1026,7 +1023,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         let Some(value) = values.get(&key) else {
             return Ok(None);
         };
-        let value = serde_json::from_slice(value).unwrap();
+        let value = codec::from_slice(value).unwrap();
 
         Ok(value)
     }
@@ -1041,7 +1038,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<(), Self::Error> {
         self.delete::<CURRENT_VERSION>(
             APPLICATION_EXPORT_TREE_LABEL,
-            &serde_json::to_vec(group_id).unwrap(),
+            &codec::to_vec(group_id).unwrap(),
         )
     }
 
@@ -1056,8 +1053,8 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<(), Self::Error> {
         self.write::<CURRENT_VERSION>(
             VC_EMULATION_EPOCH_STATE_LABEL,
-            &serde_json::to_vec(epoch_id).unwrap(),
-            serde_json::to_vec(vc_emulation_epoch_state).unwrap(),
+            &codec::to_vec(epoch_id).unwrap(),
+            codec::to_vec(vc_emulation_epoch_state).unwrap(),
         )
     }
 
@@ -1074,7 +1071,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         let Some(value) = values.get(&key) else {
             return Ok(None);
         };
-        Ok(serde_json::from_slice(value).unwrap())
+        Ok(codec::from_slice(value).unwrap())
     }
 
     #[cfg(feature = "virtual-clients-draft")]
@@ -1082,7 +1079,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         &self,
         epoch_id: &EpochId,
     ) -> Result<bool, Self::Error> {
-        let serialized_epoch_id = serde_json::to_vec(epoch_id)?;
+        let serialized_epoch_id = codec::to_vec(epoch_id)?;
         // Hold the write lock across the liveness check and the deletion so a
         // material stored concurrently cannot be orphaned.
         let mut values = self.values.write().unwrap();
@@ -1114,8 +1111,8 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<(), Self::Error> {
         self.write::<CURRENT_VERSION>(
             VC_EMULATION_BINDING_LABEL,
-            &serde_json::to_vec(group_id).unwrap(),
-            serde_json::to_vec(bindings).unwrap(),
+            &codec::to_vec(group_id).unwrap(),
+            codec::to_vec(bindings).unwrap(),
         )
     }
 
@@ -1132,7 +1129,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         let Some(value) = values.get(&key) else {
             return Ok(None);
         };
-        Ok(serde_json::from_slice(value).unwrap())
+        Ok(codec::from_slice(value).unwrap())
     }
 
     #[cfg(feature = "virtual-clients-draft")]
@@ -1142,7 +1139,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<(), Self::Error> {
         self.delete::<CURRENT_VERSION>(
             VC_EMULATION_BINDING_LABEL,
-            &serde_json::to_vec(group_id).unwrap(),
+            &codec::to_vec(group_id).unwrap(),
         )
     }
 
@@ -1157,8 +1154,8 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<(), Self::Error> {
         self.write::<CURRENT_VERSION>(
             REGISTERED_VC_EMULATION_EPOCH_LABEL,
-            &serde_json::to_vec(group_id).unwrap(),
-            serde_json::to_vec(registered).unwrap(),
+            &codec::to_vec(group_id).unwrap(),
+            codec::to_vec(registered).unwrap(),
         )
     }
 
@@ -1176,7 +1173,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         let Some(value) = values.get(&key) else {
             return Ok(None);
         };
-        Ok(serde_json::from_slice(value).unwrap())
+        Ok(codec::from_slice(value).unwrap())
     }
 
     #[cfg(feature = "virtual-clients-draft")]
@@ -1186,7 +1183,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<(), Self::Error> {
         self.delete::<CURRENT_VERSION>(
             REGISTERED_VC_EMULATION_EPOCH_LABEL,
-            &serde_json::to_vec(group_id).unwrap(),
+            &codec::to_vec(group_id).unwrap(),
         )
     }
 
@@ -1201,8 +1198,8 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
     ) -> Result<(), Self::Error> {
         self.write::<CURRENT_VERSION>(
             VC_OPERATION_TREE_LABEL,
-            &serde_json::to_vec(epoch_id).unwrap(),
-            serde_json::to_vec(vc_operation_tree).unwrap(),
+            &codec::to_vec(epoch_id).unwrap(),
+            codec::to_vec(vc_operation_tree).unwrap(),
         )
     }
 
@@ -1219,7 +1216,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         let Some(value) = values.get(&key) else {
             return Ok(None);
         };
-        Ok(serde_json::from_slice(value).unwrap())
+        Ok(codec::from_slice(value).unwrap())
     }
 
     #[cfg(feature = "virtual-clients-draft")]
@@ -1234,7 +1231,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         operation_tree: &VcOperationTree,
         materials: &[(KeyPackageRef, RetainedKeyPackageMaterial)],
     ) -> Result<(), Self::Error> {
-        let serialized_epoch_id = serde_json::to_vec(epoch_id)?;
+        let serialized_epoch_id = codec::to_vec(epoch_id)?;
         // Take the write lock once so the advanced tree and all materials are
         // written together. A reader cannot observe an advanced tree without
         // the materials it produced.
@@ -1243,14 +1240,14 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
             VC_OPERATION_TREE_LABEL,
             serialized_epoch_id.clone(),
         );
-        values.insert(tree_key, serde_json::to_vec(operation_tree)?);
+        values.insert(tree_key, codec::to_vec(operation_tree)?);
         for (hash_ref, record) in materials {
-            let serialized_ref = serde_json::to_vec(hash_ref)?;
+            let serialized_ref = codec::to_vec(hash_ref)?;
             let material_key = build_key_from_vec::<CURRENT_VERSION>(
                 RETAINED_KEY_PACKAGE_MATERIAL_LABEL,
                 serialized_ref.clone(),
             );
-            values.insert(material_key, serde_json::to_vec(record)?);
+            values.insert(material_key, codec::to_vec(record)?);
             let epoch_tag_key = build_key_from_vec::<CURRENT_VERSION>(
                 RETAINED_KEY_PACKAGE_EPOCH_LABEL,
                 serialized_ref,
@@ -1276,7 +1273,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         let Some(value) = values.get(&key) else {
             return Ok(None);
         };
-        Ok(serde_json::from_slice(value).unwrap())
+        Ok(codec::from_slice(value).unwrap())
     }
 
     #[cfg(feature = "virtual-clients-draft")]
@@ -1284,7 +1281,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         &self,
         epoch_id: &EpochId,
     ) -> Result<bool, Self::Error> {
-        let serialized_epoch_id = serde_json::to_vec(epoch_id)?;
+        let serialized_epoch_id = codec::to_vec(epoch_id)?;
         let values = self.values.read().unwrap();
         let referenced = values
             .iter()
@@ -1299,7 +1296,7 @@ impl StorageProvider<CURRENT_VERSION> for MemoryStorage {
         &self,
         hash_ref: &KeyPackageRef,
     ) -> Result<(), Self::Error> {
-        let serialized_ref = serde_json::to_vec(hash_ref)?;
+        let serialized_ref = codec::to_vec(hash_ref)?;
         self.delete::<CURRENT_VERSION>(RETAINED_KEY_PACKAGE_MATERIAL_LABEL, &serialized_ref)?;
         self.delete::<CURRENT_VERSION>(RETAINED_KEY_PACKAGE_EPOCH_LABEL, &serialized_ref)
     }
@@ -1321,7 +1318,7 @@ fn is_epoch_tag(storage_key: &[u8]) -> bool {
 
 /// Build a key with version and label.
 fn build_key<const V: u16, K: Serialize>(label: &[u8], key: K) -> Vec<u8> {
-    build_key_from_vec::<V>(label, serde_json::to_vec(&key).unwrap())
+    build_key_from_vec::<V>(label, codec::to_vec(&key).unwrap())
 }
 
 fn epoch_key_pairs_id(
@@ -1329,14 +1326,48 @@ fn epoch_key_pairs_id(
     epoch: &impl traits::EpochKey<CURRENT_VERSION>,
     leaf_index: u32,
 ) -> Result<Vec<u8>, <MemoryStorage as StorageProvider<CURRENT_VERSION>>::Error> {
-    let mut key = serde_json::to_vec(group_id)?;
-    key.extend_from_slice(&serde_json::to_vec(epoch)?);
-    key.extend_from_slice(&serde_json::to_vec(&leaf_index)?);
+    let mut key = codec::to_vec(group_id)?;
+    key.extend_from_slice(&codec::to_vec(epoch)?);
+    key.extend_from_slice(&codec::to_vec(&leaf_index)?);
     Ok(key)
 }
 
 impl From<serde_json::Error> for MemoryStorageError {
     fn from(_: serde_json::Error) -> Self {
         Self::SerializationError
+    }
+}
+
+/// CONCLAVE PATCH 1: values and keys in MessagePack (rmp-serde, fields by name) instead of
+/// JSON. openmls writes the whole ratchet tree after every merged commit and the message
+/// secrets after every message; JSON spells every byte of them as a decimal number, which
+/// at 1,000 members was most of the time it took to process a commit (see
+/// CONCLAVE-PATCHES.md). MessagePack is self-describing, as openmls's types need.
+mod codec {
+    use super::MemoryStorageError;
+
+    pub(crate) fn to_vec<T: serde::Serialize + ?Sized>(
+        value: &T,
+    ) -> Result<Vec<u8>, MemoryStorageError> {
+        rmp_serde::to_vec_named(value).map_err(|_| MemoryStorageError::SerializationError)
+    }
+
+    pub(crate) fn from_slice<'a, T: serde::Deserialize<'a>>(
+        bytes: &'a [u8],
+    ) -> Result<T, MemoryStorageError> {
+        rmp_serde::from_slice(bytes).map_err(|_| MemoryStorageError::SerializationError)
+    }
+
+    /// An empty list, as stored.
+    pub(crate) fn empty_list() -> Vec<u8> {
+        vec![0x90] // MessagePack fixarray of length 0
+    }
+
+    pub(crate) fn to_writer<W: std::io::Write, T: serde::Serialize + ?Sized>(
+        mut writer: W,
+        value: &T,
+    ) -> Result<(), MemoryStorageError> {
+        rmp_serde::encode::write_named(&mut writer, value)
+            .map_err(|_| MemoryStorageError::SerializationError)
     }
 }

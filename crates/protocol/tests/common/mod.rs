@@ -4,12 +4,12 @@
 #![allow(dead_code)]
 
 use conclave_protocol::{
-    CommitBundle, DeviceId, Group, GroupConfig, GroupEvent, Identity, MemberId, UserName,
+    CommitBundle, DeviceId, Group, GroupConfig, GroupEvent, Identity, MemberId, MemoryProvider,
+    UserName,
 };
-use openmls_rust_crypto::OpenMlsRustCrypto;
 
 pub struct Client {
-    pub provider: OpenMlsRustCrypto,
+    pub provider: MemoryProvider,
     pub identity: Identity,
     pub config: GroupConfig,
     pub group: Option<Group>,
@@ -25,7 +25,7 @@ impl Client {
     }
 
     pub fn with_config(user: &str, device: &str, config: GroupConfig) -> Self {
-        let provider = OpenMlsRustCrypto::default();
+        let provider = MemoryProvider::default();
         let identity =
             Identity::create(&provider, member(user, device), config.ciphersuite).unwrap();
         Self {
@@ -49,7 +49,7 @@ impl Client {
     }
 
     /// The group with the provider and identity its calls take.
-    pub fn parts(&mut self) -> (&mut Group, &OpenMlsRustCrypto, &Identity) {
+    pub fn parts(&mut self) -> (&mut Group, &MemoryProvider, &Identity) {
         (
             self.group.as_mut().expect("client has a group"),
             &self.provider,

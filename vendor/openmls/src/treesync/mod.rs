@@ -68,6 +68,7 @@ use errors::*;
 // Crate
 pub(crate) mod diff;
 pub(crate) mod node;
+mod stored_node;
 mod tree_hash_cache;
 pub(crate) mod treekem;
 pub(crate) mod treesync_node;

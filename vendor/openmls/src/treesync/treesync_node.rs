@@ -62,6 +62,8 @@ impl From<TreeSyncNode> for TreeNode<TreeSyncLeafNode, TreeSyncParentNode> {
 /// hash values. Blank nodes are represented by [`TreeSyncNode`] instances where
 /// `node = None`.
 pub(crate) struct TreeSyncLeafNode {
+    // CONCLAVE PATCH 8: stored as TLS bytes (see stored_node.rs).
+    #[serde(with = "super::stored_node::option")]
     node: Option<LeafNode>,
 }
 
@@ -115,6 +117,8 @@ impl From<TreeSyncLeafNode> for Option<Node> {
 /// hash values. Blank nodes are represented by [`TreeSyncNode`] instances where
 /// `node = None`.
 pub(crate) struct TreeSyncParentNode {
+    // CONCLAVE PATCH 8: stored as TLS bytes (see stored_node.rs).
+    #[serde(with = "super::stored_node::option")]
     node: Option<ParentNode>,
 }
 

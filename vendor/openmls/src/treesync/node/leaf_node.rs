@@ -875,6 +875,16 @@ impl From<LeafNodeIn> for LeafNode {
     }
 }
 
+// CONCLAVE PATCH 8: a stored tree holds its leaves as TLS bytes (see stored_node.rs). A
+// stored leaf was validated before it was stored, so it is not verified again here.
+impl crate::treesync::stored_node::StoredAsTls for LeafNode {
+    fn from_tls(bytes: &[u8]) -> Result<Self, tls_codec::Error> {
+        let LeafNodeIn { payload, signature } =
+            <LeafNodeIn as tls_codec::DeserializeBytes>::tls_deserialize_exact_bytes(bytes)?;
+        Ok(Self { payload, signature })
+    }
+}
+
 impl From<KeyPackage> for LeafNode {
     fn from(key_package: KeyPackage) -> Self {
         key_package.leaf_node().clone()

@@ -40,6 +40,13 @@ pub struct ParentNode {
     pub(super) unmerged_leaves: UnmergedLeaves,
 }
 
+// CONCLAVE PATCH 8: a stored tree holds its parent nodes as TLS bytes (see stored_node.rs).
+impl crate::treesync::stored_node::StoredAsTls for ParentNode {
+    fn from_tls(bytes: &[u8]) -> Result<Self, tls_codec::Error> {
+        <Self as tls_codec::DeserializeBytes>::tls_deserialize_exact_bytes(bytes)
+    }
+}
+
 impl From<EncryptionKey> for ParentNode {
     fn from(public_key: EncryptionKey) -> Self {
         Self {
