@@ -1,8 +1,8 @@
 //! Group state stored by openmls as published still loads.
 //!
-//! The workspace's openmls stores ratchet-tree nodes as their TLS encoding (CONCLAVE PATCH 8
-//! in vendor/openmls/CONCLAVE-PATCHES.md); openmls 0.9.2 as published stores them field by
-//! field. Here openmls as published (`openmls_upstream`) creates a group and adds a member,
+//! The workspace's openmls stores ratchet-tree nodes as their TLS encoding and only the filled
+//! slots of the secret tree (CONCLAVE PATCHES 8 and 9 in vendor/openmls/CONCLAVE-PATCHES.md);
+//! openmls 0.9.2 as published stores them field by field and slot by slot. Here openmls as published (`openmls_upstream`) creates a group and adds a member,
 //! then conclave-protocol loads the creator's group from the same storage, commits in it,
 //! reloads it (now in the new format), and the member, still on openmls as published, follows
 //! every step. Both storage codecs are covered: JSON (`OpenMlsRustCrypto`) and MessagePack
@@ -111,6 +111,15 @@ fn old_format_loads_and_is_carried_forward<P: OpenMlsProvider + Default>() {
     assert_eq!(group.epoch(), 1);
     assert_eq!(group.epoch_authenticator(), authenticator);
     assert_eq!(group.members().unwrap().len(), 2);
+    // Its message secrets were stored by openmls as published too.
+    assert_message_arrives(
+        &mut upstream_bob,
+        &bob_p,
+        &bob,
+        &mut group,
+        &alice_p,
+        b"hello",
+    );
 
     // A commit by the loaded group; the upstream member follows it.
     let commit = group.self_update(&alice_p, &alice.identity).unwrap();
@@ -137,14 +146,33 @@ fn old_format_loads_and_is_carried_forward<P: OpenMlsProvider + Default>() {
         upstream_bob.epoch_authenticator().as_slice(),
         group.epoch_authenticator()
     );
-    let message = upstream_bob
-        .create_message(&bob_p, &bob.signer, b"still here")
+    assert_message_arrives(
+        &mut upstream_bob,
+        &bob_p,
+        &bob,
+        &mut group,
+        &alice_p,
+        b"still here",
+    );
+}
+
+/// The upstream member sends `text`; the conclave-protocol group reads it.
+fn assert_message_arrives<P: OpenMlsProvider>(
+    upstream: &mut MlsGroup,
+    upstream_provider: &P,
+    sender: &Device,
+    group: &mut Group,
+    provider: &P,
+    text: &[u8],
+) {
+    let message = upstream
+        .create_message(upstream_provider, &sender.signer, text)
         .unwrap()
         .tls_serialize_detached()
         .unwrap();
-    let events = group.process(&alice_p, &message).unwrap();
+    let events = group.process(provider, &message).unwrap();
     assert!(
-        matches!(&events[..], [GroupEvent::Message { plaintext, .. }] if plaintext == b"still here"),
+        matches!(&events[..], [GroupEvent::Message { plaintext, .. }] if plaintext == text),
         "{events:?}"
     );
 }

@@ -161,9 +161,17 @@ pub(crate) struct SecretTreeNode {
 #[cfg_attr(any(feature = "crypto-debug", test), derive(Debug))]
 pub(crate) struct SecretTree {
     own_index: LeafNodeIndex,
+    // CONCLAVE PATCH 9: stored as the filled slots only (see stored_slots.rs).
+    #[serde(with = "super::stored_slots")]
     leaf_nodes: Vec<Option<SecretTreeNode>>,
+    // CONCLAVE PATCH 9: stored as the filled slots only (see stored_slots.rs).
+    #[serde(with = "super::stored_slots")]
     parent_nodes: Vec<Option<SecretTreeNode>>,
+    // CONCLAVE PATCH 9: stored as the filled slots only (see stored_slots.rs).
+    #[serde(with = "super::stored_slots")]
     handshake_sender_ratchets: Vec<Option<SenderRatchet>>,
+    // CONCLAVE PATCH 9: stored as the filled slots only (see stored_slots.rs).
+    #[serde(with = "super::stored_slots")]
     application_sender_ratchets: Vec<Option<SenderRatchet>>,
     size: TreeSize,
 }
