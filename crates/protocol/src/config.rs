@@ -168,7 +168,9 @@ pub struct GroupConfig {
     pub key_package_lifetime_secs: u64,
     /// How many past epochs' resumption PSKs are kept, for PSK proposals that name them.
     /// Default: 0 (Conclave makes no such proposals; followers of other implementations'
-    /// groups may need some).
+    /// groups may need some). A resumption PSK opens a way into its epoch's key schedule, so
+    /// none is kept that is not needed; this holds for a group's creator too (openmls 0.9.2
+    /// kept 32 there, fixed in `vendor/openmls`, patch 10).
     pub resumption_psks_kept: usize,
 }
 

@@ -152,6 +152,7 @@ impl Group {
             .max_past_epochs(config.max_past_epochs)
             .sender_ratchet_configuration(config.sender_ratchet())
             .use_ratchet_tree_extension(config.ratchet_tree_in_welcome)
+            .number_of_resumption_psks(config.resumption_psks_kept)
             .with_capabilities(GroupConfig::capabilities())
             .with_group_context_extensions(extensions)
             .build(provider, identity.signer(), identity.credential_with_key())

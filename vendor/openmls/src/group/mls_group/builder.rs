@@ -165,7 +165,12 @@ impl MlsGroupBuilder {
         .map_err(LibraryError::unexpected_crypto_error)?;
 
         // TODO(#1357)
-        let mut resumption_psk_store = ResumptionPskStore::new(32);
+        // CONCLAVE PATCH 10: the configured number of resumption PSKs, not always 32.
+        let mut resumption_psk_store = ResumptionPskStore::new(
+            mls_group_create_config
+                .join_config
+                .number_of_resumption_psks,
+        );
 
         // Prepare the PskSecret
         let psk_secret = load_psks(provider.storage(), &resumption_psk_store, &self.psk_ids)
@@ -545,7 +550,12 @@ fn build_vc_internal<Provider: OpenMlsProvider>(
         initial_confirmation_tag,
     )?;
 
-    let mut resumption_psk_store = ResumptionPskStore::new(32);
+    // CONCLAVE PATCH 10: the configured number of resumption PSKs, not always 32.
+    let mut resumption_psk_store = ResumptionPskStore::new(
+        mls_group_create_config
+            .join_config
+            .number_of_resumption_psks,
+    );
     let resumption_psk = group_epoch_secrets.resumption_psk();
     resumption_psk_store.add(public_group.group_context().epoch(), resumption_psk.clone());
 

@@ -284,6 +284,7 @@ impl ExternalCommitBuilder {
         let own_leaf_index = public_group.leftmost_free_index(queued_proposals.iter())?;
 
         let original_wire_format_policy = config.wire_format_policy;
+        let number_of_resumption_psks = config.number_of_resumption_psks;
 
         // We set this to PURE_PLAINTEXT_WIRE_FORMAT_POLICY so that the
         // external commit can be sent as a PublicMessageIn. The wire format
@@ -302,7 +303,8 @@ impl ExternalCommitBuilder {
             group_epoch_secrets,
             own_leaf_index,
             message_secrets_store,
-            resumption_psk_store: ResumptionPskStore::new(32),
+            // CONCLAVE PATCH 10: the configured number of resumption PSKs, not always 32.
+            resumption_psk_store: ResumptionPskStore::new(number_of_resumption_psks),
             // This is set to `None` for now. It will be set once the external
             // commit is merged.
             #[cfg(feature = "extensions-draft")]
