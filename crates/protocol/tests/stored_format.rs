@@ -48,15 +48,55 @@ fn device<P: OpenMlsProvider>(provider: &P, user: &str) -> Device {
     }
 }
 
-/// The upstream member processes `bytes` (a commit or an application message).
-fn upstream_process<P: OpenMlsProvider>(group: &mut MlsGroup, provider: &P, bytes: &[u8]) {
-    let protocol = MlsMessageIn::tls_deserialize_exact(bytes)
-        .unwrap()
-        .try_into_protocol_message()
-        .unwrap();
-    let processed = group.process_message(provider, protocol).unwrap();
-    if let ProcessedMessageContent::StagedCommitMessage(staged) = processed.into_content() {
-        group.merge_staged_commit(provider, *staged).unwrap();
+/// A member on openmls as published, with its own storage.
+struct Upstream<P> {
+    group: MlsGroup,
+    provider: P,
+    device: Device,
+}
+
+impl<P: OpenMlsProvider> Upstream<P> {
+    /// Processes `bytes` (a commit or an application message), merging a commit.
+    fn process(&mut self, bytes: &[u8]) {
+        let protocol = MlsMessageIn::tls_deserialize_exact(bytes)
+            .unwrap()
+            .try_into_protocol_message()
+            .unwrap();
+        let processed = self
+            .group
+            .process_message(&self.provider, protocol)
+            .unwrap();
+        if let ProcessedMessageContent::StagedCommitMessage(staged) = processed.into_content() {
+            self.group
+                .merge_staged_commit(&self.provider, *staged)
+                .unwrap();
+        }
+    }
+
+    /// Sends `text` to `group`, which must read it.
+    fn send_to(&mut self, group: &mut Group, provider: &P, text: &[u8]) {
+        let message = self
+            .group
+            .create_message(&self.provider, &self.device.signer, text)
+            .unwrap()
+            .tls_serialize_detached()
+            .unwrap();
+        let events = group.process(provider, &message).unwrap();
+        assert!(
+            matches!(&events[..], [GroupEvent::Message { plaintext, .. }] if plaintext == text),
+            "{events:?}"
+        );
+    }
+
+    /// `group` commits a self-update; this member follows it into the same epoch.
+    fn follow_commit_of(&mut self, group: &mut Group, provider: &P, identity: &Identity) {
+        let commit = group.self_update(provider, identity).unwrap();
+        group.merge_pending_commit(provider).unwrap();
+        self.process(&commit.commit);
+        assert_eq!(
+            self.group.epoch_authenticator().as_slice(),
+            group.epoch_authenticator()
+        );
     }
 }
 
@@ -93,7 +133,7 @@ fn old_format_loads_and_is_carried_forward<P: OpenMlsProvider + Default>() {
             other => panic!("expected a Welcome, got {other:?}"),
         };
     let tree = upstream_alice.export_ratchet_tree();
-    let mut upstream_bob = StagedWelcome::new_from_welcome(
+    let upstream_bob = StagedWelcome::new_from_welcome(
         &bob_p,
         &MlsGroupJoinConfig::default(),
         welcome,
@@ -102,6 +142,11 @@ fn old_format_loads_and_is_carried_forward<P: OpenMlsProvider + Default>() {
     .unwrap()
     .into_group(&bob_p)
     .unwrap();
+    let mut bob = Upstream {
+        group: upstream_bob,
+        provider: bob_p,
+        device: bob,
+    };
     let group_id = GroupId::from_bytes(upstream_alice.group_id().as_slice());
     let authenticator = upstream_alice.epoch_authenticator().as_slice().to_vec();
     drop(upstream_alice);
@@ -112,69 +157,22 @@ fn old_format_loads_and_is_carried_forward<P: OpenMlsProvider + Default>() {
     assert_eq!(group.epoch_authenticator(), authenticator);
     assert_eq!(group.members().unwrap().len(), 2);
     // Its message secrets were stored by openmls as published too.
-    assert_message_arrives(
-        &mut upstream_bob,
-        &bob_p,
-        &bob,
-        &mut group,
-        &alice_p,
-        b"hello",
-    );
+    bob.send_to(&mut group, &alice_p, b"hello");
 
     // A commit by the loaded group; the upstream member follows it.
-    let commit = group.self_update(&alice_p, &alice.identity).unwrap();
-    group.merge_pending_commit(&alice_p).unwrap();
-    upstream_process(&mut upstream_bob, &bob_p, &commit.commit);
+    bob.follow_commit_of(&mut group, &alice_p, &alice.identity);
     assert_eq!(group.epoch(), 2);
-    assert_eq!(
-        upstream_bob.epoch_authenticator().as_slice(),
-        group.epoch_authenticator()
-    );
 
     // Reloaded from the state conclave-protocol wrote, it keeps working with the member.
     drop(group);
     let mut group = Group::load(&alice_p, &group_id).unwrap();
     assert_eq!(group.epoch(), 2);
     assert_eq!(
-        upstream_bob.epoch_authenticator().as_slice(),
+        bob.group.epoch_authenticator().as_slice(),
         group.epoch_authenticator()
     );
-    let commit = group.self_update(&alice_p, &alice.identity).unwrap();
-    group.merge_pending_commit(&alice_p).unwrap();
-    upstream_process(&mut upstream_bob, &bob_p, &commit.commit);
-    assert_eq!(
-        upstream_bob.epoch_authenticator().as_slice(),
-        group.epoch_authenticator()
-    );
-    assert_message_arrives(
-        &mut upstream_bob,
-        &bob_p,
-        &bob,
-        &mut group,
-        &alice_p,
-        b"still here",
-    );
-}
-
-/// The upstream member sends `text`; the conclave-protocol group reads it.
-fn assert_message_arrives<P: OpenMlsProvider>(
-    upstream: &mut MlsGroup,
-    upstream_provider: &P,
-    sender: &Device,
-    group: &mut Group,
-    provider: &P,
-    text: &[u8],
-) {
-    let message = upstream
-        .create_message(upstream_provider, &sender.signer, text)
-        .unwrap()
-        .tls_serialize_detached()
-        .unwrap();
-    let events = group.process(provider, &message).unwrap();
-    assert!(
-        matches!(&events[..], [GroupEvent::Message { plaintext, .. }] if plaintext == text),
-        "{events:?}"
-    );
+    bob.follow_commit_of(&mut group, &alice_p, &alice.identity);
+    bob.send_to(&mut group, &alice_p, b"still here");
 }
 
 #[test]
