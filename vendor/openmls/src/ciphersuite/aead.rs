@@ -11,6 +11,8 @@ pub(crate) const NONCE_BYTES: usize = 12;
 #[cfg_attr(feature = "crypto-debug", derive(Debug))]
 pub struct AeadKey {
     aead_mode: AeadType,
+    // CONCLAVE PATCH 11: stored as a byte string (see stored_bytes.rs).
+    #[serde(with = "super::stored_bytes::secret")]
     value: SecretVLBytes,
 }
 

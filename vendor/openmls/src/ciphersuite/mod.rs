@@ -20,6 +20,8 @@ mod kdf_label;
 mod mac;
 mod reuse_guard;
 mod secret;
+// CONCLAVE PATCH 11: byte strings stored as byte strings (see stored_bytes.rs).
+pub(crate) mod stored_bytes;
 
 // Public
 pub mod hash_ref;

@@ -12,6 +12,8 @@ use super::{kdf_label::KdfLabel, *};
 ///       Please update as well when changing this struct.
 #[derive(Clone, Serialize, Deserialize, Eq)]
 pub(crate) struct Secret {
+    // CONCLAVE PATCH 11: stored as a byte string (see stored_bytes.rs).
+    #[serde(with = "super::stored_bytes::secret")]
     pub(in crate::ciphersuite) value: SecretVLBytes,
 }
 

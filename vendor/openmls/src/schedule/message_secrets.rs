@@ -15,6 +15,8 @@ pub(crate) struct MessageSecrets {
     sender_data_secret: SenderDataSecret,
     membership_key: MembershipKey,
     confirmation_key: ConfirmationKey,
+    // CONCLAVE PATCH 11: stored as a byte string (see ciphersuite/stored_bytes.rs).
+    #[serde(with = "crate::ciphersuite::stored_bytes")]
     serialized_context: Vec<u8>,
     secret_tree: SecretTree,
     /// When the secrets were added to the store

@@ -12,11 +12,7 @@
 
 use std::{fmt, marker::PhantomData};
 
-use serde::{
-    de,
-    ser::{SerializeSeq, SerializeStruct},
-    Deserialize, Deserializer, Serialize, Serializer,
-};
+use serde::{de, ser::SerializeStruct, Deserialize, Deserializer, Serialize, Serializer};
 
 /// The most slots a stored vector may claim: beyond any group this library can hold in
 /// memory, so a corrupt length is an error, not an allocation failure.
@@ -45,14 +41,15 @@ struct Filled<'a, T>(&'a [Option<T>]);
 
 impl<T: Serialize> Serialize for Filled<'_, T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let filled = self.0.iter().filter(|slot| slot.is_some()).count();
-        let mut seq = serializer.serialize_seq(Some(filled))?;
-        for (index, slot) in self.0.iter().enumerate() {
-            if let Some(value) = slot {
-                seq.serialize_element(&(index, value))?;
-            }
-        }
-        seq.end()
+        // One pass over the slots (they are large and mostly empty), not one to count the
+        // filled ones and another to write them.
+        let filled: Vec<(usize, &T)> = self
+            .0
+            .iter()
+            .enumerate()
+            .filter_map(|(index, slot)| slot.as_ref().map(|value| (index, value)))
+            .collect();
+        serializer.collect_seq(filled)
     }
 }
 
