@@ -1,9 +1,9 @@
 //! crypto-basics.json: RFC 9420's labelled functions (section 5.1), built on the crypto
-//! provider Conclave runs on (`openmls_rust_crypto` through `OpenMlsCrypto`).
+//! provider Conclave runs on (`conclave_protocol::Crypto` through `OpenMlsCrypto`).
 
 use std::path::Path;
 
-use openmls_rust_crypto::RustCrypto;
+use conclave_protocol::Crypto;
 use openmls_traits::crypto::OpenMlsCrypto;
 use openmls_traits::types::{Ciphersuite, HpkeCiphertext};
 use serde_json::Value;
@@ -40,7 +40,7 @@ fn tls(value: &impl tls_codec::Serialize) -> Result<Vec<u8>, String> {
 
 /// RefHash(label, value).
 pub fn ref_hash(
-    crypto: &RustCrypto,
+    crypto: &Crypto,
     suite: Ciphersuite,
     label: &[u8],
     value: &[u8],
@@ -56,7 +56,7 @@ pub fn ref_hash(
 
 /// ExpandWithLabel(secret, label, context, length).
 pub fn expand_with_label(
-    crypto: &RustCrypto,
+    crypto: &Crypto,
     suite: Ciphersuite,
     secret: &[u8],
     label: &str,
@@ -83,7 +83,7 @@ fn labeled_content(label: &str, content: &[u8]) -> Result<Vec<u8>, String> {
 
 /// VerifyWithLabel(pub, label, content, signature).
 pub fn verify_with_label(
-    crypto: &RustCrypto,
+    crypto: &Crypto,
     suite: Ciphersuite,
     public: &[u8],
     label: &str,
@@ -102,7 +102,7 @@ pub fn verify_with_label(
 
 /// SignWithLabel(priv, label, content).
 pub fn sign_with_label(
-    crypto: &RustCrypto,
+    crypto: &Crypto,
     suite: Ciphersuite,
     private: &[u8],
     label: &str,
@@ -162,7 +162,7 @@ fn expect_eq(what: &str, got: &[u8], expected: &[u8]) -> Result<(), String> {
 /// Checks every function of every case (one case per function and ciphersuite).
 pub fn check(path: &Path, report: &mut FileReport) -> Result<(), String> {
     let cases: Vec<Value> = read(path)?;
-    let crypto = RustCrypto::default();
+    let crypto = Crypto::default();
     const FUNCTIONS: [&str; 7] = [
         "ref_hash",
         "expand_with_label",
@@ -193,7 +193,7 @@ pub fn check(path: &Path, report: &mut FileReport) -> Result<(), String> {
 }
 
 fn check_function(
-    crypto: &RustCrypto,
+    crypto: &Crypto,
     suite: Ciphersuite,
     c: &Value,
     function: &str,

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
+use conclave_protocol::Crypto;
 use openmls::prelude::{GroupId, RatchetTreeIn};
-use openmls_rust_crypto::RustCrypto;
 use serde::Deserialize;
 use tls_codec::Deserialize as _;
 
@@ -22,7 +22,7 @@ struct TreeVector {
 /// Checks tree-validation.json.
 pub fn check(path: &Path, report: &mut FileReport) -> Result<(), String> {
     let cases: Vec<TreeVector> = read(path)?;
-    let crypto = RustCrypto::default();
+    let crypto = Crypto::default();
     for (i, case) in cases.iter().enumerate() {
         match suite(case.cipher_suite) {
             Ok(suite) => {

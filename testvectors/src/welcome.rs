@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
+use conclave_protocol::MemoryProvider;
 use openmls::prelude::{MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn, ProcessedWelcome};
-use openmls_rust_crypto::OpenMlsRustCrypto;
 use serde::Deserialize;
 use tls_codec::{Deserialize as _, Serialize as _, VLBytes};
 
@@ -40,7 +40,7 @@ pub fn check(path: &Path, report: &mut FileReport) -> Result<(), String> {
 
 fn run(case: &WelcomeVector) -> Result<(), String> {
     let suite = suite(case.cipher_suite)?.to_openmls();
-    let provider = OpenMlsRustCrypto::default();
+    let provider = MemoryProvider::default();
     // The leaf key is not needed to decrypt the Welcome; a placeholder fills the bundle.
     internals::import_key_package(
         &provider,
@@ -67,7 +67,7 @@ fn run(case: &WelcomeVector) -> Result<(), String> {
 /// position where a variable-length field ends exactly at the end is tried; a wrong split
 /// cannot carry a valid signature.
 fn verify_group_info(
-    provider: &OpenMlsRustCrypto,
+    provider: &MemoryProvider,
     suite: openmls_traits::types::Ciphersuite,
     group_info: &[u8],
     signer: &[u8],

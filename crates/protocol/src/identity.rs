@@ -16,6 +16,7 @@ use crate::{
     CipherSuite, Error, GroupConfig, MemberId,
     key_package::{self, PublishedKeyPackage},
     safety::Fingerprint,
+    signing::SigningKey,
 };
 
 /// What must be kept outside MLS storage to load an [`Identity`] again: the member id, the
@@ -38,7 +39,10 @@ pub struct IdentityRecord {
 pub struct Identity {
     member: MemberId,
     ciphersuite: CipherSuite,
-    signer: SignatureKeyPair,
+    /// What storage holds, and the public key.
+    key_pair: SignatureKeyPair,
+    /// The same private key, parsed once for all the signatures this device makes.
+    signer: SigningKey,
 }
 
 impl Identity {
@@ -49,13 +53,16 @@ impl Identity {
         ciphersuite: CipherSuite,
     ) -> Result<Self, Error> {
         let scheme = ciphersuite.to_openmls().signature_algorithm();
-        let signer = SignatureKeyPair::new(scheme).map_err(|e| Error::Crypto(format!("{e:?}")))?;
-        signer
+        let key_pair =
+            SignatureKeyPair::new(scheme).map_err(|e| Error::Crypto(format!("{e:?}")))?;
+        let signer = SigningKey::parse(&key_pair)?;
+        key_pair
             .store(provider.storage())
             .map_err(|e| Error::Storage(e.to_string()))?;
         Ok(Self {
             member,
             ciphersuite,
+            key_pair,
             signer,
         })
     }
@@ -63,12 +70,14 @@ impl Identity {
     /// Loads an identity stored by [`Identity::create`].
     pub fn load(provider: &impl OpenMlsProvider, record: &IdentityRecord) -> Result<Self, Error> {
         let scheme = record.ciphersuite.to_openmls().signature_algorithm();
-        let signer =
+        let key_pair =
             SignatureKeyPair::read(provider.storage(), &record.signature_public_key, scheme)
                 .ok_or_else(|| Error::NotFound(format!("signature key of {}", record.member)))?;
+        let signer = SigningKey::parse(&key_pair)?;
         Ok(Self {
             member: record.member.clone(),
             ciphersuite: record.ciphersuite,
+            key_pair,
             signer,
         })
     }
@@ -78,7 +87,7 @@ impl Identity {
         IdentityRecord {
             member: self.member.clone(),
             ciphersuite: self.ciphersuite,
-            signature_public_key: self.signer.to_public_vec(),
+            signature_public_key: self.key_pair.to_public_vec(),
         }
     }
 
@@ -94,22 +103,22 @@ impl Identity {
 
     /// The signature public key.
     pub fn signature_public_key(&self) -> &[u8] {
-        self.signer.public()
+        self.key_pair.public()
     }
 
     /// This device's safety-number fingerprint.
     pub fn fingerprint(&self) -> Fingerprint {
-        Fingerprint::of(&self.member, self.signer.public())
+        Fingerprint::of(&self.member, self.key_pair.public())
     }
 
     pub(crate) fn credential_with_key(&self) -> CredentialWithKey {
         CredentialWithKey {
             credential: self.member.to_credential(),
-            signature_key: SignaturePublicKey::from(self.signer.to_public_vec()),
+            signature_key: SignaturePublicKey::from(self.key_pair.to_public_vec()),
         }
     }
 
-    pub(crate) fn signer(&self) -> &SignatureKeyPair {
+    pub(crate) fn signer(&self) -> &SigningKey {
         &self.signer
     }
 

@@ -8,7 +8,8 @@
 //! Everything is generic over openmls's `OpenMlsProvider`: it runs in memory on
 //! [`MemoryProvider`] as below (or on `openmls_rust_crypto::OpenMlsRustCrypto`, which stores
 //! the same state as JSON, more slowly), and on the SQLite storage of `conclave-storage`,
-//! where each call is one transaction.
+//! where each call is one transaction. Both of Conclave's providers use [`Crypto`]:
+//! openmls_rust_crypto's primitives, with Ed25519 signatures checked faster.
 //!
 //! The openmls underneath is the workspace's `vendor/openmls`: release 0.9.2 with performance
 //! patches that change no result (listed in its `CONCLAVE-PATCHES.md`; figures in
@@ -68,6 +69,7 @@
 #![warn(missing_docs)]
 
 mod config;
+mod crypto;
 mod error;
 mod events;
 pub mod group;
@@ -77,8 +79,10 @@ mod ids;
 mod key_package;
 mod provider;
 pub mod safety;
+mod signing;
 
 pub use config::{CipherSuite, GroupConfig, HandshakeFraming, PAST_EPOCH_LIFETIME};
+pub use crypto::Crypto;
 pub use error::Error;
 pub use events::{GroupEvent, ProposalSummary};
 pub use group::{CommitBundle, CredentialMapper, Group, Invitation, JoinOptions, MemberInfo};

@@ -6,12 +6,14 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use conclave_protocol::Crypto;
 use conclave_protocol::{DeviceId, Group, GroupConfig, GroupId, Identity, MemberId, UserName};
 use conclave_storage::{ConversationId, MessageKind, MessageState, NewMessage, Store};
 use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
-use openmls_rust_crypto::OpenMlsRustCrypto;
+use openmls_memory_storage_upstream::MemoryStorage;
+use openmls_traits::OpenMlsProvider;
 
 fn sizes() -> Vec<usize> {
     std::env::var("CONCLAVE_BENCH_NS")
@@ -28,12 +30,38 @@ fn id(i: usize) -> MemberId {
     )
 }
 
+/// The in-memory baseline: openmls's in-memory storage as published, with the same crypto
+/// provider as conclave-storage's, so that the two differ only in storage.
+#[derive(Default)]
+struct InMemory {
+    crypto: Crypto,
+    storage: MemoryStorage,
+}
+
+impl OpenMlsProvider for InMemory {
+    type CryptoProvider = Crypto;
+    type RandProvider = Crypto;
+    type StorageProvider = MemoryStorage;
+
+    fn storage(&self) -> &MemoryStorage {
+        &self.storage
+    }
+
+    fn crypto(&self) -> &Crypto {
+        &self.crypto
+    }
+
+    fn rand(&self) -> &Crypto {
+        &self.crypto
+    }
+}
+
 /// A device whose MLS state is in memory, or in a SQLite profile. A handful exist per run,
 /// so the variants' size difference does not matter.
 #[allow(clippy::large_enum_variant)]
 enum Device {
     Mem {
-        provider: OpenMlsRustCrypto,
+        provider: InMemory,
         identity: Identity,
         group: Option<Group>,
     },
@@ -61,7 +89,7 @@ impl Device {
                 _dir: dir,
             }
         } else {
-            let provider = OpenMlsRustCrypto::default();
+            let provider = InMemory::default();
             let identity = Identity::create(&provider, id(i), suite).unwrap();
             Device::Mem {
                 provider,

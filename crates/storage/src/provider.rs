@@ -1,6 +1,6 @@
 //! The `OpenMlsProvider` a transaction hands out.
 
-use openmls_rust_crypto::RustCrypto;
+use conclave_protocol::Crypto;
 use openmls_sqlite_storage::{Connection, SqliteStorageProvider};
 use openmls_traits::OpenMlsProvider;
 
@@ -9,16 +9,16 @@ use crate::codec::MlsCodec;
 /// MLS storage over one SQLite connection (inside a transaction: see [`crate::Tx`]).
 pub type MlsStorage<'c> = SqliteStorageProvider<MlsCodec, &'c Connection>;
 
-/// openmls's provider for one transaction: RustCrypto for crypto and randomness, and the
-/// transaction's connection for storage. Everything openmls writes through it commits or rolls
-/// back with the transaction.
+/// openmls's provider for one transaction: conclave-protocol's `Crypto` for crypto and
+/// randomness, and the transaction's connection for storage. Everything openmls writes through
+/// it commits or rolls back with the transaction.
 pub struct Provider<'c> {
-    crypto: &'c RustCrypto,
+    crypto: &'c Crypto,
     storage: MlsStorage<'c>,
 }
 
 impl<'c> Provider<'c> {
-    pub(crate) fn new(crypto: &'c RustCrypto, connection: &'c Connection) -> Self {
+    pub(crate) fn new(crypto: &'c Crypto, connection: &'c Connection) -> Self {
         Self {
             crypto,
             storage: SqliteStorageProvider::new(connection),
@@ -27,8 +27,8 @@ impl<'c> Provider<'c> {
 }
 
 impl<'c> OpenMlsProvider for Provider<'c> {
-    type CryptoProvider = RustCrypto;
-    type RandProvider = RustCrypto;
+    type CryptoProvider = Crypto;
+    type RandProvider = Crypto;
     type StorageProvider = MlsStorage<'c>;
 
     fn storage(&self) -> &Self::StorageProvider {

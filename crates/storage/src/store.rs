@@ -5,9 +5,9 @@ use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use conclave_protocol::Crypto;
 use conclave_protocol::{Group, GroupId, Identity, IdentityRecord};
 use fs4::fs_std::FileExt;
-use openmls_rust_crypto::RustCrypto;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::StoreError;
@@ -38,7 +38,7 @@ pub fn schema_version() -> i64 {
 /// Open it with [`Store::open`]; change it only through [`Store::transaction`].
 pub struct Store {
     connection: Connection,
-    crypto: RustCrypto,
+    crypto: Crypto,
     /// Groups loaded from this file. A transaction that does not commit evicts the groups it
     /// touched, so the next use reloads them from what is really stored.
     groups: HashMap<GroupId, Group>,
@@ -97,7 +97,7 @@ impl Store {
         migrate(&mut connection, &path)?;
         Ok(Self {
             connection,
-            crypto: RustCrypto::default(),
+            crypto: Crypto::default(),
             groups: HashMap::new(),
             path,
             _lock: lock,
@@ -319,7 +319,7 @@ fn migrate(connection: &mut Connection, path: &Path) -> Result<(), StoreError> {
 /// the file instead of using memory that ran ahead of what was stored.
 pub struct Tx<'s> {
     tx: Option<Transaction<'s>>,
-    crypto: &'s RustCrypto,
+    crypto: &'s Crypto,
     groups: &'s mut HashMap<GroupId, Group>,
     touched: HashSet<GroupId>,
 }
@@ -447,7 +447,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.sqlite");
         let config = GroupConfig::default();
-        let crypto = RustCrypto::default();
+        let crypto = Crypto::default();
         let (identity, id, epoch, authenticator) = {
             let conn = profile_at_version(&path, 4);
             let schema: String = conn
