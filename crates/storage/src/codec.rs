@@ -8,8 +8,9 @@
 //! - tolerant of openmls adding or reordering struct fields, since fields are matched by name.
 //!
 //! The workspace's openmls stores ratchet-tree nodes as their TLS encoding (its patch 8), which
-//! MessagePack writes as one byte string per node, and only the filled slots of the secret tree
-//! (patch 9); state written before those patches (field by field, slot by slot) still loads.
+//! MessagePack writes as one byte string per node, only the filled slots of the secret tree
+//! (patch 9), and secrets as byte strings (patch 11); state written before those patches
+//! (field by field, slot by slot, byte by byte) still loads.
 //!
 //! The codec in use is recorded in the `conclave_meta` table (key `mls_codec`). A future change
 //! adds a migration that reads every row of openmls's tables with the old codec and rewrites it
