@@ -9,7 +9,8 @@
 //!
 //! The workspace's openmls stores ratchet-tree nodes as their TLS encoding (its patch 8), which
 //! MessagePack writes as one byte string per node, only the filled slots of the secret tree
-//! (patch 9), and secrets as byte strings (patch 11); state written before those patches
+//! (patch 9), and secrets and the tree hash as byte strings (patches 11 and 12, which also keep a
+//! stored tree the same size from epoch to epoch); state written before those patches
 //! (field by field, slot by slot, byte by byte) still loads.
 //!
 //! The codec in use is recorded in the `conclave_meta` table (key `mls_codec`). A future change

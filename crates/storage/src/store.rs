@@ -496,6 +496,134 @@ mod tests {
         assert_eq!(tx.group(&id).unwrap().group.epoch(), epoch + 1);
     }
 
+    /// A group's stored tree keeps its size from epoch to epoch (openmls patch 12: its tree
+    /// hash is one byte string, not one MessagePack integer of one or two bytes per byte), so
+    /// that SQLite writes a commit's changed pages over the old row instead of freeing and
+    /// rewriting the whole tree.
+    #[test]
+    fn a_stored_tree_keeps_its_size_across_epochs() {
+        use conclave_protocol::{DeviceId, GroupConfig, MemberId, UserName};
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path().join("p.sqlite")).unwrap();
+        let config = GroupConfig::default();
+        let tx = store.transaction().unwrap();
+        let member = MemberId::new(UserName::new("a").unwrap(), DeviceId::new("d").unwrap());
+        let identity = Identity::create(&tx.provider(), member, config.ciphersuite).unwrap();
+        let mut group = Group::create(&tx.provider(), &identity, &config, "sizes").unwrap();
+        let mut sizes = Vec::new();
+        for _ in 0..8 {
+            group.self_update(&tx.provider(), &identity).unwrap();
+            group.merge_pending_commit(&tx.provider()).unwrap();
+            let size: i64 = tx
+                .connection()
+                .query_row(
+                    "SELECT length(group_data) FROM openmls_group_data WHERE data_type = 'tree'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            sizes.push(size);
+        }
+        assert!(sizes.iter().all(|&s| s == sizes[0]), "{sizes:?}");
+    }
+
+    /// Profiles at V5 (openmls_sqlite_storage's tables as rowid tables) keep their key
+    /// packages, keys and groups through V6's rebuild of those tables as WITHOUT ROWID: a
+    /// member joins with a key package stored before the upgrade, and both members carry on.
+    #[test]
+    fn v5_profiles_keep_key_packages_and_groups_through_v6() {
+        use conclave_protocol::{DeviceId, GroupConfig, MemberId, UserName};
+
+        let dir = tempfile::tempdir().unwrap();
+        let (path_a, path_b) = (dir.path().join("a.sqlite"), dir.path().join("b.sqlite"));
+        let config = GroupConfig::default();
+        let crypto = Crypto::default();
+        let member =
+            |name: &str| MemberId::new(UserName::new(name).unwrap(), DeviceId::new("d").unwrap());
+        let (alice, bob, id, key_package) = {
+            let conn_a = profile_at_version(&path_a, 5);
+            let conn_b = profile_at_version(&path_b, 5);
+            let (pa, pb) = (
+                Provider::new(&crypto, &conn_a),
+                Provider::new(&crypto, &conn_b),
+            );
+            let alice = Identity::create(&pa, member("alice"), config.ciphersuite).unwrap();
+            let bob = Identity::create(&pb, member("bob"), config.ciphersuite).unwrap();
+            let key_package = bob.key_packages(&pb, &config, 1).unwrap().remove(0).bytes;
+            let mut group = Group::create(&pa, &alice, &config, "before V6").unwrap();
+            group.self_update(&pa, &alice).unwrap();
+            group.merge_pending_commit(&pa).unwrap();
+            (alice, bob, group.id(), key_package)
+        };
+
+        let mut a = Store::open(&path_a).unwrap();
+        let mut b = Store::open(&path_b).unwrap();
+        for store in [&a, &b] {
+            for table in [
+                "openmls_group_data",
+                "openmls_encryption_keys",
+                "openmls_epoch_keys_pairs",
+                "openmls_key_packages",
+                "openmls_psks",
+                "openmls_signature_keys",
+            ] {
+                let schema: String = store
+                    .connection
+                    .query_row(
+                        "SELECT sql FROM sqlite_master WHERE name = ?1",
+                        [table],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                assert!(schema.ends_with("WITHOUT ROWID"), "{schema}");
+            }
+        }
+        let mut tx = a.transaction().unwrap();
+        let g = tx.group(&id).unwrap();
+        assert_eq!(g.group.name(), "before V6");
+        let invitation = g
+            .group
+            .add_members(&g.provider, &alice, &[key_package])
+            .unwrap()
+            .invitation
+            .unwrap();
+        g.group.merge_pending_commit(&g.provider).unwrap();
+        tx.commit().unwrap();
+        let mut tx = b.transaction().unwrap();
+        let joined = Group::join(
+            &tx.provider(),
+            &config,
+            &invitation.welcome,
+            Some(&invitation.ratchet_tree),
+        )
+        .unwrap();
+        tx.insert_group(joined);
+        tx.commit().unwrap();
+
+        let mut tx = a.transaction().unwrap();
+        let g = tx.group(&id).unwrap();
+        let update = g.group.self_update(&g.provider, &alice).unwrap().commit;
+        g.group.merge_pending_commit(&g.provider).unwrap();
+        let (epoch, authenticator) = (g.group.epoch(), g.group.epoch_authenticator());
+        tx.commit().unwrap();
+        let mut tx = b.transaction().unwrap();
+        let g = tx.group(&id).unwrap();
+        g.group.process(&g.provider, &update).unwrap();
+        let sealed = g.group.encrypt(&g.provider, &bob, b"after V6").unwrap();
+        assert_eq!(g.group.epoch(), epoch);
+        assert_eq!(g.group.epoch_authenticator(), authenticator);
+        tx.commit().unwrap();
+        let mut tx = a.transaction().unwrap();
+        let g = tx.group(&id).unwrap();
+        let events = g.group.process(&g.provider, &sealed).unwrap();
+        assert!(
+            matches!(&events[..], [conclave_protocol::GroupEvent::Message { plaintext, .. }]
+                if plaintext == b"after V6"),
+            "{events:?}"
+        );
+    }
+
     /// A profile written by schema V3 (the per-row search trigger, `IN` checks) keeps its
     /// messages, their search entries and the outbox rows that refer to them through the V4
     /// rebuild of `messages`, and carries on.

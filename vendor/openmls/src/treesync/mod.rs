@@ -428,6 +428,9 @@ impl fmt::Display for RatchetTree {
 #[cfg_attr(any(test, feature = "test-utils"), derive(PartialEq, Clone))]
 pub struct TreeSync {
     tree: MlsBinaryTree<TreeSyncLeafNode, TreeSyncParentNode>,
+    // CONCLAVE PATCH 12: stored as a byte string (see ciphersuite/stored_bytes.rs), so that
+    // a stored tree keeps its size from one epoch to the next.
+    #[serde(with = "crate::ciphersuite::stored_bytes")]
     tree_hash: Vec<u8>,
     /// CONCLAVE PATCH 4: not stored; see [`tree_hash_cache`].
     #[serde(skip)]
