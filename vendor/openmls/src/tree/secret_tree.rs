@@ -168,11 +168,15 @@ pub(crate) struct SecretTree {
     #[serde(with = "super::stored_slots")]
     parent_nodes: Vec<Option<SecretTreeNode>>,
     // CONCLAVE PATCH 9: stored as the filled slots only (see stored_slots.rs).
+    // CONCLAVE PATCH 13: boxed, so that finding the filled slots (after every message) reads
+    // one pointer per member, not a whole empty ratchet; stored as before (a box serializes
+    // as its content).
     #[serde(with = "super::stored_slots")]
-    handshake_sender_ratchets: Vec<Option<SenderRatchet>>,
+    handshake_sender_ratchets: Vec<Option<Box<SenderRatchet>>>,
     // CONCLAVE PATCH 9: stored as the filled slots only (see stored_slots.rs).
+    // CONCLAVE PATCH 13: boxed, as above.
     #[serde(with = "super::stored_slots")]
-    application_sender_ratchets: Vec<Option<SenderRatchet>>,
+    application_sender_ratchets: Vec<Option<Box<SenderRatchet>>>,
     size: TreeSize,
 }
 
@@ -357,11 +361,11 @@ impl SecretTree {
         *self
             .handshake_sender_ratchets
             .get_mut(index.usize())
-            .ok_or(SecretTreeError::IndexOutOfBounds)? = Some(handshake_sender_ratchet);
+            .ok_or(SecretTreeError::IndexOutOfBounds)? = Some(Box::new(handshake_sender_ratchet));
         *self
             .application_sender_ratchets
             .get_mut(index.usize())
-            .ok_or(SecretTreeError::IndexOutOfBounds)? = Some(application_sender_ratchet);
+            .ok_or(SecretTreeError::IndexOutOfBounds)? = Some(Box::new(application_sender_ratchet));
 
         // Delete leaf node
         self.set_node(index.into(), None)
@@ -532,7 +536,7 @@ impl SecretTree {
         };
         sender_ratchets
             .get_mut(index.usize())
-            .and_then(|r| r.as_mut())
+            .and_then(|r| r.as_deref_mut())
             .ok_or(SecretTreeError::IndexOutOfBounds)
     }
 
@@ -547,7 +551,7 @@ impl SecretTree {
             SecretType::ApplicationSecret => &self.application_sender_ratchets,
         };
         match sender_ratchets.get(index.usize()) {
-            Some(sender_ratchet_option) => Ok(sender_ratchet_option.as_ref()),
+            Some(sender_ratchet_option) => Ok(sender_ratchet_option.as_deref()),
             None => Err(SecretTreeError::IndexOutOfBounds),
         }
     }
