@@ -237,10 +237,11 @@ fn commit_from_a_removed_member() {
 #[test]
 fn welcome_errors() {
     let (mut alice, ..) = trio();
-    let dave = Client::new("dave");
+    let mut dave = Client::new("dave");
     let eve = Client::new("eve");
+    let old_tree = alice.group().export_ratchet_tree().unwrap();
     let commit = alice.add(&[dave.key_package()]);
-    let invitation = commit.invitation.unwrap();
+    let invitation = commit.invitation.as_ref().unwrap();
     let config = GroupConfig::default();
     // Not for Eve.
     assert!(matches!(
@@ -270,12 +271,21 @@ fn welcome_errors() {
         ),
         Err(Error::Malformed(_))
     ));
-    {
-        let (g, p, _) = alice.parts();
-        g.discard_pending_commit(p)
-    }
-    .unwrap();
+    // Addressed to Dave, but with a tree that is not the group's: refused, and his key
+    // package is still there for the right one.
+    assert!(matches!(
+        Group::join(
+            &dave.provider,
+            &config,
+            &invitation.welcome,
+            Some(&old_tree)
+        ),
+        Err(Error::InvalidWelcome(_))
+    ));
+    alice.merge();
+    dave.join(&commit);
     let m = alice.encrypt(b"x");
+    dave.expect_message(&m, &alice.id(), b"x");
     assert!(matches!(
         Group::join(&dave.provider, &config, &m, None),
         Err(Error::UnexpectedMessage {
@@ -283,4 +293,50 @@ fn welcome_errors() {
             ..
         })
     ));
+}
+
+#[test]
+fn a_welcome_to_a_group_still_held_is_refused_until_its_state_is_deleted() {
+    let (mut alice, mut bob, mut carol) = trio();
+    // Alice removes Bob and invites him back before he has seen the removal.
+    let (provider, identity) = (&alice.provider, &alice.identity);
+    let removal = alice
+        .group
+        .as_mut()
+        .unwrap()
+        .remove_devices(provider, identity, &[bob.id()])
+        .unwrap();
+    alice.merge();
+    carol.process(&removal.commit);
+    let readd = alice.add(&[bob.key_package()]);
+    alice.merge();
+    carol.process(&readd.commit);
+    let invitation = readd.invitation.as_ref().unwrap();
+
+    let (epoch, auth) = (bob.epoch(), bob.epoch_authenticator());
+    let id = bob.group().id();
+    let refused = Group::join(
+        &bob.provider,
+        &bob.config,
+        &invitation.welcome,
+        Some(&invitation.ratchet_tree),
+    );
+    assert!(
+        matches!(&refused, Err(Error::InvalidWelcome(reason)) if reason.contains("already exists")),
+        "{refused:?}"
+    );
+    // His state for the group is the one he had, in storage too.
+    assert_eq!(bob.epoch(), epoch);
+    let stored = Group::load(&bob.provider, &id).unwrap();
+    assert_eq!(stored.epoch_authenticator(), auth);
+
+    // Once the removal has deleted it, the same Welcome brings him back.
+    bob.process(&removal.commit);
+    assert!(!bob.group().is_active());
+    bob.group.take().unwrap().delete(&bob.provider).unwrap();
+    bob.join(&readd);
+    let m = alice.encrypt(b"welcome back");
+    bob.expect_message(&m, &alice.id(), b"welcome back");
+    carol.expect_message(&m, &alice.id(), b"welcome back");
+    assert_in_step(&[&alice, &bob, &carol]);
 }

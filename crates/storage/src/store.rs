@@ -254,6 +254,9 @@ fn table_exists(connection: &Connection, name: &str) -> rusqlite::Result<bool> {
     )
 }
 
+/// How many prepared statements a profile's connection keeps.
+const STATEMENT_CACHE_CAPACITY: usize = 128;
+
 fn configure(connection: &Connection, path: &Path) -> Result<(), StoreError> {
     let mode: String = connection
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
@@ -264,6 +267,9 @@ fn configure(connection: &Connection, path: &Path) -> Result<(), StoreError> {
             reason: format!("cannot use WAL journal (got {mode})"),
         });
     }
+    // openmls_sqlite_storage's statements (patched to be cached) and the messenger's, with
+    // room to spare: an evicted statement is compiled again on its next use.
+    connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     connection.execute_batch(
         "PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;

@@ -25,8 +25,7 @@ impl<EncryptionKeyPair: Entity<STORAGE_PROVIDER_VERSION>>
         connection: &rusqlite::Connection,
         public_key: &EncryptionKey,
     ) -> Result<Option<EncryptionKeyPair>, rusqlite::Error> {
-        connection
-            .query_row(
+        crate::cached::query_row(connection,
                 "SELECT key_pair FROM openmls_encryption_keys WHERE public_key = ?1 AND provider_version = ?2",
                 params![KeyRefWrapper::<C, _>(public_key, PhantomData), STORAGE_PROVIDER_VERSION],
                 Self::from_row::<C>,
@@ -49,7 +48,7 @@ impl<EncryptionKeyPair: Entity<STORAGE_PROVIDER_VERSION>>
         connection: &rusqlite::Connection,
         public_key: &EncryptionKey,
     ) -> Result<(), rusqlite::Error> {
-        connection.execute(
+        crate::cached::execute(connection,
             "INSERT OR REPLACE INTO openmls_encryption_keys (public_key, key_pair, provider_version)
             VALUES (?1, ?2, ?3)",
             params![
@@ -74,7 +73,8 @@ impl<EncryptionPublicKey: Key<STORAGE_PROVIDER_VERSION>>
         &self,
         connection: &rusqlite::Connection,
     ) -> Result<(), rusqlite::Error> {
-        connection.execute(
+        crate::cached::execute(
+            connection,
             "DELETE FROM openmls_encryption_keys WHERE public_key = ?1 AND provider_version = ?2",
             params![
                 KeyRefWrapper::<C, _>(self.0, PhantomData),

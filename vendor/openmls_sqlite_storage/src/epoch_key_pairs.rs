@@ -30,7 +30,7 @@ impl<EpochKeyPairs: Entity<STORAGE_PROVIDER_VERSION>> StorableEpochKeyPairs<Epoc
         epoch_id: &EpochKey,
         leaf_index: u32,
     ) -> Result<Vec<EpochKeyPairs>, rusqlite::Error> {
-        let mut stmt = connection.prepare(
+        let mut stmt = connection.prepare_cached(
             "SELECT key_pairs
             FROM openmls_epoch_keys_pairs
             WHERE group_id = ?1
@@ -70,7 +70,7 @@ impl<EpochKeyPairs: Entity<STORAGE_PROVIDER_VERSION>> StorableEpochKeyPairsRef<'
         epoch_id: &EpochKey,
         leaf_index: u32,
     ) -> Result<(), rusqlite::Error> {
-        connection.execute(
+        crate::cached::execute(connection,
             "INSERT OR REPLACE INTO openmls_epoch_keys_pairs (group_id, epoch_id, leaf_index, key_pairs, provider_version)
                 VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
@@ -92,7 +92,8 @@ impl<GroupId: Key<STORAGE_PROVIDER_VERSION>> StorableKeyRef<'_, GroupId> {
         epoch_key: &EpochKey,
         leaf_index: u32,
     ) -> Result<(), rusqlite::Error> {
-        connection.execute(
+        crate::cached::execute(
+            connection,
             "DELETE FROM openmls_epoch_keys_pairs
             WHERE group_id = ?1
                 AND epoch_id = ?2

@@ -82,7 +82,7 @@ impl<GroupData: Entity<STORAGE_PROVIDER_VERSION>> StorableGroupData<GroupData> {
         group_id: &GroupId,
         data_type: GroupDataType,
     ) -> Result<Option<GroupData>, rusqlite::Error> {
-        let mut stmt = connection.prepare(
+        let mut stmt = connection.prepare_cached(
             "SELECT group_data
             FROM openmls_group_data
             WHERE group_id = ?
@@ -113,7 +113,7 @@ impl<GroupData: Entity<STORAGE_PROVIDER_VERSION>> StorableGroupDataRef<'_, Group
         group_id: &GroupId,
         data_type: GroupDataType,
     ) -> Result<(), rusqlite::Error> {
-        connection.execute(
+        crate::cached::execute(connection,
             "INSERT OR REPLACE INTO openmls_group_data (group_id, data_type, group_data, provider_version)
             VALUES (?, ?, ?, ?)",
             params![
@@ -133,7 +133,8 @@ impl<GroupId: Key<STORAGE_PROVIDER_VERSION>> StorableKeyRef<'_, GroupId> {
         connection: &Connection,
         data_type: GroupDataType,
     ) -> Result<(), rusqlite::Error> {
-        connection.execute(
+        crate::cached::execute(
+            connection,
             "DELETE FROM openmls_group_data
             WHERE group_id = ?
                 AND data_type = ?

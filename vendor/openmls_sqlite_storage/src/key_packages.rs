@@ -21,19 +21,19 @@ impl<KeyPackage: Entity<STORAGE_PROVIDER_VERSION>> StorableKeyPackage<KeyPackage
         connection: &rusqlite::Connection,
         key_package_ref: &KeyPackageRef,
     ) -> Result<Option<KeyPackage>, rusqlite::Error> {
-        connection
-            .query_row(
-                "SELECT key_package
+        crate::cached::query_row(
+            connection,
+            "SELECT key_package
                 FROM openmls_key_packages
                 WHERE key_package_ref = ?1
                     AND provider_version = ?2",
-                params![
-                    KeyRefWrapper::<C, _>(key_package_ref, PhantomData),
-                    STORAGE_PROVIDER_VERSION
-                ],
-                |row| Self::from_row::<C>(row).map(|x| x.0),
-            )
-            .optional()
+            params![
+                KeyRefWrapper::<C, _>(key_package_ref, PhantomData),
+                STORAGE_PROVIDER_VERSION
+            ],
+            |row| Self::from_row::<C>(row).map(|x| x.0),
+        )
+        .optional()
     }
 }
 
@@ -47,7 +47,7 @@ impl<KeyPackage: Entity<STORAGE_PROVIDER_VERSION>> StorableKeyPackageRef<'_, Key
         connection: &rusqlite::Connection,
         key_package_ref: &KeyPackageRef,
     ) -> Result<(), rusqlite::Error> {
-        connection.execute(
+        crate::cached::execute(connection,
             "INSERT OR REPLACE INTO openmls_key_packages (key_package_ref, key_package, provider_version)
             VALUES (?1, ?2, ?3)",
             params![
@@ -69,7 +69,8 @@ impl<KeyPackageRef: Key<STORAGE_PROVIDER_VERSION>> StorableHashRef<'_, KeyPackag
         &self,
         connection: &rusqlite::Connection,
     ) -> Result<(), rusqlite::Error> {
-        connection.execute(
+        crate::cached::execute(
+            connection,
             "DELETE FROM openmls_key_packages
             WHERE key_package_ref = ?1
                 AND provider_version = ?2",

@@ -27,6 +27,7 @@ use openmls_traits::storage::StorageProvider;
 #[cfg(doc)]
 use serde::{de::DeserializeOwned, Serialize};
 
+mod cached;
 mod codec;
 mod encryption_key_pairs;
 mod epoch_key_pairs;

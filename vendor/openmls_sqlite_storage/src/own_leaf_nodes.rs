@@ -22,7 +22,7 @@ impl<LeafNode: Entity<STORAGE_PROVIDER_VERSION>> StorableLeafNode<LeafNode> {
         connection: &rusqlite::Connection,
         group_id: &GroupId,
     ) -> Result<Vec<LeafNode>, rusqlite::Error> {
-        let mut stmt = connection.prepare(
+        let mut stmt = connection.prepare_cached(
             "SELECT leaf_node
             FROM openmls_own_leaf_nodes
             WHERE group_id = ?
@@ -51,7 +51,8 @@ impl<LeafNode: Entity<STORAGE_PROVIDER_VERSION>> StorableLeafNodeRef<'_, LeafNod
         connection: &rusqlite::Connection,
         group_id: &GroupId,
     ) -> Result<(), rusqlite::Error> {
-        connection.execute(
+        crate::cached::execute(
+            connection,
             "INSERT OR REPLACE INTO openmls_own_leaf_nodes (group_id, leaf_node, provider_version)
             VALUES (?1, ?2, ?3)",
             params![
@@ -69,7 +70,8 @@ impl<GroupId: Key<STORAGE_PROVIDER_VERSION>> StorableKeyRef<'_, GroupId> {
         &self,
         connection: &rusqlite::Connection,
     ) -> Result<(), rusqlite::Error> {
-        connection.execute(
+        crate::cached::execute(
+            connection,
             "DELETE FROM openmls_own_leaf_nodes
             WHERE group_id = ?
                 AND provider_version = ?",

@@ -28,7 +28,7 @@ impl<Proposal: Entity<STORAGE_PROVIDER_VERSION>, ProposalRef: Entity<STORAGE_PRO
         connection: &rusqlite::Connection,
         group_id: &GroupId,
     ) -> Result<Vec<(ProposalRef, Proposal)>, rusqlite::Error> {
-        let mut stmt = connection.prepare(
+        let mut stmt = connection.prepare_cached(
             "SELECT proposal_ref, proposal
             FROM openmls_proposals
             WHERE group_id = ?1
@@ -50,7 +50,7 @@ impl<Proposal: Entity<STORAGE_PROVIDER_VERSION>, ProposalRef: Entity<STORAGE_PRO
         connection: &rusqlite::Connection,
         group_id: &GroupId,
     ) -> Result<Vec<ProposalRef>, rusqlite::Error> {
-        let mut stmt = connection.prepare(
+        let mut stmt = connection.prepare_cached(
             "SELECT proposal_ref
                 FROM openmls_proposals
                 WHERE group_id = ?1
@@ -88,7 +88,7 @@ impl<Proposal: Entity<STORAGE_PROVIDER_VERSION>, ProposalRef: Entity<STORAGE_PRO
     ) -> Result<(), rusqlite::Error> {
         // We insert or ignore here, because if the proposal ref matches, the
         // content will match as well.
-        connection.execute(
+        crate::cached::execute(connection,
             "INSERT OR IGNORE INTO openmls_proposals (group_id, proposal_ref, proposal, provider_version)
             VALUES (?1, ?2, ?3, ?4)",
             params![
@@ -107,7 +107,8 @@ impl<GroupId: Key<STORAGE_PROVIDER_VERSION>> StorableKeyRef<'_, GroupId> {
         &self,
         connection: &rusqlite::Connection,
     ) -> Result<(), rusqlite::Error> {
-        connection.execute(
+        crate::cached::execute(
+            connection,
             "DELETE FROM openmls_proposals
             WHERE group_id = ?1
                 AND provider_version = ?2",
@@ -127,7 +128,8 @@ impl<GroupId: Key<STORAGE_PROVIDER_VERSION>> StorableKeyRef<'_, GroupId> {
         connection: &rusqlite::Connection,
         proposal_ref: &ProposalRef,
     ) -> Result<(), rusqlite::Error> {
-        connection.execute(
+        crate::cached::execute(
+            connection,
             "DELETE FROM openmls_proposals
             WHERE group_id = ?1
                 AND proposal_ref = ?2

@@ -21,7 +21,7 @@ impl<PskBundle: Entity<STORAGE_PROVIDER_VERSION>> StorablePskBundle<PskBundle> {
         connection: &rusqlite::Connection,
         psk_id: &PskId,
     ) -> Result<Option<PskBundle>, rusqlite::Error> {
-        let mut stmt = connection.prepare(
+        let mut stmt = connection.prepare_cached(
             "SELECT psk_bundle
                 FROM openmls_psks
                 WHERE psk_id = ?1
@@ -49,7 +49,8 @@ impl<PskBundle: Entity<STORAGE_PROVIDER_VERSION>> StorablePskBundleRef<'_, PskBu
         connection: &rusqlite::Connection,
         psk_id: &PskId,
     ) -> Result<(), rusqlite::Error> {
-        connection.execute(
+        crate::cached::execute(
+            connection,
             "INSERT OR REPLACE INTO openmls_psks (psk_id, psk_bundle, provider_version)
             VALUES (?1, ?2, ?3)",
             params![
@@ -69,7 +70,8 @@ impl<PskId: Key<STORAGE_PROVIDER_VERSION>> StorablePskIdRef<'_, PskId> {
         &self,
         connection: &rusqlite::Connection,
     ) -> Result<(), rusqlite::Error> {
-        connection.execute(
+        crate::cached::execute(
+            connection,
             "DELETE FROM openmls_psks
             WHERE psk_id = ?1
                 AND provider_version = ?2",

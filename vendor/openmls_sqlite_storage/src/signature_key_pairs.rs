@@ -23,22 +23,22 @@ impl<SignatureKeyPairs: Entity<STORAGE_PROVIDER_VERSION>>
         connection: &rusqlite::Connection,
         public_key: &SignaturePublicKey,
     ) -> Result<Option<SignatureKeyPairs>, rusqlite::Error> {
-        let signature_key = connection
-            .query_row(
-                "SELECT signature_key
+        let signature_key = crate::cached::query_row(
+            connection,
+            "SELECT signature_key
                 FROM openmls_signature_keys
                 WHERE public_key = ?1
                     AND provider_version = ?2",
-                params![
-                    KeyRefWrapper::<C, _>(public_key, PhantomData),
-                    STORAGE_PROVIDER_VERSION
-                ],
-                |row| {
-                    let EntityWrapper::<C, _>(signature_key, ..) = row.get(0)?;
-                    Ok(signature_key)
-                },
-            )
-            .optional()?;
+            params![
+                KeyRefWrapper::<C, _>(public_key, PhantomData),
+                STORAGE_PROVIDER_VERSION
+            ],
+            |row| {
+                let EntityWrapper::<C, _>(signature_key, ..) = row.get(0)?;
+                Ok(signature_key)
+            },
+        )
+        .optional()?;
         Ok(signature_key)
     }
 }
@@ -56,7 +56,7 @@ impl<SignatureKeyPairs: Entity<STORAGE_PROVIDER_VERSION>>
         connection: &rusqlite::Connection,
         public_key: &SignaturePublicKey,
     ) -> Result<(), rusqlite::Error> {
-        connection.execute(
+        crate::cached::execute(connection,
             "INSERT OR REPLACE INTO openmls_signature_keys (public_key, signature_key, provider_version)
             VALUES (?1, ?2, ?3)",
             params![
@@ -81,7 +81,8 @@ impl<SignaturePublicKey: Key<STORAGE_PROVIDER_VERSION>>
         &self,
         connection: &rusqlite::Connection,
     ) -> Result<(), rusqlite::Error> {
-        connection.execute(
+        crate::cached::execute(
+            connection,
             "DELETE FROM openmls_signature_keys
             WHERE public_key = ?1
                 AND provider_version = ?2",

@@ -43,7 +43,7 @@ impl<'a, VcEmulationEpochState: VcEmulationEpochStateTrait<STORAGE_PROVIDER_VERS
         connection: &rusqlite::Connection,
         epoch_id: &EpochId,
     ) -> Result<(), rusqlite::Error> {
-        connection.execute(
+        crate::cached::execute(connection,
             "INSERT INTO vc_emulation_group_secrets (provider_version, epoch_id, secret_type, vc_secret)
             VALUES (?1, ?2, ?3, ?4)
             ON CONFLICT(epoch_id, secret_type) DO UPDATE SET
@@ -68,7 +68,7 @@ impl<VcEpochId: VcEpochIdTrait<STORAGE_PROVIDER_VERSION>> StorableKeyRef<'_, VcE
         connection: &rusqlite::Connection,
     ) -> Result<Option<VcEmulationEpochState>, rusqlite::Error> {
         let Self(epoch_id) = self;
-        let mut stmt = connection.prepare(
+        let mut stmt = connection.prepare_cached(
             "SELECT vc_secret
             FROM vc_emulation_group_secrets
             WHERE epoch_id = ?1
@@ -94,7 +94,8 @@ impl<VcEpochId: VcEpochIdTrait<STORAGE_PROVIDER_VERSION>> StorableKeyRef<'_, VcE
         connection: &rusqlite::Connection,
     ) -> Result<(), rusqlite::Error> {
         let Self(epoch_id) = self;
-        connection.execute(
+        crate::cached::execute(
+            connection,
             "DELETE FROM vc_emulation_group_secrets
             WHERE epoch_id = ?1
                 AND provider_version = ?2
@@ -116,7 +117,7 @@ impl<VcEpochId: VcEpochIdTrait<STORAGE_PROVIDER_VERSION>> StorableKeyRef<'_, VcE
         connection: &rusqlite::Connection,
     ) -> Result<Option<VcOperationTree>, rusqlite::Error> {
         let Self(epoch_id) = self;
-        let mut stmt = connection.prepare(
+        let mut stmt = connection.prepare_cached(
             "SELECT operation_tree
             FROM vc_operation_trees
             WHERE epoch_id = ?1
@@ -140,7 +141,8 @@ impl<VcEpochId: VcEpochIdTrait<STORAGE_PROVIDER_VERSION>> StorableKeyRef<'_, VcE
         connection: &rusqlite::Connection,
     ) -> Result<(), rusqlite::Error> {
         let Self(epoch_id) = self;
-        connection.execute(
+        crate::cached::execute(
+            connection,
             "DELETE FROM vc_operation_trees
             WHERE epoch_id = ?1
                 AND provider_version = ?2",
@@ -157,7 +159,7 @@ impl<VcEpochId: VcEpochIdTrait<STORAGE_PROVIDER_VERSION>> StorableKeyRef<'_, VcE
         connection: &rusqlite::Connection,
     ) -> Result<bool, rusqlite::Error> {
         let Self(epoch_id) = self;
-        let mut stmt = connection.prepare(
+        let mut stmt = connection.prepare_cached(
             "SELECT EXISTS(
                 SELECT 1 FROM vc_retained_key_package_material
                 WHERE epoch_id = ?1
@@ -193,7 +195,8 @@ impl<'a, VcEmulationBindings: EntityTrait<STORAGE_PROVIDER_VERSION>>
         connection: &rusqlite::Connection,
         group_id: &GroupId,
     ) -> Result<(), rusqlite::Error> {
-        connection.execute(
+        crate::cached::execute(
+            connection,
             "INSERT INTO vc_emulation_bindings (provider_version, group_id, bindings)
             VALUES (?1, ?2, ?3)
             ON CONFLICT(group_id) DO UPDATE SET
@@ -218,7 +221,7 @@ impl<GroupId: GroupIdTrait<STORAGE_PROVIDER_VERSION>> StorableKeyRef<'_, GroupId
         connection: &rusqlite::Connection,
     ) -> Result<Option<VcEmulationBindings>, rusqlite::Error> {
         let Self(group_id) = self;
-        let mut stmt = connection.prepare(
+        let mut stmt = connection.prepare_cached(
             "SELECT bindings
             FROM vc_emulation_bindings
             WHERE group_id = ?1
@@ -242,7 +245,8 @@ impl<GroupId: GroupIdTrait<STORAGE_PROVIDER_VERSION>> StorableKeyRef<'_, GroupId
         connection: &rusqlite::Connection,
     ) -> Result<(), rusqlite::Error> {
         let Self(group_id) = self;
-        connection.execute(
+        crate::cached::execute(
+            connection,
             "DELETE FROM vc_emulation_bindings
             WHERE group_id = ?1
                 AND provider_version = ?2",
@@ -274,7 +278,8 @@ impl<'a, RegisteredVcEmulationEpoch: EntityTrait<STORAGE_PROVIDER_VERSION>>
         connection: &rusqlite::Connection,
         group_id: &GroupId,
     ) -> Result<(), rusqlite::Error> {
-        connection.execute(
+        crate::cached::execute(
+            connection,
             "INSERT INTO registered_vc_emulation_epochs (provider_version, group_id, registration)
             VALUES (?1, ?2, ?3)
             ON CONFLICT(group_id) DO UPDATE SET
@@ -299,7 +304,7 @@ impl<GroupId: GroupIdTrait<STORAGE_PROVIDER_VERSION>> StorableKeyRef<'_, GroupId
         connection: &rusqlite::Connection,
     ) -> Result<Option<RegisteredVcEmulationEpoch>, rusqlite::Error> {
         let Self(group_id) = self;
-        let mut stmt = connection.prepare(
+        let mut stmt = connection.prepare_cached(
             "SELECT registration
             FROM registered_vc_emulation_epochs
             WHERE group_id = ?1
@@ -324,7 +329,8 @@ impl<GroupId: GroupIdTrait<STORAGE_PROVIDER_VERSION>> StorableKeyRef<'_, GroupId
         connection: &rusqlite::Connection,
     ) -> Result<(), rusqlite::Error> {
         let Self(group_id) = self;
-        connection.execute(
+        crate::cached::execute(
+            connection,
             "DELETE FROM registered_vc_emulation_epochs
             WHERE group_id = ?1
                 AND provider_version = ?2",
@@ -356,7 +362,8 @@ impl<'a, VcOperationTree: EntityTrait<STORAGE_PROVIDER_VERSION>>
         connection: &rusqlite::Connection,
         epoch_id: &EpochId,
     ) -> Result<(), rusqlite::Error> {
-        connection.execute(
+        crate::cached::execute(
+            connection,
             "INSERT INTO vc_operation_trees (provider_version, epoch_id, operation_tree)
             VALUES (?1, ?2, ?3)
             ON CONFLICT(epoch_id) DO UPDATE SET
@@ -394,7 +401,7 @@ impl<'a, RetainedKeyPackageMaterial: EntityTrait<STORAGE_PROVIDER_VERSION>>
         epoch_id: &EpochId,
         key_package_ref: &KeyPackageRef,
     ) -> Result<(), rusqlite::Error> {
-        connection.execute(
+        crate::cached::execute(connection,
             "INSERT INTO vc_retained_key_package_material (provider_version, key_package_ref, epoch_id, record)
             VALUES (?1, ?2, ?3, ?4)
             ON CONFLICT(key_package_ref) DO UPDATE SET
@@ -423,7 +430,7 @@ impl<KeyPackageRef: HashReferenceTrait<STORAGE_PROVIDER_VERSION>>
         connection: &rusqlite::Connection,
     ) -> Result<Option<RetainedKeyPackageMaterial>, rusqlite::Error> {
         let Self(key_package_ref) = self;
-        let mut stmt = connection.prepare(
+        let mut stmt = connection.prepare_cached(
             "SELECT record
             FROM vc_retained_key_package_material
             WHERE key_package_ref = ?1
@@ -447,7 +454,8 @@ impl<KeyPackageRef: HashReferenceTrait<STORAGE_PROVIDER_VERSION>>
         connection: &rusqlite::Connection,
     ) -> Result<(), rusqlite::Error> {
         let Self(key_package_ref) = self;
-        connection.execute(
+        crate::cached::execute(
+            connection,
             "DELETE FROM vc_retained_key_package_material
             WHERE key_package_ref = ?1
                 AND provider_version = ?2",

@@ -124,10 +124,10 @@ impl MlsGroupBuilder {
             );
         }
 
+        // CONCLAVE PATCH 14: one read, not a whole load.
         if !self.replace_old_group
-            && MlsGroup::load(provider.storage(), &group_id)
+            && MlsGroup::state_exists(provider.storage(), &group_id)
                 .map_err(NewGroupError::StorageError)?
-                .is_some()
         {
             return Err(NewGroupError::GroupAlreadyExists);
         }
@@ -418,10 +418,10 @@ fn build_vc_internal<Provider: OpenMlsProvider>(
         treesync::TreeSync,
     };
 
+    // CONCLAVE PATCH 14: one read, not a whole load.
     if !replace_old_group
-        && MlsGroup::load(provider.storage(), &group_id)
+        && MlsGroup::state_exists(provider.storage(), &group_id)
             .map_err(NewGroupError::StorageError)?
-            .is_some()
     {
         return Err(NewGroupError::GroupAlreadyExists);
     }

@@ -303,11 +303,10 @@ impl ProcessedWelcome {
         validate_lifetimes: LeafNodeLifetimePolicy,
         replace_old_group: bool,
     ) -> Result<StagedWelcome, WelcomeError<Provider::StorageError>> {
-        // Check if we need to replace an old group
+        // Check if we need to replace an old group (CONCLAVE PATCH 14: one read).
         if !replace_old_group
-            && MlsGroup::load(provider.storage(), self.verifiable_group_info.group_id())
+            && MlsGroup::state_exists(provider.storage(), self.verifiable_group_info.group_id())
                 .map_err(WelcomeError::StorageError)?
-                .is_some()
         {
             return Err(WelcomeError::GroupAlreadyExists);
         }

@@ -533,6 +533,21 @@ impl MlsGroup {
         Ok(build())
     }
 
+    /// Whether storage holds state for a group with this id.
+    ///
+    /// CONCLAVE PATCH 14: creating or joining a group checked this by loading the whole group,
+    /// a dozen reads (each a compiled SQL statement in a SQLite store) to learn that there was
+    /// nothing there. Its context is stored with every group and removed with it by
+    /// [`MlsGroup::delete`], so one read answers.
+    pub(crate) fn state_exists<Storage: crate::storage::StorageProvider>(
+        storage: &Storage,
+        group_id: &GroupId,
+    ) -> Result<bool, Storage::Error> {
+        Ok(storage
+            .group_context::<GroupId, GroupContext>(group_id)?
+            .is_some())
+    }
+
     /// Remove the persisted state of this group from storage. Note that
     /// signature key material is not managed by OpenMLS and has to be removed
     /// from the storage provider separately (if desired).

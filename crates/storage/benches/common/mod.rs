@@ -1,0 +1,244 @@
+//! What the storage benches share: devices whose MLS state is in openmls's in-memory storage
+//! or in a conclave-storage profile, driven through the same calls.
+
+// Each bench binary uses its own part of this.
+#![allow(dead_code)]
+
+use std::hint::black_box;
+
+use conclave_protocol::Crypto;
+use conclave_protocol::{DeviceId, Group, GroupConfig, GroupId, Identity, MemberId, UserName};
+use conclave_storage::Store;
+use openmls_memory_storage_upstream::MemoryStorage;
+use openmls_traits::OpenMlsProvider;
+
+/// The group sizes to measure: `CONCLAVE_BENCH_NS` (comma-separated), else 10, 100 and 1000.
+pub fn sizes() -> Vec<usize> {
+    std::env::var("CONCLAVE_BENCH_NS")
+        .unwrap_or_else(|_| "10,100,1000".into())
+        .split(',')
+        .map(|n| n.trim().parse().expect("CONCLAVE_BENCH_NS: numbers"))
+        .collect()
+}
+
+/// Member `i`, one device each.
+pub fn id(i: usize) -> MemberId {
+    MemberId::new(
+        UserName::new(format!("u{i}")).unwrap(),
+        DeviceId::new("d").unwrap(),
+    )
+}
+
+/// The in-memory baseline: openmls's in-memory storage as published, with the same crypto
+/// provider as conclave-storage's, so that the two differ only in storage.
+#[derive(Default)]
+pub struct InMemory {
+    crypto: Crypto,
+    storage: MemoryStorage,
+}
+
+impl OpenMlsProvider for InMemory {
+    type CryptoProvider = Crypto;
+    type RandProvider = Crypto;
+    type StorageProvider = MemoryStorage;
+
+    fn storage(&self) -> &MemoryStorage {
+        &self.storage
+    }
+
+    fn crypto(&self) -> &Crypto {
+        &self.crypto
+    }
+
+    fn rand(&self) -> &Crypto {
+        &self.crypto
+    }
+}
+
+/// A device whose MLS state is in memory, or in a SQLite profile. A handful exist per run,
+/// so the variants' size difference does not matter.
+#[allow(clippy::large_enum_variant)]
+pub enum Device {
+    Mem {
+        provider: InMemory,
+        identity: Identity,
+        group: Option<Group>,
+    },
+    Sql {
+        store: Store,
+        identity: Identity,
+        group: Option<GroupId>,
+        _dir: tempfile::TempDir,
+    },
+}
+
+impl Device {
+    pub fn new(sql: bool, i: usize) -> Device {
+        let suite = GroupConfig::default().ciphersuite;
+        if sql {
+            let dir = tempfile::tempdir().unwrap();
+            let mut store = Store::open(dir.path().join("p.sqlite")).unwrap();
+            let tx = store.transaction().unwrap();
+            let identity = Identity::create(&tx.provider(), id(i), suite).unwrap();
+            tx.commit().unwrap();
+            Device::Sql {
+                store,
+                identity,
+                group: None,
+                _dir: dir,
+            }
+        } else {
+            let provider = InMemory::default();
+            let identity = Identity::create(&provider, id(i), suite).unwrap();
+            Device::Mem {
+                provider,
+                identity,
+                group: None,
+            }
+        }
+    }
+
+    pub fn key_package(&mut self) -> Vec<u8> {
+        let config = GroupConfig::default();
+        match self {
+            Device::Mem {
+                provider, identity, ..
+            } => identity.key_packages(provider, &config, 1).unwrap(),
+            Device::Sql {
+                store, identity, ..
+            } => {
+                let tx = store.transaction().unwrap();
+                let kp = identity.key_packages(&tx.provider(), &config, 1).unwrap();
+                tx.commit().unwrap();
+                kp
+            }
+        }
+        .remove(0)
+        .bytes
+    }
+
+    /// Creates a group and adds everyone in `kps`; returns (welcome, tree).
+    pub fn create_and_add(&mut self, kps: &[Vec<u8>]) -> (Vec<u8>, Vec<u8>) {
+        let config = GroupConfig::default();
+        let bundle = match self {
+            Device::Mem {
+                provider,
+                identity,
+                group,
+            } => {
+                let mut g = Group::create(provider, identity, &config, "bench").unwrap();
+                let b = g.add_members(provider, identity, kps).unwrap();
+                g.merge_pending_commit(provider).unwrap();
+                *group = Some(g);
+                b
+            }
+            Device::Sql {
+                store,
+                identity,
+                group,
+                ..
+            } => {
+                let mut tx = store.transaction().unwrap();
+                let provider = tx.provider();
+                let mut g = Group::create(&provider, identity, &config, "bench").unwrap();
+                let b = g.add_members(&provider, identity, kps).unwrap();
+                g.merge_pending_commit(&provider).unwrap();
+                *group = Some(g.id());
+                tx.insert_group(g);
+                tx.commit().unwrap();
+                b
+            }
+        };
+        let inv = bundle.invitation.unwrap();
+        (inv.welcome, inv.ratchet_tree)
+    }
+
+    pub fn join(&mut self, welcome: &[u8], tree: &[u8]) {
+        let config = GroupConfig::default();
+        match self {
+            Device::Mem {
+                provider, group, ..
+            } => {
+                *group = Some(Group::join(provider, &config, welcome, Some(tree)).unwrap());
+            }
+            Device::Sql { store, group, .. } => {
+                let mut tx = store.transaction().unwrap();
+                let g = Group::join(&tx.provider(), &config, welcome, Some(tree)).unwrap();
+                *group = Some(g.id());
+                tx.insert_group(g);
+                tx.commit().unwrap();
+            }
+        }
+    }
+
+    /// Self-update, merged at once (as at its echo); one transaction.
+    pub fn commit(&mut self) -> Vec<u8> {
+        match self {
+            Device::Mem {
+                provider,
+                identity,
+                group,
+            } => {
+                let g = group.as_mut().unwrap();
+                let b = g.self_update(provider, identity).unwrap();
+                g.merge_pending_commit(provider).unwrap();
+                b.commit
+            }
+            Device::Sql {
+                store,
+                identity,
+                group,
+                ..
+            } => {
+                let mut tx = store.transaction().unwrap();
+                let g = tx.group(group.as_ref().unwrap()).unwrap();
+                let b = g.group.self_update(&g.provider, identity).unwrap();
+                g.group.merge_pending_commit(&g.provider).unwrap();
+                tx.commit().unwrap();
+                b.commit
+            }
+        }
+    }
+
+    pub fn process(&mut self, bytes: &[u8]) {
+        match self {
+            Device::Mem {
+                provider, group, ..
+            } => {
+                black_box(group.as_mut().unwrap().process(provider, bytes).unwrap());
+            }
+            Device::Sql { store, group, .. } => {
+                let mut tx = store.transaction().unwrap();
+                let g = tx.group(group.as_ref().unwrap()).unwrap();
+                black_box(g.group.process(&g.provider, bytes).unwrap());
+                tx.commit().unwrap();
+            }
+        }
+    }
+
+    pub fn encrypt(&mut self, plaintext: &[u8]) -> Vec<u8> {
+        match self {
+            Device::Mem {
+                provider,
+                identity,
+                group,
+            } => group
+                .as_mut()
+                .unwrap()
+                .encrypt(provider, identity, plaintext)
+                .unwrap(),
+            Device::Sql {
+                store,
+                identity,
+                group,
+                ..
+            } => {
+                let mut tx = store.transaction().unwrap();
+                let g = tx.group(group.as_ref().unwrap()).unwrap();
+                let m = g.group.encrypt(&g.provider, identity, plaintext).unwrap();
+                tx.commit().unwrap();
+                m
+            }
+        }
+    }
+}
