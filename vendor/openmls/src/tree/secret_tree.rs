@@ -3,6 +3,7 @@ use openmls_traits::types::{Ciphersuite, CryptoError};
 use thiserror::Error;
 use tls_codec::{Error as TlsCodecError, TlsSerialize, TlsSize};
 
+use super::stored_slots::Slots;
 use super::*;
 #[cfg(feature = "virtual-clients-draft")]
 use crate::tree::dual_use_ratchet::{DualUseRatchet, PeekedDualUseGeneration};
@@ -161,22 +162,12 @@ pub(crate) struct SecretTreeNode {
 #[cfg_attr(any(feature = "crypto-debug", test), derive(Debug))]
 pub(crate) struct SecretTree {
     own_index: LeafNodeIndex,
-    // CONCLAVE PATCH 9: stored as the filled slots only (see stored_slots.rs).
-    #[serde(with = "super::stored_slots")]
-    leaf_nodes: Vec<Option<SecretTreeNode>>,
-    // CONCLAVE PATCH 9: stored as the filled slots only (see stored_slots.rs).
-    #[serde(with = "super::stored_slots")]
-    parent_nodes: Vec<Option<SecretTreeNode>>,
-    // CONCLAVE PATCH 9: stored as the filled slots only (see stored_slots.rs).
-    // CONCLAVE PATCH 13: boxed, so that finding the filled slots (after every message) reads
-    // one pointer per member, not a whole empty ratchet; stored as before (a box serializes
-    // as its content).
-    #[serde(with = "super::stored_slots")]
-    handshake_sender_ratchets: Vec<Option<Box<SenderRatchet>>>,
-    // CONCLAVE PATCH 9: stored as the filled slots only (see stored_slots.rs).
-    // CONCLAVE PATCH 13: boxed, as above.
-    #[serde(with = "super::stored_slots")]
-    application_sender_ratchets: Vec<Option<Box<SenderRatchet>>>,
+    // CONCLAVE PATCH 9: stored as the filled slots only; CONCLAVE PATCH 15: held that way
+    // too (see stored_slots.rs).
+    leaf_nodes: Slots<SecretTreeNode>,
+    parent_nodes: Slots<SecretTreeNode>,
+    handshake_sender_ratchets: Slots<SenderRatchet>,
+    application_sender_ratchets: Slots<SenderRatchet>,
     size: TreeSize,
 }
 
@@ -191,11 +182,10 @@ impl SecretTree {
         own_index: LeafNodeIndex,
     ) -> Self {
         let leaf_count = size.leaf_count() as usize;
-        let leaf_nodes = std::iter::repeat_with(|| None).take(leaf_count).collect();
-        let parent_nodes = std::iter::repeat_with(|| None).take(leaf_count).collect();
-        let handshake_sender_ratchets = std::iter::repeat_with(|| None).take(leaf_count).collect();
-        let application_sender_ratchets =
-            std::iter::repeat_with(|| None).take(leaf_count).collect();
+        let leaf_nodes = Slots::empty(leaf_count);
+        let parent_nodes = Slots::empty(leaf_count);
+        let handshake_sender_ratchets = Slots::empty(leaf_count);
+        let application_sender_ratchets = Slots::empty(leaf_count);
 
         let mut secret_tree = SecretTree {
             own_index,
@@ -358,14 +348,12 @@ impl SecretTree {
             )
         };
 
-        *self
-            .handshake_sender_ratchets
-            .get_mut(index.usize())
-            .ok_or(SecretTreeError::IndexOutOfBounds)? = Some(Box::new(handshake_sender_ratchet));
-        *self
-            .application_sender_ratchets
-            .get_mut(index.usize())
-            .ok_or(SecretTreeError::IndexOutOfBounds)? = Some(Box::new(application_sender_ratchet));
+        self.handshake_sender_ratchets
+            .set(index.usize(), Some(handshake_sender_ratchet))
+            .map_err(|_| SecretTreeError::IndexOutOfBounds)?;
+        self.application_sender_ratchets
+            .set(index.usize(), Some(application_sender_ratchet))
+            .map_err(|_| SecretTreeError::IndexOutOfBounds)?;
 
         // Delete leaf node
         self.set_node(index.into(), None)
@@ -536,7 +524,7 @@ impl SecretTree {
         };
         sender_ratchets
             .get_mut(index.usize())
-            .and_then(|r| r.as_deref_mut())
+            .flatten()
             .ok_or(SecretTreeError::IndexOutOfBounds)
     }
 
@@ -550,10 +538,9 @@ impl SecretTree {
             SecretType::HandshakeSecret => &self.handshake_sender_ratchets,
             SecretType::ApplicationSecret => &self.application_sender_ratchets,
         };
-        match sender_ratchets.get(index.usize()) {
-            Some(sender_ratchet_option) => Ok(sender_ratchet_option.as_deref()),
-            None => Err(SecretTreeError::IndexOutOfBounds),
-        }
+        sender_ratchets
+            .get(index.usize())
+            .ok_or(SecretTreeError::IndexOutOfBounds)
     }
 
     /// Derives the secrets for the child nodes in a SecretTree and blanks the
@@ -615,17 +602,10 @@ impl SecretTree {
 
     fn get_node(&self, index: TreeNodeIndex) -> Result<Option<&SecretTreeNode>, SecretTreeError> {
         match index {
-            TreeNodeIndex::Leaf(leaf_index) => Ok(self
-                .leaf_nodes
-                .get(leaf_index.usize())
-                .ok_or(SecretTreeError::IndexOutOfBounds)?
-                .as_ref()),
-            TreeNodeIndex::Parent(parent_index) => Ok(self
-                .parent_nodes
-                .get(parent_index.usize())
-                .ok_or(SecretTreeError::IndexOutOfBounds)?
-                .as_ref()),
+            TreeNodeIndex::Leaf(leaf_index) => self.leaf_nodes.get(leaf_index.usize()),
+            TreeNodeIndex::Parent(parent_index) => self.parent_nodes.get(parent_index.usize()),
         }
+        .ok_or(SecretTreeError::IndexOutOfBounds)
     }
 
     fn set_node(
@@ -634,19 +614,11 @@ impl SecretTree {
         node: Option<SecretTreeNode>,
     ) -> Result<(), SecretTreeError> {
         match index {
-            TreeNodeIndex::Leaf(leaf_index) => {
-                *self
-                    .leaf_nodes
-                    .get_mut(leaf_index.usize())
-                    .ok_or(SecretTreeError::IndexOutOfBounds)? = node;
-            }
+            TreeNodeIndex::Leaf(leaf_index) => self.leaf_nodes.set(leaf_index.usize(), node),
             TreeNodeIndex::Parent(parent_index) => {
-                *self
-                    .parent_nodes
-                    .get_mut(parent_index.usize())
-                    .ok_or(SecretTreeError::IndexOutOfBounds)? = node;
+                self.parent_nodes.set(parent_index.usize(), node)
             }
         }
-        Ok(())
+        .map_err(|_| SecretTreeError::IndexOutOfBounds)
     }
 }

@@ -9,8 +9,13 @@
 //!
 //! Vectors stored slot by slot (by openmls as published, or before this patch) still load:
 //! the old form is a sequence, the new one a map.
+//!
+//! CONCLAVE PATCH 15: the slots are held that way in memory too ([`Slots`]). Finding the filled
+//! slots of a vector of 4N mostly empty ones, to store them after every message, was a quarter
+//! of a message's cost at 5,000 members; now the filled ones are all there is, and a new
+//! epoch's secret tree allocates nothing per member.
 
-use std::{fmt, marker::PhantomData};
+use std::{collections::BTreeMap, fmt, marker::PhantomData};
 
 use serde::{de, ser::SerializeStruct, Deserialize, Deserializer, Serialize, Serializer};
 
@@ -18,55 +23,98 @@ use serde::{de, ser::SerializeStruct, Deserialize, Deserializer, Serialize, Seri
 /// memory, so a corrupt length is an error, not an allocation failure.
 const MAX_SLOTS: usize = 1 << 22;
 
-/// `#[serde(with = ...)]` for a `Vec<Option<T>>`; see the module docs.
-pub(crate) fn serialize<T: Serialize, S: Serializer>(
-    slots: &[Option<T>],
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    let mut stored = serializer.serialize_struct("StoredSlots", 2)?;
-    stored.serialize_field("len", &slots.len())?;
-    stored.serialize_field("filled", &Filled(slots))?;
-    stored.end()
+/// `len` slots, each empty or holding a `T`; only the filled ones take memory.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Slots<T> {
+    len: usize,
+    filled: BTreeMap<usize, T>,
 }
 
-/// See [`serialize`].
-pub(crate) fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Vec<Option<T>>, D::Error> {
-    deserializer.deserialize_any(SlotsVisitor(PhantomData))
+/// An index at or beyond the number of slots.
+#[derive(Debug)]
+pub(crate) struct OutOfBounds;
+
+impl<T> Slots<T> {
+    /// `len` empty slots.
+    pub(crate) fn empty(len: usize) -> Self {
+        Self {
+            len,
+            filled: BTreeMap::new(),
+        }
+    }
+
+    /// Slot `index`: `None` if there is no such slot, `Some(None)` if it is empty.
+    pub(crate) fn get(&self, index: usize) -> Option<Option<&T>> {
+        (index < self.len).then(|| self.filled.get(&index))
+    }
+
+    /// Slot `index`, to change its content in place; as [`Slots::get`].
+    pub(crate) fn get_mut(&mut self, index: usize) -> Option<Option<&mut T>> {
+        (index < self.len).then(|| self.filled.get_mut(&index))
+    }
+
+    /// Fills slot `index` with `value`, or empties it.
+    pub(crate) fn set(&mut self, index: usize, value: Option<T>) -> Result<(), OutOfBounds> {
+        if index >= self.len {
+            return Err(OutOfBounds);
+        }
+        match value {
+            Some(value) => self.filled.insert(index, value),
+            None => self.filled.remove(&index),
+        };
+        Ok(())
+    }
 }
 
-/// The filled slots, as `(index, value)` pairs in index order.
-struct Filled<'a, T>(&'a [Option<T>]);
+/// Stored as the number of slots and the filled ones, as `(index, value)` pairs in index
+/// order.
+impl<T: Serialize> Serialize for Slots<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut stored = serializer.serialize_struct("StoredSlots", 2)?;
+        stored.serialize_field("len", &self.len)?;
+        stored.serialize_field("filled", &Filled(&self.filled))?;
+        stored.end()
+    }
+}
+
+/// Reads that form, or the one of openmls as published: one entry per slot.
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Slots<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(SlotsVisitor(PhantomData))
+    }
+}
+
+struct Filled<'a, T>(&'a BTreeMap<usize, T>);
 
 impl<T: Serialize> Serialize for Filled<'_, T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // One pass over the slots (they are large and mostly empty), not one to count the
-        // filled ones and another to write them.
-        let filled: Vec<(usize, &T)> = self
-            .0
-            .iter()
-            .enumerate()
-            .filter_map(|(index, slot)| slot.as_ref().map(|value| (index, value)))
-            .collect();
-        serializer.collect_seq(filled)
+        serializer.collect_seq(self.0.iter())
     }
 }
 
 struct SlotsVisitor<T>(PhantomData<T>);
 
 impl<'de, T: Deserialize<'de>> de::Visitor<'de> for SlotsVisitor<T> {
-    type Value = Vec<Option<T>>;
+    type Value = Slots<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("slots: a length and the filled ones, or one entry per slot")
     }
 
-    /// The form before this patch: one entry per slot.
+    /// The form before patch 9: one entry per slot.
     fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut slots = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MAX_SLOTS));
-        while let Some(slot) = seq.next_element()? {
-            slots.push(slot);
+        let mut slots = Slots::empty(0);
+        while let Some(slot) = seq.next_element::<Option<T>>()? {
+            if slots.len == MAX_SLOTS {
+                return Err(de::Error::invalid_length(
+                    slots.len + 1,
+                    &"at most 2^22 slots",
+                ));
+            }
+            if let Some(value) = slot {
+                slots.filled.insert(slots.len, value);
+            }
+            slots.len += 1;
         }
         Ok(slots)
     }
@@ -87,15 +135,14 @@ impl<'de, T: Deserialize<'de>> de::Visitor<'de> for SlotsVisitor<T> {
         if len > MAX_SLOTS {
             return Err(de::Error::invalid_length(len, &"at most 2^22 slots"));
         }
-        let mut slots: Vec<Option<T>> = (0..len).map(|_| None).collect();
+        let mut slots = Slots::empty(len);
         for (index, value) in filled.ok_or_else(|| de::Error::missing_field("filled"))? {
-            let slot = slots.get_mut(index).ok_or_else(|| {
+            slots.set(index, Some(value)).map_err(|OutOfBounds| {
                 de::Error::invalid_value(
                     de::Unexpected::Unsigned(index as u64),
                     &"an index below len",
                 )
             })?;
-            *slot = Some(value);
         }
         Ok(slots)
     }
