@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use conclave_protocol::Crypto;
 use conclave_protocol::{DeviceId, Group, GroupConfig, GroupId, Identity, MemberId, UserName};
-use conclave_storage::Store;
+use conclave_storage::{Provider, Store};
 use openmls_memory_storage_upstream::MemoryStorage;
 use openmls_traits::OpenMlsProvider;
 
@@ -189,14 +189,11 @@ impl Device {
                 identity,
                 group,
                 ..
-            } => {
-                let mut tx = store.transaction().unwrap();
-                let g = tx.group(group.as_ref().unwrap()).unwrap();
-                let b = g.group.self_update(&g.provider, identity).unwrap();
-                g.group.merge_pending_commit(&g.provider).unwrap();
-                tx.commit().unwrap();
+            } => in_transaction(store, group, |g, provider| {
+                let b = g.self_update(provider, identity).unwrap();
+                g.merge_pending_commit(provider).unwrap();
                 b.commit
-            }
+            }),
         }
     }
 
@@ -207,12 +204,9 @@ impl Device {
             } => {
                 black_box(group.as_mut().unwrap().process(provider, bytes).unwrap());
             }
-            Device::Sql { store, group, .. } => {
-                let mut tx = store.transaction().unwrap();
-                let g = tx.group(group.as_ref().unwrap()).unwrap();
-                black_box(g.group.process(&g.provider, bytes).unwrap());
-                tx.commit().unwrap();
-            }
+            Device::Sql { store, group, .. } => in_transaction(store, group, |g, provider| {
+                black_box(g.process(provider, bytes).unwrap());
+            }),
         }
     }
 
@@ -232,13 +226,22 @@ impl Device {
                 identity,
                 group,
                 ..
-            } => {
-                let mut tx = store.transaction().unwrap();
-                let g = tx.group(group.as_ref().unwrap()).unwrap();
-                let m = g.group.encrypt(&g.provider, identity, plaintext).unwrap();
-                tx.commit().unwrap();
-                m
-            }
+            } => in_transaction(store, group, |g, provider| {
+                g.encrypt(provider, identity, plaintext).unwrap()
+            }),
         }
     }
+}
+
+/// Runs `operation` on the profile's group in one transaction, committed after it.
+fn in_transaction<R>(
+    store: &mut Store,
+    group: &Option<GroupId>,
+    operation: impl FnOnce(&mut Group, &Provider<'_>) -> R,
+) -> R {
+    let mut tx = store.transaction().unwrap();
+    let g = tx.group(group.as_ref().unwrap()).unwrap();
+    let result = operation(g.group, &g.provider);
+    tx.commit().unwrap();
+    result
 }
