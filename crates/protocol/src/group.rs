@@ -30,13 +30,11 @@ use openmls::group::{
     PastEpochDeletionPolicy, ProcessMessageError, StageCommitError, ValidationError, WelcomeError,
 };
 use openmls::prelude::{
-    ContentType, KeyPackage, KeyPackageBundle, KeyPackageRef, LeafNodeIndex, LeafNodeParameters,
-    MlsGroup, MlsMessageBodyIn, MlsMessageIn, MlsMessageOut, OpenMlsProvider,
-    ProcessedMessageContent, ProtocolMessage, ProtocolVersion, RatchetTreeIn, Sender, StagedCommit,
-    StagedWelcome, Welcome,
+    ContentType, KeyPackage, LeafNodeIndex, LeafNodeParameters, MlsGroup, MlsMessageBodyIn,
+    MlsMessageIn, MlsMessageOut, OpenMlsProvider, ProcessedMessageContent, ProtocolMessage,
+    ProtocolVersion, RatchetTreeIn, Sender, StagedCommit, StagedWelcome,
 };
 use openmls::treesync::RatchetTree;
-use openmls_traits::storage::StorageProvider as _;
 use rayon::prelude::*;
 use std::time::SystemTime;
 use tls_codec::Deserialize as _;
@@ -221,38 +219,24 @@ impl Group {
                     .map_err(|e| Error::Malformed(format!("ratchet tree: {e}")))
             })
             .transpose()?;
-        // openmls deletes the key package a Welcome is addressed to as soon as it opens the
-        // Welcome, before checking the rest of it. In a storage without transactions
-        // (MemoryProvider) that deletion would outlive a refused Welcome, so the package is
-        // written back: a refused Welcome changes nothing.
-        let addressed = addressed_key_package(provider, &welcome)?;
-        let joined = (|| {
-            let join_config = config.join_config();
-            let mut builder = StagedWelcome::build_from_welcome(provider, &join_config, welcome)
-                .map_err(map_welcome_error)?;
-            if let Some(tree) = tree {
-                builder = builder.with_ratchet_tree(tree);
-            }
-            if !options.check_lifetimes {
-                builder = builder.skip_lifetime_validation();
-            }
-            let staged = builder.build().map_err(map_welcome_error)?;
-            // Every member must map to a member id: events name members by it.
-            for member in staged.members() {
-                (options.credentials)(&member.credential)?;
-            }
-            let mls = staged.into_group(provider).map_err(map_welcome_error)?;
-            Ok(Self::wrap(mls, options.credentials))
-        })();
-        if joined.is_err()
-            && let Some((key_package_ref, bundle)) = addressed
-        {
-            provider
-                .storage()
-                .write_key_package(&key_package_ref, &bundle)
-                .map_err(|e| Error::Storage(e.to_string()))?;
+        // A refused Welcome changes nothing: openmls deletes the key package it is addressed
+        // to only in `into_group`, after every check (Conclave's openmls patch 16).
+        let join_config = config.join_config();
+        let mut builder = StagedWelcome::build_from_welcome(provider, &join_config, welcome)
+            .map_err(map_welcome_error)?;
+        if let Some(tree) = tree {
+            builder = builder.with_ratchet_tree(tree);
         }
-        joined
+        if !options.check_lifetimes {
+            builder = builder.skip_lifetime_validation();
+        }
+        let staged = builder.build().map_err(map_welcome_error)?;
+        // Every member must map to a member id: events name members by it.
+        for member in staged.members() {
+            (options.credentials)(&member.credential)?;
+        }
+        let mls = staged.into_group(provider).map_err(map_welcome_error)?;
+        Ok(Self::wrap(mls, options.credentials))
     }
 
     /// Loads a group from the provider's storage.
@@ -909,25 +893,6 @@ fn map_secret_tree_error(message: &str, stale: Error) -> Error {
         }
         other => Error::Undecryptable(other.to_owned()),
     }
-}
-
-/// The key package of ours that `welcome` is addressed to, if any: the first of its
-/// recipients found in storage, as openmls picks it.
-fn addressed_key_package(
-    provider: &impl OpenMlsProvider,
-    welcome: &Welcome,
-) -> Result<Option<(KeyPackageRef, KeyPackageBundle)>, Error> {
-    for secrets in welcome.secrets() {
-        let key_package_ref = secrets.new_member();
-        let bundle: Option<KeyPackageBundle> = provider
-            .storage()
-            .key_package(&key_package_ref)
-            .map_err(|e| Error::Storage(e.to_string()))?;
-        if let Some(bundle) = bundle {
-            return Ok(Some((key_package_ref, bundle)));
-        }
-    }
-    Ok(None)
 }
 
 fn map_welcome_error<E: std::fmt::Display>(e: WelcomeError<E>) -> Error {

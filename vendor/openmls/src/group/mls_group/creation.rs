@@ -625,6 +625,10 @@ impl StagedWelcome {
 
         let past_epoch_deletion_policy = self.mls_group_config.past_epoch_deletion_policy().clone();
 
+        // Consumed before anything is written, so that a storage error leaves
+        // no half-joined group behind.
+        self.key_material.consume(provider)?;
+
         let mut mls_group = MlsGroup {
             mls_group_config: self.mls_group_config,
             own_leaf_nodes: vec![],
@@ -701,17 +705,10 @@ fn keys_for_welcome<Provider: OpenMlsProvider>(
             .key_package(&hash_ref)
             .map_err(WelcomeError::StorageError)?
         {
+            // The key package is deleted only when the group is joined
+            // (`StagedWelcome::into_group`): a Welcome refused before then
+            // leaves it in place for the Welcome that is valid.
             let key_package_bundle: KeyPackageBundle = key_package_bundle;
-            if !key_package_bundle.key_package().last_resort() {
-                provider
-                    .storage()
-                    .delete_key_package(
-                        &key_package_bundle.key_package.hash_ref(provider.crypto())?,
-                    )
-                    .map_err(WelcomeError::StorageError)?;
-            } else {
-                log::debug!("Key package has last resort extension, not deleting");
-            }
             return Ok((
                 resumption_psk_store,
                 WelcomeKeyMaterial::KeyPackage(Box::new(key_package_bundle)),

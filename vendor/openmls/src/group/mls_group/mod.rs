@@ -23,7 +23,7 @@ use crate::{
         CreateGroupContextExtProposalError, DeletePastEpochSecretsError, Extension, ExtensionType,
         ExternalPubExtension, GroupContext, GroupEpoch, GroupId, MlsGroupJoinConfig,
         MlsGroupStateError, OutgoingWireFormatPolicy, PublicGroup, RatchetTreeExtension,
-        RequiredCapabilitiesExtension, SetPastEpochDeletionPolicyError, StagedCommit,
+        RequiredCapabilitiesExtension, SetPastEpochDeletionPolicyError, StagedCommit, WelcomeError,
     },
     key_packages::KeyPackageBundle,
     messages::{
@@ -1383,6 +1383,30 @@ impl WelcomeKeyMaterial {
             WelcomeKeyMaterial::KeyPackage(bundle) => Some(bundle),
             #[cfg(feature = "virtual-clients-draft")]
             WelcomeKeyMaterial::VirtualClient(_) => None,
+        }
+    }
+
+    /// Deletes the stored key package this material came from, unless it is
+    /// a last-resort key package, which serves any number of Welcomes. The
+    /// virtual-client material is consumed when it is found (see
+    /// `vc_welcome_material`).
+    fn consume<Provider: OpenMlsProvider>(
+        &self,
+        provider: &Provider,
+    ) -> Result<(), WelcomeError<Provider::StorageError>> {
+        match self {
+            WelcomeKeyMaterial::KeyPackage(bundle) => {
+                if bundle.key_package().last_resort() {
+                    log::debug!("Key package has last resort extension, not deleting");
+                    return Ok(());
+                }
+                provider
+                    .storage()
+                    .delete_key_package(&bundle.key_package().hash_ref(provider.crypto())?)
+                    .map_err(WelcomeError::StorageError)
+            }
+            #[cfg(feature = "virtual-clients-draft")]
+            WelcomeKeyMaterial::VirtualClient(_) => Ok(()),
         }
     }
 
