@@ -12,6 +12,7 @@ mod common;
 
 use common::{Client, assert_in_step};
 use conclave_protocol::Group;
+use openmls_traits::OpenMlsProvider as _;
 
 /// A small deterministic generator (xorshift64*), so a failure repeats.
 struct Rng(u64);
@@ -34,6 +35,18 @@ fn tree_width(client: &mut Client) -> usize {
         .treesync()
         .leaves()
         .len()
+}
+
+/// The ratchet tree as the client's storage holds it (its one group's).
+fn stored_tree(client: &Client) -> Vec<u8> {
+    let values = client.provider.storage().values.read().unwrap();
+    let mut trees = values
+        .iter()
+        .filter(|(key, _)| key.starts_with(b"Tree"))
+        .map(|(_, value)| value.clone());
+    let tree = trees.next().expect("a stored tree");
+    assert!(trees.next().is_none(), "one group, one tree");
+    tree
 }
 
 #[test]
@@ -128,6 +141,17 @@ fn random_adds_removes_updates_and_reloads_keep_every_member_in_step() {
                 m.group.as_ref().unwrap().export_ratchet_tree().unwrap(),
                 tree,
                 "step {step}: {} has another tree",
+                m.id()
+            );
+        }
+
+        // What each member stored is the same tree, byte for byte, however long its group
+        // has been in memory (openmls keeps each leaf's encoding once it has stored it).
+        let stored = stored_tree(members[0]);
+        for m in &members[1..] {
+            assert!(
+                stored_tree(m) == stored,
+                "step {step}: {} stored another tree",
                 m.id()
             );
         }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Client, assert_in_step, member};
-use conclave_protocol::{Error, Group, GroupConfig};
+use conclave_protocol::{Error, Group, GroupConfig, Identity};
 
 /// Alice, Bob and Carol in one group at epoch 1.
 fn trio() -> (Client, Client, Client) {
@@ -339,4 +339,53 @@ fn a_welcome_to_a_group_still_held_is_refused_until_its_state_is_deleted() {
     bob.expect_message(&m, &alice.id(), b"welcome back");
     carol.expect_message(&m, &alice.id(), b"welcome back");
     assert_in_step(&[&alice, &bob, &carol]);
+}
+
+#[test]
+fn an_add_that_repeats_a_signature_key_is_refused() {
+    let (mut alice, mut bob, mut carol) = trio();
+    let mut dave = Client::new("dave");
+    // Devices that reuse another device's signature key (a profile copied rather than a
+    // device added): the same key under another member id.
+    let twin = |of: &Client, device: &str| {
+        let mut record = of.identity.record();
+        record.member = member(of.id().user.as_str(), device);
+        let twin = Identity::load(&of.provider, &record).unwrap();
+        twin.key_packages(&of.provider, &GroupConfig::default(), 1)
+            .unwrap()
+            .remove(0)
+            .bytes
+    };
+    let (epoch, auth) = (alice.epoch(), alice.epoch_authenticator());
+    for key_packages in [
+        // A member's key on a new device.
+        vec![twin(&bob, "d2")],
+        // One key on two new devices, in one commit.
+        vec![twin(&dave, "d2"), twin(&dave, "d3")],
+        // The same, with a valid key package first.
+        vec![dave.key_package(), twin(&dave, "d2")],
+    ] {
+        let Err(err) = ({
+            let (g, p, i) = alice.parts();
+            g.add_members(p, i, &key_packages)
+        }) else {
+            panic!("a signature key held twice must be refused");
+        };
+        assert!(
+            matches!(&err, Error::InvalidKeyPackage(m) if m.to_lowercase().contains("signature key")),
+            "unexpected error: {err:?}"
+        );
+        assert_eq!(alice.epoch(), epoch);
+        assert_eq!(alice.epoch_authenticator(), auth);
+    }
+
+    // The group is unharmed: Dave joins with his own key, and everyone stays in step.
+    let commit = alice.add(&[dave.key_package()]);
+    alice.merge();
+    bob.process(&commit.commit);
+    carol.process(&commit.commit);
+    dave.join(&commit);
+    let m = dave.encrypt(b"hello");
+    alice.expect_message(&m, &dave.id(), b"hello");
+    assert_in_step(&[&alice, &bob, &carol, &dave]);
 }

@@ -376,7 +376,11 @@ impl MlsGroup {
 
         // Determine if Commit has a path
         let (commit_secret, new_keypairs, new_leaf_keypair_option, update_path_leaf_node) =
-            if let Some(path) = commit.path.clone() {
+            // CONCLAVE PATCH 19: borrowed, not cloned. Upstream copied the whole path (one
+            // ciphertext per member below each blank parent, thousands in a large group) to
+            // read it; the copy and its drop were an eighth of processing a commit at 5,000
+            // members.
+            if let Some(path) = commit.path.as_ref() {
                 // Update the public group
                 // ValSem202: Path must be the right length
                 diff.apply_received_update_path(
@@ -696,7 +700,15 @@ impl MlsGroup {
                 // Save the past epoch
                 let past_epoch = self.context().epoch();
                 // Get all the full leaves
-                let leaves = self.public_group().members().collect();
+                // CONCLAVE PATCH 17: only when a past epoch is kept; otherwise
+                // `add_past_epoch_tree` drops them at once, and copying every
+                // member's credential and keys was a sixth of processing a
+                // commit at 5,000 members.
+                let leaves = if self.message_secrets_store.max_epochs == 0 {
+                    Vec::new()
+                } else {
+                    self.public_group().members().collect()
+                };
                 // Merge the staged commit into the group state and store the secret tree from the
                 // previous epoch in the message secrets store.
                 self.group_epoch_secrets = state.group_epoch_secrets;
