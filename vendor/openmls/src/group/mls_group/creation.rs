@@ -625,8 +625,9 @@ impl StagedWelcome {
 
         let past_epoch_deletion_policy = self.mls_group_config.past_epoch_deletion_policy().clone();
 
-        // Consumed before anything is written, so that a storage error leaves
-        // no half-joined group behind.
+        // CONCLAVE PATCH 16: the key package is consumed here, once every check
+        // has passed, and before anything is written, so that a storage error
+        // leaves no half-joined group behind.
         self.key_material.consume(provider)?;
 
         let mut mls_group = MlsGroup {
@@ -705,7 +706,7 @@ fn keys_for_welcome<Provider: OpenMlsProvider>(
             .key_package(&hash_ref)
             .map_err(WelcomeError::StorageError)?
         {
-            // The key package is deleted only when the group is joined
+            // CONCLAVE PATCH 16: the key package is deleted only when the group is joined
             // (`StagedWelcome::into_group`): a Welcome refused before then
             // leaves it in place for the Welcome that is valid.
             let key_package_bundle: KeyPackageBundle = key_package_bundle;

@@ -1386,7 +1386,7 @@ impl WelcomeKeyMaterial {
         }
     }
 
-    /// Deletes the stored key package this material came from, unless it is
+    /// CONCLAVE PATCH 16: deletes the stored key package this material came from, unless it is
     /// a last-resort key package, which serves any number of Welcomes. The
     /// virtual-client material is consumed when it is found (see
     /// `vc_welcome_material`).
