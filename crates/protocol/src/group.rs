@@ -201,8 +201,13 @@ impl Group {
         ratchet_tree: Option<&[u8]>,
         options: JoinOptions,
     ) -> Result<Self, Error> {
-        let message = MlsMessageIn::tls_deserialize_exact(welcome)
-            .map_err(|e| Error::Malformed(e.to_string()))?;
+        // Both hold one entry per member (a secret for each joiner, a node for each
+        // member), so at thousands of members decoding them is worth both cores.
+        let (message, tree) = rayon::join(
+            || MlsMessageIn::tls_deserialize_exact(welcome),
+            || ratchet_tree.map(RatchetTreeIn::tls_deserialize_exact),
+        );
+        let message = message.map_err(|e| Error::Malformed(e.to_string()))?;
         let welcome = match message.extract() {
             MlsMessageBodyIn::Welcome(welcome) => welcome,
             other => {
@@ -213,12 +218,9 @@ impl Group {
             }
         };
         CipherSuite::from_openmls(welcome.ciphersuite())?;
-        let tree = ratchet_tree
-            .map(|bytes| {
-                RatchetTreeIn::tls_deserialize_exact(bytes)
-                    .map_err(|e| Error::Malformed(format!("ratchet tree: {e}")))
-            })
-            .transpose()?;
+        let tree = tree
+            .transpose()
+            .map_err(|e| Error::Malformed(format!("ratchet tree: {e}")))?;
         // A refused Welcome changes nothing: openmls deletes the key package it is addressed
         // to only in `into_group`, after every check (Conclave's openmls patch 16).
         let join_config = config.join_config();

@@ -389,3 +389,79 @@ fn an_add_that_repeats_a_signature_key_is_refused() {
     alice.expect_message(&m, &dave.id(), b"hello");
     assert_in_step(&[&alice, &bob, &carol, &dave]);
 }
+
+/// A ratchet tree in which two leaves share a key is refused by name, before anything
+/// else about it (its tree hash, the GroupInfo's signature) is checked. The tampered leaf
+/// is Alice's, the committer's: no parent hash covers it, and it is re-signed, so only the
+/// repeated key is wrong. (Conclave's openmls patch 23 skips the per-leaf key sets when
+/// sorting finds no key twice; were that check wrong, these trees would fail later, with
+/// another error.)
+#[test]
+fn a_tree_that_repeats_a_key_is_refused() {
+    use openmls::prelude::RatchetTreeIn;
+    use openmls_traits::signatures::Signer as _;
+    use tls_codec::{Deserialize as _, Serialize as _, VLBytes};
+
+    let (mut alice, bob, carol, mut dave) = (
+        Client::new("alice"),
+        Client::new("bob"),
+        Client::new("carol"),
+        Client::new("dave"),
+    );
+    alice.create("Keys");
+    let commit = alice.add(&[bob.key_package(), carol.key_package(), dave.key_package()]);
+    alice.merge();
+    let invitation = commit.invitation.as_ref().unwrap();
+    let tree = invitation.ratchet_tree.clone();
+    let group_id = VLBytes::new(alice.group().id().as_bytes().to_vec())
+        .tls_serialize_detached()
+        .unwrap();
+    let leaves: Vec<Vec<u8>> = RatchetTreeIn::tls_deserialize_exact(tree.as_slice())
+        .unwrap()
+        .leaves()
+        .map(|leaf| leaf.tls_serialize_detached().unwrap())
+        .collect();
+    let (alice_leaf, bob_leaf) = (&leaves[0], &leaves[1]);
+    let at = tree
+        .windows(alice_leaf.len())
+        .position(|window| window == alice_leaf.as_slice())
+        .unwrap();
+    // A leaf node opens with its X25519 encryption key and Ed25519 signature key (each a
+    // one-byte length, 32, then the key) and ends with its signature (a two-byte length,
+    // 64, then the signature).
+    let encryption_key = 1..33;
+    let signature_key = 34..66;
+    let signature = alice_leaf.len() - 64..alice_leaf.len();
+    // Alice's leaf with one of Bob's keys, signed by `signer` for leaf 0 of the group.
+    let tampered = |key: std::ops::Range<usize>, signer: &Identity| {
+        let mut leaf = alice_leaf.clone();
+        leaf[key.clone()].copy_from_slice(&bob_leaf[key]);
+        let mut to_be_signed = leaf[..alice_leaf.len() - 66].to_vec();
+        to_be_signed.extend_from_slice(&group_id);
+        to_be_signed.extend(0u32.to_be_bytes());
+        let mut content = VLBytes::new(b"MLS 1.0 LeafNodeTBS".to_vec())
+            .tls_serialize_detached()
+            .unwrap();
+        content.extend(VLBytes::new(to_be_signed).tls_serialize_detached().unwrap());
+        leaf[signature.clone()].copy_from_slice(&signer.sign(&content).unwrap());
+        let mut tree = tree.clone();
+        tree[at..at + leaf.len()].copy_from_slice(&leaf);
+        tree
+    };
+    let config = GroupConfig::default();
+    for (tree, names) in [
+        (tampered(encryption_key, &alice.identity), "encryption keys"),
+        (tampered(signature_key, &bob.identity), "signature keys"),
+    ] {
+        let err = Group::join(&dave.provider, &config, &invitation.welcome, Some(&tree))
+            .expect_err("a tree that repeats a key must be refused");
+        assert!(
+            matches!(&err, Error::InvalidWelcome(m) if m.contains(names)),
+            "unexpected error: {err:?}"
+        );
+    }
+    // Dave's key package is still there for the true tree.
+    dave.join(&commit);
+    let m = dave.encrypt(b"hello");
+    alice.expect_message(&m, &dave.id(), b"hello");
+}

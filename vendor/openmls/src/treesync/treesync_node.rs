@@ -86,19 +86,8 @@ impl Serialize for TreeSyncLeafNode {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct as _;
         let mut state = serializer.serialize_struct("TreeSyncLeafNode", 1)?;
-        let encoded = match &self.node {
-            None => None,
-            Some(node) => Some(match self.encoded.get() {
-                Some(encoded) => encoded,
-                None => {
-                    let encoded = node
-                        .tls_serialize_detached()
-                        .map_err(serde::ser::Error::custom)?;
-                    self.encoded.get_or_init(|| encoded)
-                }
-            }),
-        };
-        state.serialize_field("node", &encoded.map(|bytes| serde_bytes::Bytes::new(bytes)))?;
+        let encoded = self.encoded().map_err(serde::ser::Error::custom)?;
+        state.serialize_field("node", &encoded.map(serde_bytes::Bytes::new))?;
         state.end()
     }
 }
@@ -122,10 +111,38 @@ impl TreeSyncLeafNode {
         ciphersuite: Ciphersuite,
         leaf_index: LeafNodeIndex,
     ) -> Result<Vec<u8>, LibraryError> {
-        let hash_input = TreeHashInput::new_leaf(&leaf_index, self.node.as_ref());
-        let hash = hash_input.hash(crypto, ciphersuite)?;
+        // CONCLAVE PATCH 22: the hash input holds the leaf's TLS encoding, so the
+        // encoding kept for storage (patch 20) is made here, once, and hashed. A
+        // joiner hashes every leaf on all cores (patch 21) and then stores the tree
+        // on one: before, each leaf was encoded twice, the second time on one core.
+        match self.encoded().map_err(LibraryError::missing_bound_check)? {
+            None => TreeHashInput::new_leaf(&leaf_index, None).hash(crypto, ciphersuite),
+            Some(encoded) => {
+                // TreeHashInput: node_type leaf (1), then LeafNodeHashInput:
+                // uint32 leaf_index, optional<LeafNode> present (1), the leaf node.
+                let mut input = Vec::with_capacity(6 + encoded.len());
+                input.push(1);
+                input.extend_from_slice(&leaf_index.u32().to_be_bytes());
+                input.push(1);
+                input.extend_from_slice(encoded);
+                crypto
+                    .hash(ciphersuite.hash_algorithm(), &input)
+                    .map_err(LibraryError::unexpected_crypto_error)
+            }
+        }
+    }
 
-        Ok(hash)
+    /// The node's TLS encoding, made on first use and kept (CONCLAVE PATCH 20); `None`
+    /// for a blank leaf.
+    fn encoded(&self) -> Result<Option<&[u8]>, tls_codec::Error> {
+        let Some(node) = &self.node else {
+            return Ok(None);
+        };
+        if let Some(encoded) = self.encoded.get() {
+            return Ok(Some(encoded));
+        }
+        let encoded = node.tls_serialize_detached()?;
+        Ok(Some(self.encoded.get_or_init(|| encoded)))
     }
 }
 

@@ -173,30 +173,38 @@ impl PublicGroup {
         // signature against.
         let treesync = TreeSync::from_ratchet_tree(crypto, ciphersuite, ratchet_tree)?;
 
+        // CONCLAVE PATCH 23: the loop below checked one leaf after another on one
+        // core, hashing every key into two sets. When sorting the keys finds no key
+        // twice and every leaf passes its local checks (on all cores), the loop has
+        // nothing to report and is skipped; otherwise it runs as before, and reports
+        // the first violation as before.
+        let leaves_pass = leaves_pass_local_checks(&treesync);
         let mut encryption_keys = HashSet::new();
-        let mut signature_keys = HashSet::new();
+        if !leaves_pass {
+            let mut signature_keys = HashSet::new();
 
-        // Perform basic checks that the leaf nodes in the ratchet tree are valid
-        // These checks only do those that don't need group context. We do the full
-        // checks later, but do these here to fail early in case of funny business
-        // https://validation.openmls.tech/#valn1407
-        treesync.full_leaves().try_for_each(|(_, leaf_node)| {
-            leaf_node.validate_locally()?;
+            // Perform basic checks that the leaf nodes in the ratchet tree are valid
+            // These checks only do those that don't need group context. We do the full
+            // checks later, but do these here to fail early in case of funny business
+            // https://validation.openmls.tech/#valn1407
+            treesync.full_leaves().try_for_each(|(_, leaf_node)| {
+                leaf_node.validate_locally()?;
 
-            // Check that no two nodes share a signature key.
-            // https://validation.openmls.tech/#valn0111
-            if !signature_keys.insert(leaf_node.signature_key()) {
-                return Err(CreationFromExternalError::DuplicateSignatureKey);
-            }
+                // Check that no two nodes share a signature key.
+                // https://validation.openmls.tech/#valn0111
+                if !signature_keys.insert(leaf_node.signature_key()) {
+                    return Err(CreationFromExternalError::DuplicateSignatureKey);
+                }
 
-            // Check that no two nodes share an encryption key.
-            // https://validation.openmls.tech/#valn0112
-            if !encryption_keys.insert(leaf_node.encryption_key()) {
-                return Err(CreationFromExternalError::DuplicateEncryptionKey);
-            }
+                // Check that no two nodes share an encryption key.
+                // https://validation.openmls.tech/#valn0112
+                if !encryption_keys.insert(leaf_node.encryption_key()) {
+                    return Err(CreationFromExternalError::DuplicateEncryptionKey);
+                }
 
-            Ok(())
-        })?;
+                Ok(())
+            })?;
+        }
 
         // For each non-empty parent node and each entry in the node's unmerged_leaves field:
         treesync
@@ -208,7 +216,7 @@ impl PublicGroup {
                 // keys (all leaf nodes, incl. unmerged and all parent nodes) are unique.
                 //
                 // https://validation.openmls.tech/#valn1410
-                if !encryption_keys.insert(parent_node.encryption_key()) {
+                if !leaves_pass && !encryption_keys.insert(parent_node.encryption_key()) {
                     return Err(CreationFromExternalError::DuplicateEncryptionKey);
                 }
 
@@ -302,16 +310,28 @@ impl PublicGroup {
         // Fully check that the leaf nodes in the ratchet tree are valid
         // https://validation.openmls.tech/#valn1407
         let members_credentials = validation::MembersCredentialTypes::of(&public_group);
-        public_group
+        // CONCLAVE PATCH 23: on all cores; the first failing leaf in tree order is
+        // reported, as when checked one after another.
+        let validate = |leaf_node: &&LeafNode| {
+            public_group
+                .validate_leaf_node_with(leaf_node, validate_lifetimes, &members_credentials)
+                .err()
+        };
+        let leaves: Vec<&LeafNode> = public_group
             .treesync
             .full_leaves()
-            .try_for_each(|(_, leaf_node)| {
-                public_group.validate_leaf_node_with(
-                    leaf_node,
-                    validate_lifetimes,
-                    &members_credentials,
-                )
-            })?;
+            .map(|(_, leaf_node)| leaf_node)
+            .collect();
+        #[cfg(not(target_arch = "wasm32"))]
+        let first_error = {
+            use rayon::prelude::*;
+            leaves.par_iter().find_map_first(validate)
+        };
+        #[cfg(target_arch = "wasm32")]
+        let first_error = leaves.iter().find_map(validate);
+        if let Some(error) = first_error {
+            return Err(error.into());
+        }
 
         Ok((public_group, group_info))
     }
@@ -603,5 +623,62 @@ impl PublicGroup {
             exclusion_list,
             own_leaf_index,
         )
+    }
+}
+
+/// CONCLAVE PATCH 23: whether the tree's leaves pass the checks that
+/// [`PublicGroup::from_ratchet_tree`] makes before it knows the group context: each
+/// leaf's local checks, no signature key on two leaves, and no encryption key on two
+/// nodes (leaves and parents). `false` says only that some check fails somewhere.
+fn leaves_pass_local_checks(treesync: &TreeSync) -> bool {
+    /// Whether no key occurs twice. Sorting, unlike hashing, costs the same whatever
+    /// keys the tree's sender chose.
+    fn distinct(mut keys: Vec<&[u8]>) -> bool {
+        #[cfg(not(target_arch = "wasm32"))]
+        rayon::slice::ParallelSliceMut::par_sort_unstable(keys.as_mut_slice());
+        #[cfg(target_arch = "wasm32")]
+        keys.sort_unstable();
+        keys.windows(2).all(|pair| pair[0] != pair[1])
+    }
+    let leaves: Vec<&LeafNode> = treesync.full_leaves().map(|(_, leaf)| leaf).collect();
+    let signature_keys = || {
+        distinct(
+            leaves
+                .iter()
+                .map(|leaf| leaf.signature_key().as_slice())
+                .collect(),
+        )
+    };
+    let encryption_keys = || {
+        distinct(
+            leaves
+                .iter()
+                .map(|leaf| leaf.encryption_key().as_slice())
+                .chain(
+                    treesync
+                        .full_parents()
+                        .map(|(_, parent)| parent.encryption_key().as_slice()),
+                )
+                .collect(),
+        )
+    };
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        let ((signature_keys, encryption_keys), local) = rayon::join(
+            || rayon::join(signature_keys, encryption_keys),
+            || {
+                leaves
+                    .par_iter()
+                    .all(|leaf| leaf.validate_locally().is_ok())
+            },
+        );
+        signature_keys && encryption_keys && local
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        signature_keys()
+            && encryption_keys()
+            && leaves.iter().all(|leaf| leaf.validate_locally().is_ok())
     }
 }
