@@ -3,9 +3,10 @@
 //! minutes, so only figures taken minutes apart compare).
 //!
 //! `cargo bench -p conclave-protocol --bench loop` prints, for N = 1000 and 5000
-//! (`CONCLAVE_BENCH_NS` picks others): the mean of `CONCLAVE_BENCH_JOINS` (default 5) joins
+//! (`CONCLAVE_BENCH_NS` picks others): the median of `CONCLAVE_BENCH_JOINS` (default 5) joins
 //! from one Welcome, then of `CONCLAVE_BENCH_COMMITS` (default 20) self-update commits made
-//! and merged by the creator, and processed by one member. Same code paths and provider
+//! and merged by the creator, and processed by one member. Medians, as peer-bench reports,
+//! so that a pause of the host in one repetition moves neither. Same code paths and provider
 //! (`MemoryProvider`) as the criterion bench `protocol`.
 
 use std::hint::black_box;
@@ -43,8 +44,12 @@ fn key_package(provider: &MemoryProvider, identity: &Identity) -> Vec<u8> {
         .bytes
 }
 
-fn millis(total: Duration, count: usize) -> f64 {
-    total.as_secs_f64() * 1e3 / count as f64
+/// The median of `times`, in milliseconds (0 when there are none).
+fn median_ms(mut times: Vec<Duration>) -> f64 {
+    times.sort();
+    times
+        .get(times.len() / 2)
+        .map_or(0.0, |t| t.as_secs_f64() * 1e3)
 }
 
 fn main() {
@@ -75,8 +80,9 @@ fn main() {
         let invitation = bundle.invitation.unwrap();
 
         let mut joined = Vec::new();
-        let start = Instant::now();
+        let mut join_times = Vec::new();
         for (provider, _) in &joiners {
+            let start = Instant::now();
             joined.push(
                 Group::join(
                     provider,
@@ -86,26 +92,26 @@ fn main() {
                 )
                 .unwrap(),
             );
+            join_times.push(start.elapsed());
         }
-        let join = start.elapsed();
 
         let (member_provider, _) = &joiners[0];
         let member = &mut joined[0];
-        let (mut commit_time, mut process_time) = (Duration::ZERO, Duration::ZERO);
+        let (mut commit_times, mut process_times) = (Vec::new(), Vec::new());
         for _ in 0..commits {
             let start = Instant::now();
             let commit = group.self_update(&creator_provider, &creator).unwrap();
             group.merge_pending_commit(&creator_provider).unwrap();
-            commit_time += start.elapsed();
+            commit_times.push(start.elapsed());
             let start = Instant::now();
             black_box(member.process(member_provider, &commit.commit).unwrap());
-            process_time += start.elapsed();
+            process_times.push(start.elapsed());
         }
         println!(
             "N={n}: join {:.1} ms, self-update commit + merge {:.1} ms, process commit {:.2} ms",
-            millis(join, joins),
-            millis(commit_time, commits.max(1)),
-            millis(process_time, commits.max(1)),
+            median_ms(join_times),
+            median_ms(commit_times),
+            median_ms(process_times),
         );
     }
 }
