@@ -8,8 +8,10 @@
 //!
 //! - `verify_strict` decodes `R` only to reject small-order `R`. It accepts only when the
 //!   encoding of the recomputed `R' = [s]B - [k]A` equals `R`'s bytes, and then `R` decodes
-//!   to `R'` (an encoding made by compressing a point decodes to that point). So checking
-//!   `R'` for small order instead of `R` gives the same answer without decoding `R`.
+//!   to `R'` (an encoding made by compressing a point decodes to that point). So `R` is of
+//!   small order exactly when `R'` is, that is when `R`'s bytes are the (canonical) encoding
+//!   of one of the eight small-order points: compared bytes give the same answer without
+//!   decoding `R` or multiplying `R'` by the cofactor.
 //! - Decoded public keys are kept in a bounded cache, since the same members sign again and
 //!   again. Decoding is a pure function of the key's bytes, so the cache can return only what
 //!   decoding would.
@@ -20,7 +22,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{LazyLock, Mutex, PoisonError};
 
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
@@ -38,6 +40,12 @@ use tls_codec::SecretVLBytes;
 /// the cache starts over: simpler than an eviction order, and a group larger than this pays
 /// only what it paid without a cache.
 const KEY_CACHE_CAPACITY: usize = 4096;
+
+/// The encodings of the eight points of small order (the canonical ones: those that
+/// compressing a point gives).
+static SMALL_ORDER_ENCODINGS: LazyLock<[[u8; 32]; 8]> = LazyLock::new(|| {
+    curve25519_dalek::constants::EIGHT_TORSION.map(|point| point.compress().to_bytes())
+});
 
 /// The crypto provider of Conclave's providers ([`MemoryProvider`](crate::MemoryProvider) and
 /// conclave-storage's): `RustCrypto`, with Ed25519 signatures checked as the module docs
@@ -74,6 +82,7 @@ impl Crypto {
             .try_into()
             .map_err(|_| CryptoError::CryptoLibraryError)?;
         let (r, s) = signature.split_at(32);
+        let r: [u8; 32] = r.try_into().map_err(|_| CryptoError::InvalidSignature)?;
         let s: [u8; 32] = s.try_into().map_err(|_| CryptoError::InvalidSignature)?;
         let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s))
             .ok_or(CryptoError::InvalidSignature)?;
@@ -87,7 +96,7 @@ impl Crypto {
                 .chain_update(message),
         );
         let expected_r = EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &-a, &s);
-        if expected_r.is_small_order() || expected_r.compress().as_bytes()[..] != *r {
+        if expected_r.compress().to_bytes() != r || SMALL_ORDER_ENCODINGS.contains(&r) {
             return Err(CryptoError::InvalidSignature);
         }
         Ok(())
@@ -371,6 +380,39 @@ mod tests {
         signature[..32].copy_from_slice(&identity);
         signature[32..].copy_from_slice((k * a).as_bytes());
         assert_forgery_rejected(&crypto, message, &public, &signature);
+    }
+
+    #[test]
+    fn rejects_every_small_order_r_that_plain_verification_accepts() {
+        // A mixed-order key A = [a]B + T8 (T8 of order 8) and s = k * a give
+        // [s]B - [k]A = -[k]T8, a small-order point that depends on k mod 8. For each
+        // small-order R, messages are tried until -[k]T8 = R: then non-strict `verify`
+        // accepts R, and strict verification must refuse it for its small order.
+        let crypto = Crypto::default();
+        let a = Scalar::from_bytes_mod_order([3; 32]);
+        let order_eight = EIGHT_TORSION[1];
+        let key_point = EdwardsPoint::mul_base(&a) + order_eight;
+        let public = key_point.compress().to_bytes();
+        for torsion in EIGHT_TORSION.iter() {
+            let r = torsion.compress().to_bytes();
+            let (message, k) = (0u32..)
+                .map(|i| {
+                    let message = i.to_le_bytes().to_vec();
+                    let k = Scalar::from_hash(
+                        Sha512::new()
+                            .chain_update(r)
+                            .chain_update(public)
+                            .chain_update(&message),
+                    );
+                    (message, k)
+                })
+                .find(|(_, k)| -(order_eight * k) == *torsion)
+                .unwrap();
+            let mut signature = [0u8; 64];
+            signature[..32].copy_from_slice(&r);
+            signature[32..].copy_from_slice((k * a).as_bytes());
+            assert_forgery_rejected(&crypto, &message, &public, &signature);
+        }
     }
 
     #[test]
