@@ -4,7 +4,7 @@
 //! signed, and joining a group of N checks N leaf signatures. `RustCrypto` checks an Ed25519
 //! signature with ed25519-dalek's `verify_strict`, which decodes the signer's public key
 //! (a square root in the field) and the signature's `R` point (another) on every call.
-//! [`Crypto`] accepts exactly the same signatures with less work:
+//! One at a time, [`Crypto`] accepts exactly the same signatures with less work:
 //!
 //! - `verify_strict` decodes `R` only to reject small-order `R`. It accepts only when the
 //!   encoding of the recomputed `R' = [s]B - [k]A` equals `R`'s bytes, and then `R` decodes
@@ -16,7 +16,26 @@
 //!   again. Decoding is a pure function of the key's bytes, so the cache can return only what
 //!   decoding would.
 //!
-//! Everything else is `RustCrypto`'s, unchanged. `tests` below compare the two verifiers on
+//! Many signatures at once (`verify_signatures`, which openmls calls for the leaves of a
+//! ratchet tree a joiner receives: one signature per member) are checked as a batch: with a
+//! random 128-bit weight `z` per signature, the sum of `z * (R + [k]A - [s]B)` over the batch
+//! must vanish once multiplied by the cofactor 8. One multi-scalar multiplication replaces a
+//! double-scalar multiplication per signature, about half the cost per signature (measured
+//! in `docs/PERFORMANCE.md`). The batch first refuses what `verify_strict` refuses before
+//! its equation: wrong lengths, a key that does not decode or is of small order, a
+//! non-canonical `s`, and an `R` that is not the canonical encoding of a point or is of
+//! small order. What remains differs only in the equation: a batch checks RFC 8032's
+//! equation, with the cofactor (section 5.1.7, "[8][S]B = [8]R + [8][k]A'"), where
+//! `verify_strict` checks the equation without it, which RFC 8032 also allows. They
+//! disagree only on a signature whose `[s]B - R - [k]A` is a non-zero point of small
+//! order, which only a signer can make, with a key or `R` built with a small-order part
+//! (honest keys and nonces have none): such a signature still proves its signer held the
+//! key, and the batch accepts it where a single check refuses it
+//! (`a_batch_checks_rfc_8032s_equation_with_the_cofactor` shows one). A failed batch says
+//! only that some signature failed; openmls then checks each on its own, so the error
+//! it reports is `verify_strict`'s, for the first failing leaf.
+//!
+//! Everything else is `RustCrypto`'s, unchanged. `tests` below compare the verifiers on
 //! valid signatures, every single-bit change of them, and the small-order and non-canonical
 //! inputs that tell strict verification apart.
 
@@ -24,14 +43,16 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{LazyLock, Mutex, PoisonError};
 
+use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
 use openmls_rust_crypto::RustCrypto;
 use openmls_traits::crypto::OpenMlsCrypto;
 use openmls_traits::random::OpenMlsRand;
 use openmls_traits::types::{
     AeadType, Ciphersuite, CryptoError, ExporterSecret, HashType, HpkeCiphertext, HpkeConfig,
-    HpkeKeyPair, KemOutput, SignatureScheme,
+    HpkeKeyPair, KemOutput, SignatureCheck, SignatureScheme,
 };
 use sha2::{Digest, Sha512};
 use tls_codec::SecretVLBytes;
@@ -47,7 +68,38 @@ static SMALL_ORDER_ENCODINGS: LazyLock<[[u8; 32]; 8]> = LazyLock::new(|| {
     curve25519_dalek::constants::EIGHT_TORSION.map(|point| point.compress().to_bytes())
 });
 
-/// The crypto provider of Conclave's providers ([`MemoryProvider`](crate::MemoryProvider) and
+/// Below this many signatures, a batch is checked one signature after another: the batch's
+/// fixed cost (one multiplication by the cofactor, the random weights) is then not repaid.
+const MIN_BATCH: usize = 4;
+
+/// An Ed25519 signature taken apart (see [`Crypto::ed25519_parts`]).
+struct Ed25519Parts {
+    /// The signer's key, decoded.
+    a: EdwardsPoint,
+    /// The signature's `R`, as its bytes.
+    r: [u8; 32],
+    /// The signature's `s`.
+    s: Scalar,
+    /// The challenge `H(R || A || message)`.
+    k: Scalar,
+}
+
+/// A signature's `R` decoded for a batch, or `None` where `verify_strict` would refuse
+/// it: bytes that are not the canonical encoding of a point (`y` of `p` or more; `x = 0`
+/// with the sign bit set only encodes small-order points), or a point of small order.
+fn decode_nonce(bytes: &[u8; 32]) -> Option<EdwardsPoint> {
+    // p = 2^255 - 19, little-endian: ed ff .. ff 7f.
+    let y_at_least_p =
+        bytes[0] >= 0xed && bytes[1..31].iter().all(|&b| b == 0xff) && bytes[31] & 0x7f == 0x7f;
+    if y_at_least_p {
+        return None;
+    }
+    CompressedEdwardsY(*bytes)
+        .decompress()
+        .filter(|point| !point.is_small_order())
+}
+
+/// The crypto provider of Conclave's providers/// The crypto provider of Conclave's providers ([`MemoryProvider`](crate::MemoryProvider) and
 /// conclave-storage's): `RustCrypto`, with Ed25519 signatures checked as the module docs
 /// describe.
 #[derive(Default)]
@@ -72,6 +124,63 @@ impl Crypto {
         public_key: &[u8],
         signature: &[u8],
     ) -> Result<(), CryptoError> {
+        let parts = self.ed25519_parts(message, public_key, signature)?;
+        let expected_r =
+            EdwardsPoint::vartime_double_scalar_mul_basepoint(&parts.k, &-parts.a, &parts.s);
+        if expected_r.compress().to_bytes() != parts.r || SMALL_ORDER_ENCODINGS.contains(&parts.r) {
+            return Err(CryptoError::InvalidSignature);
+        }
+        Ok(())
+    }
+
+    /// Checks many Ed25519 signatures together (see the module docs); `Ok` only if all pass.
+    fn verify_ed25519_batch(&self, checks: &[SignatureCheck<'_>]) -> Result<(), CryptoError> {
+        if checks.len() < MIN_BATCH {
+            return checks.iter().try_for_each(|check| {
+                self.verify_ed25519(check.data, check.public_key, check.signature)
+            });
+        }
+        // A random 128-bit weight per signature: a signature that fails its own equation
+        // makes the weighted sum vanish with probability 2^-128, whatever the signer chose.
+        let weights = self
+            .rust_crypto
+            .random_vec(16 * checks.len())
+            .map_err(|_| CryptoError::InsufficientRandomness)?;
+        let mut scalars = Vec::with_capacity(2 * checks.len() + 1);
+        let mut points = Vec::with_capacity(2 * checks.len() + 1);
+        let mut basepoint_scalar = Scalar::ZERO;
+        for (check, weight) in checks.iter().zip(weights.chunks_exact(16)) {
+            let parts = self.ed25519_parts(check.data, check.public_key, check.signature)?;
+            let r = decode_nonce(&parts.r).ok_or(CryptoError::InvalidSignature)?;
+            let mut z = [0u8; 32];
+            z[..16].copy_from_slice(weight);
+            let z = Scalar::from_bytes_mod_order(z);
+            basepoint_scalar -= z * parts.s;
+            scalars.push(z);
+            points.push(r);
+            scalars.push(z * parts.k);
+            points.push(parts.a);
+        }
+        scalars.push(basepoint_scalar);
+        points.push(ED25519_BASEPOINT_POINT);
+        // Sum of z * (R + [k]A - [s]B), multiplied by the cofactor: RFC 8032's equation.
+        let sum = EdwardsPoint::vartime_multiscalar_mul(scalars, points);
+        if sum.mul_by_cofactor().is_identity() {
+            Ok(())
+        } else {
+            Err(CryptoError::InvalidSignature)
+        }
+    }
+
+    /// What both checks start from: the key decoded, the signature split, and the
+    /// challenge `k`. Fails, with `verify_strict`'s errors, where it does: wrong lengths, a
+    /// key that does not decode or is of small order, a non-canonical `s`.
+    fn ed25519_parts(
+        &self,
+        message: &[u8],
+        public_key: &[u8],
+        signature: &[u8],
+    ) -> Result<Ed25519Parts, CryptoError> {
         let public_key: &[u8; 32] = public_key
             .try_into()
             .map_err(|_| CryptoError::CryptoLibraryError)?;
@@ -95,11 +204,7 @@ impl Crypto {
                 .chain_update(public_key)
                 .chain_update(message),
         );
-        let expected_r = EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &-a, &s);
-        if expected_r.compress().to_bytes() != r || SMALL_ORDER_ENCODINGS.contains(&r) {
-            return Err(CryptoError::InvalidSignature);
-        }
-        Ok(())
+        Ok(Ed25519Parts { a, r, s, k })
     }
 
     /// `public_key` decoded, from the cache if it is there.
@@ -135,6 +240,24 @@ impl OpenMlsCrypto for Crypto {
         match alg {
             SignatureScheme::ED25519 => self.verify_ed25519(data, pk, signature),
             _ => self.rust_crypto.verify_signature(alg, data, pk, signature),
+        }
+    }
+
+    fn verify_signatures(
+        &self,
+        alg: SignatureScheme,
+        checks: &[SignatureCheck<'_>],
+    ) -> Result<(), CryptoError> {
+        match alg {
+            SignatureScheme::ED25519 => self.verify_ed25519_batch(checks),
+            _ => checks.iter().try_for_each(|check| {
+                self.rust_crypto.verify_signature(
+                    alg,
+                    check.data,
+                    check.public_key,
+                    check.signature,
+                )
+            }),
         }
     }
 
@@ -505,6 +628,166 @@ mod tests {
         signature[32..].copy_from_slice(s.as_bytes());
         let message = b"identity key";
         assert_forgery_rejected(&crypto, message, &identity, &signature);
+    }
+
+    /// A key, a message and a signature.
+    type Signed = ([u8; 32], Vec<u8>, [u8; 64]);
+
+    /// A batch of `count` valid signatures (distinct keys and messages).
+    fn valid_batch(count: u8) -> Vec<Signed> {
+        (0..count)
+            .map(|seed| {
+                let key = signing_key(seed);
+                let message = vec![seed; 40 + seed as usize];
+                let signature = key.sign(&message).to_bytes();
+                (key.verifying_key().to_bytes(), message, signature)
+            })
+            .collect()
+    }
+
+    fn batch(crypto: &Crypto, batch: &[Signed]) -> Result<(), CryptoError> {
+        let checks: Vec<SignatureCheck<'_>> = batch
+            .iter()
+            .map(|(key, message, signature)| SignatureCheck {
+                data: message,
+                public_key: key,
+                signature,
+            })
+            .collect();
+        crypto.verify_signatures(SignatureScheme::ED25519, &checks)
+    }
+
+    #[test]
+    fn a_batch_passes_only_if_every_signature_does() {
+        let crypto = Crypto::default();
+        assert_eq!(batch(&crypto, &[]), Ok(()));
+        // Below MIN_BATCH (one by one) and above it (as a batch).
+        for count in [1, MIN_BATCH as u8 - 1, MIN_BATCH as u8, 40] {
+            let good = valid_batch(count);
+            assert_eq!(batch(&crypto, &good), Ok(()));
+            for position in [0, good.len() / 2, good.len() - 1] {
+                // Every bit of one signature, and one bit of its key and message.
+                for bit in 0..512 {
+                    let mut bad = good.clone();
+                    bad[position].2[bit / 8] ^= 1 << (bit % 8);
+                    assert!(
+                        batch(&crypto, &bad).is_err(),
+                        "bit {bit} of signature {position}"
+                    );
+                }
+                let mut bad = good.clone();
+                bad[position].0[3] ^= 0x10;
+                assert!(batch(&crypto, &bad).is_err());
+                let mut bad = good.clone();
+                bad[position].1.push(0);
+                assert!(batch(&crypto, &bad).is_err());
+                // Two signatures swapped between their messages.
+                if good.len() > 1 {
+                    let mut bad = good.clone();
+                    let other = (position + 1) % good.len();
+                    let signature = bad[position].2;
+                    bad[position].2 = bad[other].2;
+                    bad[other].2 = signature;
+                    assert!(batch(&crypto, &bad).is_err());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_batch_refuses_what_verify_strict_refuses_before_its_equation() {
+        let crypto = Crypto::default();
+        let good = valid_batch(8);
+        let replace = |position: usize, change: &dyn Fn(&mut Signed)| {
+            let mut bad = good.clone();
+            change(&mut bad[position]);
+            batch(&crypto, &bad)
+        };
+        for torsion in EIGHT_TORSION.iter() {
+            let small = torsion.compress().to_bytes();
+            // A small-order key, and a small-order R.
+            assert!(replace(2, &|entry| entry.0 = small).is_err());
+            assert!(replace(2, &|entry| entry.2[..32].copy_from_slice(&small)).is_err());
+        }
+        // The identity's non-canonical encoding (x = 0 with the sign bit) as R.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        identity[31] = 0x80;
+        assert!(replace(5, &|entry| entry.2[..32].copy_from_slice(&identity)).is_err());
+        // y >= p as R.
+        for low in 0..19u8 {
+            let mut non_canonical = [0xff; 32];
+            non_canonical[0] = 0xed + low;
+            non_canonical[31] = 0x7f;
+            assert!(decode_nonce(&non_canonical).is_none());
+            assert!(replace(1, &|entry| entry.2[..32].copy_from_slice(&non_canonical)).is_err());
+        }
+        // s + l for s, not reduced: l - 1 is -1 mod l, so s + l = s + (l - 1) + 1.
+        let s = Scalar::from_canonical_bytes(good[4].2[32..].try_into().unwrap()).unwrap();
+        let l_minus_one = (-Scalar::ONE).to_bytes();
+        let mut unreduced = [0u8; 32];
+        let mut carry = 1u16;
+        for (i, byte) in unreduced.iter_mut().enumerate() {
+            let sum = s.as_bytes()[i] as u16 + l_minus_one[i] as u16 + carry;
+            *byte = sum as u8;
+            carry = sum >> 8;
+        }
+        assert_eq!(carry, 0);
+        assert!(replace(4, &|entry| entry.2[32..].copy_from_slice(&unreduced)).is_err());
+        // Wrong lengths.
+        let checks = [SignatureCheck {
+            data: &good[0].1,
+            public_key: &good[0].0[..31],
+            signature: &good[0].2,
+        }; MIN_BATCH];
+        assert!(
+            crypto
+                .verify_signatures(SignatureScheme::ED25519, &checks)
+                .is_err()
+        );
+        let checks = [SignatureCheck {
+            data: &good[0].1,
+            public_key: &good[0].0,
+            signature: &good[0].2[..63],
+        }; MIN_BATCH];
+        assert!(
+            crypto
+                .verify_signatures(SignatureScheme::ED25519, &checks)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_batch_checks_rfc_8032s_equation_with_the_cofactor() {
+        // An honest key and R = [r]B + T (T of order 8: R is not of small order, and its
+        // encoding is canonical), s = r + k * a: [s]B - R - [k]A = -T. The equation without
+        // the cofactor (verify_strict's) fails; with it (RFC 8032 section 5.1.7) it holds.
+        // Only the signer can make such a signature; the module docs say why a batch may
+        // accept it.
+        let crypto = Crypto::default();
+        let a = Scalar::from_bytes_mod_order([7; 32]);
+        let public = EdwardsPoint::mul_base(&a).compress().to_bytes();
+        let r = Scalar::from_bytes_mod_order([11; 32]);
+        let nonce = (EdwardsPoint::mul_base(&r) + EIGHT_TORSION[1])
+            .compress()
+            .to_bytes();
+        let message = b"cofactor".to_vec();
+        let k = Scalar::from_hash(
+            Sha512::new()
+                .chain_update(nonce)
+                .chain_update(public)
+                .chain_update(&message),
+        );
+        let mut signature = [0u8; 64];
+        signature[..32].copy_from_slice(&nonce);
+        signature[32..].copy_from_slice((r + k * a).as_bytes());
+        assert_eq!(
+            both(&crypto, &message, &public, &signature),
+            Err(CryptoError::InvalidSignature)
+        );
+        let mut crafted = valid_batch(MIN_BATCH as u8);
+        crafted.push((public, message, signature));
+        assert_eq!(batch(&crypto, &crafted), Ok(()));
     }
 
     #[test]

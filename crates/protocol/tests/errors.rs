@@ -465,3 +465,57 @@ fn a_tree_that_repeats_a_key_is_refused() {
     let m = dave.encrypt(b"hello");
     alice.expect_message(&m, &dave.id(), b"hello");
 }
+
+/// A ratchet tree with one leaf signature changed is refused, wherever the leaf is: the
+/// leaves' signatures are checked as a batch per core (Conclave's openmls patch 24), and a
+/// failed batch is checked again one signature at a time to name the error. Ten members,
+/// so that each core's batch is large enough to be checked as one.
+#[test]
+fn a_tree_with_a_bad_leaf_signature_is_refused() {
+    use openmls::prelude::RatchetTreeIn;
+    use tls_codec::{Deserialize as _, Serialize as _};
+
+    let mut alice = Client::new("alice");
+    let others: Vec<Client> = (1..10)
+        .map(|i| Client::new(&format!("member{i}")))
+        .collect();
+    let mut dave = Client::new("dave");
+    alice.create("Signatures");
+    let mut key_packages: Vec<Vec<u8>> = others.iter().map(Client::key_package).collect();
+    key_packages.insert(4, dave.key_package());
+    let commit = alice.add(&key_packages);
+    alice.merge();
+    let invitation = commit.invitation.as_ref().unwrap();
+    let tree = invitation.ratchet_tree.clone();
+    let leaves: Vec<Vec<u8>> = RatchetTreeIn::tls_deserialize_exact(tree.as_slice())
+        .unwrap()
+        .leaves()
+        .map(|leaf| leaf.tls_serialize_detached().unwrap())
+        .collect();
+    assert_eq!(leaves.len(), 11);
+    let config = GroupConfig::default();
+    for (leaf, bit) in [(0, 0), (3, 200), (5, 511), (10, 77)] {
+        let at = tree
+            .windows(leaves[leaf].len())
+            .position(|window| window == leaves[leaf].as_slice())
+            .unwrap();
+        // The leaf's signature is its last 64 bytes.
+        let mut tampered = tree.clone();
+        tampered[at + leaves[leaf].len() - 64 + bit / 8] ^= 1 << (bit % 8);
+        let err = Group::join(
+            &dave.provider,
+            &config,
+            &invitation.welcome,
+            Some(&tampered),
+        )
+        .expect_err("a tree with a bad leaf signature must be refused");
+        assert!(
+            matches!(&err, Error::InvalidWelcome(m) if m.contains("Invalid node signature")),
+            "leaf {leaf}: unexpected error: {err:?}"
+        );
+    }
+    // Dave's key package is still there for the true tree.
+    dave.join(&commit);
+    let m = dave.encrypt(b"hello");
+    alice.expect_message(&m, &dave.id(), b"hello");
+}

@@ -6,7 +6,7 @@ use tls_codec::SecretVLBytes;
 
 use crate::types::{
     AeadType, Ciphersuite, CryptoError, ExporterSecret, HashType, HpkeCiphertext, HpkeConfig,
-    HpkeKeyPair, KemOutput, SignatureScheme,
+    HpkeKeyPair, KemOutput, SignatureCheck, SignatureScheme,
 };
 
 /// Errors that can occur while building AAD after deriving the HPKE KEM output
@@ -106,6 +106,26 @@ pub trait OpenMlsCrypto: Send + Sync {
         pk: &[u8],
         signature: &[u8],
     ) -> Result<(), CryptoError>;
+
+    /// CONCLAVE PATCH 1: verify many signatures of one scheme at once.
+    ///
+    /// Returns `Ok(())` only if every signature verifies. An error says that at least one
+    /// does not, not which one: a caller that must name it checks them one by one with
+    /// [`OpenMlsCrypto::verify_signature`].
+    ///
+    /// The default checks them one after another with
+    /// [`OpenMlsCrypto::verify_signature`]. A provider may check them together (Ed25519
+    /// batch verification costs about half as much per signature); it must then accept
+    /// only signatures that RFC 8032's verification equation accepts.
+    fn verify_signatures(
+        &self,
+        alg: SignatureScheme,
+        checks: &[SignatureCheck<'_>],
+    ) -> Result<(), CryptoError> {
+        checks.iter().try_for_each(|check| {
+            self.verify_signature(alg, check.data, check.public_key, check.signature)
+        })
+    }
 
     /// Sign with the given parameters.
     ///

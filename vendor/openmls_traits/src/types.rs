@@ -172,6 +172,18 @@ impl std::fmt::Display for CryptoError {
 
 impl std::error::Error for CryptoError {}
 
+/// CONCLAVE PATCH 1: one signature to check, for
+/// [`OpenMlsCrypto::verify_signatures`](crate::crypto::OpenMlsCrypto::verify_signatures).
+#[derive(Debug, Clone, Copy)]
+pub struct SignatureCheck<'a> {
+    /// The signed data.
+    pub data: &'a [u8],
+    /// The signer's public key.
+    pub public_key: &'a [u8],
+    /// The signature.
+    pub signature: &'a [u8],
+}
+
 // === HPKE === //
 
 /// Convenience tuple struct for an HPKE configuration.

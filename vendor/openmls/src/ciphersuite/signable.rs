@@ -135,6 +135,20 @@ pub trait Verifiable: Sized {
         pk: &OpenMlsSignaturePublicKey,
     ) -> Result<Self::VerifiedStruct, SignatureError>;
 
+    /// CONCLAVE PATCH 24: the bytes the signature signs (the labeled `SignContent` of the
+    /// unsigned payload), for checking many signatures at once with
+    /// `OpenMlsCrypto::verify_signatures`. [`Verifiable::verify_no_out`] checks these bytes.
+    fn signed_content(&self) -> Result<Vec<u8>, SignatureError> {
+        let payload = self
+            .unsigned_payload()
+            .map_err(|_| SignatureError::VerificationError)?;
+        let sign_content = SignContent::new(self.label(), payload.into());
+        sign_content.tls_serialize_detached().map_err(|e| {
+            log::error!("Serializing SignContent failed, {e:?}");
+            SignatureError::VerificationError
+        })
+    }
+
     /// Verifies the payload against the given public key.
     /// The signature is fetched via the [`Verifiable::signature()`] function and
     /// the payload via [`Verifiable::unsigned_payload()`].
@@ -146,17 +160,7 @@ pub trait Verifiable: Sized {
         crypto: &impl OpenMlsCrypto,
         pk: &OpenMlsSignaturePublicKey,
     ) -> Result<(), SignatureError> {
-        let payload = self
-            .unsigned_payload()
-            .map_err(|_| SignatureError::VerificationError)?;
-        let sign_content = SignContent::new(self.label(), payload.into());
-        let payload = match sign_content.tls_serialize_detached() {
-            Ok(p) => p,
-            Err(e) => {
-                log::error!("Serializing SignContent failed, {e:?}");
-                return Err(SignatureError::VerificationError);
-            }
-        };
+        let payload = self.signed_content()?;
         // https://validation.openmls.tech/#valn1301
         crypto
             .verify_signature(

@@ -133,7 +133,8 @@ impl Signature {
 
 impl Signature {
     /// Get this signature as slice.
-    pub(super) fn value(&self) -> &[u8] {
+    // CONCLAVE PATCH 24: crate-visible, for the ratchet tree's batch of leaf signatures.
+    pub(crate) fn value(&self) -> &[u8] {
         self.value.as_slice()
     }
 }

@@ -24,7 +24,7 @@ use std::fmt;
 use openmls_traits::{
     crypto::OpenMlsCrypto,
     signatures::Signer,
-    types::{Ciphersuite, CryptoError},
+    types::{Ciphersuite, CryptoError, SignatureCheck},
 };
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -50,7 +50,7 @@ use crate::{
         array_representation::{is_node_in_tree, LeafNodeIndex, TreeSize},
         MlsBinaryTree, MlsBinaryTreeError,
     },
-    ciphersuite::{signable::Verifiable, Secret},
+    ciphersuite::{OpenMlsSignaturePublicKey, Secret},
     credentials::CredentialWithKey,
     error::LibraryError,
     extensions::Extensions,
@@ -116,6 +116,19 @@ pub enum RatchetTreeError {
     WrongNodeType,
 }
 
+/// CONCLAVE PATCH 24: a node of an incoming ratchet tree whose kind fits its place, with,
+/// for a leaf, what its signature signs (`None` if that cannot be encoded, which fails
+/// verification).
+enum ReadyNode {
+    Leaf {
+        leaf: VerifiableLeafNode,
+        signed_content: Option<Vec<u8>>,
+        signature_key: OpenMlsSignaturePublicKey,
+    },
+    Parent(Box<ParentNode>),
+    Blank,
+}
+
 impl RatchetTree {
     /// Create a [`RatchetTree`] from a vector of nodes stripping all trailing blank nodes.
     ///
@@ -161,10 +174,15 @@ impl RatchetTree {
 
                 // Verify the nodes.
                 // https://validation.openmls.tech/#valn1407
-                // CONCLAVE PATCH 3: the leaves' signatures are checked on all cores (a
+                // CONCLAVE PATCH 3: the nodes are made ready and checked on all cores (a
                 // join verifies one signature per member); the first error in tree order
                 // is returned, as when checked one after another.
-                let verify = |(index, node): (usize, Option<NodeIn>)| -> Result<Option<Node>, RatchetTreeError> {
+                // CONCLAVE PATCH 24: the leaves' signatures are first checked together,
+                // one `verify_signatures` batch per core. Only if a batch fails (or a node
+                // is not what its place requires) is each signature checked on its own,
+                // which names the first error exactly as before.
+                let signature_scheme = ciphersuite.signature_algorithm();
+                let ready = |(index, node): (usize, Option<NodeIn>)| -> Result<ReadyNode, RatchetTreeError> {
                     Ok(match (index % 2, node) {
                         // Even indices must be leaf nodes.
                         (0, Some(NodeIn::LeafNode(leaf_node))) => {
@@ -172,37 +190,33 @@ impl RatchetTree {
                                 group_id.clone(),
                                 LeafNodeIndex::new((index / 2) as u32),
                             );
-                            let verifiable_leaf_node = leaf_node.into_verifiable_leaf_node();
-                            let signature_key = verifiable_leaf_node
+                            let mut leaf = leaf_node.into_verifiable_leaf_node();
+                            match &mut leaf {
+                                VerifiableLeafNode::KeyPackage(_) => {}
+                                VerifiableLeafNode::Update(leaf) => {
+                                    leaf.add_tree_position(tree_position)
+                                }
+                                VerifiableLeafNode::Commit(leaf) => {
+                                    leaf.add_tree_position(tree_position)
+                                }
+                            }
+                            let signature_key = leaf
                                 .signature_key()
                                 .clone()
-                                .into_signature_public_key_enriched(
-                                    ciphersuite.signature_algorithm(),
-                                );
-                            Some(Node::leaf_node(match verifiable_leaf_node {
-                                VerifiableLeafNode::KeyPackage(leaf_node) => leaf_node
-                                    .verify(crypto, &signature_key)
-                                    .map_err(|_| RatchetTreeError::InvalidNodeSignature)?,
-                                VerifiableLeafNode::Update(mut leaf_node) => {
-                                    leaf_node.add_tree_position(tree_position);
-                                    leaf_node
-                                        .verify(crypto, &signature_key)
-                                        .map_err(|_| RatchetTreeError::InvalidNodeSignature)?
-                                }
-                                VerifiableLeafNode::Commit(mut leaf_node) => {
-                                    leaf_node.add_tree_position(tree_position);
-                                    leaf_node
-                                        .verify(crypto, &signature_key)
-                                        .map_err(|_| RatchetTreeError::InvalidNodeSignature)?
-                                }
-                            }))
+                                .into_signature_public_key_enriched(signature_scheme);
+                            let signed_content = leaf.signed_content().ok();
+                            ReadyNode::Leaf {
+                                leaf,
+                                signed_content,
+                                signature_key,
+                            }
                         }
                         // Odd indices must be parent nodes.
                         (1, Some(NodeIn::ParentNode(parent_node))) => {
-                            Some(Node::ParentNode(parent_node))
+                            ReadyNode::Parent(parent_node)
                         }
                         // Blank nodes.
-                        (_, None) => None,
+                        (_, None) => ReadyNode::Blank,
                         // All other cases are invalid.
                         _ => {
                             return Err(RatchetTreeError::WrongNodeType);
@@ -210,12 +224,74 @@ impl RatchetTree {
                     })
                 };
                 #[cfg(not(target_arch = "wasm32"))]
-                let checked: Vec<_> = {
+                let ready: Vec<_> = {
                     use rayon::prelude::*;
-                    nodes.into_par_iter().enumerate().map(verify).collect()
+                    nodes.into_par_iter().enumerate().map(ready).collect()
                 };
                 #[cfg(target_arch = "wasm32")]
-                let checked: Vec<_> = nodes.into_iter().enumerate().map(verify).collect();
+                let ready: Vec<_> = nodes.into_iter().enumerate().map(ready).collect();
+
+                let checks: Option<Vec<SignatureCheck<'_>>> = ready
+                    .iter()
+                    .filter_map(|node| match node {
+                        Ok(ReadyNode::Leaf {
+                            leaf,
+                            signed_content,
+                            signature_key,
+                        }) => Some(signed_content.as_ref().map(|content| SignatureCheck {
+                            data: content,
+                            public_key: signature_key.as_slice(),
+                            signature: leaf.signature().value(),
+                        })),
+                        Ok(_) => None,
+                        Err(_) => Some(None),
+                    })
+                    .collect();
+                let all_signatures_valid = checks.is_some_and(|checks| {
+                    #[cfg(not(target_arch = "wasm32"))]
+                    {
+                        use rayon::prelude::*;
+                        let per_core = checks.len().div_ceil(rayon::current_num_threads()).max(1);
+                        checks.par_chunks(per_core).all(|checks| {
+                            crypto.verify_signatures(signature_scheme, checks).is_ok()
+                        })
+                    }
+                    #[cfg(target_arch = "wasm32")]
+                    crypto.verify_signatures(signature_scheme, &checks).is_ok()
+                });
+
+                let verify = |node: Result<ReadyNode, RatchetTreeError>| -> Result<Option<Node>, RatchetTreeError> {
+                    Ok(match node? {
+                        ReadyNode::Leaf {
+                            leaf,
+                            signed_content,
+                            signature_key,
+                        } => {
+                            if !all_signatures_valid {
+                                let content = signed_content
+                                    .ok_or(RatchetTreeError::InvalidNodeSignature)?;
+                                crypto
+                                    .verify_signature(
+                                        signature_key.signature_scheme(),
+                                        &content,
+                                        signature_key.as_slice(),
+                                        leaf.signature().value(),
+                                    )
+                                    .map_err(|_| RatchetTreeError::InvalidNodeSignature)?;
+                            }
+                            Some(Node::leaf_node(leaf.into_checked()))
+                        }
+                        ReadyNode::Parent(parent_node) => Some(Node::ParentNode(parent_node)),
+                        ReadyNode::Blank => None,
+                    })
+                };
+                #[cfg(not(target_arch = "wasm32"))]
+                let checked: Vec<_> = {
+                    use rayon::prelude::*;
+                    ready.into_par_iter().map(verify).collect()
+                };
+                #[cfg(target_arch = "wasm32")]
+                let checked: Vec<_> = ready.into_iter().map(verify).collect();
                 let verified_nodes = checked.into_iter().collect::<Result<Vec<_>, _>>()?;
                 Ok(Self::trimmed(verified_nodes))
             }

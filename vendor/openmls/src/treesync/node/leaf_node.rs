@@ -912,6 +912,38 @@ impl VerifiableLeafNode {
             VerifiableLeafNode::Commit(v) => v.signature_key(),
         }
     }
+
+    /// CONCLAVE PATCH 24: the bytes the leaf's signature signs.
+    pub(crate) fn signed_content(
+        &self,
+    ) -> Result<Vec<u8>, crate::ciphersuite::signable::SignatureError> {
+        match self {
+            VerifiableLeafNode::KeyPackage(v) => v.signed_content(),
+            VerifiableLeafNode::Update(v) => v.signed_content(),
+            VerifiableLeafNode::Commit(v) => v.signed_content(),
+        }
+    }
+
+    /// CONCLAVE PATCH 24: the leaf's signature.
+    pub(crate) fn signature(&self) -> &Signature {
+        match self {
+            VerifiableLeafNode::KeyPackage(v) => &v.signature,
+            VerifiableLeafNode::Update(v) => &v.signature,
+            VerifiableLeafNode::Commit(v) => &v.signature,
+        }
+    }
+
+    /// CONCLAVE PATCH 24: the leaf, for a caller that has checked its signature over
+    /// [`Self::signed_content`] itself (`OpenMlsCrypto::verify_signatures`, for many
+    /// leaves at once). Everything else [`Verifiable::verify`] does is this conversion.
+    pub(crate) fn into_checked(self) -> LeafNode {
+        let (payload, signature) = match self {
+            VerifiableLeafNode::KeyPackage(v) => (v.payload, v.signature),
+            VerifiableLeafNode::Update(v) => (v.payload, v.signature),
+            VerifiableLeafNode::Commit(v) => (v.payload, v.signature),
+        };
+        LeafNode { payload, signature }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
