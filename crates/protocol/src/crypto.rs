@@ -101,7 +101,7 @@ fn decode_nonce(bytes: &[u8; 32]) -> Option<EdwardsPoint> {
         .filter(|point| !point.is_small_order())
 }
 
-/// The crypto provider of Conclave's providers/// The crypto provider of Conclave's providers ([`MemoryProvider`](crate::MemoryProvider) and
+/// The crypto provider of Conclave's providers ([`MemoryProvider`](crate::MemoryProvider) and
 /// conclave-storage's): `RustCrypto`, with Ed25519 signatures checked as the module docs
 /// describe.
 #[derive(Default)]
@@ -142,8 +142,9 @@ impl Crypto {
                 self.verify_ed25519(check.data, check.public_key, check.signature)
             });
         }
-        // A random 128-bit weight per signature: a signature that fails its own equation
-        // makes the weighted sum vanish with probability 2^-128, whatever the signer chose.
+        // A random 128-bit weight per signature, drawn after the signatures are fixed: a
+        // signature that fails RFC 8032's equation makes the weighted sum, times the
+        // cofactor, vanish with probability 2^-128 at most, whatever the signer chose.
         let weights = self
             .rust_crypto
             .random_vec(16 * checks.len())

@@ -398,9 +398,8 @@ fn an_add_that_repeats_a_signature_key_is_refused() {
 /// another error.)
 #[test]
 fn a_tree_that_repeats_a_key_is_refused() {
-    use openmls::prelude::RatchetTreeIn;
     use openmls_traits::signatures::Signer as _;
-    use tls_codec::{Deserialize as _, Serialize as _, VLBytes};
+    use tls_codec::{Serialize as _, VLBytes};
 
     let (mut alice, bob, carol, mut dave) = (
         Client::new("alice"),
@@ -416,16 +415,9 @@ fn a_tree_that_repeats_a_key_is_refused() {
     let group_id = VLBytes::new(alice.group().id().as_bytes().to_vec())
         .tls_serialize_detached()
         .unwrap();
-    let leaves: Vec<Vec<u8>> = RatchetTreeIn::tls_deserialize_exact(tree.as_slice())
-        .unwrap()
-        .leaves()
-        .map(|leaf| leaf.tls_serialize_detached().unwrap())
-        .collect();
-    let (alice_leaf, bob_leaf) = (&leaves[0], &leaves[1]);
-    let at = tree
-        .windows(alice_leaf.len())
-        .position(|window| window == alice_leaf.as_slice())
-        .unwrap();
+    let leaves = encoded_leaves(&tree);
+    let ((at, alice_leaf), (_, bob_leaf)) = (&leaves[0], &leaves[1]);
+    let at = *at;
     // A leaf node opens with its X25519 encryption key and Ed25519 signature key (each a
     // one-byte length, 32, then the key) and ends with its signature (a two-byte length,
     // 64, then the signature).
@@ -472,9 +464,6 @@ fn a_tree_that_repeats_a_key_is_refused() {
 /// so that each core's batch is large enough to be checked as one.
 #[test]
 fn a_tree_with_a_bad_leaf_signature_is_refused() {
-    use openmls::prelude::RatchetTreeIn;
-    use tls_codec::{Deserialize as _, Serialize as _};
-
     let mut alice = Client::new("alice");
     let others: Vec<Client> = (1..10)
         .map(|i| Client::new(&format!("member{i}")))
@@ -487,21 +476,14 @@ fn a_tree_with_a_bad_leaf_signature_is_refused() {
     alice.merge();
     let invitation = commit.invitation.as_ref().unwrap();
     let tree = invitation.ratchet_tree.clone();
-    let leaves: Vec<Vec<u8>> = RatchetTreeIn::tls_deserialize_exact(tree.as_slice())
-        .unwrap()
-        .leaves()
-        .map(|leaf| leaf.tls_serialize_detached().unwrap())
-        .collect();
+    let leaves = encoded_leaves(&tree);
     assert_eq!(leaves.len(), 11);
     let config = GroupConfig::default();
     for (leaf, bit) in [(0, 0), (3, 200), (5, 511), (10, 77)] {
-        let at = tree
-            .windows(leaves[leaf].len())
-            .position(|window| window == leaves[leaf].as_slice())
-            .unwrap();
+        let (at, encoded) = &leaves[leaf];
         // The leaf's signature is its last 64 bytes.
         let mut tampered = tree.clone();
-        tampered[at + leaves[leaf].len() - 64 + bit / 8] ^= 1 << (bit % 8);
+        tampered[at + encoded.len() - 64 + bit / 8] ^= 1 << (bit % 8);
         let err = Group::join(
             &dave.provider,
             &config,
@@ -518,4 +500,24 @@ fn a_tree_with_a_bad_leaf_signature_is_refused() {
     dave.join(&commit);
     let m = dave.encrypt(b"hello");
     alice.expect_message(&m, &dave.id(), b"hello");
+}
+
+/// Each leaf of an encoded ratchet tree: where its encoding starts in `tree`, and the
+/// encoding.
+fn encoded_leaves(tree: &[u8]) -> Vec<(usize, Vec<u8>)> {
+    use openmls::prelude::RatchetTreeIn;
+    use tls_codec::{Deserialize as _, Serialize as _};
+
+    RatchetTreeIn::tls_deserialize_exact(tree)
+        .unwrap()
+        .leaves()
+        .map(|leaf| {
+            let encoded = leaf.tls_serialize_detached().unwrap();
+            let at = tree
+                .windows(encoded.len())
+                .position(|window| window == encoded.as_slice())
+                .unwrap();
+            (at, encoded)
+        })
+        .collect()
 }

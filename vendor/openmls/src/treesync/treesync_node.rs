@@ -65,11 +65,11 @@ pub(crate) struct TreeSyncLeafNode {
     #[serde(with = "super::stored_node::option")]
     node: Option<LeafNode>,
     // CONCLAVE PATCH 20: the node's TLS encoding, made the first time the leaf is
-    // hashed (patch 22) or the tree stored, and reused every time after. The whole tree is stored after every
-    // commit; encoding each leaf again, from a dozen small allocations scattered
-    // over the heap, was a quarter of processing a commit at 5,000 members. A
-    // leaf's node never changes in place (a new leaf node makes a new
-    // `TreeSyncLeafNode`), so the encoding cannot go stale.
+    // hashed (patch 22) or the tree stored, and reused every time after. The whole
+    // tree is stored after every commit; encoding each leaf again, from a dozen
+    // small allocations scattered over the heap, was a quarter of processing a
+    // commit at 5,000 members. A leaf's node never changes in place (a new leaf
+    // node makes a new `TreeSyncLeafNode`), so the encoding cannot go stale.
     #[serde(skip)]
     encoded: OnceLock<Vec<u8>>,
 }
