@@ -73,6 +73,15 @@ impl Store {
     ///   fsync each) is what keeps message processing fast.
     /// - `foreign_keys = ON`, `secure_delete = ON` (deleted plaintext is overwritten, not left
     ///   in free pages), a 5 s busy timeout.
+    /// - `locking_mode = EXCLUSIVE`: the profile has one connection (the lock above), so it
+    ///   takes SQLite's file locks once and keeps them, and the WAL's index lives in this
+    ///   process's memory rather than a shared `-shm` file; a transaction no longer locks
+    ///   and unlocks byte ranges of that file (about 6 us of the ~10 us it cost to begin and
+    ///   end one here). Other SQLite connections to the file get "database is locked" while
+    ///   the store is open.
+    /// - `temp_store = MEMORY`: statement journals and temporary tables (large migrations
+    ///   spill them) stay in memory, so pages of messages and keys are never written to an
+    ///   unlinked file in the system's temporary directory.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         let lock = lock_profile(&path)?;
@@ -90,6 +99,9 @@ impl Store {
             reason: e.to_string(),
         })?;
         connection.busy_timeout(BUSY_TIMEOUT)?;
+        // Before anything reads the file: the WAL index is kept in memory only if the mode is
+        // exclusive when the WAL is first opened.
+        connection.query_row("PRAGMA locking_mode = EXCLUSIVE", [], |_| Ok(()))?;
         if existed {
             check_existing(&connection, &path)?;
         }
@@ -273,7 +285,8 @@ fn configure(connection: &Connection, path: &Path) -> Result<(), StoreError> {
     connection.execute_batch(
         "PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
-         PRAGMA secure_delete = ON;",
+         PRAGMA secure_delete = ON;
+         PRAGMA temp_store = MEMORY;",
     )?;
     Ok(())
 }

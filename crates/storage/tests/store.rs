@@ -35,6 +35,29 @@ fn a_profile_is_opened_by_one_store_at_a_time() {
 }
 
 #[test]
+fn other_sqlite_connections_are_kept_out_while_a_store_is_open() {
+    // `locking_mode = EXCLUSIVE`: the store keeps SQLite's locks for as long as it is open.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.sqlite");
+    let store = Store::open(&path).unwrap();
+    let read = || {
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other.busy_timeout(std::time::Duration::ZERO).unwrap();
+        other.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+            r.get::<_, i64>(0)
+        })
+    };
+    match read() {
+        Err(rusqlite::Error::SqliteFailure(e, _)) => {
+            assert_eq!(e.code, rusqlite::ErrorCode::DatabaseBusy)
+        }
+        other => panic!("another connection read an open profile: {other:?}"),
+    }
+    drop(store);
+    assert!(read().unwrap() > 0);
+}
+
+#[test]
 fn a_second_process_gets_profile_in_use() {
     // The lock is the operating system's: a process holding it (a shell's flock) keeps us out.
     let dir = tempfile::tempdir().unwrap();
