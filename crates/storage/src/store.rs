@@ -64,8 +64,9 @@ impl Store {
     ///   database with Conclave's `application_id`, that `PRAGMA quick_check` passes
     ///   ([`StoreError::Corrupt`]), and that its schema is not newer than this build's
     ///   ([`StoreError::NewerSchema`]).
-    /// - Journal: WAL, so readers never block the writer and a crash at any instant leaves
-    ///   the last committed transaction. `synchronous = NORMAL`: a commit is durable against a
+    /// - Journal: WAL, so a commit appends its pages to one log instead of writing a rollback
+    ///   journal and the database, and a crash at any instant leaves the last committed
+    ///   transaction. `synchronous = NORMAL`: a commit is durable against a
     ///   process crash as soon as it returns (it is in the WAL, in the OS's cache); against
     ///   power loss it becomes durable at the next WAL sync. The client calls
     ///   [`Store::sync`] before telling the server it may delete what was received, so
