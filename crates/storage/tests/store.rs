@@ -193,6 +193,64 @@ fn unwritable_location_is_a_clear_error() {
     ));
 }
 
+/// Shaped like openmls's: a reference made of bytes, which stored values write as a byte
+/// string and keys as an array of integers.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Ref(Vec<u8>);
+impl openmls_traits::storage::Key<1> for Ref {}
+impl openmls_traits::storage::Entity<1> for Ref {}
+impl openmls_traits::storage::traits::ProposalRef<1> for Ref {}
+impl openmls_traits::storage::traits::GroupId<1> for Ref {}
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Proposal(Vec<u8>);
+impl openmls_traits::storage::Entity<1> for Proposal {}
+impl openmls_traits::storage::traits::QueuedProposal<1> for Proposal {}
+
+#[test]
+fn a_queued_proposal_is_removed_by_its_reference() {
+    // A proposal's reference is written with the proposal and looked up as a key: both must
+    // encode it alike, or the removal finds nothing.
+    use openmls_traits::{OpenMlsProvider, storage::StorageProvider};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("p.sqlite")).unwrap();
+    let group = Ref(vec![0xAB; 16]);
+    let (first, second) = (Ref(vec![0x80; 32]), Ref(vec![0x01; 32]));
+    let tx = store.transaction().unwrap();
+    let provider = tx.provider();
+    let storage = provider.storage();
+    storage
+        .queue_proposal(&group, &first, &Proposal(vec![1; 100]))
+        .unwrap();
+    storage
+        .queue_proposal(&group, &second, &Proposal(vec![2; 100]))
+        .unwrap();
+    storage.remove_proposal(&group, &first).unwrap();
+    let left: Vec<(Ref, Proposal)> = storage.queued_proposals(&group).unwrap();
+    assert_eq!(left, vec![(Ref(vec![0x01; 32]), Proposal(vec![2; 100]))]);
+    tx.commit().unwrap();
+}
+
+#[test]
+fn opening_moves_the_write_ahead_log_into_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.sqlite");
+    let store = Store::open(&path).unwrap();
+    // The migrations' pages are in the database file: a copy of it alone, without the log,
+    // has the whole schema.
+    let copy = dir.path().join("copy.sqlite");
+    std::fs::copy(&path, &copy).unwrap();
+    drop(store);
+    let conn = rusqlite::Connection::open(&copy).unwrap();
+    let tables: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name IN ('messages', 'openmls_group_data')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 2);
+}
+
 #[test]
 fn pragmas_are_as_documented() {
     let dir = tempfile::tempdir().unwrap();

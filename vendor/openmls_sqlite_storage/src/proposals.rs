@@ -6,7 +6,7 @@ use rusqlite::params;
 use crate::{
     codec::Codec,
     storage_provider::StorableKeyRef,
-    wrappers::{EntityRefWrapper, EntityWrapper, KeyRefWrapper},
+    wrappers::{EntityAsKeyRefWrapper, EntityRefWrapper, EntityWrapper, KeyRefWrapper},
     STORAGE_PROVIDER_VERSION,
 };
 
@@ -93,7 +93,7 @@ impl<Proposal: Entity<STORAGE_PROVIDER_VERSION>, ProposalRef: Entity<STORAGE_PRO
             VALUES (?1, ?2, ?3, ?4)",
             params![
                 KeyRefWrapper::<C, _>(group_id, PhantomData),
-                EntityRefWrapper::<C, _>(self.0, PhantomData),
+                EntityAsKeyRefWrapper::<C, _>(self.0, PhantomData),
                 EntityRefWrapper::<C, _>(self.1, PhantomData),
                 STORAGE_PROVIDER_VERSION
             ],
