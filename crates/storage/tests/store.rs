@@ -230,6 +230,107 @@ fn a_queued_proposal_is_removed_by_its_reference() {
     tx.commit().unwrap();
 }
 
+/// The codec as it was before stored values wrote byte strings: values in the plain form,
+/// as keys still are.
+#[derive(Debug, Default)]
+struct PlainCodec;
+
+impl openmls_sqlite_storage::Codec for PlainCodec {
+    type Error = conclave_storage::codec::CodecError;
+
+    fn to_vec<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Self::Error> {
+        conclave_storage::codec::MlsCodec::to_vec(value)
+    }
+
+    fn from_slice<T: serde::de::DeserializeOwned>(slice: &[u8]) -> Result<T, Self::Error> {
+        conclave_storage::codec::MlsCodec::from_slice(slice)
+    }
+}
+
+/// openmls over a profile's file with [`PlainCodec`], beside no store.
+struct PlainProvider<'c> {
+    crypto: conclave_protocol::Crypto,
+    storage: openmls_sqlite_storage::SqliteStorageProvider<PlainCodec, &'c rusqlite::Connection>,
+}
+
+impl<'c> openmls_traits::OpenMlsProvider for PlainProvider<'c> {
+    type CryptoProvider = conclave_protocol::Crypto;
+    type RandProvider = conclave_protocol::Crypto;
+    type StorageProvider =
+        openmls_sqlite_storage::SqliteStorageProvider<PlainCodec, &'c rusqlite::Connection>;
+
+    fn storage(&self) -> &Self::StorageProvider {
+        &self.storage
+    }
+
+    fn crypto(&self) -> &Self::CryptoProvider {
+        &self.crypto
+    }
+
+    fn rand(&self) -> &Self::RandProvider {
+        &self.crypto
+    }
+}
+
+#[test]
+fn a_group_stored_before_byte_strings_loads_and_carries_on() {
+    // Alice's identity and group are written as every build before byte strings wrote them;
+    // then her profile is opened by a store, which reads them and writes the new form.
+    use conclave_protocol::{Group, GroupConfig, Identity};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let wire = Wire::open(&d.join("wire.sqlite"));
+    let mut bob = Peer::create(d, "bob");
+    let alice_path = d.join("alice.sqlite");
+    drop(Store::open(&alice_path).unwrap());
+    let (group, record) = {
+        let conn = rusqlite::Connection::open(&alice_path).unwrap();
+        let provider = PlainProvider {
+            crypto: conclave_protocol::Crypto::default(),
+            storage: openmls_sqlite_storage::SqliteStorageProvider::new(&conn),
+        };
+        let config = GroupConfig::default();
+        let identity = Identity::create(&provider, member_id("alice"), config.ciphersuite).unwrap();
+        let mut g = Group::create(&provider, &identity, &config, "old").unwrap();
+        let bundle = g
+            .add_members(&provider, &identity, &[bob.key_package()])
+            .unwrap();
+        g.merge_pending_commit(&provider).unwrap();
+        let invitation = bundle.invitation.unwrap();
+        bob.join(&wire, &invitation.welcome, &invitation.ratchet_tree);
+        (g.id(), identity.record())
+    };
+    // Her 32-byte public key as the old codec wrote it: an array of 32 integers (dc 00 20),
+    // not a byte string (c4 20).
+    let plain_form: bool = rusqlite::Connection::open(&alice_path)
+        .unwrap()
+        .query_row(
+            "SELECT instr(signature_key, X'dc0020') > 0 AND instr(signature_key, X'c420') = 0
+             FROM openmls_signature_keys",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(plain_form);
+    {
+        let mut store = Store::open(&alice_path).unwrap();
+        let tx = store.transaction().unwrap();
+        tx.set_profile(&record, harness::WIRE, 0).unwrap();
+        tx.create_conversation(&group, "old", 0).unwrap();
+        tx.advance_cursor(harness::WIRE, wire.last_seq()).unwrap();
+        tx.commit().unwrap();
+    }
+    let mut alice = Peer::open(d, "alice").unwrap();
+    let uid = alice.send(&wire, &group, vec![1; 16], "from before");
+    assert_eq!(bob.receive(&wire, &group), vec![uid]);
+    bob.update(&wire, &group);
+    alice.receive(&wire, &group);
+    assert_eq!(alice.epoch_state(&group), bob.epoch_state(&group));
+    let mut alice = alice.reopen(d);
+    let uid = alice.send(&wire, &group, vec![2; 16], "and after");
+    assert_eq!(bob.receive(&wire, &group), vec![uid]);
+}
+
 #[test]
 fn opening_moves_the_write_ahead_log_into_the_database() {
     let dir = tempfile::tempdir().unwrap();
