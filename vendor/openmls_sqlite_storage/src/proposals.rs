@@ -6,7 +6,7 @@ use rusqlite::params;
 use crate::{
     codec::Codec,
     storage_provider::StorableKeyRef,
-    wrappers::{EntityAsKeyRefWrapper, EntityRefWrapper, EntityWrapper, KeyRefWrapper},
+    wrappers::{EntityRefWrapper, EntityWrapper, KeyRefWrapper},
     STORAGE_PROVIDER_VERSION,
 };
 
@@ -72,14 +72,19 @@ impl<Proposal: Entity<STORAGE_PROVIDER_VERSION>, ProposalRef: Entity<STORAGE_PRO
     }
 }
 
+/// Conclave patch 2: the reference is bound as a key (upstream: an entity), since rows are
+/// deleted by it as a key: it must be written in the key's encoding, which a codec may
+/// make differ from an entity's.
 pub(super) struct StorableProposalRef<
     'a,
     Proposal: Entity<STORAGE_PROVIDER_VERSION>,
-    ProposalRef: Entity<STORAGE_PROVIDER_VERSION>,
+    ProposalRef: ProposalRefTrait<STORAGE_PROVIDER_VERSION>,
 >(pub &'a ProposalRef, pub &'a Proposal);
 
-impl<Proposal: Entity<STORAGE_PROVIDER_VERSION>, ProposalRef: Entity<STORAGE_PROVIDER_VERSION>>
-    StorableProposalRef<'_, Proposal, ProposalRef>
+impl<
+        Proposal: Entity<STORAGE_PROVIDER_VERSION>,
+        ProposalRef: ProposalRefTrait<STORAGE_PROVIDER_VERSION>,
+    > StorableProposalRef<'_, Proposal, ProposalRef>
 {
     pub(super) fn store<C: Codec, GroupId: Key<STORAGE_PROVIDER_VERSION>>(
         &self,
@@ -93,7 +98,7 @@ impl<Proposal: Entity<STORAGE_PROVIDER_VERSION>, ProposalRef: Entity<STORAGE_PRO
             VALUES (?1, ?2, ?3, ?4)",
             params![
                 KeyRefWrapper::<C, _>(group_id, PhantomData),
-                EntityAsKeyRefWrapper::<C, _>(self.0, PhantomData),
+                KeyRefWrapper::<C, _>(self.0, PhantomData),
                 EntityRefWrapper::<C, _>(self.1, PhantomData),
                 STORAGE_PROVIDER_VERSION
             ],

@@ -23,21 +23,6 @@ impl<C: Codec, T: Key<STORAGE_PROVIDER_VERSION>> ToSql for KeyRefWrapper<'_, C, 
     }
 }
 
-/// An entity that rows are also found by (a proposal's reference): encoded as a key, so
-/// that a `WHERE` with the same value as a [`KeyRefWrapper`] matches it (Conclave patch 2).
-pub(super) struct EntityAsKeyRefWrapper<'a, C: Codec, T: Entity<STORAGE_PROVIDER_VERSION>>(
-    pub &'a T,
-    pub PhantomData<C>,
-);
-
-impl<C: Codec, T: Entity<STORAGE_PROVIDER_VERSION>> ToSql for EntityAsKeyRefWrapper<'_, C, T> {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        let key_bytes =
-            C::to_vec(&self.0).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-        Ok(ToSqlOutput::Owned(rusqlite::types::Value::Blob(key_bytes)))
-    }
-}
-
 pub(super) struct EntityWrapper<C: Codec, T: Entity<STORAGE_PROVIDER_VERSION>>(
     pub T,
     pub PhantomData<C>,
