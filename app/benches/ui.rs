@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use conclave_app::{AppConfig, ConclaveApp};
 use conclave_client::{Client, ClientConfig, MessageKind, MessageState};
-use conclave_delivery::server::{Config, Server};
+use conclave_delivery::{Config, Server};
 use conclave_storage::{NewMessage, Store};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;

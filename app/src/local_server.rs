@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use conclave_delivery::server::{Config, Running, Server};
+use conclave_delivery::{Config, Running, Server};
 use tokio::sync::watch;
 
 /// The local default address (what `conclave-ds` listens on by default).

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use conclave_app::state::Screen;
 use conclave_app::{AppConfig, ConclaveApp};
 use conclave_client::{Client, ClientConfig, UserName};
-use conclave_delivery::server::{Config, Running, Server};
+use conclave_delivery::{Config, Running, Server};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 

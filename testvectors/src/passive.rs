@@ -7,11 +7,11 @@
 
 use std::path::Path;
 
-use conclave_protocol::openmls::prelude::Credential;
 use conclave_protocol::{
     DeviceId, Error, Group, GroupConfig, GroupId, HandshakeFraming, JoinOptions, MemberId, UserName,
 };
 use conclave_storage::Store;
+use openmls::prelude::Credential;
 use openmls::schedule::PreSharedKeyId;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

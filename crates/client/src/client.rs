@@ -2,31 +2,32 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
-use conclave_protocol::{DeviceId, Identity, MemberId, SafetyNumber, UserName};
+use conclave_protocol::{DeviceId, Identity, MemberId, UserName};
 use conclave_storage::{
     Conversation, ConversationId, ConversationSummary, KnownDevice, MessageId, Store, StoreError,
     StoredMessage,
 };
-use futures_util::StreamExt as _;
 use openmls_rust_crypto::OpenMlsRustCrypto;
 use openmls_traits::OpenMlsProvider as _;
 use tokio::sync::{Mutex, Notify, broadcast};
-use tokio::task::JoinHandle;
 
+use crate::background::{self, Background};
 use crate::ds::Ds;
-use crate::engine::{Engine, Member, Op, SecurityInfo, now_ms};
-use crate::{ClientConfig, ClientError, ClientEvent, ConnectionState, Result};
+use crate::engine::{Engine, Member, Op, Reader, SecurityInfo, SharedStore, now_ms};
+use crate::{ClientConfig, ClientError, ClientEvent, Result};
 
 /// The profile database's file name inside a profile directory.
 pub const PROFILE_FILE: &str = "profile.sqlite";
 
 /// A messenger client for one profile. Cheap to clone; all clones share one engine.
 ///
-/// Every operation runs under one lock, so operations and background sync never
-/// interleave. Network calls are async; storage and MLS work runs inline and is short (a few
-/// milliseconds for groups of tens of members), so keep the runtime off UI threads.
+/// Operations (sync, send, group changes) run one at a time under an operation lock, so
+/// they and the background sync never interleave; reads (history, search, the conversation
+/// list, members) take only the store, for one transaction, and answer while an operation
+/// waits on the network. Network calls are async; storage and MLS work runs inline and is
+/// short (a few milliseconds for groups of tens of members), so keep the runtime off UI
+/// threads.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -41,13 +42,17 @@ impl std::fmt::Debug for Client {
     }
 }
 
-struct Inner {
-    engine: Mutex<Engine>,
+pub(crate) struct Inner {
+    /// The operation lock: held across network awaits.
+    pub(crate) engine: Mutex<Engine>,
+    read: Reader,
+    pub(crate) config: ClientConfig,
     me: MemberId,
     identity: Arc<Identity>,
-    ds: Ds,
+    pub(crate) ds: Ds,
     events: broadcast::Sender<ClientEvent>,
-    wake: Notify,
+    /// Wakes the background worker: a push arrived, or the push socket (re)connected.
+    pub(crate) wake: Notify,
     profile_dir: PathBuf,
     server: String,
 }
@@ -159,10 +164,19 @@ impl Client {
         let identity = Arc::new(identity);
         let ds = Ds::new(server, identity.clone(), config.request_timeout);
         let (events, _) = broadcast::channel(1024);
-        let engine = Engine::new(store, identity.clone(), config, ds.clone(), events.clone());
+        let store = SharedStore::new(store);
+        let engine = Engine::new(
+            store,
+            identity.clone(),
+            config.clone(),
+            ds.clone(),
+            events.clone(),
+        );
         Client {
             inner: Arc::new(Inner {
+                read: engine.read().clone(),
                 engine: Mutex::new(engine),
+                config,
                 me: identity.member().clone(),
                 identity,
                 ds,
@@ -257,6 +271,7 @@ impl Client {
         // Decided on the current epoch, before a key package is used up for nothing.
         engine.drain().await?;
         if engine
+            .read()
             .members(conversation)?
             .iter()
             .any(|m| &m.id.user == user && !m.is_me)
@@ -309,38 +324,17 @@ impl Client {
 
     /// Every conversation, most recently active first, with unread counts.
     pub async fn conversations(&self) -> Result<Vec<ConversationSummary>> {
-        let mut engine = self.inner.engine.lock().await;
-        Ok(engine.store.transaction()?.conversations()?)
+        self.inner.read.conversations()
     }
 
     /// One conversation.
     pub async fn conversation(&self, id: ConversationId) -> Result<Conversation> {
-        let mut engine = self.inner.engine.lock().await;
-        let tx = engine.store.transaction()?;
-        tx.conversation(id).map_err(|e| match e {
-            StoreError::NoSuchConversation(_) => ClientError::NoSuchConversation(id.0.to_string()),
-            e => e.into(),
-        })
+        self.inner.read.conversation(id)
     }
 
     /// Finds a conversation by its id (digits) or its exact name.
     pub async fn find_conversation(&self, key: &str) -> Result<ConversationId> {
-        let all = {
-            let mut engine = self.inner.engine.lock().await;
-            engine.store.transaction()?.conversation_list()?
-        };
-        if let Ok(id) = key.parse::<i64>()
-            && let Some(c) = all.iter().find(|c| c.id.0 == id)
-        {
-            return Ok(c.id);
-        }
-        let matching: Vec<ConversationId> =
-            all.iter().filter(|c| c.name == key).map(|c| c.id).collect();
-        match matching.as_slice() {
-            [one] => Ok(*one),
-            [] => Err(ClientError::NoSuchConversation(key.to_owned())),
-            _ => Err(ClientError::AmbiguousConversation(key.to_owned())),
-        }
+        self.inner.read.find_conversation(key)
     }
 
     /// A page of history, newest first: up to `limit` messages before `before` (or the
@@ -351,10 +345,7 @@ impl Client {
         before: Option<MessageId>,
         limit: usize,
     ) -> Result<Vec<StoredMessage>> {
-        let mut engine = self.inner.engine.lock().await;
-        let tx = engine.store.transaction()?;
-        tx.conversation(conversation)?;
-        Ok(tx.history(conversation, before, limit)?)
+        self.inner.read.history(conversation, before, limit)
     }
 
     /// Messages by position, oldest first: up to `limit` from the `offset`-th oldest.
@@ -364,42 +355,32 @@ impl Client {
         offset: u64,
         limit: usize,
     ) -> Result<Vec<StoredMessage>> {
-        let mut engine = self.inner.engine.lock().await;
-        Ok(engine
-            .store
-            .transaction()?
-            .history_at(conversation, offset, limit)?)
+        self.inner.read.history_at(conversation, offset, limit)
     }
 
     /// How many messages a conversation holds.
     pub async fn message_count(&self, conversation: ConversationId) -> Result<u64> {
-        let mut engine = self.inner.engine.lock().await;
-        Ok(engine.store.transaction()?.message_count(conversation)?)
+        self.inner.read.message_count(conversation)
     }
 
     /// Marks messages up to `up_to` read.
     pub async fn mark_read(&self, conversation: ConversationId, up_to: MessageId) -> Result<()> {
-        let mut engine = self.inner.engine.lock().await;
-        let tx = engine.store.transaction()?;
-        tx.mark_read(conversation, up_to)?;
-        tx.commit()?;
-        Ok(())
+        self.inner.read.mark_read(conversation, up_to)
     }
 
     /// Full-text search over all decrypted history, newest first.
     pub async fn search(&self, text: &str, limit: usize) -> Result<Vec<StoredMessage>> {
-        let mut engine = self.inner.engine.lock().await;
-        Ok(engine.store.transaction()?.search(text, limit)?)
+        self.inner.read.search(text, limit)
     }
 
     /// The members of a conversation with fingerprints, safety numbers and verified marks.
     pub async fn members(&self, conversation: ConversationId) -> Result<Vec<Member>> {
-        self.inner.engine.lock().await.members(conversation)
+        self.inner.read.members(conversation)
     }
 
     /// A conversation's security state.
     pub async fn security(&self, conversation: ConversationId) -> Result<SecurityInfo> {
-        self.inner.engine.lock().await.security(conversation)
+        self.inner.read.security(conversation)
     }
 
     // ------------------------------------------------------------------ messages
@@ -421,49 +402,24 @@ impl Client {
 
     /// One message.
     pub async fn message(&self, id: MessageId) -> Result<Option<StoredMessage>> {
-        let mut engine = self.inner.engine.lock().await;
-        Ok(engine.store.transaction()?.message(id)?)
+        self.inner.read.message(id)
     }
 
     // ------------------------------------------------------------------ trust
 
     /// Every device this profile has seen, with its fingerprint and verified mark.
     pub async fn known_devices(&self) -> Result<Vec<KnownDevice>> {
-        let mut engine = self.inner.engine.lock().await;
-        Ok(engine.store.transaction()?.devices(None)?)
+        self.inner.read.known_devices()
     }
 
     /// The safety numbers between this device and each known device of `user`.
     pub async fn safety_numbers(&self, user: &UserName) -> Result<Vec<(KnownDevice, String)>> {
-        let mine = self.inner.identity.fingerprint();
-        let mut engine = self.inner.engine.lock().await;
-        let devices = engine.store.transaction()?.devices(Some(user))?;
-        if devices.is_empty() {
-            return Err(ClientError::UnknownUser(user.to_string()));
-        }
-        Ok(devices
-            .into_iter()
-            .map(|d| {
-                let theirs = conclave_protocol::Fingerprint::of(&d.member, &d.signature_key);
-                let number = SafetyNumber::between(mine, theirs).digits();
-                (d, number)
-            })
-            .collect())
+        self.inner.read.safety_numbers(user)
     }
 
     /// Marks every current key of `user` verified (after comparing safety numbers).
     pub async fn verify(&self, user: &UserName) -> Result<usize> {
-        let mut engine = self.inner.engine.lock().await;
-        let tx = engine.store.transaction()?;
-        let devices = tx.devices(Some(user))?;
-        if devices.is_empty() {
-            return Err(ClientError::UnknownUser(user.to_string()));
-        }
-        for d in &devices {
-            tx.set_verified(&d.member, true)?;
-        }
-        tx.commit()?;
-        Ok(devices.len())
+        self.inner.read.verify(user)
     }
 
     // ------------------------------------------------------------------ background
@@ -473,143 +429,15 @@ impl Client {
     /// key-package top-up and scheduled key rotation. Stops when the returned handle is
     /// dropped.
     pub fn start(&self) -> Background {
-        let push = tokio::spawn(push_loop(self.clone()));
-        let work = tokio::spawn(work_loop(self.clone()));
-        Background {
-            tasks: vec![push, work],
-        }
+        background::start(self.clone())
     }
 
-    fn emit(&self, event: ClientEvent) {
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
+    pub(crate) fn emit(&self, event: ClientEvent) {
         let _ = self.inner.events.send(event);
-    }
-}
-
-/// The background tasks of [`Client::start`]; dropping this stops them.
-pub struct Background {
-    tasks: Vec<JoinHandle<()>>,
-}
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
-    }
-}
-
-/// Keeps a WebSocket open to the server; every frame (a new queue item) wakes the worker.
-async fn push_loop(client: Client) {
-    let config_backoff = {
-        let engine = client.inner.engine.lock().await;
-        (engine.config.min_backoff, engine.config.max_backoff)
-    };
-    let mut backoff = config_backoff.0;
-    loop {
-        client.emit(ClientEvent::Connection(ConnectionState::Connecting));
-        match connect_push(&client.inner.ds).await {
-            Ok(mut socket) => {
-                backoff = config_backoff.0;
-                client.emit(ClientEvent::Connection(ConnectionState::Online));
-                // Catch up on what arrived while disconnected.
-                client.inner.wake.notify_one();
-                while let Some(frame) = socket.next().await {
-                    match frame {
-                        Ok(tokio_tungstenite::tungstenite::Message::Close(_)) | Err(_) => break,
-                        Ok(_) => client.inner.wake.notify_one(),
-                    }
-                }
-            }
-            Err(e) => tracing::debug!("push connection failed: {e}"),
-        }
-        client.emit(ClientEvent::Connection(ConnectionState::Offline));
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(config_backoff.1);
-    }
-}
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect_push(ds: &Ds) -> Result<Socket, String> {
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
-    let mut request = ds
-        .ws_url()
-        .into_client_request()
-        .map_err(|e| e.to_string())?;
-    for (name, value) in ds
-        .headers("GET", "/v1/ws", b"")
-        .map_err(|e| e.to_string())?
-    {
-        request
-            .headers_mut()
-            .insert(name, value.parse().map_err(|_| "bad header".to_string())?);
-    }
-    // tungstenite zero-fills its whole read buffer (128 KiB by default) on every read; push
-    // frames are small, and bigger ones grow the buffer as needed.
-    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-        .read_buffer_size(16 * 1024);
-    let (socket, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), true)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(socket)
-}
-
-/// Syncs when woken (push) and every 30 s; sends due outbox entries; rotates keys; drops
-/// past epochs' keys when their lifetime is over.
-async fn work_loop(client: Client) {
-    const POLL: Duration = Duration::from_secs(30);
-    const TICK: Duration = Duration::from_secs(1);
-    let mut since_sync = POLL; // sync at once
-    loop {
-        let woken = tokio::select! {
-            _ = client.inner.wake.notified() => true,
-            _ = tokio::time::sleep(TICK) => false,
-        };
-        since_sync += if woken { Duration::ZERO } else { TICK };
-        let mut engine = client.inner.engine.lock().await;
-        if woken || since_sync >= POLL {
-            since_sync = Duration::ZERO;
-            if let Err(e) = engine.sync().await {
-                report(&client, e);
-                continue;
-            }
-        }
-        match engine.outbox_due() {
-            Ok(true) => {
-                if let Err(e) = engine.flush_outbox().await {
-                    report(&client, e);
-                }
-            }
-            Ok(false) => {}
-            Err(e) => report(&client, e),
-        }
-        let due = match engine.rotations_due() {
-            Ok(due) => due,
-            Err(e) => {
-                report(&client, e);
-                Vec::new()
-            }
-        };
-        for conversation in due {
-            if let Err(e) = engine.commit_op(conversation, Op::Update).await {
-                report(&client, e);
-                break;
-            }
-        }
-        if let Err(e) = engine.expire_past_epochs() {
-            report(&client, e);
-        }
-    }
-}
-
-fn report(client: &Client, error: ClientError) {
-    if error.is_offline() {
-        tracing::debug!("{error}");
-    } else {
-        client.emit(ClientEvent::Error {
-            message: error.to_string(),
-        });
     }
 }
 

@@ -1,11 +1,19 @@
-//! The connection to the delivery service: signed HTTP requests and the push socket.
+//! The connection to the delivery service: one typed method per endpoint, each a signed
+//! request, and the push socket. Paths come from `conclave_delivery_api::paths`; nothing
+//! else in the client spells one.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use conclave_delivery::api::{ErrorBody, ErrorCode};
-use conclave_delivery::auth::{fresh_identity, sign_request};
+use conclave_delivery_api::auth::{fresh_identity, sign_request};
+use conclave_delivery_api::{
+    AckRequest, AckResponse, ClaimRequest, ClaimResponse, DeviceInfo, Envelope, ErrorBody,
+    ErrorCode, KeyPackageStock, PublishKeyPackages, PushFrame, QueuePage, RegisterRequest,
+    SendResponse, paths,
+};
 use conclave_protocol::Identity;
+use futures_util::StreamExt as _;
+use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -33,13 +41,37 @@ impl From<ClientError> for Failure {
 }
 
 impl Failure {
-    pub(crate) fn into_error(self) -> ClientError {
+    fn into_error(self) -> ClientError {
         match self {
             Failure::Client(e) => e,
             Failure::StaleEpoch => ClientError::Server {
                 code: ErrorCode::StaleEpoch,
                 message: "another commit won this epoch".into(),
             },
+        }
+    }
+}
+
+/// The push socket: a stream of [`PushFrame`]s.
+pub(crate) struct PushSocket(
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+);
+
+impl PushSocket {
+    /// The next frame's sequence number; `None` when the socket closed or failed. Frames
+    /// that are not a [`PushFrame`] (pings, a newer server's extras) are skipped.
+    pub(crate) async fn next_seq(&mut self) -> Option<u64> {
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            match self.0.next().await? {
+                Ok(Message::Text(text)) => {
+                    if let Ok(frame) = serde_json::from_str::<PushFrame>(&text) {
+                        return Some(frame.seq);
+                    }
+                }
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => {}
+            }
         }
     }
 }
@@ -62,8 +94,87 @@ impl Ds {
         &self.base
     }
 
+    // ------------------------------------------------------------------ endpoints
+
+    /// `POST /v1/register`: this device, as the first of its user.
+    pub(crate) async fn register(
+        &self,
+        request: &RegisterRequest,
+    ) -> Result<DeviceInfo, ClientError> {
+        self.plain(Method::POST, paths::REGISTER, Some(request))
+            .await
+    }
+
+    /// `GET /v1/key-packages/stock`.
+    pub(crate) async fn key_package_stock(&self) -> Result<KeyPackageStock, ClientError> {
+        self.plain(Method::GET, paths::KEY_PACKAGE_STOCK, None::<&()>)
+            .await
+    }
+
+    /// `POST /v1/key-packages`.
+    pub(crate) async fn publish_key_packages(
+        &self,
+        body: &PublishKeyPackages,
+    ) -> Result<KeyPackageStock, ClientError> {
+        self.plain(Method::POST, paths::KEY_PACKAGES, Some(body))
+            .await
+    }
+
+    /// `POST /v1/key-packages/claim`: one key package per device of `user`.
+    pub(crate) async fn claim(&self, user: &str) -> Result<ClaimResponse, ClientError> {
+        let body = ClaimRequest {
+            user: user.to_owned(),
+        };
+        self.plain(Method::POST, paths::CLAIM, Some(&body)).await
+    }
+
+    /// `POST /v1/messages`. A commit that lost its epoch is [`Failure::StaleEpoch`].
+    pub(crate) async fn send(&self, envelope: &Envelope) -> Result<SendResponse, Failure> {
+        self.request(Method::POST, paths::MESSAGES, Some(envelope))
+            .await
+    }
+
+    /// `GET /v1/queue`: up to `limit` items after `after`.
+    pub(crate) async fn fetch(&self, after: u64, limit: u32) -> Result<QueuePage, ClientError> {
+        self.plain(Method::GET, &paths::queue(after, limit), None::<&()>)
+            .await
+    }
+
+    /// `POST /v1/queue/ack`: the server may delete items up to `up_to`.
+    pub(crate) async fn ack(&self, up_to: u64) -> Result<AckResponse, ClientError> {
+        self.plain(Method::POST, paths::QUEUE_ACK, Some(&AckRequest { up_to }))
+            .await
+    }
+
+    /// `GET /v1/ws`: the push socket.
+    pub(crate) async fn connect_push(&self) -> Result<PushSocket, String> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+        let mut request = self
+            .ws_url()
+            .into_client_request()
+            .map_err(|e| e.to_string())?;
+        for (name, value) in self
+            .headers(Method::GET.as_str(), paths::PUSH, b"")
+            .map_err(|e| e.to_string())?
+        {
+            request
+                .headers_mut()
+                .insert(name, value.parse().map_err(|_| "bad header".to_string())?);
+        }
+        // tungstenite zero-fills its whole read buffer (128 KiB by default) on every read;
+        // push frames are a few bytes.
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .read_buffer_size(4096);
+        let (socket, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), true)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(PushSocket(socket))
+    }
+
+    // ------------------------------------------------------------------ plumbing
+
     /// The signed headers for a request (also used for the WebSocket upgrade).
-    pub(crate) fn headers(
+    fn headers(
         &self,
         method: &str,
         path: &str,
@@ -76,9 +187,9 @@ impl Ds {
     }
 
     /// A signed request; JSON in, JSON out.
-    pub(crate) async fn call<T: DeserializeOwned>(
+    async fn request<T: DeserializeOwned>(
         &self,
-        method: &str,
+        method: Method,
         path: &str,
         body: Option<&impl Serialize>,
     ) -> Result<T, Failure> {
@@ -87,14 +198,12 @@ impl Ds {
                 .map_err(|e| ClientError::InvalidInput(format!("cannot encode a request: {e}")))?,
             None => Vec::new(),
         };
-        let method_value: reqwest::Method = method
-            .parse()
-            .map_err(|_| ClientError::InvalidInput(format!("bad method {method}")))?;
+        let headers = self.headers(method.as_str(), path, &bytes)?;
         let mut request = self
             .http
-            .request(method_value, format!("{}{path}", self.base))
+            .request(method, format!("{}{path}", self.base))
             .header("content-type", "application/json");
-        for (name, value) in self.headers(method, path, &bytes)? {
+        for (name, value) in headers {
             request = request.header(name, value);
         }
         let response = request
@@ -123,14 +232,14 @@ impl Ds {
         })
     }
 
-    /// Like [`Ds::call`], for callers with no use for `stale_epoch`.
-    pub(crate) async fn request<T: DeserializeOwned>(
+    /// [`Ds::request`] for endpoints where `stale_epoch` is just an error.
+    async fn plain<T: DeserializeOwned>(
         &self,
-        method: &str,
+        method: Method,
         path: &str,
         body: Option<&impl Serialize>,
     ) -> Result<T, ClientError> {
-        self.call(method, path, body)
+        self.request(method, path, body)
             .await
             .map_err(Failure::into_error)
     }
@@ -143,7 +252,7 @@ impl Ds {
     }
 
     /// The WebSocket URL of the push endpoint.
-    pub(crate) fn ws_url(&self) -> String {
+    fn ws_url(&self) -> String {
         let rest = self
             .base
             .strip_prefix("http://")
@@ -154,6 +263,6 @@ impl Ds {
                     .map(|r| format!("wss://{r}"))
             })
             .unwrap_or_else(|| self.base.clone());
-        format!("{rest}/v1/ws")
+        format!("{rest}{}", paths::PUSH)
     }
 }

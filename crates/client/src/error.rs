@@ -1,6 +1,6 @@
 //! The error type of the client.
 
-use conclave_delivery::api::ErrorCode;
+use conclave_delivery_api::ErrorCode;
 use thiserror::Error;
 
 /// What can go wrong in a client operation. An operation that fails changes nothing that

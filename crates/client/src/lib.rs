@@ -59,6 +59,7 @@
 
 #![warn(missing_docs)]
 
+mod background;
 mod client;
 mod config;
 pub mod content;
@@ -68,7 +69,8 @@ mod engine;
 mod error;
 mod events;
 
-pub use client::{Background, Client, PROFILE_FILE};
+pub use background::Background;
+pub use client::{Client, PROFILE_FILE};
 pub use config::ClientConfig;
 pub use engine::{Member, SecurityInfo};
 pub use error::{ClientError, Result};
@@ -77,5 +79,5 @@ pub use events::{ClientEvent, ConnectionState};
 pub use conclave_protocol::UserName;
 pub use conclave_storage::{
     Conversation, ConversationId, ConversationSummary, KnownDevice, MessageId, MessageKind,
-    MessageState, NewMessage, StoredMessage,
+    MessageState, NewMessage, StoreError, StoredMessage,
 };

@@ -1,26 +1,290 @@
 //! # conclave-delivery
 //!
-//! Conclave's delivery service (DS): it stores and forwards MLS ciphertext between devices,
-//! serves key packages, and orders commits so that groups never fork. It never sees a
-//! plaintext: everything it holds is an MLS message, Welcome or key package.
+//! Conclave's delivery service (DS), `conclave-ds`: it stores and forwards MLS ciphertext
+//! between devices, serves key packages, and orders commits so that groups never fork. It
+//! never sees a plaintext: everything it holds is an MLS message, Welcome or key package.
+//! This crate is the server (axum over SQLite); the wire types, paths and request signing a
+//! client needs are the crate `conclave-delivery-api`. Every endpoint, body and error is
+//! documented in `crates/delivery/API.md`.
 //!
-//! - [`api`] and [`auth`]: the wire types and request signing, for clients. Use the crate
-//!   with `default-features = false` to get just these.
-//! - `server` (feature `server`, on by default): the axum server over SQLite, and the
-//!   `conclave-ds` binary.
-//!
-//! Every endpoint, body and error is documented in `crates/delivery/API.md`.
-//!
-//! ```
-//! use conclave_delivery::auth::{fresh_identity, signing_input};
-//! let id = fresh_identity("alice", "laptop");
-//! let input = signing_input("GET", "/v1/queue?after=0", b"", &id);
-//! assert!(input.starts_with(b"conclave-ds-v1\nGET\n/v1/queue?after=0\n"));
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use conclave_delivery::{Config, Server};
+//! let config = Config::new("ds.sqlite".into());
+//! let server = Server::open(config).expect("database opens");
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:7300").await?;
+//! server.serve(listener, std::future::pending()).await
+//! # }
 //! ```
 
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
-pub mod api;
-pub mod auth;
-#[cfg(feature = "server")]
-pub mod server;
+mod authn;
+pub mod error;
+mod handlers;
+mod metrics;
+mod push;
+pub mod store;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use conclave_delivery_api::paths;
+
+pub use store::{DeliveryStore, DeviceRecord, Durability, SqliteStore, StoreError};
+
+/// Request limits. Each breach is a 4xx with a JSON [`conclave_delivery_api::ErrorBody`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request body, bytes. Default 16 MiB (a commit adding 5,000 members is ~1.5 MB).
+    pub max_body_bytes: usize,
+    /// Most recipients of one envelope (and of its Welcome). Default 10,000.
+    pub max_recipients: usize,
+    /// Most one-time key packages a device may have on file. Default 1,000.
+    pub max_key_packages: u32,
+    /// Sustained requests per second per device. Default 200.
+    pub requests_per_second: u32,
+    /// Burst above that. Default 400.
+    pub burst: u32,
+    /// Largest queue page. Default 500.
+    pub max_page: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 16 << 20,
+            max_recipients: 10_000,
+            max_key_packages: 1_000,
+            requests_per_second: 200,
+            burst: 400,
+            max_page: 500,
+        }
+    }
+}
+
+/// Server configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The SQLite database file.
+    pub db: PathBuf,
+    /// Request limits.
+    pub limits: Limits,
+    /// Never-acknowledged queue items older than this are dropped (counted in metrics).
+    /// Default: 30 days.
+    pub retention: Duration,
+    /// When an accepted message is on disk. Default: [`Durability::Full`].
+    pub durability: Durability,
+}
+
+impl Config {
+    /// Defaults with the given database.
+    pub fn new(db: PathBuf) -> Self {
+        Self {
+            db,
+            limits: Limits::default(),
+            retention: Duration::from_secs(30 * 24 * 3600),
+            durability: Durability::Full,
+        }
+    }
+}
+
+/// Token bucket per device.
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+}
+
+pub(crate) struct Shared {
+    pub store: Arc<dyn DeliveryStore>,
+    pub limits: Limits,
+    pub retention: Duration,
+    /// (user, device) -> record: keys never change once registered, so auth reads memory.
+    pub directory: RwLock<HashMap<(String, String), DeviceRecord>>,
+    /// Recently seen nonces (all requests); write requests also store theirs durably.
+    pub nonces: Mutex<HashMap<(i64, String), u64>>,
+    buckets: Mutex<HashMap<i64, Bucket>>,
+    pub hub: push::Hub,
+    pub metrics: metrics::Metrics,
+}
+
+impl Shared {
+    /// Takes a token from the device's bucket.
+    pub fn allow(&self, device: i64) -> bool {
+        let Ok(mut buckets) = self.buckets.lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        let rate = f64::from(self.limits.requests_per_second);
+        let burst = f64::from(self.limits.burst);
+        let bucket = buckets.entry(device).or_insert(Bucket {
+            tokens: burst,
+            last: now,
+        });
+        bucket.tokens =
+            (bucket.tokens + now.duration_since(bucket.last).as_secs_f64() * rate).min(burst);
+        bucket.last = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// A delivery service ready to serve.
+#[derive(Clone)]
+pub struct Server {
+    shared: Arc<Shared>,
+}
+
+impl Server {
+    /// Opens the SQLite store named by `config`.
+    pub fn open(config: Config) -> Result<Self, StoreError> {
+        let store = SqliteStore::open(&config.db, config.durability)?;
+        Self::with_store(Arc::new(store), config)
+    }
+
+    /// A server over any store.
+    pub fn with_store(store: Arc<dyn DeliveryStore>, config: Config) -> Result<Self, StoreError> {
+        let directory = store
+            .all_devices()?
+            .into_iter()
+            .map(|d| ((d.user.clone(), d.device.clone()), d))
+            .collect();
+        Ok(Self {
+            shared: Arc::new(Shared {
+                store,
+                limits: config.limits,
+                retention: config.retention,
+                directory: RwLock::new(directory),
+                nonces: Mutex::new(HashMap::new()),
+                buckets: Mutex::new(HashMap::new()),
+                hub: push::Hub::default(),
+                metrics: metrics::Metrics::new(),
+            }),
+        })
+    }
+
+    /// The axum router.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route(paths::HEALTH, get(handlers::health))
+            .route(paths::METRICS, get(handlers::metrics))
+            .route(paths::REGISTER, post(handlers::register))
+            .route(paths::DEVICES, post(handlers::add_device))
+            .route(paths::USER_DEVICES, get(handlers::user_devices))
+            .route(paths::KEY_PACKAGES, post(handlers::publish_key_packages))
+            .route(paths::KEY_PACKAGE_STOCK, get(handlers::stock))
+            .route(paths::CLAIM, post(handlers::claim))
+            .route(paths::MESSAGES, post(handlers::send))
+            .route(paths::QUEUE, get(handlers::fetch))
+            .route(paths::QUEUE_ACK, post(handlers::ack))
+            .route(paths::PUSH, get(push::websocket))
+            .fallback(handlers::not_found)
+            .layer(DefaultBodyLimit::max(self.shared.limits.max_body_bytes))
+            .with_state(self.shared.clone())
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then finishes the requests in flight.
+    /// Also prunes expired items and nonces every minute.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let shared = self.shared.clone();
+        let pruner = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                let now = conclave_delivery_api::auth::now_secs();
+                let before = now.saturating_sub(shared.retention.as_secs());
+                let store = shared.store.clone();
+                match tokio::task::spawn_blocking(move || store.prune(before, now)).await {
+                    Ok(Ok(dropped)) => shared.metrics.retention_dropped.inc_by(dropped),
+                    Ok(Err(e)) => tracing::warn!(error = %e, "pruning failed"),
+                    Err(e) => tracing::warn!(error = %e, "pruning task failed"),
+                }
+                if let Ok(mut nonces) = shared.nonces.lock() {
+                    nonces.retain(|_, expires| *expires >= now);
+                }
+            }
+        });
+        let app = self.router();
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        pruner.abort();
+        result
+    }
+}
+
+/// A server running in this process on a bound address: what embedding apps and tests use.
+/// Dropping it stops it (requests in flight are finished first).
+pub struct Running {
+    addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Server {
+    /// Binds `addr` (port 0: any free port) and serves in the background.
+    pub async fn spawn(self, addr: std::net::SocketAddr) -> std::io::Result<Running> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(self.serve(listener, async {
+            let _ = stopped.await;
+        }));
+        Ok(Running {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+}
+
+impl Running {
+    /// The bound address.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Whether it stopped by itself (an I/O error).
+    pub fn is_finished(&self) -> bool {
+        self.task.as_ref().is_none_or(|t| t.is_finished())
+    }
+
+    /// Stops, waiting for the requests in flight.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.map_err(std::io::Error::other)?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

@@ -5,15 +5,16 @@ mod support;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use conclave_delivery::api::{
-    ClaimResponse, KeyPackageStock, MessageKind, QueueItem, WelcomeEnvelope,
+use conclave_delivery::{Config, Limits};
+use conclave_delivery_api::auth::{fresh_identity, headers};
+use conclave_delivery_api::{
+    ClaimResponse, KeyPackageStock, MessageKind, PushFrame, QueueItem, WelcomeEnvelope, paths,
 };
-use conclave_delivery::auth::{fresh_identity, headers};
-use conclave_delivery::server::{Config, Limits};
+use conclave_test_support::TestServer;
 use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::json;
-use support::{Device, TestServer, base64, envelope};
+use support::{Device, base64, envelope};
 
 async fn registered(server: &TestServer, user: &str, device: &str) -> Device {
     let d = Device::new(&server.url(), user, device);
@@ -62,7 +63,7 @@ async fn register_directory_and_devices() {
     }))
     .unwrap();
     let id = fresh_identity("alice", "laptop");
-    let input = conclave_delivery::auth::signing_input("POST", "/v1/devices", &body, &id);
+    let input = conclave_delivery_api::auth::signing_input("POST", "/v1/devices", &body, &id);
     let new_sig = openmls_traits::signatures::Signer::sign(&phone.identity, &input).unwrap();
     let reply = laptop
         .send_with(
@@ -124,7 +125,7 @@ async fn authentication_failures_are_rejected() {
 
     // Tampered body: signed over one body, sent with another.
     let id = fresh_identity("alice", "laptop");
-    let headers = conclave_delivery::auth::sign_request(
+    let headers = conclave_delivery_api::auth::sign_request(
         &alice.identity,
         "POST",
         "/v1/queue/ack",
@@ -482,7 +483,8 @@ async fn websocket_pushes_new_items() {
     let bob = registered(&server, "bob", "d").await;
     let id = fresh_identity("bob", "d");
     let signed =
-        conclave_delivery::auth::sign_request(&bob.identity, "GET", "/v1/ws", b"", &id).unwrap();
+        conclave_delivery_api::auth::sign_request(&bob.identity, "GET", paths::PUSH, b"", &id)
+            .unwrap();
     let mut request =
         tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
             "ws://{}/v1/ws",
@@ -507,7 +509,15 @@ async fn websocket_pushes_new_items() {
         .expect("a push within 5 s")
         .unwrap()
         .unwrap();
-    let item: QueueItem = serde_json::from_str(frame.to_text().unwrap()).unwrap();
+    // The frame names the new item; the item itself is fetched, once.
+    let pushed: PushFrame = serde_json::from_str(frame.to_text().unwrap()).unwrap();
+    assert!(
+        frame.to_text().unwrap().len() < 32,
+        "a push carries the sequence number only: {frame:?}"
+    );
+    let page = bob.fetch(pushed.seq - 1, 10).await;
+    let item: &QueueItem = &page.items[0];
+    assert_eq!(item.seq, pushed.seq);
     assert_eq!(item.message.0, b"pushed");
     assert_eq!(item.sender, alice.me());
     // An unsigned upgrade is refused.

@@ -4,11 +4,12 @@
 
 mod support;
 
-use conclave_delivery::api::{ClaimResponse, Envelope, MessageKind, WelcomeEnvelope};
+use conclave_delivery_api::{ClaimResponse, Envelope, MessageKind, WelcomeEnvelope};
 use conclave_protocol::{Group, GroupConfig, GroupEvent};
+use conclave_test_support::TestServer;
 use reqwest::StatusCode;
 use serde_json::json;
-use support::{Device, TestServer, base64};
+use support::{Device, base64};
 
 const GROUP_NAME: &str = "Operation Quiet Harbour";
 

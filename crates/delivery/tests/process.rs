@@ -9,8 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use conclave_delivery::api::MessageKind;
-use conclave_delivery::auth::fresh_identity;
+use conclave_delivery_api::MessageKind;
+use conclave_delivery_api::auth::fresh_identity;
 use reqwest::StatusCode;
 use support::{Device, envelope};
 
@@ -111,10 +111,11 @@ impl Device {
         method: &str,
         path: &str,
         body: Vec<u8>,
-        id: &conclave_delivery::auth::RequestIdentity,
+        id: &conclave_delivery_api::auth::RequestIdentity,
     ) -> Option<StatusCode> {
         let headers =
-            conclave_delivery::auth::sign_request(&self.identity, method, path, &body, id).ok()?;
+            conclave_delivery_api::auth::sign_request(&self.identity, method, path, &body, id)
+                .ok()?;
         let mut request = self
             .http
             .request(method.parse().ok()?, format!("{}{path}", self.base))

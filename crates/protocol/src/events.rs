@@ -87,3 +87,23 @@ pub enum ProposalSummary {
     /// Another proposal type (PSK, re-init, ...).
     Other,
 }
+
+/// A proposal stored in a group, waiting for some member to commit it
+/// ([`crate::Group::pending_proposals`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingProposal {
+    /// The member that sent it; `None` for a sender outside the group.
+    pub by: Option<MemberId>,
+    /// What it asks for.
+    pub proposal: ProposalSummary,
+}
+
+impl PendingProposal {
+    /// The member that asks to be removed itself (a leave), if that is what this is.
+    pub fn leaving_member(&self) -> Option<&MemberId> {
+        match (&self.by, &self.proposal) {
+            (Some(by), ProposalSummary::Remove(removed)) if by == removed => Some(by),
+            _ => None,
+        }
+    }
+}

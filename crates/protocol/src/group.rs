@@ -41,7 +41,8 @@ use tls_codec::Deserialize as _;
 
 use crate::{
     CipherSuite, Error, GroupConfig, GroupEvent, GroupId, Identity, MemberId, PAST_EPOCH_LIFETIME,
-    ProposalSummary, UserName, group_name, identity::inspect_key_package_with, safety::Fingerprint,
+    PendingProposal, ProposalSummary, UserName, group_name, identity::inspect_key_package_with,
+    safety::Fingerprint,
 };
 
 /// A member of a group, as listed by [`Group::members`].
@@ -328,9 +329,28 @@ impl Group {
         encode(&self.mls.export_ratchet_tree())
     }
 
-    /// The underlying openmls group, for what this crate does not wrap (read-only).
-    pub fn mls(&self) -> &MlsGroup {
-        &self.mls
+    /// How many leaves the ratchet tree has room for, blank ones included (a tree only grows
+    /// or shrinks by halves, so this says how much of it a removal left blank).
+    pub fn tree_width(&self) -> usize {
+        self.mls.public_group().treesync().leaves().len()
+    }
+
+    /// The proposals received and stored in this epoch, waiting for a commit, with who sent
+    /// each (authenticated by MLS: the sender's leaf signed it).
+    pub fn pending_proposals(&self) -> Result<Vec<PendingProposal>, Error> {
+        self.mls
+            .pending_proposals()
+            .map(|p| {
+                let by = match p.sender() {
+                    openmls::prelude::Sender::Member(leaf) => Some(self.member_at(*leaf)?),
+                    _ => None,
+                };
+                Ok(PendingProposal {
+                    by,
+                    proposal: self.summarize(p.proposal())?,
+                })
+            })
+            .collect()
     }
 
     /// Adds every device whose key package is given, in one commit.

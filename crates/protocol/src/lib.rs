@@ -84,7 +84,7 @@ mod signing;
 pub use config::{CipherSuite, GroupConfig, HandshakeFraming, PAST_EPOCH_LIFETIME};
 pub use crypto::Crypto;
 pub use error::Error;
-pub use events::{GroupEvent, ProposalSummary};
+pub use events::{GroupEvent, PendingProposal, ProposalSummary};
 pub use group::{CommitBundle, CredentialMapper, Group, Invitation, JoinOptions, MemberInfo};
 pub use group_name::{GROUP_NAME_EXTENSION_TYPE, MAX_GROUP_NAME_LEN};
 pub use identity::{Identity, IdentityRecord, inspect_key_package};
@@ -92,10 +92,6 @@ pub use ids::{DeviceId, GroupId, MAX_NAME_LEN, MemberId, UserName};
 pub use key_package::PublishedKeyPackage;
 pub use provider::MemoryProvider;
 pub use safety::{Fingerprint, SafetyNumber};
-
-/// Re-exported so callers can name provider types without a direct openmls dependency.
-pub use openmls;
-pub use openmls_rust_crypto;
 
 use openmls::prelude::MlsMessageBodyIn;
 

@@ -28,13 +28,7 @@ impl Rng {
 
 /// How many leaves the client's ratchet tree has room for (blank ones included).
 fn tree_width(client: &mut Client) -> usize {
-    client
-        .group()
-        .mls()
-        .public_group()
-        .treesync()
-        .leaves()
-        .len()
+    client.group().tree_width()
 }
 
 /// The ratchet tree as the client's storage holds it (its one group's).

@@ -2,54 +2,11 @@
 
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
 use conclave_client::{Client, ClientConfig, ClientEvent, ConversationId, MessageKind, UserName};
-use conclave_delivery::server::{Config, Running, Server};
-
-/// A delivery service on 127.0.0.1; stopped when dropped.
-pub struct TestServer {
-    pub addr: SocketAddr,
-    running: Running,
-}
-
-impl TestServer {
-    pub async fn start(db: &Path) -> TestServer {
-        Self::start_at(db, "127.0.0.1:0".parse().unwrap()).await
-    }
-
-    /// Starts on a given address (to restart a stopped server where clients expect it).
-    pub async fn start_at(db: &Path, addr: SocketAddr) -> TestServer {
-        let mut config = Config::new(db.to_path_buf());
-        // The convergence test runs 50 devices in one process; keep the server's rate limit
-        // out of the way of what is being tested.
-        config.limits.requests_per_second = 10_000;
-        config.limits.burst = 20_000;
-        // A just-closed port can take a moment to be free again.
-        for _ in 0..100 {
-            match Server::open(config.clone()).unwrap().spawn(addr).await {
-                Ok(running) => {
-                    return TestServer {
-                        addr: running.addr(),
-                        running,
-                    };
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            }
-        }
-        panic!("cannot bind {addr}");
-    }
-
-    pub fn url(&self) -> String {
-        self.running.url()
-    }
-
-    pub async fn stop(self) {
-        self.running.stop().await.unwrap();
-    }
-}
+pub use conclave_test_support::TestServer;
 
 /// Settings for tests: no scheduled rotation (tests rotate explicitly), quick retries.
 pub fn config() -> ClientConfig {

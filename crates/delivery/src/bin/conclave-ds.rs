@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use conclave_delivery::server::{Config, Durability, Limits, Server};
+use conclave_delivery::{Config, Durability, Limits, Server};
 use tracing_subscriber::EnvFilter;
 
 /// See the `mimalloc` line in Cargo.toml.

@@ -2,49 +2,13 @@
 
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
-use std::path::Path;
-
-use conclave_delivery::api::{DeviceRef, Envelope, MessageKind, QueuePage};
-use conclave_delivery::auth::{RequestIdentity, fresh_identity, sign_request};
-use conclave_delivery::server::{Config, Running, Server};
+use conclave_delivery_api::auth::{RequestIdentity, fresh_identity, sign_request};
+use conclave_delivery_api::{DeviceRef, Envelope, MessageKind, QueuePage};
 use conclave_protocol::{CipherSuite, DeviceId, Identity, MemberId, UserName};
 use openmls_rust_crypto::OpenMlsRustCrypto;
 use reqwest::StatusCode;
 use serde::Serialize;
 use serde_json::Value;
-
-/// A server in this process on an ephemeral port; stops when dropped.
-pub struct TestServer {
-    pub addr: SocketAddr,
-    running: Running,
-}
-
-impl TestServer {
-    pub async fn start(db: &Path) -> TestServer {
-        Self::start_with(Config::new(db.to_path_buf())).await
-    }
-
-    pub async fn start_with(config: Config) -> TestServer {
-        let running = Server::open(config)
-            .unwrap()
-            .spawn("127.0.0.1:0".parse().unwrap())
-            .await
-            .unwrap();
-        TestServer {
-            addr: running.addr(),
-            running,
-        }
-    }
-
-    pub fn url(&self) -> String {
-        self.running.url()
-    }
-
-    pub async fn stop(self) {
-        self.running.stop().await.unwrap();
-    }
-}
 
 /// A device with a real MLS signature key.
 pub struct Device {
@@ -153,7 +117,7 @@ impl Device {
     }
 
     /// Every item in the queue.
-    pub async fn fetch_all(&self) -> Vec<conclave_delivery::api::QueueItem> {
+    pub async fn fetch_all(&self) -> Vec<conclave_delivery_api::QueueItem> {
         let mut items = Vec::new();
         let mut after = 0;
         loop {

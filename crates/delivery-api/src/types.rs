@@ -1,5 +1,4 @@
-//! The wire API: request and response bodies, as JSON. Binary fields are standard base64.
-//! Every endpoint, body and error is described in `crates/delivery/API.md`.
+//! Request and response bodies, as JSON. Binary fields are standard base64.
 
 use serde::{Deserialize, Serialize};
 
@@ -277,5 +276,12 @@ pub struct ErrorBody {
     pub current_epoch: Option<u64>,
 }
 
-/// A WebSocket push: the server sends each new queue item as a JSON text frame.
-pub type PushItem = QueueItem;
+/// A WebSocket push: for each new queue item, the server sends this as a JSON text frame.
+/// It carries the item's sequence number only: a client that has processed up to `seq`
+/// already has nothing to do, and otherwise fetches its queue once (`GET /v1/queue`), which
+/// is the one path by which items arrive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushFrame {
+    /// The new item's sequence number in the device's queue.
+    pub seq: u64,
+}

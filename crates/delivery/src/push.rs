@@ -1,6 +1,7 @@
-//! WebSocket push: a connected device receives each new queue item as a JSON text frame as
-//! soon as it is durably queued. It still fetches after its last sequence on (re)connect and
-//! acknowledges over HTTP; push only saves the polling.
+//! WebSocket push: a connected device is told each new queue item's sequence number (a
+//! `PushFrame`, JSON) as soon as the item is durably queued, and fetches what it has not
+//! processed yet over HTTP. The fetch is the one path by which items arrive; push only saves
+//! the polling, and a frame is a few bytes whatever the message's size.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
-use crate::api::QueueItem;
-use crate::server::Shared;
-use crate::server::authn::authenticate;
+use crate::Shared;
+use crate::authn::authenticate;
+use conclave_delivery_api::PushFrame;
 
 /// Read buffer and largest frame accepted from a device on its push socket.
 const PUSH_READ_BUFFER: usize = 4096;
@@ -35,13 +36,13 @@ impl Hub {
     }
 
     /// Sends items to their devices' connections, dropping closed ones.
-    pub fn push(&self, items: Vec<(i64, QueueItem)>) {
+    pub fn push(&self, items: Vec<(i64, u64)>) {
         let Ok(mut channels) = self.channels.lock() else {
             return;
         };
-        for (device, item) in items {
+        for (device, seq) in items {
             if let Some(senders) = channels.get_mut(&device) {
-                let Ok(frame) = serde_json::to_string(&item) else {
+                let Ok(frame) = serde_json::to_string(&PushFrame { seq }) else {
                     continue;
                 };
                 senders.retain(|s| s.send(frame.clone()).is_ok());

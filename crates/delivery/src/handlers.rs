@@ -11,15 +11,15 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::api::{
+use crate::Shared;
+use crate::authn::{authenticate, identity, path_of};
+use crate::error::ApiError;
+use crate::store::{Delivery, DeviceRecord, Nonce, StoreError};
+use conclave_delivery_api::auth::{decode_signature, headers, scheme_of, signing_input, verify};
+use conclave_delivery_api::{
     AckRequest, AckResponse, AddDeviceRequest, ClaimRequest, DeviceInfo, DevicesResponse, Envelope,
     ErrorCode, MessageKind, PublishKeyPackages, RegisterRequest, SendResponse,
 };
-use crate::auth::{decode_signature, headers, scheme_of, signing_input, verify};
-use crate::server::Shared;
-use crate::server::authn::{authenticate, identity, path_of};
-use crate::server::error::ApiError;
-use crate::server::store::{Delivery, DeviceRecord, Nonce, StoreError};
 
 type Result<T> = std::result::Result<T, ApiError>;
 type Body = std::result::Result<Bytes, BytesRejection>;
@@ -61,7 +61,7 @@ fn signed<T: DeserializeOwned>(
     uri: &Uri,
     map: &HeaderMap,
     raw: Body,
-) -> Result<(crate::server::authn::Authed, T)> {
+) -> Result<(crate::authn::Authed, T)> {
     shared.metrics.request(endpoint);
     let raw = body(raw)?;
     let authed = authenticate(shared, method, uri, map, &raw)?;
@@ -76,27 +76,20 @@ fn signed_empty(
     uri: &Uri,
     map: &HeaderMap,
     raw: Body,
-) -> Result<crate::server::authn::Authed> {
+) -> Result<crate::authn::Authed> {
     shared.metrics.request(endpoint);
     let raw = body(raw)?;
     authenticate(shared, method, uri, map, &raw)
 }
 
+/// Names follow the credential's rules: a device is registered under the name its MLS
+/// credential carries.
 fn valid_user(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name.as_bytes()[0].is_ascii_alphanumeric()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+    conclave_protocol::UserName::new(name).is_ok()
 }
 
 fn valid_device(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    conclave_protocol::DeviceId::new(name).is_ok()
 }
 
 pub async fn health() -> &'static str {
@@ -169,7 +162,7 @@ pub async fn register(
     let store = shared.store.clone();
     let nonce = Nonce {
         nonce: id.nonce.clone(),
-        expires_at: id.timestamp + 2 * crate::auth::MAX_SKEW_SECS,
+        expires_at: id.timestamp + 2 * conclave_delivery_api::auth::MAX_SKEW_SECS,
     };
     let record = blocking(move || {
         store.register(
@@ -300,7 +293,7 @@ pub async fn claim(
     ))
 }
 
-fn resolve(shared: &Shared, devices: &[crate::api::DeviceRef]) -> Result<Vec<i64>> {
+fn resolve(shared: &Shared, devices: &[conclave_delivery_api::DeviceRef]) -> Result<Vec<i64>> {
     if devices.len() > shared.limits.max_recipients {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -1,15 +1,15 @@
-//! Checking a request's signature headers (see [`crate::auth`]).
+//! Checking a request's signature headers (see `conclave_delivery_api::auth`).
 
 use axum::http::{HeaderMap, Method, Uri};
 
-use crate::api::ErrorCode;
-use crate::auth::{
+use crate::Shared;
+use crate::error::ApiError;
+use crate::store::{DeviceRecord, Nonce};
+use conclave_delivery_api::ErrorCode;
+use conclave_delivery_api::auth::{
     MAX_SKEW_SECS, RequestIdentity, decode_signature, headers, now_secs, scheme_of, signing_input,
     verify,
 };
-use crate::server::Shared;
-use crate::server::error::ApiError;
-use crate::server::store::{DeviceRecord, Nonce};
 
 /// An authenticated request.
 pub struct Authed {

@@ -4,8 +4,8 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::api::{ErrorBody, ErrorCode};
-use crate::server::store::StoreError;
+use crate::store::StoreError;
+use conclave_delivery_api::{ErrorBody, ErrorCode};
 
 /// An error answered to a client.
 #[derive(Debug)]

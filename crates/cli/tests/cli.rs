@@ -1,14 +1,12 @@
 //! `conclave-cli` as separate processes against a real delivery service on 127.0.0.1,
 //! including processes SIGKILLed while sending.
 
-mod support;
-
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use conclave_test_support::TestServer;
 use serde_json::Value;
-use support::TestServer;
 
 const CLI: &str = env!("CARGO_BIN_EXE_conclave-cli");
 

@@ -170,7 +170,7 @@ fn exit_code(e: &ClientError) -> u8 {
         | ClientError::Contention(_)
         | ClientError::Server { .. } => 5,
         ClientError::NoProfile(_) | ClientError::ProfileExists(_) => 6,
-        ClientError::Storage(conclave_storage::StoreError::ProfileInUse { .. }) => 6,
+        ClientError::Storage(conclave_client::StoreError::ProfileInUse { .. }) => 6,
         ClientError::InvalidInput(_) => 2,
         _ => 1,
     }

@@ -21,7 +21,7 @@ use std::sync::mpsc::{Receiver, Sender, SyncSender, sync_channel};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use crate::api::{
+use conclave_delivery_api::{
     ClaimResponse, ClaimedKeyPackage, DeviceInfo, DeviceRef, KeyPackageStock, MessageKind,
     QueueItem, QueuePage,
 };
@@ -111,8 +111,8 @@ pub struct Delivery {
 }
 
 /// The result of an accepted delivery: the group's epoch, and the queue items written (for
-/// push), per recipient device id.
-pub type Delivered = (u64, Vec<(i64, QueueItem)>);
+/// push) as (recipient device id, sequence number).
+pub type Delivered = (u64, Vec<(i64, u64)>);
 
 /// The delivery service's storage.
 pub trait DeliveryStore: Send + Sync + 'static {
@@ -377,7 +377,7 @@ fn run(conn: &Connection, sql: &str) -> bool {
 }
 
 fn now() -> u64 {
-    crate::auth::now_secs()
+    conclave_delivery_api::auth::now_secs()
 }
 
 fn insert_nonce(conn: &Connection, device: i64, nonce: &Nonce) -> Result<(), StoreError> {
@@ -471,7 +471,6 @@ fn device_ref(conn: &Connection, id: i64) -> Result<DeviceRef, StoreError> {
 
 /// One message, stored once and queued for each of its recipients.
 struct Outgoing<'a> {
-    sender: &'a DeviceRef,
     sender_id: i64,
     kind: MessageKind,
     group_id: &'a [u8],
@@ -480,13 +479,13 @@ struct Outgoing<'a> {
     ratchet_tree: Option<&'a [u8]>,
 }
 
-/// Stores `out` once and appends a reference to it to each recipient's queue; returns the
-/// items as each recipient will see them.
+/// Stores `out` once and appends a reference to it to each recipient's queue; adds each
+/// (recipient, sequence number) to `pushed`.
 fn enqueue(
     writer: &mut Writer,
     recipients: &[i64],
     out: &Outgoing<'_>,
-    pushed: &mut Vec<(i64, QueueItem)>,
+    pushed: &mut Vec<(i64, u64)>,
 ) -> Result<(), StoreError> {
     if recipients.is_empty() {
         return Ok(()); // nobody would ever acknowledge it, so it could never be deleted
@@ -509,28 +508,13 @@ fn enqueue(
             recipients.len() as i64
         ])?;
     let message_id = writer.conn.last_insert_rowid();
-    // One copy of the bytes for every recipient's push.
-    let group_id = crate::api::Bytes(out.group_id.to_vec());
-    let message = crate::api::Bytes(out.message.to_vec());
-    let ratchet_tree = out.ratchet_tree.map(|t| crate::api::Bytes(t.to_vec()));
     for &recipient in recipients {
         let seq = writer.next_seq(recipient)?;
         writer
             .conn
             .prepare_cached("INSERT INTO queue (device_id, seq, message_id) VALUES (?1, ?2, ?3)")?
             .execute(params![recipient, seq, message_id])?;
-        pushed.push((
-            recipient,
-            QueueItem {
-                seq: seq as u64,
-                sender: out.sender.clone(),
-                kind: out.kind,
-                group_id: group_id.clone(),
-                epoch: out.epoch,
-                message: message.clone(),
-                ratchet_tree: ratchet_tree.clone(),
-            },
-        ));
+        pushed.push((recipient, seq as u64));
     }
     Ok(())
 }
@@ -763,10 +747,6 @@ impl DeliveryStore for SqliteStore {
         nonce: Nonce,
     ) -> Result<Delivered, StoreError> {
         let sender_id = sender.id;
-        let sender = DeviceRef {
-            user: sender.user.clone(),
-            device: sender.device.clone(),
-        };
         self.write(move |w| {
             let conn = &w.conn;
             insert_nonce(conn, sender_id, &nonce)?;
@@ -799,7 +779,6 @@ impl DeliveryStore for SqliteStore {
             }
             let mut pushed = Vec::with_capacity(delivery.recipients.len());
             let message = Outgoing {
-                sender: &sender,
                 sender_id,
                 kind: delivery.kind,
                 group_id: &delivery.group_id,

@@ -6,8 +6,9 @@
 //! them into groups of `--group-size`, and for `--seconds` sends application messages from
 //! random members to the rest of their group at `--rate` messages per second in total (0: as
 //! fast as `--concurrency` senders go). Every message is delivered to group-size - 1 queues.
-//! It reports durable deliveries per second and the latency from send to WebSocket push
-//! (p50, p99, max), then stops.
+//! Each device does what a client does: on a push frame it fetches its queue after what it
+//! has read, then acknowledges. It reports durable deliveries per second and the latency
+//! from send to the fetched item (p50, p99, max), then stops.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,9 +16,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use conclave_delivery::api::{DeviceRef, Envelope, MessageKind};
-use conclave_delivery::auth::{fresh_identity, sign_request};
-use conclave_delivery::server::{Config, Limits, Server};
+use conclave_delivery::{Config, Limits, Server};
+use conclave_delivery_api::auth::{fresh_identity, sign_request};
+use conclave_delivery_api::{DeviceRef, Envelope, MessageKind, PushFrame, paths};
 use futures_util::StreamExt;
 use openmls_rust_crypto::RustCrypto;
 use openmls_traits::crypto::OpenMlsCrypto;
@@ -71,10 +72,16 @@ impl Signer for Key {
     }
 }
 
-/// What the generator reads of a pushed `QueueItem` (the rest is skipped, not decoded).
+/// What the generator reads of a fetched queue page (the rest is skipped, not decoded).
 #[derive(serde::Deserialize)]
-struct Pushed {
-    message: conclave_delivery::api::Bytes,
+struct Page {
+    items: Vec<Fetched>,
+}
+
+#[derive(serde::Deserialize)]
+struct Fetched {
+    seq: u64,
+    message: conclave_delivery_api::Bytes,
 }
 
 struct Dev {
@@ -110,6 +117,19 @@ async fn post(
     Ok(response.status())
 }
 
+/// A signed GET of a queue page after `after`.
+async fn fetch(http: &reqwest::Client, base: &str, dev: &Dev, after: u64) -> Result<Page, String> {
+    let path = paths::queue(after, 500);
+    let id = fresh_identity(&dev.name.user, &dev.name.device);
+    let headers = sign_request(&dev.key, "GET", &path, b"", &id)?;
+    let mut request = http.get(format!("{base}{path}"));
+    for (n, v) in headers {
+        request = request.header(n, v);
+    }
+    let response = request.send().await.map_err(|e| e.to_string())?;
+    response.json().await.map_err(|e| e.to_string())
+}
+
 fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
         return 0;
@@ -139,7 +159,7 @@ async fn main() -> std::process::ExitCode {
             let dir = tempfile::tempdir().expect("temp dir");
             let mut config = Config::new(dir.path().join("load.sqlite"));
             if args.synchronous == "normal" {
-                config.durability = conclave_delivery::server::Durability::Process;
+                config.durability = conclave_delivery::Durability::Process;
             }
             config.limits = Limits {
                 requests_per_second: 1_000_000,
@@ -158,8 +178,8 @@ async fn main() -> std::process::ExitCode {
     };
     println!("server: {base}");
     let (register_url, messages_url) = match (
-        reqwest::Url::parse(&format!("{base}/v1/register")),
-        reqwest::Url::parse(&format!("{base}/v1/messages")),
+        reqwest::Url::parse(&format!("{base}{}", paths::REGISTER)),
+        reqwest::Url::parse(&format!("{base}{}", paths::MESSAGES)),
     ) {
         (Ok(r), Ok(m)) => (r, m),
         _ => {
@@ -195,7 +215,7 @@ async fn main() -> std::process::ExitCode {
     let started = Instant::now();
     for d in &devs {
         let body = serde_json::to_vec(&serde_json::json!({
-            "signature_key": conclave_delivery::api::Bytes(d.key.public.clone()),
+            "signature_key": conclave_delivery_api::Bytes(d.key.public.clone()),
             "ciphersuite": 1
         }))
         .expect("json");
@@ -213,7 +233,8 @@ async fn main() -> std::process::ExitCode {
         started.elapsed()
     );
 
-    // Connect every device's WebSocket; record send-to-push latency of every item.
+    // Connect every device's WebSocket; on each push, fetch (as a client does) and record
+    // the send-to-fetched latency of every item.
     let epoch0 = Instant::now();
     let latencies = Arc::new(std::sync::Mutex::new(Vec::<u64>::with_capacity(1 << 20)));
     let pushed = Arc::new(AtomicU64::new(0));
@@ -221,10 +242,10 @@ async fn main() -> std::process::ExitCode {
     let mut sockets = Vec::new();
     for d in &devs {
         let id = fresh_identity(&d.name.user, &d.name.device);
-        let headers = sign_request(&d.key, "GET", "/v1/ws", b"", &id).expect("sign");
+        let headers = sign_request(&d.key, "GET", paths::PUSH, b"", &id).expect("sign");
         let mut request =
             tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-                format!("{ws_url}/v1/ws"),
+                format!("{ws_url}{}", paths::PUSH),
             )
             .expect("request");
         for (n, v) in headers {
@@ -242,20 +263,32 @@ async fn main() -> std::process::ExitCode {
                 }
             };
         let (latencies, pushed) = (latencies.clone(), pushed.clone());
+        let (http, base, dev) = (http.clone(), base.clone(), d.clone());
         sockets.push(tokio::spawn(async move {
             let (_sink, mut stream) = socket.split();
+            let mut read_up_to = 0;
             while let Some(Ok(frame)) = stream.next().await {
                 let Ok(text) = frame.to_text() else { continue };
-                let Ok(item) = serde_json::from_str::<Pushed>(text) else {
+                let Ok(frame) = serde_json::from_str::<PushFrame>(text) else {
                     continue;
                 };
-                if item.message.0.len() >= 8 {
-                    let sent = u64::from_be_bytes(item.message.0[..8].try_into().unwrap_or([0; 8]));
-                    let now = epoch0.elapsed().as_micros() as u64;
-                    if let Ok(mut l) = latencies.lock() {
-                        l.push(now.saturating_sub(sent));
+                if frame.seq <= read_up_to {
+                    continue; // fetched with an earlier frame's page
+                }
+                let Ok(page) = fetch(&http, &base, &dev, read_up_to).await else {
+                    continue;
+                };
+                let now = epoch0.elapsed().as_micros() as u64;
+                for item in &page.items {
+                    read_up_to = read_up_to.max(item.seq);
+                    if item.message.0.len() >= 8 {
+                        let sent =
+                            u64::from_be_bytes(item.message.0[..8].try_into().unwrap_or([0; 8]));
+                        if let Ok(mut l) = latencies.lock() {
+                            l.push(now.saturating_sub(sent));
+                        }
+                        pushed.fetch_add(1, Ordering::Relaxed);
                     }
-                    pushed.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }));
@@ -352,7 +385,7 @@ async fn main() -> std::process::ExitCode {
         failed.load(Ordering::Relaxed)
     );
     println!(
-        "durable deliveries: {deliveries} ({:.0}/s); pushed: {}",
+        "durable deliveries: {deliveries} ({:.0}/s); fetched after a push: {}",
         deliveries as f64 / send_time,
         pushed.load(Ordering::Relaxed)
     );
@@ -364,7 +397,7 @@ async fn main() -> std::process::ExitCode {
         percentile(&round_trips, 0.99) as f64 / 1000.0
     );
     println!(
-        "send-to-push latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} samples)",
+        "send-to-fetched latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} samples)",
         percentile(&latencies, 0.50) as f64 / 1000.0,
         percentile(&latencies, 0.99) as f64 / 1000.0,
         latencies.last().copied().unwrap_or(0) as f64 / 1000.0,

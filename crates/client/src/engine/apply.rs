@@ -1,0 +1,300 @@
+//! Applying what a group says inside the item's transaction: stored messages, history
+//! lines, trust records, and the UI events and follow-ups to hand out once it commits.
+
+use std::collections::{HashMap, HashSet};
+
+use conclave_delivery_api::QueueItem;
+use conclave_protocol::{Group, GroupConfig, GroupEvent, GroupId, MemberId};
+use conclave_storage::{ConversationId, DeviceTrust, MessageKind, MessageState, NewMessage, Tx};
+
+use super::FollowUp;
+use crate::content::{Body, Content};
+use crate::{ClientEvent, Result};
+
+/// What processing found, handed out after the transaction commits.
+#[derive(Default)]
+pub(crate) struct Outcome {
+    pub(super) events: Vec<ClientEvent>,
+    pub(super) followups: Vec<FollowUp>,
+}
+
+/// One transaction's application of group events: the transaction, who this device is, the
+/// time, and what was found.
+pub(super) struct Apply<'a, 's> {
+    pub(super) tx: &'a mut Tx<'s>,
+    me: &'a MemberId,
+    now: i64,
+    pub(super) outcome: Outcome,
+}
+
+impl<'a, 's> Apply<'a, 's> {
+    pub(super) fn new(tx: &'a mut Tx<'s>, me: &'a MemberId, now: i64) -> Self {
+        Self {
+            tx,
+            me,
+            now,
+            outcome: Outcome::default(),
+        }
+    }
+
+    /// What was found, to hand out once the transaction commits.
+    pub(super) fn finish(self) -> Outcome {
+        self.outcome
+    }
+
+    /// Joins a group from a Welcome queued for this device. Returns false when the
+    /// transaction must be rolled back (a Welcome that cannot be used, or into a group this
+    /// device is in already).
+    pub(super) fn join_from_welcome(
+        &mut self,
+        config: &GroupConfig,
+        item: &QueueItem,
+    ) -> Result<bool> {
+        let tree = item.ratchet_tree.as_ref().map(|t| t.0.as_slice());
+        let group = match Group::join(&self.tx.provider(), config, &item.message.0, tree) {
+            Ok(group) => group,
+            Err(e) => {
+                self.outcome.events.push(ClientEvent::Error {
+                    message: format!(
+                        "an invitation from {}/{} could not be used: {e}",
+                        item.sender.user, item.sender.device
+                    ),
+                });
+                return Ok(false);
+            }
+        };
+        let group_id = group.id();
+        let conversation = match self.tx.conversation_by_group(&group_id)? {
+            // Invited back into a conversation we had left: its history continues.
+            Some(existing) => {
+                if existing.left_at.is_none() {
+                    // Already a member: a replayed Welcome. Keep the group we have.
+                    return Ok(false);
+                }
+                self.tx.set_left(existing.id, None)?;
+                self.tx.rename_conversation(existing.id, &group.name())?;
+                existing.id
+            }
+            None => self
+                .tx
+                .create_conversation(&group_id, &group.name(), self.now)?,
+        };
+        self.tx.set_last_rotation(conversation, self.now)?;
+        self.tx.insert_group(group);
+        self.observe_members(&group_id)?;
+        let me = self.me.clone();
+        self.record(
+            conversation,
+            &me,
+            &format!("{} added you", item.sender.user),
+            &format!("join/{}", item.seq),
+        )?;
+        self.outcome
+            .events
+            .push(ClientEvent::ConversationJoined { conversation });
+        Ok(true)
+    }
+
+    /// Turns a group's events into stored messages, conversation changes and UI events.
+    /// `leaving`: members whose own removal proposal (a leave) was stored, so that the
+    /// commit applying it reads "left" rather than "removed".
+    pub(super) fn events(
+        &mut self,
+        conversation: ConversationId,
+        group_id: &GroupId,
+        events: Vec<GroupEvent>,
+        leaving: &HashSet<MemberId>,
+        seq: Option<u64>,
+    ) -> Result<()> {
+        let mut epoch_tag = String::new();
+        for event in &events {
+            if let GroupEvent::EpochAdvanced { epoch, .. } = event {
+                epoch_tag = epoch.to_string();
+            }
+        }
+        for (index, event) in events.into_iter().enumerate() {
+            let uid = format!("{epoch_tag}/{index}");
+            match event {
+                GroupEvent::Message {
+                    sender, plaintext, ..
+                } => self.message(conversation, sender, &plaintext, seq)?,
+                GroupEvent::MembersAdded { by, added } => {
+                    let text = format!("{} added {}", by.user, users_of(&added));
+                    self.record(conversation, &by, &text, &uid)?;
+                    self.outcome
+                        .events
+                        .push(ClientEvent::MembersChanged { conversation });
+                }
+                GroupEvent::MembersRemoved { by, removed } => {
+                    let (left, kicked): (Vec<MemberId>, Vec<MemberId>) =
+                        removed.into_iter().partition(|m| leaving.contains(m));
+                    let mut lines = Vec::new();
+                    if !left.is_empty() {
+                        lines.push(format!("{} left", users_of(&left)));
+                    }
+                    if !kicked.is_empty() {
+                        lines.push(format!("{} removed {}", by.user, users_of(&kicked)));
+                    }
+                    self.record(conversation, &by, &lines.join("; "), &uid)?;
+                    self.outcome
+                        .events
+                        .push(ClientEvent::MembersChanged { conversation });
+                }
+                GroupEvent::GroupRenamed { by, name } => {
+                    self.tx.rename_conversation(conversation, &name)?;
+                    let text = format!("{} renamed the conversation to \"{name}\"", by.user);
+                    self.record(conversation, &by, &text, &uid)?;
+                    self.outcome
+                        .events
+                        .push(ClientEvent::ConversationRenamed { conversation, name });
+                }
+                GroupEvent::RemovedFromGroup { by } => {
+                    let c = self.tx.conversation(conversation)?;
+                    let text = if c.leave_requested {
+                        "you left".to_owned()
+                    } else {
+                        format!("{} removed you", by.user)
+                    };
+                    self.tx.set_left(conversation, Some(self.now))?;
+                    // The group's secrets are of no more use here: deleting them keeps past
+                    // epochs' keys off the disk (and frees the group id for an invitation
+                    // back).
+                    self.tx.delete_group(group_id)?;
+                    self.record(conversation, &by, &text, &uid)?;
+                    self.outcome
+                        .events
+                        .push(ClientEvent::ConversationLeft { conversation, by });
+                    return Ok(());
+                }
+                GroupEvent::ProposalStored { by, .. } if by != *self.me => {
+                    self.outcome
+                        .followups
+                        .push(FollowUp::CommitProposals(conversation));
+                }
+                GroupEvent::EpochAdvanced { .. } => {
+                    self.observe_members(group_id)?;
+                    if self.tx.conversation(conversation)?.leave_requested {
+                        self.outcome.followups.push(FollowUp::Leave(conversation));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// An application message: decoded, stored once (a resend has the same id), shown.
+    fn message(
+        &mut self,
+        conversation: ConversationId,
+        sender: MemberId,
+        plaintext: &[u8],
+        seq: Option<u64>,
+    ) -> Result<()> {
+        let content = match Content::decode(plaintext) {
+            Ok(content) => content,
+            Err(e) => {
+                self.outcome.events.push(ClientEvent::Error {
+                    message: format!("a message from {sender} could not be read: {e}"),
+                });
+                return Ok(());
+            }
+        };
+        let (kind, body) = match content.body {
+            Body::Text(text) => (MessageKind::Text, text),
+            Body::Unsupported { kind } => (
+                MessageKind::Unsupported,
+                format!("[a message of a kind this version cannot show: {kind}]"),
+            ),
+        };
+        let message = NewMessage {
+            conversation,
+            uid: content.id.0.to_vec(),
+            sender,
+            sent_at: content.sent_at,
+            received_at: Some(self.now),
+            body,
+            state: MessageState::Received,
+            server_seq: seq,
+            outgoing: false,
+            kind,
+        };
+        // `None`: a resend of a message already shown.
+        if let Some(id) = self.tx.insert_message(&message)?
+            && let Some(message) = self.tx.message(id)?
+        {
+            self.outcome.events.push(ClientEvent::MessageReceived {
+                conversation,
+                message,
+            });
+        }
+        Ok(())
+    }
+
+    /// Records every member's key (trust on first use); a changed key raises an event.
+    pub(super) fn observe_members(&mut self, group_id: &GroupId) -> Result<()> {
+        let members = self.tx.group(group_id)?.group.members()?;
+        let known: HashMap<MemberId, Vec<u8>> = self
+            .tx
+            .devices(None)?
+            .into_iter()
+            .map(|d| (d.member, d.signature_key))
+            .collect();
+        for m in members {
+            if known.get(&m.id) == Some(&m.signature_key) {
+                continue; // the common case, without computing a fingerprint
+            }
+            let fingerprint = m.fingerprint().digits();
+            if let DeviceTrust::KeyChanged {
+                previous_fingerprint,
+            } = self
+                .tx
+                .observe_device(&m.id, &m.signature_key, &fingerprint, self.now)?
+            {
+                self.outcome.events.push(ClientEvent::KeyChanged {
+                    member: m.id,
+                    previous_fingerprint,
+                    fingerprint,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a line about a change into the conversation's history.
+    fn record(
+        &mut self,
+        conversation: ConversationId,
+        actor: &MemberId,
+        text: &str,
+        uid: &str,
+    ) -> Result<()> {
+        let message = NewMessage {
+            conversation,
+            uid: format!("event/{uid}").into_bytes(),
+            sender: actor.clone(),
+            sent_at: self.now,
+            received_at: Some(self.now),
+            body: text.to_owned(),
+            state: MessageState::Received,
+            server_seq: None,
+            outgoing: false,
+            kind: MessageKind::Event,
+        };
+        if let Some(id) = self.tx.insert_message(&message)?
+            && let Some(message) = self.tx.message(id)?
+        {
+            self.outcome.events.push(ClientEvent::MessageReceived {
+                conversation,
+                message,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn users_of(members: &[MemberId]) -> String {
+    let mut users: Vec<&str> = members.iter().map(|m| m.user.as_str()).collect();
+    users.dedup();
+    users.join(", ")
+}

@@ -1,0 +1,290 @@
+//! Group changes: create, invite, remove, rename, update, commit others' proposals, leave.
+//! Each catches up, commits, and sends; when another member's commit wins the epoch, it
+//! catches up and redoes the operation.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use conclave_delivery_api::{
+    DeviceRef, Envelope, ErrorCode, MessageKind as WireKind, WelcomeEnvelope,
+};
+use conclave_protocol::{Error as MlsError, Group, UserName};
+use conclave_storage::ConversationId;
+
+use super::{Engine, FollowUp, device_ref, is_me, now_ms, other_members};
+use crate::ds::Failure;
+use crate::{ClientError, ClientEvent, Result};
+
+/// A group-changing operation, redone on a newer epoch when another member's commit wins.
+pub(crate) enum Op {
+    /// Add these devices (key packages already claimed).
+    Invite(Vec<ClaimedDevice>),
+    Remove(UserName),
+    Rename(String),
+    Update,
+    CommitProposals,
+}
+
+/// A device to add and its key package.
+#[derive(Clone)]
+pub(crate) struct ClaimedDevice {
+    member: DeviceRef,
+    key_package: Vec<u8>,
+}
+
+impl Engine {
+    /// Claims one key package per device of each user (not this device).
+    pub(crate) async fn claim(&mut self, users: &[UserName]) -> Result<Vec<ClaimedDevice>> {
+        let mut claimed = Vec::new();
+        for user in users {
+            let response = match self.ds.claim(user.as_str()).await {
+                Ok(r) => r,
+                Err(ClientError::Server {
+                    code: ErrorCode::NotFound,
+                    ..
+                }) => return Err(ClientError::UnknownUser(user.to_string())),
+                Err(e) => return Err(e),
+            };
+            let before = claimed.len();
+            for kp in response.key_packages {
+                let member = DeviceRef {
+                    user: user.to_string(),
+                    device: kp.device,
+                };
+                if is_me(&self.identity, &member) {
+                    continue;
+                }
+                claimed.push(ClaimedDevice {
+                    member,
+                    key_package: kp.key_package.0,
+                });
+            }
+            if claimed.len() == before && user != &self.identity.member().user {
+                return Err(ClientError::NoKeyPackages(user.to_string()));
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// Creates a group and its conversation, with only this device in it.
+    pub(crate) fn create_group(&mut self, name: &str) -> Result<ConversationId> {
+        let now = now_ms();
+        let mut store = self.store.lock();
+        let mut tx = store.transaction()?;
+        let group = Group::create(
+            &tx.provider(),
+            &self.identity,
+            &self.config.group,
+            name.trim(),
+        )?;
+        let group_id = group.id();
+        let conversation = tx.create_conversation(&group_id, &group.name(), now)?;
+        tx.set_last_rotation(conversation, now)?;
+        tx.observe_device(
+            self.identity.member(),
+            self.identity.signature_public_key(),
+            &self.identity.fingerprint().digits(),
+            now,
+        )?;
+        tx.insert_group(group);
+        tx.commit()?;
+        self.emit(vec![ClientEvent::ConversationJoined { conversation }]);
+        Ok(conversation)
+    }
+
+    /// Runs a group-changing operation: catch up, commit, send; when another member's
+    /// commit wins the epoch, catch up and redo it, up to the configured number of times.
+    pub(crate) async fn commit_op(&mut self, conversation: ConversationId, op: Op) -> Result<()> {
+        let attempts = self.config.max_commit_attempts.max(1);
+        for attempt in 1..=attempts {
+            self.drain().await?;
+            let Some(envelope) = self.make_commit(conversation, &op, attempt == 1)? else {
+                return Ok(()); // nothing left to do (someone else did it)
+            };
+            match self.ds.send(&envelope).await {
+                Ok(_) => {
+                    if matches!(op, Op::Update) {
+                        let mut store = self.store.lock();
+                        let tx = store.transaction()?;
+                        tx.set_last_rotation(conversation, now_ms())?;
+                        tx.commit()?;
+                    }
+                    // The commit merges at its echo, after whatever the server accepted
+                    // before it: those messages are in the old epoch, whose keys no member
+                    // keeps (`GroupConfig::max_past_epochs` is 0).
+                    match self.drain().await {
+                        Ok(_) => {}
+                        // Accepted all the same; the next sync meets the echo.
+                        Err(e) if e.is_offline() => tracing::debug!("catching up: {e}"),
+                        Err(e) => return Err(e),
+                    }
+                    return Ok(());
+                }
+                Err(Failure::StaleEpoch) => {
+                    self.discard_own_commit(conversation)?;
+                    // Spread out retries so that racing members do not collide again.
+                    let jitter = rand::random::<u64>() % (20 * u64::from(attempt));
+                    tokio::time::sleep(Duration::from_millis(jitter)).await;
+                }
+                // Whether the server got it is unknown: the commit stays pending, and the
+                // next sync merges it (its echo arrives) or drops it.
+                Err(Failure::Client(e)) if e.is_offline() => return Err(e),
+                Err(Failure::Client(e)) => {
+                    self.discard_own_commit(conversation)?;
+                    return Err(e);
+                }
+            }
+        }
+        Err(ClientError::Contention(attempts))
+    }
+
+    /// Builds the commit for `op` in the current epoch; `None` when there is nothing to do.
+    fn make_commit(
+        &mut self,
+        conversation: ConversationId,
+        op: &Op,
+        first_attempt: bool,
+    ) -> Result<Option<Envelope>> {
+        let identity = self.identity.clone();
+        let mut store = self.store.lock();
+        let mut tx = store.transaction()?;
+        let c = tx.conversation(conversation)?;
+        if c.left_at.is_some() {
+            return Err(ClientError::NotAMember);
+        }
+        if c.leave_requested && !matches!(op, Op::CommitProposals) {
+            return Err(ClientError::InvalidInput(
+                "you are leaving this conversation".into(),
+            ));
+        }
+        let g = tx.group(&c.group_id)?;
+        if g.group.has_pending_commit() {
+            g.group.discard_pending_commit(&g.provider)?;
+        }
+        let members = g.group.members()?;
+        let recipients: Vec<DeviceRef> = members.iter().map(|m| device_ref(&m.id)).collect();
+        let bundle = match op {
+            Op::Invite(devices) => {
+                let present: HashSet<DeviceRef> = recipients.iter().cloned().collect();
+                let missing: Vec<&ClaimedDevice> = devices
+                    .iter()
+                    .filter(|d| !present.contains(&d.member))
+                    .collect();
+                if missing.is_empty() {
+                    if first_attempt {
+                        let users: Vec<String> =
+                            devices.iter().map(|d| d.member.user.clone()).collect();
+                        return Err(ClientError::AlreadyMember(users.join(", ")));
+                    }
+                    return Ok(None); // a concurrent invite added them
+                }
+                let packages: Vec<&[u8]> =
+                    missing.iter().map(|d| d.key_package.as_slice()).collect();
+                g.group.add_members(&g.provider, &identity, &packages)?
+            }
+            Op::Remove(user) => match g.group.remove_user(&g.provider, &identity, user) {
+                Ok(bundle) => bundle,
+                Err(MlsError::UnknownMember(_)) if !first_attempt => return Ok(None),
+                Err(MlsError::UnknownMember(_)) => {
+                    return Err(ClientError::NotInConversation(user.to_string()));
+                }
+                Err(e) => return Err(e.into()),
+            },
+            Op::Rename(name) => {
+                if !first_attempt && g.group.name() == *name {
+                    return Ok(None);
+                }
+                g.group.rename(&g.provider, &identity, name)?
+            }
+            Op::Update => g.group.self_update(&g.provider, &identity)?,
+            Op::CommitProposals => {
+                if g.group.pending_proposals()?.is_empty() {
+                    return Ok(None);
+                }
+                g.group.commit_pending_proposals(&g.provider, &identity)?
+            }
+        };
+        let welcome = bundle.invitation.as_ref().map(|inv| WelcomeEnvelope {
+            recipients: inv.new_members.iter().map(device_ref).collect(),
+            message: inv.welcome.clone().into(),
+            ratchet_tree: inv.ratchet_tree.clone().into(),
+        });
+        let envelope = Envelope {
+            group_id: c.group_id.as_bytes().to_vec().into(),
+            epoch: bundle.epoch,
+            kind: WireKind::Commit,
+            // Every current member, this device included: its echo merges the commit if
+            // this process dies before the server's answer arrives.
+            recipients,
+            message: bundle.commit.clone().into(),
+            welcome,
+        };
+        tx.commit()?;
+        Ok(Some(envelope))
+    }
+
+    fn discard_own_commit(&mut self, conversation: ConversationId) -> Result<()> {
+        let mut store = self.store.lock();
+        let mut tx = store.transaction()?;
+        let c = tx.conversation(conversation)?;
+        let g = tx.group(&c.group_id)?;
+        if g.group.has_pending_commit() {
+            g.group.discard_pending_commit(&g.provider)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Asks the other members to remove this device (a member cannot commit its own
+    /// removal). Proposed again after every commit that leaves it out, until one applies it.
+    pub(crate) async fn propose_leave(&mut self, conversation: ConversationId) -> Result<()> {
+        self.drain().await?;
+        let envelope = {
+            let identity = self.identity.clone();
+            let mut store = self.store.lock();
+            let mut tx = store.transaction()?;
+            let c = tx.conversation(conversation)?;
+            if c.left_at.is_some() {
+                return Err(ClientError::NotAMember);
+            }
+            let g = tx.group(&c.group_id)?;
+            if g.group.has_pending_commit() {
+                g.group.discard_pending_commit(&g.provider)?;
+            }
+            let epoch = g.group.epoch();
+            let recipients = other_members(g.group, &identity)?;
+            if recipients.is_empty() {
+                // The last member: nobody to commit it, so the conversation just ends here.
+                tx.set_left(conversation, Some(now_ms()))?;
+                tx.commit()?;
+                self.emit(vec![ClientEvent::ConversationLeft {
+                    conversation,
+                    by: identity.member().clone(),
+                }]);
+                return Ok(());
+            }
+            let proposal = g.group.leave(&g.provider, &identity)?;
+            tx.set_leave_requested(conversation)?;
+            tx.commit()?;
+            Envelope {
+                group_id: c.group_id.as_bytes().to_vec().into(),
+                epoch,
+                kind: WireKind::Proposal,
+                recipients,
+                message: proposal.into(),
+                welcome: None,
+            }
+        };
+        match self.ds.send(&envelope).await {
+            Ok(_) => Ok(()),
+            // A commit got in first: the next epoch's processing proposes again (the
+            // conversation is marked as leaving).
+            Err(Failure::StaleEpoch) => {
+                self.drain().await?;
+                self.followups.push(FollowUp::Leave(conversation));
+                Ok(())
+            }
+            Err(Failure::Client(e)) => Err(e),
+        }
+    }
+}

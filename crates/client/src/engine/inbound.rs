@@ -1,0 +1,219 @@
+//! What arrives: the device's queue fetched after the cursor, each item applied with the
+//! cursor in one transaction, and the work that processing asks for afterwards.
+
+use std::collections::HashSet;
+
+use conclave_delivery_api::{MessageKind as WireKind, QueueItem};
+use conclave_protocol::{Error as MlsError, GroupId};
+use conclave_storage::ConversationId;
+
+use super::apply::{Apply, Outcome};
+use super::{Engine, FollowUp, Op, is_me, now_ms};
+use crate::{ClientError, ClientEvent, Result};
+
+/// Queue items fetched per request.
+const PAGE: u32 = 100;
+
+impl Engine {
+    /// Fetches and processes everything queued for this device, then does what processing
+    /// asked for (committing a member's leave, renewing our own). Returns how many items
+    /// were processed.
+    pub(crate) async fn sync(&mut self) -> Result<usize> {
+        self.ensure_registered().await?;
+        let processed = self.drain().await?;
+        self.run_followups().await?;
+        self.top_up_if_due().await?;
+        Ok(processed)
+    }
+
+    /// The sequence number of the last queue item applied.
+    pub(crate) fn cursor(&self) -> Result<u64> {
+        Ok(self.store.lock().transaction()?.cursor(self.ds.base())?)
+    }
+
+    /// Processes the queue until it is empty. Each item is applied together with the cursor
+    /// in one transaction, then acknowledged.
+    pub(crate) async fn drain(&mut self) -> Result<usize> {
+        let mut processed = 0;
+        loop {
+            let cursor = self.cursor()?;
+            let page = self.ds.fetch(cursor, PAGE).await?;
+            let Some(last) = page.items.last().map(|i| i.seq) else {
+                break;
+            };
+            for item in page.items {
+                if item.seq <= cursor {
+                    continue;
+                }
+                self.process_item(item)?;
+                processed += 1;
+            }
+            // The items are applied; deleting them is only housekeeping.
+            if let Err(e) = self.ds.ack(last).await {
+                tracing::debug!("ack failed: {e}");
+            }
+            if !page.more {
+                break;
+            }
+        }
+        self.settle_pending_commits()?;
+        Ok(processed)
+    }
+
+    /// With the queue drained and no operation in flight, a commit still pending was never
+    /// accepted (its echo would have merged it): drop it.
+    fn settle_pending_commits(&mut self) -> Result<()> {
+        let mut store = self.store.lock();
+        let mut tx = store.transaction()?;
+        let conversations = tx.conversation_list()?;
+        let mut changed = false;
+        for c in conversations {
+            if c.left_at.is_some() {
+                continue;
+            }
+            let Ok(g) = tx.group(&c.group_id) else {
+                continue;
+            };
+            if g.group.has_pending_commit() {
+                g.group.discard_pending_commit(&g.provider)?;
+                changed = true;
+            }
+        }
+        if changed {
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    fn process_item(&mut self, item: QueueItem) -> Result<()> {
+        let me = self.identity.member().clone();
+        let mut store = self.store.lock();
+        let mut tx = store.transaction()?;
+        let mut apply = Apply::new(&mut tx, &me, now_ms());
+        let keep = match item.kind {
+            WireKind::Welcome => apply.join_from_welcome(&self.config.group, &item)?,
+            _ => {
+                self.process_group_item(&mut apply, &item)?;
+                true
+            }
+        };
+        let outcome = apply.finish();
+        if !keep {
+            // Nothing of the join may stay; only the cursor moves.
+            drop(tx);
+            tx = store.transaction()?;
+        }
+        tx.advance_cursor(self.ds.base(), item.seq)?;
+        tx.commit()?;
+        drop(store);
+        self.finish(outcome);
+        Ok(())
+    }
+
+    /// A commit, proposal or application message for a group this device may be in.
+    fn process_group_item(&self, apply: &mut Apply<'_, '_>, item: &QueueItem) -> Result<()> {
+        let group_id = GroupId::from_bytes(item.group_id.0.clone());
+        let Some(conversation) = apply.tx.conversation_by_group(&group_id)? else {
+            return Ok(()); // a group we never joined or have forgotten
+        };
+        if conversation.left_at.is_some() {
+            return Ok(());
+        }
+        let g = apply.tx.group(&group_id)?;
+        let mine = is_me(&self.identity, &item.sender);
+        // Our own items matter only as the echo of a commit still pending, which merges it;
+        // anything else of ours is applied already.
+        if mine && !g.group.has_pending_commit() {
+            return Ok(());
+        }
+        let leaving = g
+            .group
+            .pending_proposals()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| p.leaving_member().cloned())
+            .collect();
+        match g.group.process(&g.provider, &item.message.0) {
+            Ok(events) => {
+                apply.events(conversation.id, &group_id, events, &leaving, Some(item.seq))?;
+            }
+            // Delivered twice, or our own commit's echo after merging: nothing to do.
+            Err(MlsError::AlreadyProcessed | MlsError::StaleEpoch { .. }) if mine => {}
+            Err(MlsError::AlreadyProcessed) => {}
+            Err(e) => apply.outcome.events.push(ClientEvent::Error {
+                message: format!(
+                    "a message from {}/{} in \"{}\" could not be read: {e}",
+                    item.sender.user, item.sender.device, conversation.name
+                ),
+            }),
+        }
+        Ok(())
+    }
+
+    /// Takes on what a committed transaction found: its events go out, its follow-ups wait.
+    pub(super) fn finish(&mut self, outcome: Outcome) {
+        self.followups.extend(outcome.followups);
+        self.emit(outcome.events);
+    }
+
+    async fn run_followups(&mut self) -> Result<()> {
+        // Bounded: a follow-up's own sync may find more, which wait for the next sync.
+        let followups = std::mem::take(&mut self.followups);
+        let mut seen = HashSet::new();
+        for followup in followups {
+            if !seen.insert(followup) {
+                continue;
+            }
+            let result = match followup {
+                FollowUp::CommitProposals(conversation) => {
+                    if self.designated_committer(conversation)? {
+                        self.commit_op(conversation, Op::CommitProposals).await
+                    } else {
+                        Ok(())
+                    }
+                }
+                FollowUp::Leave(conversation) => self.propose_leave(conversation).await,
+            };
+            match result {
+                Ok(()) | Err(ClientError::NotAMember) => {}
+                Err(e) if e.is_offline() => return Err(e),
+                Err(e) => self.emit(vec![ClientEvent::Error {
+                    message: e.to_string(),
+                }]),
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this device commits the stored proposals of a group: the member with the
+    /// lowest leaf index among those not proposing their own removal. Everyone else's next
+    /// commit includes them anyway.
+    fn designated_committer(&mut self, conversation: ConversationId) -> Result<bool> {
+        let mut store = self.store.lock();
+        let mut tx = store.transaction()?;
+        let c = tx.conversation(conversation)?;
+        if c.left_at.is_some() || c.leave_requested {
+            return Ok(false);
+        }
+        let g = tx.group(&c.group_id)?;
+        let proposals = g.group.pending_proposals()?;
+        if proposals.is_empty() {
+            return Ok(false);
+        }
+        let removed: HashSet<_> = proposals
+            .iter()
+            .filter_map(|p| match &p.proposal {
+                conclave_protocol::ProposalSummary::Remove(member) => Some(member),
+                _ => None,
+            })
+            .collect();
+        let first = g
+            .group
+            .members()?
+            .into_iter()
+            .filter(|m| !removed.contains(&m.id))
+            .map(|m| m.leaf_index)
+            .min();
+        Ok(first == Some(g.group.own_leaf_index()))
+    }
+}

@@ -1,0 +1,168 @@
+//! The engine: one profile store, one identity, one server, in rooms by concern.
+//!
+//! - [`registration`]: the device at the server, and its key-package stock.
+//! - [`inbound`]: fetching the queue and applying each item with the cursor.
+//! - [`apply`]: turning a group's events into stored messages, trust records and UI events.
+//! - [`commit`]: group changes (create, invite, remove, rename, update, leave) with
+//!   commit-conflict retry.
+//! - [`outbox`]: queued messages, encrypted and sent with retries.
+//! - [`read`]: what the UI reads, and the local marks it sets (read, verified).
+//!
+//! ## Locks
+//! Two, never one inside the other the wrong way round:
+//! - The **operation lock** (the `tokio::sync::Mutex<Engine>` the [`crate::Client`] holds):
+//!   one operation at a time (a sync, a send, a commit with its retries), held across
+//!   network awaits, so a commit in flight and a sync never interleave.
+//! - The **store lock** ([`SharedStore`]): held for one transaction and never across an
+//!   await. Its guard is not `Send`, so a future that held it over an await could not be
+//!   spawned; the compiler checks the rule. Reads take only this lock, so history, search
+//!   and the conversation list answer while an operation waits on the network.
+
+mod apply;
+mod commit;
+mod inbound;
+mod outbox;
+mod read;
+mod registration;
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use conclave_delivery_api::DeviceRef;
+use conclave_protocol::{Group, Identity, MemberId};
+use conclave_storage::{ConversationId, Store};
+use tokio::sync::broadcast;
+
+pub(crate) use commit::Op;
+pub use read::{Member, Reader, SecurityInfo};
+
+use crate::ds::Ds;
+use crate::{ClientConfig, ClientEvent, Result};
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The profile store, shared by the engine and the client's reads; see the module docs for
+/// when it may be held.
+#[derive(Clone)]
+pub(crate) struct SharedStore(Arc<Mutex<Store>>);
+
+impl SharedStore {
+    pub(crate) fn new(store: Store) -> Self {
+        Self(Arc::new(Mutex::new(store)))
+    }
+
+    /// The store, for one transaction. A panic in an earlier holder dropped its transaction,
+    /// which rolled back and evicted the groups it touched, so what is left is sound.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Store> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Work found while processing that must wait until the queue is drained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum FollowUp {
+    /// Someone proposed (a leave): commit it if this device is the one to.
+    CommitProposals(conclave_storage::ConversationId),
+    /// Our leave proposal was made obsolete by a commit: propose again.
+    Leave(conclave_storage::ConversationId),
+}
+
+pub(crate) struct Engine {
+    store: SharedStore,
+    identity: Arc<Identity>,
+    config: ClientConfig,
+    ds: Ds,
+    events: broadcast::Sender<ClientEvent>,
+    read: Reader,
+    followups: Vec<FollowUp>,
+    last_stock_check: Option<Instant>,
+}
+
+impl Engine {
+    pub(crate) fn new(
+        store: SharedStore,
+        identity: Arc<Identity>,
+        config: ClientConfig,
+        ds: Ds,
+        events: broadcast::Sender<ClientEvent>,
+    ) -> Self {
+        Self {
+            read: Reader::new(store.clone(), identity.clone()),
+            store,
+            identity,
+            config,
+            ds,
+            events,
+            followups: Vec::new(),
+            last_stock_check: None,
+        }
+    }
+
+    /// The profile's reads, for operations that decide on them.
+    pub(crate) fn read(&self) -> &Reader {
+        &self.read
+    }
+
+    /// Drops past epochs' keys whose lifetime is over, in every group in memory.
+    pub(crate) fn expire_past_epochs(&mut self) -> Result<()> {
+        self.store
+            .lock()
+            .expire_past_epochs(std::time::SystemTime::now())?;
+        Ok(())
+    }
+
+    /// Conversations whose scheduled key rotation is due.
+    pub(crate) fn rotations_due(&mut self) -> Result<Vec<ConversationId>> {
+        let Some(interval) = self.config.rotation_interval else {
+            return Ok(Vec::new());
+        };
+        let now = now_ms();
+        let mut store = self.store.lock();
+        let tx = store.transaction()?;
+        Ok(tx
+            .conversation_list()?
+            .into_iter()
+            .filter(|c| {
+                c.left_at.is_none()
+                    && !c.leave_requested
+                    && now - c.last_rotation >= interval.as_millis() as i64
+            })
+            .map(|c| c.id)
+            .collect())
+    }
+
+    fn emit(&self, events: Vec<ClientEvent>) {
+        for event in events {
+            // Nobody listening is fine.
+            let _ = self.events.send(event);
+        }
+    }
+}
+
+fn device_ref(member: &MemberId) -> DeviceRef {
+    DeviceRef {
+        user: member.user.to_string(),
+        device: member.device.to_string(),
+    }
+}
+
+/// Every member's device but this one: the recipients of what this device sends.
+fn other_members(group: &Group, identity: &Identity) -> Result<Vec<DeviceRef>> {
+    Ok(group
+        .members()?
+        .iter()
+        .filter(|m| m.id != *identity.member())
+        .map(|m| device_ref(&m.id))
+        .collect())
+}
+
+fn is_me(identity: &Identity, device: &DeviceRef) -> bool {
+    let me = identity.member();
+    me.user.as_str() == device.user && me.device.as_str() == device.device
+}

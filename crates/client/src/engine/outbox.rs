@@ -1,0 +1,248 @@
+//! Sending: a message is stored as pending and queued in one transaction, then encrypted
+//! and sent, with retries and backoff while the server cannot be reached.
+
+use std::time::Duration;
+
+use conclave_delivery_api::{Envelope, ErrorCode, MessageKind as WireKind};
+use conclave_protocol::Error as MlsError;
+use conclave_storage::{
+    ConversationId, MessageId, MessageKind, MessageState, NewMessage, OutboxEntry, OutboxKind,
+};
+
+use super::{Engine, now_ms, other_members};
+use crate::content::Content;
+use crate::ds::Failure;
+use crate::{ClientError, ClientEvent, Result};
+
+/// Longest message text accepted (bytes).
+const MAX_TEXT: usize = 64 * 1024;
+
+impl Engine {
+    /// Stores a text message as pending and queues it; the caller then flushes the outbox.
+    pub(crate) fn queue_text(
+        &mut self,
+        conversation: ConversationId,
+        text: &str,
+    ) -> Result<MessageId> {
+        if text.trim().is_empty() {
+            return Err(ClientError::InvalidInput("the message is empty".into()));
+        }
+        if text.len() > MAX_TEXT {
+            return Err(ClientError::InvalidInput(format!(
+                "the message is longer than {MAX_TEXT} bytes"
+            )));
+        }
+        let now = now_ms();
+        let content = Content::text(text, now);
+        let mut store = self.store.lock();
+        let tx = store.transaction()?;
+        let c = tx.conversation(conversation)?;
+        if c.left_at.is_some() {
+            return Err(ClientError::NotAMember);
+        }
+        let message = NewMessage {
+            conversation,
+            uid: content.id.0.to_vec(),
+            sender: self.identity.member().clone(),
+            sent_at: now,
+            received_at: None,
+            body: text.to_owned(),
+            state: MessageState::Pending,
+            server_seq: None,
+            outgoing: true,
+            kind: MessageKind::Text,
+        };
+        let id = tx
+            .insert_message(&message)?
+            .ok_or_else(|| ClientError::InvalidInput("duplicate message id".into()))?;
+        tx.enqueue(
+            OutboxKind::Application,
+            Some(conversation),
+            Some(id),
+            &content.encode(),
+            now,
+        )?;
+        let stored = tx.message(id)?;
+        tx.commit()?;
+        if let Some(message) = stored {
+            self.emit(vec![ClientEvent::MessageReceived {
+                conversation,
+                message,
+            }]);
+        }
+        Ok(id)
+    }
+
+    /// Sends what the outbox holds, oldest first, stopping at the first entry not yet due
+    /// or at a network failure. Returns how many were sent.
+    pub(crate) async fn flush_outbox(&mut self) -> Result<usize> {
+        let mut sent = 0;
+        loop {
+            let entries = self.store.lock().transaction()?.outbox(32)?;
+            if entries.is_empty() {
+                return Ok(sent);
+            }
+            let now = now_ms();
+            for entry in entries {
+                if entry.next_attempt_at > now {
+                    return Ok(sent);
+                }
+                match entry.kind {
+                    OutboxKind::Application => {
+                        if self.send_application(entry).await? {
+                            sent += 1;
+                        }
+                    }
+                    // This client queues only application messages.
+                    OutboxKind::Commit | OutboxKind::Proposal => {
+                        let mut store = self.store.lock();
+                        let tx = store.transaction()?;
+                        tx.outbox_done(entry.id)?;
+                        tx.commit()?;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether an outbox entry is due now.
+    pub(crate) fn outbox_due(&mut self) -> Result<bool> {
+        let now = now_ms();
+        Ok(self
+            .store
+            .lock()
+            .transaction()?
+            .outbox(1)?
+            .first()
+            .is_some_and(|e| e.next_attempt_at <= now))
+    }
+
+    /// Encrypts and sends one queued message. Each attempt encrypts anew in the current
+    /// epoch (the ratchet step is committed before the bytes leave); receivers recognise a
+    /// resend by the message id, so a message is shown once however often it was sent. The
+    /// server takes messages for the group's current epoch only: when this device is behind
+    /// it catches up and encrypts again.
+    async fn send_application(&mut self, entry: OutboxEntry) -> Result<bool> {
+        let (Some(conversation), Some(message)) = (entry.conversation, entry.message) else {
+            let mut store = self.store.lock();
+            let tx = store.transaction()?;
+            tx.outbox_done(entry.id)?;
+            tx.commit()?;
+            return Ok(false);
+        };
+        let attempts = self.config.max_commit_attempts.max(1);
+        let mut result = Err(Failure::StaleEpoch);
+        for _ in 0..attempts {
+            let envelope = match self.encrypt_entry(&entry, conversation, message)? {
+                Ok(envelope) => envelope,
+                Err(state) => return Ok(state == MessageState::Sent),
+            };
+            result = self.ds.send(&envelope).await;
+            if !matches!(result, Err(Failure::StaleEpoch)) {
+                break;
+            }
+            self.drain().await?;
+        }
+        let backoff = self.backoff(entry.attempts);
+        let mut store = self.store.lock();
+        let tx = store.transaction()?;
+        let state = match result {
+            Ok(_) => {
+                tx.set_message_state(message, MessageState::Sent, None)?;
+                tx.outbox_done(entry.id)?;
+                MessageState::Sent
+            }
+            Err(Failure::Client(e)) if e.is_offline() => {
+                tx.outbox_retry(entry.id, now_ms() + backoff.as_millis() as i64)?;
+                tx.commit()?;
+                return Err(e);
+            }
+            // Busy server, or a group changing faster than we catch up: later.
+            Err(
+                Failure::StaleEpoch
+                | Failure::Client(ClientError::Server {
+                    code: ErrorCode::RateLimited | ErrorCode::Internal,
+                    ..
+                }),
+            ) => {
+                tx.outbox_retry(entry.id, now_ms() + backoff.as_millis() as i64)?;
+                tx.commit()?;
+                return Ok(false);
+            }
+            Err(Failure::Client(e)) => {
+                tracing::warn!("message refused by the server: {e}");
+                tx.set_message_state(message, MessageState::Failed, None)?;
+                tx.outbox_done(entry.id)?;
+                MessageState::Failed
+            }
+        };
+        tx.commit()?;
+        self.emit(vec![ClientEvent::MessageStateChanged {
+            conversation,
+            message,
+            state,
+        }]);
+        Ok(state == MessageState::Sent)
+    }
+
+    /// Encrypts an outbox entry for the current members, committing the ratchet step.
+    /// `Err(state)` when the entry was settled without sending (the conversation was left:
+    /// failed; nobody else in it: sent).
+    fn encrypt_entry(
+        &mut self,
+        entry: &OutboxEntry,
+        conversation: ConversationId,
+        message: MessageId,
+    ) -> Result<std::result::Result<Envelope, MessageState>> {
+        let identity = self.identity.clone();
+        let mut store = self.store.lock();
+        let mut tx = store.transaction()?;
+        let c = tx.conversation(conversation)?;
+        let settled = if c.left_at.is_some() {
+            Some(MessageState::Failed)
+        } else {
+            let g = tx.group(&c.group_id)?;
+            let recipients = other_members(g.group, &identity)?;
+            if recipients.is_empty() {
+                Some(MessageState::Sent)
+            } else {
+                let ciphertext = match g.group.encrypt(&g.provider, &identity, &entry.payload) {
+                    Ok(c) => c,
+                    // A commit of ours awaits the server's verdict; the next sync settles it.
+                    Err(MlsError::CommitPending) => {
+                        return Err(ClientError::Offline {
+                            server: self.ds.base().to_owned(),
+                            reason: "a commit is still pending".into(),
+                        });
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                let epoch = g.group.epoch();
+                tx.commit()?;
+                return Ok(Ok(Envelope {
+                    group_id: c.group_id.as_bytes().to_vec().into(),
+                    epoch,
+                    kind: WireKind::Application,
+                    recipients,
+                    message: ciphertext.into(),
+                    welcome: None,
+                }));
+            }
+        };
+        let state = settled.unwrap_or(MessageState::Failed);
+        tx.set_message_state(message, state, None)?;
+        tx.outbox_done(entry.id)?;
+        tx.commit()?;
+        self.emit(vec![ClientEvent::MessageStateChanged {
+            conversation,
+            message,
+            state,
+        }]);
+        Ok(Err(state))
+    }
+
+    fn backoff(&self, attempts: u32) -> Duration {
+        let factor = 1u32 << attempts.min(16);
+        (self.config.min_backoff * factor).min(self.config.max_backoff)
+    }
+}

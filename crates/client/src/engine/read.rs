@@ -1,0 +1,228 @@
+//! What the UI reads, and the local marks it sets (read up to, verified). Each call is one
+//! short transaction under the store lock alone: none waits for an operation in flight.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use conclave_protocol::{Fingerprint, Identity, MemberId, MemberInfo, SafetyNumber, UserName};
+use conclave_storage::{
+    Conversation, ConversationId, ConversationSummary, KnownDevice, MessageId, StoreError,
+    StoredMessage,
+};
+
+use super::SharedStore;
+use crate::{ClientError, Result};
+
+/// A member as the UI shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    /// Who.
+    pub id: MemberId,
+    /// Its key fingerprint (30 digits).
+    pub fingerprint: String,
+    /// The safety number between this device and it (60 digits).
+    pub safety_number: String,
+    /// Whether the user verified this device's key.
+    pub verified: bool,
+    /// Whether it is this device.
+    pub is_me: bool,
+}
+
+/// A conversation's security state, for a security panel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecurityInfo {
+    /// The MLS ciphersuite.
+    pub ciphersuite: String,
+    /// The current epoch (one per commit).
+    pub epoch: u64,
+    /// The epoch authenticator (hex): equal on every member's screen iff they agree on the
+    /// group's state.
+    pub epoch_authenticator: String,
+    /// When this device last rotated its keys here (ms; 0: at join).
+    pub last_rotation: i64,
+    /// How many devices are members.
+    pub members: usize,
+}
+
+/// Reads of one profile.
+#[derive(Clone)]
+pub struct Reader {
+    store: SharedStore,
+    identity: Arc<Identity>,
+}
+
+impl Reader {
+    pub(crate) fn new(store: SharedStore, identity: Arc<Identity>) -> Self {
+        Self { store, identity }
+    }
+
+    /// Every conversation, most recently active first, with unread counts.
+    pub(crate) fn conversations(&self) -> Result<Vec<ConversationSummary>> {
+        Ok(self.store.lock().transaction()?.conversations()?)
+    }
+
+    /// One conversation.
+    pub(crate) fn conversation(&self, id: ConversationId) -> Result<Conversation> {
+        let mut store = self.store.lock();
+        let tx = store.transaction()?;
+        tx.conversation(id).map_err(|e| match e {
+            StoreError::NoSuchConversation(_) => ClientError::NoSuchConversation(id.0.to_string()),
+            e => e.into(),
+        })
+    }
+
+    /// Finds a conversation by its id (digits) or its exact name.
+    pub(crate) fn find_conversation(&self, key: &str) -> Result<ConversationId> {
+        let all = self.store.lock().transaction()?.conversation_list()?;
+        if let Ok(id) = key.parse::<i64>()
+            && let Some(c) = all.iter().find(|c| c.id.0 == id)
+        {
+            return Ok(c.id);
+        }
+        let matching: Vec<ConversationId> =
+            all.iter().filter(|c| c.name == key).map(|c| c.id).collect();
+        match matching.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(ClientError::NoSuchConversation(key.to_owned())),
+            _ => Err(ClientError::AmbiguousConversation(key.to_owned())),
+        }
+    }
+
+    /// A page of history, newest first.
+    pub(crate) fn history(
+        &self,
+        conversation: ConversationId,
+        before: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>> {
+        let mut store = self.store.lock();
+        let tx = store.transaction()?;
+        tx.conversation(conversation)?;
+        Ok(tx.history(conversation, before, limit)?)
+    }
+
+    /// Messages by position, oldest first.
+    pub(crate) fn history_at(
+        &self,
+        conversation: ConversationId,
+        offset: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>> {
+        Ok(self
+            .store
+            .lock()
+            .transaction()?
+            .history_at(conversation, offset, limit)?)
+    }
+
+    /// How many messages a conversation holds.
+    pub(crate) fn message_count(&self, conversation: ConversationId) -> Result<u64> {
+        Ok(self
+            .store
+            .lock()
+            .transaction()?
+            .message_count(conversation)?)
+    }
+
+    /// Marks messages up to `up_to` read.
+    pub(crate) fn mark_read(&self, conversation: ConversationId, up_to: MessageId) -> Result<()> {
+        let mut store = self.store.lock();
+        let tx = store.transaction()?;
+        tx.mark_read(conversation, up_to)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Full-text search over all decrypted history, newest first.
+    pub(crate) fn search(&self, text: &str, limit: usize) -> Result<Vec<StoredMessage>> {
+        Ok(self.store.lock().transaction()?.search(text, limit)?)
+    }
+
+    /// One message.
+    pub(crate) fn message(&self, id: MessageId) -> Result<Option<StoredMessage>> {
+        Ok(self.store.lock().transaction()?.message(id)?)
+    }
+
+    /// The members of a conversation with fingerprints, safety numbers and verified marks.
+    pub(crate) fn members(&self, conversation: ConversationId) -> Result<Vec<Member>> {
+        let mine = self.identity.fingerprint();
+        let me = self.identity.member();
+        let mut store = self.store.lock();
+        let mut tx = store.transaction()?;
+        let c = tx.conversation(conversation)?;
+        if c.left_at.is_some() {
+            return Ok(Vec::new());
+        }
+        let infos: Vec<MemberInfo> = tx.group(&c.group_id)?.group.members()?;
+        let verified: HashMap<MemberId, bool> = tx
+            .devices(None)?
+            .into_iter()
+            .map(|d| (d.member, d.verified))
+            .collect();
+        Ok(infos
+            .into_iter()
+            .map(|m| Member {
+                fingerprint: m.fingerprint().digits(),
+                safety_number: SafetyNumber::between(mine, m.fingerprint()).digits(),
+                verified: verified.get(&m.id).copied().unwrap_or(false),
+                is_me: m.id == *me,
+                id: m.id,
+            })
+            .collect())
+    }
+
+    /// A conversation's security state.
+    pub(crate) fn security(&self, conversation: ConversationId) -> Result<SecurityInfo> {
+        let mut store = self.store.lock();
+        let mut tx = store.transaction()?;
+        let c = tx.conversation(conversation)?;
+        if c.left_at.is_some() {
+            return Err(ClientError::NotAMember);
+        }
+        let g = tx.group(&c.group_id)?;
+        Ok(SecurityInfo {
+            ciphersuite: format!("{:?}", g.group.ciphersuite()?),
+            epoch: g.group.epoch(),
+            epoch_authenticator: hex::encode(g.group.epoch_authenticator()),
+            last_rotation: c.last_rotation,
+            members: g.group.members()?.len(),
+        })
+    }
+
+    /// Every device this profile has seen, with its fingerprint and verified mark.
+    pub(crate) fn known_devices(&self) -> Result<Vec<KnownDevice>> {
+        Ok(self.store.lock().transaction()?.devices(None)?)
+    }
+
+    /// The safety numbers between this device and each known device of `user`.
+    pub(crate) fn safety_numbers(&self, user: &UserName) -> Result<Vec<(KnownDevice, String)>> {
+        let mine = self.identity.fingerprint();
+        let devices = self.store.lock().transaction()?.devices(Some(user))?;
+        if devices.is_empty() {
+            return Err(ClientError::UnknownUser(user.to_string()));
+        }
+        Ok(devices
+            .into_iter()
+            .map(|d| {
+                let theirs = Fingerprint::of(&d.member, &d.signature_key);
+                let number = SafetyNumber::between(mine, theirs).digits();
+                (d, number)
+            })
+            .collect())
+    }
+
+    /// Marks every current key of `user` verified (after comparing safety numbers).
+    pub(crate) fn verify(&self, user: &UserName) -> Result<usize> {
+        let mut store = self.store.lock();
+        let tx = store.transaction()?;
+        let devices = tx.devices(Some(user))?;
+        if devices.is_empty() {
+            return Err(ClientError::UnknownUser(user.to_string()));
+        }
+        for d in &devices {
+            tx.set_verified(&d.member, true)?;
+        }
+        tx.commit()?;
+        Ok(devices.len())
+    }
+}

@@ -1,0 +1,109 @@
+//! The device at the server: registration, and the stock of key packages others add it by.
+
+use std::time::{Duration, Instant};
+
+use conclave_delivery_api::{ErrorCode, PublishKeyPackages, RegisterRequest};
+
+use super::Engine;
+use crate::{ClientError, Result};
+
+/// Setting: the device is registered at the server.
+const REGISTERED: &str = "registered";
+/// How often the key-package stock is checked.
+const STOCK_CHECK: Duration = Duration::from_secs(600);
+
+impl Engine {
+    /// Registers this device unless that is already recorded. A crash after the server
+    /// registered us but before we recorded it is recognised: the server then accepts our
+    /// signature.
+    pub(crate) async fn ensure_registered(&mut self) -> Result<()> {
+        if self
+            .store
+            .lock()
+            .transaction()?
+            .setting(REGISTERED)?
+            .as_deref()
+            == Some("1")
+        {
+            return Ok(());
+        }
+        let request = RegisterRequest {
+            signature_key: self.identity.signature_public_key().to_vec().into(),
+            ciphersuite: self.identity.ciphersuite().code_point(),
+        };
+        match self.ds.register(&request).await {
+            Ok(_) => {}
+            Err(ClientError::Server {
+                code: ErrorCode::NameTaken,
+                ..
+            }) => {
+                // Ours (registered before a crash) if the server accepts our signature.
+                match self.ds.key_package_stock().await {
+                    Ok(_) => {}
+                    Err(ClientError::Server {
+                        code: ErrorCode::Unauthorized,
+                        ..
+                    }) => {
+                        return Err(ClientError::NameTaken(
+                            self.identity.member().user.to_string(),
+                        ));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        }
+        let mut store = self.store.lock();
+        let tx = store.transaction()?;
+        tx.set_setting(REGISTERED, "1")?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Keeps the server's stock of this device's key packages at the configured level.
+    pub(crate) async fn top_up_key_packages(&mut self) -> Result<u32> {
+        let stock = self.ds.key_package_stock().await?;
+        self.last_stock_check = Some(Instant::now());
+        let target = self.config.key_package_stock;
+        if stock.available * 2 >= target && stock.has_last_resort {
+            return Ok(0);
+        }
+        let count = target.saturating_sub(stock.available);
+        // The private keys are stored before the packages are published: a Welcome for a
+        // published package always finds its key.
+        let (packages, last_resort) = {
+            let mut store = self.store.lock();
+            let tx = store.transaction()?;
+            let provider = tx.provider();
+            let packages =
+                self.identity
+                    .key_packages(&provider, &self.config.group, count as usize)?;
+            let last_resort = if stock.has_last_resort {
+                None
+            } else {
+                Some(
+                    self.identity
+                        .last_resort_key_package(&provider, &self.config.group)?,
+                )
+            };
+            tx.commit()?;
+            (packages, last_resort)
+        };
+        let body = PublishKeyPackages {
+            key_packages: packages.into_iter().map(|p| p.bytes.into()).collect(),
+            last_resort: last_resort.map(|p| p.bytes.into()),
+        };
+        self.ds.publish_key_packages(&body).await?;
+        Ok(count)
+    }
+
+    pub(super) async fn top_up_if_due(&mut self) -> Result<()> {
+        let due = self
+            .last_stock_check
+            .is_none_or(|t| t.elapsed() >= STOCK_CHECK);
+        if due {
+            self.top_up_key_packages().await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,49 @@
+//! Every endpoint's path, for the server's router and for clients: the one place a path is
+//! spelled. Methods and bodies are in `crates/delivery/API.md` and beside each body type.
+
+/// `GET`: liveness, unauthenticated (`ok`).
+pub const HEALTH: &str = "/health";
+/// `GET`: Prometheus metrics.
+pub const METRICS: &str = "/metrics";
+/// `POST` [`crate::RegisterRequest`] → [`crate::DeviceInfo`].
+pub const REGISTER: &str = "/v1/register";
+/// `POST` [`crate::AddDeviceRequest`] → [`crate::DeviceInfo`].
+pub const DEVICES: &str = "/v1/devices";
+/// `GET` → [`crate::DevicesResponse`]; the router's pattern (see [`user_devices`]).
+pub const USER_DEVICES: &str = "/v1/users/{user}/devices";
+/// `POST` [`crate::PublishKeyPackages`] → [`crate::KeyPackageStock`].
+pub const KEY_PACKAGES: &str = "/v1/key-packages";
+/// `GET` → [`crate::KeyPackageStock`].
+pub const KEY_PACKAGE_STOCK: &str = "/v1/key-packages/stock";
+/// `POST` [`crate::ClaimRequest`] → [`crate::ClaimResponse`].
+pub const CLAIM: &str = "/v1/key-packages/claim";
+/// `POST` [`crate::Envelope`] → [`crate::SendResponse`].
+pub const MESSAGES: &str = "/v1/messages";
+/// `GET ?after=SEQ&limit=N` → [`crate::QueuePage`] (see [`queue`]).
+pub const QUEUE: &str = "/v1/queue";
+/// `POST` [`crate::AckRequest`] → [`crate::AckResponse`].
+pub const QUEUE_ACK: &str = "/v1/queue/ack";
+/// `GET`, upgraded to a WebSocket of [`crate::PushFrame`]s.
+pub const PUSH: &str = "/v1/ws";
+
+/// The path and query of a queue page: items after `after`, at most `limit`.
+pub fn queue(after: u64, limit: u32) -> String {
+    format!("{QUEUE}?after={after}&limit={limit}")
+}
+
+/// The path of a user's device list. User names are `[a-z0-9._-]`, which need no escaping
+/// in a path segment.
+pub fn user_devices(user: &str) -> String {
+    USER_DEVICES.replace("{user}", user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_filled_in() {
+        assert_eq!(queue(7, 100), "/v1/queue?after=7&limit=100");
+        assert_eq!(user_devices("bob"), "/v1/users/bob/devices");
+    }
+}
