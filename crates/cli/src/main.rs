@@ -9,11 +9,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use conclave_client::{
-    Client, ClientError, ClientEvent, ConversationId, MessageKind, MessageState, StoredMessage,
-    UserName,
+use conclave_client::{Client, ClientError, ConversationId, MessageState, UserName};
+use output::{
+    ConversationRow, Conversations, Created, DeviceRow, Devices, Event, History, Invited, Leaving,
+    Members, MessageRow, Output, Profile, Removed, Renamed, SafetyRow, SearchResults, Sent,
+    Synced, Verified, state_name,
 };
-use serde_json::{Value, json};
+
+mod output;
 
 /// The local delivery service address (what `conclave-ds` listens on by default).
 const DEFAULT_SERVER: &str = "http://127.0.0.1:7300";
@@ -143,56 +146,9 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            if json {
-                eprintln!(
-                    "{}",
-                    json!({ "error": error_name(&e), "message": e.to_string() })
-                );
-            } else {
-                eprintln!("error: {e}");
-            }
-            ExitCode::from(exit_code(&e))
+            output::Failure::of(&e).print(json);
+            ExitCode::from(output::exit_code(&e))
         }
-    }
-}
-
-fn exit_code(e: &ClientError) -> u8 {
-    match e {
-        ClientError::Offline { .. } => 3,
-        ClientError::NoSuchConversation(_)
-        | ClientError::UnknownUser(_)
-        | ClientError::AmbiguousConversation(_) => 4,
-        ClientError::NameTaken(_)
-        | ClientError::AlreadyMember(_)
-        | ClientError::NotAMember
-        | ClientError::NotInConversation(_)
-        | ClientError::NoKeyPackages(_)
-        | ClientError::Contention(_)
-        | ClientError::Server { .. } => 5,
-        ClientError::NoProfile(_) | ClientError::ProfileExists(_) => 6,
-        ClientError::Storage(conclave_client::StoreError::ProfileInUse { .. }) => 6,
-        ClientError::InvalidInput(_) => 2,
-        _ => 1,
-    }
-}
-
-fn error_name(e: &ClientError) -> &'static str {
-    match e {
-        ClientError::Offline { .. } => "offline",
-        ClientError::NoSuchConversation(_) => "no_such_conversation",
-        ClientError::AmbiguousConversation(_) => "ambiguous_conversation",
-        ClientError::UnknownUser(_) => "unknown_user",
-        ClientError::NameTaken(_) => "name_taken",
-        ClientError::AlreadyMember(_) => "already_member",
-        ClientError::NotAMember => "not_a_member",
-        ClientError::NotInConversation(_) => "not_in_conversation",
-        ClientError::NoKeyPackages(_) => "no_key_packages",
-        ClientError::Contention(_) => "contention",
-        ClientError::Server { .. } => "refused",
-        ClientError::NoProfile(_) => "no_profile",
-        ClientError::ProfileExists(_) => "profile_exists",
-        ClientError::InvalidInput(_) => "invalid_input",
-        _ => "failed",
     }
 }
 
@@ -206,105 +162,44 @@ fn user(name: &str) -> Result<UserName, ClientError> {
     UserName::new(name).map_err(|e| ClientError::InvalidInput(format!("user name: {e}")))
 }
 
+fn profile_of(client: &Client, dir: Option<&std::path::Path>) -> Profile {
+    Profile {
+        user: client.me().user.to_string(),
+        device: client.me().device.to_string(),
+        server: client.server().to_owned(),
+        fingerprint: client.fingerprint(),
+        profile: dir.map(|d| d.display().to_string()),
+    }
+}
+
 async fn run(cli: Cli) -> Result<(), ClientError> {
     let profile = cli.profile.unwrap_or_else(default_profile);
     let out = Output { json: cli.json };
     if let Command::Init { user, server } = &cli.command {
         let client = Client::create(&profile, user, server).await?;
-        out.print(
-            json!({ "user": client.me().user.as_str(), "device": client.me().device.as_str(),
-                    "server": client.server(), "fingerprint": client.fingerprint(),
-                    "profile": profile.display().to_string() }),
-            || {
-                format!(
-                    "created {} on {}\nprofile: {}\nfingerprint: {}",
-                    client.me(),
-                    client.server(),
-                    profile.display(),
-                    conclave_client::display::digit_groups(&client.fingerprint())
-                )
-            },
-        );
+        out.print(&profile_of(&client, Some(&profile)));
         return Ok(());
     }
     let client = Client::open(&profile).await?;
     match cli.command {
         Command::Init { .. } => unreachable!("handled above"),
-        Command::Whoami => out.print(
-            json!({ "user": client.me().user.as_str(), "device": client.me().device.as_str(),
-                    "server": client.server(), "fingerprint": client.fingerprint() }),
-            || {
-                format!(
-                    "{} on {}\nfingerprint: {}",
-                    client.me(),
-                    client.server(),
-                    conclave_client::display::digit_groups(&client.fingerprint())
-                )
-            },
-        ),
+        Command::Whoami => out.print(&profile_of(&client, None)),
         Command::Users => {
             let devices = client.known_devices().await?;
-            let rows: Vec<Value> = devices
-                .iter()
-                .map(|d| {
-                    json!({ "user": d.member.user.as_str(), "device": d.member.device.as_str(),
-                            "fingerprint": d.fingerprint, "verified": d.verified })
-                })
-                .collect();
-            out.print(json!({ "devices": rows }), || {
-                devices
-                    .iter()
-                    .map(|d| {
-                        format!(
-                            "{}  {}{}",
-                            d.member,
-                            conclave_client::display::digit_groups(&d.fingerprint),
-                            if d.verified { "  verified" } else { "" }
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
+            out.print(&Devices {
+                devices: devices.iter().map(DeviceRow::from).collect(),
             });
         }
         Command::List => {
             sync_quietly(&client).await?;
             let list = client.conversations().await?;
-            let rows: Vec<Value> = list
-                .iter()
-                .map(|s| {
-                    json!({ "id": s.conversation.id.0, "name": s.conversation.name,
-                            "unread": s.unread, "left": s.conversation.left_at.is_some(),
-                            "last_message": s.last_message.as_ref().map(|m| m.message.body.clone()) })
-                })
-                .collect();
-            out.print(json!({ "conversations": rows }), || {
-                list.iter()
-                    .map(|s| {
-                        format!(
-                            "[{}] {}{}{}",
-                            s.conversation.id.0,
-                            s.conversation.name,
-                            if s.unread > 0 {
-                                format!("  ({} unread)", s.unread)
-                            } else {
-                                String::new()
-                            },
-                            if s.conversation.left_at.is_some() {
-                                "  (left)"
-                            } else {
-                                ""
-                            }
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
+            out.print(&Conversations {
+                conversations: list.iter().map(ConversationRow::from).collect(),
             });
         }
         Command::Sync => {
             let applied = client.sync().await?;
-            out.print(json!({ "applied": applied }), || {
-                format!("{applied} item(s) applied")
-            });
+            out.print(&Synced { applied });
         }
         Command::Create { name, with } => {
             let users = with
@@ -312,9 +207,7 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                 .map(|u| user(u))
                 .collect::<Result<Vec<_>, _>>()?;
             let id = client.create_conversation(&name, &users).await?;
-            out.print(json!({ "id": id.0, "name": name }), || {
-                format!("created [{}] {name}", id.0)
-            });
+            out.print(&Created { id: id.0, name });
         }
         Command::Invite {
             conversation,
@@ -322,8 +215,9 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
         } => {
             let id = find(&client, &conversation).await?;
             client.invite(id, &user(&name)?).await?;
-            out.print(json!({ "id": id.0, "invited": name }), || {
-                format!("invited {name}")
+            out.print(&Invited {
+                id: id.0,
+                invited: name,
             });
         }
         Command::Remove {
@@ -332,23 +226,23 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
         } => {
             let id = find(&client, &conversation).await?;
             client.remove(id, &user(&name)?).await?;
-            out.print(json!({ "id": id.0, "removed": name }), || {
-                format!("removed {name}")
+            out.print(&Removed {
+                id: id.0,
+                removed: name,
             });
         }
         Command::Leave { conversation } => {
             let id = find(&client, &conversation).await?;
             client.leave(id).await?;
-            out.print(json!({ "id": id.0, "leaving": true }), || {
-                "asked the other members to remove this device".to_owned()
+            out.print(&Leaving {
+                id: id.0,
+                leaving: true,
             });
         }
         Command::Rename { conversation, name } => {
             let id = find(&client, &conversation).await?;
             client.rename(id, &name).await?;
-            out.print(json!({ "id": id.0, "name": name }), || {
-                format!("renamed to {name}")
-            });
+            out.print(&Renamed { id: id.0, name });
         }
         Command::Send { conversation, text } => {
             // Catch up first: the message then follows what the others said, in the
@@ -361,16 +255,11 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                 .await?
                 .map(|m| m.message.state)
                 .unwrap_or(MessageState::Pending);
-            out.print(
-                json!({ "conversation": id.0, "message": message.0, "state": state_name(state) }),
-                || match state {
-                    MessageState::Sent => "sent".to_owned(),
-                    MessageState::Pending => {
-                        "queued: the server is unreachable; it is sent on the next sync".to_owned()
-                    }
-                    other => state_name(other).to_owned(),
-                },
-            );
+            out.print(&Sent {
+                conversation: id.0,
+                message: message.0,
+                state: state_name(state),
+            });
         }
         Command::History {
             conversation,
@@ -383,24 +272,16 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             if let Some(last) = messages.last() {
                 client.mark_read(id, last.id).await?;
             }
-            let rows: Vec<Value> = messages.iter().map(message_json).collect();
-            out.print(json!({ "conversation": id.0, "messages": rows }), || {
-                messages
-                    .iter()
-                    .map(message_line)
-                    .collect::<Vec<_>>()
-                    .join("\n")
+            out.print(&History {
+                conversation: id.0,
+                messages: messages.iter().map(MessageRow::from).collect(),
             });
         }
         Command::Search { text, limit } => {
             sync_quietly(&client).await?;
             let hits = client.search(&text, limit).await?;
-            let rows: Vec<Value> = hits.iter().map(message_json).collect();
-            out.print(json!({ "results": rows }), || {
-                hits.iter()
-                    .map(|m| format!("[{}] {}", m.message.conversation.0, message_line(m)))
-                    .collect::<Vec<_>>()
-                    .join("\n")
+            out.print(&SearchResults {
+                results: hits.iter().map(MessageRow::from).collect(),
             });
         }
         Command::Members { conversation } => {
@@ -408,37 +289,7 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             let id = find(&client, &conversation).await?;
             let members = client.members(id).await?;
             let security = client.security(id).await?;
-            let rows: Vec<Value> = members
-                .iter()
-                .map(|m| {
-                    json!({ "user": m.id.user.as_str(), "device": m.id.device.as_str(),
-                            "fingerprint": m.fingerprint, "safety_number": m.safety_number,
-                            "verified": m.verified, "me": m.is_me })
-                })
-                .collect();
-            out.print(
-                json!({ "members": rows, "epoch": security.epoch,
-                        "epoch_authenticator": security.epoch_authenticator,
-                        "ciphersuite": security.ciphersuite }),
-                || {
-                    let mut lines: Vec<String> = members
-                        .iter()
-                        .map(|m| {
-                            format!(
-                                "{}{}{}",
-                                m.id,
-                                if m.is_me { "  (you)" } else { "" },
-                                if m.verified { "  verified" } else { "" }
-                            )
-                        })
-                        .collect();
-                    lines.push(format!(
-                        "epoch {}  authenticator {}  {}",
-                        security.epoch, security.epoch_authenticator, security.ciphersuite
-                    ));
-                    lines.join("\n")
-                },
-            );
+            out.print(&Members::new(&members, security));
         }
         Command::Listen { duration } => {
             let mut events = client.subscribe();
@@ -457,7 +308,11 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                 };
                 match event {
                     None => break,
-                    Some(Ok(event)) => print_event(&out, &event),
+                    Some(Ok(event)) => {
+                        if let Some(event) = Event::of(&event) {
+                            out.print(&event);
+                        }
+                    }
                     Some(Err(tokio::sync::broadcast::error::RecvError::Lagged(n))) => {
                         eprintln!("warning: {n} events skipped")
                     }
@@ -470,22 +325,15 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             let name = user(&name)?;
             let numbers = client.safety_numbers(&name).await?;
             client.verify(&name).await?;
-            let rows: Vec<Value> = numbers
-                .iter()
-                .map(|(d, n)| json!({ "device": d.member.device.as_str(), "safety_number": n }))
-                .collect();
-            out.print(json!({ "user": name.as_str(), "verified": rows }), || {
-                numbers
+            out.print(&Verified {
+                user: name.to_string(),
+                verified: numbers
                     .iter()
-                    .map(|(d, n)| {
-                        format!(
-                            "{}  {}  verified",
-                            d.member,
-                            conclave_client::display::digit_groups(n)
-                        )
+                    .map(|(d, n)| SafetyRow {
+                        device: d.member.device.to_string(),
+                        safety_number: n.clone(),
                     })
-                    .collect::<Vec<_>>()
-                    .join("\n")
+                    .collect(),
             });
         }
     }
@@ -535,125 +383,3 @@ async fn find(client: &Client, key: &str) -> Result<ConversationId, ClientError>
     }
 }
 
-struct Output {
-    json: bool,
-}
-
-impl Output {
-    fn print(&self, value: Value, human: impl FnOnce() -> String) {
-        if self.json {
-            println!("{value}");
-        } else {
-            let text = human();
-            if !text.is_empty() {
-                println!("{text}");
-            }
-        }
-    }
-}
-
-fn state_name(state: MessageState) -> &'static str {
-    match state {
-        MessageState::Pending => "pending",
-        MessageState::Sent => "sent",
-        MessageState::Failed => "failed",
-        MessageState::Received => "received",
-    }
-}
-
-fn message_json(m: &StoredMessage) -> Value {
-    json!({
-        "id": m.id.0,
-        "conversation": m.message.conversation.0,
-        "sender": m.message.sender.to_string(),
-        "user": m.message.sender.user.as_str(),
-        "sent_at": m.message.sent_at,
-        "kind": match m.message.kind { MessageKind::Text => "text", MessageKind::Event => "event", MessageKind::Unsupported => "unsupported" },
-        "body": m.message.body,
-        "state": state_name(m.message.state),
-        "uid": hex::encode(&m.message.uid),
-    })
-}
-
-fn message_line(m: &StoredMessage) -> String {
-    let time = conclave_client::display::timestamp(m.message.sent_at);
-    match m.message.kind {
-        MessageKind::Event => format!("{time}  * {}", m.message.body),
-        _ => {
-            let state = match m.message.state {
-                MessageState::Pending => "  (pending)",
-                MessageState::Failed => "  (failed)",
-                _ => "",
-            };
-            format!(
-                "{time}  {}: {}{state}",
-                m.message.sender.user, m.message.body
-            )
-        }
-    }
-}
-
-fn print_event(out: &Output, event: &ClientEvent) {
-    let (value, text) = match event {
-        ClientEvent::MessageReceived {
-            conversation,
-            message,
-        } => (
-            json!({ "event": "message", "conversation": conversation.0, "message": message_json(message) }),
-            format!("[{}] {}", conversation.0, message_line(message)),
-        ),
-        ClientEvent::MessageStateChanged {
-            conversation,
-            message,
-            state,
-        } => (
-            json!({ "event": "message_state", "conversation": conversation.0,
-                    "message": message.0, "state": state_name(*state) }),
-            format!(
-                "[{}] message {} {}",
-                conversation.0,
-                message.0,
-                state_name(*state)
-            ),
-        ),
-        ClientEvent::MembersChanged { conversation } => (
-            json!({ "event": "members_changed", "conversation": conversation.0 }),
-            format!("[{}] members changed", conversation.0),
-        ),
-        ClientEvent::ConversationRenamed { conversation, name } => (
-            json!({ "event": "renamed", "conversation": conversation.0, "name": name }),
-            format!("[{}] renamed to {name}", conversation.0),
-        ),
-        ClientEvent::ConversationJoined { conversation } => (
-            json!({ "event": "joined", "conversation": conversation.0 }),
-            format!("[{}] joined", conversation.0),
-        ),
-        ClientEvent::ConversationLeft { conversation, by } => (
-            json!({ "event": "left", "conversation": conversation.0, "by": by.to_string() }),
-            format!("[{}] you are no longer a member (by {by})", conversation.0),
-        ),
-        ClientEvent::KeyChanged {
-            member,
-            previous_fingerprint,
-            fingerprint,
-        } => (
-            json!({ "event": "key_changed", "member": member.to_string(),
-                    "previous_fingerprint": previous_fingerprint, "fingerprint": fingerprint }),
-            format!(
-                "WARNING: the key of {member} changed\n  was {}\n  now {}\n  compare safety numbers before trusting it",
-                conclave_client::display::digit_groups(previous_fingerprint),
-                conclave_client::display::digit_groups(fingerprint)
-            ),
-        ),
-        ClientEvent::Connection(state) => (
-            json!({ "event": "connection", "state": format!("{state:?}").to_lowercase() }),
-            format!("connection: {state:?}"),
-        ),
-        ClientEvent::Error { message } => (
-            json!({ "event": "error", "message": message }),
-            format!("error: {message}"),
-        ),
-        _ => return,
-    };
-    out.print(value, || text);
-}

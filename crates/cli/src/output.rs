@@ -1,0 +1,624 @@
+//! What the command prints: one type per result, printed as one JSON object with `--json`
+//! and as lines for people otherwise. The JSON field names are the scripting interface.
+
+use conclave_client::display::{digit_groups, timestamp};
+use conclave_client::{
+    ClientError, ClientEvent, ConversationId, ConversationSummary, KnownDevice, Member,
+    MessageKind, MessageState, SecurityInfo, StoredMessage,
+};
+use serde::Serialize;
+
+/// A result the command prints.
+pub trait Report: Serialize {
+    /// The lines for people (nothing printed when empty).
+    fn text(&self) -> String;
+}
+
+/// Where results go: JSON objects or lines, on standard output.
+pub struct Output {
+    pub json: bool,
+}
+
+impl Output {
+    pub fn print(&self, report: &impl Report) {
+        if self.json {
+            match serde_json::to_string(report) {
+                Ok(line) => println!("{line}"),
+                Err(e) => eprintln!("error: cannot encode the result: {e}"),
+            }
+        } else {
+            let text = report.text();
+            if !text.is_empty() {
+                println!("{text}");
+            }
+        }
+    }
+}
+
+fn lines<T>(items: &[T], line: impl Fn(&T) -> String) -> String {
+    items.iter().map(line).collect::<Vec<_>>().join("\n")
+}
+
+pub fn state_name(state: MessageState) -> &'static str {
+    match state {
+        MessageState::Pending => "pending",
+        MessageState::Sent => "sent",
+        MessageState::Failed => "failed",
+        MessageState::Received => "received",
+    }
+}
+
+// ---------------------------------------------------------------------- profile
+
+/// `init` and `whoami`.
+#[derive(Serialize)]
+pub struct Profile {
+    pub user: String,
+    pub device: String,
+    pub server: String,
+    pub fingerprint: String,
+    /// The profile directory, when it was just created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+}
+
+impl Report for Profile {
+    fn text(&self) -> String {
+        let me = format!("{}/{}", self.user, self.device);
+        let fingerprint = digit_groups(&self.fingerprint);
+        match &self.profile {
+            Some(dir) => format!(
+                "created {me} on {}\nprofile: {dir}\nfingerprint: {fingerprint}",
+                self.server
+            ),
+            None => format!("{me} on {}\nfingerprint: {fingerprint}", self.server),
+        }
+    }
+}
+
+/// `users`.
+#[derive(Serialize)]
+pub struct Devices {
+    pub devices: Vec<DeviceRow>,
+}
+
+#[derive(Serialize)]
+pub struct DeviceRow {
+    pub user: String,
+    pub device: String,
+    pub fingerprint: String,
+    pub verified: bool,
+}
+
+impl From<&KnownDevice> for DeviceRow {
+    fn from(d: &KnownDevice) -> Self {
+        Self {
+            user: d.member.user.to_string(),
+            device: d.member.device.to_string(),
+            fingerprint: d.fingerprint.clone(),
+            verified: d.verified,
+        }
+    }
+}
+
+impl Report for Devices {
+    fn text(&self) -> String {
+        lines(&self.devices, |d| {
+            format!(
+                "{}/{}  {}{}",
+                d.user,
+                d.device,
+                digit_groups(&d.fingerprint),
+                if d.verified { "  verified" } else { "" }
+            )
+        })
+    }
+}
+
+// ---------------------------------------------------------------------- conversations
+
+/// `list`.
+#[derive(Serialize)]
+pub struct Conversations {
+    pub conversations: Vec<ConversationRow>,
+}
+
+#[derive(Serialize)]
+pub struct ConversationRow {
+    pub id: i64,
+    pub name: String,
+    pub unread: u64,
+    pub left: bool,
+    pub last_message: Option<String>,
+}
+
+impl From<&ConversationSummary> for ConversationRow {
+    fn from(s: &ConversationSummary) -> Self {
+        Self {
+            id: s.conversation.id.0,
+            name: s.conversation.name.clone(),
+            unread: s.unread,
+            left: s.conversation.left_at.is_some(),
+            last_message: s.last_message.as_ref().map(|m| m.message.body.clone()),
+        }
+    }
+}
+
+impl Report for Conversations {
+    fn text(&self) -> String {
+        lines(&self.conversations, |c| {
+            format!(
+                "[{}] {}{}{}",
+                c.id,
+                c.name,
+                if c.unread > 0 {
+                    format!("  ({} unread)", c.unread)
+                } else {
+                    String::new()
+                },
+                if c.left { "  (left)" } else { "" }
+            )
+        })
+    }
+}
+
+/// `sync`.
+#[derive(Serialize)]
+pub struct Synced {
+    pub applied: usize,
+}
+
+impl Report for Synced {
+    fn text(&self) -> String {
+        format!("{} item(s) applied", self.applied)
+    }
+}
+
+/// `create`.
+#[derive(Serialize)]
+pub struct Created {
+    pub id: i64,
+    pub name: String,
+}
+
+impl Report for Created {
+    fn text(&self) -> String {
+        format!("created [{}] {}", self.id, self.name)
+    }
+}
+
+/// `rename`.
+#[derive(Serialize)]
+pub struct Renamed {
+    pub id: i64,
+    pub name: String,
+}
+
+impl Report for Renamed {
+    fn text(&self) -> String {
+        format!("renamed to {}", self.name)
+    }
+}
+
+/// `invite`.
+#[derive(Serialize)]
+pub struct Invited {
+    pub id: i64,
+    pub invited: String,
+}
+
+impl Report for Invited {
+    fn text(&self) -> String {
+        format!("invited {}", self.invited)
+    }
+}
+
+/// `remove`.
+#[derive(Serialize)]
+pub struct Removed {
+    pub id: i64,
+    pub removed: String,
+}
+
+impl Report for Removed {
+    fn text(&self) -> String {
+        format!("removed {}", self.removed)
+    }
+}
+
+/// `leave`.
+#[derive(Serialize)]
+pub struct Leaving {
+    pub id: i64,
+    pub leaving: bool,
+}
+
+impl Report for Leaving {
+    fn text(&self) -> String {
+        "asked the other members to remove this device".to_owned()
+    }
+}
+
+/// `members`: the members and the conversation's security state.
+#[derive(Serialize)]
+pub struct Members {
+    pub members: Vec<MemberRow>,
+    pub epoch: u64,
+    pub epoch_authenticator: String,
+    pub ciphersuite: String,
+}
+
+#[derive(Serialize)]
+pub struct MemberRow {
+    pub user: String,
+    pub device: String,
+    pub fingerprint: String,
+    pub safety_number: String,
+    pub verified: bool,
+    pub me: bool,
+}
+
+impl Members {
+    pub fn new(members: &[Member], security: SecurityInfo) -> Self {
+        Self {
+            members: members
+                .iter()
+                .map(|m| MemberRow {
+                    user: m.id.user.to_string(),
+                    device: m.id.device.to_string(),
+                    fingerprint: m.fingerprint.clone(),
+                    safety_number: m.safety_number.clone(),
+                    verified: m.verified,
+                    me: m.is_me,
+                })
+                .collect(),
+            epoch: security.epoch,
+            epoch_authenticator: security.epoch_authenticator,
+            ciphersuite: security.ciphersuite,
+        }
+    }
+}
+
+impl Report for Members {
+    fn text(&self) -> String {
+        let mut text: Vec<String> = self
+            .members
+            .iter()
+            .map(|m| {
+                format!(
+                    "{}/{}{}{}",
+                    m.user,
+                    m.device,
+                    if m.me { "  (you)" } else { "" },
+                    if m.verified { "  verified" } else { "" }
+                )
+            })
+            .collect();
+        text.push(format!(
+            "epoch {}  authenticator {}  {}",
+            self.epoch, self.epoch_authenticator, self.ciphersuite
+        ));
+        text.join("\n")
+    }
+}
+
+/// `verify`.
+#[derive(Serialize)]
+pub struct Verified {
+    pub user: String,
+    pub verified: Vec<SafetyRow>,
+}
+
+#[derive(Serialize)]
+pub struct SafetyRow {
+    pub device: String,
+    pub safety_number: String,
+}
+
+impl Report for Verified {
+    fn text(&self) -> String {
+        lines(&self.verified, |d| {
+            format!(
+                "{}/{}  {}  verified",
+                self.user,
+                d.device,
+                digit_groups(&d.safety_number)
+            )
+        })
+    }
+}
+
+// ---------------------------------------------------------------------- messages
+
+/// `send`.
+#[derive(Serialize)]
+pub struct Sent {
+    pub conversation: i64,
+    pub message: i64,
+    pub state: &'static str,
+}
+
+impl Report for Sent {
+    fn text(&self) -> String {
+        match self.state {
+            "pending" => "queued: the server is unreachable; it is sent on the next sync".into(),
+            other => other.to_owned(),
+        }
+    }
+}
+
+/// One stored message.
+#[derive(Serialize)]
+pub struct MessageRow {
+    pub id: i64,
+    pub conversation: i64,
+    pub sender: String,
+    pub user: String,
+    pub sent_at: i64,
+    pub kind: &'static str,
+    pub body: String,
+    pub state: &'static str,
+    pub uid: String,
+}
+
+impl From<&StoredMessage> for MessageRow {
+    fn from(m: &StoredMessage) -> Self {
+        Self {
+            id: m.id.0,
+            conversation: m.message.conversation.0,
+            sender: m.message.sender.to_string(),
+            user: m.message.sender.user.to_string(),
+            sent_at: m.message.sent_at,
+            kind: match m.message.kind {
+                MessageKind::Text => "text",
+                MessageKind::Event => "event",
+                MessageKind::Unsupported => "unsupported",
+            },
+            body: m.message.body.clone(),
+            state: state_name(m.message.state),
+            uid: hex::encode(&m.message.uid),
+        }
+    }
+}
+
+impl MessageRow {
+    fn line(&self) -> String {
+        let time = timestamp(self.sent_at);
+        if self.kind == "event" {
+            return format!("{time}  * {}", self.body);
+        }
+        let state = match self.state {
+            "pending" => "  (pending)",
+            "failed" => "  (failed)",
+            _ => "",
+        };
+        format!("{time}  {}: {}{state}", self.user, self.body)
+    }
+}
+
+/// `history`, oldest first.
+#[derive(Serialize)]
+pub struct History {
+    pub conversation: i64,
+    pub messages: Vec<MessageRow>,
+}
+
+impl Report for History {
+    fn text(&self) -> String {
+        lines(&self.messages, MessageRow::line)
+    }
+}
+
+/// `search`.
+#[derive(Serialize)]
+pub struct SearchResults {
+    pub results: Vec<MessageRow>,
+}
+
+impl Report for SearchResults {
+    fn text(&self) -> String {
+        lines(&self.results, |m| format!("[{}] {}", m.conversation, m.line()))
+    }
+}
+
+// ---------------------------------------------------------------------- events
+
+/// One event of `listen`.
+#[derive(Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Message {
+        conversation: i64,
+        message: MessageRow,
+    },
+    MessageState {
+        conversation: i64,
+        message: i64,
+        state: &'static str,
+    },
+    MembersChanged {
+        conversation: i64,
+    },
+    Renamed {
+        conversation: i64,
+        name: String,
+    },
+    Joined {
+        conversation: i64,
+    },
+    Left {
+        conversation: i64,
+        by: String,
+    },
+    KeyChanged {
+        member: String,
+        previous_fingerprint: String,
+        fingerprint: String,
+    },
+    Connection {
+        state: String,
+    },
+    Error {
+        message: String,
+    },
+}
+
+impl Event {
+    /// The event as printed; `None` for events the command does not show.
+    pub fn of(event: &ClientEvent) -> Option<Event> {
+        let id = |c: &ConversationId| c.0;
+        Some(match event {
+            ClientEvent::MessageReceived {
+                conversation,
+                message,
+            } => Event::Message {
+                conversation: id(conversation),
+                message: message.into(),
+            },
+            ClientEvent::MessageStateChanged {
+                conversation,
+                message,
+                state,
+            } => Event::MessageState {
+                conversation: id(conversation),
+                message: message.0,
+                state: state_name(*state),
+            },
+            ClientEvent::MembersChanged { conversation } => Event::MembersChanged {
+                conversation: id(conversation),
+            },
+            ClientEvent::ConversationRenamed { conversation, name } => Event::Renamed {
+                conversation: id(conversation),
+                name: name.clone(),
+            },
+            ClientEvent::ConversationJoined { conversation } => Event::Joined {
+                conversation: id(conversation),
+            },
+            ClientEvent::ConversationLeft { conversation, by } => Event::Left {
+                conversation: id(conversation),
+                by: by.to_string(),
+            },
+            ClientEvent::KeyChanged {
+                member,
+                previous_fingerprint,
+                fingerprint,
+            } => Event::KeyChanged {
+                member: member.to_string(),
+                previous_fingerprint: previous_fingerprint.clone(),
+                fingerprint: fingerprint.clone(),
+            },
+            ClientEvent::Connection(state) => Event::Connection {
+                state: format!("{state:?}").to_lowercase(),
+            },
+            ClientEvent::Error { message } => Event::Error {
+                message: message.clone(),
+            },
+            _ => return None,
+        })
+    }
+}
+
+impl Report for Event {
+    fn text(&self) -> String {
+        match self {
+            Event::Message {
+                conversation,
+                message,
+            } => format!("[{conversation}] {}", message.line()),
+            Event::MessageState {
+                conversation,
+                message,
+                state,
+            } => format!("[{conversation}] message {message} {state}"),
+            Event::MembersChanged { conversation } => {
+                format!("[{conversation}] members changed")
+            }
+            Event::Renamed { conversation, name } => format!("[{conversation}] renamed to {name}"),
+            Event::Joined { conversation } => format!("[{conversation}] joined"),
+            Event::Left { conversation, by } => {
+                format!("[{conversation}] you are no longer a member (by {by})")
+            }
+            Event::KeyChanged {
+                member,
+                previous_fingerprint,
+                fingerprint,
+            } => format!(
+                "WARNING: the key of {member} changed\n  was {}\n  now {}\n  compare safety \
+                 numbers before trusting it",
+                digit_groups(previous_fingerprint),
+                digit_groups(fingerprint)
+            ),
+            Event::Connection { state } => format!("connection: {state}"),
+            Event::Error { message } => format!("error: {message}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------- failures
+
+/// A failure, on standard error.
+#[derive(Serialize)]
+pub struct Failure {
+    pub error: &'static str,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn of(e: &ClientError) -> Self {
+        Self {
+            error: error_name(e),
+            message: e.to_string(),
+        }
+    }
+
+    pub fn print(&self, json: bool) {
+        if json {
+            if let Ok(line) = serde_json::to_string(self) {
+                eprintln!("{line}");
+            }
+        } else {
+            eprintln!("error: {}", self.message);
+        }
+    }
+}
+
+/// The exit code of a failure (the README's table).
+pub fn exit_code(e: &ClientError) -> u8 {
+    match e {
+        ClientError::Offline { .. } => 3,
+        ClientError::NoSuchConversation(_)
+        | ClientError::UnknownUser(_)
+        | ClientError::AmbiguousConversation(_) => 4,
+        ClientError::NameTaken(_)
+        | ClientError::AlreadyMember(_)
+        | ClientError::NotAMember
+        | ClientError::NotInConversation(_)
+        | ClientError::NoKeyPackages(_)
+        | ClientError::Contention(_)
+        | ClientError::Server { .. } => 5,
+        ClientError::NoProfile(_) | ClientError::ProfileExists(_) => 6,
+        ClientError::Storage(conclave_client::StoreError::ProfileInUse { .. }) => 6,
+        ClientError::InvalidInput(_) => 2,
+        _ => 1,
+    }
+}
+
+fn error_name(e: &ClientError) -> &'static str {
+    match e {
+        ClientError::Offline { .. } => "offline",
+        ClientError::NoSuchConversation(_) => "no_such_conversation",
+        ClientError::AmbiguousConversation(_) => "ambiguous_conversation",
+        ClientError::UnknownUser(_) => "unknown_user",
+        ClientError::NameTaken(_) => "name_taken",
+        ClientError::AlreadyMember(_) => "already_member",
+        ClientError::NotAMember => "not_a_member",
+        ClientError::NotInConversation(_) => "not_in_conversation",
+        ClientError::NoKeyPackages(_) => "no_key_packages",
+        ClientError::Contention(_) => "contention",
+        ClientError::Server { .. } => "refused",
+        ClientError::NoProfile(_) => "no_profile",
+        ClientError::ProfileExists(_) => "profile_exists",
+        ClientError::InvalidInput(_) => "invalid_input",
+        _ => "failed",
+    }
+}
