@@ -12,8 +12,8 @@ use clap::{Parser, Subcommand};
 use conclave_client::{Client, ClientError, ConversationId, MessageState, UserName};
 use output::{
     ConversationRow, Conversations, Created, DeviceRow, Devices, Event, History, Invited, Leaving,
-    Members, MessageRow, Output, Profile, Removed, Renamed, SafetyRow, SearchResults, Sent,
-    Synced, Verified, state_name,
+    Members, MessageRow, Output, Profile, Removed, Renamed, SafetyRow, SearchResults, Sent, Synced,
+    Verified, state_name,
 };
 
 mod output;
@@ -382,4 +382,3 @@ async fn find(client: &Client, key: &str) -> Result<ConversationId, ClientError>
         other => other,
     }
 }
-

@@ -417,7 +417,9 @@ pub struct SearchResults {
 
 impl Report for SearchResults {
     fn text(&self) -> String {
-        lines(&self.results, |m| format!("[{}] {}", m.conversation, m.line()))
+        lines(&self.results, |m| {
+            format!("[{}] {}", m.conversation, m.line())
+        })
     }
 }
 

@@ -3,17 +3,16 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 
 use crate::Shared;
 use crate::authn::{authenticate, identity, path_of};
 use crate::error::ApiError;
+use crate::extract::{Raw, Signed, SignedEmpty};
 use crate::store::{Delivery, DeviceRecord, Nonce, StoreError};
 use conclave_delivery_api::auth::{decode_signature, headers, scheme_of, signing_input, verify};
 use conclave_delivery_api::{
@@ -22,26 +21,6 @@ use conclave_delivery_api::{
 };
 
 type Result<T> = std::result::Result<T, ApiError>;
-type Body = std::result::Result<Bytes, BytesRejection>;
-
-fn body(body: Body) -> Result<Bytes> {
-    body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::PayloadTooLarge,
-                "request body too large",
-            )
-        } else {
-            ApiError::bad_request(rejection.body_text())
-        }
-    })
-}
-
-fn json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
-}
 
 /// Runs a blocking store call off the async threads.
 async fn blocking<T: Send + 'static>(
@@ -51,35 +30,6 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| ApiError::from(StoreError::Internal(e.to_string())))?
         .map_err(ApiError::from)
-}
-
-/// An authenticated request with its JSON body parsed: every device endpoint starts here.
-fn signed<T: DeserializeOwned>(
-    shared: &Shared,
-    endpoint: &str,
-    method: &Method,
-    uri: &Uri,
-    map: &HeaderMap,
-    raw: Body,
-) -> Result<(crate::authn::Authed, T)> {
-    shared.metrics.request(endpoint);
-    let raw = body(raw)?;
-    let authed = authenticate(shared, method, uri, map, &raw)?;
-    Ok((authed, json(&raw)?))
-}
-
-/// An authenticated request with no body to parse (GETs; the signature covers the body hash).
-fn signed_empty(
-    shared: &Shared,
-    endpoint: &str,
-    method: &Method,
-    uri: &Uri,
-    map: &HeaderMap,
-    raw: Body,
-) -> Result<crate::authn::Authed> {
-    shared.metrics.request(endpoint);
-    let raw = body(raw)?;
-    authenticate(shared, method, uri, map, &raw)
 }
 
 /// Names follow the credential's rules: a device is registered under the name its MLS
@@ -138,22 +88,17 @@ fn info(record: &DeviceRecord) -> DeviceInfo {
 
 pub async fn register(
     State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    map: HeaderMap,
-    raw: Body,
+    raw: Raw,
 ) -> Result<(StatusCode, Json<DeviceInfo>)> {
-    shared.metrics.request("register");
-    let raw = body(raw)?;
-    let (id, signature) = identity(&map)?;
-    let request: RegisterRequest = json(&raw)?;
+    let (id, signature) = identity(&raw.headers)?;
+    let request: RegisterRequest = raw.json()?;
     if !valid_user(&id.user) || !valid_device(&id.device) {
         return Err(ApiError::bad_request("invalid user name or device id"));
     }
     let scheme = scheme_of(request.ciphersuite)
         .ok_or_else(|| ApiError::bad_request("unsupported ciphersuite"))?;
     // Proof of possession: the request is signed with the key being registered.
-    let input = signing_input(method.as_str(), path_of(&uri), &raw, &id);
+    let input = signing_input(raw.method.as_str(), path_of(&raw.uri), &raw.body, &id);
     if !verify(scheme, &request.signature_key.0, &input, &signature) {
         return Err(ApiError::unauthorized(
             "signature does not match the key being registered",
@@ -180,22 +125,18 @@ pub async fn register(
 
 pub async fn add_device(
     State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    map: HeaderMap,
-    raw: Body,
+    raw: Raw,
 ) -> Result<(StatusCode, Json<DeviceInfo>)> {
-    shared.metrics.request("add_device");
-    let raw = body(raw)?;
-    let authed = authenticate(&shared, &method, &uri, &map, &raw)?;
-    let request: AddDeviceRequest = json(&raw)?;
+    let authed = authenticate(&shared, &raw.method, &raw.uri, &raw.headers, &raw.body)?;
+    let request: AddDeviceRequest = raw.json()?;
     if !valid_device(&request.device) {
         return Err(ApiError::bad_request("invalid device id"));
     }
     let scheme = scheme_of(request.ciphersuite)
         .ok_or_else(|| ApiError::bad_request("unsupported ciphersuite"))?;
-    let (id, _) = identity(&map)?;
-    let new_signature = map
+    let (id, _) = identity(&raw.headers)?;
+    let new_signature = raw
+        .headers
         .get(headers::NEW_KEY_SIGNATURE)
         .and_then(|v| v.to_str().ok())
         .and_then(decode_signature)
@@ -203,7 +144,7 @@ pub async fn add_device(
     if !verify(
         scheme,
         &request.signature_key.0,
-        &signing_input(method.as_str(), path_of(&uri), &raw, &id),
+        &signing_input(raw.method.as_str(), path_of(&raw.uri), &raw.body, &id),
         &new_signature,
     ) {
         return Err(ApiError::unauthorized(
@@ -228,12 +169,8 @@ pub async fn add_device(
 pub async fn user_devices(
     State(shared): State<Arc<Shared>>,
     Path(user): Path<String>,
-    method: Method,
-    uri: Uri,
-    map: HeaderMap,
-    raw: Body,
+    _: SignedEmpty,
 ) -> Result<Json<DevicesResponse>> {
-    signed_empty(&shared, "user_devices", &method, &uri, &map, raw)?;
     let store = shared.store.clone();
     let name = user.clone();
     let devices = blocking(move || store.user_devices(&name)).await?;
@@ -242,13 +179,11 @@ pub async fn user_devices(
 
 pub async fn publish_key_packages(
     State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    map: HeaderMap,
-    raw: Body,
+    Signed {
+        authed,
+        body: request,
+    }: Signed<PublishKeyPackages>,
 ) -> Result<impl IntoResponse> {
-    let (authed, request): (_, PublishKeyPackages) =
-        signed(&shared, "publish_key_packages", &method, &uri, &map, raw)?;
     let max = shared.limits.max_key_packages;
     if request.key_packages.len() > max as usize {
         return Err(StoreError::TooManyKeyPackages { max }.into());
@@ -269,24 +204,19 @@ pub async fn publish_key_packages(
 
 pub async fn stock(
     State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    map: HeaderMap,
-    raw: Body,
+    SignedEmpty(authed): SignedEmpty,
 ) -> Result<impl IntoResponse> {
-    let authed = signed_empty(&shared, "stock", &method, &uri, &map, raw)?;
     let store = shared.store.clone();
     Ok(Json(blocking(move || store.stock(authed.device.id)).await?))
 }
 
 pub async fn claim(
     State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    map: HeaderMap,
-    raw: Body,
+    Signed {
+        authed,
+        body: request,
+    }: Signed<ClaimRequest>,
 ) -> Result<impl IntoResponse> {
-    let (authed, request): (_, ClaimRequest) = signed(&shared, "claim", &method, &uri, &map, raw)?;
     let store = shared.store.clone();
     Ok(Json(
         blocking(move || store.claim(authed.device.id, &request.user, authed.nonce)).await?,
@@ -330,12 +260,11 @@ fn resolve(shared: &Shared, devices: &[conclave_delivery_api::DeviceRef]) -> Res
 
 pub async fn send(
     State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    map: HeaderMap,
-    raw: Body,
+    Signed {
+        authed,
+        body: envelope,
+    }: Signed<Envelope>,
 ) -> Result<Json<SendResponse>> {
-    let (authed, envelope): (_, Envelope) = signed(&shared, "send", &method, &uri, &map, raw)?;
     if envelope.kind == MessageKind::Welcome {
         return Err(ApiError::bad_request(
             "a Welcome travels inside its commit's envelope",
@@ -396,13 +325,9 @@ pub struct FetchParams {
 
 pub async fn fetch(
     State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    map: HeaderMap,
+    SignedEmpty(authed): SignedEmpty,
     params: std::result::Result<Query<FetchParams>, QueryRejection>,
-    raw: Body,
 ) -> Result<impl IntoResponse> {
-    let authed = signed_empty(&shared, "fetch", &method, &uri, &map, raw)?;
     let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let limit = params.limit.unwrap_or(100).clamp(1, shared.limits.max_page);
     let store = shared.store.clone();
@@ -413,12 +338,11 @@ pub async fn fetch(
 
 pub async fn ack(
     State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    map: HeaderMap,
-    raw: Body,
+    Signed {
+        authed,
+        body: request,
+    }: Signed<AckRequest>,
 ) -> Result<Json<AckResponse>> {
-    let (authed, request): (_, AckRequest) = signed(&shared, "ack", &method, &uri, &map, raw)?;
     let store = shared.store.clone();
     let deleted =
         blocking(move || store.ack(authed.device.id, request.up_to, authed.nonce)).await?;

@@ -22,6 +22,7 @@
 
 mod authn;
 pub mod error;
+mod extract;
 mod handlers;
 mod metrics;
 mod push;
@@ -190,6 +191,10 @@ impl Server {
             .route(paths::QUEUE_ACK, post(handlers::ack))
             .route(paths::PUSH, get(push::websocket))
             .fallback(handlers::not_found)
+            .layer(axum::middleware::from_fn_with_state(
+                self.shared.clone(),
+                metrics::count_requests,
+            ))
             .layer(DefaultBodyLimit::max(self.shared.limits.max_body_bytes))
             .with_state(self.shared.clone())
     }

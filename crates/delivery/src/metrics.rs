@@ -1,6 +1,28 @@
 //! Prometheus metrics, served at `GET /metrics`.
 
+use std::sync::Arc;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
 use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+
+use crate::Shared;
+
+/// Counts every request by its route (`/v1/messages`, ...; `unmatched` for no route), before
+/// anything is checked, so refused requests count too.
+pub async fn count_requests(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    shared.metrics.request(route);
+    next.run(request).await
+}
 
 /// Every metric the server exports.
 pub struct Metrics {
@@ -70,7 +92,7 @@ impl Metrics {
     }
 
     /// Counts a request to `endpoint`.
-    pub fn request(&self, endpoint: &str) {
+    fn request(&self, endpoint: &str) {
         self.requests.with_label_values(&[endpoint]).inc();
     }
 

@@ -8,13 +8,12 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::http::{HeaderMap, Method, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
 use crate::Shared;
-use crate::authn::authenticate;
+use crate::extract::SignedEmpty;
 use conclave_delivery_api::PushFrame;
 
 /// Read buffer and largest frame accepted from a device on its push socket.
@@ -65,16 +64,9 @@ impl Hub {
 /// `GET /v1/ws`: a signed upgrade request (empty body).
 pub async fn websocket(
     State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    map: HeaderMap,
+    SignedEmpty(authed): SignedEmpty,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    shared.metrics.request("ws");
-    let authed = match authenticate(&shared, &method, &uri, &map, b"") {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
     let items = shared.hub.subscribe(authed.device.id);
     // Devices send nothing but control frames on this socket. tungstenite zero-fills its
     // whole read buffer (128 KiB by default) on every read, which with many sockets was the

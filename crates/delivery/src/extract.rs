@@ -1,0 +1,94 @@
+//! The extractors every device endpoint starts with: the request's signature checked once,
+//! here, and its body read within the size limit and parsed.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use conclave_delivery_api::ErrorCode;
+use serde::de::DeserializeOwned;
+
+use crate::Shared;
+use crate::authn::{Authed, authenticate};
+use crate::error::ApiError;
+
+/// A request as it was signed: method, path, headers and the raw body, read within the
+/// server's body limit. For the endpoints that check a signature their own way
+/// (registration, adding a device: proof of possession of a new key).
+pub struct Raw {
+    pub method: Method,
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Raw {
+    /// The body as JSON.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        serde_json::from_slice(&self.body)
+            .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+    }
+}
+
+impl FromRequest<Arc<Shared>> for Raw {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, shared: &Arc<Shared>) -> Result<Self, ApiError> {
+        let method = request.method().clone();
+        let uri = request.uri().clone();
+        let headers = request.headers().clone();
+        let body = Bytes::from_request(request, shared)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        ErrorCode::PayloadTooLarge,
+                        "request body too large",
+                    )
+                } else {
+                    ApiError::bad_request(rejection.body_text())
+                }
+            })?;
+        Ok(Self {
+            method,
+            uri,
+            headers,
+            body,
+        })
+    }
+}
+
+/// A request signed by a registered device (checked: known device, valid signature, fresh
+/// timestamp, unused nonce, within its rate limit), with its JSON body parsed as `T`.
+pub struct Signed<T> {
+    pub authed: Authed,
+    pub body: T,
+}
+
+impl<T: DeserializeOwned> FromRequest<Arc<Shared>> for Signed<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, shared: &Arc<Shared>) -> Result<Self, ApiError> {
+        let raw = Raw::from_request(request, shared).await?;
+        let authed = authenticate(shared, &raw.method, &raw.uri, &raw.headers, &raw.body)?;
+        Ok(Self {
+            authed,
+            body: raw.json()?,
+        })
+    }
+}
+
+/// A signed request without a body (`GET`s and the push socket's upgrade), signed over the
+/// empty body.
+pub struct SignedEmpty(pub Authed);
+
+impl FromRequestParts<Arc<Shared>> for SignedEmpty {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, shared: &Arc<Shared>) -> Result<Self, ApiError> {
+        authenticate(shared, &parts.method, &parts.uri, &parts.headers, b"").map(SignedEmpty)
+    }
+}
