@@ -1,90 +1,22 @@
-//! Where the delivery service keeps its state: the [`DeliveryStore`] trait, and its SQLite
-//! implementation (the default; a PostgreSQL one for several nodes can implement the same
-//! trait).
-//!
-//! # Durability and ordering
-//!
-//! All writes go through one writer thread that runs them as *group commits*: it takes every
-//! waiting request (up to [`MAX_BATCH`]), runs each in its own SAVEPOINT inside one
-//! transaction, commits once (by default `synchronous = FULL`: on disk before anyone is
-//! answered; see [`Durability`]), then answers each. So a 200 means durable, many concurrent
-//! requests share one fsync, and the single writer serializes what must be serialized: one
-//! accepted commit per group epoch, each key package claimed once, strictly increasing queue
-//! sequence numbers.
-//!
-//! Reads use a small pool of separate connections (WAL lets them run beside the writer).
+//! The SQLite store: one database file, one writer thread for every write (`writer.rs`), and
+//! a small pool of reading connections beside it (WAL lets them run while it writes).
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
-use std::sync::mpsc::{Receiver, Sender, SyncSender, sync_channel};
-
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use conclave_delivery_api::{
     ClaimResponse, ClaimedKeyPackage, DeviceInfo, DeviceRef, KeyPackageStock, MessageKind,
     QueueItem, QueuePage,
 };
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use super::writer::{Jobs, Writer};
+use super::{Delivered, Delivery, DeliveryStore, DeviceRecord, Nonce, StoreError};
 
 #[allow(missing_docs)]
 mod embedded {
     refinery::embed_migrations!("migrations");
-}
-
-/// Most requests one group commit takes.
-pub const MAX_BATCH: usize = 512;
-
-/// A registered device, as the server's directory keeps it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeviceRecord {
-    /// Internal id.
-    pub id: i64,
-    /// User name.
-    pub user: String,
-    /// Device id.
-    pub device: String,
-    /// Bound signature key.
-    pub signature_key: Vec<u8>,
-    /// Its ciphersuite.
-    pub ciphersuite: u16,
-}
-
-/// A write request's nonce, stored with its effect so a replay fails even after a restart.
-#[derive(Clone, Debug)]
-pub struct Nonce {
-    /// Its text.
-    pub nonce: String,
-    /// When it may be forgotten (unix seconds).
-    pub expires_at: u64,
-}
-
-/// What a store operation can refuse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StoreError {
-    /// The name is taken.
-    #[error("name taken: {0}")]
-    NameTaken(String),
-    /// No such user.
-    #[error("no such user: {0}")]
-    NoSuchUser(String),
-    /// Another commit won this epoch.
-    #[error("stale epoch: the group is at epoch {current}")]
-    StaleEpoch {
-        /// Where the group is.
-        current: u64,
-    },
-    /// Too many key packages for the device.
-    #[error("at most {max} key packages per device")]
-    TooManyKeyPackages {
-        /// The limit.
-        max: u32,
-    },
-    /// The nonce was seen before.
-    #[error("replayed request")]
-    Replay,
-    /// The database failed.
-    #[error("storage failure: {0}")]
-    Internal(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -93,118 +25,9 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-/// An envelope with its recipients resolved to device ids.
-#[derive(Clone, Debug)]
-pub struct Delivery {
-    /// The group.
-    pub group_id: Vec<u8>,
-    /// The epoch it was made in.
-    pub epoch: u64,
-    /// Commit, proposal or application.
-    pub kind: MessageKind,
-    /// Recipient device ids.
-    pub recipients: Vec<i64>,
-    /// The MLS message.
-    pub message: Vec<u8>,
-    /// A Welcome, delivered only if the commit is accepted: (recipients, welcome, tree).
-    pub welcome: Option<(Vec<i64>, Vec<u8>, Vec<u8>)>,
-}
-
-/// The result of an accepted delivery: the group's epoch, and the queue items written (for
-/// push) as (recipient device id, sequence number).
-pub type Delivered = (u64, Vec<(i64, u64)>);
-
-/// The delivery service's storage.
-pub trait DeliveryStore: Send + Sync + 'static {
-    /// Every device, to fill the server's directory at start.
-    fn all_devices(&self) -> Result<Vec<DeviceRecord>, StoreError>;
-    /// Registers a new user with its first device.
-    fn register(
-        &self,
-        user: &str,
-        device: &str,
-        key: &[u8],
-        ciphersuite: u16,
-        nonce: Nonce,
-    ) -> Result<DeviceRecord, StoreError>;
-    /// Adds a device to the user of `by`.
-    fn add_device(
-        &self,
-        by: &DeviceRecord,
-        device: &str,
-        key: &[u8],
-        ciphersuite: u16,
-        nonce: Nonce,
-    ) -> Result<DeviceRecord, StoreError>;
-    /// A user's devices.
-    fn user_devices(&self, user: &str) -> Result<Vec<DeviceInfo>, StoreError>;
-    /// Publishes key packages for a device.
-    fn publish_key_packages(
-        &self,
-        device: i64,
-        key_packages: Vec<Vec<u8>>,
-        last_resort: Option<Vec<u8>>,
-        max: u32,
-        nonce: Nonce,
-    ) -> Result<KeyPackageStock, StoreError>;
-    /// A device's stock.
-    fn stock(&self, device: i64) -> Result<KeyPackageStock, StoreError>;
-    /// Claims one key package per device of `user`, atomically.
-    fn claim(&self, by: i64, user: &str, nonce: Nonce) -> Result<ClaimResponse, StoreError>;
-    /// Fans a message out to its recipients in one transaction; commits are ordered.
-    fn deliver(
-        &self,
-        sender: &DeviceRecord,
-        delivery: Delivery,
-        nonce: Nonce,
-    ) -> Result<Delivered, StoreError>;
-    /// A page of a device's queue after `after`.
-    fn fetch(&self, device: i64, after: u64, limit: u32) -> Result<QueuePage, StoreError>;
-    /// Deletes a device's items up to `up_to`.
-    fn ack(&self, device: i64, up_to: u64, nonce: Nonce) -> Result<u64, StoreError>;
-    /// Deletes never-acknowledged items created before `before` (unix seconds), and expired
-    /// nonces. Returns the items dropped.
-    fn prune(&self, before: u64, now: u64) -> Result<u64, StoreError>;
-    /// Items waiting in all queues.
-    fn queue_depth(&self) -> Result<u64, StoreError>;
-}
-
-type Completion = Box<dyn FnOnce(bool) + Send>;
-/// A write: runs on the writer inside the batch transaction (or gets `None` when the
-/// transaction could not begin, and must then only report failure).
-type Job = Box<dyn FnOnce(Option<&mut Writer>) -> (bool, Completion) + Send>;
-
-/// The writer thread's connection, and the queue sequence numbers it hands out.
-struct Writer {
-    conn: Connection,
-    /// Per device, the last sequence number handed out, once looked up. Only ever ahead of
-    /// the database (a rolled-back job leaves a gap, which is allowed): the next number is
-    /// above every item still queued and above `devices.last_seq`, which records the highest
-    /// item ever deleted from the queue. So numbers stay strictly increasing across restarts
-    /// without a write per delivered item.
-    last_seq: HashMap<i64, i64>,
-}
-
-impl Writer {
-    fn next_seq(&mut self, device: i64) -> Result<i64, StoreError> {
-        let last = match self.last_seq.get(&device) {
-            Some(&last) => last,
-            None => self
-                .conn
-                .prepare_cached(
-                    "SELECT MAX(last_seq, COALESCE((SELECT MAX(seq) FROM queue WHERE device_id = ?1), 0))
-                     FROM devices WHERE id = ?1",
-                )?
-                .query_row([device], |r| r.get(0))?,
-        };
-        self.last_seq.insert(device, last + 1);
-        Ok(last + 1)
-    }
-}
-
 /// The SQLite store. See the module docs.
 pub struct SqliteStore {
-    jobs: Mutex<Sender<Job>>,
+    jobs: Jobs,
     readers: Mutex<Vec<Connection>>,
     path: std::path::PathBuf,
     durability: Durability,
@@ -261,19 +84,8 @@ impl SqliteStore {
         runner
             .run(&mut writer)
             .map_err(|e| StoreError::Internal(format!("migration: {e}")))?;
-        let (tx, rx) = std::sync::mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("ds-writer".into())
-            .spawn(move || {
-                let writer = Writer {
-                    conn: writer,
-                    last_seq: HashMap::new(),
-                };
-                writer_loop(writer, rx)
-            })
-            .map_err(|e| StoreError::Internal(e.to_string()))?;
         Ok(Self {
-            jobs: Mutex::new(tx),
+            jobs: Jobs::start(writer)?,
             readers: Mutex::new(Vec::new()),
             path: path.to_path_buf(),
             durability,
@@ -284,30 +96,7 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&mut Writer) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let (reply_tx, reply_rx): (SyncSender<Result<T, StoreError>>, _) = sync_channel(1);
-        let job: Job = Box::new(move |writer| {
-            let result = match writer {
-                Some(writer) => f(writer),
-                None => Err(StoreError::Internal("database unavailable".into())),
-            };
-            let ok = result.is_ok();
-            let completion: Completion = Box::new(move |committed| {
-                let result = match result {
-                    Ok(_) if !committed => Err(StoreError::Internal("commit failed".into())),
-                    other => other,
-                };
-                let _ = reply_tx.send(result);
-            });
-            (ok, completion)
-        });
-        self.jobs
-            .lock()
-            .map_err(|_| StoreError::Internal("writer lock poisoned".into()))?
-            .send(job)
-            .map_err(|_| StoreError::Internal("writer stopped".into()))?;
-        reply_rx
-            .recv()
-            .map_err(|_| StoreError::Internal("writer stopped".into()))?
+        self.jobs.write(f)
     }
 
     fn read<T>(
@@ -329,51 +118,6 @@ impl SqliteStore {
         }
         result
     }
-}
-
-fn writer_loop(mut writer: Writer, rx: Receiver<Job>) {
-    while let Ok(first) = rx.recv() {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
-        }
-        let began = writer.conn.execute_batch("BEGIN IMMEDIATE").is_ok();
-        let mut completions = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            if !began {
-                let (_, completion) = job(None);
-                completions.push(completion);
-                continue;
-            }
-            let savepoint = run(&writer.conn, "SAVEPOINT job");
-            let (ok, completion) = job(savepoint.then_some(&mut writer));
-            if savepoint {
-                if !ok {
-                    run(&writer.conn, "ROLLBACK TO job");
-                }
-                run(&writer.conn, "RELEASE job");
-            }
-            completions.push(completion);
-        }
-        let committed = began && writer.conn.execute_batch("COMMIT").is_ok();
-        if began && !committed {
-            let _ = writer.conn.execute_batch("ROLLBACK");
-        }
-        for completion in completions {
-            completion(committed);
-        }
-    }
-}
-
-/// Runs one statement without parameters through the statement cache (the writer runs its
-/// savepoint statements for every job).
-fn run(conn: &Connection, sql: &str) -> bool {
-    conn.prepare_cached(sql)
-        .and_then(|mut s| s.execute([]))
-        .is_ok()
 }
 
 fn now() -> u64 {

@@ -1,0 +1,141 @@
+//! Where the delivery service keeps its state: the [`DeliveryStore`] trait and the records
+//! it speaks in (here), and its SQLite implementation ([`SqliteStore`], the default; a
+//! PostgreSQL one for several nodes can implement the same trait), whose writes go through
+//! one group-commit writer thread (`writer.rs`).
+
+mod sqlite;
+mod writer;
+
+pub use sqlite::{Durability, SqliteStore};
+pub use writer::MAX_BATCH;
+
+use conclave_delivery_api::{ClaimResponse, DeviceInfo, KeyPackageStock, MessageKind, QueuePage};
+
+/// A registered device, as the server's directory keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceRecord {
+    /// Internal id.
+    pub id: i64,
+    /// User name.
+    pub user: String,
+    /// Device id.
+    pub device: String,
+    /// Bound signature key.
+    pub signature_key: Vec<u8>,
+    /// Its ciphersuite.
+    pub ciphersuite: u16,
+}
+
+/// A write request's nonce, stored with its effect so a replay fails even after a restart.
+#[derive(Clone, Debug)]
+pub struct Nonce {
+    /// Its text.
+    pub nonce: String,
+    /// When it may be forgotten (unix seconds).
+    pub expires_at: u64,
+}
+
+/// What a store operation can refuse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The name is taken.
+    #[error("name taken: {0}")]
+    NameTaken(String),
+    /// No such user.
+    #[error("no such user: {0}")]
+    NoSuchUser(String),
+    /// Another commit won this epoch.
+    #[error("stale epoch: the group is at epoch {current}")]
+    StaleEpoch {
+        /// Where the group is.
+        current: u64,
+    },
+    /// Too many key packages for the device.
+    #[error("at most {max} key packages per device")]
+    TooManyKeyPackages {
+        /// The limit.
+        max: u32,
+    },
+    /// The nonce was seen before.
+    #[error("replayed request")]
+    Replay,
+    /// The database failed.
+    #[error("storage failure: {0}")]
+    Internal(String),
+}
+
+/// An envelope with its recipients resolved to device ids.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// The group.
+    pub group_id: Vec<u8>,
+    /// The epoch it was made in.
+    pub epoch: u64,
+    /// Commit, proposal or application.
+    pub kind: MessageKind,
+    /// Recipient device ids.
+    pub recipients: Vec<i64>,
+    /// The MLS message.
+    pub message: Vec<u8>,
+    /// A Welcome, delivered only if the commit is accepted: (recipients, welcome, tree).
+    pub welcome: Option<(Vec<i64>, Vec<u8>, Vec<u8>)>,
+}
+
+/// The result of an accepted delivery: the group's epoch, and the queue items written (for
+/// push) as (recipient device id, sequence number).
+pub type Delivered = (u64, Vec<(i64, u64)>);
+
+/// The delivery service's storage.
+pub trait DeliveryStore: Send + Sync + 'static {
+    /// Every device, to fill the server's directory at start.
+    fn all_devices(&self) -> Result<Vec<DeviceRecord>, StoreError>;
+    /// Registers a new user with its first device.
+    fn register(
+        &self,
+        user: &str,
+        device: &str,
+        key: &[u8],
+        ciphersuite: u16,
+        nonce: Nonce,
+    ) -> Result<DeviceRecord, StoreError>;
+    /// Adds a device to the user of `by`.
+    fn add_device(
+        &self,
+        by: &DeviceRecord,
+        device: &str,
+        key: &[u8],
+        ciphersuite: u16,
+        nonce: Nonce,
+    ) -> Result<DeviceRecord, StoreError>;
+    /// A user's devices.
+    fn user_devices(&self, user: &str) -> Result<Vec<DeviceInfo>, StoreError>;
+    /// Publishes key packages for a device.
+    fn publish_key_packages(
+        &self,
+        device: i64,
+        key_packages: Vec<Vec<u8>>,
+        last_resort: Option<Vec<u8>>,
+        max: u32,
+        nonce: Nonce,
+    ) -> Result<KeyPackageStock, StoreError>;
+    /// A device's stock.
+    fn stock(&self, device: i64) -> Result<KeyPackageStock, StoreError>;
+    /// Claims one key package per device of `user`, atomically.
+    fn claim(&self, by: i64, user: &str, nonce: Nonce) -> Result<ClaimResponse, StoreError>;
+    /// Fans a message out to its recipients in one transaction; commits are ordered.
+    fn deliver(
+        &self,
+        sender: &DeviceRecord,
+        delivery: Delivery,
+        nonce: Nonce,
+    ) -> Result<Delivered, StoreError>;
+    /// A page of a device's queue after `after`.
+    fn fetch(&self, device: i64, after: u64, limit: u32) -> Result<QueuePage, StoreError>;
+    /// Deletes a device's items up to `up_to`.
+    fn ack(&self, device: i64, up_to: u64, nonce: Nonce) -> Result<u64, StoreError>;
+    /// Deletes never-acknowledged items created before `before` (unix seconds), and expired
+    /// nonces. Returns the items dropped.
+    fn prune(&self, before: u64, now: u64) -> Result<u64, StoreError>;
+    /// Items waiting in all queues.
+    fn queue_depth(&self) -> Result<u64, StoreError>;
+}
