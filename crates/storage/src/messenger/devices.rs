@@ -1,0 +1,137 @@
+//! Devices seen in groups and their keys: trust on first use, and verified marks.
+
+use conclave_protocol::{MemberId, UserName};
+use rusqlite::{OptionalExtension, params};
+
+use super::member;
+use crate::{StoreError, Tx};
+
+/// A device seen in some group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KnownDevice {
+    /// Who it is.
+    pub member: MemberId,
+    /// Its current signature key.
+    pub signature_key: Vec<u8>,
+    /// Its safety-number fingerprint.
+    pub fingerprint: String,
+    /// When its current key was first seen (ms).
+    pub first_seen: i64,
+    /// Whether the user verified this key.
+    pub verified: bool,
+}
+
+/// What recording a device's key found (trust on first use).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeviceTrust {
+    /// Never seen before: its key is now trusted.
+    New,
+    /// Seen with this same key.
+    Known {
+        /// Whether the user verified it.
+        verified: bool,
+    },
+    /// Seen before with another key. The new key is recorded, unverified; the user must be
+    /// told.
+    KeyChanged {
+        /// The fingerprint of the key it had.
+        previous_fingerprint: String,
+    },
+}
+
+impl Tx<'_> {
+    /// Records that `member` was seen with `signature_key` (trust on first use).
+    pub fn observe_device(
+        &self,
+        member: &MemberId,
+        signature_key: &[u8],
+        fingerprint: &str,
+        now: i64,
+    ) -> Result<DeviceTrust, StoreError> {
+        let known: Option<(Vec<u8>, String, bool)> = self
+            .connection()
+            .query_row(
+                "SELECT signature_key, fingerprint, verified FROM devices
+                 WHERE user_name = ?1 AND device_id = ?2",
+                params![member.user.as_str(), member.device.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        match known {
+            Some((key, _, verified)) if key == signature_key => Ok(DeviceTrust::Known { verified }),
+            Some((_, previous_fingerprint, _)) => {
+                self.connection().execute(
+                    "UPDATE devices SET signature_key = ?3, fingerprint = ?4, first_seen = ?5,
+                            verified = 0
+                     WHERE user_name = ?1 AND device_id = ?2",
+                    params![
+                        member.user.as_str(),
+                        member.device.as_str(),
+                        signature_key,
+                        fingerprint,
+                        now
+                    ],
+                )?;
+                Ok(DeviceTrust::KeyChanged {
+                    previous_fingerprint,
+                })
+            }
+            None => {
+                self.connection().execute(
+                    "INSERT INTO devices (user_name, device_id, signature_key, fingerprint,
+                                          first_seen)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        member.user.as_str(),
+                        member.device.as_str(),
+                        signature_key,
+                        fingerprint,
+                        now
+                    ],
+                )?;
+                Ok(DeviceTrust::New)
+            }
+        }
+    }
+
+    /// Marks a device's current key verified (or not).
+    pub fn set_verified(&self, member: &MemberId, verified: bool) -> Result<(), StoreError> {
+        let changed = self.connection().execute(
+            "UPDATE devices SET verified = ?3 WHERE user_name = ?1 AND device_id = ?2",
+            params![member.user.as_str(), member.device.as_str(), verified],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::InvalidData(format!("unknown device {member}")));
+        }
+        Ok(())
+    }
+
+    /// Devices seen, of one user or of all.
+    pub fn devices(&self, user: Option<&UserName>) -> Result<Vec<KnownDevice>, StoreError> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT user_name, device_id, signature_key, fingerprint, first_seen, verified
+             FROM devices WHERE ?1 IS NULL OR user_name = ?1 ORDER BY user_name, device_id",
+        )?;
+        let rows = stmt.query_map([user.map(|u| u.as_str())], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (user, device, signature_key, fingerprint, first_seen, verified) = row?;
+            Ok(KnownDevice {
+                member: member(&user, &device)?,
+                signature_key,
+                fingerprint,
+                first_seen,
+                verified,
+            })
+        })
+        .collect()
+    }
+}
