@@ -24,25 +24,22 @@
 //! commit). Clients know which items they sent, since the server says who sent each one, and
 //! skip those.
 
-use openmls::framing::errors::MessageDecryptionError;
-use openmls::group::{
-    MergeCommitError, MergePendingCommitError, MlsGroupStateError, PastEpochDeletion,
-    PastEpochDeletionPolicy, ProcessMessageError, StageCommitError, ValidationError, WelcomeError,
-};
+mod commit;
+mod errors;
+mod process;
+
+use openmls::group::{PastEpochDeletion, PastEpochDeletionPolicy};
 use openmls::prelude::{
-    ContentType, KeyPackage, LeafNodeIndex, LeafNodeParameters, MlsGroup, MlsMessageBodyIn,
-    MlsMessageIn, MlsMessageOut, OpenMlsProvider, ProcessedMessageContent, ProtocolMessage,
-    ProtocolVersion, RatchetTreeIn, Sender, StagedCommit, StagedWelcome,
+    LeafNodeIndex, MlsGroup, MlsMessageBodyIn, MlsMessageIn, OpenMlsProvider, RatchetTreeIn,
+    StagedWelcome,
 };
-use openmls::treesync::RatchetTree;
-use rayon::prelude::*;
 use std::time::SystemTime;
 use tls_codec::Deserialize as _;
 
+use self::errors::{map_state_error, map_welcome_error};
 use crate::{
-    CipherSuite, Error, GroupConfig, GroupEvent, GroupId, Identity, MemberId, PAST_EPOCH_LIFETIME,
-    PendingProposal, ProposalSummary, UserName, group_name, identity::inspect_key_package_with,
-    safety::Fingerprint,
+    CipherSuite, Error, GroupConfig, GroupId, Identity, MemberId, PAST_EPOCH_LIFETIME,
+    PendingProposal, ProposalSummary, group_name, safety::Fingerprint,
 };
 
 /// A member of a group, as listed by [`Group::members`].
@@ -128,7 +125,6 @@ pub struct Group {
     /// left them); `None` while none are kept.
     past_epochs_expire_at: Option<SystemTime>,
 }
-
 impl Group {
     /// Creates a group with this device as its only member.
     pub fn create(
@@ -353,333 +349,6 @@ impl Group {
             .collect()
     }
 
-    /// Adds every device whose key package is given, in one commit.
-    ///
-    /// Each key package is validated (signature, lifetime, ciphersuite, a Conclave identity
-    /// not already in the group) before anything changes.
-    pub fn add_members<P: OpenMlsProvider>(
-        &mut self,
-        provider: &P,
-        identity: &Identity,
-        key_packages: &[impl AsRef<[u8]> + Sync],
-    ) -> Result<CommitBundle, Error>
-    where
-        P::CryptoProvider: Sync,
-    {
-        if key_packages.is_empty() {
-            return Err(Error::EmptyInput("no key packages to add"));
-        }
-        self.check_operational()?;
-        let present: std::collections::HashSet<MemberId> = self
-            .member_leaves()?
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect();
-        // Signature checks dominate large adds; they need only the crypto provider, so they
-        // run on every core (openmls itself validates one after another).
-        let crypto = provider.crypto();
-        let inspected: Vec<(MemberId, KeyPackage)> = key_packages
-            .par_iter()
-            .map(|bytes| inspect_key_package_with(crypto, bytes.as_ref()))
-            .collect::<Result<_, _>>()?;
-        let mut new_members = Vec::with_capacity(inspected.len());
-        let mut packages: Vec<KeyPackage> = Vec::with_capacity(inspected.len());
-        for (member, key_package) in inspected {
-            if key_package.ciphersuite() != self.mls.ciphersuite() {
-                return Err(Error::InvalidKeyPackage(format!(
-                    "{member}: ciphersuite differs from the group's"
-                )));
-            }
-            if present.contains(&member) || new_members.contains(&member) {
-                return Err(Error::AlreadyMember(member.to_string()));
-            }
-            new_members.push(member);
-            packages.push(key_package);
-        }
-        let epoch = self.epoch();
-        let (commit, welcome, group_info) = self
-            .mls
-            .add_members(provider, identity.signer(), &packages)
-            .map_err(|e| Error::InvalidKeyPackage(e.to_string()))?;
-        let ratchet_tree = self.pending_ratchet_tree(provider)?;
-        Ok(CommitBundle {
-            commit: encode(&commit)?,
-            epoch,
-            invitation: Some(Invitation {
-                welcome: encode(&welcome)?,
-                ratchet_tree,
-                new_members,
-            }),
-            group_info: group_info.map(|gi| encode(&gi)).transpose()?,
-        })
-    }
-
-    /// Removes every device of `user`, in one commit.
-    pub fn remove_user(
-        &mut self,
-        provider: &impl OpenMlsProvider,
-        identity: &Identity,
-        user: &UserName,
-    ) -> Result<CommitBundle, Error> {
-        let devices: Vec<MemberId> = self
-            .member_leaves()?
-            .into_iter()
-            .map(|(id, _)| id)
-            .filter(|id| &id.user == user)
-            .collect();
-        if devices.is_empty() {
-            return Err(Error::UnknownMember(user.to_string()));
-        }
-        self.remove_devices(provider, identity, &devices)
-    }
-
-    /// Removes the given devices, in one commit.
-    pub fn remove_devices(
-        &mut self,
-        provider: &impl OpenMlsProvider,
-        identity: &Identity,
-        devices: &[MemberId],
-    ) -> Result<CommitBundle, Error> {
-        if devices.is_empty() {
-            return Err(Error::EmptyInput("no devices to remove"));
-        }
-        self.check_operational()?;
-        let members: std::collections::HashMap<MemberId, LeafNodeIndex> =
-            self.member_leaves()?.into_iter().collect();
-        let mut leaves = Vec::with_capacity(devices.len());
-        for device in devices {
-            let leaf = *members
-                .get(device)
-                .ok_or_else(|| Error::UnknownMember(device.to_string()))?;
-            if leaf == self.mls.own_leaf_index() {
-                // RFC 9420 forbids committing one's own removal; leaving is a proposal.
-                return Err(Error::InvalidCommit(
-                    "a member cannot remove itself; use leave()".into(),
-                ));
-            }
-            leaves.push(leaf);
-        }
-        let epoch = self.epoch();
-        let (commit, _, group_info) = self
-            .mls
-            .remove_members(provider, identity.signer(), &leaves)
-            .map_err(|e| Error::InvalidCommit(e.to_string()))?;
-        self.bundle(commit, epoch, group_info)
-    }
-
-    /// Rotates this device's leaf keys (post-compromise security), committing any stored
-    /// proposals with it.
-    pub fn self_update(
-        &mut self,
-        provider: &impl OpenMlsProvider,
-        identity: &Identity,
-    ) -> Result<CommitBundle, Error> {
-        self.check_operational()?;
-        let epoch = self.epoch();
-        let bundle = self
-            .mls
-            .self_update(provider, identity.signer(), LeafNodeParameters::default())
-            .map_err(|e| Error::InvalidCommit(e.to_string()))?;
-        let (commit, _, group_info) = bundle.into_contents();
-        self.bundle(commit, epoch, group_info)
-    }
-
-    /// Renames the group. The name is encrypted to the members like everything else.
-    pub fn rename(
-        &mut self,
-        provider: &impl OpenMlsProvider,
-        identity: &Identity,
-        name: &str,
-    ) -> Result<CommitBundle, Error> {
-        let name = group_name::validate(name)?;
-        self.check_operational()?;
-        let extensions = group_name::with_name(self.mls.extensions(), &name)?;
-        let epoch = self.epoch();
-        let (commit, _, group_info) = self
-            .mls
-            .update_group_context_extensions(provider, extensions, identity.signer())
-            .map_err(|e| Error::InvalidCommit(e.to_string()))?;
-        self.bundle(commit, epoch, group_info)
-    }
-
-    /// Commits the stored proposals (say, another member's request to leave).
-    pub fn commit_pending_proposals(
-        &mut self,
-        provider: &impl OpenMlsProvider,
-        identity: &Identity,
-    ) -> Result<CommitBundle, Error> {
-        if !self.mls.has_pending_proposals() {
-            return Err(Error::EmptyInput("no stored proposals"));
-        }
-        self.check_operational()?;
-        let epoch = self.epoch();
-        let (commit, _, group_info) = self
-            .mls
-            .commit_to_pending_proposals(provider, identity.signer())
-            .map_err(|e| Error::InvalidCommit(e.to_string()))?;
-        self.bundle(commit, epoch, group_info)
-    }
-
-    /// Asks to leave: returns a proposal to send. Another member commits it (a member cannot
-    /// commit its own removal); this device sees [`GroupEvent::RemovedFromGroup`] then.
-    pub fn leave(
-        &mut self,
-        provider: &impl OpenMlsProvider,
-        identity: &Identity,
-    ) -> Result<Vec<u8>, Error> {
-        self.check_operational()?;
-        let proposal = self
-            .mls
-            .leave_group(provider, identity.signer())
-            .map_err(|e| Error::InvalidCommit(e.to_string()))?;
-        encode(&proposal)
-    }
-
-    /// Applies the pending own commit after the delivery service accepted it.
-    pub fn merge_pending_commit(
-        &mut self,
-        provider: &impl OpenMlsProvider,
-    ) -> Result<Vec<GroupEvent>, Error> {
-        let staged = self.mls.pending_commit().ok_or(Error::NoPendingCommit)?;
-        let me = self.own_member()?;
-        let events = self.commit_events(staged, me)?;
-        if let Err(e) = self.mls.merge_pending_commit(provider) {
-            self.reload(provider)?;
-            return Err(match e {
-                MergePendingCommitError::MlsGroupStateError(s) => map_state_error(s),
-                MergePendingCommitError::MergeCommitError(m) => map_merge_error(m),
-            });
-        }
-        self.start_past_epochs_lifetime();
-        Ok(events)
-    }
-
-    /// Drops the pending own commit after the delivery service rejected it.
-    pub fn discard_pending_commit(&mut self, provider: &impl OpenMlsProvider) -> Result<(), Error> {
-        if self.mls.pending_commit().is_none() {
-            return Err(Error::NoPendingCommit);
-        }
-        self.mls
-            .clear_pending_commit(provider.storage())
-            .map_err(|e| Error::Storage(e.to_string()))
-    }
-
-    /// Encrypts an application message.
-    pub fn encrypt(
-        &mut self,
-        provider: &impl OpenMlsProvider,
-        identity: &Identity,
-        plaintext: &[u8],
-    ) -> Result<Vec<u8>, Error> {
-        self.check_operational()?;
-        self.expire_past_epochs(provider)?;
-        let message = self
-            .mls
-            .create_message(provider, identity.signer(), plaintext)
-            .map_err(|e| Error::Library(e.to_string()))?;
-        encode(&message)
-    }
-
-    /// Processes one incoming message (application, proposal or commit) into events.
-    ///
-    /// On any error the group is unchanged, in memory and in storage, except that past epochs'
-    /// keys whose [`PAST_EPOCH_LIFETIME`] is over are gone: they are dropped first, whatever the
-    /// message turns out to be.
-    pub fn process(
-        &mut self,
-        provider: &impl OpenMlsProvider,
-        bytes: &[u8],
-    ) -> Result<Vec<GroupEvent>, Error> {
-        let message = MlsMessageIn::tls_deserialize_exact(bytes)
-            .map_err(|e| Error::Malformed(e.to_string()))?;
-        let message: ProtocolMessage = match message.extract() {
-            MlsMessageBodyIn::PrivateMessage(m) => m.into(),
-            MlsMessageBodyIn::PublicMessage(m) => m.into(),
-            other => {
-                return Err(Error::UnexpectedMessage {
-                    expected: "group message",
-                    found: crate::body_name(&other),
-                });
-            }
-        };
-        if message.group_id() != self.mls.group_id() {
-            return Err(Error::WrongGroup);
-        }
-        if !self.mls.is_active() {
-            return Err(Error::NotAMember);
-        }
-        self.expire_past_epochs(provider)?;
-        let message_epoch = message.epoch().as_u64();
-        let group_epoch = self.epoch();
-        if message_epoch > group_epoch {
-            return Err(Error::FutureEpoch {
-                message_epoch,
-                group_epoch,
-            });
-        }
-        let content_type = message.content_type();
-        let processed = self
-            .mls
-            .process_message(provider, message)
-            .map_err(|e| map_process_error(e, message_epoch, group_epoch))?;
-        let sender_credential = processed.credential().clone();
-        let sender = processed.sender().clone();
-        match processed.into_content() {
-            ProcessedMessageContent::ApplicationMessage(app) => Ok(vec![GroupEvent::Message {
-                sender: (self.credentials)(&sender_credential)?,
-                plaintext: app.into_bytes(),
-                epoch: message_epoch,
-            }]),
-            ProcessedMessageContent::ProposalMessage(proposal) => {
-                let by = (self.credentials)(&sender_credential)?;
-                let summary = self.summarize(proposal.proposal())?;
-                self.mls
-                    .store_pending_proposal(provider.storage(), *proposal)
-                    .map_err(|e| Error::Storage(e.to_string()))?;
-                Ok(vec![GroupEvent::ProposalStored {
-                    by,
-                    proposal: summary,
-                }])
-            }
-            ProcessedMessageContent::ExternalJoinProposalMessage(_) => Err(Error::InvalidCommit(
-                "external join proposals are not accepted".into(),
-            )),
-            ProcessedMessageContent::StagedCommitMessage(staged) => {
-                let by = match sender {
-                    Sender::Member(_) => (self.credentials)(&sender_credential)?,
-                    _ => {
-                        return Err(Error::InvalidCommit(
-                            "commits from non-members are not accepted".into(),
-                        ));
-                    }
-                };
-                let events = self.commit_events(&staged, by)?;
-                if let Err(e) = self.mls.merge_staged_commit(provider, *staged) {
-                    self.reload(provider)?;
-                    return Err(map_merge_error(e));
-                }
-                self.start_past_epochs_lifetime();
-                Ok(events)
-            }
-            ProcessedMessageContent::OwnPendingCommit => self.merge_pending_commit(provider),
-            ProcessedMessageContent::OwnPrivateMessage => {
-                if content_type == ContentType::Commit && message_epoch == group_epoch {
-                    // Only this device can have made an own commit in the current epoch, and
-                    // the server relays only the commit it accepted: this is ours, accepted.
-                    if self.has_pending_commit() {
-                        return self.merge_pending_commit(provider);
-                    }
-                    return Err(Error::InvalidCommit(
-                        "an own commit for this epoch arrived, but none is pending".into(),
-                    ));
-                }
-                Ok(vec![GroupEvent::OwnMessageEchoed {
-                    epoch: message_epoch,
-                }])
-            }
-        }
-    }
-
     /// Drops the kept keys of past epochs once their [`PAST_EPOCH_LIFETIME`] is over (see
     /// there); before that, and when none are kept, it does nothing. [`Group::encrypt`] and
     /// [`Group::process`] call it; call it from a timer to also clear idle groups.
@@ -728,7 +397,10 @@ impl Group {
         (self.credentials)(&member.credential)
     }
 
-    fn summarize(&self, proposal: &openmls::prelude::Proposal) -> Result<ProposalSummary, Error> {
+    fn summarize(
+        &self,
+        proposal: &openmls::prelude::Proposal,
+    ) -> Result<ProposalSummary, Error> {
         use openmls::prelude::Proposal;
         Ok(match proposal {
             Proposal::Add(add) => ProposalSummary::Add((self.credentials)(
@@ -738,85 +410,6 @@ impl Group {
             Proposal::Update(_) => ProposalSummary::Update,
             Proposal::GroupContextExtensions(_) => ProposalSummary::GroupContextExtensions,
             _ => ProposalSummary::Other,
-        })
-    }
-
-    /// The events a commit produces, read before it is merged (removed members must still be
-    /// in the tree to be named).
-    fn commit_events(&self, staged: &StagedCommit, by: MemberId) -> Result<Vec<GroupEvent>, Error> {
-        let mut events = Vec::new();
-        let added = staged
-            .add_proposals()
-            .map(|p| (self.credentials)(p.add_proposal().key_package().leaf_node().credential()))
-            .collect::<Result<Vec<_>, _>>()?;
-        let removed = staged
-            .remove_proposals()
-            .map(|p| self.member_at(p.remove_proposal().removed()))
-            .collect::<Result<Vec<_>, _>>()?;
-        for update in staged.update_proposals() {
-            if let Sender::Member(leaf) = update.sender() {
-                events.push(GroupEvent::MemberUpdated {
-                    member: self.member_at(*leaf)?,
-                });
-            }
-        }
-        let new_name = group_name::read(staged.group_context().extensions());
-        let renamed = new_name != self.name();
-        if staged.update_path_leaf_node().is_some()
-            && added.is_empty()
-            && removed.is_empty()
-            && !renamed
-        {
-            events.push(GroupEvent::MemberUpdated { member: by.clone() });
-        }
-        if !added.is_empty() {
-            events.push(GroupEvent::MembersAdded {
-                by: by.clone(),
-                added,
-            });
-        }
-        if !removed.is_empty() {
-            events.push(GroupEvent::MembersRemoved {
-                by: by.clone(),
-                removed,
-            });
-        }
-        if renamed {
-            events.push(GroupEvent::GroupRenamed {
-                by: by.clone(),
-                name: new_name,
-            });
-        }
-        if staged.self_removed() {
-            events.push(GroupEvent::RemovedFromGroup { by: by.clone() });
-        }
-        events.push(GroupEvent::EpochAdvanced {
-            by,
-            epoch: staged.epoch().as_u64(),
-        });
-        Ok(events)
-    }
-
-    fn pending_ratchet_tree(&self, provider: &impl OpenMlsProvider) -> Result<Vec<u8>, Error> {
-        let staged = self.mls.pending_commit().ok_or(Error::NoPendingCommit)?;
-        let tree: RatchetTree = staged
-            .export_ratchet_tree(provider.crypto(), self.mls.export_ratchet_tree())
-            .map_err(|e| Error::Library(e.to_string()))?
-            .ok_or_else(|| Error::Library("pending commit has no tree".into()))?;
-        encode(&tree)
-    }
-
-    fn bundle(
-        &self,
-        commit: MlsMessageOut,
-        epoch: u64,
-        group_info: Option<openmls::messages::group_info::GroupInfo>,
-    ) -> Result<CommitBundle, Error> {
-        Ok(CommitBundle {
-            commit: encode(&commit)?,
-            epoch,
-            invitation: None,
-            group_info: group_info.map(|gi| encode(&gi)).transpose()?,
         })
     }
 
@@ -846,96 +439,10 @@ fn encode(value: &impl tls_codec::Serialize) -> Result<Vec<u8>, Error> {
         .map_err(|e| Error::Library(e.to_string()))
 }
 
-fn map_state_error(e: MlsGroupStateError) -> Error {
-    match e {
-        MlsGroupStateError::UseAfterEviction => Error::NotAMember,
-        MlsGroupStateError::PendingCommit => Error::CommitPending,
-        MlsGroupStateError::NoPendingCommit => Error::NoPendingCommit,
-        other => Error::Library(other.to_string()),
-    }
-}
-
-fn map_merge_error<E: std::fmt::Display>(e: MergeCommitError<E>) -> Error {
-    match e {
-        MergeCommitError::StorageError(s) => Error::Storage(s.to_string()),
-        other => Error::Library(other.to_string()),
-    }
-}
-
-fn map_process_error<E: std::fmt::Display>(
-    e: ProcessMessageError<E>,
-    message_epoch: u64,
-    group_epoch: u64,
-) -> Error {
-    let stale = Error::StaleEpoch {
-        message_epoch,
-        group_epoch,
-    };
-    match e {
-        ProcessMessageError::StorageError(s) => Error::Storage(s.to_string()),
-        ProcessMessageError::LibraryError(l) => Error::Library(l.to_string()),
-        ProcessMessageError::GroupStateError(s) => map_state_error(s),
-        ProcessMessageError::IncompatibleWireFormat => {
-            Error::Malformed("wire format not allowed by the group's policy".into())
-        }
-        ProcessMessageError::InvalidCommit(StageCommitError::EpochMismatch) => stale,
-        ProcessMessageError::InvalidCommit(c) => Error::InvalidCommit(c.to_string()),
-        ProcessMessageError::ValidationError(v) => match v {
-            ValidationError::WrongGroupId => Error::WrongGroup,
-            ValidationError::WrongEpoch | ValidationError::NoPastEpochData => stale,
-            ValidationError::UnknownMember => Error::SenderNotMember,
-            ValidationError::UnableToDecrypt(MessageDecryptionError::SecretTreeError(s)) => {
-                map_secret_tree_error(&s.to_string(), stale)
-            }
-            ValidationError::UnableToDecrypt(d) => Error::Undecryptable(d.to_string()),
-            ValidationError::InvalidSignature
-            | ValidationError::InvalidMembershipTag
-            | ValidationError::MissingMembershipTag => Error::Undecryptable(v.to_string()),
-            ValidationError::LibraryError(l) => Error::Library(l.to_string()),
-            other => Error::InvalidCommit(other.to_string()),
-        },
-        other => Error::InvalidCommit(other.to_string()),
-    }
-}
-
-/// openmls does not export `SecretTreeError`, so its variants are told apart by their
-/// messages. The replay and unknown-sender tests fail loudly if an upgrade changes them.
-///
-/// "Too old" is what openmls says both for an epoch whose keys are gone and for a generation
-/// past the out-of-order tolerance; the message's epoch tells them apart.
-fn map_secret_tree_error(message: &str, stale: Error) -> Error {
-    const REUSED: &str = "The requested secret was deleted to preserve forward secrecy.";
-    const OUT_OF_BOUNDS: &str = "Index out of bounds";
-    const TOO_OLD: &str = "Generation is too old to be processed.";
-    match message {
-        REUSED => Error::AlreadyProcessed,
-        OUT_OF_BOUNDS => Error::SenderNotMember,
-        TOO_OLD if matches!(stale, Error::StaleEpoch { message_epoch, group_epoch } if message_epoch < group_epoch) => {
-            stale
-        }
-        other => Error::Undecryptable(other.to_owned()),
-    }
-}
-
-fn map_welcome_error<E: std::fmt::Display>(e: WelcomeError<E>) -> Error {
-    match e {
-        WelcomeError::NoMatchingKeyPackage | WelcomeError::NoMatchingEncryptionKey => {
-            Error::WelcomeNotForUs
-        }
-        WelcomeError::StorageError(s) => Error::Storage(s.to_string()),
-        WelcomeError::LibraryError(l) => Error::Library(l.to_string()),
-        WelcomeError::UnsupportedMlsVersion => Error::InvalidWelcome(format!(
-            "unsupported MLS version (expected {:?})",
-            ProtocolVersion::Mls10
-        )),
-        other => Error::InvalidWelcome(other.to_string()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{DeviceId, UserName};
+    use crate::{DeviceId, GroupEvent, UserName};
     use openmls_rust_crypto::OpenMlsRustCrypto;
     use std::time::Duration;
 

@@ -1,0 +1,254 @@
+//! The operations that change a group: each makes a commit (or a proposal) and leaves it
+//! pending until the delivery service decides (see the module docs of `group`).
+
+use openmls::group::MergePendingCommitError;
+use openmls::prelude::{
+    KeyPackage, LeafNodeIndex, LeafNodeParameters, MlsMessageOut, OpenMlsProvider,
+};
+use openmls::treesync::RatchetTree;
+use rayon::prelude::*;
+
+use super::errors::{map_merge_error, map_state_error};
+use super::{CommitBundle, Group, Invitation, encode};
+use crate::{
+    Error, GroupEvent, Identity, MemberId, UserName, group_name, identity::inspect_key_package_with,
+};
+
+impl Group {
+    /// Adds every device whose key package is given, in one commit.
+    ///
+    /// Each key package is validated (signature, lifetime, ciphersuite, a Conclave identity
+    /// not already in the group) before anything changes.
+    pub fn add_members<P: OpenMlsProvider>(
+        &mut self,
+        provider: &P,
+        identity: &Identity,
+        key_packages: &[impl AsRef<[u8]> + Sync],
+    ) -> Result<CommitBundle, Error>
+    where
+        P::CryptoProvider: Sync,
+    {
+        if key_packages.is_empty() {
+            return Err(Error::EmptyInput("no key packages to add"));
+        }
+        self.check_operational()?;
+        let present: std::collections::HashSet<MemberId> = self
+            .member_leaves()?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        // Signature checks dominate large adds; they need only the crypto provider, so they
+        // run on every core (openmls itself validates one after another).
+        let crypto = provider.crypto();
+        let inspected: Vec<(MemberId, KeyPackage)> = key_packages
+            .par_iter()
+            .map(|bytes| inspect_key_package_with(crypto, bytes.as_ref()))
+            .collect::<Result<_, _>>()?;
+        let mut new_members = Vec::with_capacity(inspected.len());
+        let mut packages: Vec<KeyPackage> = Vec::with_capacity(inspected.len());
+        for (member, key_package) in inspected {
+            if key_package.ciphersuite() != self.mls.ciphersuite() {
+                return Err(Error::InvalidKeyPackage(format!(
+                    "{member}: ciphersuite differs from the group's"
+                )));
+            }
+            if present.contains(&member) || new_members.contains(&member) {
+                return Err(Error::AlreadyMember(member.to_string()));
+            }
+            new_members.push(member);
+            packages.push(key_package);
+        }
+        let epoch = self.epoch();
+        let (commit, welcome, group_info) = self
+            .mls
+            .add_members(provider, identity.signer(), &packages)
+            .map_err(|e| Error::InvalidKeyPackage(e.to_string()))?;
+        let ratchet_tree = self.pending_ratchet_tree(provider)?;
+        Ok(CommitBundle {
+            commit: encode(&commit)?,
+            epoch,
+            invitation: Some(Invitation {
+                welcome: encode(&welcome)?,
+                ratchet_tree,
+                new_members,
+            }),
+            group_info: group_info.map(|gi| encode(&gi)).transpose()?,
+        })
+    }
+
+    /// Removes every device of `user`, in one commit.
+    pub fn remove_user(
+        &mut self,
+        provider: &impl OpenMlsProvider,
+        identity: &Identity,
+        user: &UserName,
+    ) -> Result<CommitBundle, Error> {
+        let devices: Vec<MemberId> = self
+            .member_leaves()?
+            .into_iter()
+            .map(|(id, _)| id)
+            .filter(|id| &id.user == user)
+            .collect();
+        if devices.is_empty() {
+            return Err(Error::UnknownMember(user.to_string()));
+        }
+        self.remove_devices(provider, identity, &devices)
+    }
+
+    /// Removes the given devices, in one commit.
+    pub fn remove_devices(
+        &mut self,
+        provider: &impl OpenMlsProvider,
+        identity: &Identity,
+        devices: &[MemberId],
+    ) -> Result<CommitBundle, Error> {
+        if devices.is_empty() {
+            return Err(Error::EmptyInput("no devices to remove"));
+        }
+        self.check_operational()?;
+        let members: std::collections::HashMap<MemberId, LeafNodeIndex> =
+            self.member_leaves()?.into_iter().collect();
+        let mut leaves = Vec::with_capacity(devices.len());
+        for device in devices {
+            let leaf = *members
+                .get(device)
+                .ok_or_else(|| Error::UnknownMember(device.to_string()))?;
+            if leaf == self.mls.own_leaf_index() {
+                // RFC 9420 forbids committing one's own removal; leaving is a proposal.
+                return Err(Error::InvalidCommit(
+                    "a member cannot remove itself; use leave()".into(),
+                ));
+            }
+            leaves.push(leaf);
+        }
+        let epoch = self.epoch();
+        let (commit, _, group_info) = self
+            .mls
+            .remove_members(provider, identity.signer(), &leaves)
+            .map_err(|e| Error::InvalidCommit(e.to_string()))?;
+        self.bundle(commit, epoch, group_info)
+    }
+
+    /// Rotates this device's leaf keys (post-compromise security), committing any stored
+    /// proposals with it.
+    pub fn self_update(
+        &mut self,
+        provider: &impl OpenMlsProvider,
+        identity: &Identity,
+    ) -> Result<CommitBundle, Error> {
+        self.check_operational()?;
+        let epoch = self.epoch();
+        let bundle = self
+            .mls
+            .self_update(provider, identity.signer(), LeafNodeParameters::default())
+            .map_err(|e| Error::InvalidCommit(e.to_string()))?;
+        let (commit, _, group_info) = bundle.into_contents();
+        self.bundle(commit, epoch, group_info)
+    }
+
+    /// Renames the group. The name is encrypted to the members like everything else.
+    pub fn rename(
+        &mut self,
+        provider: &impl OpenMlsProvider,
+        identity: &Identity,
+        name: &str,
+    ) -> Result<CommitBundle, Error> {
+        let name = group_name::validate(name)?;
+        self.check_operational()?;
+        let extensions = group_name::with_name(self.mls.extensions(), &name)?;
+        let epoch = self.epoch();
+        let (commit, _, group_info) = self
+            .mls
+            .update_group_context_extensions(provider, extensions, identity.signer())
+            .map_err(|e| Error::InvalidCommit(e.to_string()))?;
+        self.bundle(commit, epoch, group_info)
+    }
+
+    /// Commits the stored proposals (say, another member's request to leave).
+    pub fn commit_pending_proposals(
+        &mut self,
+        provider: &impl OpenMlsProvider,
+        identity: &Identity,
+    ) -> Result<CommitBundle, Error> {
+        if !self.mls.has_pending_proposals() {
+            return Err(Error::EmptyInput("no stored proposals"));
+        }
+        self.check_operational()?;
+        let epoch = self.epoch();
+        let (commit, _, group_info) = self
+            .mls
+            .commit_to_pending_proposals(provider, identity.signer())
+            .map_err(|e| Error::InvalidCommit(e.to_string()))?;
+        self.bundle(commit, epoch, group_info)
+    }
+
+    /// Asks to leave: returns a proposal to send. Another member commits it (a member cannot
+    /// commit its own removal); this device sees [`GroupEvent::RemovedFromGroup`] then.
+    pub fn leave(
+        &mut self,
+        provider: &impl OpenMlsProvider,
+        identity: &Identity,
+    ) -> Result<Vec<u8>, Error> {
+        self.check_operational()?;
+        let proposal = self
+            .mls
+            .leave_group(provider, identity.signer())
+            .map_err(|e| Error::InvalidCommit(e.to_string()))?;
+        encode(&proposal)
+    }
+
+    /// Applies the pending own commit after the delivery service accepted it.
+    pub fn merge_pending_commit(
+        &mut self,
+        provider: &impl OpenMlsProvider,
+    ) -> Result<Vec<GroupEvent>, Error> {
+        let staged = self.mls.pending_commit().ok_or(Error::NoPendingCommit)?;
+        let me = self.own_member()?;
+        let events = self.commit_events(staged, me)?;
+        if let Err(e) = self.mls.merge_pending_commit(provider) {
+            self.reload(provider)?;
+            return Err(match e {
+                MergePendingCommitError::MlsGroupStateError(s) => map_state_error(s),
+                MergePendingCommitError::MergeCommitError(m) => map_merge_error(m),
+            });
+        }
+        self.start_past_epochs_lifetime();
+        Ok(events)
+    }
+
+    /// Drops the pending own commit after the delivery service rejected it.
+    pub fn discard_pending_commit(&mut self, provider: &impl OpenMlsProvider) -> Result<(), Error> {
+        if self.mls.pending_commit().is_none() {
+            return Err(Error::NoPendingCommit);
+        }
+        self.mls
+            .clear_pending_commit(provider.storage())
+            .map_err(|e| Error::Storage(e.to_string()))
+    }
+
+    pub(super) fn pending_ratchet_tree(
+        &self,
+        provider: &impl OpenMlsProvider,
+    ) -> Result<Vec<u8>, Error> {
+        let staged = self.mls.pending_commit().ok_or(Error::NoPendingCommit)?;
+        let tree: RatchetTree = staged
+            .export_ratchet_tree(provider.crypto(), self.mls.export_ratchet_tree())
+            .map_err(|e| Error::Library(e.to_string()))?
+            .ok_or_else(|| Error::Library("pending commit has no tree".into()))?;
+        encode(&tree)
+    }
+
+    pub(super) fn bundle(
+        &self,
+        commit: MlsMessageOut,
+        epoch: u64,
+        group_info: Option<openmls::messages::group_info::GroupInfo>,
+    ) -> Result<CommitBundle, Error> {
+        Ok(CommitBundle {
+            commit: encode(&commit)?,
+            epoch,
+            invitation: None,
+            group_info: group_info.map(|gi| encode(&gi)).transpose()?,
+        })
+    }
+}
