@@ -397,10 +397,7 @@ impl Group {
         (self.credentials)(&member.credential)
     }
 
-    fn summarize(
-        &self,
-        proposal: &openmls::prelude::Proposal,
-    ) -> Result<ProposalSummary, Error> {
+    fn summarize(&self, proposal: &openmls::prelude::Proposal) -> Result<ProposalSummary, Error> {
         use openmls::prelude::Proposal;
         Ok(match proposal {
             Proposal::Add(add) => ProposalSummary::Add((self.credentials)(

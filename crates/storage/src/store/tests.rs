@@ -1,0 +1,267 @@
+use super::*;
+
+/// A profile file as schema `version` of ours left it (openmls_sqlite_storage's tables
+/// included), to be opened by the current [`Store`].
+fn profile_at_version(path: &Path, version: i32) -> Connection {
+    let mut conn = Connection::open(path).unwrap();
+    conn.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
+    openmls_sqlite_storage::SqliteStorageProvider::<crate::codec::MlsCodec, _>::new(&mut conn)
+        .run_migrations()
+        .unwrap();
+    let mut runner = migrations::runner().set_target(refinery::Target::Version(version));
+    runner.set_migration_table_name(HISTORY_TABLE);
+    runner.run(&mut conn).unwrap();
+    conn.execute_batch(&format!("PRAGMA application_id = {APPLICATION_ID};"))
+        .unwrap();
+    conn
+}
+
+/// A profile at V4, whose MLS state sits in openmls_sqlite_storage's own
+/// `openmls_group_data` (with its `IN` check), keeps its groups through V5's rebuild of
+/// that table, and they carry on.
+#[test]
+fn v4_profiles_keep_their_groups_through_v5() {
+    use conclave_protocol::{DeviceId, GroupConfig, MemberId, UserName};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.sqlite");
+    let config = GroupConfig::default();
+    let crypto = Crypto::default();
+    let (identity, id, epoch, authenticator) = {
+        let conn = profile_at_version(&path, 4);
+        let schema: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'openmls_group_data'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(schema.contains("IN ("), "{schema}");
+        let provider = Provider::new(&crypto, &conn);
+        let member = MemberId::new(UserName::new("a").unwrap(), DeviceId::new("d").unwrap());
+        let identity = Identity::create(&provider, member, config.ciphersuite).unwrap();
+        let mut group = Group::create(&provider, &identity, &config, "before V5").unwrap();
+        group.self_update(&provider, &identity).unwrap();
+        group.merge_pending_commit(&provider).unwrap();
+        (
+            identity,
+            group.id(),
+            group.epoch(),
+            group.epoch_authenticator(),
+        )
+    };
+
+    let mut store = Store::open(&path).unwrap();
+    let schema: String = store
+        .connection
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'openmls_group_data'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!schema.contains("CHECK"), "{schema}");
+    let mut tx = store.transaction().unwrap();
+    let g = tx.group(&id).unwrap();
+    assert_eq!(g.group.name(), "before V5");
+    assert_eq!(g.group.epoch(), epoch);
+    assert_eq!(g.group.epoch_authenticator(), authenticator);
+    g.group.self_update(&g.provider, &identity).unwrap();
+    g.group.merge_pending_commit(&g.provider).unwrap();
+    tx.commit().unwrap();
+    drop(store);
+    let mut store = Store::open(&path).unwrap();
+    let mut tx = store.transaction().unwrap();
+    assert_eq!(tx.group(&id).unwrap().group.epoch(), epoch + 1);
+}
+
+/// A group's stored tree keeps its size from epoch to epoch (openmls patch 12: its tree
+/// hash is one byte string, not one MessagePack integer of one or two bytes per byte), so
+/// that SQLite writes a commit's changed pages over the old row instead of freeing and
+/// rewriting the whole tree.
+#[test]
+fn a_stored_tree_keeps_its_size_across_epochs() {
+    use conclave_protocol::{DeviceId, GroupConfig, MemberId, UserName};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("p.sqlite")).unwrap();
+    let config = GroupConfig::default();
+    let tx = store.transaction().unwrap();
+    let member = MemberId::new(UserName::new("a").unwrap(), DeviceId::new("d").unwrap());
+    let identity = Identity::create(&tx.provider(), member, config.ciphersuite).unwrap();
+    let mut group = Group::create(&tx.provider(), &identity, &config, "sizes").unwrap();
+    let mut sizes = Vec::new();
+    for _ in 0..8 {
+        group.self_update(&tx.provider(), &identity).unwrap();
+        group.merge_pending_commit(&tx.provider()).unwrap();
+        let size: i64 = tx
+            .connection()
+            .query_row(
+                "SELECT length(group_data) FROM openmls_group_data WHERE data_type = 'tree'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        sizes.push(size);
+    }
+    assert!(sizes.iter().all(|&s| s == sizes[0]), "{sizes:?}");
+}
+
+/// Profiles at V5 (openmls_sqlite_storage's tables as rowid tables) keep their key
+/// packages, keys and groups through V6's rebuild of those tables as WITHOUT ROWID: a
+/// member joins with a key package stored before the upgrade, and both members carry on.
+#[test]
+fn v5_profiles_keep_key_packages_and_groups_through_v6() {
+    use conclave_protocol::{DeviceId, GroupConfig, MemberId, UserName};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (path_a, path_b) = (dir.path().join("a.sqlite"), dir.path().join("b.sqlite"));
+    let config = GroupConfig::default();
+    let crypto = Crypto::default();
+    let member =
+        |name: &str| MemberId::new(UserName::new(name).unwrap(), DeviceId::new("d").unwrap());
+    let (alice, bob, id, key_package) = {
+        let conn_a = profile_at_version(&path_a, 5);
+        let conn_b = profile_at_version(&path_b, 5);
+        let (pa, pb) = (
+            Provider::new(&crypto, &conn_a),
+            Provider::new(&crypto, &conn_b),
+        );
+        let alice = Identity::create(&pa, member("alice"), config.ciphersuite).unwrap();
+        let bob = Identity::create(&pb, member("bob"), config.ciphersuite).unwrap();
+        let key_package = bob.key_packages(&pb, &config, 1).unwrap().remove(0).bytes;
+        let mut group = Group::create(&pa, &alice, &config, "before V6").unwrap();
+        group.self_update(&pa, &alice).unwrap();
+        group.merge_pending_commit(&pa).unwrap();
+        (alice, bob, group.id(), key_package)
+    };
+
+    let mut a = Store::open(&path_a).unwrap();
+    let mut b = Store::open(&path_b).unwrap();
+    for store in [&a, &b] {
+        for table in [
+            "openmls_group_data",
+            "openmls_encryption_keys",
+            "openmls_epoch_keys_pairs",
+            "openmls_key_packages",
+            "openmls_psks",
+            "openmls_signature_keys",
+        ] {
+            let schema: String = store
+                .connection
+                .query_row(
+                    "SELECT sql FROM sqlite_master WHERE name = ?1",
+                    [table],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert!(schema.ends_with("WITHOUT ROWID"), "{schema}");
+        }
+    }
+    let mut tx = a.transaction().unwrap();
+    let g = tx.group(&id).unwrap();
+    assert_eq!(g.group.name(), "before V6");
+    let invitation = g
+        .group
+        .add_members(&g.provider, &alice, &[key_package])
+        .unwrap()
+        .invitation
+        .unwrap();
+    g.group.merge_pending_commit(&g.provider).unwrap();
+    tx.commit().unwrap();
+    let mut tx = b.transaction().unwrap();
+    let joined = Group::join(
+        &tx.provider(),
+        &config,
+        &invitation.welcome,
+        Some(&invitation.ratchet_tree),
+    )
+    .unwrap();
+    tx.insert_group(joined);
+    tx.commit().unwrap();
+
+    let mut tx = a.transaction().unwrap();
+    let g = tx.group(&id).unwrap();
+    let update = g.group.self_update(&g.provider, &alice).unwrap().commit;
+    g.group.merge_pending_commit(&g.provider).unwrap();
+    let (epoch, authenticator) = (g.group.epoch(), g.group.epoch_authenticator());
+    tx.commit().unwrap();
+    let mut tx = b.transaction().unwrap();
+    let g = tx.group(&id).unwrap();
+    g.group.process(&g.provider, &update).unwrap();
+    let sealed = g.group.encrypt(&g.provider, &bob, b"after V6").unwrap();
+    assert_eq!(g.group.epoch(), epoch);
+    assert_eq!(g.group.epoch_authenticator(), authenticator);
+    tx.commit().unwrap();
+    let mut tx = a.transaction().unwrap();
+    let g = tx.group(&id).unwrap();
+    let events = g.group.process(&g.provider, &sealed).unwrap();
+    assert!(
+        matches!(&events[..], [conclave_protocol::GroupEvent::Message { plaintext, .. }]
+            if plaintext == b"after V6"),
+        "{events:?}"
+    );
+}
+
+/// A profile written by schema V3 (the per-row search trigger, `IN` checks) keeps its
+/// messages, their search entries and the outbox rows that refer to them through the V4
+/// rebuild of `messages`, and carries on.
+#[test]
+fn v3_profiles_keep_messages_search_and_outbox_through_v4() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.sqlite");
+    {
+        let conn = profile_at_version(&path, 3);
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON;
+             INSERT INTO conversations (id, group_id, name, created_at) VALUES (1, x'01', 'c', 0);
+             INSERT INTO messages (id, conversation_id, uid, sender_user, sender_device,
+                                   sent_at, body, state, outgoing)
+             VALUES (10, 1, x'0a', 'me', 'd', 1, 'before the upgrade', 'pending', 1),
+                    (11, 1, x'0b', 'them', 'd', 2, 'an answer', 'received', 0);
+             INSERT INTO outbox (conversation_id, message_id, kind, payload, created_at)
+             VALUES (1, 10, 'application', x'00', 0);",
+        )
+        .unwrap();
+    }
+    let mut store = Store::open(&path).unwrap();
+    let tx = store.transaction().unwrap();
+    assert_eq!(tx.outbox(10).unwrap().len(), 1, "the outbox row survived");
+    assert_eq!(tx.search("upgrade", 10).unwrap()[0].id.0, 10);
+    let c = crate::ConversationId(1);
+    assert_eq!(tx.history(c, None, 10).unwrap().len(), 2);
+    let new = crate::NewMessage {
+        conversation: c,
+        uid: vec![0x0c],
+        sender: conclave_protocol::MemberId::new(
+            conclave_protocol::UserName::new("them").unwrap(),
+            conclave_protocol::DeviceId::new("d").unwrap(),
+        ),
+        sent_at: 3,
+        received_at: Some(3),
+        body: "after the upgrade".into(),
+        state: crate::MessageState::Received,
+        server_seq: None,
+        outgoing: false,
+        kind: crate::MessageKind::Text,
+    };
+    tx.insert_message(&new).unwrap().unwrap();
+    tx.commit().unwrap();
+    let tx = store.transaction().unwrap();
+    assert_eq!(tx.search("upgrade", 10).unwrap().len(), 2);
+    let refused = tx.connection().execute(
+        "INSERT INTO messages (conversation_id, uid, sender_user, sender_device, sent_at,
+                               body, state, outgoing, kind)
+         VALUES (1, x'0e', 'x', 'd', 0, 'b', 'bogus', 0, 'text')",
+        [],
+    );
+    assert!(refused.is_err(), "the state check still holds");
+    drop(tx);
+    drop(store);
+    let conn = Connection::open(&path).unwrap();
+    conn.execute(
+        "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
+        [],
+    )
+    .expect("the full-text index matches the messages");
+}
