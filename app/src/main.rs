@@ -1,5 +1,7 @@
 //! `conclave-app`: the desktop messenger.
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 
 use clap::Parser;

@@ -19,6 +19,7 @@
 //! silently.
 
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod codec;
 pub mod crypto;

@@ -1,6 +1,8 @@
 //! `conclave-testvectors check` runs the official MLS interop vectors and Conclave's own
 //! through Conclave; `conclave-testvectors generate` writes Conclave's vectors.
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

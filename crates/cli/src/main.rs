@@ -4,6 +4,8 @@
 //! conversation or user; 5 refused (name taken, already a member, not a member, too much
 //! contention, refused by the server); 6 no profile, or the profile is in use.
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;

@@ -58,6 +58,7 @@
 //!   user action.
 
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod background;
 mod client;

@@ -1,6 +1,84 @@
 //! The one error type of this crate.
 
+use std::fmt;
+use std::sync::Arc;
+
 use thiserror::Error;
+
+/// What an [`Error`](enum@Error) came from, kept as its `source()`: the underlying library's error where
+/// there is one (openmls, tls_codec, the storage provider), or the reason in words where the
+/// error is ours or the library's error type cannot be kept (a storage provider's error is
+/// only `Display`). It displays as that error does. Two causes compare equal when they read
+/// the same, so [`Error`](enum@Error) stays comparable.
+#[derive(Clone)]
+pub struct Cause(Arc<dyn std::error::Error + Send + Sync>);
+
+/// A reason in words, as an error.
+#[derive(Debug)]
+struct Reason(String);
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Reason {}
+
+impl Cause {
+    /// Keeps `error` itself.
+    pub fn of(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(Arc::new(error))
+    }
+
+    /// A reason in words.
+    pub fn msg(reason: impl Into<String>) -> Self {
+        Self(Arc::new(Reason(reason.into())))
+    }
+
+    /// The error kept, to downcast to its type.
+    pub fn error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self.0.as_ref()
+    }
+}
+
+impl From<&str> for Cause {
+    fn from(reason: &str) -> Self {
+        Self::msg(reason)
+    }
+}
+
+impl From<String> for Cause {
+    fn from(reason: String) -> Self {
+        Self::msg(reason)
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for Cause {}
 
 /// Everything that can go wrong in `conclave-protocol`.
 ///
@@ -11,7 +89,7 @@ use thiserror::Error;
 pub enum Error {
     /// The bytes are not a well-formed MLS structure (garbage, truncated, trailing bytes).
     #[error("malformed message: {0}")]
-    Malformed(String),
+    Malformed(#[source] Cause),
     /// A well-formed MLS message of the wrong kind for this call (say, a Welcome passed where
     /// a group message is expected).
     #[error("unexpected message: expected {expected}, got {found}")]
@@ -49,16 +127,16 @@ pub enum Error {
     AlreadyProcessed,
     /// The message could not be decrypted or authenticated.
     #[error("message could not be decrypted or authenticated: {0}")]
-    Undecryptable(String),
+    Undecryptable(#[source] Cause),
     /// The commit or proposal is invalid under RFC 9420's rules.
     #[error("invalid commit or proposal: {0}")]
-    InvalidCommit(String),
+    InvalidCommit(#[source] Cause),
     /// A key package failed validation (signature, lifetime, ciphersuite, capabilities).
     #[error("invalid key package: {0}")]
-    InvalidKeyPackage(String),
+    InvalidKeyPackage(#[source] Cause),
     /// A Welcome could not be used to join.
     #[error("invalid welcome: {0}")]
-    InvalidWelcome(String),
+    InvalidWelcome(#[source] Cause),
     /// No key package of ours matches the Welcome: it was meant for someone else, or the key
     /// package was already used.
     #[error("no key package of this device matches the welcome")]
@@ -107,11 +185,11 @@ pub enum Error {
     NotFound(String),
     /// The storage provider failed. The caller's transaction must roll back.
     #[error("storage error: {0}")]
-    Storage(String),
+    Storage(#[source] Cause),
     /// The crypto provider failed.
     #[error("crypto error: {0}")]
-    Crypto(String),
+    Crypto(#[source] Cause),
     /// openmls reported an internal error (a bug there, not bad input).
     #[error("internal MLS library error: {0}")]
-    Library(String),
+    Library(#[source] Cause),
 }

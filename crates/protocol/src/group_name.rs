@@ -8,7 +8,7 @@ use openmls::prelude::{
     UnknownExtension,
 };
 
-use crate::Error;
+use crate::{Cause, Error};
 
 /// Private-use extension type (RFC 9420, section 17.3: 0xF000-0xFFFF) of the group name.
 /// Its data is the name's UTF-8 bytes.
@@ -45,7 +45,7 @@ pub(crate) fn initial_extensions(name: &str) -> Result<Extensions<GroupContext>,
     let mut extensions = Extensions::empty();
     extensions
         .add(required)
-        .map_err(|e| Error::Library(e.to_string()))?;
+        .map_err(|e| Error::Library(Cause::of(e)))?;
     with_name(&extensions, name)
 }
 
@@ -61,7 +61,7 @@ pub(crate) fn with_name(
             GROUP_NAME_EXTENSION_TYPE,
             UnknownExtension(name.as_bytes().to_vec()),
         ))
-        .map_err(|e| Error::Library(e.to_string()))?;
+        .map_err(|e| Error::Library(Cause::of(e)))?;
     Ok(extensions)
 }
 

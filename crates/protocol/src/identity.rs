@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tls_codec::{Deserialize as _, Serialize as _};
 
 use crate::{
-    CipherSuite, Error, GroupConfig, MemberId,
+    Cause, CipherSuite, Error, GroupConfig, MemberId,
     key_package::{self, PublishedKeyPackage},
     safety::Fingerprint,
     signing::SigningKey,
@@ -53,12 +53,12 @@ impl Identity {
         ciphersuite: CipherSuite,
     ) -> Result<Self, Error> {
         let scheme = ciphersuite.to_openmls().signature_algorithm();
-        let key_pair =
-            SignatureKeyPair::new(scheme).map_err(|e| Error::Crypto(format!("{e:?}")))?;
+        let key_pair = SignatureKeyPair::new(scheme)
+            .map_err(|e| Error::Crypto(Cause::msg(format!("{e:?}"))))?;
         let signer = SigningKey::parse(&key_pair)?;
         key_pair
             .store(provider.storage())
-            .map_err(|e| Error::Storage(e.to_string()))?;
+            .map_err(|e| Error::Storage(Cause::msg(e.to_string())))?;
         Ok(Self {
             member,
             ciphersuite,
@@ -183,7 +183,7 @@ pub(crate) fn inspect_key_package_with(
     bytes: &[u8],
 ) -> Result<(MemberId, KeyPackage), Error> {
     let message =
-        MlsMessageIn::tls_deserialize_exact(bytes).map_err(|e| Error::Malformed(e.to_string()))?;
+        MlsMessageIn::tls_deserialize_exact(bytes).map_err(|e| Error::Malformed(Cause::of(e)))?;
     let key_package: KeyPackageIn = match message.extract() {
         MlsMessageBodyIn::KeyPackage(kp) => kp,
         other => {
@@ -195,7 +195,7 @@ pub(crate) fn inspect_key_package_with(
     };
     let key_package = key_package
         .validate(crypto, ProtocolVersion::Mls10)
-        .map_err(|e| Error::InvalidKeyPackage(e.to_string()))?;
+        .map_err(|e| Error::InvalidKeyPackage(Cause::of(e)))?;
     CipherSuite::from_openmls(key_package.ciphersuite())?;
     let member = MemberId::from_credential(key_package.leaf_node().credential())?;
     Ok((member, key_package))
@@ -204,5 +204,5 @@ pub(crate) fn inspect_key_package_with(
 pub(crate) fn encode_key_package(key_package: KeyPackage) -> Result<Vec<u8>, Error> {
     MlsMessageOut::from(key_package)
         .tls_serialize_detached()
-        .map_err(|e| Error::Library(e.to_string()))
+        .map_err(|e| Error::Library(Cause::of(e)))
 }

@@ -9,7 +9,7 @@ use std::fmt;
 use openmls::prelude::{BasicCredential, Credential, CredentialType};
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
+use crate::{Cause, Error};
 
 /// Longest user name or device id, in bytes.
 pub const MAX_NAME_LEN: usize = 64;
@@ -68,7 +68,7 @@ impl DeviceId {
     pub fn random(rand: &impl openmls_traits::random::OpenMlsRand) -> Result<Self, Error> {
         let bytes: [u8; 8] = rand
             .random_array()
-            .map_err(|e| Error::Crypto(format!("{e:?}")))?;
+            .map_err(|e| Error::Crypto(Cause::msg(format!("{e:?}"))))?;
         Ok(Self(hex(&bytes)))
     }
 
@@ -174,7 +174,7 @@ impl GroupId {
     pub fn random(rand: &impl openmls_traits::random::OpenMlsRand) -> Result<Self, Error> {
         let bytes: [u8; 16] = rand
             .random_array()
-            .map_err(|e| Error::Crypto(format!("{e:?}")))?;
+            .map_err(|e| Error::Crypto(Cause::msg(format!("{e:?}"))))?;
         Ok(Self(bytes.to_vec()))
     }
 
@@ -192,7 +192,7 @@ impl GroupId {
     pub fn from_hex(text: &str) -> Result<Self, Error> {
         unhex(text)
             .map(Self)
-            .ok_or_else(|| Error::Malformed(format!("group id is not hex: {text:?}")))
+            .ok_or_else(|| Error::Malformed(Cause::msg(format!("group id is not hex: {text:?}"))))
     }
 
     pub(crate) fn to_openmls(&self) -> openmls::group::GroupId {

@@ -3,7 +3,7 @@
 use openmls::prelude::{KeyPackage, Lifetime, OpenMlsProvider};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, GroupConfig, Identity, identity::encode_key_package};
+use crate::{Cause, Error, GroupConfig, Identity, identity::encode_key_package};
 
 /// A key package to upload to the delivery service.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,11 +37,11 @@ pub(crate) fn generate(
             identity.signer(),
             identity.credential_with_key(),
         )
-        .map_err(|e| Error::InvalidKeyPackage(e.to_string()))?;
+        .map_err(|e| Error::InvalidKeyPackage(Cause::of(e)))?;
     let key_package = bundle.key_package().clone();
     let reference = key_package
         .hash_ref(provider.crypto())
-        .map_err(|e| Error::Library(e.to_string()))?
+        .map_err(|e| Error::Library(Cause::of(e)))?
         .as_slice()
         .to_vec();
     let not_after = key_package.life_time().not_after();

@@ -67,6 +67,7 @@
 //!   [`PAST_EPOCH_LIFETIME`] (five minutes).
 
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod config;
 mod crypto;
@@ -83,7 +84,7 @@ mod signing;
 
 pub use config::{CipherSuite, GroupConfig, HandshakeFraming, PAST_EPOCH_LIFETIME};
 pub use crypto::Crypto;
-pub use error::Error;
+pub use error::{Cause, Error};
 pub use events::{GroupEvent, PendingProposal, ProposalSummary};
 pub use group::{CommitBundle, CredentialMapper, Group, Invitation, JoinOptions, MemberInfo};
 pub use group_name::{GROUP_NAME_EXTENSION_TYPE, MAX_GROUP_NAME_LEN};

@@ -21,7 +21,7 @@ use tls_codec::{
 };
 use zeroize::Zeroizing;
 
-use crate::Error;
+use crate::{Cause, Error};
 
 /// `SignatureKeyPair`'s TLS encoding, field for field.
 #[derive(TlsDeserializeBytes, TlsSize)]
@@ -43,7 +43,7 @@ impl SigningKey {
     /// Parses the private key of `pair`.
     pub(crate) fn parse(pair: &SignatureKeyPair) -> Result<Self, Error> {
         let scheme = pair.signature_scheme();
-        let invalid = || Error::Crypto(format!("stored {scheme:?} key is invalid"));
+        let invalid = || Error::Crypto(Cause::msg(format!("stored {scheme:?} key is invalid")));
         let encoded = Zeroizing::new(pair.tls_serialize_detached().map_err(|_| invalid())?);
         let parts =
             KeyPairEncoding::tls_deserialize_exact_bytes(&encoded).map_err(|_| invalid())?;
@@ -58,9 +58,9 @@ impl SigningKey {
             SignatureScheme::ECDSA_SECP256R1_SHA256 => p256::ecdsa::SigningKey::from_slice(private)
                 .map(Self::EcdsaP256)
                 .map_err(|_| invalid()),
-            other => Err(Error::Crypto(format!(
+            other => Err(Error::Crypto(Cause::msg(format!(
                 "unsupported signature scheme {other:?}"
-            ))),
+            )))),
         }
     }
 }

@@ -322,7 +322,7 @@ fn a_welcome_to_a_group_still_held_is_refused_until_its_state_is_deleted() {
         Some(&invitation.ratchet_tree),
     );
     assert!(
-        matches!(&refused, Err(Error::InvalidWelcome(reason)) if reason.contains("already exists")),
+        matches!(&refused, Err(Error::InvalidWelcome(reason)) if reason.to_string().contains("already exists")),
         "{refused:?}"
     );
     // His state for the group is the one he had, in storage too.
@@ -372,7 +372,7 @@ fn an_add_that_repeats_a_signature_key_is_refused() {
             panic!("a signature key held twice must be refused");
         };
         assert!(
-            matches!(&err, Error::InvalidKeyPackage(m) if m.to_lowercase().contains("signature key")),
+            matches!(&err, Error::InvalidKeyPackage(m) if m.to_string().to_lowercase().contains("signature key")),
             "unexpected error: {err:?}"
         );
         assert_eq!(alice.epoch(), epoch);
@@ -448,7 +448,7 @@ fn a_tree_that_repeats_a_key_is_refused() {
         let err = Group::join(&dave.provider, &config, &invitation.welcome, Some(&tree))
             .expect_err("a tree that repeats a key must be refused");
         assert!(
-            matches!(&err, Error::InvalidWelcome(m) if m.contains(names)),
+            matches!(&err, Error::InvalidWelcome(m) if m.to_string().contains(names)),
             "unexpected error: {err:?}"
         );
     }
@@ -492,7 +492,7 @@ fn a_tree_with_a_bad_leaf_signature_is_refused() {
         )
         .expect_err("a tree with a bad leaf signature must be refused");
         assert!(
-            matches!(&err, Error::InvalidWelcome(m) if m.contains("Invalid node signature")),
+            matches!(&err, Error::InvalidWelcome(m) if m.to_string().contains("Invalid node signature")),
             "leaf {leaf}: unexpected error: {err:?}"
         );
     }
@@ -520,4 +520,22 @@ fn encoded_leaves(tree: &[u8]) -> Vec<(usize, Vec<u8>)> {
             (at, encoded)
         })
         .collect()
+}
+
+/// An error keeps the library error it came from as its `source()`, not only its words.
+#[test]
+fn errors_keep_the_error_they_came_from() {
+    let dave = Client::new("dave");
+    let err = Group::join(&dave.provider, &GroupConfig::default(), b"junk", None)
+        .expect_err("junk is not a Welcome");
+    let Error::Malformed(cause) = &err else {
+        panic!("unexpected error: {err:?}");
+    };
+    assert!(
+        cause.error().downcast_ref::<tls_codec::Error>().is_some(),
+        "the decoder's own error is kept: {cause:?}"
+    );
+    let source = std::error::Error::source(&err).expect("a source");
+    assert_eq!(source.to_string(), cause.to_string());
+    assert!(err.to_string().starts_with("malformed message: "));
 }

@@ -41,6 +41,7 @@
 //! MLS state is encoded and how a change of codec would migrate.
 
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod codec;
 mod error;

@@ -10,6 +10,8 @@
 //! has read, then acknowledges. It reports durable deliveries per second and the latency
 //! from send to the fetched item (p50, p99, max), then stops.
 
+#![forbid(unsafe_code)]
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

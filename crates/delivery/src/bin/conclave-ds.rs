@@ -1,5 +1,7 @@
 //! `conclave-ds`: the Conclave delivery service.
 
+#![forbid(unsafe_code)]
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;

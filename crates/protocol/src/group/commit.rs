@@ -11,7 +11,8 @@ use rayon::prelude::*;
 use super::errors::{map_merge_error, map_state_error};
 use super::{CommitBundle, Group, Invitation, encode};
 use crate::{
-    Error, GroupEvent, Identity, MemberId, UserName, group_name, identity::inspect_key_package_with,
+    Cause, Error, GroupEvent, Identity, MemberId, UserName, group_name,
+    identity::inspect_key_package_with,
 };
 
 impl Group {
@@ -48,9 +49,9 @@ impl Group {
         let mut packages: Vec<KeyPackage> = Vec::with_capacity(inspected.len());
         for (member, key_package) in inspected {
             if key_package.ciphersuite() != self.mls.ciphersuite() {
-                return Err(Error::InvalidKeyPackage(format!(
+                return Err(Error::InvalidKeyPackage(Cause::msg(format!(
                     "{member}: ciphersuite differs from the group's"
-                )));
+                ))));
             }
             if present.contains(&member) || new_members.contains(&member) {
                 return Err(Error::AlreadyMember(member.to_string()));
@@ -62,7 +63,7 @@ impl Group {
         let (commit, welcome, group_info) = self
             .mls
             .add_members(provider, identity.signer(), &packages)
-            .map_err(|e| Error::InvalidKeyPackage(e.to_string()))?;
+            .map_err(|e| Error::InvalidKeyPackage(Cause::msg(e.to_string())))?;
         let ratchet_tree = self.pending_ratchet_tree(provider)?;
         Ok(CommitBundle {
             commit: encode(&commit)?,
@@ -115,9 +116,9 @@ impl Group {
                 .ok_or_else(|| Error::UnknownMember(device.to_string()))?;
             if leaf == self.mls.own_leaf_index() {
                 // RFC 9420 forbids committing one's own removal; leaving is a proposal.
-                return Err(Error::InvalidCommit(
-                    "a member cannot remove itself; use leave()".into(),
-                ));
+                return Err(Error::InvalidCommit(Cause::msg(
+                    "a member cannot remove itself; use leave()",
+                )));
             }
             leaves.push(leaf);
         }
@@ -125,7 +126,7 @@ impl Group {
         let (commit, _, group_info) = self
             .mls
             .remove_members(provider, identity.signer(), &leaves)
-            .map_err(|e| Error::InvalidCommit(e.to_string()))?;
+            .map_err(|e| Error::InvalidCommit(Cause::msg(e.to_string())))?;
         self.bundle(commit, epoch, group_info)
     }
 
@@ -141,7 +142,7 @@ impl Group {
         let bundle = self
             .mls
             .self_update(provider, identity.signer(), LeafNodeParameters::default())
-            .map_err(|e| Error::InvalidCommit(e.to_string()))?;
+            .map_err(|e| Error::InvalidCommit(Cause::msg(e.to_string())))?;
         let (commit, _, group_info) = bundle.into_contents();
         self.bundle(commit, epoch, group_info)
     }
@@ -160,7 +161,7 @@ impl Group {
         let (commit, _, group_info) = self
             .mls
             .update_group_context_extensions(provider, extensions, identity.signer())
-            .map_err(|e| Error::InvalidCommit(e.to_string()))?;
+            .map_err(|e| Error::InvalidCommit(Cause::msg(e.to_string())))?;
         self.bundle(commit, epoch, group_info)
     }
 
@@ -178,7 +179,7 @@ impl Group {
         let (commit, _, group_info) = self
             .mls
             .commit_to_pending_proposals(provider, identity.signer())
-            .map_err(|e| Error::InvalidCommit(e.to_string()))?;
+            .map_err(|e| Error::InvalidCommit(Cause::msg(e.to_string())))?;
         self.bundle(commit, epoch, group_info)
     }
 
@@ -193,7 +194,7 @@ impl Group {
         let proposal = self
             .mls
             .leave_group(provider, identity.signer())
-            .map_err(|e| Error::InvalidCommit(e.to_string()))?;
+            .map_err(|e| Error::InvalidCommit(Cause::msg(e.to_string())))?;
         encode(&proposal)
     }
 
@@ -223,7 +224,7 @@ impl Group {
         }
         self.mls
             .clear_pending_commit(provider.storage())
-            .map_err(|e| Error::Storage(e.to_string()))
+            .map_err(|e| Error::Storage(Cause::msg(e.to_string())))
     }
 
     pub(super) fn pending_ratchet_tree(
@@ -233,8 +234,8 @@ impl Group {
         let staged = self.mls.pending_commit().ok_or(Error::NoPendingCommit)?;
         let tree: RatchetTree = staged
             .export_ratchet_tree(provider.crypto(), self.mls.export_ratchet_tree())
-            .map_err(|e| Error::Library(e.to_string()))?
-            .ok_or_else(|| Error::Library("pending commit has no tree".into()))?;
+            .map_err(|e| Error::Library(Cause::of(e)))?
+            .ok_or_else(|| Error::Library(Cause::msg("pending commit has no tree")))?;
         encode(&tree)
     }
 

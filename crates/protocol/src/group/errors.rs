@@ -8,21 +8,21 @@ use openmls::group::{
 };
 use openmls::prelude::ProtocolVersion;
 
-use crate::Error;
+use crate::{Cause, Error};
 
 pub(super) fn map_state_error(e: MlsGroupStateError) -> Error {
     match e {
         MlsGroupStateError::UseAfterEviction => Error::NotAMember,
         MlsGroupStateError::PendingCommit => Error::CommitPending,
         MlsGroupStateError::NoPendingCommit => Error::NoPendingCommit,
-        other => Error::Library(other.to_string()),
+        other => Error::Library(Cause::of(other)),
     }
 }
 
 pub(super) fn map_merge_error<E: std::fmt::Display>(e: MergeCommitError<E>) -> Error {
     match e {
-        MergeCommitError::StorageError(s) => Error::Storage(s.to_string()),
-        other => Error::Library(other.to_string()),
+        MergeCommitError::StorageError(s) => Error::Storage(Cause::msg(s.to_string())),
+        other => Error::Library(Cause::msg(other.to_string())),
     }
 }
 
@@ -36,14 +36,14 @@ pub(super) fn map_process_error<E: std::fmt::Display>(
         group_epoch,
     };
     match e {
-        ProcessMessageError::StorageError(s) => Error::Storage(s.to_string()),
-        ProcessMessageError::LibraryError(l) => Error::Library(l.to_string()),
+        ProcessMessageError::StorageError(s) => Error::Storage(Cause::msg(s.to_string())),
+        ProcessMessageError::LibraryError(l) => Error::Library(Cause::of(l)),
         ProcessMessageError::GroupStateError(s) => map_state_error(s),
         ProcessMessageError::IncompatibleWireFormat => {
-            Error::Malformed("wire format not allowed by the group's policy".into())
+            Error::Malformed(Cause::msg("wire format not allowed by the group's policy"))
         }
         ProcessMessageError::InvalidCommit(StageCommitError::EpochMismatch) => stale,
-        ProcessMessageError::InvalidCommit(c) => Error::InvalidCommit(c.to_string()),
+        ProcessMessageError::InvalidCommit(c) => Error::InvalidCommit(Cause::of(c)),
         ProcessMessageError::ValidationError(v) => match v {
             ValidationError::WrongGroupId => Error::WrongGroup,
             ValidationError::WrongEpoch | ValidationError::NoPastEpochData => stale,
@@ -51,14 +51,14 @@ pub(super) fn map_process_error<E: std::fmt::Display>(
             ValidationError::UnableToDecrypt(MessageDecryptionError::SecretTreeError(s)) => {
                 map_secret_tree_error(&s.to_string(), stale)
             }
-            ValidationError::UnableToDecrypt(d) => Error::Undecryptable(d.to_string()),
+            ValidationError::UnableToDecrypt(d) => Error::Undecryptable(Cause::of(d)),
             ValidationError::InvalidSignature
             | ValidationError::InvalidMembershipTag
-            | ValidationError::MissingMembershipTag => Error::Undecryptable(v.to_string()),
-            ValidationError::LibraryError(l) => Error::Library(l.to_string()),
-            other => Error::InvalidCommit(other.to_string()),
+            | ValidationError::MissingMembershipTag => Error::Undecryptable(Cause::of(v)),
+            ValidationError::LibraryError(l) => Error::Library(Cause::of(l)),
+            other => Error::InvalidCommit(Cause::of(other)),
         },
-        other => Error::InvalidCommit(other.to_string()),
+        other => Error::InvalidCommit(Cause::msg(other.to_string())),
     }
 }
 
@@ -77,7 +77,7 @@ pub(super) fn map_secret_tree_error(message: &str, stale: Error) -> Error {
         TOO_OLD if matches!(stale, Error::StaleEpoch { message_epoch, group_epoch } if message_epoch < group_epoch) => {
             stale
         }
-        other => Error::Undecryptable(other.to_owned()),
+        other => Error::Undecryptable(Cause::msg(other)),
     }
 }
 
@@ -86,12 +86,12 @@ pub(super) fn map_welcome_error<E: std::fmt::Display>(e: WelcomeError<E>) -> Err
         WelcomeError::NoMatchingKeyPackage | WelcomeError::NoMatchingEncryptionKey => {
             Error::WelcomeNotForUs
         }
-        WelcomeError::StorageError(s) => Error::Storage(s.to_string()),
-        WelcomeError::LibraryError(l) => Error::Library(l.to_string()),
-        WelcomeError::UnsupportedMlsVersion => Error::InvalidWelcome(format!(
+        WelcomeError::StorageError(s) => Error::Storage(Cause::msg(s.to_string())),
+        WelcomeError::LibraryError(l) => Error::Library(Cause::of(l)),
+        WelcomeError::UnsupportedMlsVersion => Error::InvalidWelcome(Cause::msg(format!(
             "unsupported MLS version (expected {:?})",
             ProtocolVersion::Mls10
-        )),
-        other => Error::InvalidWelcome(other.to_string()),
+        ))),
+        other => Error::InvalidWelcome(Cause::msg(other.to_string())),
     }
 }

@@ -38,7 +38,7 @@ use tls_codec::Deserialize as _;
 
 use self::errors::{map_state_error, map_welcome_error};
 use crate::{
-    CipherSuite, Error, GroupConfig, GroupId, Identity, MemberId, PAST_EPOCH_LIFETIME,
+    Cause, CipherSuite, Error, GroupConfig, GroupId, Identity, MemberId, PAST_EPOCH_LIFETIME,
     PendingProposal, ProposalSummary, group_name, safety::Fingerprint,
 };
 
@@ -153,7 +153,7 @@ impl Group {
             .with_capabilities(GroupConfig::capabilities())
             .with_group_context_extensions(extensions)
             .build(provider, identity.signer(), identity.credential_with_key())
-            .map_err(|e| Error::Library(e.to_string()))?;
+            .map_err(|e| Error::Library(Cause::msg(e.to_string())))?;
         Ok(Self::wrap(mls, MemberId::from_credential))
     }
 
@@ -204,7 +204,7 @@ impl Group {
             || MlsMessageIn::tls_deserialize_exact(welcome),
             || ratchet_tree.map(RatchetTreeIn::tls_deserialize_exact),
         );
-        let message = message.map_err(|e| Error::Malformed(e.to_string()))?;
+        let message = message.map_err(|e| Error::Malformed(Cause::of(e)))?;
         let welcome = match message.extract() {
             MlsMessageBodyIn::Welcome(welcome) => welcome,
             other => {
@@ -217,7 +217,7 @@ impl Group {
         CipherSuite::from_openmls(welcome.ciphersuite())?;
         let tree = tree
             .transpose()
-            .map_err(|e| Error::Malformed(format!("ratchet tree: {e}")))?;
+            .map_err(|e| Error::Malformed(Cause::msg(format!("ratchet tree: {e}"))))?;
         // A refused Welcome changes nothing: openmls deletes the key package it is addressed
         // to only in `into_group`, after every check (Conclave's openmls patch 16).
         let join_config = config.join_config();
@@ -241,7 +241,7 @@ impl Group {
     /// Loads a group from the provider's storage.
     pub fn load(provider: &impl OpenMlsProvider, id: &GroupId) -> Result<Self, Error> {
         let mls = MlsGroup::load(provider.storage(), &id.to_openmls())
-            .map_err(|e| Error::Storage(e.to_string()))?
+            .map_err(|e| Error::Storage(Cause::msg(e.to_string())))?
             .ok_or_else(|| Error::NotFound(format!("group {id}")))?;
         let mut group = Self::wrap(mls, MemberId::from_credential);
         // Whatever past epochs storage kept are counted from now (see PAST_EPOCH_LIFETIME).
@@ -253,7 +253,7 @@ impl Group {
     pub fn delete(mut self, provider: &impl OpenMlsProvider) -> Result<(), Error> {
         self.mls
             .delete(provider.storage())
-            .map_err(|e| Error::Storage(e.to_string()))
+            .map_err(|e| Error::Storage(Cause::msg(e.to_string())))
     }
 
     /// The group id.
@@ -370,7 +370,7 @@ impl Group {
     pub fn forget_past_epochs(&mut self, provider: &impl OpenMlsProvider) -> Result<(), Error> {
         self.mls
             .delete_past_epoch_secrets(provider, PastEpochDeletion::delete_all())
-            .map_err(|e| Error::Storage(e.to_string()))?;
+            .map_err(|e| Error::Storage(Cause::msg(e.to_string())))?;
         self.past_epochs_expire_at = None;
         Ok(())
     }
@@ -433,7 +433,7 @@ impl Group {
 fn encode(value: &impl tls_codec::Serialize) -> Result<Vec<u8>, Error> {
     value
         .tls_serialize_detached()
-        .map_err(|e| Error::Library(e.to_string()))
+        .map_err(|e| Error::Library(Cause::of(e)))
 }
 
 #[cfg(test)]

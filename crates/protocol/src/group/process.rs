@@ -9,7 +9,7 @@ use tls_codec::Deserialize as _;
 
 use super::errors::{map_merge_error, map_process_error};
 use super::{Group, encode};
-use crate::{Error, GroupEvent, Identity, MemberId, group_name};
+use crate::{Cause, Error, GroupEvent, Identity, MemberId, group_name};
 
 impl Group {
     /// Encrypts an application message.
@@ -24,7 +24,7 @@ impl Group {
         let message = self
             .mls
             .create_message(provider, identity.signer(), plaintext)
-            .map_err(|e| Error::Library(e.to_string()))?;
+            .map_err(|e| Error::Library(Cause::of(e)))?;
         encode(&message)
     }
 
@@ -39,7 +39,7 @@ impl Group {
         bytes: &[u8],
     ) -> Result<Vec<GroupEvent>, Error> {
         let message = MlsMessageIn::tls_deserialize_exact(bytes)
-            .map_err(|e| Error::Malformed(e.to_string()))?;
+            .map_err(|e| Error::Malformed(Cause::of(e)))?;
         let message: ProtocolMessage = match message.extract() {
             MlsMessageBodyIn::PrivateMessage(m) => m.into(),
             MlsMessageBodyIn::PublicMessage(m) => m.into(),
@@ -83,7 +83,7 @@ impl Group {
                 let summary = self.summarize(proposal.proposal())?;
                 self.mls
                     .store_pending_proposal(provider.storage(), *proposal)
-                    .map_err(|e| Error::Storage(e.to_string()))?;
+                    .map_err(|e| Error::Storage(Cause::msg(e.to_string())))?;
                 Ok(vec![GroupEvent::ProposalStored {
                     by,
                     proposal: summary,
