@@ -599,3 +599,50 @@ async fn limits_give_clear_4xx_errors() {
     assert!(limited > 0, "no request was rate limited");
     server.stop().await;
 }
+
+/// Every request is counted by its route, refused ones too, and unknown paths apart.
+#[tokio::test]
+async fn requests_are_counted_by_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let alice = registered(&server, "alice", "d").await;
+    let bob = registered(&server, "bob", "d").await;
+    alice
+        .send(&envelope(b"g", 0, MessageKind::Application, &[&bob], b"hi"))
+        .await;
+    let http = reqwest::Client::new();
+    // Unsigned: refused, and still counted.
+    let refused = http
+        .post(format!("{}{}", server.url(), paths::MESSAGES))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let missing = http
+        .get(format!("{}/v1/nothing-here", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let text = http
+        .get(format!("{}{}", server.url(), paths::METRICS))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let count = |route: &str| -> u64 {
+        let prefix = format!("conclave_ds_requests_total{{endpoint=\"{route}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .unwrap_or_else(|| panic!("no count for {route} in:\n{text}"))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(count(paths::MESSAGES), 2);
+    assert_eq!(count(paths::REGISTER), 2);
+    assert_eq!(count("unmatched"), 1);
+    server.stop().await;
+}

@@ -7,8 +7,8 @@
 //! random members to the rest of their group at `--rate` messages per second in total (0: as
 //! fast as `--concurrency` senders go). Every message is delivered to group-size - 1 queues.
 //! Each device does what a client does: on a push frame it fetches its queue after what it
-//! has read, then acknowledges. It reports durable deliveries per second and the latency
-//! from send to the fetched item (p50, p99, max), then stops.
+//! has read (`--no-fetch`: it only counts the frames). It reports durable deliveries per
+//! second and the latency from send to the fetched item (p50, p99, max), then stops.
 
 #![forbid(unsafe_code)]
 
@@ -52,6 +52,10 @@ struct Args {
     /// How long to send, in seconds (at most 120).
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Devices count push frames without fetching what they name: the server's side of
+    /// delivery alone (no send-to-fetched latency is measured).
+    #[arg(long)]
+    no_fetch: bool,
     /// Durability of the in-process server: `full` (fsync per group commit) or `normal`.
     #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
     synchronous: String,
@@ -266,6 +270,7 @@ async fn main() -> std::process::ExitCode {
             };
         let (latencies, pushed) = (latencies.clone(), pushed.clone());
         let (http, base, dev) = (http.clone(), base.clone(), d.clone());
+        let no_fetch = args.no_fetch;
         sockets.push(tokio::spawn(async move {
             let (_sink, mut stream) = socket.split();
             let mut read_up_to = 0;
@@ -274,6 +279,10 @@ async fn main() -> std::process::ExitCode {
                 let Ok(frame) = serde_json::from_str::<PushFrame>(text) else {
                     continue;
                 };
+                if no_fetch {
+                    pushed.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
                 if frame.seq <= read_up_to {
                     continue; // fetched with an earlier frame's page
                 }
@@ -387,8 +396,13 @@ async fn main() -> std::process::ExitCode {
         failed.load(Ordering::Relaxed)
     );
     println!(
-        "durable deliveries: {deliveries} ({:.0}/s); fetched after a push: {}",
+        "durable deliveries: {deliveries} ({:.0}/s); {}: {}",
         deliveries as f64 / send_time,
+        if args.no_fetch {
+            "push frames received"
+        } else {
+            "fetched after a push"
+        },
         pushed.load(Ordering::Relaxed)
     );
     let mut round_trips = round_trips.lock().map(|r| r.clone()).unwrap_or_default();
