@@ -14,7 +14,7 @@ use tokio::sync::{Mutex, Notify, broadcast};
 
 use crate::background::{self, Background};
 use crate::ds::Ds;
-use crate::engine::{Engine, Member, Op, Reader, SecurityInfo, SharedStore, now_ms};
+use crate::engine::{Engine, Member, Op, Reader, SecurityInfo, SharedStore, now_ms, queue_text};
 use crate::{ClientConfig, ClientError, ClientEvent, Result};
 
 /// The profile database's file name inside a profile directory.
@@ -46,6 +46,8 @@ pub(crate) struct Inner {
     /// The operation lock: held across network awaits.
     pub(crate) engine: Mutex<Engine>,
     read: Reader,
+    /// The store, for the local writes that need no operation lock.
+    store: SharedStore,
     pub(crate) config: ClientConfig,
     me: MemberId,
     identity: Arc<Identity>,
@@ -166,7 +168,7 @@ impl Client {
         let (events, _) = broadcast::channel(1024);
         let store = SharedStore::new(store);
         let engine = Engine::new(
-            store,
+            store.clone(),
             identity.clone(),
             config.clone(),
             ds.clone(),
@@ -176,6 +178,7 @@ impl Client {
             inner: Arc::new(Inner {
                 read: engine.read().clone(),
                 engine: Mutex::new(engine),
+                store,
                 config,
                 me: identity.member().clone(),
                 identity,
@@ -390,8 +393,13 @@ impl Client {
     /// by [`Client::start`]'s background work or the next [`Client::sync`]. Returns its id
     /// at once either way.
     pub async fn send_text(&self, conversation: ConversationId, text: &str) -> Result<MessageId> {
+        let stored = queue_text(&self.inner.store, &self.inner.identity, conversation, text)?;
+        let id = stored.id;
+        self.emit(ClientEvent::MessageReceived {
+            conversation,
+            message: stored,
+        });
         let mut engine = self.inner.engine.lock().await;
-        let id = engine.queue_text(conversation, text)?;
         match engine.flush_outbox().await {
             Ok(_) => {}
             Err(e) if e.is_offline() => {}

@@ -1,6 +1,7 @@
 //! Reads never wait for the network: while a send hangs on a server that does not answer,
-//! history, search and the conversation list answer at once (the operation lock is held
-//! across the network; the store only for a transaction).
+//! history, search and the conversation list answer at once, and a message written meanwhile
+//! is stored and shown at once (the operation lock is held across the network; the store
+//! only for a transaction).
 
 mod support;
 
@@ -149,13 +150,39 @@ async fn reads_answer_while_a_send_waits_on_a_silent_server() {
     assert_eq!(found[0].message.body, "lunch at noon?");
     assert_eq!(list.len(), 1);
 
-    // The server comes back: the message still waiting is sent, once, and arrives.
+    // A message written meanwhile is stored, and shown, at once; only its sending waits.
+    let writer = alice.clone();
+    let second = tokio::spawn(async move { writer.send_text(chat, "queued meanwhile").await });
+    let started = Instant::now();
+    loop {
+        let newest = alice.history(chat, None, 1).await.unwrap();
+        if newest[0].message.body == "queued meanwhile" {
+            assert_eq!(newest[0].message.state, MessageState::Pending);
+            break;
+        }
+        assert!(
+            started.elapsed() < READ_BUDGET,
+            "the message written meanwhile waited behind the network"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert!(
+        !second.is_finished(),
+        "its sending waits for the first send"
+    );
+
+    // The server comes back: the messages still waiting are sent, once each, and arrive.
     send.abort();
+    second.abort();
     proxy.hold.store(false, Ordering::SeqCst);
     alice.flush_outbox().await.unwrap();
     bob.sync().await.unwrap();
     assert_eq!(
         texts(&bob, theirs[0]).await,
-        ["alice: lunch at noon?", "alice: still waiting"]
+        [
+            "alice: lunch at noon?",
+            "alice: still waiting",
+            "alice: queued meanwhile"
+        ]
     );
 }

@@ -34,6 +34,7 @@ use conclave_storage::{ConversationId, Store};
 use tokio::sync::broadcast;
 
 pub(crate) use commit::Op;
+pub(crate) use outbox::queue_text;
 pub use read::{Member, Reader, SecurityInfo};
 
 use crate::ds::Ds;

@@ -4,12 +4,13 @@
 use std::time::Duration;
 
 use conclave_delivery_api::{Envelope, ErrorCode, MessageKind as WireKind};
-use conclave_protocol::Error as MlsError;
+use conclave_protocol::{Error as MlsError, Identity};
 use conclave_storage::{
     ConversationId, MessageId, MessageKind, MessageState, NewMessage, OutboxEntry, OutboxKind,
+    StoredMessage,
 };
 
-use super::{Engine, now_ms, other_members};
+use super::{Engine, SharedStore, now_ms, other_members};
 use crate::content::Content;
 use crate::ds::Failure;
 use crate::{ClientError, ClientEvent, Result};
@@ -18,61 +19,6 @@ use crate::{ClientError, ClientEvent, Result};
 const MAX_TEXT: usize = 64 * 1024;
 
 impl Engine {
-    /// Stores a text message as pending and queues it; the caller then flushes the outbox.
-    pub(crate) fn queue_text(
-        &mut self,
-        conversation: ConversationId,
-        text: &str,
-    ) -> Result<MessageId> {
-        if text.trim().is_empty() {
-            return Err(ClientError::InvalidInput("the message is empty".into()));
-        }
-        if text.len() > MAX_TEXT {
-            return Err(ClientError::InvalidInput(format!(
-                "the message is longer than {MAX_TEXT} bytes"
-            )));
-        }
-        let now = now_ms();
-        let content = Content::text(text, now);
-        let mut store = self.store.lock();
-        let tx = store.transaction()?;
-        let c = tx.conversation(conversation)?;
-        if c.left_at.is_some() {
-            return Err(ClientError::NotAMember);
-        }
-        let message = NewMessage {
-            conversation,
-            uid: content.id.0.to_vec(),
-            sender: self.identity.member().clone(),
-            sent_at: now,
-            received_at: None,
-            body: text.to_owned(),
-            state: MessageState::Pending,
-            server_seq: None,
-            outgoing: true,
-            kind: MessageKind::Text,
-        };
-        let id = tx
-            .insert_message(&message)?
-            .ok_or_else(|| ClientError::InvalidInput("duplicate message id".into()))?;
-        tx.enqueue(
-            OutboxKind::Application,
-            Some(conversation),
-            Some(id),
-            &content.encode(),
-            now,
-        )?;
-        let stored = tx.message(id)?;
-        tx.commit()?;
-        if let Some(message) = stored {
-            self.emit(vec![ClientEvent::MessageReceived {
-                conversation,
-                message,
-            }]);
-        }
-        Ok(id)
-    }
-
     /// Sends what the outbox holds, oldest first, stopping at the first entry not yet due
     /// or at a network failure. Returns how many were sent.
     pub(crate) async fn flush_outbox(&mut self) -> Result<usize> {
@@ -245,4 +191,58 @@ impl Engine {
         let factor = 1u32 << attempts.min(16);
         (self.config.min_backoff * factor).min(self.config.max_backoff)
     }
+}
+
+/// Stores a text message as pending and queues it in one transaction, under the store lock
+/// alone: the message is kept, and shown, even while an operation holds the network. The
+/// caller then flushes the outbox. Returns the stored message.
+pub(crate) fn queue_text(
+    store: &SharedStore,
+    identity: &Identity,
+    conversation: ConversationId,
+    text: &str,
+) -> Result<StoredMessage> {
+    if text.trim().is_empty() {
+        return Err(ClientError::InvalidInput("the message is empty".into()));
+    }
+    if text.len() > MAX_TEXT {
+        return Err(ClientError::InvalidInput(format!(
+            "the message is longer than {MAX_TEXT} bytes"
+        )));
+    }
+    let now = now_ms();
+    let content = Content::text(text, now);
+    let mut store = store.lock();
+    let tx = store.transaction()?;
+    let c = tx.conversation(conversation)?;
+    if c.left_at.is_some() {
+        return Err(ClientError::NotAMember);
+    }
+    let message = NewMessage {
+        conversation,
+        uid: content.id.0.to_vec(),
+        sender: identity.member().clone(),
+        sent_at: now,
+        received_at: None,
+        body: text.to_owned(),
+        state: MessageState::Pending,
+        server_seq: None,
+        outgoing: true,
+        kind: MessageKind::Text,
+    };
+    let id = tx
+        .insert_message(&message)?
+        .ok_or_else(|| ClientError::InvalidInput("duplicate message id".into()))?;
+    tx.enqueue(
+        OutboxKind::Application,
+        Some(conversation),
+        Some(id),
+        &content.encode(),
+        now,
+    )?;
+    let stored = tx
+        .message(id)?
+        .ok_or_else(|| ClientError::InvalidInput("the message was not stored".into()))?;
+    tx.commit()?;
+    Ok(stored)
 }
