@@ -421,3 +421,31 @@ async fn bad_requests_get_typed_errors_and_change_nothing() {
     assert_eq!(alice.find_conversation(&a.0.to_string()).await.unwrap(), a);
     server.stop().await;
 }
+
+/// What a device acknowledged to the server is in its profile's database file itself, not
+/// only in the write-ahead log a power loss can take with it: the server deletes what was
+/// acknowledged, so nothing else would bring it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_messages_are_durable_before_the_ack() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let alice = client(dir.path(), "alice", &server).await;
+    let bob = client(dir.path(), "bob", &server).await;
+    let (a, _) = start_conversation(&alice, "Durable", &[&bob]).await;
+    alice.send_text(a, "kept through a power cut").await.unwrap();
+    assert_eq!(bob.sync().await.unwrap(), 1);
+
+    // The database file alone, as a power loss would leave it if the log was never synced.
+    let profile = dir.path().join("bob").join(conclave_client::PROFILE_FILE);
+    let copy = dir.path().join("bob-file-only.sqlite");
+    std::fs::copy(&profile, &copy).unwrap();
+    let stored: i64 = rusqlite::Connection::open(&copy)
+        .unwrap()
+        .query_row(
+            "SELECT COUNT(*) FROM messages WHERE body = 'kept through a power cut'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, 1, "acknowledged, but only in the write-ahead log");
+}

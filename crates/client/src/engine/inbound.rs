@@ -48,9 +48,18 @@ impl Engine {
                 self.process_item(item)?;
                 processed += 1;
             }
-            // The items are applied; deleting them is only housekeeping.
-            if let Err(e) = self.ds.ack(last).await {
-                tracing::debug!("ack failed: {e}");
+            // The items are applied. Before the server may delete them they must survive a
+            // power loss too, not only a crash (the profile commits with
+            // `synchronous = NORMAL`); without that, acknowledging is skipped and retried
+            // with the next page.
+            let synced = self.store.lock().sync();
+            match synced {
+                Ok(()) => {
+                    if let Err(e) = self.ds.ack(last).await {
+                        tracing::debug!("ack failed: {e}");
+                    }
+                }
+                Err(e) => tracing::warn!("not acknowledging: the profile did not sync: {e}"),
             }
             if !page.more {
                 break;
