@@ -432,7 +432,10 @@ async fn acknowledged_messages_are_durable_before_the_ack() {
     let alice = client(dir.path(), "alice", &server).await;
     let bob = client(dir.path(), "bob", &server).await;
     let (a, _) = start_conversation(&alice, "Durable", &[&bob]).await;
-    alice.send_text(a, "kept through a power cut").await.unwrap();
+    alice
+        .send_text(a, "kept through a power cut")
+        .await
+        .unwrap();
     assert_eq!(bob.sync().await.unwrap(), 1);
 
     // The database file alone, as a power loss would leave it if the log was never synced.

@@ -412,12 +412,14 @@ async fn main() -> std::process::ExitCode {
         percentile(&round_trips, 0.50) as f64 / 1000.0,
         percentile(&round_trips, 0.99) as f64 / 1000.0
     );
-    println!(
-        "send-to-fetched latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} samples)",
-        percentile(&latencies, 0.50) as f64 / 1000.0,
-        percentile(&latencies, 0.99) as f64 / 1000.0,
-        latencies.last().copied().unwrap_or(0) as f64 / 1000.0,
-        latencies.len()
-    );
+    if !args.no_fetch {
+        println!(
+            "send-to-fetched latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} samples)",
+            percentile(&latencies, 0.50) as f64 / 1000.0,
+            percentile(&latencies, 0.99) as f64 / 1000.0,
+            latencies.last().copied().unwrap_or(0) as f64 / 1000.0,
+            latencies.len()
+        );
+    }
     std::process::ExitCode::SUCCESS
 }
