@@ -598,3 +598,28 @@ fn key_packages_are_validated_before_anything_changes() {
     // The group still works: the good key package goes in.
     group.add_members(provider, identity, &[good]).unwrap();
 }
+
+/// A joiner learns who added it from the Welcome's signed GroupInfo; a creator, or a group
+/// loaded from storage, has no inviter.
+#[test]
+fn a_joiner_knows_who_added_it() {
+    let (mut alice, mut bob, mut carol) = (
+        Client::new("alice"),
+        Client::new("bob"),
+        Client::new("carol"),
+    );
+    alice.create("Who");
+    assert_eq!(alice.group().invited_by(), None);
+    let commit = alice.add(&[bob.key_package()]);
+    alice.merge();
+    bob.join(&commit);
+    assert_eq!(bob.group().invited_by(), Some(&alice.id()));
+    let commit = bob.add(&[carol.key_package()]);
+    bob.merge();
+    alice.process(&commit.commit);
+    carol.join(&commit);
+    assert_eq!(carol.group().invited_by(), Some(&bob.id()));
+    let id = carol.group().id();
+    let reloaded = Group::load(&carol.provider, &id).unwrap();
+    assert_eq!(reloaded.invited_by(), None);
+}

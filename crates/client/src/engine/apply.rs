@@ -56,7 +56,7 @@ impl<'a, 's> Apply<'a, 's> {
             Err(e) => {
                 self.outcome.events.push(ClientEvent::Error {
                     message: format!(
-                        "an invitation from {}/{} could not be used: {e}",
+                        "an invitation the server says is from {}/{} could not be used: {e}",
                         item.sender.user, item.sender.device
                     ),
                 });
@@ -80,13 +80,18 @@ impl<'a, 's> Apply<'a, 's> {
                 .create_conversation(&group_id, &group.name(), self.now)?,
         };
         self.tx.set_last_rotation(conversation, self.now)?;
+        // Named from the Welcome's signed GroupInfo: the queue item's sender field is the
+        // server's word, which an operator could change.
+        let inviter = group
+            .invited_by()
+            .cloned()
+            .unwrap_or_else(|| self.me.clone());
         self.tx.insert_group(group);
         self.observe_members(&group_id)?;
-        let me = self.me.clone();
         self.record(
             conversation,
-            &me,
-            &format!("{} added you", item.sender.user),
+            &inviter,
+            &format!("{} added you", inviter.user),
             &format!("join/{}", item.seq),
         )?;
         self.outcome

@@ -124,7 +124,10 @@ pub struct Group {
     /// When the kept keys of past epochs expire ([`PAST_EPOCH_LIFETIME`] after this device
     /// left them); `None` while none are kept.
     past_epochs_expire_at: Option<SystemTime>,
+    /// Who added this device (see [`Group::invited_by`]).
+    invited_by: Option<MemberId>,
 }
+
 impl Group {
     /// Creates a group with this device as its only member.
     pub fn create(
@@ -162,6 +165,7 @@ impl Group {
             mls,
             credentials,
             past_epochs_expire_at: None,
+            invited_by: None,
         }
     }
 
@@ -234,8 +238,22 @@ impl Group {
         for member in staged.members() {
             (options.credentials)(&member.credential)?;
         }
+        // Who added us is who signed the GroupInfo inside the Welcome (checked against that
+        // member's leaf key while staging), not what the delivery service says.
+        let sender = staged
+            .welcome_sender()
+            .map_err(|e| Error::Library(Cause::of(e)))?;
+        let invited_by = (options.credentials)(sender.credential())?;
         let mls = staged.into_group(provider).map_err(map_welcome_error)?;
-        Ok(Self::wrap(mls, options.credentials))
+        let mut group = Self::wrap(mls, options.credentials);
+        group.invited_by = Some(invited_by);
+        Ok(group)
+    }
+
+    /// The member whose commit added this device, as the Welcome's signed GroupInfo shows;
+    /// `None` for a group this device created, or loaded from storage.
+    pub fn invited_by(&self) -> Option<&MemberId> {
+        self.invited_by.as_ref()
     }
 
     /// Loads a group from the provider's storage.
