@@ -125,10 +125,9 @@ pub struct ClaimedKeyPackage {
     pub device: String,
     /// The key package (`MLSMessage`).
     pub key_package: Bytes,
-    /// Whether it is the device's last-resort package (its one-time ones ran out).
+    /// Whether it is the device's last-resort package (its one-time ones ran out, or the
+    /// user's one-time packages were claimed too often this hour).
     pub last_resort: bool,
-    /// One-time packages the device has left after this claim.
-    pub remaining: u32,
 }
 
 /// The answer to a claim. Devices with no key package at all are listed in `unavailable`.

@@ -217,9 +217,27 @@ pub async fn claim(
         body: request,
     }: Signed<ClaimRequest>,
 ) -> Result<impl IntoResponse> {
+    // One device cannot claim one user's packages in bursts, and all devices together are
+    // served a bounded number of one-time packages per user: past that, the last-resort
+    // package, so the user can still be invited while nobody drains the stock.
+    if !shared
+        .claims
+        .allow((authed.device.id, request.user.clone()))
+    {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            format!(
+                "at most {} claims of one user's key packages per hour",
+                shared.limits.claims_per_target
+            ),
+        ));
+    }
+    let one_time = shared.one_time_claims.allow(request.user.clone());
     let store = shared.store.clone();
     Ok(Json(
-        blocking(move || store.claim(authed.device.id, &request.user, authed.nonce)).await?,
+        blocking(move || store.claim(authed.device.id, &request.user, one_time, authed.nonce))
+            .await?,
     ))
 }
 

@@ -24,6 +24,7 @@ mod authn;
 pub mod error;
 mod extract;
 mod handlers;
+mod limiter;
 mod metrics;
 mod push;
 pub mod store;
@@ -32,12 +33,17 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use conclave_delivery_api::paths;
+
+use limiter::Limiter;
+
+/// The period of the claim limits.
+const HOUR: Duration = Duration::from_secs(3600);
 
 pub use store::{DeliveryStore, DeviceRecord, Durability, SqliteStore, StoreError};
 
@@ -56,6 +62,12 @@ pub struct Limits {
     pub burst: u32,
     /// Largest queue page. Default 500.
     pub max_page: u32,
+    /// Claims one device may make of one user's key packages per hour. Default 60.
+    pub claims_per_target: u32,
+    /// Claims per hour, from all devices together, that are served one-time key packages of
+    /// one user; further claims get the user's last-resort package, so the user can still
+    /// be invited but nobody can drain the stock. Default 100.
+    pub one_time_claims_per_target: u32,
 }
 
 impl Default for Limits {
@@ -67,6 +79,8 @@ impl Default for Limits {
             requests_per_second: 200,
             burst: 400,
             max_page: 500,
+            claims_per_target: 60,
+            one_time_claims_per_target: 100,
         }
     }
 }
@@ -97,12 +111,6 @@ impl Config {
     }
 }
 
-/// Token bucket per device.
-struct Bucket {
-    tokens: f64,
-    last: Instant,
-}
-
 pub(crate) struct Shared {
     pub store: Arc<dyn DeliveryStore>,
     pub limits: Limits,
@@ -111,33 +119,20 @@ pub(crate) struct Shared {
     pub directory: RwLock<HashMap<(String, String), DeviceRecord>>,
     /// Recently seen nonces (all requests); write requests also store theirs durably.
     pub nonces: Mutex<HashMap<(i64, String), u64>>,
-    buckets: Mutex<HashMap<i64, Bucket>>,
+    /// Requests per device.
+    requests: Limiter<i64>,
+    /// Claims per (claiming device, target user).
+    pub claims: Limiter<(i64, String)>,
+    /// Claims served one-time key packages, per target user.
+    pub one_time_claims: Limiter<String>,
     pub hub: push::Hub,
     pub metrics: metrics::Metrics,
 }
 
 impl Shared {
-    /// Takes a token from the device's bucket.
+    /// Takes a token from the device's request bucket.
     pub fn allow(&self, device: i64) -> bool {
-        let Ok(mut buckets) = self.buckets.lock() else {
-            return false;
-        };
-        let now = Instant::now();
-        let rate = f64::from(self.limits.requests_per_second);
-        let burst = f64::from(self.limits.burst);
-        let bucket = buckets.entry(device).or_insert(Bucket {
-            tokens: burst,
-            last: now,
-        });
-        bucket.tokens =
-            (bucket.tokens + now.duration_since(bucket.last).as_secs_f64() * rate).min(burst);
-        bucket.last = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.requests.allow(device)
     }
 }
 
@@ -168,7 +163,12 @@ impl Server {
                 retention: config.retention,
                 directory: RwLock::new(directory),
                 nonces: Mutex::new(HashMap::new()),
-                buckets: Mutex::new(HashMap::new()),
+                requests: Limiter::with_burst(
+                    config.limits.burst,
+                    f64::from(config.limits.requests_per_second),
+                ),
+                claims: Limiter::new(config.limits.claims_per_target, HOUR),
+                one_time_claims: Limiter::new(config.limits.one_time_claims_per_target, HOUR),
                 hub: push::Hub::default(),
                 metrics: metrics::Metrics::new(),
             }),
@@ -222,6 +222,9 @@ impl Server {
                 if let Ok(mut nonces) = shared.nonces.lock() {
                     nonces.retain(|_, expires| *expires >= now);
                 }
+                shared.requests.prune();
+                shared.claims.prune();
+                shared.one_time_claims.prune();
             }
         });
         let app = self.router();

@@ -646,3 +646,80 @@ async fn requests_are_counted_by_route() {
     assert_eq!(count("unmatched"), 1);
     server.stop().await;
 }
+
+/// A device that claims one user's key packages in a burst is stopped after its hourly
+/// allowance, many devices together drain no more than the user's hourly one-time budget,
+/// and the user can still be invited: past the budget, claims get the last-resort package.
+#[tokio::test]
+async fn a_burst_of_claims_is_limited_and_the_victim_can_still_be_invited() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = TestServer::config(&dir.path().join("ds.sqlite"));
+    config.limits.claims_per_target = 5;
+    config.limits.one_time_claims_per_target = 8;
+    let server = TestServer::start_with(config).await;
+    let victim = registered(&server, "victim", "d").await;
+    let kps: Vec<Vec<u8>> = (0..20u8).map(|i| vec![i; 40]).collect();
+    let reply = victim
+        .call(
+            "POST",
+            paths::KEY_PACKAGES,
+            Some(&json!({
+                "key_packages": kps.iter().map(|k| base64(k)).collect::<Vec<_>>(),
+                "last_resort": base64(&[0xff; 40]),
+            })),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+
+    // One attacking device: five claims, then refused.
+    let first = registered(&server, "drain1", "d").await;
+    let mut one_time = 0;
+    for _ in 0..5 {
+        let reply = claim_victim(&first).await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        let response: ClaimResponse = serde_json::from_value(reply.body).unwrap();
+        assert!(!response.key_packages[0].last_resort);
+        one_time += 1;
+    }
+    for _ in 0..5 {
+        let reply = claim_victim(&first).await;
+        assert_eq!(
+            (reply.status, reply.error()),
+            (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+        );
+    }
+    // A second attacking device: the user's budget of eight one-time claims runs out after
+    // three more, then the last-resort package.
+    let second = registered(&server, "drain2", "d").await;
+    let mut last_resort = 0;
+    for _ in 0..5 {
+        let reply = claim_victim(&second).await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        let response: ClaimResponse = serde_json::from_value(reply.body).unwrap();
+        if response.key_packages[0].last_resort {
+            assert_eq!(response.key_packages[0].key_package.0, vec![0xff; 40]);
+            last_resort += 1;
+        } else {
+            one_time += 1;
+        }
+    }
+    assert_eq!((one_time, last_resort), (8, 2));
+
+    // Someone else can still invite the victim, and most of its stock is left.
+    let friend = registered(&server, "friend", "d").await;
+    let reply = claim_victim(&friend).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    let response: ClaimResponse = serde_json::from_value(reply.body).unwrap();
+    assert_eq!(response.key_packages.len(), 1);
+    let stock = victim
+        .call("GET", paths::KEY_PACKAGE_STOCK, None::<&()>)
+        .await;
+    assert_eq!(stock.body["available"], 12);
+    server.stop().await;
+}
+
+async fn claim_victim(device: &Device) -> support::Reply {
+    device
+        .call("POST", paths::CLAIM, Some(&json!({"user": "victim"})))
+        .await
+}

@@ -43,6 +43,13 @@ struct Args {
     /// Request burst per device.
     #[arg(long, env = "CONCLAVE_DS_BURST", default_value_t = Limits::default().burst)]
     burst: u32,
+    /// Claims one device may make of one user's key packages per hour.
+    #[arg(long, env = "CONCLAVE_DS_CLAIMS_PER_TARGET", default_value_t = Limits::default().claims_per_target)]
+    claims_per_target: u32,
+    /// Claims per hour, from all devices, served one user's one-time key packages (then its
+    /// last-resort one).
+    #[arg(long, env = "CONCLAVE_DS_ONE_TIME_CLAIMS_PER_TARGET", default_value_t = Limits::default().one_time_claims_per_target)]
+    one_time_claims_per_target: u32,
     /// `full`: accepted messages survive power loss (fsync per group commit). `normal`: they
     /// survive a crash of this process, not of the machine; much lower latency on slow disks.
     #[arg(long, env = "CONCLAVE_DS_SYNCHRONOUS", default_value = "full", value_parser = ["full", "normal"])]
@@ -98,6 +105,8 @@ async fn main() -> std::process::ExitCode {
             max_key_packages: args.max_key_packages,
             requests_per_second: args.requests_per_second,
             burst: args.burst,
+            claims_per_target: args.claims_per_target,
+            one_time_claims_per_target: args.one_time_claims_per_target,
             ..Limits::default()
         },
         retention: Duration::from_secs(args.retention_days * 24 * 3600),

@@ -120,8 +120,16 @@ pub trait DeliveryStore: Send + Sync + 'static {
     ) -> Result<KeyPackageStock, StoreError>;
     /// A device's stock.
     fn stock(&self, device: i64) -> Result<KeyPackageStock, StoreError>;
-    /// Claims one key package per device of `user`, atomically.
-    fn claim(&self, by: i64, user: &str, nonce: Nonce) -> Result<ClaimResponse, StoreError>;
+    /// Claims one key package per device of `user`, atomically: a one-time package (deleted
+    /// as it is handed out) where `one_time` allows and the device has one, else its
+    /// last-resort package.
+    fn claim(
+        &self,
+        by: i64,
+        user: &str,
+        one_time: bool,
+        nonce: Nonce,
+    ) -> Result<ClaimResponse, StoreError>;
     /// Fans a message out to its recipients in one transaction; commits are ordered.
     fn deliver(
         &self,

@@ -435,7 +435,13 @@ impl DeliveryStore for SqliteStore {
         self.read(|conn| stock_of(conn, device))
     }
 
-    fn claim(&self, by: i64, user: &str, nonce: Nonce) -> Result<ClaimResponse, StoreError> {
+    fn claim(
+        &self,
+        by: i64,
+        user: &str,
+        one_time: bool,
+        nonce: Nonce,
+    ) -> Result<ClaimResponse, StoreError> {
         let user = user.to_owned();
         self.write(move |w| {
             let conn = &w.conn;
@@ -460,10 +466,13 @@ impl DeliveryStore for SqliteStore {
                 // one (never deleted).
                 let found: Option<(i64, Vec<u8>, bool)> = conn
                     .prepare_cached(
-                        "SELECT id, data, last_resort FROM key_packages WHERE device_id = ?1
+                        "SELECT id, data, last_resort FROM key_packages
+                         WHERE device_id = ?1 AND (?2 OR last_resort)
                          ORDER BY last_resort, id LIMIT 1",
                     )?
-                    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .query_row(params![id, one_time], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
                     .optional()?;
                 match found {
                     Some((kp_id, data, last_resort)) => {
@@ -474,7 +483,6 @@ impl DeliveryStore for SqliteStore {
                             device: name,
                             key_package: data.into(),
                             last_resort,
-                            remaining: stock_of(conn, id)?.available,
                         });
                     }
                     None => response.unavailable.push(name),
