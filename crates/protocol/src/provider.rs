@@ -13,8 +13,9 @@ use crate::Crypto;
 /// rewrites the whole ratchet tree after every commit and the message secrets after every
 /// message, and in JSON that alone was half of processing a commit at 1,000 members
 /// (docs/PERFORMANCE.md). Its crypto is [`Crypto`], which checks Ed25519 signatures faster
-/// (and accepts exactly the same ones). `OpenMlsRustCrypto` works with every API of this
-/// crate too.
+/// and by one rule alone and in batches (it accepts what `verify_strict` accepts, and
+/// also signatures a signer built with small-order parts: see [`Crypto`]'s module).
+/// `OpenMlsRustCrypto` works with every API of this crate too.
 #[derive(Debug, Default)]
 pub struct MemoryProvider {
     crypto: Crypto,

@@ -1,47 +1,55 @@
-//! [`Crypto`]: openmls_rust_crypto's `RustCrypto` with a faster check of Ed25519 signatures.
+//! [`Crypto`]: openmls_rust_crypto's `RustCrypto` with Ed25519 signatures checked by one
+//! rule, one at a time or many at once, and faster.
 //!
 //! Checking signatures is most of what a member does: every message and commit it receives is
-//! signed, and joining a group of N checks N leaf signatures. `RustCrypto` checks an Ed25519
-//! signature with ed25519-dalek's `verify_strict`, which decodes the signer's public key
-//! (a square root in the field) and the signature's `R` point (another) on every call.
-//! One at a time, [`Crypto`] accepts exactly the same signatures with less work:
+//! signed, and joining a group of N checks N leaf signatures.
 //!
-//! - `verify_strict` decodes `R` only to reject small-order `R`. It accepts only when the
-//!   encoding of the recomputed `R' = [s]B - [k]A` equals `R`'s bytes, and then `R` decodes
-//!   to `R'` (an encoding made by compressing a point decodes to that point). So `R` is of
-//!   small order exactly when `R'` is, that is when `R`'s bytes are the (canonical) encoding
-//!   of one of the eight small-order points: compared bytes give the same answer without
-//!   decoding `R` or multiplying `R'` by the cofactor.
+//! # One verdict for every signature
+//!
+//! A signature is valid when it passes every check `verify_strict` (ed25519-dalek, what
+//! `RustCrypto` uses) makes before its equation: both lengths right, a key that decodes and
+//! is not of small order, a canonical `s`, and an `R` that is the canonical encoding of a
+//! point not of small order; and then RFC 8032's verification equation *with the cofactor*
+//! (section 5.1.7, "[8][S]B = [8]R + [8][k]A'"). A single check and a batch check this same
+//! equation, so a signature gets the same verdict whatever the size of the batch it lands in
+//! and however many cores split the batches: every Conclave member, on any machine, accepts
+//! or refuses it alike. (This is the rule Zcash adopted for the same reason, ZIP 215.)
+//!
+//! `verify_strict` checks the equation without the cofactor. The two rules differ only on a
+//! signature whose `[s]B - R - [k]A` is a non-zero point of small order, which only the
+//! signer can make, with a key or an `R` built with a small-order part (honest keys and
+//! nonces have none): such a signature still proves that its signer held the key. Conclave
+//! accepts it where `verify_strict` (and so openmls as published) refuses it; a
+//! group whose members all run Conclave agrees on it, which is what a group needs. The IETF
+//! interop vectors contain no such signature, and the two rules agree on all of them
+//! (`conclave-testvectors`). A batch without the cofactor could not give one verdict: with
+//! random weights, small-order parts cancel or not by chance.
+//!
+//! # Faster
+//!
+//! - A single check decodes `R` (it must anyway, for its order) and compares it with
+//!   `[s]B - [k]A` up to small order: one double-scalar multiplication.
 //! - Decoded public keys are kept in a bounded cache, since the same members sign again and
 //!   again. Decoding is a pure function of the key's bytes, so the cache can return only what
 //!   decoding would.
+//! - Many signatures at once (`verify_signatures`, which openmls calls for the leaves of a
+//!   ratchet tree a joiner receives: one signature per member) are checked as a batch: with
+//!   a random 128-bit weight `z` per signature, the sum of `z * (R + [k]A - [s]B)` over the
+//!   batch must vanish once multiplied by the cofactor. One multi-scalar multiplication
+//!   replaces a double-scalar multiplication per signature, about half the cost per
+//!   signature (measured in `docs/PERFORMANCE.md`). A batch that holds a signature failing
+//!   the equation passes with probability 2^-128 at most. A failed batch says only that some
+//!   signature failed; openmls then checks each on its own, so the error it reports is the
+//!   single check's, for the first failing leaf.
 //!
-//! Many signatures at once (`verify_signatures`, which openmls calls for the leaves of a
-//! ratchet tree a joiner receives: one signature per member) are checked as a batch: with a
-//! random 128-bit weight `z` per signature, the sum of `z * (R + [k]A - [s]B)` over the batch
-//! must vanish once multiplied by the cofactor 8. One multi-scalar multiplication replaces a
-//! double-scalar multiplication per signature, about half the cost per signature (measured
-//! in `docs/PERFORMANCE.md`). The batch first refuses what `verify_strict` refuses before
-//! its equation: wrong lengths, a key that does not decode or is of small order, a
-//! non-canonical `s`, and an `R` that is not the canonical encoding of a point or is of
-//! small order. What remains differs only in the equation: a batch checks RFC 8032's
-//! equation, with the cofactor (section 5.1.7, "[8][S]B = [8]R + [8][k]A'"), where
-//! `verify_strict` checks the equation without it, which RFC 8032 also allows. They
-//! disagree only on a signature whose `[s]B - R - [k]A` is a non-zero point of small
-//! order, which only a signer can make, with a key or `R` built with a small-order part
-//! (honest keys and nonces have none): such a signature still proves its signer held the
-//! key, and the batch accepts it where a single check refuses it
-//! (`a_batch_checks_rfc_8032s_equation_with_the_cofactor` shows one). A failed batch says
-//! only that some signature failed; openmls then checks each on its own, so the error
-//! it reports is `verify_strict`'s, for the first failing leaf.
-//!
-//! Everything else is `RustCrypto`'s, unchanged. The tests (`crypto/tests.rs`) compare the verifiers on
-//! valid signatures, every single-bit change of them, and the small-order and non-canonical
-//! inputs that tell strict verification apart.
+//! Everything else is `RustCrypto`'s, unchanged. The tests (`crypto/tests.rs`) check both
+//! paths against the rule written out plainly, against `verify_strict` wherever the rules
+//! agree, on valid signatures, every single-bit change of them, and the small-order,
+//! mixed-order and non-canonical inputs that tell the rules apart.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{LazyLock, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
@@ -61,12 +69,6 @@ use tls_codec::SecretVLBytes;
 /// the cache starts over: simpler than an eviction order, and a group larger than this pays
 /// only what it paid without a cache.
 const KEY_CACHE_CAPACITY: usize = 4096;
-
-/// The encodings of the eight points of small order (the canonical ones: those that
-/// compressing a point gives).
-static SMALL_ORDER_ENCODINGS: LazyLock<[[u8; 32]; 8]> = LazyLock::new(|| {
-    curve25519_dalek::constants::EIGHT_TORSION.map(|point| point.compress().to_bytes())
-});
 
 /// Below this many signatures, a batch is checked one signature after another. A batch has a
 /// fixed cost (random weights, a multiplication by the cofactor) on top of its share per
@@ -117,9 +119,10 @@ impl fmt::Debug for Crypto {
 }
 
 impl Crypto {
-    /// Checks an Ed25519 signature with `verify_strict`'s rules. The errors are
-    /// `RustCrypto`'s: `CryptoLibraryError` for a malformed key or signature length,
-    /// `InvalidSignature` for a signature that does not verify.
+    /// Checks one Ed25519 signature by Conclave's rule (the module docs): `verify_strict`'s
+    /// checks before the equation, then RFC 8032's equation with the cofactor, as a batch
+    /// checks it. The errors are `RustCrypto`'s: `CryptoLibraryError` for a malformed key or
+    /// signature length, `InvalidSignature` for a signature that does not verify.
     fn verify_ed25519(
         &self,
         message: &[u8],
@@ -127,12 +130,14 @@ impl Crypto {
         signature: &[u8],
     ) -> Result<(), CryptoError> {
         let parts = self.ed25519_parts(message, public_key, signature)?;
+        let r = decode_nonce(&parts.r).ok_or(CryptoError::InvalidSignature)?;
         let expected_r =
             EdwardsPoint::vartime_double_scalar_mul_basepoint(&parts.k, &-parts.a, &parts.s);
-        if expected_r.compress().to_bytes() != parts.r || SMALL_ORDER_ENCODINGS.contains(&parts.r) {
-            return Err(CryptoError::InvalidSignature);
+        if (r - expected_r).mul_by_cofactor().is_identity() {
+            Ok(())
+        } else {
+            Err(CryptoError::InvalidSignature)
         }
-        Ok(())
     }
 
     /// Checks many Ed25519 signatures together (see the module docs); `Ok` only if all pass.

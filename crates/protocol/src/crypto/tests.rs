@@ -3,13 +3,79 @@ use ed25519_dalek::Signer as _;
 
 use super::*;
 
-/// Both verifiers' answers (the reference is `RustCrypto`'s `verify_strict`), asserted
-/// equal; returns the answer.
+/// The rule of the module docs, written out plainly: `verify_strict`'s checks before its
+/// equation, then RFC 8032's equation with the cofactor.
+fn rule(message: &[u8], key: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
+    let key: [u8; 32] = key
+        .try_into()
+        .map_err(|_| CryptoError::CryptoLibraryError)?;
+    let signature: [u8; 64] = signature
+        .try_into()
+        .map_err(|_| CryptoError::CryptoLibraryError)?;
+    let a = CompressedEdwardsY(key)
+        .decompress()
+        .ok_or(CryptoError::CryptoLibraryError)?;
+    let r_bytes: [u8; 32] = signature[..32].try_into().unwrap();
+    let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(
+        signature[32..].try_into().unwrap(),
+    ))
+    .ok_or(CryptoError::InvalidSignature)?;
+    let r = CompressedEdwardsY(r_bytes)
+        .decompress()
+        .filter(|r| r.compress().to_bytes() == r_bytes)
+        .ok_or(CryptoError::InvalidSignature)?;
+    if a.is_small_order() || r.is_small_order() {
+        return Err(CryptoError::InvalidSignature);
+    }
+    let k = Scalar::from_hash(
+        Sha512::new()
+            .chain_update(r_bytes)
+            .chain_update(key)
+            .chain_update(message),
+    );
+    let equation = EdwardsPoint::mul_base(&s) - r - k * a;
+    if equation.mul_by_cofactor().is_identity() {
+        Ok(())
+    } else {
+        Err(CryptoError::InvalidSignature)
+    }
+}
+
+/// `RustCrypto`'s answer: ed25519-dalek's `verify_strict`.
+fn strict(message: &[u8], key: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
+    RustCrypto::default().verify_signature(SignatureScheme::ED25519, message, key, signature)
+}
+
+/// `Crypto`'s answer one at a time and in a batch, asserted to be the rule's; returns it.
 fn both(crypto: &Crypto, message: &[u8], key: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
-    let reference = RustCrypto::default();
-    let expected = reference.verify_signature(SignatureScheme::ED25519, message, key, signature);
+    let expected = rule(message, key, signature);
     let got = crypto.verify_signature(SignatureScheme::ED25519, message, key, signature);
     assert_eq!(got, expected, "key {key:02x?} signature {signature:02x?}");
+    if key.len() == 32 && signature.len() == 64 {
+        let mut in_batch = valid_batch(MIN_BATCH as u8);
+        in_batch.push((
+            key.try_into().unwrap(),
+            message.to_vec(),
+            signature.try_into().unwrap(),
+        ));
+        assert_eq!(
+            batch(crypto, &in_batch).is_ok(),
+            expected.is_ok(),
+            "a batch disagrees: key {key:02x?} signature {signature:02x?}"
+        );
+    }
+    got
+}
+
+/// [`both`], where `verify_strict` must give the same answer too (no small-order parts).
+fn agreed(
+    crypto: &Crypto,
+    message: &[u8],
+    key: &[u8],
+    signature: &[u8],
+) -> Result<(), CryptoError> {
+    let got = both(crypto, message, key, signature);
+    assert_eq!(got, strict(message, key, signature));
     got
 }
 
@@ -20,7 +86,7 @@ fn assert_forgery_rejected(crypto: &Crypto, message: &[u8], key: &[u8; 32], sign
     let signature_value = ed25519_dalek::Signature::from_bytes(signature);
     assert!(ed25519_dalek::Verifier::verify(&plain, message, &signature_value).is_ok());
     assert_eq!(
-        both(crypto, message, key, signature),
+        agreed(crypto, message, key, signature),
         Err(CryptoError::InvalidSignature)
     );
 }
@@ -38,23 +104,23 @@ fn agrees_with_verify_strict_on_valid_signatures_and_every_bit_flip() {
         let public = key.verifying_key().to_bytes();
         let message = vec![seed; 50 * seed as usize];
         let signature = key.sign(&message).to_bytes();
-        assert_eq!(both(&crypto, &message, &public, &signature), Ok(()));
+        assert_eq!(agreed(&crypto, &message, &public, &signature), Ok(()));
         for bit in 0..512 {
             let mut flipped = signature;
             flipped[bit / 8] ^= 1 << (bit % 8);
-            assert!(both(&crypto, &message, &public, &flipped).is_err());
+            assert!(agreed(&crypto, &message, &public, &flipped).is_err());
         }
         for bit in 0..256 {
             let mut flipped = public;
             flipped[bit / 8] ^= 1 << (bit % 8);
-            assert!(both(&crypto, &message, &flipped, &signature).is_err());
+            assert!(agreed(&crypto, &message, &flipped, &signature).is_err());
         }
         let mut other = message.clone();
         other.push(0);
-        assert!(both(&crypto, &other, &public, &signature).is_err());
+        assert!(agreed(&crypto, &other, &public, &signature).is_err());
         // Wrong lengths are `CryptoLibraryError`, like `RustCrypto`'s.
-        both(&crypto, &message, &public[..31], &signature).unwrap_err();
-        both(&crypto, &message, &public, &signature[..63]).unwrap_err();
+        agreed(&crypto, &message, &public[..31], &signature).unwrap_err();
+        agreed(&crypto, &message, &public, &signature[..63]).unwrap_err();
     }
 }
 
@@ -333,12 +399,12 @@ fn a_batch_refuses_what_verify_strict_refuses_before_its_equation() {
 }
 
 #[test]
-fn a_batch_checks_rfc_8032s_equation_with_the_cofactor() {
+fn one_verdict_for_a_signature_with_a_small_order_part() {
     // An honest key and R = [r]B + T (T of order 8: R is not of small order, and its
     // encoding is canonical), s = r + k * a: [s]B - R - [k]A = -T. The equation without
-    // the cofactor (verify_strict's) fails; with it (RFC 8032 section 5.1.7) it holds.
-    // Only the signer can make such a signature; the module docs say why a batch may
-    // accept it.
+    // the cofactor (verify_strict's) fails; with it (RFC 8032 section 5.1.7) it holds. Only
+    // the signer can make such a signature; Conclave gives it one verdict, accepted, alone
+    // and in a batch of any size (the module docs say why).
     let crypto = Crypto::default();
     let a = Scalar::from_bytes_mod_order([7; 32]);
     let public = EdwardsPoint::mul_base(&a).compress().to_bytes();
@@ -357,12 +423,15 @@ fn a_batch_checks_rfc_8032s_equation_with_the_cofactor() {
     signature[..32].copy_from_slice(&nonce);
     signature[32..].copy_from_slice((r + k * a).as_bytes());
     assert_eq!(
-        both(&crypto, &message, &public, &signature),
+        strict(&message, &public, &signature),
         Err(CryptoError::InvalidSignature)
     );
-    let mut crafted = valid_batch(MIN_BATCH as u8);
-    crafted.push((public, message, signature));
-    assert_eq!(batch(&crypto, &crafted), Ok(()));
+    assert_eq!(both(&crypto, &message, &public, &signature), Ok(()));
+    for size in [1, MIN_BATCH - 1, MIN_BATCH, 64] {
+        let mut mixed = valid_batch(size as u8);
+        mixed.push((public, message.clone(), signature));
+        assert_eq!(batch(&crypto, &mixed), Ok(()), "a batch of {}", size + 1);
+    }
 }
 
 #[test]
@@ -374,8 +443,14 @@ fn the_key_cache_stays_bounded_and_correct() {
         let signature = key.sign(message).to_bytes();
         let public = key.verifying_key().to_bytes();
         // Twice: once decoded, once from the cache.
-        assert_eq!(both(&crypto, message, &public, &signature), Ok(()));
-        assert_eq!(both(&crypto, message, &public, &signature), Ok(()));
+        assert_eq!(
+            crypto.verify_signature(SignatureScheme::ED25519, message, &public, &signature),
+            Ok(())
+        );
+        assert_eq!(
+            crypto.verify_signature(SignatureScheme::ED25519, message, &public, &signature),
+            Ok(())
+        );
     }
     let mut keys = crypto.ed25519_keys.lock().unwrap();
     assert_eq!(keys.len(), 3);
@@ -388,8 +463,8 @@ fn the_key_cache_stays_bounded_and_correct() {
     let key = signing_key(9);
     let signature = key.sign(message).to_bytes();
     assert_eq!(
-        both(
-            &crypto,
+        crypto.verify_signature(
+            SignatureScheme::ED25519,
             message,
             &key.verifying_key().to_bytes(),
             &signature
