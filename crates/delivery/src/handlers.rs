@@ -188,6 +188,23 @@ pub async fn publish_key_packages(
     if request.key_packages.len() > max as usize {
         return Err(StoreError::TooManyKeyPackages { max }.into());
     }
+    // Each package must be this device's, with its registered key: otherwise anyone could
+    // publish packages that claim another device and, added by an inviter, speak as it.
+    // Checking a package is two signature checks: off the async threads.
+    let device = authed.device.clone();
+    let packages: Vec<Vec<u8>> = request
+        .key_packages
+        .iter()
+        .chain(request.last_resort.iter())
+        .map(|k| k.0.clone())
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        packages
+            .iter()
+            .try_for_each(|package| check_key_package(&device, package))
+    })
+    .await
+    .map_err(|e| ApiError::from(StoreError::Internal(e.to_string())))??;
     let store = shared.store.clone();
     let stock = blocking(move || {
         store.publish_key_packages(
@@ -200,6 +217,30 @@ pub async fn publish_key_packages(
     })
     .await?;
     Ok(Json(stock))
+}
+
+/// A key package the device may publish: valid (signatures, lifetime, ciphersuite), and
+/// naming this device, with its registered key and ciphersuite.
+fn check_key_package(device: &DeviceRecord, bytes: &[u8]) -> Result<()> {
+    static CRYPTO: std::sync::LazyLock<conclave_protocol::Crypto> =
+        std::sync::LazyLock::new(conclave_protocol::Crypto::default);
+    let info = conclave_protocol::inspect_key_package(&*CRYPTO, bytes)
+        .map_err(|e| ApiError::bad_request(format!("invalid key package: {e}")))?;
+    let mine = info.member.user.as_str() == device.user
+        && info.member.device.as_str() == device.device
+        && info.signature_key == device.signature_key
+        && info.ciphersuite.code_point() == device.ciphersuite;
+    if !mine {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            format!(
+                "a key package for {} with another key: a device publishes only its own",
+                info.member
+            ),
+        ));
+    }
+    Ok(())
 }
 
 pub async fn stock(

@@ -205,14 +205,15 @@ async fn key_package_claims_are_atomic() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
     let alice = registered(&server, "alice", "laptop").await;
-    let kps: Vec<Vec<u8>> = (0..30u8).map(|i| vec![i; 40]).collect();
+    let kps = alice.key_packages(30);
+    let last_resort_package = alice.last_resort();
     let reply = alice
         .call(
             "POST",
             "/v1/key-packages",
             Some(&json!({
                 "key_packages": kps.iter().map(|k| base64(k)).collect::<Vec<_>>(),
-                "last_resort": base64(&[0xff; 40]),
+                "last_resort": base64(&last_resort_package),
             })),
         )
         .await;
@@ -255,7 +256,7 @@ async fn key_package_claims_are_atomic() {
         assert_eq!(response.key_packages.len(), 1);
         let kp = &response.key_packages[0];
         if kp.last_resort {
-            assert_eq!(kp.key_package.0, vec![0xff; 40]);
+            assert_eq!(kp.key_package.0, last_resort_package);
             last_resort += 1;
         } else {
             assert!(
@@ -658,14 +659,15 @@ async fn a_burst_of_claims_is_limited_and_the_victim_can_still_be_invited() {
     config.limits.one_time_claims_per_target = 8;
     let server = TestServer::start_with(config).await;
     let victim = registered(&server, "victim", "d").await;
-    let kps: Vec<Vec<u8>> = (0..20u8).map(|i| vec![i; 40]).collect();
+    let kps = victim.key_packages(20);
+    let last_resort_package = victim.last_resort();
     let reply = victim
         .call(
             "POST",
             paths::KEY_PACKAGES,
             Some(&json!({
                 "key_packages": kps.iter().map(|k| base64(k)).collect::<Vec<_>>(),
-                "last_resort": base64(&[0xff; 40]),
+                "last_resort": base64(&last_resort_package),
             })),
         )
         .await;
@@ -697,7 +699,7 @@ async fn a_burst_of_claims_is_limited_and_the_victim_can_still_be_invited() {
         assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
         let response: ClaimResponse = serde_json::from_value(reply.body).unwrap();
         if response.key_packages[0].last_resort {
-            assert_eq!(response.key_packages[0].key_package.0, vec![0xff; 40]);
+            assert_eq!(response.key_packages[0].key_package.0, last_resort_package);
             last_resort += 1;
         } else {
             one_time += 1;
@@ -722,4 +724,61 @@ async fn claim_victim(device: &Device) -> support::Reply {
     device
         .call("POST", paths::CLAIM, Some(&json!({"user": "victim"})))
         .await
+}
+
+/// A device publishes only its own key packages: one naming another device, or naming
+/// itself with a key other than its registered one, is refused and nothing is stored.
+#[tokio::test]
+async fn a_device_cannot_publish_key_packages_for_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let alice = registered(&server, "alice", "laptop").await;
+    let mallory = registered(&server, "mallory", "d").await;
+
+    // Alice's own packages, relayed by mallory.
+    let reply = publish(&mallory, alice.key_packages(2)).await;
+    assert_eq!(
+        (reply.status, reply.error()),
+        (StatusCode::FORBIDDEN, "forbidden")
+    );
+    // Packages naming alice's device, made with mallory's own key.
+    let impostor = Device::new(&server.url(), "alice", "laptop");
+    let reply = publish(&mallory, impostor.key_packages(1)).await;
+    assert_eq!(
+        (reply.status, reply.error()),
+        (StatusCode::FORBIDDEN, "forbidden")
+    );
+    // Packages naming mallory's device with a key that is not her registered one.
+    let other_key = Device::new(&server.url(), "mallory", "d");
+    let reply = publish(&mallory, other_key.key_packages(1)).await;
+    assert_eq!(
+        (reply.status, reply.error()),
+        (StatusCode::FORBIDDEN, "forbidden")
+    );
+    // Not a key package at all.
+    let reply = publish(&mallory, vec![b"junk".to_vec()]).await;
+    assert_eq!(
+        (reply.status, reply.error()),
+        (StatusCode::BAD_REQUEST, "bad_request")
+    );
+
+    // Nothing was stored: a claim of alice finds nothing; her own packages are taken.
+    let claim = mallory
+        .call("POST", paths::CLAIM, Some(&json!({"user": "alice"})))
+        .await;
+    assert_eq!(claim.status, StatusCode::OK);
+    let response: ClaimResponse = serde_json::from_value(claim.body).unwrap();
+    assert!(response.key_packages.is_empty(), "{response:?}");
+    let reply = publish(&alice, alice.key_packages(2)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(reply.body["available"], 2);
+    server.stop().await;
+}
+
+async fn publish(device: &Device, packages: Vec<Vec<u8>>) -> support::Reply {
+    let body = json!({
+        "key_packages": packages.iter().map(|k| base64(k)).collect::<Vec<_>>(),
+        "last_resort": null,
+    });
+    device.call("POST", paths::KEY_PACKAGES, Some(&body)).await
 }

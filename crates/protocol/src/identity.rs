@@ -168,13 +168,34 @@ impl Signer for Identity {
     }
 }
 
-/// Decodes and validates a published key package: signature, lifetime, and that its
-/// credential is a Conclave identity. Returns the member it belongs to.
+/// What a published key package says, once decoded and validated: whose it is and with
+/// which key ([`inspect_key_package`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyPackageInfo {
+    /// The member its credential names.
+    pub member: MemberId,
+    /// The signature key of its leaf: the key the member will sign with in a group.
+    pub signature_key: Vec<u8>,
+    /// Its ciphersuite.
+    pub ciphersuite: CipherSuite,
+    /// Whether it is a last-resort package (may be used more than once).
+    pub last_resort: bool,
+}
+
+/// Decodes and validates a published key package: signature, lifetime, a ciphersuite
+/// Conclave supports, and that its credential is a Conclave identity. What the delivery
+/// service checks before it stores one, and what an inviter checks before it adds one.
 pub fn inspect_key_package(
-    provider: &impl OpenMlsProvider,
+    crypto: &impl OpenMlsCrypto,
     bytes: &[u8],
-) -> Result<(MemberId, KeyPackage), Error> {
-    inspect_key_package_with(provider.crypto(), bytes)
+) -> Result<KeyPackageInfo, Error> {
+    let (member, key_package) = inspect_key_package_with(crypto, bytes)?;
+    Ok(KeyPackageInfo {
+        member,
+        signature_key: key_package.leaf_node().signature_key().as_slice().to_vec(),
+        ciphersuite: CipherSuite::from_openmls(key_package.ciphersuite())?,
+        last_resort: key_package.last_resort(),
+    })
 }
 
 /// [`inspect_key_package`] with only a crypto provider.

@@ -5,7 +5,7 @@ mod common;
 
 use common::{Client, assert_in_step, member};
 use conclave_protocol::{
-    CipherSuite, Error, Group, GroupConfig, GroupEvent, HandshakeFraming, Identity,
+    CipherSuite, Crypto, Error, Group, GroupConfig, GroupEvent, HandshakeFraming, Identity,
     ProposalSummary, SafetyNumber, UserName, inspect_key_package,
 };
 
@@ -547,9 +547,10 @@ fn key_packages_are_validated_before_anything_changes() {
     let bob = Client::new("bob");
     alice.create("KP");
     let good = bob.key_package();
-    let (who, kp) = inspect_key_package(&alice.provider, &good).unwrap();
-    assert_eq!(who, bob.id());
-    assert!(!kp.last_resort());
+    let info = inspect_key_package(&Crypto::default(), &good).unwrap();
+    assert_eq!(info.member, bob.id());
+    assert_eq!(info.signature_key, bob.identity.signature_public_key());
+    assert!(!info.last_resort);
 
     let last_resort = bob
         .identity
@@ -557,10 +558,9 @@ fn key_packages_are_validated_before_anything_changes() {
         .unwrap();
     assert!(last_resort.last_resort);
     assert!(
-        inspect_key_package(&alice.provider, &last_resort.bytes)
+        inspect_key_package(&Crypto::default(), &last_resort.bytes)
             .unwrap()
-            .1
-            .last_resort()
+            .last_resort
     );
 
     let (provider, identity) = (&alice.provider, &alice.identity);

@@ -46,6 +46,28 @@ impl Device {
         }
     }
 
+    /// `count` one-time key packages of this device (its registered key), as published.
+    pub fn key_packages(&self, count: usize) -> Vec<Vec<u8>> {
+        self.identity
+            .key_packages(
+                &self.provider,
+                &conclave_protocol::GroupConfig::default(),
+                count,
+            )
+            .unwrap()
+            .into_iter()
+            .map(|p| p.bytes)
+            .collect()
+    }
+
+    /// A last-resort key package of this device.
+    pub fn last_resort(&self) -> Vec<u8> {
+        self.identity
+            .last_resort_key_package(&self.provider, &conclave_protocol::GroupConfig::default())
+            .unwrap()
+            .bytes
+    }
+
     pub fn me(&self) -> DeviceRef {
         DeviceRef {
             user: self.user.clone(),
