@@ -596,6 +596,7 @@ pub fn exit_code(e: &ClientError) -> u8 {
         | ClientError::NotAMember
         | ClientError::NotInConversation(_)
         | ClientError::NoKeyPackages(_)
+        | ClientError::UntrustedKeyPackage { .. }
         | ClientError::Contention(_)
         | ClientError::Server { .. } => 5,
         ClientError::NoProfile(_) | ClientError::ProfileExists(_) => 6,
@@ -616,6 +617,7 @@ fn error_name(e: &ClientError) -> &'static str {
         ClientError::NotAMember => "not_a_member",
         ClientError::NotInConversation(_) => "not_in_conversation",
         ClientError::NoKeyPackages(_) => "no_key_packages",
+        ClientError::UntrustedKeyPackage { .. } => "untrusted_key_package",
         ClientError::Contention(_) => "contention",
         ClientError::Server { .. } => "refused",
         ClientError::NoProfile(_) => "no_profile",

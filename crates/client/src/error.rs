@@ -40,6 +40,16 @@ pub enum ClientError {
     /// No user of that name on the server.
     #[error("no user {0:?} on the server")]
     UnknownUser(String),
+    /// The server handed out a key package for `user` that is not what was asked for (it
+    /// names another device, or has another key than the device this profile knows): nobody
+    /// was added.
+    #[error("refused a key package for {user}: {reason}")]
+    UntrustedKeyPackage {
+        /// The user being added.
+        user: String,
+        /// What was wrong with it.
+        reason: String,
+    },
     /// None of the user's devices has a key package on the server.
     #[error("{0:?} has no device that can be added right now")]
     NoKeyPackages(String),

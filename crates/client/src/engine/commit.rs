@@ -8,8 +8,8 @@ use std::time::Duration;
 use conclave_delivery_api::{
     DeviceRef, Envelope, ErrorCode, MessageKind as WireKind, WelcomeEnvelope,
 };
-use conclave_protocol::{Error as MlsError, Group, UserName};
-use conclave_storage::ConversationId;
+use conclave_protocol::{Crypto, Error as MlsError, Group, UserName, inspect_key_package};
+use conclave_storage::{ConversationId, KnownDevice};
 
 use super::{Engine, FollowUp, device_ref, is_me, now_ms, other_members};
 use crate::ds::Failure;
@@ -32,8 +32,38 @@ pub(crate) struct ClaimedDevice {
     key_package: Vec<u8>,
 }
 
+/// A claimed key package is taken only if it is what was asked for: it names the device the
+/// server said it is for, of the user asked for, and, where this profile has seen that
+/// device before, with the key it had then (trust on first use: a device's signature key
+/// never changes). A server handing out another member's package, or one it made itself
+/// for a device this profile knows, is refused here, before anyone is added.
+fn check_claimed(member: &DeviceRef, bytes: &[u8], pinned: &[KnownDevice]) -> Result<()> {
+    static CRYPTO: std::sync::LazyLock<Crypto> = std::sync::LazyLock::new(Crypto::default);
+    let refused = |reason: String| ClientError::UntrustedKeyPackage {
+        user: member.user.clone(),
+        reason,
+    };
+    let info = inspect_key_package(&*CRYPTO, bytes).map_err(|e| refused(e.to_string()))?;
+    if info.member.user.as_str() != member.user || info.member.device.as_str() != member.device {
+        return Err(refused(format!(
+            "it belongs to {}, not {}/{}",
+            info.member, member.user, member.device
+        )));
+    }
+    if let Some(known) = pinned.iter().find(|d| d.member == info.member)
+        && known.signature_key != info.signature_key
+    {
+        return Err(refused(format!(
+            "{} has another key than the one this profile knows",
+            info.member
+        )));
+    }
+    Ok(())
+}
+
 impl Engine {
-    /// Claims one key package per device of each user (not this device).
+    /// Claims one key package per device of each user (not this device), each checked
+    /// ([`check_claimed`]).
     pub(crate) async fn claim(&mut self, users: &[UserName]) -> Result<Vec<ClaimedDevice>> {
         let mut claimed = Vec::new();
         for user in users {
@@ -46,6 +76,7 @@ impl Engine {
                 Err(e) => return Err(e),
             };
             let before = claimed.len();
+            let pinned = self.store.lock().transaction()?.devices(Some(user))?;
             for kp in response.key_packages {
                 let member = DeviceRef {
                     user: user.to_string(),
@@ -54,6 +85,7 @@ impl Engine {
                 if is_me(&self.identity, &member) {
                     continue;
                 }
+                check_claimed(&member, &kp.key_package.0, &pinned)?;
                 claimed.push(ClaimedDevice {
                     member,
                     key_package: kp.key_package.0,
