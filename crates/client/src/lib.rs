@@ -50,6 +50,14 @@
 //!   is drained without it.
 //! - **Leaving** is a proposal (MLS forbids committing one's own removal): the member with
 //!   the lowest leaf among those staying commits it; any member's next commit includes it.
+//!   That is the only proposal committed on a member's behalf: any other proposal from a
+//!   member (to add or remove someone, ...) is dropped on receipt and recorded in the
+//!   history under its author's name, so no commit applies it in the name of a member who
+//!   never committed it. Changes are made by commits, which name their author.
+//! - **Invitations** name who added this device from the Welcome's signed GroupInfo, not
+//!   from what the server says. A key package the server hands out is used only if it is
+//!   the one asked for: it names the user and device claimed and, for a device seen before,
+//!   carries the key it had ([`ClientError::UntrustedKeyPackage`] otherwise).
 //! - **Trust**: every member's key is recorded on first sight; a different key for a known
 //!   device raises [`ClientEvent::KeyChanged`]. Safety numbers come from
 //!   [`conclave_protocol::safety`]; [`Client::verify`] marks a user's keys verified.

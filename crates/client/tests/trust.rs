@@ -120,3 +120,107 @@ async fn an_inviter_refuses_a_known_device_with_another_key() {
     );
     assert_eq!(alice.conversations().await.unwrap().len(), 1);
 }
+
+/// Bob, running a client of his own, proposes that carol be removed. Nobody commits it for
+/// him: the others record who proposed what, carol stays, and the group goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_members_proposal_to_remove_another_is_not_committed_for_it() {
+    use conclave_delivery_api::auth::{fresh_identity, sign_request};
+    use conclave_delivery_api::{DeviceRef, Envelope, MessageKind as WireKind, paths};
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let alice = client(dir.path(), "alice", &server).await;
+    let bob = client(dir.path(), "bob", &server).await;
+    let carol = client(dir.path(), "carol", &server).await;
+    let (a, theirs) = start_conversation(&alice, "Team", &[&bob, &carol]).await;
+    let group_id = alice.conversation(a).await.unwrap().group_id;
+    let carol_id = carol.me().clone();
+    let bob_id = bob.me().clone();
+    drop(bob);
+
+    // Bob's proposal, made from his own profile and sent as he would send it.
+    let profile = dir.path().join("bob").join(conclave_client::PROFILE_FILE);
+    let (envelope, identity) = {
+        let mut store = conclave_storage::Store::open(&profile).unwrap();
+        let identity = store.identity().unwrap().unwrap();
+        let mut tx = store.transaction().unwrap();
+        let g = tx.group(&group_id).unwrap();
+        let epoch = g.group.epoch();
+        let recipients = g
+            .group
+            .members()
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.id != bob_id)
+            .map(|m| DeviceRef {
+                user: m.id.user.to_string(),
+                device: m.id.device.to_string(),
+            })
+            .collect();
+        let proposal = g
+            .group
+            .propose_remove(&g.provider, &identity, &carol_id)
+            .unwrap();
+        tx.commit().unwrap();
+        let envelope = Envelope {
+            group_id: group_id.as_bytes().to_vec().into(),
+            epoch,
+            kind: WireKind::Proposal,
+            recipients,
+            message: proposal.into(),
+            welcome: None,
+        };
+        (envelope, identity)
+    };
+    let body = serde_json::to_vec(&envelope).unwrap();
+    let signed = sign_request(
+        &identity,
+        "POST",
+        paths::MESSAGES,
+        &body,
+        &fresh_identity(bob_id.user.as_str(), bob_id.device.as_str()),
+    )
+    .unwrap();
+    let mut request = reqwest::Client::new()
+        .post(format!("{}{}", server.url(), paths::MESSAGES))
+        .body(body);
+    for (name, value) in signed {
+        request = request.header(name, value);
+    }
+    assert!(request.send().await.unwrap().status().is_success());
+
+    alice.sync().await.unwrap();
+    carol.sync().await.unwrap();
+    assert_eq!(alice.members(a).await.unwrap().len(), 3);
+    let lines: Vec<String> = alice
+        .history(a, None, 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.message.kind == MessageKind::Event)
+        .map(|m| format!("{}: {}", m.message.sender.user, m.message.body))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("bob: bob proposed removing carol; not applied")),
+        "{lines:?}"
+    );
+
+    // Alice's next commit does not carry it either, and carol goes on chatting.
+    alice.rotate_keys(a).await.unwrap();
+    carol.sync().await.unwrap();
+    assert_eq!(alice.members(a).await.unwrap().len(), 3);
+    carol.send_text(theirs[1], "still here").await.unwrap();
+    alice.sync().await.unwrap();
+    assert!(
+        texts(&alice, a)
+            .await
+            .contains(&"carol: still here".to_owned())
+    );
+    assert_eq!(
+        authenticator(&alice, a).await,
+        authenticator(&carol, theirs[1]).await
+    );
+}

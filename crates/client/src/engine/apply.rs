@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use conclave_delivery_api::QueueItem;
-use conclave_protocol::{Group, GroupConfig, GroupEvent, GroupId, MemberId};
+use conclave_protocol::{Group, GroupConfig, GroupEvent, GroupId, MemberId, ProposalSummary};
 use conclave_storage::{ConversationId, DeviceTrust, MessageKind, MessageState, NewMessage, Tx};
 
 use super::FollowUp;
@@ -171,10 +171,30 @@ impl<'a, 's> Apply<'a, 's> {
                         .push(ClientEvent::ConversationLeft { conversation, by });
                     return Ok(());
                 }
-                GroupEvent::ProposalStored { by, .. } if by != *self.me => {
-                    self.outcome
-                        .followups
-                        .push(FollowUp::CommitProposals(conversation));
+                GroupEvent::ProposalStored { by, proposal } if by != *self.me => {
+                    if proposal == ProposalSummary::Remove(by.clone()) {
+                        // A leave: committed for it by the designated member.
+                        self.outcome
+                            .followups
+                            .push(FollowUp::CommitProposals(conversation));
+                    } else {
+                        let what = match &proposal {
+                            ProposalSummary::Add(member) => format!("adding {}", member.user),
+                            ProposalSummary::Remove(member) => {
+                                format!("removing {}", member.user)
+                            }
+                            ProposalSummary::Update => "a key update".to_owned(),
+                            _ => "a change to the conversation".to_owned(),
+                        };
+                        let text = format!(
+                            "{} proposed {what}; not applied (members commit only a member's \
+                             own leave for it)",
+                            by.user
+                        );
+                        // Not a commit, so no epoch names it: the queue item does.
+                        let uid = format!("proposal/{}/{index}", seq.unwrap_or_default());
+                        self.record(conversation, &by, &text, &uid)?;
+                    }
                 }
                 GroupEvent::EpochAdvanced { .. } => {
                     self.observe_members(group_id)?;

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use conclave_delivery_api::{MessageKind as WireKind, QueueItem};
-use conclave_protocol::{Error as MlsError, GroupId};
+use conclave_protocol::{Error as MlsError, GroupEvent, GroupId, ProposalSummary};
 use conclave_storage::ConversationId;
 
 use super::apply::{Apply, Outcome};
@@ -144,6 +144,19 @@ impl Engine {
             .collect();
         match g.group.process(&g.provider, &item.message.0) {
             Ok(events) => {
+                // Only a member's own leave is committed on its behalf; any other proposal
+                // from a member is dropped, so no commit of this device applies it in the
+                // name of someone who never committed it (`apply` records it in history).
+                let me = self.identity.member();
+                let foreign = events.iter().any(|e| {
+                    matches!(e, GroupEvent::ProposalStored { by, proposal }
+                        if by != me && *proposal != ProposalSummary::Remove(by.clone()))
+                });
+                if foreign {
+                    g.group.discard_proposals(&g.provider, |p| {
+                        p.by.as_ref() == Some(me) || p.leaving_member().is_some()
+                    })?;
+                }
                 apply.events(conversation.id, &group_id, events, &leaving, Some(item.seq))?;
             }
             // Delivered twice, or our own commit's echo after merging: nothing to do.

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use super::errors::{map_merge_error, map_state_error};
 use super::{CommitBundle, Group, Invitation, encode};
 use crate::{
-    Cause, Error, GroupEvent, Identity, MemberId, UserName, group_name,
+    Cause, Error, GroupEvent, Identity, MemberId, PendingProposal, UserName, group_name,
     identity::inspect_key_package_with,
 };
 
@@ -196,6 +196,50 @@ impl Group {
             .leave_group(provider, identity.signer())
             .map_err(|e| Error::InvalidCommit(Cause::msg(e.to_string())))?;
         encode(&proposal)
+    }
+
+    /// Proposes that another member be removed: returns the proposal to send. It takes
+    /// effect only if some member commits it (Conclave's clients commit only a member's own
+    /// leave on its behalf, see `conclave-client`).
+    pub fn propose_remove(
+        &mut self,
+        provider: &impl OpenMlsProvider,
+        identity: &Identity,
+        member: &MemberId,
+    ) -> Result<Vec<u8>, Error> {
+        self.check_operational()?;
+        let leaf = self
+            .member_leaves()?
+            .into_iter()
+            .find(|(id, _)| id == member)
+            .map(|(_, leaf)| leaf)
+            .ok_or_else(|| Error::UnknownMember(member.to_string()))?;
+        let (proposal, _) = self
+            .mls
+            .propose_remove_member(provider, identity.signer(), leaf)
+            .map_err(|e| Error::InvalidCommit(Cause::msg(e.to_string())))?;
+        encode(&proposal)
+    }
+
+    /// Drops the stored proposals `keep` says no to, so that no commit of this device
+    /// applies them. Returns how many were dropped.
+    pub fn discard_proposals(
+        &mut self,
+        provider: &impl OpenMlsProvider,
+        keep: impl Fn(&PendingProposal) -> bool,
+    ) -> Result<usize, Error> {
+        let mut dropped = Vec::new();
+        for queued in self.mls.pending_proposals() {
+            if !keep(&self.pending(queued)?) {
+                dropped.push(queued.proposal_reference_ref().clone());
+            }
+        }
+        for reference in &dropped {
+            self.mls
+                .remove_pending_proposal(provider.storage(), reference)
+                .map_err(|e| Error::Storage(Cause::msg(e.to_string())))?;
+        }
+        Ok(dropped.len())
     }
 
     /// Applies the pending own commit after the delivery service accepted it.

@@ -30,8 +30,8 @@ mod process;
 
 use openmls::group::{PastEpochDeletion, PastEpochDeletionPolicy};
 use openmls::prelude::{
-    LeafNodeIndex, MlsGroup, MlsMessageBodyIn, MlsMessageIn, OpenMlsProvider, RatchetTreeIn,
-    StagedWelcome,
+    LeafNodeIndex, MlsGroup, MlsMessageBodyIn, MlsMessageIn, OpenMlsProvider, QueuedProposal,
+    RatchetTreeIn, StagedWelcome,
 };
 use std::time::SystemTime;
 use tls_codec::Deserialize as _;
@@ -354,16 +354,7 @@ impl Group {
     pub fn pending_proposals(&self) -> Result<Vec<PendingProposal>, Error> {
         self.mls
             .pending_proposals()
-            .map(|p| {
-                let by = match p.sender() {
-                    openmls::prelude::Sender::Member(leaf) => Some(self.member_at(*leaf)?),
-                    _ => None,
-                };
-                Ok(PendingProposal {
-                    by,
-                    proposal: self.summarize(p.proposal())?,
-                })
-            })
+            .map(|p| self.pending(p))
             .collect()
     }
 
@@ -401,6 +392,18 @@ impl Group {
             PastEpochDeletionPolicy::MaxEpochs(0)
         );
         self.past_epochs_expire_at = keeps_some.then(|| SystemTime::now() + PAST_EPOCH_LIFETIME);
+    }
+
+    /// A stored proposal, with who sent it.
+    fn pending(&self, queued: &QueuedProposal) -> Result<PendingProposal, Error> {
+        let by = match queued.sender() {
+            openmls::prelude::Sender::Member(leaf) => Some(self.member_at(*leaf)?),
+            _ => None,
+        };
+        Ok(PendingProposal {
+            by,
+            proposal: self.summarize(queued.proposal())?,
+        })
     }
 
     fn own_member(&self) -> Result<MemberId, Error> {
