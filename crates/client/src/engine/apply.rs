@@ -244,13 +244,18 @@ impl<'a, 's> Apply<'a, 's> {
             outgoing: false,
             kind,
         };
-        // `None`: a resend of a message already shown.
-        if let Some(id) = self.tx.insert_message(&message)?
-            && let Some(message) = self.tx.message(id)?
+        self.store(&message)
+    }
+
+    /// Stores a message and shows it; a message already stored (a resend, an event line
+    /// written before) is neither stored nor shown again.
+    fn store(&mut self, message: &NewMessage) -> Result<()> {
+        if let Some(id) = self.tx.insert_message(message)?
+            && let Some(stored) = self.tx.message(id)?
         {
             self.outcome.events.push(ClientEvent::MessageReceived {
-                conversation,
-                message,
+                conversation: message.conversation,
+                message: stored,
             });
         }
         Ok(())
@@ -306,15 +311,7 @@ impl<'a, 's> Apply<'a, 's> {
             outgoing: false,
             kind: MessageKind::Event,
         };
-        if let Some(id) = self.tx.insert_message(&message)?
-            && let Some(message) = self.tx.message(id)?
-        {
-            self.outcome.events.push(ClientEvent::MessageReceived {
-                conversation,
-                message,
-            });
-        }
-        Ok(())
+        self.store(&message)
     }
 }
 
