@@ -14,6 +14,15 @@ pub struct ClientConfig {
     /// How many one-time key packages to keep on the server. Default 20; topped up when
     /// fewer than half are left.
     pub key_package_stock: u32,
+    /// How often the last-resort key package is replaced by a new one. A last-resort
+    /// package can be used by many Welcomes, so replacing it bounds how long one key pair
+    /// keeps opening them. Default: 7 days.
+    pub last_resort_rotation: Duration,
+    /// How long a key package's private keys are kept after no inviter can use it any more
+    /// (a one-time package past its lifetime, a last-resort one replaced), for Welcomes still
+    /// queued at the server; then they are deleted. Default: 30 days, the delivery service's
+    /// default retention.
+    pub key_package_grace: Duration,
     /// How often this device rotates its leaf keys in each group (a self-update commit),
     /// for post-compromise security without user action. Default: 24 hours. `None` turns
     /// scheduled rotation off.
@@ -35,6 +44,8 @@ impl Default for ClientConfig {
         Self {
             group: GroupConfig::default(),
             key_package_stock: 20,
+            last_resort_rotation: Duration::from_secs(7 * 24 * 3600),
+            key_package_grace: Duration::from_secs(30 * 24 * 3600),
             rotation_interval: Some(Duration::from_secs(24 * 3600)),
             max_commit_attempts: 10,
             min_backoff: Duration::from_millis(500),

@@ -61,6 +61,12 @@
 //! - **Trust**: every member's key is recorded on first sight; a different key for a known
 //!   device raises [`ClientEvent::KeyChanged`]. Safety numbers come from
 //!   [`conclave_protocol::safety`]; [`Client::verify`] marks a user's keys verified.
+//! - **Key packages**: the server keeps [`ClientConfig::key_package_stock`] one-time packages
+//!   and one last-resort package of each device. The last-resort one is replaced every
+//!   [`ClientConfig::last_resort_rotation`] (7 days); the private keys of a replaced
+//!   last-resort package, and of a one-time package past its lifetime (90 days), are deleted
+//!   after [`ClientConfig::key_package_grace`] (30 days: the server's default retention, so
+//!   a queued Welcome still opens).
 //! - **Key rotation**: each device commits a self-update in each of its groups every
 //!   [`ClientConfig::rotation_interval`] (default 24 h): post-compromise security without
 //!   user action.

@@ -224,3 +224,85 @@ async fn a_members_proposal_to_remove_another_is_not_committed_for_it() {
         authenticator(&carol, theirs[1]).await
     );
 }
+
+/// The last-resort key package is replaced on schedule, and the private keys of the one it
+/// replaced are deleted once the grace period is over; the device can be invited throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_resort_package_is_rotated_and_the_replaced_one_forgotten() {
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ds.sqlite");
+    let server = TestServer::start(&db).await;
+    let alice = client(dir.path(), "alice", &server).await;
+    let rotating = conclave_client::ClientConfig {
+        last_resort_rotation: Duration::ZERO,
+        key_package_grace: Duration::ZERO,
+        ..config()
+    };
+    let profile = dir.path().join("bob");
+    let bob = conclave_client::Client::create_with(&profile, "bob", &server.url(), rotating)
+        .await
+        .unwrap();
+    let served = || -> Vec<u8> {
+        ds(&db)
+            .query_row(
+                &format!(
+                    "SELECT data FROM key_packages WHERE last_resort = 1 AND device_id = {DEVICE_OF}"
+                ),
+                ["bob"],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let first = served();
+    bob.top_up_key_packages().await.unwrap();
+    let second = served();
+    assert_ne!(
+        first, second,
+        "a new last-resort package replaced the first"
+    );
+    drop(bob);
+
+    let database = profile.join(conclave_client::PROFILE_FILE);
+    let count = |sql: &str| -> i64 {
+        rusqlite::Connection::open(&database)
+            .unwrap()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    let bundles_before = count("SELECT COUNT(*) FROM openmls_key_packages");
+    assert_eq!(
+        count("SELECT COUNT(*) FROM published_key_packages WHERE retired_at IS NOT NULL"),
+        1
+    );
+
+    // Past the grace period (zero here), the next top-up deletes the first one's keys and,
+    // the second being fresh, publishes no other.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let steady = conclave_client::ClientConfig {
+        key_package_grace: Duration::ZERO,
+        ..config()
+    };
+    let bob = conclave_client::Client::open_with(&profile, steady)
+        .await
+        .unwrap();
+    bob.top_up_key_packages().await.unwrap();
+    assert_eq!(served(), second);
+    alice
+        .create_conversation("Still", &[user("bob")])
+        .await
+        .unwrap();
+    bob.sync().await.unwrap();
+    assert_eq!(bob.conversations().await.unwrap().len(), 1);
+    drop(bob);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM published_key_packages WHERE retired_at IS NOT NULL"),
+        0
+    );
+    // One bundle fewer: the first last-resort package's, deleted; the one-time package
+    // the invitation used was consumed by the join.
+    assert_eq!(
+        count("SELECT COUNT(*) FROM openmls_key_packages"),
+        bundles_before - 2
+    );
+}

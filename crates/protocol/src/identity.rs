@@ -148,6 +148,30 @@ impl Identity {
         key_package::generate(provider, self, config, true)
     }
 
+    /// Deletes the private keys of this device's key package `reference`
+    /// ([`PublishedKeyPackage::reference`](crate::PublishedKeyPackage)): a Welcome to it can
+    /// no longer be opened. For packages that expired, or last-resort packages replaced by a
+    /// newer one, so that their keys do not stay on the device for good. Deleting a package
+    /// that is not stored (already used, or deleted) does nothing.
+    pub fn delete_key_package(
+        &self,
+        provider: &impl OpenMlsProvider,
+        reference: &[u8],
+    ) -> Result<(), Error> {
+        use openmls_traits::storage::StorageProvider as _;
+        use tls_codec::{Deserialize as _, Serialize as _};
+        // A reference is its bytes behind a TLS length: the one public way to rebuild it.
+        let encoded = tls_codec::VLBytes::new(reference.to_vec())
+            .tls_serialize_detached()
+            .map_err(|e| Error::Malformed(Cause::of(e)))?;
+        let reference = openmls::prelude::KeyPackageRef::tls_deserialize_exact(encoded)
+            .map_err(|e| Error::Malformed(Cause::of(e)))?;
+        provider
+            .storage()
+            .delete_key_package(&reference)
+            .map_err(|e| Error::Storage(Cause::msg(e.to_string())))
+    }
+
     fn check_suite(&self, config: &GroupConfig) -> Result<(), Error> {
         if config.ciphersuite != self.ciphersuite {
             return Err(Error::UnsupportedCiphersuite {

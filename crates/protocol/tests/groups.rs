@@ -623,3 +623,38 @@ fn a_joiner_knows_who_added_it() {
     let reloaded = Group::load(&carol.provider, &id).unwrap();
     assert_eq!(reloaded.invited_by(), None);
 }
+
+/// A key package whose private keys were deleted can no longer be joined by; the device's
+/// other packages are untouched.
+#[test]
+fn a_deleted_key_package_can_no_longer_be_joined() {
+    let (mut alice, bob) = (Client::new("alice"), Client::new("bob"));
+    let packages = bob
+        .identity
+        .key_packages(&bob.provider, &bob.config, 2)
+        .unwrap();
+    bob.identity
+        .delete_key_package(&bob.provider, &packages[0].reference)
+        .unwrap();
+    for (package, joinable) in [(&packages[0], false), (&packages[1], true)] {
+        alice.create("Deleted");
+        let commit = alice.add(std::slice::from_ref(&package.bytes));
+        alice.merge();
+        let invitation = commit.invitation.unwrap();
+        let joined = Group::join(
+            &bob.provider,
+            &bob.config,
+            &invitation.welcome,
+            Some(&invitation.ratchet_tree),
+        );
+        if joinable {
+            assert!(joined.is_ok(), "{:?}", joined.err());
+        } else {
+            assert!(
+                matches!(joined, Err(Error::WelcomeNotForUs)),
+                "{:?}",
+                joined.err()
+            );
+        }
+    }
+}

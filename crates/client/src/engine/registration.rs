@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use conclave_delivery_api::{ErrorCode, PublishKeyPackages, RegisterRequest};
 
-use super::Engine;
+use super::{Engine, now_ms};
 use crate::{ClientError, Result};
 
 /// Setting: the device is registered at the server.
@@ -60,12 +60,25 @@ impl Engine {
         Ok(())
     }
 
-    /// Keeps the server's stock of this device's key packages at the configured level.
+    /// Keeps the server's stock of this device's key packages at the configured level,
+    /// replaces the last-resort package when it is due, and deletes the private keys of
+    /// packages no Welcome can use any more.
     pub(crate) async fn top_up_key_packages(&mut self) -> Result<u32> {
+        self.forget_used_up_key_packages()?;
         let stock = self.ds.key_package_stock().await?;
         self.last_stock_check = Some(Instant::now());
+        let now = now_ms();
+        let rotate_last_resort = !stock.has_last_resort || {
+            let published = self
+                .store
+                .lock()
+                .transaction()?
+                .last_resort_published_at()?;
+            let rotation = self.config.last_resort_rotation.as_millis() as i64;
+            published.is_none_or(|at| now - at >= rotation)
+        };
         let target = self.config.key_package_stock;
-        if stock.available * 2 >= target && stock.has_last_resort {
+        if stock.available * 2 >= target && !rotate_last_resort {
             return Ok(0);
         }
         let count = target.saturating_sub(stock.available);
@@ -78,23 +91,53 @@ impl Engine {
             let packages =
                 self.identity
                     .key_packages(&provider, &self.config.group, count as usize)?;
-            let last_resort = if stock.has_last_resort {
-                None
-            } else {
+            let last_resort = if rotate_last_resort {
                 Some(
                     self.identity
                         .last_resort_key_package(&provider, &self.config.group)?,
                 )
+            } else {
+                None
             };
+            tx.record_key_packages(&packages, now)?;
+            tx.record_key_packages(last_resort.as_slice(), now)?;
             tx.commit()?;
             (packages, last_resort)
         };
+        let new_last_resort = last_resort.as_ref().map(|p| p.reference.clone());
         let body = PublishKeyPackages {
             key_packages: packages.into_iter().map(|p| p.bytes.into()).collect(),
             last_resort: last_resort.map(|p| p.bytes.into()),
         };
         self.ds.publish_key_packages(&body).await?;
+        // The server replaced the previous last-resort package: its keys go after the grace.
+        if let Some(current) = new_last_resort {
+            let mut store = self.store.lock();
+            let tx = store.transaction()?;
+            tx.retire_last_resorts(&current, now_ms())?;
+            tx.commit()?;
+        }
         Ok(count)
+    }
+
+    /// Deletes the private keys of this device's key packages that no Welcome can use any
+    /// more: one-time packages past their lifetime, last-resort packages replaced by a newer
+    /// one, each after [`ClientConfig::key_package_grace`](crate::ClientConfig).
+    fn forget_used_up_key_packages(&mut self) -> Result<()> {
+        let grace = self.config.key_package_grace.as_millis() as i64;
+        let mut store = self.store.lock();
+        let tx = store.transaction()?;
+        let used_up = tx.key_packages_to_forget(now_ms(), grace)?;
+        if used_up.is_empty() {
+            return Ok(());
+        }
+        let provider = tx.provider();
+        for reference in &used_up {
+            self.identity.delete_key_package(&provider, reference)?;
+            tx.forget_key_package(reference)?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     pub(super) async fn top_up_if_due(&mut self) -> Result<()> {

@@ -7,6 +7,7 @@
 
 mod conversations;
 mod devices;
+mod key_packages;
 mod messages;
 mod outbox;
 mod profile;
