@@ -318,6 +318,10 @@ impl AppState {
                 previous: previous_fingerprint,
                 current: fingerprint,
             }),
+            ClientEvent::NewDevice { member, .. } => self.notice(format!(
+                "{} has a new device ({member}): compare its safety number in the members panel",
+                member.user
+            )),
             ClientEvent::Connection(state) => self.connection = state,
             ClientEvent::Error { message } => self.notice(message),
             ClientEvent::ConversationLeft { conversation, .. } if open == Some(conversation) => {

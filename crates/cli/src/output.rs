@@ -457,6 +457,10 @@ pub enum Event {
         previous_fingerprint: String,
         fingerprint: String,
     },
+    NewDevice {
+        member: String,
+        fingerprint: String,
+    },
     Connection {
         state: String,
     },
@@ -509,6 +513,13 @@ impl Event {
                 previous_fingerprint: previous_fingerprint.clone(),
                 fingerprint: fingerprint.clone(),
             },
+            ClientEvent::NewDevice {
+                member,
+                fingerprint,
+            } => Event::NewDevice {
+                member: member.to_string(),
+                fingerprint: fingerprint.clone(),
+            },
             ClientEvent::Connection(state) => Event::Connection {
                 state: format!("{state:?}").to_lowercase(),
             },
@@ -548,6 +559,15 @@ impl Report for Event {
                 "WARNING: the key of {member} changed\n  was {}\n  now {}\n  compare safety \
                  numbers before trusting it",
                 digit_groups(previous_fingerprint),
+                digit_groups(fingerprint)
+            ),
+            Event::NewDevice {
+                member,
+                fingerprint,
+            } => format!(
+                "{} has a new device: {member}, fingerprint {}\n  compare safety numbers \
+                 (verify) before trusting it",
+                member.split('/').next().unwrap_or(member),
                 digit_groups(fingerprint)
             ),
             Event::Connection { state } => format!("connection: {state}"),

@@ -59,6 +59,15 @@ pub enum ClientEvent {
         /// Its new fingerprint.
         fingerprint: String,
     },
+    /// A device not seen before joined a conversation for a user who has other devices this
+    /// profile knows: the user has a new device (or someone speaks for them with one). Worth
+    /// comparing its safety number.
+    NewDevice {
+        /// The device.
+        member: MemberId,
+        /// Its fingerprint.
+        fingerprint: String,
+    },
     /// The connection to the server changed.
     Connection(ConnectionState),
     /// Something went wrong in the background (an undecryptable message, a failed retry).

@@ -306,3 +306,101 @@ async fn the_last_resort_package_is_rotated_and_the_replaced_one_forgotten() {
         bundles_before - 2
     );
 }
+
+/// A user's device this profile has not seen, next to one it has, is announced: in the
+/// history of the conversation it joins, and as an event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_known_users_new_device_is_announced() {
+    use conclave_delivery_api::auth::{fresh_identity, headers, sign_request};
+    use conclave_delivery_api::{AddDeviceRequest, paths};
+    use conclave_protocol::{DeviceId, GroupConfig, Identity, MemberId};
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let alice = client(dir.path(), "alice", &server).await;
+    let bob = client(dir.path(), "bob", &server).await;
+    start_conversation(&alice, "One", &[&bob]).await;
+    let bob_first = bob.me().clone();
+    drop(bob);
+
+    // Bob's second device: a profile made by hand, registered by his first device.
+    let second_dir = dir.path().join("bob-second");
+    std::fs::create_dir_all(&second_dir).unwrap();
+    let second = {
+        let mut store =
+            conclave_storage::Store::open(second_dir.join(conclave_client::PROFILE_FILE)).unwrap();
+        let tx = store.transaction().unwrap();
+        let member = MemberId::new(bob_first.user.clone(), DeviceId::new("second").unwrap());
+        let identity =
+            Identity::create(&tx.provider(), member, GroupConfig::default().ciphersuite).unwrap();
+        tx.set_profile(&identity.record(), &server.url(), 0)
+            .unwrap();
+        tx.set_setting("registered", "1").unwrap();
+        tx.commit().unwrap();
+        identity
+    };
+    let first =
+        conclave_storage::Store::open(dir.path().join("bob").join(conclave_client::PROFILE_FILE))
+            .unwrap()
+            .identity()
+            .unwrap()
+            .unwrap();
+    let body = serde_json::to_vec(&AddDeviceRequest {
+        device: "second".into(),
+        signature_key: second.signature_public_key().to_vec().into(),
+        ciphersuite: second.ciphersuite().code_point(),
+    })
+    .unwrap();
+    let id = fresh_identity(bob_first.user.as_str(), bob_first.device.as_str());
+    let mut request = reqwest::Client::new()
+        .post(format!("{}{}", server.url(), paths::DEVICES))
+        .body(body.clone());
+    for (name, value) in sign_request(&first, "POST", paths::DEVICES, &body, &id).unwrap() {
+        request = request.header(name, value);
+    }
+    let proof = sign_request(&second, "POST", paths::DEVICES, &body, &id).unwrap();
+    let proof = proof
+        .iter()
+        .find(|(name, _)| *name == headers::SIGNATURE)
+        .unwrap()
+        .1
+        .clone();
+    let reply = request
+        .header(headers::NEW_KEY_SIGNATURE, proof)
+        .send()
+        .await
+        .unwrap();
+    assert!(reply.status().is_success(), "{}", reply.status());
+    let bob_second = conclave_client::Client::open_with(&second_dir, config())
+        .await
+        .unwrap();
+    bob_second.sync().await.unwrap();
+
+    // Alice starts another conversation with bob: both his devices join it.
+    let mut events = alice.subscribe();
+    let two = alice
+        .create_conversation("Two", &[user("bob")])
+        .await
+        .unwrap();
+    let announced = wait_for(&mut events, |e| {
+        matches!(e, conclave_client::ClientEvent::NewDevice { .. })
+    })
+    .await;
+    let conclave_client::ClientEvent::NewDevice { member, .. } = announced else {
+        unreachable!()
+    };
+    assert_eq!(member.to_string(), "bob/second");
+    let lines: Vec<String> = alice
+        .history(two, None, 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.message.kind == MessageKind::Event)
+        .map(|m| format!("{}: {}", m.message.sender, m.message.body))
+        .collect();
+    assert!(
+        lines.contains(&"bob/second: bob has a new device".to_owned()),
+        "{lines:?}"
+    );
+    assert_eq!(alice.members(two).await.unwrap().len(), 3);
+}

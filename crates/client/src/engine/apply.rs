@@ -4,7 +4,9 @@
 use std::collections::{HashMap, HashSet};
 
 use conclave_delivery_api::QueueItem;
-use conclave_protocol::{Group, GroupConfig, GroupEvent, GroupId, MemberId, ProposalSummary};
+use conclave_protocol::{
+    Group, GroupConfig, GroupEvent, GroupId, MemberId, ProposalSummary, UserName,
+};
 use conclave_storage::{ConversationId, DeviceTrust, MessageKind, MessageState, NewMessage, Tx};
 
 use super::FollowUp;
@@ -87,7 +89,7 @@ impl<'a, 's> Apply<'a, 's> {
             .cloned()
             .unwrap_or_else(|| self.me.clone());
         self.tx.insert_group(group);
-        self.observe_members(&group_id)?;
+        self.observe_members(conversation, &group_id)?;
         self.record(
             conversation,
             &inviter,
@@ -197,7 +199,7 @@ impl<'a, 's> Apply<'a, 's> {
                     }
                 }
                 GroupEvent::EpochAdvanced { .. } => {
-                    self.observe_members(group_id)?;
+                    self.observe_members(conversation, group_id)?;
                     if self.tx.conversation(conversation)?.leave_requested {
                         self.outcome.followups.push(FollowUp::Leave(conversation));
                     }
@@ -261,8 +263,14 @@ impl<'a, 's> Apply<'a, 's> {
         Ok(())
     }
 
-    /// Records every member's key (trust on first use); a changed key raises an event.
-    pub(super) fn observe_members(&mut self, group_id: &GroupId) -> Result<()> {
+    /// Records every member's key (trust on first use). A changed key raises an event; a
+    /// device not seen before of a user who has others raises one too and says so in the
+    /// conversation's history: a user's new device is something to notice, and compare.
+    pub(super) fn observe_members(
+        &mut self,
+        conversation: ConversationId,
+        group_id: &GroupId,
+    ) -> Result<()> {
         let members = self.tx.group(group_id)?.group.members()?;
         let known: HashMap<MemberId, Vec<u8>> = self
             .tx
@@ -270,23 +278,37 @@ impl<'a, 's> Apply<'a, 's> {
             .into_iter()
             .map(|d| (d.member, d.signature_key))
             .collect();
+        let known_users: HashSet<&UserName> = known.keys().map(|m| &m.user).collect();
+        let mut new_devices = Vec::new();
         for m in members {
             if known.get(&m.id) == Some(&m.signature_key) {
                 continue; // the common case, without computing a fingerprint
             }
             let fingerprint = m.fingerprint().digits();
-            if let DeviceTrust::KeyChanged {
-                previous_fingerprint,
-            } = self
+            match self
                 .tx
                 .observe_device(&m.id, &m.signature_key, &fingerprint, self.now)?
             {
-                self.outcome.events.push(ClientEvent::KeyChanged {
+                DeviceTrust::KeyChanged {
+                    previous_fingerprint,
+                } => self.outcome.events.push(ClientEvent::KeyChanged {
                     member: m.id,
                     previous_fingerprint,
                     fingerprint,
-                });
+                }),
+                DeviceTrust::New if known_users.contains(&m.id.user) && m.id != *self.me => {
+                    new_devices.push((m.id, fingerprint));
+                }
+                _ => {}
             }
+        }
+        for (member, fingerprint) in new_devices {
+            let text = format!("{} has a new device", member.user);
+            self.record(conversation, &member, &text, &format!("device/{member}"))?;
+            self.outcome.events.push(ClientEvent::NewDevice {
+                member,
+                fingerprint,
+            });
         }
         Ok(())
     }
