@@ -2,7 +2,8 @@
 //!
 //! Exit codes: 0 success; 1 other failure; 2 bad usage; 3 server unreachable; 4 no such
 //! conversation or user; 5 refused (name taken, already a member, not a member, too much
-//! contention, refused by the server); 6 no profile, or the profile is in use.
+//! contention, refused by the server, an untrusted key package); 6 no profile, or the
+//! profile is in use.
 
 #![forbid(unsafe_code)]
 
