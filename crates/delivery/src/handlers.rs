@@ -13,7 +13,7 @@ use crate::Shared;
 use crate::authn::{authenticate, identity, path_of};
 use crate::error::ApiError;
 use crate::extract::{Raw, Signed, SignedEmpty};
-use crate::store::{Delivery, DeviceRecord, Nonce, StoreError};
+use crate::store::{Delivery, DeviceRecord, KeyPackageEntry, Nonce, StoreError};
 use conclave_delivery_api::auth::{decode_signature, headers, scheme_of, signing_input, verify};
 use conclave_delivery_api::{
     AckRequest, AckResponse, AddDeviceRequest, ClaimRequest, DeviceInfo, DevicesResponse, Envelope,
@@ -192,16 +192,20 @@ pub async fn publish_key_packages(
     // publish packages that claim another device and, added by an inviter, speak as it.
     // Checking a package is two signature checks: off the async threads.
     let device = authed.device.clone();
-    let packages: Vec<Vec<u8>> = request
-        .key_packages
-        .iter()
-        .chain(request.last_resort.iter())
-        .map(|k| k.0.clone())
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        packages
-            .iter()
-            .try_for_each(|package| check_key_package(&device, package))
+    let (key_packages, last_resort) = tokio::task::spawn_blocking(move || {
+        let check = |bytes: conclave_delivery_api::Bytes| {
+            check_key_package(&device, &bytes.0).map(|not_after| KeyPackageEntry {
+                data: bytes.0,
+                not_after,
+            })
+        };
+        let key_packages = request
+            .key_packages
+            .into_iter()
+            .map(check)
+            .collect::<Result<Vec<_>>>()?;
+        let last_resort = request.last_resort.map(check).transpose()?;
+        Ok::<_, ApiError>((key_packages, last_resort))
     })
     .await
     .map_err(|e| ApiError::from(StoreError::Internal(e.to_string())))??;
@@ -209,8 +213,8 @@ pub async fn publish_key_packages(
     let stock = blocking(move || {
         store.publish_key_packages(
             authed.device.id,
-            request.key_packages.into_iter().map(|k| k.0).collect(),
-            request.last_resort.map(|k| k.0),
+            key_packages,
+            last_resort,
             max,
             authed.nonce,
         )
@@ -220,8 +224,9 @@ pub async fn publish_key_packages(
 }
 
 /// A key package the device may publish: valid (signatures, lifetime, ciphersuite), and
-/// naming this device, with its registered key and ciphersuite.
-fn check_key_package(device: &DeviceRecord, bytes: &[u8]) -> Result<()> {
+/// naming this device, with its registered key and ciphersuite. Returns the end of its
+/// lifetime.
+fn check_key_package(device: &DeviceRecord, bytes: &[u8]) -> Result<u64> {
     static CRYPTO: std::sync::LazyLock<conclave_protocol::Crypto> =
         std::sync::LazyLock::new(conclave_protocol::Crypto::default);
     let info = conclave_protocol::inspect_key_package(&*CRYPTO, bytes)
@@ -240,7 +245,7 @@ fn check_key_package(device: &DeviceRecord, bytes: &[u8]) -> Result<()> {
             ),
         ));
     }
-    Ok(())
+    Ok(info.not_after)
 }
 
 pub async fn stock(

@@ -782,3 +782,37 @@ async fn publish(device: &Device, packages: Vec<Vec<u8>>) -> support::Reply {
     });
     device.call("POST", paths::KEY_PACKAGES, Some(&body)).await
 }
+
+/// A key package past its lifetime is neither served nor counted: an inviter would refuse
+/// it, and its owner has deleted (or will delete) its private keys.
+#[tokio::test]
+async fn expired_key_packages_are_not_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let bob = registered(&server, "bob", "d").await;
+    let alice = registered(&server, "alice", "d").await;
+    let mut packages = bob.key_packages_living(2, 1);
+    let lasting = bob.key_packages(1);
+    packages.extend(lasting.iter().cloned());
+    let reply = publish(&bob, packages).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(reply.body["available"], 3);
+
+    // Two seconds later the short-lived two are past their lifetime.
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let stock = bob.call("GET", paths::KEY_PACKAGE_STOCK, None::<&()>).await;
+    assert_eq!(stock.body["available"], 1);
+    let claim = alice
+        .call("POST", paths::CLAIM, Some(&json!({"user": "bob"})))
+        .await;
+    let response: ClaimResponse = serde_json::from_value(claim.body).unwrap();
+    assert_eq!(response.key_packages.len(), 1);
+    assert_eq!(response.key_packages[0].key_package.0, lasting[0]);
+    let claim = alice
+        .call("POST", paths::CLAIM, Some(&json!({"user": "bob"})))
+        .await;
+    let response: ClaimResponse = serde_json::from_value(claim.body).unwrap();
+    assert!(response.key_packages.is_empty(), "{response:?}");
+    assert_eq!(response.unavailable, vec!["d".to_owned()]);
+    server.stop().await;
+}

@@ -204,6 +204,8 @@ pub struct KeyPackageInfo {
     pub ciphersuite: CipherSuite,
     /// Whether it is a last-resort package (may be used more than once).
     pub last_resort: bool,
+    /// The end of its lifetime (seconds since the Unix epoch): no inviter accepts it after.
+    pub not_after: u64,
 }
 
 /// Decodes and validates a published key package: signature, lifetime, a ciphersuite
@@ -219,6 +221,7 @@ pub fn inspect_key_package(
         signature_key: key_package.leaf_node().signature_key().as_slice().to_vec(),
         ciphersuite: CipherSuite::from_openmls(key_package.ciphersuite())?,
         last_resort: key_package.last_resort(),
+        not_after: key_package.life_time().not_after(),
     })
 }
 

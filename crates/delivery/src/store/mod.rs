@@ -26,6 +26,16 @@ pub struct DeviceRecord {
     pub ciphersuite: u16,
 }
 
+/// A key package to store: its bytes, and the end of its lifetime (unix seconds), after
+/// which it is neither served nor counted.
+#[derive(Clone, Debug)]
+pub struct KeyPackageEntry {
+    /// The `MLSMessage` bytes.
+    pub data: Vec<u8>,
+    /// End of its lifetime.
+    pub not_after: u64,
+}
+
 /// A write request's nonce, stored with its effect so a replay fails even after a restart.
 #[derive(Clone, Debug)]
 pub struct Nonce {
@@ -113,8 +123,8 @@ pub trait DeliveryStore: Send + Sync + 'static {
     fn publish_key_packages(
         &self,
         device: i64,
-        key_packages: Vec<Vec<u8>>,
-        last_resort: Option<Vec<u8>>,
+        key_packages: Vec<KeyPackageEntry>,
+        last_resort: Option<KeyPackageEntry>,
         max: u32,
         nonce: Nonce,
     ) -> Result<KeyPackageStock, StoreError>;

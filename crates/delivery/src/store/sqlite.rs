@@ -12,7 +12,7 @@ use conclave_delivery_api::{
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::writer::{Jobs, Writer};
-use super::{Delivered, Delivery, DeliveryStore, DeviceRecord, Nonce, StoreError};
+use super::{Delivered, Delivery, DeliveryStore, DeviceRecord, KeyPackageEntry, Nonce, StoreError};
 
 #[allow(missing_docs)]
 mod embedded {
@@ -187,11 +187,17 @@ fn kind_of(name: &str) -> Result<MessageKind, StoreError> {
     })
 }
 
+/// Unix seconds as SQLite's signed integer (a lifetime's end past 2^63 is "never").
+fn as_seconds(seconds: u64) -> i64 {
+    i64::try_from(seconds).unwrap_or(i64::MAX)
+}
+
+/// A device's key packages that are still within their lifetime.
 fn stock_of(conn: &Connection, device: i64) -> Result<KeyPackageStock, StoreError> {
     let (available, last_resort): (i64, i64) = conn.query_row(
         "SELECT COALESCE(SUM(last_resort = 0), 0), COALESCE(SUM(last_resort = 1), 0)
-         FROM key_packages WHERE device_id = ?1",
-        [device],
+         FROM key_packages WHERE device_id = ?1 AND not_after >= ?2",
+        params![device, as_seconds(now())],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     Ok(KeyPackageStock {
@@ -402,8 +408,8 @@ impl DeliveryStore for SqliteStore {
     fn publish_key_packages(
         &self,
         device: i64,
-        key_packages: Vec<Vec<u8>>,
-        last_resort: Option<Vec<u8>>,
+        key_packages: Vec<KeyPackageEntry>,
+        last_resort: Option<KeyPackageEntry>,
         max: u32,
         nonce: Nonce,
     ) -> Result<KeyPackageStock, StoreError> {
@@ -415,17 +421,18 @@ impl DeliveryStore for SqliteStore {
                 return Err(StoreError::TooManyKeyPackages { max });
             }
             let mut insert = conn.prepare_cached(
-                "INSERT INTO key_packages (device_id, data, last_resort) VALUES (?1, ?2, ?3)",
+                "INSERT INTO key_packages (device_id, data, last_resort, not_after)
+                 VALUES (?1, ?2, ?3, ?4)",
             )?;
             for kp in &key_packages {
-                insert.execute(params![device, kp, 0])?;
+                insert.execute(params![device, kp.data, 0, as_seconds(kp.not_after)])?;
             }
             if let Some(kp) = &last_resort {
                 conn.execute(
                     "DELETE FROM key_packages WHERE device_id = ?1 AND last_resort = 1",
                     [device],
                 )?;
-                insert.execute(params![device, kp, 1])?;
+                insert.execute(params![device, kp.data, 1, as_seconds(kp.not_after)])?;
             }
             stock_of(conn, device)
         })
@@ -467,10 +474,10 @@ impl DeliveryStore for SqliteStore {
                 let found: Option<(i64, Vec<u8>, bool)> = conn
                     .prepare_cached(
                         "SELECT id, data, last_resort FROM key_packages
-                         WHERE device_id = ?1 AND (?2 OR last_resort)
+                         WHERE device_id = ?1 AND (?2 OR last_resort) AND not_after >= ?3
                          ORDER BY last_resort, id LIMIT 1",
                     )?
-                    .query_row(params![id, one_time], |r| {
+                    .query_row(params![id, one_time, as_seconds(now())], |r| {
                         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                     })
                     .optional()?;
@@ -616,6 +623,10 @@ impl DeliveryStore for SqliteStore {
         self.write(move |w| {
             let conn = &w.conn;
             conn.execute("DELETE FROM nonces WHERE expires_at < ?1", [now as i64])?;
+            conn.execute(
+                "DELETE FROM key_packages WHERE not_after < ?1",
+                [now as i64],
+            )?;
             dequeue(
                 conn,
                 "message_id IN (SELECT id FROM messages WHERE created_at < ?1)",

@@ -48,12 +48,18 @@ impl Device {
 
     /// `count` one-time key packages of this device (its registered key), as published.
     pub fn key_packages(&self, count: usize) -> Vec<Vec<u8>> {
+        let lifetime = conclave_protocol::GroupConfig::default().key_package_lifetime_secs;
+        self.key_packages_living(count, lifetime)
+    }
+
+    /// [`Device::key_packages`] that expire `seconds` from now.
+    pub fn key_packages_living(&self, count: usize, seconds: u64) -> Vec<Vec<u8>> {
+        let config = conclave_protocol::GroupConfig {
+            key_package_lifetime_secs: seconds,
+            ..conclave_protocol::GroupConfig::default()
+        };
         self.identity
-            .key_packages(
-                &self.provider,
-                &conclave_protocol::GroupConfig::default(),
-                count,
-            )
+            .key_packages(&self.provider, &config, count)
             .unwrap()
             .into_iter()
             .map(|p| p.bytes)
