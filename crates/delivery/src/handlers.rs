@@ -263,6 +263,11 @@ pub async fn claim(
         body: request,
     }: Signed<ClaimRequest>,
 ) -> Result<impl IntoResponse> {
+    // The limits below are kept per user claimed: only for users that exist (a made-up
+    // name is `not_found` here), so that claims of made-up names cannot grow them.
+    let store = shared.store.clone();
+    let name = request.user.clone();
+    blocking(move || store.user_devices(&name)).await?;
     // One device cannot claim one user's packages in bursts, and all devices together are
     // served a bounded number of one-time packages per user: past that, the last-resort
     // package, so the user can still be invited while nobody drains the stock.
