@@ -86,7 +86,9 @@ pub use config::{CipherSuite, GroupConfig, HandshakeFraming, PAST_EPOCH_LIFETIME
 pub use crypto::Crypto;
 pub use error::{Cause, Error};
 pub use events::{GroupEvent, PendingProposal, ProposalSummary};
-pub use group::{CommitBundle, CredentialMapper, Group, Invitation, JoinOptions, MemberInfo};
+pub use group::{
+    CommitBundle, CommitDigest, CredentialMapper, Group, Invitation, JoinOptions, MemberInfo,
+};
 pub use group_name::{GROUP_NAME_EXTENSION_TYPE, MAX_GROUP_NAME_LEN};
 pub use identity::{Identity, IdentityRecord, KeyPackageInfo, inspect_key_package};
 pub use ids::{DeviceId, GroupId, MAX_NAME_LEN, MemberId, UserName};

@@ -658,3 +658,48 @@ fn a_deleted_key_package_can_no_longer_be_joined() {
         }
     }
 }
+
+/// A server that told alice her first commit lost (so she made another) and then relays
+/// that first one as the winner; or a member who re-encrypts the sender data of a commit
+/// (its key is every member's) to name alice's leaf. Either way the message looks like
+/// alice's own commit in the current epoch, while a different commit of hers is pending:
+/// merging the pending one on the strength of that would split her off the group.
+#[test]
+fn only_the_commit_this_device_sent_merges_at_its_echo() {
+    let (mut alice, mut bob, ..) = four_member_group();
+    let first = alice.rename("first");
+    {
+        let (g, p, _) = alice.parts();
+        g.discard_pending_commit(p).unwrap();
+    }
+    let second = alice.rename("second");
+    let before = alice.epoch_authenticator();
+    let refused = alice.try_process(&first.commit);
+    assert!(
+        matches!(refused, Err(Error::InvalidCommit(_))),
+        "{refused:?}"
+    );
+    assert_eq!(alice.epoch_authenticator(), before);
+    assert!(alice.group().has_pending_commit());
+    // Storage keeps the digest with the pending commit: a reloaded group, given it back,
+    // still tells the two apart; one not given it merges neither.
+    let digest = alice.group().sent_commit().expect("pending");
+    let id = alice.group().id();
+    let mut reloaded = Group::load(&alice.provider, &id).unwrap();
+    assert!(matches!(
+        reloaded.process(&alice.provider, &second.commit),
+        Err(Error::InvalidCommit(_))
+    ));
+    reloaded.restore_sent_commit(digest);
+    assert!(matches!(
+        reloaded.process(&alice.provider, &first.commit),
+        Err(Error::InvalidCommit(_))
+    ));
+    alice.group = Some(reloaded);
+    // The commit she did send merges, and she stays in step with the others.
+    alice.process(&second.commit);
+    assert_eq!(alice.group().sent_commit(), None);
+    bob.process(&second.commit);
+    assert_eq!(bob.group().name(), "second");
+    assert_in_step(&[&alice, &bob]);
+}

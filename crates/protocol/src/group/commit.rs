@@ -64,17 +64,12 @@ impl Group {
             .mls
             .add_members(provider, identity.signer(), &packages)
             .map_err(|e| Error::InvalidKeyPackage(Cause::msg(e.to_string())))?;
-        let ratchet_tree = self.pending_ratchet_tree(provider)?;
-        Ok(CommitBundle {
-            commit: encode(&commit)?,
-            epoch,
-            invitation: Some(Invitation {
-                welcome: encode(&welcome)?,
-                ratchet_tree,
-                new_members,
-            }),
-            group_info: group_info.map(|gi| encode(&gi)).transpose()?,
-        })
+        let invitation = Invitation {
+            welcome: encode(&welcome)?,
+            ratchet_tree: self.pending_ratchet_tree(provider)?,
+            new_members,
+        };
+        self.bundle(commit, epoch, group_info, Some(invitation))
     }
 
     /// Removes every device of `user`, in one commit.
@@ -127,7 +122,7 @@ impl Group {
             .mls
             .remove_members(provider, identity.signer(), &leaves)
             .map_err(|e| Error::InvalidCommit(Cause::msg(e.to_string())))?;
-        self.bundle(commit, epoch, group_info)
+        self.bundle(commit, epoch, group_info, None)
     }
 
     /// Rotates this device's leaf keys (post-compromise security), committing any stored
@@ -144,7 +139,7 @@ impl Group {
             .self_update(provider, identity.signer(), LeafNodeParameters::default())
             .map_err(|e| Error::InvalidCommit(Cause::msg(e.to_string())))?;
         let (commit, _, group_info) = bundle.into_contents();
-        self.bundle(commit, epoch, group_info)
+        self.bundle(commit, epoch, group_info, None)
     }
 
     /// Renames the group. The name is encrypted to the members like everything else.
@@ -162,7 +157,7 @@ impl Group {
             .mls
             .update_group_context_extensions(provider, extensions, identity.signer())
             .map_err(|e| Error::InvalidCommit(Cause::msg(e.to_string())))?;
-        self.bundle(commit, epoch, group_info)
+        self.bundle(commit, epoch, group_info, None)
     }
 
     /// Commits the stored proposals (say, another member's request to leave).
@@ -180,7 +175,7 @@ impl Group {
             .mls
             .commit_to_pending_proposals(provider, identity.signer())
             .map_err(|e| Error::InvalidCommit(Cause::msg(e.to_string())))?;
-        self.bundle(commit, epoch, group_info)
+        self.bundle(commit, epoch, group_info, None)
     }
 
     /// Asks to leave: returns a proposal to send. Another member commits it (a member cannot
@@ -283,17 +278,28 @@ impl Group {
         encode(&tree)
     }
 
+    /// The bundle of the commit just made (and now pending), whose digest is kept for its
+    /// echo ([`Group::sent_commit`]).
     pub(super) fn bundle(
-        &self,
+        &mut self,
         commit: MlsMessageOut,
         epoch: u64,
         group_info: Option<openmls::messages::group_info::GroupInfo>,
+        invitation: Option<Invitation>,
     ) -> Result<CommitBundle, Error> {
+        let staged = self.mls.pending_commit().ok_or(Error::NoPendingCommit)?;
+        let removed = staged
+            .remove_proposals()
+            .map(|p| self.member_at(p.remove_proposal().removed()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let commit = encode(&commit)?;
+        self.sent_commit = Some(super::commit_digest(&commit));
         Ok(CommitBundle {
-            commit: encode(&commit)?,
+            commit,
             epoch,
-            invitation: None,
+            invitation,
             group_info: group_info.map(|gi| encode(&gi)).transpose()?,
+            removed,
         })
     }
 }

@@ -72,6 +72,18 @@ pub struct CommitBundle {
     pub invitation: Option<Invitation>,
     /// The signed GroupInfo of the new epoch (for external joins and diagnostics).
     pub group_info: Option<Vec<u8>>,
+    /// The members the commit removes (a removal asked for, or a member's own leave
+    /// committed with it): they receive the commit, and are members no more after it.
+    pub removed: Vec<MemberId>,
+}
+
+/// The SHA-256 of a commit this device sent (the `MLSMessage` bytes): the one echo that may
+/// merge its pending commit (see [`Group::sent_commit`]).
+pub type CommitDigest = [u8; 32];
+
+pub(crate) fn commit_digest(bytes: &[u8]) -> CommitDigest {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).into()
 }
 
 /// What new members receive to join a group.
@@ -126,6 +138,8 @@ pub struct Group {
     past_epochs_expire_at: Option<SystemTime>,
     /// Who added this device (see [`Group::invited_by`]).
     invited_by: Option<MemberId>,
+    /// The digest of the pending own commit's bytes (see [`Group::sent_commit`]).
+    sent_commit: Option<CommitDigest>,
 }
 
 impl Group {
@@ -166,6 +180,7 @@ impl Group {
             credentials,
             past_epochs_expire_at: None,
             invited_by: None,
+            sent_commit: None,
         }
     }
 
@@ -308,6 +323,25 @@ impl Group {
     /// Whether an own commit waits for the delivery service's verdict.
     pub fn has_pending_commit(&self) -> bool {
         self.mls.pending_commit().is_some()
+    }
+
+    /// The digest of the pending own commit, while one is pending.
+    ///
+    /// An own commit's echo cannot be decrypted by its sender (its keys are gone once used),
+    /// and the sender-data that names this device's leaf is encrypted under a key every
+    /// member holds: another member could make any message look like this device's. So the
+    /// echo merges the pending commit only if its bytes are the bytes that were sent.
+    /// Storage must keep this digest with the pending commit, in the same transaction, and
+    /// hand it back after [`Group::load`] through [`Group::restore_sent_commit`]; a group
+    /// loaded without it refuses its pending commit's echo.
+    pub fn sent_commit(&self) -> Option<CommitDigest> {
+        self.sent_commit.filter(|_| self.has_pending_commit())
+    }
+
+    /// Gives a loaded group back the digest [`Group::sent_commit`] returned before it was
+    /// stored.
+    pub fn restore_sent_commit(&mut self, digest: CommitDigest) {
+        self.sent_commit = Some(digest);
     }
 
     /// This device's leaf index.

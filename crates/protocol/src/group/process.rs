@@ -112,13 +112,16 @@ impl Group {
             ProcessedMessageContent::OwnPendingCommit => self.merge_pending_commit(provider),
             ProcessedMessageContent::OwnPrivateMessage => {
                 if content_type == ContentType::Commit && message_epoch == group_epoch {
-                    // Only this device can have made an own commit in the current epoch, and
-                    // the server relays only the commit it accepted: this is ours, accepted.
-                    if self.has_pending_commit() {
+                    // The sender data naming this device is no proof (every member holds
+                    // its key): only the very bytes this device sent merge its commit.
+                    if self
+                        .sent_commit()
+                        .is_some_and(|d| d == super::commit_digest(bytes))
+                    {
                         return self.merge_pending_commit(provider);
                     }
                     return Err(Error::InvalidCommit(
-                        "an own commit for this epoch arrived, but none is pending".into(),
+                        "a commit in this device's name arrived that is not the one it sent".into(),
                     ));
                 }
                 Ok(vec![GroupEvent::OwnMessageEchoed {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use conclave_protocol::Crypto;
-use conclave_protocol::{Group, GroupId, Identity, IdentityRecord};
+use conclave_protocol::{CommitDigest, Group, GroupId, Identity, IdentityRecord};
 use fs4::fs_std::FileExt;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 
@@ -42,6 +42,9 @@ pub struct Store {
     /// Groups loaded from this file. A transaction that does not commit evicts the groups it
     /// touched, so the next use reloads them from what is really stored.
     groups: HashMap<GroupId, Group>,
+    /// For the cached groups, the [`Group::sent_commit`] digests as the file holds them, so
+    /// that a commit writes only those that changed.
+    sent_commits: HashMap<GroupId, CommitDigest>,
     path: PathBuf,
     _lock: File,
 }
@@ -117,6 +120,7 @@ impl Store {
             connection,
             crypto: Crypto::default(),
             groups: HashMap::new(),
+            sent_commits: HashMap::new(),
             path,
             _lock: lock,
         };
@@ -137,6 +141,7 @@ impl Store {
             tx: Some(tx),
             crypto: &self.crypto,
             groups: &mut self.groups,
+            sent_commits: &mut self.sent_commits,
             touched: HashSet::new(),
         })
     }
@@ -348,6 +353,7 @@ pub struct Tx<'s> {
     tx: Option<Transaction<'s>>,
     crypto: &'s Crypto,
     groups: &'s mut HashMap<GroupId, Group>,
+    sent_commits: &'s mut HashMap<GroupId, CommitDigest>,
     touched: HashSet<GroupId>,
 }
 
@@ -378,7 +384,17 @@ impl<'s> Tx<'s> {
         self.touched.insert(id.clone());
         let group = match self.groups.entry(id.clone()) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => e.insert(Group::load(&provider, id)?),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let mut group = Group::load(&provider, id)?;
+                let stored = read_sent_commit(connection, id)?;
+                if let Some(digest) = stored {
+                    group.restore_sent_commit(digest);
+                    self.sent_commits.insert(id.clone(), digest);
+                } else {
+                    self.sent_commits.remove(id);
+                }
+                e.insert(group)
+            }
         };
         Ok(GroupRef { group, provider })
     }
@@ -400,17 +416,57 @@ impl<'s> Tx<'s> {
             None => Group::load(&provider, id)?,
         };
         group.delete(&provider)?;
+        self.connection()
+            .prepare_cached("DELETE FROM sent_commits WHERE group_id = ?1")?
+            .execute([id.as_bytes()])?;
+        self.sent_commits.remove(id);
         Ok(())
+    }
+
+    /// Writes the [`Group::sent_commit`] digests that changed in the touched groups.
+    fn store_sent_commits(&self) -> Result<Vec<(GroupId, Option<CommitDigest>)>, StoreError> {
+        let mut changed = Vec::new();
+        for id in &self.touched {
+            let Some(group) = self.groups.get(id) else {
+                continue; // deleted
+            };
+            let now = group.sent_commit();
+            if now == self.sent_commits.get(id).copied() {
+                continue;
+            }
+            match now {
+                Some(digest) => self
+                    .connection()
+                    .prepare_cached(
+                        "INSERT INTO sent_commits (group_id, digest) VALUES (?1, ?2)
+                         ON CONFLICT (group_id) DO UPDATE SET digest = excluded.digest",
+                    )?
+                    .execute(rusqlite::params![id.as_bytes(), &digest[..]])?,
+                None => self
+                    .connection()
+                    .prepare_cached("DELETE FROM sent_commits WHERE group_id = ?1")?
+                    .execute([id.as_bytes()])?,
+            };
+            changed.push((id.clone(), now));
+        }
+        Ok(changed)
     }
 
     /// Commits. On failure the transaction is rolled back and touched groups are evicted.
     pub fn commit(mut self) -> Result<(), StoreError> {
         // On failure `self` drops with the transaction still in it: rolled back, evicted.
         self.index_for_search()?;
+        let sent_commits = self.store_sent_commits()?;
         let tx = self.tx.take().expect("commit once");
         match tx.commit() {
             Ok(()) => {
                 self.touched.clear();
+                for (id, digest) in sent_commits {
+                    match digest {
+                        Some(digest) => self.sent_commits.insert(id, digest),
+                        None => self.sent_commits.remove(&id),
+                    };
+                }
                 Ok(())
             }
             Err(e) => Err(e.into()), // Drop evicts.
@@ -427,6 +483,23 @@ impl Drop for Tx<'_> {
         // Dropping the rusqlite transaction rolls it back.
         self.tx.take();
     }
+}
+
+fn read_sent_commit(
+    connection: &Connection,
+    id: &GroupId,
+) -> Result<Option<CommitDigest>, StoreError> {
+    let bytes: Option<Vec<u8>> = connection
+        .prepare_cached("SELECT digest FROM sent_commits WHERE group_id = ?1")?
+        .query_row([id.as_bytes()], |r| r.get(0))
+        .optional()?;
+    bytes
+        .map(|b| {
+            CommitDigest::try_from(b.as_slice()).map_err(|_| {
+                StoreError::InvalidData("a sent commit's digest is not 32 bytes".into())
+            })
+        })
+        .transpose()
 }
 
 /// Loads the identity record stored in the profile.

@@ -265,3 +265,49 @@ fn v3_profiles_keep_messages_search_and_outbox_through_v4() {
     )
     .expect("the full-text index matches the messages");
 }
+
+/// The digest of a pending own commit is stored with it, so that after a restart only the
+/// echo of the commit this device sent merges it; a rolled-back transaction leaves what
+/// was stored.
+#[test]
+fn a_pending_commits_digest_survives_a_reopen() {
+    use conclave_protocol::{DeviceId, GroupConfig, MemberId, UserName};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.sqlite");
+    let config = GroupConfig::default();
+    let (id, sent) = {
+        let mut store = Store::open(&path).unwrap();
+        let mut tx = store.transaction().unwrap();
+        let member = MemberId::new(UserName::new("a").unwrap(), DeviceId::new("d").unwrap());
+        let identity = Identity::create(&tx.provider(), member, config.ciphersuite).unwrap();
+        let group = Group::create(&tx.provider(), &identity, &config, "g").unwrap();
+        let id = group.id();
+        tx.insert_group(group);
+        tx.commit().unwrap();
+        let mut tx = store.transaction().unwrap();
+        let g = tx.group(&id).unwrap();
+        let sent = g.group.self_update(&g.provider, &identity).unwrap();
+        tx.commit().unwrap();
+        // A transaction that makes another commit but rolls back changes nothing stored.
+        let mut tx = store.transaction().unwrap();
+        let g = tx.group(&id).unwrap();
+        g.group.discard_pending_commit(&g.provider).unwrap();
+        g.group.self_update(&g.provider, &identity).unwrap();
+        drop(tx);
+        (id, sent)
+    };
+    let mut store = Store::open(&path).unwrap();
+    let mut tx = store.transaction().unwrap();
+    let g = tx.group(&id).unwrap();
+    assert!(g.group.has_pending_commit());
+    let events = g.group.process(&g.provider, &sent.commit).unwrap();
+    assert!(!events.is_empty());
+    assert_eq!(g.group.epoch(), 1);
+    tx.commit().unwrap();
+    let rows: i64 = store
+        .connection
+        .query_row("SELECT count(*) FROM sent_commits", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 0, "a merged commit's digest is forgotten");
+}
