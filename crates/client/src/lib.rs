@@ -70,6 +70,22 @@
 //! - **Key rotation**: each device commits a self-update in each of its groups every
 //!   [`ClientConfig::rotation_interval`] (default 24 h): post-compromise security without
 //!   user action.
+//!
+//! ## What the server can and cannot do
+//! The server is not trusted with content or identity; point by point (the server's side is
+//! in `crates/delivery/API.md`, "What the server can and cannot do to a group"):
+//! - It **cannot** read messages, names or membership changes (all MLS ciphertext), speak
+//!   as a member (every message is signed by its sender's leaf), choose who an invitation
+//!   is from (the Welcome's signed GroupInfo decides), slip another device's key package in
+//!   for a device this profile knows, or make this device merge a commit it did not send
+//!   (an own commit merges only at the echo of its exact bytes).
+//! - Each commit's envelope declares the members it removes and the devices its Welcome
+//!   adds, so an honest server keeps every group's roster: non-members and removed devices
+//!   cannot post to it.
+//! - It **can** withhold, delay or drop messages, see metadata (devices, groups, sizes,
+//!   times), hand out a key package it made for a device this profile has never seen (shown
+//!   as a new device, checkable by safety number), and split a group by showing members
+//!   different commits, which their differing epoch authenticators reveal.
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]

@@ -125,8 +125,7 @@ async fn an_inviter_refuses_a_known_device_with_another_key() {
 /// him: the others record who proposed what, carol stays, and the group goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_members_proposal_to_remove_another_is_not_committed_for_it() {
-    use conclave_delivery_api::auth::{fresh_identity, sign_request};
-    use conclave_delivery_api::{DeviceRef, Envelope, MessageKind as WireKind, paths};
+    use conclave_delivery_api::{DeviceRef, Envelope, MessageKind as WireKind};
 
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
@@ -170,25 +169,12 @@ async fn a_members_proposal_to_remove_another_is_not_committed_for_it() {
             recipients,
             message: proposal.into(),
             welcome: None,
+            removed: Vec::new(),
         };
         (envelope, identity)
     };
-    let body = serde_json::to_vec(&envelope).unwrap();
-    let signed = sign_request(
-        &identity,
-        "POST",
-        paths::MESSAGES,
-        &body,
-        &fresh_identity(bob_id.user.as_str(), bob_id.device.as_str()),
-    )
-    .unwrap();
-    let mut request = reqwest::Client::new()
-        .post(format!("{}{}", server.url(), paths::MESSAGES))
-        .body(body);
-    for (name, value) in signed {
-        request = request.header(name, value);
-    }
-    assert!(request.send().await.unwrap().status().is_success());
+    let (status, _) = post_envelope(&server, &identity, &envelope).await;
+    assert!(status.is_success());
 
     alice.sync().await.unwrap();
     carol.sync().await.unwrap();
@@ -403,4 +389,110 @@ async fn a_known_users_new_device_is_announced() {
         "{lines:?}"
     );
     assert_eq!(alice.members(two).await.unwrap().len(), 3);
+}
+
+/// A device removed from a group, and a registered stranger who learned the group's id and
+/// epoch, post a commit (which, accepted, would move the server's epoch on for good and wedge
+/// the group), a proposal and a message: the server refuses each, telling them nothing of
+/// the group, and the members go on committing and chatting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_members_cannot_reach_a_group() {
+    use conclave_delivery_api::{DeviceRef, Envelope, MessageKind as WireKind};
+    use conclave_test_support::stand_in;
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let alice = client(dir.path(), "alice", &server).await;
+    let bob = client(dir.path(), "bob", &server).await;
+    let mallory = client(dir.path(), "mallory", &server).await;
+    let eve = client(dir.path(), "eve", &server).await;
+    let (a, theirs) = start_conversation(&alice, "Team", &[&bob, &mallory]).await;
+    let group_id = alice.conversation(a).await.unwrap().group_id;
+    let members: Vec<DeviceRef> = [&alice, &bob]
+        .iter()
+        .map(|c| DeviceRef {
+            user: c.me().user.to_string(),
+            device: c.me().device.to_string(),
+        })
+        .collect();
+    alice.remove(a, &user("mallory")).await.unwrap();
+    bob.sync().await.unwrap();
+    drop(mallory);
+    drop(eve);
+
+    // Mallory's profile still holds the group as it was before her removal: she sends a real
+    // MLS message and a real commit from it.
+    let open = |name: &str| {
+        let profile = dir.path().join(name).join(conclave_client::PROFILE_FILE);
+        let mut store = conclave_storage::Store::open(&profile).unwrap();
+        let identity = store.identity().unwrap().unwrap();
+        (store, identity)
+    };
+    let (mut store, mallory_id) = open("mallory");
+    let (old_epoch, message, commit) = {
+        let mut tx = store.transaction().unwrap();
+        let g = tx.group(&group_id).unwrap();
+        let epoch = g.group.epoch();
+        let message = g
+            .group
+            .encrypt(&g.provider, &mallory_id, b"still here?")
+            .unwrap();
+        let commit = g.group.self_update(&g.provider, &mallory_id).unwrap();
+        tx.commit().unwrap();
+        (epoch, message, commit.commit)
+    };
+    let envelope = |epoch: u64, kind: WireKind, message: Vec<u8>| Envelope {
+        group_id: group_id.as_bytes().to_vec().into(),
+        epoch,
+        kind,
+        recipients: members.clone(),
+        message: message.into(),
+        welcome: None,
+        removed: Vec::new(),
+    };
+    let current = authenticator(&alice, a).await.0;
+    assert_eq!(current, old_epoch + 1);
+    let mut attempts = vec![
+        (
+            &mallory_id,
+            envelope(old_epoch, WireKind::Application, message),
+        ),
+        (&mallory_id, envelope(old_epoch, WireKind::Commit, commit)),
+    ];
+    // Messages framed for the current epoch, by her and by eve, who was never a member.
+    let (_, eve_id) = open("eve");
+    for identity in [&mallory_id, &eve_id] {
+        for kind in [WireKind::Commit, WireKind::Proposal, WireKind::Application] {
+            let forged = stand_in::message(group_id.as_bytes(), current, kind, b"x");
+            attempts.push((identity, envelope(current, kind, forged)));
+        }
+    }
+    for (identity, attempt) in &attempts {
+        let (status, body) = post_envelope(&server, identity, attempt).await;
+        assert_eq!(
+            status,
+            reqwest::StatusCode::FORBIDDEN,
+            "{attempt:?}: {body}"
+        );
+        assert_eq!(body["error"], "forbidden");
+        assert!(body.get("current_epoch").is_none(), "{body}");
+    }
+
+    // The members carry on: a commit, and messages both ways.
+    alice.rotate_keys(a).await.unwrap();
+    bob.send_text(theirs[0], "all good").await.unwrap();
+    alice.sync().await.unwrap();
+    alice.send_text(a, "yes").await.unwrap();
+    bob.sync().await.unwrap();
+    assert!(texts(&alice, a).await.contains(&"bob: all good".to_owned()));
+    assert!(
+        texts(&bob, theirs[0])
+            .await
+            .contains(&"alice: yes".to_owned())
+    );
+    assert_eq!(
+        authenticator(&alice, a).await,
+        authenticator(&bob, theirs[0]).await
+    );
+    assert_eq!(authenticator(&alice, a).await.0, current + 1);
 }

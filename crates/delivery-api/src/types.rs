@@ -169,8 +169,12 @@ pub struct Envelope {
     /// The `MLSMessage` bytes.
     pub message: Bytes,
     /// With a commit that adds members: their Welcome, delivered only if the commit is
-    /// accepted.
+    /// accepted. Its recipients are the devices the commit adds.
     pub welcome: Option<WelcomeEnvelope>,
+    /// With a commit: the members it removes. They receive the commit (it tells them so) and
+    /// are not members after it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<DeviceRef>,
 }
 
 /// A Welcome travelling with its commit.
@@ -243,7 +247,7 @@ pub enum ErrorCode {
     Unauthorized,
     /// The nonce was used before.
     Replay,
-    /// Authenticated, but not allowed.
+    /// Authenticated, but not allowed (say, sending to a group this device is not in).
     Forbidden,
     /// The named user or device does not exist.
     NotFound,

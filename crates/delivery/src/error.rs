@@ -63,6 +63,14 @@ impl From<StoreError> for ApiError {
                     current_epoch: Some(current),
                 },
             },
+            StoreError::NotMember => Self::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::Forbidden,
+                "not a member of this group",
+            ),
+            StoreError::Roster(why) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::BadRequest, why)
+            }
             StoreError::TooManyKeyPackages { max } => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorCode::TooManyKeyPackages,

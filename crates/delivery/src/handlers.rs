@@ -292,6 +292,48 @@ pub async fn claim(
     ))
 }
 
+/// The envelope's group, epoch and kind are what its MLS message's cleartext framing says
+/// (the server orders and routes by the envelope; the members read the message), and a
+/// Welcome is a Welcome. Group messages from outside the group (external commits and
+/// proposals) are not relayed: Conclave's members refuse them.
+fn check_framing(envelope: &conclave_delivery_api::Envelope) -> Result<()> {
+    use conclave_protocol::{ContentKind, Framing};
+    let disagree = |what: &str| {
+        ApiError::bad_request(format!("the envelope's {what} is not its MLS message's"))
+    };
+    let framing = conclave_protocol::read_framing(&envelope.message.0)
+        .map_err(|e| ApiError::bad_request(format!("message: {e}")))?;
+    let Framing::Group(framing) = framing else {
+        return Err(ApiError::bad_request("message: not a group message"));
+    };
+    if framing.group_id != envelope.group_id.0 {
+        return Err(disagree("group id"));
+    }
+    if framing.epoch != envelope.epoch {
+        return Err(disagree("epoch"));
+    }
+    let kind = match framing.content {
+        ContentKind::Application => MessageKind::Application,
+        ContentKind::Proposal => MessageKind::Proposal,
+        ContentKind::Commit => MessageKind::Commit,
+    };
+    if kind != envelope.kind {
+        return Err(disagree("kind"));
+    }
+    if !framing.from_member {
+        return Err(ApiError::bad_request(
+            "message: only members' messages are relayed",
+        ));
+    }
+    if let Some(welcome) = &envelope.welcome {
+        match conclave_protocol::read_framing(&welcome.message.0) {
+            Ok(Framing::Welcome) => {}
+            _ => return Err(ApiError::bad_request("welcome: not a Welcome")),
+        }
+    }
+    Ok(())
+}
+
 fn resolve(shared: &Shared, devices: &[conclave_delivery_api::DeviceRef]) -> Result<Vec<i64>> {
     if devices.len() > shared.limits.max_recipients {
         return Err(ApiError::new(
@@ -347,7 +389,12 @@ pub async fn send(
             "group_id and message must not be empty",
         ));
     }
+    if !envelope.removed.is_empty() && envelope.kind != MessageKind::Commit {
+        return Err(ApiError::bad_request("only a commit can remove members"));
+    }
+    check_framing(&envelope)?;
     let recipients = resolve(&shared, &envelope.recipients)?;
+    let removed = resolve(&shared, &envelope.removed)?;
     let welcome = match envelope.welcome {
         Some(w) => Some((
             resolve(&shared, &w.recipients)?,
@@ -363,6 +410,7 @@ pub async fn send(
         recipients,
         message: envelope.message.0,
         welcome,
+        removed,
     };
     let store = shared.store.clone();
     let sender = authed.device.clone();

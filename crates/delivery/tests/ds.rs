@@ -14,7 +14,8 @@ use conclave_test_support::TestServer;
 use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::json;
-use support::{Device, base64, envelope};
+use support::stand_in::{self, payload, welcome};
+use support::{Device, base64, envelope, start_group};
 
 async fn registered(server: &TestServer, user: &str, device: &str) -> Device {
     let d = Device::new(&server.url(), user, device);
@@ -181,10 +182,11 @@ async fn authentication_failures_are_rejected() {
     assert_eq!(body["error"], "unauthorized");
 
     // A device only ever reads and acknowledges its own queue.
+    start_group(&alice, b"g1", &[&bob]).await;
     let reply = alice
         .send(&envelope(
             b"g1",
-            0,
+            1,
             MessageKind::Application,
             &[&bob],
             b"for bob",
@@ -286,11 +288,13 @@ async fn one_commit_per_epoch_under_races() {
     let a = std::sync::Arc::new(registered(&server, "alice", "d").await);
     let b = std::sync::Arc::new(registered(&server, "bob", "d").await);
     let c = registered(&server, "carol", "d").await;
+    start_group(&a, b"race", &[&b]).await;
     for round in 0..1000u64 {
-        // Each round's winner moves the group one epoch on.
-        let epoch = round;
+        // Each round's winner moves the group one epoch on, adding and then removing carol.
+        let epoch = round + 1;
         let (a2, b2) = (a.clone(), b.clone());
         let carol = c.me();
+        let (a_ref, b_ref) = (a.me(), b.me());
         let make = |who: u8| {
             let mut e = envelope(
                 b"race",
@@ -299,12 +303,17 @@ async fn one_commit_per_epoch_under_races() {
                 &[],
                 &[who, (round % 256) as u8],
             );
-            e.recipients = vec![carol.clone()];
-            e.welcome = Some(WelcomeEnvelope {
-                recipients: vec![carol.clone()],
-                message: vec![b'W', who].into(),
-                ratchet_tree: vec![1].into(),
-            });
+            e.recipients = vec![a_ref.clone(), b_ref.clone()];
+            if round % 2 == 0 {
+                e.welcome = Some(WelcomeEnvelope {
+                    recipients: vec![carol.clone()],
+                    message: welcome(&[b'W', who]).into(),
+                    ratchet_tree: vec![1].into(),
+                });
+            } else {
+                e.recipients.push(carol.clone());
+                e.removed = vec![carol.clone()];
+            }
             e
         };
         let (ea, eb) = (make(b'a'), make(b'b'));
@@ -326,32 +335,46 @@ async fn one_commit_per_epoch_under_races() {
         assert_eq!(loser.error(), "stale_epoch");
         assert_eq!(loser.body["current_epoch"], epoch + 1);
     }
-    // Carol got exactly one commit and one Welcome per epoch, and only the winners'.
+    // Carol got a Welcome from each adding winner and the commit of each removing one, and
+    // nothing of a losing commit.
     let items = c.fetch_all().await;
-    assert_eq!(items.len(), 2000);
-    for pair in items.chunks(2) {
-        assert_eq!(pair[0].kind, MessageKind::Commit);
-        assert_eq!(pair[1].kind, MessageKind::Welcome);
-        assert_eq!(
-            pair[0].message.0[0], pair[1].message.0[1],
-            "a Welcome of a losing commit was delivered"
-        );
-        assert_eq!(pair[0].sender, pair[1].sender);
+    assert_eq!(items.len(), 1000);
+    let alices = a.fetch_all().await;
+    let winners: Vec<_> = alices
+        .iter()
+        .filter(|i| i.kind == MessageKind::Commit)
+        .collect();
+    assert_eq!(winners.len(), 1000);
+    for (round, (item, winner)) in items.iter().zip(&winners).enumerate() {
+        let (got, won) = (payload(&item.message.0), payload(&winner.message.0));
+        assert_eq!(item.sender, winner.sender, "round {round}");
+        if round % 2 == 0 {
+            assert_eq!(item.kind, MessageKind::Welcome);
+            assert_eq!(got[1], won[0], "a losing commit's Welcome was delivered");
+        } else {
+            assert_eq!(item.kind, MessageKind::Commit);
+            assert_eq!(got, won, "a losing commit was delivered");
+        }
     }
 
     // Application messages and proposals are accepted in the current epoch only, so that
     // every member reads them in the epoch they were made in.
     for kind in [MessageKind::Application, MessageKind::Proposal] {
-        let stale = a.send(&envelope(b"race", 999, kind, &[&c], b"late")).await;
+        let stale = a.send(&envelope(b"race", 1000, kind, &[&b], b"late")).await;
         assert_eq!(stale.status, StatusCode::CONFLICT, "{kind:?}");
         assert_eq!(stale.error(), "stale_epoch");
-        assert_eq!(stale.body["current_epoch"], 1000);
+        assert_eq!(stale.body["current_epoch"], 1001);
         let current = a
-            .send(&envelope(b"race", 1000, kind, &[&c], b"on time"))
+            .send(&envelope(b"race", 1001, kind, &[&b], b"on time"))
             .await;
         assert_eq!(current.status, StatusCode::OK, "{kind:?}");
     }
-    let late: Vec<_> = c.fetch_all().await.into_iter().skip(2000).collect();
+    let late: Vec<_> = b
+        .fetch_all()
+        .await
+        .into_iter()
+        .filter(|i| i.kind != MessageKind::Commit)
+        .collect();
     assert_eq!(late.len(), 2, "only the on-time messages were queued");
     server.stop().await;
 }
@@ -362,37 +385,38 @@ async fn queue_order_paging_and_ack() {
     let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
     let alice = registered(&server, "alice", "d").await;
     let bob = registered(&server, "bob", "d").await;
+    start_group(&alice, b"g", &[&bob]).await; // bob's Welcome is item 1
     for i in 0..7u8 {
         let reply = alice
-            .send(&envelope(b"g", 0, MessageKind::Application, &[&bob], &[i]))
+            .send(&envelope(b"g", 1, MessageKind::Application, &[&bob], &[i]))
             .await;
         assert_eq!(reply.status, StatusCode::OK);
     }
-    let page = bob.fetch(0, 3).await;
+    let page = bob.fetch(1, 3).await;
     assert!(page.more);
     let seqs: Vec<u64> = page.items.iter().map(|i| i.seq).collect();
-    assert_eq!(seqs, vec![1, 2, 3]);
+    assert_eq!(seqs, vec![2, 3, 4]);
     assert_eq!(page.items[0].sender, alice.me());
-    let page = bob.fetch(3, 10).await;
+    let page = bob.fetch(4, 10).await;
     assert!(!page.more);
     assert_eq!(
         page.items
             .iter()
-            .map(|i| i.message.0[0])
+            .map(|i| payload(&i.message.0)[0])
             .collect::<Vec<_>>(),
         vec![3, 4, 5, 6]
     );
     let ack = bob
-        .call("POST", "/v1/queue/ack", Some(&json!({"up_to": 5})))
+        .call("POST", "/v1/queue/ack", Some(&json!({"up_to": 6})))
         .await;
     assert_eq!(ack.body["deleted"], 5);
     let rest = bob.fetch_all().await;
-    assert_eq!(rest.iter().map(|i| i.seq).collect::<Vec<_>>(), vec![6, 7]);
+    assert_eq!(rest.iter().map(|i| i.seq).collect::<Vec<_>>(), vec![7, 8]);
     // Sequence numbers keep growing after acks.
     alice
-        .send(&envelope(b"g", 0, MessageKind::Application, &[&bob], b"x"))
+        .send(&envelope(b"g", 1, MessageKind::Application, &[&bob], b"x"))
         .await;
-    assert_eq!(bob.fetch(7, 10).await.items[0].seq, 8);
+    assert_eq!(bob.fetch(8, 10).await.items[0].seq, 9);
     server.stop().await;
 }
 
@@ -412,11 +436,13 @@ async fn a_message_goes_with_its_last_ack_and_sequences_survive_restarts() {
     let alice = registered(&server, "alice", "d").await;
     let bob = registered(&server, "bob", "d").await;
     let carol = registered(&server, "carol", "d").await;
+    // Each queue's first item, the Welcome, is acknowledged: it is gone.
+    start_group(&alice, b"g", &[&bob, &carol]).await;
     for i in 0..3u8 {
         let reply = alice
             .send(&envelope(
                 b"g",
-                0,
+                1,
                 MessageKind::Application,
                 &[&bob, &carol],
                 &[i],
@@ -430,12 +456,12 @@ async fn a_message_goes_with_its_last_ack_and_sequences_survive_restarts() {
         "one copy per message, not per recipient"
     );
     let to_nobody = alice
-        .send(&envelope(b"g", 0, MessageKind::Application, &[], b"void"))
+        .send(&envelope(b"g", 1, MessageKind::Application, &[], b"void"))
         .await;
     assert_eq!(to_nobody.status, StatusCode::OK);
     assert_eq!(stored_messages(&db), 3, "a message for nobody is not kept");
     let ack = bob
-        .call("POST", "/v1/queue/ack", Some(&json!({"up_to": 3})))
+        .call("POST", "/v1/queue/ack", Some(&json!({"up_to": 4})))
         .await;
     assert_eq!(ack.body["deleted"], 3);
     assert_eq!(
@@ -445,7 +471,7 @@ async fn a_message_goes_with_its_last_ack_and_sequences_survive_restarts() {
     );
     assert_eq!(carol.fetch_all().await.len(), 3);
     let ack = carol
-        .call("POST", "/v1/queue/ack", Some(&json!({"up_to": 2})))
+        .call("POST", "/v1/queue/ack", Some(&json!({"up_to": 3})))
         .await;
     assert_eq!(ack.body["deleted"], 2);
     assert_eq!(stored_messages(&db), 1);
@@ -461,7 +487,7 @@ async fn a_message_goes_with_its_last_ack_and_sequences_survive_restarts() {
     let reply = alice
         .send(&envelope(
             b"g",
-            0,
+            1,
             MessageKind::Application,
             &[&bob, &carol],
             b"after",
@@ -469,10 +495,10 @@ async fn a_message_goes_with_its_last_ack_and_sequences_survive_restarts() {
         .await;
     assert_eq!(reply.status, StatusCode::OK);
     let bobs = bob.fetch_all().await;
-    assert_eq!(bobs.iter().map(|i| i.seq).collect::<Vec<_>>(), vec![4]);
+    assert_eq!(bobs.iter().map(|i| i.seq).collect::<Vec<_>>(), vec![5]);
     let carols = carol.fetch_all().await;
-    assert_eq!(carols.iter().map(|i| i.seq).collect::<Vec<_>>(), vec![3, 4]);
-    assert_eq!(carols[1].message.0, b"after");
+    assert_eq!(carols.iter().map(|i| i.seq).collect::<Vec<_>>(), vec![4, 5]);
+    assert_eq!(payload(&carols[1].message.0), b"after");
     server.stop().await;
 }
 
@@ -482,6 +508,7 @@ async fn websocket_pushes_new_items() {
     let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
     let alice = registered(&server, "alice", "d").await;
     let bob = registered(&server, "bob", "d").await;
+    start_group(&alice, b"g", &[&bob]).await;
     let id = fresh_identity("bob", "d");
     let signed =
         conclave_delivery_api::auth::sign_request(&bob.identity, "GET", paths::PUSH, b"", &id)
@@ -499,7 +526,7 @@ async fn websocket_pushes_new_items() {
     alice
         .send(&envelope(
             b"g",
-            0,
+            1,
             MessageKind::Application,
             &[&bob],
             b"pushed",
@@ -519,7 +546,7 @@ async fn websocket_pushes_new_items() {
     let page = bob.fetch(pushed.seq - 1, 10).await;
     let item: &QueueItem = &page.items[0];
     assert_eq!(item.seq, pushed.seq);
-    assert_eq!(item.message.0, b"pushed");
+    assert_eq!(payload(&item.message.0), b"pushed");
     assert_eq!(item.sender, alice.me());
     // An unsigned upgrade is refused.
     assert!(
@@ -545,15 +572,16 @@ async fn limits_give_clear_4xx_errors() {
     let server = TestServer::start_with(config).await;
     let alice = registered(&server, "alice", "d").await;
     let bob = registered(&server, "bob", "d").await;
+    start_group(&alice, b"g", &[&bob]).await;
 
-    let big = envelope(b"g", 0, MessageKind::Application, &[&bob], &vec![0; 8192]);
+    let big = envelope(b"g", 1, MessageKind::Application, &[&bob], &vec![0; 8192]);
     let reply = alice.send(&big).await;
     assert_eq!(
         (reply.status, reply.error()),
         (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
     );
 
-    let mut many = envelope(b"g", 0, MessageKind::Application, &[&bob], b"x");
+    let mut many = envelope(b"g", 1, MessageKind::Application, &[&bob], b"x");
     many.recipients = (0..4).map(|_| bob.me()).collect();
     let reply = alice.send(&many).await;
     assert_eq!(
@@ -581,7 +609,7 @@ async fn limits_give_clear_4xx_errors() {
         (StatusCode::BAD_REQUEST, "bad_request")
     );
 
-    let mut unknown = envelope(b"g", 0, MessageKind::Application, &[&bob], b"x");
+    let mut unknown = envelope(b"g", 1, MessageKind::Application, &[&bob], b"x");
     unknown.recipients[0].user = "ghost".into();
     assert_eq!(alice.send(&unknown).await.error(), "not_found");
 
@@ -608,8 +636,9 @@ async fn requests_are_counted_by_route() {
     let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
     let alice = registered(&server, "alice", "d").await;
     let bob = registered(&server, "bob", "d").await;
+    start_group(&alice, b"g", &[&bob]).await;
     alice
-        .send(&envelope(b"g", 0, MessageKind::Application, &[&bob], b"hi"))
+        .send(&envelope(b"g", 1, MessageKind::Application, &[&bob], b"hi"))
         .await;
     let http = reqwest::Client::new();
     // Unsigned: refused, and still counted.
@@ -642,7 +671,11 @@ async fn requests_are_counted_by_route() {
             .parse()
             .unwrap()
     };
-    assert_eq!(count(paths::MESSAGES), 2);
+    assert_eq!(
+        count(paths::MESSAGES),
+        3,
+        "the group's first commit, a message, one refused"
+    );
     assert_eq!(count(paths::REGISTER), 2);
     assert_eq!(count("unmatched"), 1);
     server.stop().await;
@@ -814,5 +847,220 @@ async fn expired_key_packages_are_not_served() {
     let response: ClaimResponse = serde_json::from_value(claim.body).unwrap();
     assert!(response.key_packages.is_empty(), "{response:?}");
     assert_eq!(response.unavailable, vec!["d".to_owned()]);
+    server.stop().await;
+}
+
+/// The server keeps a roster per group from the accepted commits: only members send, only
+/// to members; a commit reaches every member; a Welcome goes only to the devices its commit
+/// adds; a removed device's sends are refused; a non-member learns nothing of the group.
+/// And an envelope must say what its MLS message's cleartext framing says.
+#[tokio::test]
+async fn only_members_reach_a_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let alice = registered(&server, "alice", "d").await;
+    let bob = registered(&server, "bob", "d").await;
+    let carol = registered(&server, "carol", "d").await;
+    let mallory = registered(&server, "mallory", "d").await;
+    start_group(&alice, b"g", &[&bob, &carol]).await;
+    let forbidden = |reply: &support::Reply| {
+        assert_eq!(
+            (reply.status, reply.error()),
+            (StatusCode::FORBIDDEN, "forbidden"),
+            "{:?}",
+            reply.body
+        );
+        assert!(
+            reply.body.get("current_epoch").is_none(),
+            "a non-member learns the epoch: {:?}",
+            reply.body
+        );
+    };
+
+    // A stranger's commit (which would move the epoch on for good), proposal and message.
+    for kind in [
+        MessageKind::Commit,
+        MessageKind::Proposal,
+        MessageKind::Application,
+    ] {
+        for epoch in [0, 1, 2] {
+            forbidden(
+                &mallory
+                    .send(&envelope(b"g", epoch, kind, &[&alice, &bob, &carol], b"x"))
+                    .await,
+            );
+        }
+    }
+    // Nor does a message for a group nobody started reach anyone; only a commit starts one.
+    forbidden(
+        &mallory
+            .send(&envelope(
+                b"new",
+                0,
+                MessageKind::Application,
+                &[&alice],
+                b"x",
+            ))
+            .await,
+    );
+
+    // Members send only to members.
+    let reply = alice
+        .send(&envelope(
+            b"g",
+            1,
+            MessageKind::Application,
+            &[&mallory],
+            b"x",
+        ))
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        reply.body
+    );
+    // A commit that leaves a member out would leave it behind.
+    let reply = alice
+        .send(&envelope(
+            b"g",
+            1,
+            MessageKind::Commit,
+            &[&alice, &bob],
+            b"c",
+        ))
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        reply.body
+    );
+    // A Welcome goes only to devices the commit adds.
+    let mut rejoin = envelope(b"g", 1, MessageKind::Commit, &[&alice, &bob, &carol], b"c");
+    rejoin.welcome = Some(WelcomeEnvelope {
+        recipients: vec![bob.me()],
+        message: welcome(b"w").into(),
+        ratchet_tree: vec![0].into(),
+    });
+    let reply = alice.send(&rejoin).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        reply.body
+    );
+    // Nor does a member remove itself (MLS forbids it: it asks to leave).
+    let mut self_removal = envelope(b"g", 1, MessageKind::Commit, &[&alice, &bob, &carol], b"c");
+    self_removal.removed = vec![alice.me()];
+    let reply = alice.send(&self_removal).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        reply.body
+    );
+
+    // The envelope's fields must be its message's.
+    let mut other_group = envelope(b"g", 1, MessageKind::Application, &[&bob], b"x");
+    other_group.message = stand_in::message(b"h", 1, MessageKind::Application, b"x").into();
+    let mut other_epoch = envelope(b"g", 1, MessageKind::Application, &[&bob], b"x");
+    other_epoch.message = stand_in::message(b"g", 7, MessageKind::Application, b"x").into();
+    // A commit sent as an application message would dodge the one-commit-per-epoch rule.
+    let mut other_kind = envelope(b"g", 1, MessageKind::Application, &[&bob], b"x");
+    other_kind.message = stand_in::message(b"g", 1, MessageKind::Commit, b"x").into();
+    let mut not_mls = envelope(b"g", 1, MessageKind::Application, &[&bob], b"x");
+    not_mls.message = b"hello".to_vec().into();
+    let mut fake_welcome = envelope(b"g", 1, MessageKind::Commit, &[&alice, &bob, &carol], b"c");
+    fake_welcome.welcome = Some(WelcomeEnvelope {
+        recipients: vec![mallory.me()],
+        message: stand_in::message(b"g", 1, MessageKind::Application, b"w").into(),
+        ratchet_tree: vec![0].into(),
+    });
+    for bad in [other_group, other_epoch, other_kind, not_mls, fake_welcome] {
+        let reply = alice.send(&bad).await;
+        assert_eq!(
+            (reply.status, reply.error()),
+            (StatusCode::BAD_REQUEST, "bad_request"),
+            "{bad:?}"
+        );
+    }
+    // None of it reached anyone, nor moved the group on.
+    assert!(bob.fetch_all().await.is_empty());
+    assert!(mallory.fetch_all().await.is_empty());
+
+    // Alice removes carol: carol is told, and can send no more; the others carry on.
+    let mut removal = envelope(b"g", 1, MessageKind::Commit, &[&alice, &bob, &carol], b"rm");
+    removal.removed = vec![carol.me()];
+    assert_eq!(alice.send(&removal).await.status, StatusCode::OK);
+    assert_eq!(
+        carol.fetch_all().await.len(),
+        1,
+        "the removed device gets its removal"
+    );
+    forbidden(
+        &carol
+            .send(&envelope(
+                b"g",
+                2,
+                MessageKind::Application,
+                &[&alice, &bob],
+                b"still?",
+            ))
+            .await,
+    );
+    forbidden(
+        &carol
+            .send(&envelope(
+                b"g",
+                2,
+                MessageKind::Commit,
+                &[&alice, &bob, &carol],
+                b"c",
+            ))
+            .await,
+    );
+    let reply = bob
+        .send(&envelope(
+            b"g",
+            2,
+            MessageKind::Application,
+            &[&carol],
+            b"x",
+        ))
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "carol is no member"
+    );
+    let reply = bob
+        .send(&envelope(
+            b"g",
+            2,
+            MessageKind::Application,
+            &[&alice],
+            b"on",
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    // Adding her again by a commit's Welcome puts her back.
+    let mut add = envelope(b"g", 2, MessageKind::Commit, &[&alice, &bob], b"add");
+    add.welcome = Some(WelcomeEnvelope {
+        recipients: vec![carol.me()],
+        message: welcome(b"w").into(),
+        ratchet_tree: vec![0].into(),
+    });
+    assert_eq!(bob.send(&add).await.status, StatusCode::OK);
+    let reply = carol
+        .send(&envelope(
+            b"g",
+            3,
+            MessageKind::Application,
+            &[&alice, &bob],
+            b"back",
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     server.stop().await;
 }

@@ -74,6 +74,7 @@ async fn database_holds_no_plaintext() {
             message: invitation.welcome.clone().into(),
             ratchet_tree: invitation.ratchet_tree.clone().into(),
         }),
+        removed: vec![],
     };
     assert_eq!(alice.send(&envelope).await.status, StatusCode::OK);
     group.merge_pending_commit(&alice.provider).unwrap();
@@ -109,6 +110,7 @@ async fn database_holds_no_plaintext() {
             recipients: vec![bob.me()],
             message: ct.clone().into(),
             welcome: None,
+            removed: vec![],
         };
         assert_eq!(alice.send(&env).await.status, StatusCode::OK);
         ciphertexts.push(ct);

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use conclave_delivery_api::MessageKind;
 use conclave_delivery_api::auth::fresh_identity;
 use reqwest::StatusCode;
-use support::{Device, envelope};
+use support::stand_in::payload;
+use support::{Device, envelope, start_group};
 
 struct Ds {
     child: Child,
@@ -80,7 +81,7 @@ async fn stream_until(
             for n in 0..10_000u32 {
                 let mut payload = vec![sender];
                 payload.extend_from_slice(&n.to_be_bytes());
-                let env = envelope(b"stream", 0, MessageKind::Application, &[&bob], &payload);
+                let env = envelope(b"stream", 1, MessageKind::Application, &[&bob], &payload);
                 let body = serde_json::to_vec(&env).unwrap();
                 let id = fresh_identity("alice", "d");
                 let reply = tokio::time::timeout(
@@ -136,11 +137,12 @@ async fn run_crash(signal: &str) {
     let bob = Arc::new(Device::new(&ds.url, "bob", "d"));
     assert_eq!(alice.register().await.status, StatusCode::CREATED);
     assert_eq!(bob.register().await.status, StatusCode::CREATED);
+    start_group(&alice, b"stream", &[&bob]).await;
 
     // One accepted request kept aside, to replay after the restart.
     let kept_body = serde_json::to_vec(&envelope(
         b"stream",
-        0,
+        1,
         MessageKind::Application,
         &[&bob],
         b"kept",
@@ -192,7 +194,7 @@ async fn run_crash(signal: &str) {
         .fetch_all()
         .await
         .into_iter()
-        .map(|i| i.message.0)
+        .map(|i| payload(&i.message.0))
         .collect();
     let unique: HashSet<&Vec<u8>> = received.iter().collect();
     assert_eq!(unique.len(), received.len(), "a message was queued twice");

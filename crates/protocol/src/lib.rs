@@ -73,6 +73,7 @@ mod config;
 mod crypto;
 mod error;
 mod events;
+mod framing;
 pub mod group;
 mod group_name;
 mod identity;
@@ -86,6 +87,7 @@ pub use config::{CipherSuite, GroupConfig, HandshakeFraming, PAST_EPOCH_LIFETIME
 pub use crypto::Crypto;
 pub use error::{Cause, Error};
 pub use events::{GroupEvent, PendingProposal, ProposalSummary};
+pub use framing::{ContentKind, Framing, GroupFraming, read_framing};
 pub use group::{
     CommitBundle, CommitDigest, CredentialMapper, Group, Invitation, JoinOptions, MemberInfo,
 };

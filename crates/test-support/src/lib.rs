@@ -6,6 +6,8 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod stand_in;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;

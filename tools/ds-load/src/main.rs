@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use conclave_delivery::{Config, Limits, Server};
 use conclave_delivery_api::auth::{fresh_identity, sign_request};
-use conclave_delivery_api::{DeviceRef, Envelope, MessageKind, PushFrame, paths};
+use conclave_delivery_api::{DeviceRef, Envelope, MessageKind, PushFrame, WelcomeEnvelope, paths};
+use conclave_test_support::stand_in;
 use futures_util::StreamExt;
 use openmls_rust_crypto::RustCrypto;
 use openmls_traits::crypto::OpenMlsCrypto;
@@ -107,6 +108,10 @@ fn is_loopback(url: &str) -> bool {
 }
 
 /// A signed POST of `body` to `url` (parsed once by the caller, not per request).
+fn group_id(i: usize) -> Vec<u8> {
+    format!("group-{i}").into_bytes()
+}
+
 async fn post(
     http: &reqwest::Client,
     url: &reqwest::Url,
@@ -239,6 +244,38 @@ async fn main() -> std::process::ExitCode {
         started.elapsed()
     );
 
+    // Start the groups as clients do: the first member's commit, whose Welcome adds the
+    // rest (the server lets only members send to a group, and only to members).
+    let groups: Vec<Vec<Arc<Dev>>> = devs
+        .chunks(args.group_size)
+        .filter(|g| g.len() >= 2)
+        .map(|g| g.to_vec())
+        .collect();
+    for (i, group) in groups.iter().enumerate() {
+        let group_id = group_id(i);
+        let envelope = Envelope {
+            group_id: group_id.clone().into(),
+            epoch: 0,
+            kind: MessageKind::Commit,
+            recipients: vec![group[0].name.clone()],
+            message: stand_in::message(&group_id, 0, MessageKind::Commit, b"start").into(),
+            welcome: Some(WelcomeEnvelope {
+                recipients: group[1..].iter().map(|d| d.name.clone()).collect(),
+                message: stand_in::welcome(b"welcome").into(),
+                ratchet_tree: vec![0].into(),
+            }),
+            removed: Vec::new(),
+        };
+        let body = serde_json::to_vec(&envelope).expect("json");
+        match post(&http, &messages_url, &group[0], body).await {
+            Ok(s) if s.is_success() => {}
+            other => {
+                eprintln!("starting group {i}: {other:?}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
+
     // Connect every device's WebSocket; on each push, fetch (as a client does) and record
     // the send-to-fetched latency of every item.
     let epoch0 = Instant::now();
@@ -292,9 +329,10 @@ async fn main() -> std::process::ExitCode {
                 let now = epoch0.elapsed().as_micros() as u64;
                 for item in &page.items {
                     read_up_to = read_up_to.max(item.seq);
-                    if item.message.0.len() >= 8 {
-                        let sent =
-                            u64::from_be_bytes(item.message.0[..8].try_into().unwrap_or([0; 8]));
+                    // The groups' first commits and Welcomes carry shorter payloads.
+                    let payload = stand_in::payload(&item.message.0);
+                    if payload.len() >= 8 {
+                        let sent = u64::from_be_bytes(payload[..8].try_into().unwrap_or([0; 8]));
                         if let Ok(mut l) = latencies.lock() {
                             l.push(now.saturating_sub(sent));
                         }
@@ -307,11 +345,6 @@ async fn main() -> std::process::ExitCode {
     println!("{} websockets connected", sockets.len());
 
     // Send.
-    let groups: Vec<Vec<Arc<Dev>>> = devs
-        .chunks(args.group_size)
-        .filter(|g| g.len() >= 2)
-        .map(|g| g.to_vec())
-        .collect();
     let groups = Arc::new(groups);
     let sent = Arc::new(AtomicU64::new(0));
     let round_trips = Arc::new(std::sync::Mutex::new(Vec::<u64>::new()));
@@ -346,19 +379,20 @@ async fn main() -> std::process::ExitCode {
                 let from = &group[(n as usize / groups.len()) % group.len()];
                 let mut message = (epoch0.elapsed().as_micros() as u64).to_be_bytes().to_vec();
                 message.extend_from_slice(&[0x5a; 248]);
+                let group_id = group_id((n as usize) % groups.len());
                 let envelope = Envelope {
-                    group_id: format!("group-{}", (n as usize) % groups.len())
-                        .into_bytes()
-                        .into(),
-                    epoch: 0,
+                    epoch: 1,
                     kind: MessageKind::Application,
                     recipients: group
                         .iter()
                         .filter(|d| d.name != from.name)
                         .map(|d| d.name.clone())
                         .collect(),
-                    message: message.into(),
+                    message: stand_in::message(&group_id, 1, MessageKind::Application, &message)
+                        .into(),
+                    group_id: group_id.into(),
                     welcome: None,
+                    removed: Vec::new(),
                 };
                 let body = serde_json::to_vec(&envelope).expect("json");
                 let request_started = Instant::now();

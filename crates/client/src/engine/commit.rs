@@ -250,6 +250,7 @@ impl Engine {
             recipients,
             message: bundle.commit.clone().into(),
             welcome,
+            removed: bundle.removed.iter().map(device_ref).collect(),
         };
         tx.commit()?;
         Ok(Some(envelope))
@@ -305,6 +306,7 @@ impl Engine {
                 recipients,
                 message: proposal.into(),
                 welcome: None,
+                removed: Vec::new(),
             }
         };
         match self.ds.send(&envelope).await {

@@ -172,6 +172,7 @@ impl Engine {
                     recipients,
                     message: ciphertext.into(),
                     welcome: None,
+                    removed: Vec::new(),
                 }));
             }
         };

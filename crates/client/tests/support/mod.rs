@@ -95,3 +95,36 @@ pub async fn start_conversation(
     }
     (id, theirs)
 }
+
+/// Posts `envelope` to the server signed by `identity`, as a client of that device would
+/// (for attacks a real client does not make): the status and the JSON body.
+pub async fn post_envelope(
+    server: &TestServer,
+    identity: &conclave_protocol::Identity,
+    envelope: &conclave_delivery_api::Envelope,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    use conclave_delivery_api::auth::{fresh_identity, sign_request};
+    let body = serde_json::to_vec(envelope).unwrap();
+    let member = identity.member();
+    let signed = sign_request(
+        identity,
+        "POST",
+        conclave_delivery_api::paths::MESSAGES,
+        &body,
+        &fresh_identity(member.user.as_str(), member.device.as_str()),
+    )
+    .unwrap();
+    let mut request = reqwest::Client::new()
+        .post(format!(
+            "{}{}",
+            server.url(),
+            conclave_delivery_api::paths::MESSAGES
+        ))
+        .body(body);
+    for (name, value) in signed {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or_default())
+}

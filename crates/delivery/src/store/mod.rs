@@ -60,6 +60,13 @@ pub enum StoreError {
         /// Where the group is.
         current: u64,
     },
+    /// The sender is not a member of the group (or the group does not exist: the two are
+    /// not told apart).
+    #[error("not a member of this group")]
+    NotMember,
+    /// An envelope of a member disagrees with the group's roster.
+    #[error("{0}")]
+    Roster(String),
     /// Too many key packages for the device.
     #[error("at most {max} key packages per device")]
     TooManyKeyPackages {
@@ -89,6 +96,8 @@ pub struct Delivery {
     pub message: Vec<u8>,
     /// A Welcome, delivered only if the commit is accepted: (recipients, welcome, tree).
     pub welcome: Option<(Vec<i64>, Vec<u8>, Vec<u8>)>,
+    /// With a commit: the members it removes.
+    pub removed: Vec<i64>,
 }
 
 /// The result of an accepted delivery: the group's epoch, and the queue items written (for
@@ -140,7 +149,9 @@ pub trait DeliveryStore: Send + Sync + 'static {
         one_time: bool,
         nonce: Nonce,
     ) -> Result<ClaimResponse, StoreError>;
-    /// Fans a message out to its recipients in one transaction; commits are ordered.
+    /// Fans a message out to its recipients in one transaction, if the sender and every
+    /// recipient are on the group's roster; commits are ordered, and change the roster (the
+    /// group's first commit starts it).
     fn deliver(
         &self,
         sender: &DeviceRecord,

@@ -1,7 +1,7 @@
 //! The SQLite store: one database file, one writer thread for every write (`writer.rs`), and
 //! a small pool of reading connections beside it (WAL lets them run while it writes).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -513,6 +513,18 @@ impl DeliveryStore for SqliteStore {
                 .prepare_cached("SELECT epoch FROM groups WHERE group_id = ?1")?
                 .query_row([&delivery.group_id], |r| r.get(0))
                 .optional()?;
+            let roster = match current {
+                Some(_) => roster(conn, &delivery.group_id)?,
+                // A group's first message must be a commit: it starts the group, with its
+                // sender as the only member.
+                None if delivery.kind == MessageKind::Commit => [sender_id].into(),
+                None => HashSet::new(),
+            };
+            // Checked before anything else: a non-member learns nothing of the group, not
+            // even its epoch.
+            if !roster.contains(&sender_id) {
+                return Err(StoreError::NotMember);
+            }
             let mut epoch = current.map_or(delivery.epoch, |e| e as u64);
             // Application messages and proposals belong to the epoch they were made in:
             // accepting them only in the group's current epoch means every member meets them
@@ -523,12 +535,20 @@ impl DeliveryStore for SqliteStore {
             {
                 return Err(StoreError::StaleEpoch { current: epoch });
             }
+            if delivery.kind == MessageKind::Commit && current.is_some() && delivery.epoch != epoch
+            {
+                // Exactly one commit per epoch is accepted (a group's first commit sets it).
+                return Err(StoreError::StaleEpoch { current: epoch });
+            }
+            if let Some(stranger) = delivery.recipients.iter().find(|r| !roster.contains(r)) {
+                return Err(StoreError::Roster(format!(
+                    "recipient {} is not a member of this group",
+                    device_name(conn, *stranger)?
+                )));
+            }
             if delivery.kind == MessageKind::Commit {
-                // The first commit seen for a group defines its epoch; after that, exactly one
-                // commit per epoch is accepted.
-                if current.is_some() && delivery.epoch != epoch {
-                    return Err(StoreError::StaleEpoch { current: epoch });
-                }
+                check_roster(&roster, sender_id, &delivery)?;
+                change_roster(conn, &delivery, current.is_none().then_some(sender_id))?;
                 epoch = delivery.epoch + 1;
                 conn.prepare_cached(
                     "INSERT INTO groups (group_id, epoch) VALUES (?1, ?2)
@@ -640,6 +660,78 @@ impl DeliveryStore for SqliteStore {
             Ok(conn.query_row("SELECT COUNT(*) FROM queue", [], |r| r.get::<_, i64>(0))? as u64)
         })
     }
+}
+
+/// The devices on a group's roster.
+fn roster(conn: &Connection, group_id: &[u8]) -> Result<HashSet<i64>, StoreError> {
+    let mut statement =
+        conn.prepare_cached("SELECT device_id FROM group_members WHERE group_id = ?1")?;
+    let ids = statement
+        .query_map([group_id], |r| r.get(0))?
+        .collect::<Result<HashSet<i64>, _>>()?;
+    Ok(ids)
+}
+
+/// A commit goes to every member (a member left out would fall behind for good), removes
+/// only members other than its sender, and adds (by its Welcome) only devices not yet in.
+fn check_roster(roster: &HashSet<i64>, sender: i64, delivery: &Delivery) -> Result<(), StoreError> {
+    let told: HashSet<i64> = delivery.recipients.iter().copied().collect();
+    if roster.iter().any(|m| *m != sender && !told.contains(m)) {
+        return Err(StoreError::Roster(
+            "a commit must go to every member of the group".into(),
+        ));
+    }
+    for removed in &delivery.removed {
+        if *removed == sender || !roster.contains(removed) {
+            return Err(StoreError::Roster(
+                "a commit can remove only other members of the group".into(),
+            ));
+        }
+    }
+    if let Some((joiners, _, _)) = &delivery.welcome
+        && joiners.iter().any(|j| roster.contains(j))
+    {
+        return Err(StoreError::Roster(
+            "a Welcome goes only to devices the commit adds".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Applies an accepted commit to the roster: its Welcome's recipients in, the removed out.
+/// A group's first commit also puts its sender on the roster.
+fn change_roster(
+    conn: &Connection,
+    delivery: &Delivery,
+    creator: Option<i64>,
+) -> Result<(), StoreError> {
+    if let Some(creator) = creator {
+        conn.prepare_cached("INSERT INTO group_members (group_id, device_id) VALUES (?1, ?2)")?
+            .execute(params![delivery.group_id, creator])?;
+    }
+    let mut remove =
+        conn.prepare_cached("DELETE FROM group_members WHERE group_id = ?1 AND device_id = ?2")?;
+    for device in &delivery.removed {
+        remove.execute(params![delivery.group_id, device])?;
+    }
+    if let Some((joiners, _, _)) = &delivery.welcome {
+        let mut add =
+            conn.prepare_cached("INSERT INTO group_members (group_id, device_id) VALUES (?1, ?2)")?;
+        for device in joiners {
+            add.execute(params![delivery.group_id, device])?;
+        }
+    }
+    Ok(())
+}
+
+/// A device's `user/device` name, for error messages.
+fn device_name(conn: &Connection, id: i64) -> Result<String, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT users.name || '/' || devices.name FROM devices
+             JOIN users ON users.id = devices.user_id WHERE devices.id = ?1",
+        )?
+        .query_row([id], |r| r.get(0))?)
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@ use reqwest::StatusCode;
 use serde::Serialize;
 use serde_json::Value;
 
+pub use conclave_test_support::stand_in;
+
 /// A device with a real MLS signature key.
 pub struct Device {
     pub user: String,
@@ -167,19 +169,50 @@ pub fn base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// An envelope whose message is a stand-in (`stand_in::message`) carrying `payload`.
 pub fn envelope(
     group: &[u8],
     epoch: u64,
     kind: MessageKind,
     to: &[&Device],
-    message: &[u8],
+    payload: &[u8],
 ) -> Envelope {
     Envelope {
         group_id: group.to_vec().into(),
         epoch,
         kind,
         recipients: to.iter().map(|d| d.me()).collect(),
-        message: message.to_vec().into(),
+        message: stand_in::message(group, epoch, kind, payload).into(),
         welcome: None,
+        removed: Vec::new(),
+    }
+}
+
+/// Starts group `group` with `creator` and `members` in it, the way a client does (a first
+/// commit, in epoch 0, whose Welcome adds the members); the members' Welcomes are fetched
+/// and acknowledged. The group is then in epoch 1.
+pub async fn start_group(creator: &Device, group: &[u8], members: &[&Device]) {
+    let mut commit = envelope(group, 0, MessageKind::Commit, &[creator], b"start");
+    if !members.is_empty() {
+        commit.welcome = Some(conclave_delivery_api::WelcomeEnvelope {
+            recipients: members.iter().map(|d| d.me()).collect(),
+            message: stand_in::welcome(b"welcome").into(),
+            ratchet_tree: vec![0].into(),
+        });
+    }
+    let reply = creator.send(&commit).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    for device in std::iter::once(&creator).chain(members) {
+        let items = device.fetch_all().await;
+        if let Some(last) = items.last() {
+            let ack = device
+                .call(
+                    "POST",
+                    "/v1/queue/ack",
+                    Some(&serde_json::json!({"up_to": last.seq})),
+                )
+                .await;
+            assert_eq!(ack.status, StatusCode::OK);
+        }
     }
 }
