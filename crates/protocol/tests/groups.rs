@@ -703,3 +703,64 @@ fn only_the_commit_this_device_sent_merges_at_its_echo() {
     assert_eq!(bob.group().name(), "second");
     assert_in_step(&[&alice, &bob]);
 }
+
+/// What the delivery service reads of each kind of message, without keys: exactly the
+/// group, epoch and content type the members see, whatever the handshake framing.
+#[test]
+fn the_cleartext_framing_says_what_each_message_is() {
+    use conclave_protocol::{ContentKind, Framing, GroupFraming, read_framing};
+    for framing in [HandshakeFraming::Encrypted, HandshakeFraming::Plaintext] {
+        let config = GroupConfig {
+            handshake_framing: framing,
+            ..GroupConfig::default()
+        };
+        let mut alice = Client::with_config("alice", "d1", config.clone());
+        let mut bob = Client::with_config("bob", "d1", config);
+        alice.create("Framing");
+        let bob_package = bob.key_package();
+        assert_eq!(
+            read_framing(&bob_package).unwrap(),
+            Framing::Other("key package")
+        );
+        let add = alice.add(&[bob_package]);
+        alice.merge();
+        bob.join(&add);
+        let id = alice.group().id().as_bytes().to_vec();
+        let group = |epoch, content| {
+            Framing::Group(GroupFraming {
+                group_id: id.clone(),
+                epoch,
+                content,
+                from_member: true,
+            })
+        };
+        assert_eq!(
+            read_framing(&add.commit).unwrap(),
+            group(0, ContentKind::Commit)
+        );
+        let welcome = &add.invitation.as_ref().unwrap().welcome;
+        assert_eq!(read_framing(welcome).unwrap(), Framing::Welcome);
+        let message = alice.encrypt(b"hi");
+        assert_eq!(
+            read_framing(&message).unwrap(),
+            group(1, ContentKind::Application)
+        );
+        let leave = {
+            let (g, p, i) = bob.parts();
+            g.leave(p, i).unwrap()
+        };
+        assert_eq!(
+            read_framing(&leave).unwrap(),
+            group(1, ContentKind::Proposal)
+        );
+        // Bytes that are not exactly one MLSMessage are refused, trailing bytes included.
+        let mut trailing = message.clone();
+        trailing.push(0);
+        for bad in [&b""[..], b"hello", &message[..message.len() - 1], &trailing] {
+            assert!(
+                matches!(read_framing(bad), Err(Error::Malformed(_))),
+                "{framing:?}"
+            );
+        }
+    }
+}
