@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use conclave_delivery_api::auth::{fresh_identity, sign_request};
 use conclave_delivery_api::{
-    AckRequest, AckResponse, ClaimRequest, ClaimResponse, DeviceInfo, Envelope, ErrorBody,
-    ErrorCode, KeyPackageStock, PublishKeyPackages, PushFrame, QueuePage, RegisterRequest,
-    SendResponse, paths,
+    AckRequest, AckResponse, ClaimRequest, ClaimResponse, DeviceInfo, DirectoryRequest,
+    DirectoryResponse, Envelope, ErrorBody, ErrorCode, KeyPackageStock, PublishKeyPackages,
+    PushFrame, QueuePage, RegisterRequest, RejectRequest, RejectResponse, SendResponse, paths,
 };
-use conclave_protocol::Identity;
+use conclave_protocol::{GroupId, Identity, UserName};
 use futures_util::StreamExt as _;
 use reqwest::Method;
 use serde::Serialize;
@@ -118,6 +118,31 @@ impl Ds {
     ) -> Result<KeyPackageStock, ClientError> {
         self.plain(Method::POST, paths::KEY_PACKAGES, Some(body))
             .await
+    }
+
+    /// `POST /v1/directory`: the devices, with their keys, of each of `users` that exists.
+    pub(crate) async fn directory(
+        &self,
+        users: &[UserName],
+    ) -> Result<DirectoryResponse, ClientError> {
+        let body = DirectoryRequest {
+            users: users.iter().map(|u| u.as_str().to_owned()).collect(),
+        };
+        self.plain(Method::POST, paths::DIRECTORY, Some(&body))
+            .await
+    }
+
+    /// `POST /v1/reject`: this member refuses the commit `group`'s epoch `epoch` ended with.
+    pub(crate) async fn reject(
+        &self,
+        group: &GroupId,
+        epoch: u64,
+    ) -> Result<RejectResponse, ClientError> {
+        let body = RejectRequest {
+            group_id: group.as_bytes().to_vec().into(),
+            epoch,
+        };
+        self.plain(Method::POST, paths::REJECT, Some(&body)).await
     }
 
     /// `POST /v1/key-packages/claim`: one key package per device of `user`.

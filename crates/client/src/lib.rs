@@ -58,7 +58,11 @@
 //!   from what the server says. A key package the server hands out is used only if it is
 //!   the one asked for: it names the user and device claimed and, for a device seen before,
 //!   carries the key it had ([`ClientError::UntrustedKeyPackage`] otherwise).
-//! - **Trust**: every member's key is recorded on first sight; a different key for a known
+//! - **Trust**: every leaf a commit or Welcome brings in must carry the key the server's
+//!   directory holds for its device (looked up once per item for all the users it names,
+//!   then cached); otherwise the commit is refused (a history line names who made it, and
+//!   the server is told, which undoes it once most members refused it) or the invitation
+//!   is. Every member's key is recorded on first sight; a different key for a known
 //!   device raises [`ClientEvent::KeyChanged`]. Safety numbers come from
 //!   [`conclave_protocol::safety`]; [`Client::verify`] marks a user's keys verified.
 //! - **Key packages**: the server keeps [`ClientConfig::key_package_stock`] one-time packages

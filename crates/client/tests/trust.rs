@@ -496,3 +496,216 @@ async fn non_members_cannot_reach_a_group() {
     );
     assert_eq!(authenticator(&alice, a).await.0, current + 1);
 }
+
+/// Mallory, a member, adds a leaf in dave's name carrying a key of her own (a key package
+/// she made herself, which the server would never have stored). Every other member checks
+/// the leaf against the directory, refuses the commit, says so in the conversation, and
+/// refuses it at the server; once most of them have, the server goes back to the epoch
+/// before it, and the group goes on without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaf_in_another_users_name_is_refused_and_the_group_goes_on() {
+    use conclave_delivery_api::{DeviceRef, Envelope, MessageKind as WireKind, WelcomeEnvelope};
+    use conclave_protocol::{CipherSuite, GroupConfig, Identity, MemoryProvider};
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let alice = client(dir.path(), "alice", &server).await;
+    let bob = client(dir.path(), "bob", &server).await;
+    let carol = client(dir.path(), "carol", &server).await;
+    let mallory = client(dir.path(), "mallory", &server).await;
+    let dave = client(dir.path(), "dave", &server).await;
+    let (a, theirs) = start_conversation(&alice, "Team", &[&bob, &carol, &mallory]).await;
+    let group_id = alice.conversation(a).await.unwrap().group_id;
+    let before = authenticator(&alice, a).await;
+    let device_ref = |m: &conclave_protocol::MemberId| DeviceRef {
+        user: m.user.to_string(),
+        device: m.device.to_string(),
+    };
+    let everyone: Vec<DeviceRef> = [&alice, &bob, &carol, &mallory]
+        .iter()
+        .map(|c| device_ref(c.me()))
+        .collect();
+    let daves_device = device_ref(dave.me());
+    let forged = {
+        let provider = MemoryProvider::default();
+        let key = Identity::create(&provider, dave.me().clone(), CipherSuite::default()).unwrap();
+        key.key_packages(&provider, &GroupConfig::default(), 1)
+            .unwrap()
+            .remove(0)
+            .bytes
+    };
+    drop(mallory);
+
+    let profile = dir
+        .path()
+        .join("mallory")
+        .join(conclave_client::PROFILE_FILE);
+    let mut store = conclave_storage::Store::open(&profile).unwrap();
+    let mallory_id = store.identity().unwrap().unwrap();
+    let bundle = {
+        let mut tx = store.transaction().unwrap();
+        let g = tx.group(&group_id).unwrap();
+        let bundle = g
+            .group
+            .add_members(&g.provider, &mallory_id, &[forged])
+            .unwrap();
+        tx.commit().unwrap();
+        bundle
+    };
+    let invitation = bundle.invitation.unwrap();
+    let envelope = Envelope {
+        group_id: group_id.as_bytes().to_vec().into(),
+        epoch: bundle.epoch,
+        kind: WireKind::Commit,
+        recipients: everyone,
+        message: bundle.commit.into(),
+        welcome: Some(WelcomeEnvelope {
+            recipients: vec![daves_device],
+            message: invitation.welcome.into(),
+            ratchet_tree: invitation.ratchet_tree.into(),
+        }),
+        removed: Vec::new(),
+    };
+    let (status, body) = post_envelope(&server, &mallory_id, &envelope).await;
+    assert!(status.is_success(), "{body}");
+
+    let others = [(&alice, a), (&bob, theirs[0]), (&carol, theirs[1])];
+    for (member, conversation) in others {
+        member.sync().await.unwrap();
+        let members = member.members(conversation).await.unwrap();
+        assert_eq!(members.len(), 4, "{:?}", members);
+        assert!(members.iter().all(|m| m.id.user.as_str() != "dave"));
+        assert_eq!(authenticator(member, conversation).await, before);
+        let refused = member
+            .history(conversation, None, 20)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|m| m.message.kind == MessageKind::Event && m.message.body.contains("refused"))
+            .expect("a line saying what was refused");
+        assert_eq!(refused.message.sender.user.as_str(), "mallory");
+        assert!(
+            refused.message.body.contains(&dave.me().to_string()),
+            "{}",
+            refused.message.body
+        );
+    }
+    // Dave's Welcome opens nothing.
+    dave.sync().await.unwrap();
+    assert!(dave.conversations().await.unwrap().is_empty());
+
+    // Two of the three refused it at the server, which went back to the epoch before it:
+    // the members commit and chat from there.
+    alice.rotate_keys(a).await.unwrap();
+    bob.sync().await.unwrap();
+    carol.sync().await.unwrap();
+    bob.send_text(theirs[0], "on we go").await.unwrap();
+    alice.sync().await.unwrap();
+    assert!(texts(&alice, a).await.contains(&"bob: on we go".to_owned()));
+    let after = authenticator(&alice, a).await;
+    assert_eq!(after.0, before.0 + 1);
+    assert_eq!(authenticator(&bob, theirs[0]).await, after);
+    assert_eq!(authenticator(&carol, theirs[1]).await, after);
+}
+
+/// Mallory invites carol into a group whose tree has a leaf in bob's name with mallory's
+/// key. Carol checks every leaf of the tree against the directory before joining, and
+/// refuses the invitation, and can still be invited into a real group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_into_a_tree_with_a_forged_leaf_is_refused() {
+    use conclave_client::ClientEvent;
+    use conclave_delivery_api::{DeviceRef, Envelope, MessageKind as WireKind, WelcomeEnvelope};
+    use conclave_protocol::{CipherSuite, Group, GroupConfig, Identity, MemoryProvider};
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let alice = client(dir.path(), "alice", &server).await;
+    let bob = client(dir.path(), "bob", &server).await;
+    let carol = client(dir.path(), "carol", &server).await;
+    let mallory = client(dir.path(), "mallory", &server).await;
+    let device_ref = |m: &conclave_protocol::MemberId| DeviceRef {
+        user: m.user.to_string(),
+        device: m.device.to_string(),
+    };
+    let (bobs, carols, mallorys) = (
+        device_ref(bob.me()),
+        device_ref(carol.me()),
+        device_ref(mallory.me()),
+    );
+    let config = GroupConfig::default();
+    let forged = {
+        let provider = MemoryProvider::default();
+        let key = Identity::create(&provider, bob.me().clone(), CipherSuite::default()).unwrap();
+        key.key_packages(&provider, &config, 1)
+            .unwrap()
+            .remove(0)
+            .bytes
+    };
+    drop(carol);
+    drop(mallory);
+    let open = |name: &str| {
+        let profile = dir.path().join(name).join(conclave_client::PROFILE_FILE);
+        let mut store = conclave_storage::Store::open(&profile).unwrap();
+        let identity = store.identity().unwrap().unwrap();
+        (store, identity)
+    };
+    let carols_package = {
+        let (mut store, identity) = open("carol");
+        let tx = store.transaction().unwrap();
+        let package = identity
+            .key_packages(&tx.provider(), &config, 1)
+            .unwrap()
+            .remove(0);
+        tx.commit().unwrap();
+        package.bytes
+    };
+    let (mut store, mallory_id) = open("mallory");
+    let (group_id, bundle) = {
+        let tx = store.transaction().unwrap();
+        let mut group = Group::create(&tx.provider(), &mallory_id, &config, "Trap").unwrap();
+        let bundle = group
+            .add_members(&tx.provider(), &mallory_id, &[forged, carols_package])
+            .unwrap();
+        tx.commit().unwrap();
+        (group.id(), bundle)
+    };
+    let invitation = bundle.invitation.unwrap();
+    let envelope = Envelope {
+        group_id: group_id.as_bytes().to_vec().into(),
+        epoch: bundle.epoch,
+        kind: WireKind::Commit,
+        recipients: vec![mallorys],
+        message: bundle.commit.into(),
+        welcome: Some(WelcomeEnvelope {
+            recipients: vec![bobs, carols],
+            message: invitation.welcome.into(),
+            ratchet_tree: invitation.ratchet_tree.into(),
+        }),
+        removed: Vec::new(),
+    };
+    let (status, body) = post_envelope(&server, &mallory_id, &envelope).await;
+    assert!(status.is_success(), "{body}");
+
+    let carol = reopen(dir.path(), "carol").await;
+    let mut events = carol.subscribe();
+    carol.sync().await.unwrap();
+    let refused = wait_for(&mut events, |e| {
+        matches!(e, ClientEvent::Error { message } if message.contains("refused an invitation"))
+    })
+    .await;
+    let ClientEvent::Error { message } = refused else {
+        unreachable!()
+    };
+    assert!(
+        message.contains("mallory") && message.contains(&bob.me().to_string()),
+        "{message}"
+    );
+    assert!(carol.conversations().await.unwrap().is_empty());
+    // Carol is still invitable: a real invitation works.
+    alice
+        .create_conversation("Real", &[user("carol")])
+        .await
+        .unwrap();
+    carol.sync().await.unwrap();
+    assert_eq!(carol.conversations().await.unwrap().len(), 1);
+}

@@ -11,6 +11,8 @@ pub const REGISTER: &str = "/v1/register";
 pub const DEVICES: &str = "/v1/devices";
 /// `GET` → [`crate::DevicesResponse`]; the router's pattern (see [`user_devices`]).
 pub const USER_DEVICES: &str = "/v1/users/{user}/devices";
+/// `POST` [`crate::DirectoryRequest`] → [`crate::DirectoryResponse`].
+pub const DIRECTORY: &str = "/v1/directory";
 /// `POST` [`crate::PublishKeyPackages`] → [`crate::KeyPackageStock`].
 pub const KEY_PACKAGES: &str = "/v1/key-packages";
 /// `GET` → [`crate::KeyPackageStock`].
@@ -19,6 +21,8 @@ pub const KEY_PACKAGE_STOCK: &str = "/v1/key-packages/stock";
 pub const CLAIM: &str = "/v1/key-packages/claim";
 /// `POST` [`crate::Envelope`] → [`crate::SendResponse`].
 pub const MESSAGES: &str = "/v1/messages";
+/// `POST` [`crate::RejectRequest`] → [`crate::RejectResponse`].
+pub const REJECT: &str = "/v1/reject";
 /// `GET ?after=SEQ&limit=N` → [`crate::QueuePage`] (see [`queue`]).
 pub const QUEUE: &str = "/v1/queue";
 /// `POST` [`crate::AckRequest`] → [`crate::AckResponse`].

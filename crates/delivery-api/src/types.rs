@@ -93,6 +93,22 @@ pub struct DevicesResponse {
     pub devices: Vec<DeviceInfo>,
 }
 
+/// `POST /v1/directory`: the devices of several users in one request (what a client checks
+/// the leaves of a commit or Welcome against).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryRequest {
+    /// The users, at most the server's recipient limit.
+    pub users: Vec<String>,
+}
+
+/// The answer to [`DirectoryRequest`]: an entry per user that exists (unknown users are left
+/// out).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryResponse {
+    /// Each user's devices.
+    pub users: Vec<DevicesResponse>,
+}
+
 /// `POST /v1/key-packages`: publish key packages for the signing device.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishKeyPackages {
@@ -186,6 +202,28 @@ pub struct WelcomeEnvelope {
     pub message: Bytes,
     /// The ratchet tree beside it.
     pub ratchet_tree: Bytes,
+}
+
+/// `POST /v1/reject`: this member refuses the commit the group's epoch `epoch` ended with
+/// (it brought in a leaf whose key is not its device's, say). See [`RejectResponse`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectRequest {
+    /// The group.
+    pub group_id: Bytes,
+    /// The epoch the refused commit was made in.
+    pub epoch: u64,
+}
+
+/// The answer to [`RejectRequest`]. When more than half of the members the commit was made
+/// among (its sender aside) refuse it, the group goes back to `epoch`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectResponse {
+    /// Members that refused it so far.
+    pub votes: u32,
+    /// Members that may refuse it.
+    pub voters: u32,
+    /// The group's epoch now.
+    pub epoch: u64,
 }
 
 /// The answer to an accepted envelope.

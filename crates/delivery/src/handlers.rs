@@ -16,8 +16,9 @@ use crate::extract::{Raw, Signed, SignedEmpty};
 use crate::store::{Delivery, DeviceRecord, KeyPackageEntry, Nonce, StoreError};
 use conclave_delivery_api::auth::{decode_signature, headers, scheme_of, signing_input, verify};
 use conclave_delivery_api::{
-    AckRequest, AckResponse, AddDeviceRequest, ClaimRequest, DeviceInfo, DevicesResponse, Envelope,
-    ErrorCode, MessageKind, PublishKeyPackages, RegisterRequest, SendResponse,
+    AckRequest, AckResponse, AddDeviceRequest, ClaimRequest, DeviceInfo, DevicesResponse,
+    DirectoryRequest, DirectoryResponse, Envelope, ErrorCode, MessageKind, PublishKeyPackages,
+    RegisterRequest, RejectRequest, RejectResponse, SendResponse,
 };
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -175,6 +176,50 @@ pub async fn user_devices(
     let name = user.clone();
     let devices = blocking(move || store.user_devices(&name)).await?;
     Ok(Json(DevicesResponse { user, devices }))
+}
+
+pub async fn reject(
+    State(shared): State<Arc<Shared>>,
+    Signed {
+        authed,
+        body: request,
+    }: Signed<RejectRequest>,
+) -> Result<Json<RejectResponse>> {
+    let store = shared.store.clone();
+    let voter = authed.device.id;
+    let response = blocking(move || {
+        store.reject_commit(voter, request.group_id.0, request.epoch, authed.nonce)
+    })
+    .await?;
+    Ok(Json(response))
+}
+
+pub async fn directory(
+    State(shared): State<Arc<Shared>>,
+    Signed { body: request, .. }: Signed<DirectoryRequest>,
+) -> Result<Json<DirectoryResponse>> {
+    if request.users.len() > shared.limits.max_recipients {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::TooManyRecipients,
+            format!("at most {} users", shared.limits.max_recipients),
+        ));
+    }
+    let store = shared.store.clone();
+    let users = blocking(move || {
+        let unique: std::collections::BTreeSet<String> = request.users.into_iter().collect();
+        let mut found = Vec::with_capacity(unique.len());
+        for user in unique {
+            match store.user_devices(&user) {
+                Ok(devices) => found.push(DevicesResponse { user, devices }),
+                Err(StoreError::NoSuchUser(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(found)
+    })
+    .await?;
+    Ok(Json(DirectoryResponse { users }))
 }
 
 pub async fn publish_key_packages(

@@ -183,6 +183,8 @@ impl Server {
             .route(paths::REGISTER, post(handlers::register))
             .route(paths::DEVICES, post(handlers::add_device))
             .route(paths::USER_DEVICES, get(handlers::user_devices))
+            .route(paths::DIRECTORY, post(handlers::directory))
+            .route(paths::REJECT, post(handlers::reject))
             .route(paths::KEY_PACKAGES, post(handlers::publish_key_packages))
             .route(paths::KEY_PACKAGE_STOCK, get(handlers::stock))
             .route(paths::CLAIM, post(handlers::claim))

@@ -1064,3 +1064,79 @@ async fn only_members_reach_a_group() {
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     server.stop().await;
 }
+
+async fn reject(device: &Device, epoch: u64) -> support::Reply {
+    let body = json!({ "group_id": base64(b"g"), "epoch": epoch });
+    device.call("POST", paths::REJECT, Some(&body)).await
+}
+
+/// A commit most of the other members refuse is undone: the group goes back to its epoch,
+/// with the roster it was made among. A minority cannot undo one, nor can the sender, a
+/// device the commit added, or a stranger.
+#[tokio::test]
+async fn a_commit_most_members_refuse_is_undone() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let alice = registered(&server, "alice", "d").await;
+    let bob = registered(&server, "bob", "d").await;
+    let carol = registered(&server, "carol", "d").await;
+    let mallory = registered(&server, "mallory", "d").await;
+    let dave = registered(&server, "dave", "d").await;
+    let eve = registered(&server, "eve", "d").await;
+    start_group(&alice, b"g", &[&bob, &carol, &mallory]).await; // epoch 1
+    let everyone = [&alice, &bob, &carol, &mallory];
+
+    // Mallory's commit at epoch 1 adds dave, and her next one at epoch 2 removes carol.
+    let mut add = envelope(b"g", 1, MessageKind::Commit, &everyone, b"bad");
+    add.welcome = Some(WelcomeEnvelope {
+        recipients: vec![dave.me()],
+        message: welcome(b"w").into(),
+        ratchet_tree: vec![0].into(),
+    });
+    assert_eq!(mallory.send(&add).await.status, StatusCode::OK);
+    let mut with_dave = everyone.to_vec();
+    with_dave.push(&dave);
+    let mut remove = envelope(b"g", 2, MessageKind::Commit, &with_dave, b"worse");
+    remove.removed = vec![carol.me()];
+    assert_eq!(mallory.send(&remove).await.status, StatusCode::OK);
+
+    // Neither the sender, nor the device it added, nor a stranger may refuse it.
+    assert_eq!(
+        reject(&mallory, 1).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(reject(&dave, 1).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(reject(&eve, 1).await.status, StatusCode::FORBIDDEN);
+    // One of three is not enough; refusing twice counts once.
+    for _ in 0..2 {
+        let one = reject(&alice, 1).await;
+        assert_eq!(one.status, StatusCode::OK, "{:?}", one.body);
+        assert_eq!(
+            (one.body["votes"].as_u64(), one.body["voters"].as_u64()),
+            (Some(1), Some(3))
+        );
+        assert_eq!(one.body["epoch"], 3);
+    }
+    // The second undoes both commits (the later one was made on top of it).
+    let two = reject(&carol, 1).await;
+    assert_eq!(two.status, StatusCode::OK, "{:?}", two.body);
+    assert_eq!(two.body["epoch"], 1);
+    // Back in epoch 1 with the roster of then: carol is in again, dave is not.
+    let message = envelope(b"g", 1, MessageKind::Application, &[&bob, &carol], b"on");
+    assert_eq!(alice.send(&message).await.status, StatusCode::OK);
+    let to_dave = envelope(b"g", 1, MessageKind::Application, &[&dave], b"x");
+    assert_eq!(
+        alice.send(&to_dave).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let from_dave = envelope(b"g", 1, MessageKind::Application, &[&alice], b"x");
+    assert_eq!(dave.send(&from_dave).await.status, StatusCode::FORBIDDEN);
+    // Nothing is left to refuse, and the next commit of epoch 1 is taken.
+    assert_eq!(
+        reject(&bob, 1).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let next = envelope(b"g", 1, MessageKind::Commit, &everyone, b"good");
+    assert_eq!(bob.send(&next).await.status, StatusCode::OK);
+    server.stop().await;
+}

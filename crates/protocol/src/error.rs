@@ -165,6 +165,15 @@ pub enum Error {
     /// The named member or user is not in the group.
     #[error("no such member: {0}")]
     UnknownMember(String),
+    /// A leaf a commit or Welcome brings in was refused by the caller's [`crate::LeafCheck`]
+    /// (say, it names a device with a key that is not the device's).
+    #[error("{}, brought in by {}, refused: {}", .0.member, .0.by, .0.reason)]
+    LeafRefused(Box<LeafRefusal>),
+    /// The caller's [`crate::LeafCheck`] cannot yet tell whether these leaves may join: it
+    /// must learn more (the directory's keys of their users) and process the message again.
+    /// Nothing changed.
+    #[error("leaves not yet checked: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+    LeavesUnknown(Vec<crate::MemberId>),
     /// A member being added is in the group already.
     #[error("already a member: {0}")]
     AlreadyMember(String),
@@ -192,4 +201,15 @@ pub enum Error {
     /// openmls reported an internal error (a bug there, not bad input).
     #[error("internal MLS library error: {0}")]
     Library(#[source] Cause),
+}
+
+/// What [`Error::LeafRefused`] says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeafRefusal {
+    /// Who the leaf claims to be.
+    pub member: crate::MemberId,
+    /// The member whose commit or Welcome brought it in (authenticated by MLS).
+    pub by: crate::MemberId,
+    /// Why it was refused.
+    pub reason: String,
 }

@@ -79,13 +79,14 @@ mod group_name;
 mod identity;
 mod ids;
 mod key_package;
+mod leaf_check;
 mod provider;
 pub mod safety;
 mod signing;
 
 pub use config::{CipherSuite, GroupConfig, HandshakeFraming, PAST_EPOCH_LIFETIME};
 pub use crypto::Crypto;
-pub use error::{Cause, Error};
+pub use error::{Cause, Error, LeafRefusal};
 pub use events::{GroupEvent, PendingProposal, ProposalSummary};
 pub use framing::{ContentKind, Framing, GroupFraming, read_framing};
 pub use group::{
@@ -95,6 +96,7 @@ pub use group_name::{GROUP_NAME_EXTENSION_TYPE, MAX_GROUP_NAME_LEN};
 pub use identity::{Identity, IdentityRecord, KeyPackageInfo, inspect_key_package};
 pub use ids::{DeviceId, GroupId, MAX_NAME_LEN, MemberId, UserName};
 pub use key_package::PublishedKeyPackage;
+pub use leaf_check::{AcceptAll, LeafCheck, LeafVerdict};
 pub use provider::MemoryProvider;
 pub use safety::{Fingerprint, SafetyNumber};
 

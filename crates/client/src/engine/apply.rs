@@ -5,7 +5,8 @@ use std::collections::{HashMap, HashSet};
 
 use conclave_delivery_api::QueueItem;
 use conclave_protocol::{
-    Group, GroupConfig, GroupEvent, GroupId, MemberId, ProposalSummary, UserName,
+    Error as MlsError, Group, GroupConfig, GroupEvent, GroupId, JoinOptions, LeafCheck,
+    LeafRefusal, MemberId, ProposalSummary, UserName,
 };
 use conclave_storage::{ConversationId, DeviceTrust, MessageKind, MessageState, NewMessage, Tx};
 
@@ -18,6 +19,12 @@ use crate::{ClientEvent, Result};
 pub(crate) struct Outcome {
     pub(super) events: Vec<ClientEvent>,
     pub(super) followups: Vec<FollowUp>,
+    /// Members whose keys must be looked up in the directory before the item can be
+    /// decided: the transaction is rolled back and the item processed again.
+    pub(super) lookup: Vec<MemberId>,
+    /// Commits refused for a rule every honest member applies alike (group, epoch made
+    /// in): refused at the server too, so that the group can go on without them.
+    pub(super) refused: Vec<(GroupId, u64)>,
 }
 
 /// One transaction's application of group events: the transaction, who this device is, the
@@ -51,10 +58,33 @@ impl<'a, 's> Apply<'a, 's> {
         &mut self,
         config: &GroupConfig,
         item: &QueueItem,
+        leaves: &impl LeafCheck,
     ) -> Result<bool> {
         let tree = item.ratchet_tree.as_ref().map(|t| t.0.as_slice());
-        let group = match Group::join(&self.tx.provider(), config, &item.message.0, tree) {
+        let joined = Group::join_checked(
+            &self.tx.provider(),
+            config,
+            &item.message.0,
+            tree,
+            JoinOptions::default(),
+            leaves,
+        );
+        let group = match joined {
             Ok(group) => group,
+            Err(MlsError::LeavesUnknown(members)) => {
+                self.outcome.lookup = members;
+                return Ok(false);
+            }
+            Err(MlsError::LeafRefused(refusal)) => {
+                let LeafRefusal { member, by, reason } = *refusal;
+                self.outcome.events.push(ClientEvent::Error {
+                    message: format!(
+                        "refused an invitation from {by}: its group has {member} in it, but \
+                         {reason}"
+                    ),
+                });
+                return Ok(false);
+            }
             Err(e) => {
                 self.outcome.events.push(ClientEvent::Error {
                     message: format!(
@@ -314,6 +344,17 @@ impl<'a, 's> Apply<'a, 's> {
     }
 
     /// Writes a line about a change into the conversation's history.
+    /// A history line saying that `by`'s commit (queue item `seq`) was refused, and why.
+    pub(super) fn record_refusal(
+        &mut self,
+        conversation: ConversationId,
+        by: &MemberId,
+        line: &str,
+        seq: u64,
+    ) -> Result<()> {
+        self.record(conversation, by, line, &format!("refused/{seq}"))
+    }
+
     fn record(
         &mut self,
         conversation: ConversationId,

@@ -4,7 +4,10 @@
 use std::collections::HashSet;
 
 use conclave_delivery_api::{MessageKind as WireKind, QueueItem};
-use conclave_protocol::{Error as MlsError, GroupEvent, GroupId, ProposalSummary};
+use conclave_protocol::{
+    Error as MlsError, GroupEvent, GroupId, LeafCheck, LeafRefusal, MemberId, ProposalSummary,
+    UserName,
+};
 use conclave_storage::ConversationId;
 
 use super::apply::{Apply, Outcome};
@@ -45,7 +48,7 @@ impl Engine {
                 if item.seq <= cursor {
                     continue;
                 }
-                self.process_item(item)?;
+                self.process_item_checked(&item).await?;
                 processed += 1;
             }
             // The items are applied. Before the server may delete them they must survive a
@@ -94,19 +97,70 @@ impl Engine {
         Ok(())
     }
 
-    fn process_item(&mut self, item: QueueItem) -> Result<()> {
+    /// Applies one item, first looking up in the directory the users whose new leaves it
+    /// brings in and this device does not know yet (the item is then applied again: its
+    /// first attempt rolled back).
+    async fn process_item_checked(&mut self, item: &QueueItem) -> Result<()> {
+        self.directory.start_item();
+        // One lookup covers every user the item names; a second could only follow a
+        // server that answered for other users than asked.
+        for _ in 0..2 {
+            let lookup = self.process_item(item)?;
+            if lookup.is_empty() {
+                self.send_rejections().await;
+                return Ok(());
+            }
+            let users: Vec<UserName> = lookup
+                .into_iter()
+                .map(|m| m.user)
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let response = self.ds.directory(&users).await?;
+            self.directory.learn(&users, response);
+        }
+        Err(ClientError::BadResponse(
+            "the directory did not answer for the users asked".into(),
+        ))
+    }
+
+    /// Tells the server of the commits this device refused (see [`Outcome::refused`]); one
+    /// that cannot be sent now is sent after the next item.
+    async fn send_rejections(&mut self) {
+        for (group, epoch) in std::mem::take(&mut self.rejections) {
+            match self.ds.reject(&group, epoch).await {
+                Ok(r) => tracing::info!(
+                    "refused the commit of epoch {epoch} ({} of {} members so far; the group is at {})",
+                    r.votes,
+                    r.voters,
+                    r.epoch
+                ),
+                Err(e) if e.is_offline() => self.rejections.push((group, epoch)),
+                Err(e) => tracing::warn!("the server took no refusal of epoch {epoch}: {e}"),
+            }
+        }
+    }
+
+    /// Applies one item with the cursor, or returns the members to look up first (and
+    /// changes nothing).
+    fn process_item(&mut self, item: &QueueItem) -> Result<Vec<MemberId>> {
         let me = self.identity.member().clone();
         let mut store = self.store.lock();
         let mut tx = store.transaction()?;
         let mut apply = Apply::new(&mut tx, &me, now_ms());
+        let directory = &self.directory;
+        let leaves = |member: &MemberId, key: &[u8]| directory.verdict(member, key);
         let keep = match item.kind {
-            WireKind::Welcome => apply.join_from_welcome(&self.config.group, &item)?,
+            WireKind::Welcome => apply.join_from_welcome(&self.config.group, item, &leaves)?,
             _ => {
-                self.process_group_item(&mut apply, &item)?;
+                self.process_group_item(&mut apply, item, &leaves)?;
                 true
             }
         };
-        let outcome = apply.finish();
+        let mut outcome = apply.finish();
+        if !outcome.lookup.is_empty() {
+            return Ok(std::mem::take(&mut outcome.lookup)); // `tx` rolls back
+        }
         if !keep {
             // Nothing of the join may stay; only the cursor moves.
             drop(tx);
@@ -116,11 +170,16 @@ impl Engine {
         tx.commit()?;
         drop(store);
         self.finish(outcome);
-        Ok(())
+        Ok(Vec::new())
     }
 
     /// A commit, proposal or application message for a group this device may be in.
-    fn process_group_item(&self, apply: &mut Apply<'_, '_>, item: &QueueItem) -> Result<()> {
+    fn process_group_item(
+        &self,
+        apply: &mut Apply<'_, '_>,
+        item: &QueueItem,
+        leaves: &impl LeafCheck,
+    ) -> Result<()> {
         let group_id = GroupId::from_bytes(item.group_id.0.clone());
         let Some(conversation) = apply.tx.conversation_by_group(&group_id)? else {
             return Ok(()); // a group we never joined or have forgotten
@@ -142,7 +201,10 @@ impl Engine {
             .iter()
             .filter_map(|p| p.leaving_member().cloned())
             .collect();
-        match g.group.process(&g.provider, &item.message.0) {
+        match g
+            .group
+            .process_checked(&g.provider, &item.message.0, leaves)
+        {
             Ok(events) => {
                 // Only a member's own leave is committed on its behalf; any other proposal
                 // from a member is dropped, so no commit of this device applies it in the
@@ -158,6 +220,17 @@ impl Engine {
                     })?;
                 }
                 apply.events(conversation.id, &group_id, events, &leaving, Some(item.seq))?;
+            }
+            Err(MlsError::LeavesUnknown(members)) => apply.outcome.lookup = members,
+            Err(MlsError::LeafRefused(refusal)) => {
+                let LeafRefusal { member, by, reason } = *refusal;
+                let line =
+                    format!("{by}'s change was refused: it brought in {member}, but {reason}");
+                apply.record_refusal(conversation.id, &by, &line, item.seq)?;
+                apply.outcome.refused.push((group_id.clone(), item.epoch));
+                apply.outcome.events.push(ClientEvent::Error {
+                    message: format!("in \"{}\", {line}", conversation.name),
+                });
             }
             // Delivered twice, or our own commit's echo after merging: nothing to do.
             Err(MlsError::AlreadyProcessed | MlsError::StaleEpoch { .. }) if mine => {}
@@ -175,6 +248,7 @@ impl Engine {
     /// Takes on what a committed transaction found: its events go out, its follow-ups wait.
     pub(super) fn finish(&mut self, outcome: Outcome) {
         self.followups.extend(outcome.followups);
+        self.rejections.extend(outcome.refused);
         self.emit(outcome.events);
     }
 

@@ -2,6 +2,7 @@
 //!
 //! - [`registration`]: the device at the server, and its key-package stock.
 //! - [`inbound`]: fetching the queue and applying each item with the cursor.
+//! - [`directory`]: the device keys every new leaf is checked against.
 //! - [`apply`]: turning a group's events into stored messages, trust records and UI events.
 //! - [`commit`]: group changes (create, invite, remove, rename, update, leave) with
 //!   commit-conflict retry.
@@ -20,6 +21,7 @@
 
 mod apply;
 mod commit;
+mod directory;
 mod inbound;
 mod outbox;
 mod read;
@@ -83,6 +85,9 @@ pub(crate) struct Engine {
     read: Reader,
     followups: Vec<FollowUp>,
     last_stock_check: Option<Instant>,
+    directory: directory::Directory,
+    /// Refused commits the server has not been told of yet (group, epoch made in).
+    rejections: Vec<(conclave_protocol::GroupId, u64)>,
 }
 
 impl Engine {
@@ -96,12 +101,17 @@ impl Engine {
         Self {
             read: Reader::new(store.clone(), identity.clone()),
             store,
-            identity,
+            identity: identity.clone(),
             config,
             ds,
             events,
             followups: Vec::new(),
             last_stock_check: None,
+            directory: directory::Directory::new(
+                identity.member(),
+                identity.signature_public_key(),
+            ),
+            rejections: Vec::new(),
         }
     }
 

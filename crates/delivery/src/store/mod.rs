@@ -158,6 +158,16 @@ pub trait DeliveryStore: Send + Sync + 'static {
         delivery: Delivery,
         nonce: Nonce,
     ) -> Result<Delivered, StoreError>;
+    /// Records `voter`'s refusal of the commit `group_id`'s epoch `epoch` ended with, and
+    /// goes back to that epoch once more than half of the members it was made among (its
+    /// sender aside) refused it.
+    fn reject_commit(
+        &self,
+        voter: i64,
+        group_id: Vec<u8>,
+        epoch: u64,
+        nonce: Nonce,
+    ) -> Result<conclave_delivery_api::RejectResponse, StoreError>;
     /// A page of a device's queue after `after`.
     fn fetch(&self, device: i64, after: u64, limit: u32) -> Result<QueuePage, StoreError>;
     /// Deletes a device's items up to `up_to`.

@@ -549,6 +549,7 @@ impl DeliveryStore for SqliteStore {
             if delivery.kind == MessageKind::Commit {
                 check_roster(&roster, sender_id, &delivery)?;
                 change_roster(conn, &delivery, current.is_none().then_some(sender_id))?;
+                remember_commit(conn, sender_id, &delivery)?;
                 epoch = delivery.epoch + 1;
                 conn.prepare_cached(
                     "INSERT INTO groups (group_id, epoch) VALUES (?1, ?2)
@@ -577,6 +578,106 @@ impl DeliveryStore for SqliteStore {
                 enqueue(w, recipients, &welcome, &mut pushed)?;
             }
             Ok((epoch, pushed))
+        })
+    }
+
+    fn reject_commit(
+        &self,
+        voter: i64,
+        group_id: Vec<u8>,
+        epoch: u64,
+        nonce: Nonce,
+    ) -> Result<conclave_delivery_api::RejectResponse, StoreError> {
+        self.write(move |w| {
+            let conn = &w.conn;
+            insert_nonce(conn, voter, &nonce)?;
+            let current: i64 = conn
+                .prepare_cached("SELECT epoch FROM groups WHERE group_id = ?1")?
+                .query_row([&group_id], |r| r.get(0))
+                .optional()?
+                .ok_or(StoreError::NotMember)?;
+            let current = current as u64;
+            // The roster before each commit since `epoch`, undone newest first.
+            let mut members = roster(conn, &group_id)?;
+            let mut commit_sender = None;
+            let mut commits = conn.prepare_cached(
+                "SELECT epoch, sender, added, removed FROM group_commits
+                 WHERE group_id = ?1 AND epoch >= ?2 ORDER BY epoch DESC",
+            )?;
+            let rows = commits
+                .query_map(params![group_id, epoch as i64], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            for (at, sender, added, removed) in &rows {
+                for id in ids(added) {
+                    members.remove(&id);
+                }
+                members.extend(ids(removed));
+                if *at as u64 == epoch {
+                    commit_sender = Some(*sender);
+                }
+            }
+            if !members.contains(&voter) {
+                return Err(StoreError::NotMember);
+            }
+            let Some(commit_sender) = commit_sender.filter(|_| epoch < current) else {
+                return Err(StoreError::Roster(format!(
+                    "no accepted commit of epoch {epoch} to refuse (the group is at {current})"
+                )));
+            };
+            if voter == commit_sender {
+                return Err(StoreError::Roster(
+                    "a member cannot refuse its own commit".into(),
+                ));
+            }
+            conn.prepare_cached(
+                "INSERT OR IGNORE INTO commit_rejections (group_id, epoch, device_id)
+                 VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![group_id, epoch as i64, voter])?;
+            let voted: Vec<i64> = conn
+                .prepare_cached(
+                    "SELECT device_id FROM commit_rejections WHERE group_id = ?1 AND epoch = ?2",
+                )?
+                .query_map(params![group_id, epoch as i64], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let voters = members.len() as u32 - 1;
+            let votes = voted.iter().filter(|v| members.contains(v)).count() as u32;
+            if votes * 2 <= voters {
+                return Ok(conclave_delivery_api::RejectResponse {
+                    votes,
+                    voters,
+                    epoch: current,
+                });
+            }
+            // Refused: back to `epoch`, with the roster the refused commit was made among.
+            conn.prepare_cached("UPDATE groups SET epoch = ?2 WHERE group_id = ?1")?
+                .execute(params![group_id, epoch as i64])?;
+            conn.prepare_cached("DELETE FROM group_members WHERE group_id = ?1")?
+                .execute([&group_id])?;
+            let mut add = conn.prepare_cached(
+                "INSERT INTO group_members (group_id, device_id) VALUES (?1, ?2)",
+            )?;
+            for device in &members {
+                add.execute(params![group_id, device])?;
+            }
+            for table in ["group_commits", "commit_rejections"] {
+                conn.prepare_cached(&format!(
+                    "DELETE FROM {table} WHERE group_id = ?1 AND epoch >= ?2"
+                ))?
+                .execute(params![group_id, epoch as i64])?;
+            }
+            Ok(conclave_delivery_api::RejectResponse {
+                votes,
+                voters,
+                epoch,
+            })
         })
     }
 
@@ -722,6 +823,45 @@ fn change_roster(
         }
     }
     Ok(())
+}
+
+/// How many past commits of a group are kept for [`DeliveryStore::reject_commit`].
+const COMMITS_KEPT: i64 = 100;
+
+/// Keeps an accepted commit's roster change, so that its refusal can undo it.
+fn remember_commit(conn: &Connection, sender: i64, delivery: &Delivery) -> Result<(), StoreError> {
+    let list = |ids: &[i64]| {
+        ids.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let added = delivery
+        .welcome
+        .as_ref()
+        .map(|(joiners, _, _)| list(joiners))
+        .unwrap_or_default();
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO group_commits (group_id, epoch, sender, added, removed)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        delivery.group_id,
+        delivery.epoch as i64,
+        sender,
+        added,
+        list(&delivery.removed)
+    ])?;
+    conn.prepare_cached("DELETE FROM group_commits WHERE group_id = ?1 AND epoch < ?2")?
+        .execute(params![
+            delivery.group_id,
+            delivery.epoch as i64 - COMMITS_KEPT
+        ])?;
+    Ok(())
+}
+
+fn ids(list: &str) -> impl Iterator<Item = i64> + '_ {
+    list.split(',').filter_map(|id| id.parse().ok())
 }
 
 /// A device's `user/device` name, for error messages.

@@ -38,8 +38,8 @@ use tls_codec::Deserialize as _;
 
 use self::errors::{map_state_error, map_welcome_error};
 use crate::{
-    Cause, CipherSuite, Error, GroupConfig, GroupId, Identity, MemberId, PAST_EPOCH_LIFETIME,
-    PendingProposal, ProposalSummary, group_name, safety::Fingerprint,
+    AcceptAll, Cause, CipherSuite, Error, GroupConfig, GroupId, Identity, LeafCheck, MemberId,
+    PAST_EPOCH_LIFETIME, PendingProposal, ProposalSummary, group_name, safety::Fingerprint,
 };
 
 /// A member of a group, as listed by [`Group::members`].
@@ -217,6 +217,19 @@ impl Group {
         ratchet_tree: Option<&[u8]>,
         options: JoinOptions,
     ) -> Result<Self, Error> {
+        Self::join_checked(provider, config, welcome, ratchet_tree, options, &AcceptAll)
+    }
+
+    /// [`Group::join_with`], joining only if `leaves` accepts every member's leaf in the
+    /// group's tree. A refused Welcome changes nothing (its key package stays).
+    pub fn join_checked(
+        provider: &impl OpenMlsProvider,
+        config: &GroupConfig,
+        welcome: &[u8],
+        ratchet_tree: Option<&[u8]>,
+        options: JoinOptions,
+        leaves: &impl LeafCheck,
+    ) -> Result<Self, Error> {
         // Both hold one entry per member (a secret for each joiner, a node for each
         // member), so at thousands of members decoding them is worth both cores.
         let (message, tree) = rayon::join(
@@ -249,16 +262,23 @@ impl Group {
             builder = builder.skip_lifetime_validation();
         }
         let staged = builder.build().map_err(map_welcome_error)?;
-        // Every member must map to a member id: events name members by it.
-        for member in staged.members() {
-            (options.credentials)(&member.credential)?;
-        }
         // Who added us is who signed the GroupInfo inside the Welcome (checked against that
         // member's leaf key while staging), not what the delivery service says.
         let sender = staged
             .welcome_sender()
             .map_err(|e| Error::Library(Cause::of(e)))?;
         let invited_by = (options.credentials)(sender.credential())?;
+        // Every member must map to a member id (events name members by it) and pass the
+        // caller's check of its key.
+        let members = staged
+            .members()
+            .map(|m| Ok(((options.credentials)(&m.credential)?, m.signature_key)))
+            .collect::<Result<Vec<_>, Error>>()?;
+        crate::leaf_check::check_leaves(
+            leaves,
+            &invited_by,
+            members.iter().map(|(m, k)| (m, k.as_slice())),
+        )?;
         let mls = staged.into_group(provider).map_err(map_welcome_error)?;
         let mut group = Self::wrap(mls, options.credentials);
         group.invited_by = Some(invited_by);

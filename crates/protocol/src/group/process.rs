@@ -9,7 +9,8 @@ use tls_codec::Deserialize as _;
 
 use super::errors::{map_merge_error, map_process_error};
 use super::{Group, encode};
-use crate::{Cause, Error, GroupEvent, Identity, MemberId, group_name};
+use crate::leaf_check::check_leaves;
+use crate::{AcceptAll, Cause, Error, GroupEvent, Identity, LeafCheck, MemberId, group_name};
 
 impl Group {
     /// Encrypts an application message.
@@ -28,15 +29,28 @@ impl Group {
         encode(&message)
     }
 
-    /// Processes one incoming message (application, proposal or commit) into events.
-    ///
-    /// On any error the group is unchanged, in memory and in storage, except that past epochs'
-    /// keys whose [`PAST_EPOCH_LIFETIME`](crate::PAST_EPOCH_LIFETIME) is over are gone: they are dropped first, whatever the
-    /// message turns out to be.
+    /// Processes one incoming message (application, proposal or commit) into events, taking
+    /// every leaf MLS accepts ([`Group::process_checked`] with [`AcceptAll`]).
     pub fn process(
         &mut self,
         provider: &impl OpenMlsProvider,
         bytes: &[u8],
+    ) -> Result<Vec<GroupEvent>, Error> {
+        self.process_checked(provider, bytes, &AcceptAll)
+    }
+
+    /// Processes one incoming message (application, proposal or commit) into events. A
+    /// commit is merged only if `leaves` accepts every leaf it brings in (added members,
+    /// updated leaves, the committer's new leaf).
+    ///
+    /// On any error the group is unchanged, in memory and in storage, except that past epochs'
+    /// keys whose [`PAST_EPOCH_LIFETIME`](crate::PAST_EPOCH_LIFETIME) is over are gone: they are dropped first, whatever the
+    /// message turns out to be.
+    pub fn process_checked(
+        &mut self,
+        provider: &impl OpenMlsProvider,
+        bytes: &[u8],
+        leaves: &impl LeafCheck,
     ) -> Result<Vec<GroupEvent>, Error> {
         let message = MlsMessageIn::tls_deserialize_exact(bytes)
             .map_err(|e| Error::Malformed(Cause::of(e)))?;
@@ -101,6 +115,7 @@ impl Group {
                         ));
                     }
                 };
+                self.check_new_leaves(&staged, &by, leaves)?;
                 let events = self.commit_events(&staged, by)?;
                 if let Err(e) = self.mls.merge_staged_commit(provider, *staged) {
                     self.reload(provider)?;
@@ -129,6 +144,33 @@ impl Group {
                 }])
             }
         }
+    }
+
+    /// Puts every leaf the commit brings in to `check`.
+    fn check_new_leaves(
+        &self,
+        staged: &StagedCommit,
+        by: &MemberId,
+        check: &impl LeafCheck,
+    ) -> Result<(), Error> {
+        // Each leaf's member id and key, read in place (the proposals are borrowed from
+        // the staged commit one at a time).
+        let mut leaves = Vec::new();
+        let mut take = |leaf: &openmls::prelude::LeafNode| -> Result<(), Error> {
+            let member = (self.credentials)(leaf.credential())?;
+            leaves.push((member, leaf.signature_key().as_slice().to_vec()));
+            Ok(())
+        };
+        for add in staged.add_proposals() {
+            take(add.add_proposal().key_package().leaf_node())?;
+        }
+        for update in staged.update_proposals() {
+            take(update.update_proposal().leaf_node())?;
+        }
+        if let Some(path) = staged.update_path_leaf_node() {
+            take(path)?;
+        }
+        check_leaves(check, by, leaves.iter().map(|(m, k)| (m, k.as_slice())))
     }
 
     /// The events a commit produces, read before it is merged (removed members must still be
