@@ -49,6 +49,10 @@ pub enum Command {
     Remove(ConversationId, String),
     /// Leave.
     Leave(ConversationId),
+    /// Accept an invitation from someone new.
+    Accept(ConversationId),
+    /// Decline it (leave).
+    Decline(ConversationId),
     /// Rename.
     Rename(ConversationId, String),
     /// Rotate this device's keys now.
@@ -398,6 +402,21 @@ async fn execute(client: &Client, out: &Out, command: Command) {
             if let Err(e) = client.rename(conversation, &name).await {
                 out.fail("renaming failed", e);
             }
+        }
+        Command::Accept(conversation) => {
+            if let Err(e) = client.accept(conversation).await {
+                out.fail("accepting failed", e);
+            }
+            refresh(client, out).await;
+        }
+        Command::Decline(conversation) => {
+            match client.decline(conversation).await {
+                Ok(()) => out.send(Update::Notice(
+                    "declined: the other members will remove this device".into(),
+                )),
+                Err(e) => out.fail("declining failed", e),
+            }
+            refresh(client, out).await;
         }
         Command::RotateKeys(conversation) => {
             if let Err(e) = client.rotate_keys(conversation).await {

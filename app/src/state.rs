@@ -322,6 +322,10 @@ impl AppState {
                 "{} has a new device ({member}): compare its safety number in the members panel",
                 member.user
             )),
+            ClientEvent::InvitationRequest { from, .. } => self.notice(format!(
+                "{from}, whom you have not talked to before, added you to a conversation: \
+                 accept or decline it there"
+            )),
             ClientEvent::Connection(state) => self.connection = state,
             ClientEvent::Error { message } => self.notice(message),
             ClientEvent::ConversationLeft { conversation, .. } if open == Some(conversation) => {

@@ -70,6 +70,7 @@ async fn the_next_instance_takes_over_the_local_server_and_nothing_is_lost() {
             .any(|m| m.message.body == "before the handover")
     );
     // And the conversation carries on through the new host.
+    bob.accept(theirs).await.unwrap();
     bob.send_text(theirs, "after the handover").await.unwrap();
     alice.sync().await.unwrap();
     let history = alice.history(chat, None, 10).await.unwrap();

@@ -190,6 +190,14 @@ fn onboarding_chat_invite_remove_search_leave() {
     alice.step();
     assert_eq!(alice.state().state().compose, "", "Enter sent the message");
     wait_for_text(&mut bob, "hello bob");
+    // Alice is new to bob: he reads, but writes only once he accepts.
+    assert!(shows(
+        &bob,
+        "Nothing is sent to this conversation unless you accept"
+    ));
+    assert!(!shows(&bob, "Message"), "no compose box before accepting");
+    click(&mut bob, "Accept");
+    wait_for_text(&mut bob, "Message");
     type_into(&mut bob, "Message", "hi alice");
     click(&mut bob, "Send");
     wait_for_text(&mut alice, "hi alice");
@@ -247,6 +255,7 @@ fn a_key_change_is_impossible_to_miss() {
     let theirs = world.runtime.block_on(bob.conversations()).unwrap()[0]
         .conversation
         .id;
+    world.runtime.block_on(bob.accept(theirs)).unwrap();
     world.runtime.block_on(bob.rotate_keys(theirs)).unwrap();
     wait_for_text(&mut alice, "Security warning: the key of bob/");
     assert!(shows(&alice, "Compare safety numbers"));

@@ -2,7 +2,7 @@
 //! and only their pages loaded), the compose box, and search results.
 
 use conclave_client::display::{clock, date, day};
-use conclave_client::{MessageKind, MessageState, StoredMessage};
+use conclave_client::{ConversationId, MessageKind, MessageState, StoredMessage};
 
 use crate::backend::{Command, PAGE};
 use crate::state::AppState;
@@ -53,6 +53,8 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
     ui.separator();
     if left {
         ui.weak("You are no longer a member of this conversation. Its history stays here.");
+    } else if summary.conversation.request {
+        request(ui, summary.conversation.id, commands);
     } else {
         compose(ui, state, commands);
     }
@@ -179,6 +181,22 @@ fn message_row(ui: &mut egui::Ui, message: &StoredMessage, new_day: bool) {
             body
         };
         ui.add(egui::Label::new(body).wrap()).on_hover_text(&m.body);
+    });
+}
+
+/// An invitation from someone new: nothing is sent to it until the user says yes.
+fn request(ui: &mut egui::Ui, id: ConversationId, commands: &mut Vec<Command>) {
+    ui.label(
+        "You have not talked to whoever added you here (see the first line above). \
+         Nothing is sent to this conversation unless you accept.",
+    );
+    ui.horizontal(|ui| {
+        if ui.button("Accept").clicked() {
+            commands.push(Command::Accept(id));
+        }
+        if ui.button("Decline").clicked() {
+            commands.push(Command::Decline(id));
+        }
     });
 }
 

@@ -14,9 +14,9 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use conclave_client::{Client, ClientError, ConversationId, MessageState, UserName};
 use output::{
-    ConversationRow, Conversations, Created, DeviceRow, Devices, Event, History, Invited, Leaving,
-    Members, MessageRow, Output, Profile, Removed, Renamed, SafetyRow, SearchResults, Sent, Synced,
-    Verified, state_name,
+    Accepted, ConversationRow, Conversations, Created, DeviceRow, Devices, Event, History, Invited,
+    Leaving, Members, MessageRow, Output, Profile, Removed, Renamed, SafetyRow, SearchResults,
+    Sent, Synced, Verified, state_name,
 };
 
 mod output;
@@ -84,6 +84,17 @@ enum Command {
     },
     /// Leave a conversation (the others commit your removal).
     Leave {
+        /// Conversation name or id.
+        conversation: String,
+    },
+    /// Accept an invitation from someone you had never talked to (`list` marks them
+    /// "request"): until then nothing is sent to that conversation.
+    Accept {
+        /// Conversation name or id.
+        conversation: String,
+    },
+    /// Decline such an invitation: leave the conversation.
+    Decline {
         /// Conversation name or id.
         conversation: String,
     },
@@ -237,6 +248,22 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
         Command::Leave { conversation } => {
             let id = find(&client, &conversation).await?;
             client.leave(id).await?;
+            out.print(&Leaving {
+                id: id.0,
+                leaving: true,
+            });
+        }
+        Command::Accept { conversation } => {
+            let id = find(&client, &conversation).await?;
+            client.accept(id).await?;
+            out.print(&Accepted {
+                id: id.0,
+                accepted: true,
+            });
+        }
+        Command::Decline { conversation } => {
+            let id = find(&client, &conversation).await?;
+            client.decline(id).await?;
             out.print(&Leaving {
                 id: id.0,
                 leaving: true,

@@ -129,6 +129,8 @@ pub struct ConversationRow {
     pub name: String,
     pub unread: u64,
     pub left: bool,
+    /// An invitation from someone new, not accepted yet.
+    pub request: bool,
     pub last_message: Option<String>,
 }
 
@@ -139,6 +141,7 @@ impl From<&ConversationSummary> for ConversationRow {
             name: s.conversation.name.clone(),
             unread: s.unread,
             left: s.conversation.left_at.is_some(),
+            request: s.conversation.request,
             last_message: s.last_message.as_ref().map(|m| m.message.body.clone()),
         }
     }
@@ -148,7 +151,7 @@ impl Report for Conversations {
     fn text(&self) -> String {
         lines(&self.conversations, |c| {
             format!(
-                "[{}] {}{}{}",
+                "[{}] {}{}{}{}",
                 c.id,
                 c.name,
                 if c.unread > 0 {
@@ -156,7 +159,12 @@ impl Report for Conversations {
                 } else {
                     String::new()
                 },
-                if c.left { "  (left)" } else { "" }
+                if c.left { "  (left)" } else { "" },
+                if c.request {
+                    "  (request: accept or decline)"
+                } else {
+                    ""
+                }
             )
         })
     }
@@ -236,6 +244,19 @@ pub struct Leaving {
 impl Report for Leaving {
     fn text(&self) -> String {
         "asked the other members to remove this device".to_owned()
+    }
+}
+
+/// `accept`.
+#[derive(Serialize)]
+pub struct Accepted {
+    pub id: i64,
+    pub accepted: bool,
+}
+
+impl Report for Accepted {
+    fn text(&self) -> String {
+        "accepted: you can write to this conversation now".to_owned()
     }
 }
 
@@ -448,6 +469,10 @@ pub enum Event {
     Joined {
         conversation: i64,
     },
+    Request {
+        conversation: i64,
+        from: String,
+    },
     Left {
         conversation: i64,
         by: String,
@@ -500,6 +525,10 @@ impl Event {
             ClientEvent::ConversationJoined { conversation } => Event::Joined {
                 conversation: id(conversation),
             },
+            ClientEvent::InvitationRequest { conversation, from } => Event::Request {
+                conversation: id(conversation),
+                from: from.to_string(),
+            },
             ClientEvent::ConversationLeft { conversation, by } => Event::Left {
                 conversation: id(conversation),
                 by: by.to_string(),
@@ -548,6 +577,9 @@ impl Report for Event {
             }
             Event::Renamed { conversation, name } => format!("[{conversation}] renamed to {name}"),
             Event::Joined { conversation } => format!("[{conversation}] joined"),
+            Event::Request { conversation, from } => format!(
+                "[{conversation}] {from}, whom you had not talked to, added you: accept or decline"
+            ),
             Event::Left { conversation, by } => {
                 format!("[{conversation}] you are no longer a member (by {by})")
             }
@@ -614,6 +646,7 @@ pub fn exit_code(e: &ClientError) -> u8 {
         ClientError::NameTaken(_)
         | ClientError::AlreadyMember(_)
         | ClientError::NotAMember
+        | ClientError::NotAccepted
         | ClientError::NotInConversation(_)
         | ClientError::NoKeyPackages(_)
         | ClientError::UntrustedKeyPackage { .. }
@@ -635,6 +668,7 @@ fn error_name(e: &ClientError) -> &'static str {
         ClientError::NameTaken(_) => "name_taken",
         ClientError::AlreadyMember(_) => "already_member",
         ClientError::NotAMember => "not_a_member",
+        ClientError::NotAccepted => "not_accepted",
         ClientError::NotInConversation(_) => "not_in_conversation",
         ClientError::NoKeyPackages(_) => "no_key_packages",
         ClientError::UntrustedKeyPackage { .. } => "untrusted_key_package",

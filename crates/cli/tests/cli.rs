@@ -96,6 +96,11 @@ async fn three_users_chat_from_the_command_line() {
         bodies(&cli.texts("bob", "Team")),
         ["alice: hello from alice"]
     );
+    // Alice is new to bob: the conversation is a request, closed to him until he accepts.
+    let list = cli.json("bob", &["list"]);
+    assert_eq!(list["conversations"][0]["request"], true);
+    assert_eq!(cli.code("bob", &["send", "Team", "hi alice"]), 5);
+    assert_eq!(cli.json("bob", &["accept", "Team"])["accepted"], true);
     cli.json("bob", &["send", "Team", "hi alice"]);
     // Carol joins later, by invitation, and finds the conversation by its name.
     let invited = cli.json("alice", &["invite", "Team", "carol"]);
@@ -143,6 +148,7 @@ async fn three_users_chat_from_the_command_line() {
     );
 
     // Rename, then the new name finds it everywhere.
+    cli.json("carol", &["accept", "Team"]);
     cli.json("carol", &["rename", "Team", "Crew"]);
     assert_eq!(cli.texts("bob", "Crew").len(), 3);
     let list = cli.json("alice", &["list"]);

@@ -325,6 +325,39 @@ impl Client {
             .await
     }
 
+    /// Accepts an invitation request (a conversation someone this profile had never talked
+    /// to added it to): from now on it is like any other conversation.
+    pub async fn accept(&self, conversation: ConversationId) -> Result<()> {
+        let _engine = self.inner.engine.lock().await;
+        {
+            let mut store = self.inner.store.lock();
+            let tx = store.transaction()?;
+            let c = tx.conversation(conversation)?;
+            if !c.request {
+                return Ok(());
+            }
+            tx.set_request(conversation, false)?;
+            tx.commit()?;
+        }
+        self.emit(ClientEvent::MembersChanged { conversation });
+        Ok(())
+    }
+
+    /// Declines an invitation request: leaves the conversation (see [`Client::leave`]).
+    pub async fn decline(&self, conversation: ConversationId) -> Result<()> {
+        if !self.conversation(conversation).await?.request {
+            return Err(ClientError::InvalidInput(
+                "this conversation is no invitation request".into(),
+            ));
+        }
+        self.leave(conversation).await?;
+        let mut store = self.inner.store.lock();
+        let tx = store.transaction()?;
+        tx.set_request(conversation, false)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Every conversation, most recently active first, with unread counts.
     pub async fn conversations(&self) -> Result<Vec<ConversationSummary>> {
         self.inner.read.conversations()

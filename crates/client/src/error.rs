@@ -62,6 +62,10 @@ pub enum ClientError {
     /// This device is no longer a member of the conversation.
     #[error("you are no longer a member of this conversation")]
     NotAMember,
+    /// The conversation is an invitation from someone this profile had never talked to:
+    /// accept it ([`crate::Client::accept`]) before writing to it, or decline it.
+    #[error("accept the invitation first (or decline it)")]
+    NotAccepted,
     /// The user is already in the conversation.
     #[error("{0} is already a member")]
     AlreadyMember(String),

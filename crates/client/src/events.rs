@@ -41,6 +41,15 @@ pub enum ClientEvent {
         /// The conversation.
         conversation: ConversationId,
     },
+    /// Someone this profile had never talked to added this device to a conversation: it
+    /// waits for the user to accept it ([`crate::Client::accept`]) or decline it
+    /// ([`crate::Client::decline`]); nothing is sent to it until then.
+    InvitationRequest {
+        /// The conversation.
+        conversation: ConversationId,
+        /// Who added this device (the Welcome's signer).
+        from: MemberId,
+    },
     /// This device is no longer a member (removed, or its leave was committed). The history
     /// stays.
     ConversationLeft {

@@ -55,7 +55,10 @@
 //!   history under its author's name, so no commit applies it in the name of a member who
 //!   never committed it. Changes are made by commits, which name their author.
 //! - **Invitations** name who added this device from the Welcome's signed GroupInfo, not
-//!   from what the server says. A key package the server hands out is used only if it is
+//!   from what the server says. One from a user this profile has never met in any group is
+//!   a request ([`ClientEvent::InvitationRequest`], [`Conversation::request`]): its messages
+//!   are read, but nothing is sent to the group (message, commit, key rotation, committing
+//!   others' leaves) until [`Client::accept`]; [`Client::decline`] leaves. A key package the server hands out is used only if it is
 //!   the one asked for: it names the user and device claimed and, for a device seen before,
 //!   carries the key it had ([`ClientError::UntrustedKeyPackage`] otherwise).
 //! - **Trust**: every leaf a commit or Welcome brings in must carry the key the server's

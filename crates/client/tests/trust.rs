@@ -709,3 +709,126 @@ async fn an_invitation_into_a_tree_with_a_forged_leaf_is_refused() {
     carol.sync().await.unwrap();
     assert_eq!(carol.conversations().await.unwrap().len(), 1);
 }
+
+/// An invitation from someone this profile has never talked to is a request: nothing is
+/// sent to its group (no message, no commit, no key rotation) until the user accepts it;
+/// declining leaves. An invitation from someone known opens as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_from_a_stranger_waits_for_the_users_yes() {
+    use conclave_client::ClientEvent;
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let alice = client(dir.path(), "alice", &server).await;
+    let bob = client(dir.path(), "bob", &server).await;
+    let carol = client(dir.path(), "carol", &server).await;
+    let mallory = client(dir.path(), "mallory", &server).await;
+
+    let mut bobs_events = bob.subscribe();
+    let m = mallory
+        .create_conversation("Free prizes", &[user("bob"), user("carol")])
+        .await
+        .unwrap();
+    bob.sync().await.unwrap();
+    let request = wait_for(&mut bobs_events, |e| {
+        matches!(e, ClientEvent::InvitationRequest { .. })
+    })
+    .await;
+    let ClientEvent::InvitationRequest { conversation, from } = request else {
+        unreachable!()
+    };
+    assert_eq!(from, *mallory.me());
+    assert!(bob.conversation(conversation).await.unwrap().request);
+    // Nothing goes out: no message, no commit; the scheduled rotation skips it too.
+    let epoch = authenticator(&mallory, m).await;
+    assert!(matches!(
+        bob.send_text(conversation, "who are you?").await,
+        Err(ClientError::NotAccepted)
+    ));
+    for refused in [
+        bob.rename(conversation, "Mine").await,
+        bob.rotate_keys(conversation).await,
+        bob.invite(conversation, &user("alice")).await,
+    ] {
+        assert!(
+            matches!(refused, Err(ClientError::NotAccepted)),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(
+        bob.message_count(conversation).await.unwrap(),
+        1,
+        "only 'mallory added you'"
+    );
+    mallory.sync().await.unwrap();
+    assert_eq!(
+        authenticator(&mallory, m).await,
+        epoch,
+        "bob committed nothing"
+    );
+    assert!(
+        texts(&mallory, m).await.is_empty(),
+        "bob sent nothing: {:?}",
+        texts(&mallory, m).await
+    );
+    // What arrives is still read, so accepting later finds the conversation up to date.
+    mallory.send_text(m, "you won!").await.unwrap();
+    bob.sync().await.unwrap();
+    assert!(
+        texts(&bob, conversation)
+            .await
+            .contains(&"mallory: you won!".to_owned())
+    );
+    bob.accept(conversation).await.unwrap();
+    assert!(!bob.conversation(conversation).await.unwrap().request);
+    bob.send_text(conversation, "no thanks").await.unwrap();
+    mallory.sync().await.unwrap();
+    assert!(
+        texts(&mallory, m)
+            .await
+            .contains(&"bob: no thanks".to_owned())
+    );
+
+    // Carol declines: she leaves, and nothing else of hers reaches the group.
+    carol.sync().await.unwrap();
+    let carols = carol.conversations().await.unwrap()[0].conversation.id;
+    assert!(carol.conversation(carols).await.unwrap().request);
+    carol.decline(carols).await.unwrap();
+    mallory.sync().await.unwrap();
+    carol.sync().await.unwrap();
+    assert!(carol.conversation(carols).await.unwrap().left_at.is_some());
+    assert_eq!(mallory.members(m).await.unwrap().len(), 2);
+
+    // Bob has talked with mallory now, never with alice: alice's invitation is a request,
+    // mallory's next one opens as usual.
+    let a = alice
+        .create_conversation("Lunch", &[user("bob")])
+        .await
+        .unwrap();
+    let again = mallory
+        .create_conversation("Second", &[user("bob")])
+        .await
+        .unwrap();
+    bob.sync().await.unwrap();
+    let from_alice = same_group(&bob, &alice, a).await;
+    let from_mallory = same_group(&bob, &mallory, again).await;
+    assert!(bob.conversation(from_alice).await.unwrap().request);
+    assert!(!bob.conversation(from_mallory).await.unwrap().request);
+}
+
+/// The conversation `client` has for the group of `of`'s conversation `id`, as it is.
+async fn same_group(
+    client: &conclave_client::Client,
+    of: &conclave_client::Client,
+    id: conclave_client::ConversationId,
+) -> conclave_client::ConversationId {
+    let group = of.conversation(id).await.unwrap().group_id;
+    client
+        .conversations()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.conversation.group_id == group)
+        .map(|c| c.conversation.id)
+        .expect("a conversation for the group")
+}

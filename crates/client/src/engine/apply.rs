@@ -96,7 +96,9 @@ impl<'a, 's> Apply<'a, 's> {
             }
         };
         let group_id = group.id();
-        let conversation = match self.tx.conversation_by_group(&group_id)? {
+        let existing = self.tx.conversation_by_group(&group_id)?;
+        let is_new = existing.is_none();
+        let conversation = match existing {
             // Invited back into a conversation we had left: its history continues.
             Some(existing) => {
                 if existing.left_at.is_none() {
@@ -118,6 +120,18 @@ impl<'a, 's> Apply<'a, 's> {
             .invited_by()
             .cloned()
             .unwrap_or_else(|| self.me.clone());
+        // From someone this profile has never met in any group (checked before this
+        // group's members are recorded): a request, which nothing is sent to until the
+        // user accepts it.
+        let stranger =
+            inviter.user != self.me.user && self.tx.devices(Some(&inviter.user))?.is_empty();
+        if stranger && is_new {
+            self.tx.set_request(conversation, true)?;
+            self.outcome.events.push(ClientEvent::InvitationRequest {
+                conversation,
+                from: inviter.clone(),
+            });
+        }
         self.tx.insert_group(group);
         self.observe_members(conversation, &group_id)?;
         self.record(

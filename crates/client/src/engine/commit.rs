@@ -189,6 +189,9 @@ impl Engine {
                 "you are leaving this conversation".into(),
             ));
         }
+        if c.request {
+            return Err(ClientError::NotAccepted);
+        }
         let g = tx.group(&c.group_id)?;
         if g.group.has_pending_commit() {
             g.group.discard_pending_commit(&g.provider)?;

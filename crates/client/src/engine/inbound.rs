@@ -288,7 +288,7 @@ impl Engine {
         let mut store = self.store.lock();
         let mut tx = store.transaction()?;
         let c = tx.conversation(conversation)?;
-        if c.left_at.is_some() || c.leave_requested {
+        if c.left_at.is_some() || c.leave_requested || c.request {
             return Ok(false);
         }
         let g = tx.group(&c.group_id)?;

@@ -142,6 +142,7 @@ impl Engine {
             .filter(|c| {
                 c.left_at.is_none()
                     && !c.leave_requested
+                    && !c.request
                     && now - c.last_rotation >= interval.as_millis() as i64
             })
             .map(|c| c.id)

@@ -219,6 +219,9 @@ pub(crate) fn queue_text(
     if c.left_at.is_some() {
         return Err(ClientError::NotAMember);
     }
+    if c.request {
+        return Err(ClientError::NotAccepted);
+    }
     let message = NewMessage {
         conversation,
         uid: content.id.0.to_vec(),

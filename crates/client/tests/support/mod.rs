@@ -45,17 +45,20 @@ pub async fn texts(client: &Client, conversation: ConversationId) -> Vec<String>
         .collect()
 }
 
-/// The conversation a client has for the group `of` has (by group id).
+/// The conversation a client has for the group `of` has (by group id), accepted as its user
+/// would accept an invitation from someone new before replying.
 pub async fn same_conversation(client: &Client, of: &Client, id: ConversationId) -> ConversationId {
     let group = of.conversation(id).await.unwrap().group_id;
-    client
+    let found = client
         .conversations()
         .await
         .unwrap()
         .into_iter()
         .find(|c| c.conversation.group_id == group)
         .map(|c| c.conversation.id)
-        .unwrap_or_else(|| panic!("{} has no conversation for {group}", client.me()))
+        .unwrap_or_else(|| panic!("{} has no conversation for {group}", client.me()));
+    client.accept(found).await.unwrap();
+    found
 }
 
 pub async fn authenticator(client: &Client, id: ConversationId) -> (u64, String) {

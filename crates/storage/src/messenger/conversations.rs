@@ -28,6 +28,9 @@ pub struct Conversation {
     pub leave_requested: bool,
     /// When this device last rotated its keys in the group (ms; 0: never).
     pub last_rotation: i64,
+    /// Whether it is an invitation from someone this profile had never talked to, not yet
+    /// accepted: nothing is sent to the group until it is.
+    pub request: bool,
 }
 
 /// A conversation for the list view.
@@ -42,7 +45,8 @@ pub struct ConversationSummary {
 }
 
 const CONVERSATION_COLUMNS: &str =
-    "id, group_id, name, created_at, last_read, archived, left_at, leave_requested, last_rotation";
+    "id, group_id, name, created_at, last_read, archived, left_at, leave_requested, last_rotation,
+     request";
 
 fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
     Ok(Conversation {
@@ -55,6 +59,7 @@ fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
         left_at: row.get(6)?,
         leave_requested: row.get(7)?,
         last_rotation: row.get(8)?,
+        request: row.get(9)?,
     })
 }
 
@@ -120,6 +125,11 @@ impl Tx<'_> {
     /// Records that this device asked to leave (a member must commit it).
     pub fn set_leave_requested(&self, id: ConversationId) -> Result<(), StoreError> {
         self.update_conversation(id, "leave_requested", true)
+    }
+
+    /// Marks a conversation as an invitation request (`true`), or as accepted.
+    pub fn set_request(&self, id: ConversationId, request: bool) -> Result<(), StoreError> {
+        self.update_conversation(id, "request", request)
     }
 
     /// Records when this device last rotated its keys in the group (ms).
