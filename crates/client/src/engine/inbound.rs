@@ -16,6 +16,8 @@ use crate::{ClientError, ClientEvent, Result};
 
 /// Queue items fetched per request.
 const PAGE: u32 = 100;
+/// Users looked up per directory request.
+const DIRECTORY_BATCH: usize = 1000;
 
 impl Engine {
     /// Fetches and processes everything queued for this device, then does what processing
@@ -116,8 +118,11 @@ impl Engine {
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            let response = self.ds.directory(&users).await?;
-            self.directory.learn(&users, response);
+            // In requests the server takes (its recipient limit is 10,000 by default).
+            for batch in users.chunks(DIRECTORY_BATCH) {
+                let response = self.ds.directory(batch).await?;
+                self.directory.learn(batch, response);
+            }
         }
         Err(ClientError::BadResponse(
             "the directory did not answer for the users asked".into(),
