@@ -832,3 +832,86 @@ async fn same_group(
         .map(|c| c.conversation.id)
         .expect("a conversation for the group")
 }
+
+/// The operator keeps a copy of an earlier commit of alice's (one she made, then dropped as
+/// a commit the server refused), and queues it to her as the echo of the commit she has
+/// pending now (as when the server's answer to it was lost). It names her leaf, but it is
+/// not the commit she sent: she does not merge her pending one on its word, and stays in
+/// step with bob.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_echo_of_an_own_commit_does_not_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ds.sqlite");
+    let server = TestServer::start(&db).await;
+    let addr = server.addr;
+    let alice = client(dir.path(), "alice", &server).await;
+    let bob = client(dir.path(), "bob", &server).await;
+    let (a, theirs) = start_conversation(&alice, "Team", &[&bob]).await;
+    let group_id = alice.conversation(a).await.unwrap().group_id;
+    let before = authenticator(&alice, a).await;
+    drop(alice);
+
+    let (earlier, epoch) = {
+        let profile = dir.path().join("alice").join(conclave_client::PROFILE_FILE);
+        let mut store = conclave_storage::Store::open(&profile).unwrap();
+        let identity = store.identity().unwrap().unwrap();
+        let mut tx = store.transaction().unwrap();
+        let g = tx.group(&group_id).unwrap();
+        let earlier = g.group.self_update(&g.provider, &identity).unwrap();
+        g.group.discard_pending_commit(&g.provider).unwrap();
+        g.group.self_update(&g.provider, &identity).unwrap(); // pending, its answer lost
+        tx.commit().unwrap();
+        (earlier.commit, earlier.epoch)
+    };
+    server.stop().await;
+    {
+        let ds = ds(&db);
+        ds.execute(
+            &format!(
+                "INSERT INTO messages (sender_device, kind, group_id, epoch, message, created_at,
+                                       refs)
+                 VALUES ({DEVICE_OF}, 'commit', ?2, ?3, ?4, unixepoch(), 1)"
+            ),
+            rusqlite::params!["alice", group_id.as_bytes(), epoch as i64, earlier],
+        )
+        .unwrap();
+        let message = ds.last_insert_rowid();
+        ds.execute(
+            &format!(
+                "INSERT INTO queue (device_id, seq, message_id)
+                 SELECT d.id, MAX(d.last_seq, COALESCE((SELECT MAX(seq) FROM queue
+                                                        WHERE device_id = d.id), 0)) + 1, ?2
+                 FROM devices d WHERE d.id = {DEVICE_OF}"
+            ),
+            rusqlite::params!["alice", message],
+        )
+        .unwrap();
+    }
+    let server = TestServer::start_at(&db, addr).await;
+    let alice = reopen(dir.path(), "alice").await;
+    assert_eq!(
+        alice.sync().await.unwrap(),
+        1,
+        "the forged echo was applied"
+    );
+    assert_eq!(
+        authenticator(&alice, a).await,
+        before,
+        "alice merged nothing"
+    );
+
+    bob.send_text(theirs[0], "still with me?").await.unwrap();
+    alice.sync().await.unwrap();
+    assert!(
+        texts(&alice, a)
+            .await
+            .contains(&"bob: still with me?".to_owned())
+    );
+    alice.rotate_keys(a).await.unwrap();
+    bob.sync().await.unwrap();
+    assert_eq!(
+        authenticator(&alice, a).await,
+        authenticator(&bob, theirs[0]).await
+    );
+    drop(server);
+}
