@@ -21,6 +21,9 @@ struct Args {
     /// nothing runs there).
     #[arg(long, env = "CONCLAVE_SERVER")]
     server: Option<String>,
+    /// A PEM file of CA certificates to trust for an `https://` server with a private CA.
+    #[arg(long, env = "CONCLAVE_CA_CERT")]
+    ca_cert: Option<PathBuf>,
 }
 
 fn main() -> eframe::Result {
@@ -39,7 +42,8 @@ fn main() -> eframe::Result {
             .build()
             .expect("a tokio runtime"),
     ));
-    let config = conclave_app::AppConfig::from_platform(args.profile, args.server);
+    let mut config = conclave_app::AppConfig::from_platform(args.profile, args.server);
+    config.client.ca_cert = args.ca_cert;
     let title = format!("Conclave — {}", config.profile_dir.display());
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()

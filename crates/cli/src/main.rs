@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use conclave_client::{Client, ClientError, ConversationId, MessageState, UserName};
+use conclave_client::{Client, ClientConfig, ClientError, ConversationId, MessageState, UserName};
 use output::{
     Accepted, ConversationRow, Conversations, Created, DeviceRow, Devices, Event, History, Invited,
     Leaving, Members, MessageRow, Output, Profile, Removed, Renamed, SafetyRow, SearchResults,
@@ -37,6 +37,10 @@ struct Cli {
     /// Print JSON (one object per result, or per event for `listen`).
     #[arg(long, global = true)]
     json: bool,
+    /// A PEM file of CA certificates to trust for an `https://` server with a private CA
+    /// (besides the public web roots).
+    #[arg(long, global = true, env = "CONCLAVE_CA_CERT")]
+    ca_cert: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -189,12 +193,16 @@ fn profile_of(client: &Client, dir: Option<&std::path::Path>) -> Profile {
 async fn run(cli: Cli) -> Result<(), ClientError> {
     let profile = cli.profile.unwrap_or_else(default_profile);
     let out = Output { json: cli.json };
+    let config = ClientConfig {
+        ca_cert: cli.ca_cert.clone(),
+        ..ClientConfig::default()
+    };
     if let Command::Init { user, server } = &cli.command {
-        let client = Client::create(&profile, user, server).await?;
+        let client = Client::create_with(&profile, user, server, config).await?;
         out.print(&profile_of(&client, Some(&profile)));
         return Ok(());
     }
-    let client = Client::open(&profile).await?;
+    let client = Client::open_with(&profile, config).await?;
     match cli.command {
         Command::Init { .. } => unreachable!("handled above"),
         Command::Whoami => out.print(&profile_of(&client, None)),

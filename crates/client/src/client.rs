@@ -79,7 +79,7 @@ impl Client {
         let user = UserName::new(user)
             .map_err(|e| ClientError::InvalidInput(format!("user name: {e}")))?;
         let server_url = normalize_server(server_url)?;
-        std::fs::create_dir_all(profile_dir).map_err(|e| StoreError::CannotOpen {
+        private_dir(profile_dir).map_err(|e| StoreError::CannotOpen {
             path: profile_dir.to_path_buf(),
             reason: e.to_string(),
         })?;
@@ -103,7 +103,7 @@ impl Client {
                 tx.commit()?;
                 identity
             };
-            let client = Self::start_engine(store, identity, &server_url, profile_dir, config);
+            let client = Self::start_engine(store, identity, &server_url, profile_dir, config)?;
             {
                 let mut engine = client.inner.engine.lock().await;
                 engine.ensure_registered().await?;
@@ -147,13 +147,8 @@ impl Client {
             .transaction()?
             .server_url()?
             .ok_or_else(|| ClientError::NoProfile(profile_dir.display().to_string()))?;
-        Ok(Self::start_engine(
-            store,
-            identity,
-            &server,
-            profile_dir,
-            config,
-        ))
+        check_server(&server)?;
+        Self::start_engine(store, identity, &server, profile_dir, config)
     }
 
     fn start_engine(
@@ -162,9 +157,11 @@ impl Client {
         server: &str,
         profile_dir: &Path,
         config: ClientConfig,
-    ) -> Client {
+    ) -> Result<Client> {
         let identity = Arc::new(identity);
-        let ds = Ds::new(server, identity.clone(), config.request_timeout);
+        let tls = conclave_delivery_api::tls::client_config(config.ca_cert.as_deref())
+            .map_err(|e| ClientError::InvalidInput(e.to_string()))?;
+        let ds = Ds::new(server, identity.clone(), config.request_timeout, tls)?;
         let (events, _) = broadcast::channel(1024);
         let store = SharedStore::new(store);
         let engine = Engine::new(
@@ -174,7 +171,7 @@ impl Client {
             ds.clone(),
             events.clone(),
         );
-        Client {
+        Ok(Client {
             inner: Arc::new(Inner {
                 read: engine.read().clone(),
                 engine: Mutex::new(engine),
@@ -188,7 +185,7 @@ impl Client {
                 profile_dir: profile_dir.to_path_buf(),
                 server: server.to_owned(),
             }),
-        }
+        })
     }
 
     // ------------------------------------------------------------------ who and where
@@ -484,12 +481,28 @@ impl Client {
 
 fn normalize_server(url: &str) -> Result<String> {
     let url = url.trim().trim_end_matches('/');
-    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
-        return Err(ClientError::InvalidInput(format!(
-            "server address {url:?} must start with http:// or https://"
-        )));
-    }
+    check_server(url)?;
     Ok(url.to_owned())
+}
+
+/// `https://`, or `http://` to this machine only: refused before any connection.
+fn check_server(url: &str) -> Result<()> {
+    conclave_delivery_api::tls::check_server_url(url)
+        .map_err(|e| ClientError::InvalidInput(e.to_string()))
+}
+
+/// The profile directory, for its owner only (0700 on Unix), with any parents it needs.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        builder.mode(0o700).create(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+    }
+    #[cfg(not(unix))]
+    builder.create(dir)
 }
 
 fn remove_profile_files(path: &Path) {

@@ -1,5 +1,6 @@
 //! Client settings and their defaults.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use conclave_protocol::GroupConfig;
@@ -37,6 +38,9 @@ pub struct ClientConfig {
     pub max_backoff: Duration,
     /// Timeout of one request to the server. Default 15 s.
     pub request_timeout: Duration,
+    /// A PEM file of CA certificates to trust for the server's TLS certificate, besides the
+    /// public web roots: for a self-hosted server with a private CA. Default: none.
+    pub ca_cert: Option<PathBuf>,
 }
 
 impl Default for ClientConfig {
@@ -51,6 +55,7 @@ impl Default for ClientConfig {
             min_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
             request_timeout: Duration::from_secs(15),
+            ca_cert: None,
         }
     }
 }

@@ -25,6 +25,7 @@ pub(crate) struct Ds {
     base: String,
     http: reqwest::Client,
     identity: Arc<Identity>,
+    tls: Arc<rustls::ClientConfig>,
 }
 
 /// A refusal with its code, kept apart from [`ClientError`] so callers can react to
@@ -77,17 +78,26 @@ impl PushSocket {
 }
 
 impl Ds {
-    pub(crate) fn new(base: &str, identity: Arc<Identity>, timeout: Duration) -> Self {
+    /// A connection to the server at `base` (already checked: see
+    /// [`conclave_delivery_api::tls::check_server_url`]), over TLS with `tls` for `https://`.
+    pub(crate) fn new(
+        base: &str,
+        identity: Arc<Identity>,
+        timeout: Duration,
+        tls: Arc<rustls::ClientConfig>,
+    ) -> Result<Self, ClientError> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
+            .use_preconfigured_tls((*tls).clone())
             .build()
-            .unwrap_or_default();
-        Self {
+            .map_err(|e| ClientError::InvalidInput(format!("HTTP client: {e}")))?;
+        Ok(Self {
             base: base.trim_end_matches('/').to_owned(),
             http,
             identity,
-        }
+            tls,
+        })
     }
 
     pub(crate) fn base(&self) -> &str {
@@ -190,9 +200,15 @@ impl Ds {
         // push frames are a few bytes.
         let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
             .read_buffer_size(4096);
-        let (socket, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), true)
-            .await
-            .map_err(|e| e.to_string())?;
+        let connector = tokio_tungstenite::Connector::Rustls(self.tls.clone());
+        let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(config),
+            true,
+            Some(connector),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         Ok(PushSocket(socket))
     }
 
@@ -270,9 +286,18 @@ impl Ds {
     }
 
     fn offline(&self, e: reqwest::Error) -> ClientError {
+        // reqwest's own message is only "error sending request"; the cause (refused, timed
+        // out, a certificate nobody vouches for) is down its source chain.
+        let mut reason = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            reason.push_str(": ");
+            reason.push_str(&cause.to_string());
+            source = cause.source();
+        }
         ClientError::Offline {
             server: self.base.clone(),
-            reason: e.to_string(),
+            reason,
         }
     }
 

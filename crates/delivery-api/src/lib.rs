@@ -8,6 +8,7 @@
 //!   crate root.
 //! - [`paths`]: every endpoint's path, spelled once.
 //! - [`auth`]: request signing by a device's MLS signature key.
+//! - [`tls`]: rustls as both sides use it, and which server addresses a client may use.
 //!
 //! User names and device ids follow the rules of `conclave_protocol::UserName` and
 //! `conclave_protocol::DeviceId`: they are the two halves of a member's MLS credential.
@@ -26,6 +27,7 @@
 
 pub mod auth;
 pub mod paths;
+pub mod tls;
 mod types;
 
 pub use types::*;

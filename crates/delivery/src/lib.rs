@@ -28,6 +28,7 @@ mod limiter;
 mod metrics;
 mod push;
 pub mod store;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -201,13 +202,36 @@ impl Server {
             .with_state(self.shared.clone())
     }
 
-    /// Serves on `listener` until `shutdown` resolves, then finishes the requests in flight.
-    /// Also prunes expired items and nonces every minute.
+    /// Serves plain HTTP on `listener` until `shutdown` resolves, then finishes the requests
+    /// in flight. Also prunes expired items and nonces every minute.
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        self.serve_on(listener, shutdown).await
+    }
+
+    /// [`Server::serve`] over TLS (HTTPS and WSS), with `tls` from [`tls::server_config`].
+    pub async fn serve_tls(
+        self,
+        listener: tokio::net::TcpListener,
+        tls: Arc<rustls::ServerConfig>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let listener = tls::TlsListener::new(listener, tls)?;
+        self.serve_on(listener, shutdown).await
+    }
+
+    async fn serve_on<L>(
+        self,
+        listener: L,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()>
+    where
+        L: axum::serve::Listener,
+        L::Addr: std::fmt::Debug,
+    {
         let shared = self.shared.clone();
         let pruner = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -242,21 +266,45 @@ impl Server {
 /// Dropping it stops it (requests in flight are finished first).
 pub struct Running {
     addr: std::net::SocketAddr,
+    scheme: &'static str,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Server {
-    /// Binds `addr` (port 0: any free port) and serves in the background.
+    /// Binds `addr` (port 0: any free port) and serves plain HTTP in the background.
     pub async fn spawn(self, addr: std::net::SocketAddr) -> std::io::Result<Running> {
+        self.spawn_with(addr, None).await
+    }
+
+    /// [`Server::spawn`], serving HTTPS and WSS with `tls`.
+    pub async fn spawn_tls(
+        self,
+        addr: std::net::SocketAddr,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> std::io::Result<Running> {
+        self.spawn_with(addr, Some(tls)).await
+    }
+
+    async fn spawn_with(
+        self,
+        addr: std::net::SocketAddr,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> std::io::Result<Running> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(self.serve(listener, async {
+        let stopped = async {
             let _ = stopped.await;
-        }));
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let task = match tls {
+            Some(tls) => tokio::spawn(self.serve_tls(listener, tls, stopped)),
+            None => tokio::spawn(self.serve(listener, stopped)),
+        };
         Ok(Running {
             addr,
+            scheme,
             stop: Some(stop),
             task: Some(task),
         })
@@ -269,9 +317,9 @@ impl Running {
         self.addr
     }
 
-    /// `http://ADDR`.
+    /// `http://ADDR`, or `https://ADDR` when it serves TLS.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Whether it stopped by itself (an I/O error).

@@ -48,14 +48,33 @@ impl TestServer {
         Self::bind(Self::config(db), addr).await
     }
 
+    /// A server serving HTTPS and WSS with `tls` (see [`TestCa`]), on a free port.
+    pub async fn start_tls(db: &Path, tls: std::sync::Arc<rustls::ServerConfig>) -> TestServer {
+        Self::bind_with(
+            Self::config(db),
+            "127.0.0.1:0".parse().expect("an address"),
+            Some(tls),
+        )
+        .await
+    }
+
     async fn bind(config: Config, addr: SocketAddr) -> TestServer {
+        Self::bind_with(config, addr, None).await
+    }
+
+    async fn bind_with(
+        config: Config,
+        addr: SocketAddr,
+        tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    ) -> TestServer {
         // A just-closed port can take a moment to be free again.
         for _ in 0..100 {
-            match Server::open(config.clone())
-                .expect("the server's database opens")
-                .spawn(addr)
-                .await
-            {
+            let server = Server::open(config.clone()).expect("the server's database opens");
+            let spawned = match &tls {
+                Some(tls) => server.spawn_tls(addr, tls.clone()).await,
+                None => server.spawn(addr).await,
+            };
+            match spawned {
                 Ok(running) => {
                     return TestServer {
                         addr: running.addr(),
@@ -68,13 +87,76 @@ impl TestServer {
         panic!("cannot bind {addr}");
     }
 
-    /// `http://ADDR`.
+    /// `http://ADDR`, or `https://ADDR` for [`TestServer::start_tls`].
     pub fn url(&self) -> String {
         self.running.url()
+    }
+
+    /// `https://localhost:PORT`: the name [`TestCa`]'s server certificates carry.
+    pub fn tls_url(&self) -> String {
+        format!("https://localhost:{}", self.addr.port())
     }
 
     /// Stops, waiting for the requests in flight.
     pub async fn stop(self) {
         self.running.stop().await.expect("the server stops cleanly");
+    }
+}
+
+/// A certificate authority made at test time, and server certificates it signs for
+/// `localhost` and `127.0.0.1`, written as PEM files into a directory.
+pub struct TestCa {
+    ca: rcgen::Certificate,
+    key: rcgen::KeyPair,
+    dir: std::path::PathBuf,
+    name: String,
+}
+
+impl TestCa {
+    /// A new CA named `name`, whose files go into `dir`.
+    pub fn new(dir: &Path, name: &str) -> TestCa {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, format!("{name} test CA"));
+        let key = rcgen::KeyPair::generate().expect("a key");
+        let ca = params.self_signed(&key).expect("a CA certificate");
+        TestCa {
+            ca,
+            key,
+            dir: dir.to_path_buf(),
+            name: name.to_owned(),
+        }
+    }
+
+    /// The CA certificate's PEM file (what a client is given with `--ca-cert`).
+    pub fn cert_file(&self) -> std::path::PathBuf {
+        let path = self.dir.join(format!("{}-ca.pem", self.name));
+        std::fs::write(&path, self.ca.pem()).expect("the CA file is written");
+        path
+    }
+
+    /// A server configuration with a certificate this CA signed for `localhost` and
+    /// `127.0.0.1`, loaded from PEM files as `conclave-ds --tls-cert --tls-key` loads them.
+    pub fn server_config(&self) -> std::sync::Arc<rustls::ServerConfig> {
+        let (cert, key) = self.server_cert_files();
+        conclave_delivery::tls::server_config(&cert, &key).expect("the server certificate loads")
+    }
+
+    /// PEM files of a server certificate for `localhost` (certificate, key), for a
+    /// `conclave-ds` process.
+    pub fn server_cert_files(&self) -> (std::path::PathBuf, std::path::PathBuf) {
+        let params = rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])
+            .expect("params");
+        let key = rcgen::KeyPair::generate().expect("a key");
+        let cert = params
+            .signed_by(&key, &self.ca, &self.key)
+            .expect("a server certificate");
+        let cert_path = self.dir.join(format!("{}-server.pem", self.name));
+        let key_path = self.dir.join(format!("{}-server.key", self.name));
+        std::fs::write(&cert_path, cert.pem()).expect("written");
+        std::fs::write(&key_path, key.serialize_pem()).expect("written");
+        (cert_path, key_path)
     }
 }

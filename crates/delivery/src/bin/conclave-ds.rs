@@ -25,6 +25,13 @@ struct Args {
     /// SQLite database file [default: conclave-ds.sqlite in the platform data directory].
     #[arg(long, env = "CONCLAVE_DS_DB")]
     db: Option<PathBuf>,
+    /// PEM certificate chain (leaf first): serve HTTPS and WSS. Needs --tls-key. Read at
+    /// start; to load a renewed certificate, restart (clients reconnect by themselves).
+    #[arg(long, env = "CONCLAVE_DS_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "CONCLAVE_DS_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Days after which never-acknowledged queue items are dropped.
     #[arg(long, env = "CONCLAVE_DS_RETENTION_DAYS", default_value_t = 30)]
     retention_days: u64,
@@ -130,8 +137,23 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    tracing::info!(listen = %args.listen, db = %db.display(), "conclave-ds listening");
-    match server.serve(listener, shutdown_signal()).await {
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => match conclave_delivery::tls::server_config(cert, key) {
+            Ok(tls) => Some(tls),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot load the TLS certificate");
+                return std::process::ExitCode::FAILURE;
+            }
+        },
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(listen = %args.listen, %scheme, db = %db.display(), "conclave-ds listening");
+    let served = match tls {
+        Some(tls) => server.serve_tls(listener, tls, shutdown_signal()).await,
+        None => server.serve(listener, shutdown_signal()).await,
+    };
+    match served {
         Ok(()) => {
             tracing::info!("stopped");
             std::process::ExitCode::SUCCESS

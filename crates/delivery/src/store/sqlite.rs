@@ -47,6 +47,7 @@ pub enum Durability {
 }
 
 fn open(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
+    owner_only(path)?;
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -63,6 +64,22 @@ fn open(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
         Durability::Process => "PRAGMA synchronous = NORMAL;",
     })?;
     Ok(conn)
+}
+
+/// The database file, readable and writable by the server's user only (0600 on Unix; its
+/// `-wal` and `-shm` get the same mode from SQLite), created so before SQLite opens it.
+fn owner_only(path: &Path) -> Result<(), StoreError> {
+    let failed = |e: std::io::Error| StoreError::Internal(format!("{}: {e}", path.display()));
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600).open(path).map_err(failed)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(failed)
+    }
+    #[cfg(not(unix))]
+    options.open(path).map(drop).map_err(failed)
 }
 
 impl SqliteStore {

@@ -94,6 +94,7 @@ impl Store {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         let lock = lock_profile(&path)?;
+        owner_only(&path)?;
         let existed = std::fs::metadata(&path)
             .map(|m| m.len() > 0)
             .unwrap_or(false);
@@ -194,10 +195,11 @@ impl Store {
 fn lock_profile(path: &Path) -> Result<File, StoreError> {
     let mut lock_path = path.as_os_str().to_owned();
     lock_path.push(".lock");
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let lock = options
         .open(&lock_path)
         .map_err(|e| StoreError::CannotOpen {
             path: PathBuf::from(&lock_path),
@@ -213,6 +215,29 @@ fn lock_profile(path: &Path) -> Result<File, StoreError> {
             reason: e.to_string(),
         }),
     }
+}
+
+/// Makes the database file readable and writable by its owner only (0600 on Unix), creating
+/// it so if it does not exist: SQLite gives its `-wal` and `-shm` files the database's mode,
+/// so they are created 0600 too, never readable by another local user for a moment.
+fn owner_only(path: &Path) -> Result<(), StoreError> {
+    let cannot = |e: std::io::Error| StoreError::CannotOpen {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        options.open(path).map_err(cannot)?;
+        // A profile made before this rule: tightened now.
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(cannot)?;
+    }
+    #[cfg(not(unix))]
+    options.open(path).map_err(cannot)?;
+    Ok(())
 }
 
 fn corrupt(path: &Path, reason: impl ToString) -> StoreError {
