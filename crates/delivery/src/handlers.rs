@@ -55,7 +55,33 @@ pub async fn not_found() -> ApiError {
     )
 }
 
-pub async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+pub async fn metrics(
+    State(shared): State<Arc<Shared>>,
+    headers: axum::http::HeaderMap,
+) -> Result<impl IntoResponse> {
+    let Some(token) = &shared.metrics_token else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "metrics are not served (no --metrics-token)",
+        ));
+    };
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    // Compared in constant time: the comparison must not tell how much of a guess was right.
+    let matches = given.is_some_and(|given| {
+        given.len() == token.len()
+            && given
+                .bytes()
+                .zip(token.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    });
+    if !matches {
+        return Err(ApiError::unauthorized("metrics need the bearer token"));
+    }
     let store = shared.store.clone();
     if let Ok(Ok(depth)) = tokio::task::spawn_blocking(move || store.queue_depth()).await {
         shared.metrics.queue_depth.set(depth as i64);
@@ -64,13 +90,13 @@ pub async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
         .metrics
         .ws_connections
         .set(shared.hub.connections() as i64);
-    (
+    Ok((
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
         shared.metrics.render(),
-    )
+    ))
 }
 
 fn remember(shared: &Shared, record: &DeviceRecord) {

@@ -98,6 +98,9 @@ pub struct Config {
     pub retention: Duration,
     /// When an accepted message is on disk. Default: [`Durability::Full`].
     pub durability: Durability,
+    /// The bearer token `GET /metrics` requires. Default: none, and then metrics are not
+    /// served at all (they tell who is active and how much).
+    pub metrics_token: Option<String>,
 }
 
 impl Config {
@@ -108,6 +111,7 @@ impl Config {
             limits: Limits::default(),
             retention: Duration::from_secs(30 * 24 * 3600),
             durability: Durability::Full,
+            metrics_token: None,
         }
     }
 }
@@ -116,6 +120,7 @@ pub(crate) struct Shared {
     pub store: Arc<dyn DeliveryStore>,
     pub limits: Limits,
     pub retention: Duration,
+    pub metrics_token: Option<String>,
     /// (user, device) -> record: keys never change once registered, so auth reads memory.
     pub directory: RwLock<HashMap<(String, String), DeviceRecord>>,
     /// Recently seen nonces (all requests); write requests also store theirs durably.
@@ -162,6 +167,7 @@ impl Server {
                 store,
                 limits: config.limits,
                 retention: config.retention,
+                metrics_token: config.metrics_token,
                 directory: RwLock::new(directory),
                 nonces: Mutex::new(HashMap::new()),
                 requests: Limiter::with_burst(

@@ -633,7 +633,9 @@ async fn limits_give_clear_4xx_errors() {
 #[tokio::test]
 async fn requests_are_counted_by_route() {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let mut config = TestServer::config(&dir.path().join("ds.sqlite"));
+    config.metrics_token = Some("s3cret-metrics-token".into());
+    let server = TestServer::start_with(config).await;
     let alice = registered(&server, "alice", "d").await;
     let bob = registered(&server, "bob", "d").await;
     start_group(&alice, b"g", &[&bob]).await;
@@ -655,8 +657,23 @@ async fn requests_are_counted_by_route() {
         .await
         .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    // Metrics only with the token.
+    let metrics = format!("{}{}", server.url(), paths::METRICS);
+    for token in [
+        None,
+        Some("wrong-metrics-token!"),
+        Some("s3cret-metrics-tokeX"),
+    ] {
+        let mut request = http.get(&metrics);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let refused = request.send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "{token:?}");
+    }
     let text = http
-        .get(format!("{}{}", server.url(), paths::METRICS))
+        .get(&metrics)
+        .bearer_auth("s3cret-metrics-token")
         .send()
         .await
         .unwrap()
@@ -678,6 +695,11 @@ async fn requests_are_counted_by_route() {
     );
     assert_eq!(count(paths::REGISTER), 2);
     assert_eq!(count("unmatched"), 1);
+    assert_eq!(
+        count(paths::METRICS),
+        4,
+        "three refused scrapes and this one"
+    );
     server.stop().await;
 }
 
@@ -1138,5 +1160,17 @@ async fn a_commit_most_members_refuse_is_undone() {
     );
     let next = envelope(b"g", 1, MessageKind::Commit, &everyone, b"good");
     assert_eq!(bob.send(&next).await.status, StatusCode::OK);
+    server.stop().await;
+}
+
+/// Without a metrics token configured, metrics are not served at all.
+#[tokio::test]
+async fn metrics_are_not_served_without_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let reply = reqwest::get(format!("{}{}", server.url(), paths::METRICS))
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::NOT_FOUND);
     server.stop().await;
 }

@@ -1,7 +1,8 @@
 //! `conclave-ds-load`: a bounded load generator for the delivery service, on loopback only.
 //!
 //! It starts a `conclave-ds` in this process (on 127.0.0.1, a temporary SQLite file, the
-//! default `synchronous = FULL` durability) unless `--url` names one already running on a
+//! default `synchronous = FULL` durability; with `--tls`, serving HTTPS and WSS with a
+//! certificate from a CA made for the run) unless `--url` names one already running on a
 //! loopback address. It registers `--devices` devices, connects each over WebSocket, splits
 //! them into groups of `--group-size`, and for `--seconds` sends application messages from
 //! random members to the rest of their group at `--rate` messages per second in total (0: as
@@ -57,6 +58,10 @@ struct Args {
     /// delivery alone (no send-to-fetched latency is measured).
     #[arg(long)]
     no_fetch: bool,
+    /// The in-process server serves HTTPS and WSS, with a certificate from a CA made for the
+    /// run (which the generator's devices trust).
+    #[arg(long, conflicts_with = "url")]
+    tls: bool,
     /// Durability of the in-process server: `full` (fsync per group commit) or `normal`.
     #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
     synchronous: String,
@@ -160,6 +165,7 @@ async fn main() -> std::process::ExitCode {
         return std::process::ExitCode::FAILURE;
     }
     let _dir;
+    let mut ca_file = None;
     let base = match &args.url {
         Some(url) if is_loopback(url) => url.trim_end_matches('/').to_owned(),
         Some(url) => {
@@ -182,9 +188,18 @@ async fn main() -> std::process::ExitCode {
                 .await
                 .expect("bind");
             let addr: SocketAddr = listener.local_addr().expect("addr");
-            tokio::spawn(server.serve(listener, std::future::pending()));
+            let base = if args.tls {
+                let ca = conclave_test_support::TestCa::new(dir.path(), "load");
+                ca_file = Some(ca.cert_file());
+                let tls = ca.server_config();
+                tokio::spawn(server.serve_tls(listener, tls, std::future::pending()));
+                format!("https://localhost:{}", addr.port())
+            } else {
+                tokio::spawn(server.serve(listener, std::future::pending()));
+                format!("http://{addr}")
+            };
             _dir = dir;
-            format!("http://{addr}")
+            base
         }
     };
     println!("server: {base}");
@@ -198,8 +213,13 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    let tls = conclave_delivery_api::tls::client_config(ca_file.as_deref()).expect("TLS settings");
     let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency)
+        // Every device and sender keeps its connection, as a client process does: a pool
+        // smaller than that would close and reopen connections between bursts, which costs
+        // a TCP (and with --tls a TLS) handshake each time.
+        .pool_max_idle_per_host(args.concurrency + args.devices)
+        .use_preconfigured_tls((*tls).clone())
         .build()
         .expect("client");
 
@@ -281,7 +301,9 @@ async fn main() -> std::process::ExitCode {
     let epoch0 = Instant::now();
     let latencies = Arc::new(std::sync::Mutex::new(Vec::<u64>::with_capacity(1 << 20)));
     let pushed = Arc::new(AtomicU64::new(0));
-    let ws_url = base.replace("http://", "ws://");
+    let ws_url = base
+        .replace("http://", "ws://")
+        .replace("https://", "wss://");
     let mut sockets = Vec::new();
     for d in &devs {
         let id = fresh_identity(&d.name.user, &d.name.device);
@@ -297,14 +319,21 @@ async fn main() -> std::process::ExitCode {
         // A small read buffer: tungstenite zero-fills the whole buffer on every read.
         let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
             .read_buffer_size(4096);
-        let (socket, _) =
-            match tokio_tungstenite::connect_async_with_config(request, Some(config), true).await {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("websocket for {}: {e}", d.name.user);
-                    return std::process::ExitCode::FAILURE;
-                }
-            };
+        let connector = tokio_tungstenite::Connector::Rustls(tls.clone());
+        let (socket, _) = match tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(config),
+            true,
+            Some(connector),
+        )
+        .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("websocket for {}: {e}", d.name.user);
+                return std::process::ExitCode::FAILURE;
+            }
+        };
         let (latencies, pushed) = (latencies.clone(), pushed.clone());
         let (http, base, dev) = (http.clone(), base.clone(), d.clone());
         let no_fetch = args.no_fetch;

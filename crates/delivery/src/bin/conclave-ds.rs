@@ -32,6 +32,10 @@ struct Args {
     /// PEM private key of --tls-cert.
     #[arg(long, env = "CONCLAVE_DS_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Bearer token for `GET /metrics` (`Authorization: Bearer TOKEN`); without one, metrics
+    /// are not served.
+    #[arg(long, env = "CONCLAVE_DS_METRICS_TOKEN")]
+    metrics_token: Option<String>,
     /// Days after which never-acknowledged queue items are dropped.
     #[arg(long, env = "CONCLAVE_DS_RETENTION_DAYS", default_value_t = 30)]
     retention_days: u64,
@@ -117,6 +121,7 @@ async fn main() -> std::process::ExitCode {
             ..Limits::default()
         },
         retention: Duration::from_secs(args.retention_days * 24 * 3600),
+        metrics_token: args.metrics_token.clone(),
         durability: if args.synchronous == "normal" {
             Durability::Process
         } else {

@@ -16,6 +16,9 @@ use crate::provider::Provider;
 
 refinery::embed_migrations!("migrations");
 
+/// How often [`Store::sync`] truncates the write-ahead log (see there).
+pub(crate) const WAL_TRUNCATE_INTERVAL: Duration = Duration::from_secs(60);
+
 /// Refinery history table of our own migrations (openmls_sqlite_storage keeps its own).
 const HISTORY_TABLE: &str = "conclave_migrations";
 /// SQLite `application_id` of a Conclave profile ("CNCL").
@@ -45,6 +48,8 @@ pub struct Store {
     /// For the cached groups, the [`Group::sent_commit`] digests as the file holds them, so
     /// that a commit writes only those that changed.
     sent_commits: HashMap<GroupId, CommitDigest>,
+    /// When [`Store::sync`] last truncated the write-ahead log.
+    last_truncate: std::time::Instant,
     path: PathBuf,
     _lock: File,
 }
@@ -122,6 +127,7 @@ impl Store {
             crypto: Crypto::default(),
             groups: HashMap::new(),
             sent_commits: HashMap::new(),
+            last_truncate: std::time::Instant::now(),
             path,
             _lock: lock,
         };
@@ -176,9 +182,19 @@ impl Store {
 
     /// Makes every committed transaction durable against power loss (a WAL checkpoint, which
     /// syncs the WAL first). Call it before acknowledging to a server.
+    ///
+    /// The log keeps its size between checkpoints (the next transactions overwrite it from
+    /// the start, which is faster than growing a new one), so the pages of deleted keys and
+    /// messages could linger in it; at most a minute after it last did, and when the
+    /// store closes, the checkpoint truncates the log to nothing instead.
     pub fn sync(&mut self) -> Result<(), StoreError> {
+        let truncate = self.last_truncate.elapsed() >= WAL_TRUNCATE_INTERVAL;
+        let mode = if truncate { "TRUNCATE" } else { "FULL" };
         self.connection
-            .query_row("PRAGMA wal_checkpoint(FULL)", [], |_| Ok(()))?;
+            .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))?;
+        if truncate {
+            self.last_truncate = std::time::Instant::now();
+        }
         Ok(())
     }
 
@@ -189,6 +205,16 @@ impl Store {
         record
             .map(|r| Identity::load(&tx.provider(), &r).map_err(StoreError::from))
             .transpose()
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // What the log still holds is in the database: nothing of it need stay on disk. If
+        // this fails, the log stays as it was, and the next open checkpoints it.
+        let _ = self
+            .connection
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
     }
 }
 

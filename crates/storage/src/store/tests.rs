@@ -311,3 +311,33 @@ fn a_pending_commits_digest_survives_a_reopen() {
         .unwrap();
     assert_eq!(rows, 0, "a merged commit's digest is forgotten");
 }
+
+/// Deleted keys and messages do not linger in the write-ahead log: closing the store leaves
+/// it empty, and a sync past [`WAL_TRUNCATE_INTERVAL`] empties it too.
+#[test]
+fn the_write_ahead_log_is_emptied_at_close_and_periodically() {
+    use conclave_protocol::{DeviceId, GroupConfig, MemberId, UserName};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.sqlite");
+    let wal = dir.path().join("p.sqlite-wal");
+    let wal_len = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    let mut store = Store::open(&path).unwrap();
+    let config = GroupConfig::default();
+    let tx = store.transaction().unwrap();
+    let member = MemberId::new(UserName::new("a").unwrap(), DeviceId::new("d").unwrap());
+    let identity = Identity::create(&tx.provider(), member, config.ciphersuite).unwrap();
+    identity.key_packages(&tx.provider(), &config, 20).unwrap();
+    tx.commit().unwrap();
+    store.sync().unwrap();
+    assert!(wal_len() > 0, "a plain sync keeps the log's size");
+    store.last_truncate -= WAL_TRUNCATE_INTERVAL;
+    store.sync().unwrap();
+    assert_eq!(wal_len(), 0, "a periodic sync empties it");
+    let tx = store.transaction().unwrap();
+    identity.key_packages(&tx.provider(), &config, 20).unwrap();
+    tx.commit().unwrap();
+    assert!(wal_len() > 0);
+    drop(store);
+    assert_eq!(wal_len(), 0, "closing empties it");
+}
