@@ -81,6 +81,7 @@ fn main() {
             server: Some(server.url()),
             local_address: None,
             local_db: dir.path().join("unused.sqlite"),
+            local_tls: dir.path().join("unused-tls"),
             client: config,
         },
         runtime.handle(),

@@ -12,6 +12,7 @@ use conclave_client::{
 use tokio::sync::mpsc as async_mpsc;
 
 use crate::local_server::{self, LocalServerState};
+use crate::local_tls::LocalTls;
 
 /// Rows per history page the UI asks for.
 pub const PAGE: usize = 100;
@@ -134,6 +135,8 @@ pub struct AppConfig {
     pub local_address: Option<std::net::SocketAddr>,
     /// The embedded delivery service's database (shared by all local profiles).
     pub local_db: PathBuf,
+    /// Where the local server's TLS identity is kept (see [`crate::local_tls`]).
+    pub local_tls: PathBuf,
     /// Engine settings.
     pub client: ClientConfig,
 }
@@ -149,18 +152,17 @@ impl AppConfig {
             server,
             local_address: local_server::DEFAULT_LOCAL_ADDRESS.parse().ok(),
             local_db: data.join("local-server.sqlite"),
+            local_tls: data.join("local-server-tls"),
             client: ClientConfig::default(),
         }
     }
 
     fn default_server(&self) -> String {
         self.server.clone().unwrap_or_else(|| {
-            format!(
-                "http://{}",
-                self.local_address
-                    .map(|a| a.to_string())
-                    .unwrap_or_else(|| local_server::DEFAULT_LOCAL_ADDRESS.into())
-            )
+            let local = self
+                .local_address
+                .or_else(|| local_server::DEFAULT_LOCAL_ADDRESS.parse().ok());
+            local.map(local_server::url).unwrap_or_default()
         })
     }
 }
@@ -210,10 +212,33 @@ impl Out {
     }
 }
 
-async fn run(config: AppConfig, mut commands: async_mpsc::UnboundedReceiver<Command>, out: Out) {
+async fn run(
+    mut config: AppConfig,
+    mut commands: async_mpsc::UnboundedReceiver<Command>,
+    out: Out,
+) {
+    // The local server's TLS identity: the local server presents it, its clients (this
+    // user's, who alone can read it) trust its CA and present its client certificate.
+    let local_tls = match config
+        .local_address
+        .map(|_| LocalTls::ensure(&config.local_tls))
+    {
+        Some(Ok(tls)) => Some(tls),
+        Some(Err(e)) => {
+            out.send(Update::LocalServer(LocalServerState::Unavailable(format!(
+                "cannot make the local server's certificate: {e}"
+            ))));
+            None
+        }
+        None => None,
+    };
+    if let Some(tls) = &local_tls {
+        config.client.ca_certs.push(tls.ca_file());
+        config.client.local_client_cert = Some(tls.client_file());
+    }
     // The local server is looked after whatever profile is used: another window may need it.
-    let _local = config.local_address.map(|address| {
-        let (mut state, stop) = local_server::supervise(address, config.local_db.clone());
+    let _local = config.local_address.zip(local_tls).map(|(address, tls)| {
+        let (mut state, stop) = local_server::supervise(address, config.local_db.clone(), tls);
         let out = out.clone();
         tokio::spawn(async move {
             loop {

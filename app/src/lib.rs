@@ -27,6 +27,7 @@
 mod app;
 pub mod backend;
 pub mod local_server;
+pub mod local_tls;
 pub mod state;
 pub mod views;
 

@@ -43,7 +43,7 @@ fn main() -> eframe::Result {
             .expect("a tokio runtime"),
     ));
     let mut config = conclave_app::AppConfig::from_platform(args.profile, args.server);
-    config.client.ca_cert = args.ca_cert;
+    config.client.ca_certs.extend(args.ca_cert);
     let title = format!("Conclave — {}", config.profile_dir.display());
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()

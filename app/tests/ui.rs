@@ -54,6 +54,7 @@ impl World {
             server: Some(self.url()),
             local_address: None,
             local_db: self.dir.path().join("unused.sqlite"),
+            local_tls: self.dir.path().join("unused-tls"),
             client: client_config(),
         }
     }

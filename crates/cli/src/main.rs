@@ -41,6 +41,11 @@ struct Cli {
     /// (besides the public web roots).
     #[arg(long, global = true, env = "CONCLAVE_CA_CERT")]
     ca_cert: Option<PathBuf>,
+    /// A PEM file with a TLS client certificate and its key, for a server on this machine
+    /// that asks for one: the app's local server, whose `client.pem` is in the app's data
+    /// directory under `local-server-tls/` (with the `ca.pem` to give as --ca-cert).
+    #[arg(long, global = true, env = "CONCLAVE_CLIENT_CERT")]
+    client_cert: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -194,7 +199,8 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
     let profile = cli.profile.unwrap_or_else(default_profile);
     let out = Output { json: cli.json };
     let config = ClientConfig {
-        ca_cert: cli.ca_cert.clone(),
+        ca_certs: cli.ca_cert.iter().cloned().collect(),
+        local_client_cert: cli.client_cert.clone(),
         ..ClientConfig::default()
     };
     if let Command::Init { user, server } = &cli.command {

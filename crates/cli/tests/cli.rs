@@ -14,6 +14,8 @@ struct Cli {
     dir: PathBuf,
     /// Given to every run as `CONCLAVE_CA_CERT`.
     ca_cert: Option<PathBuf>,
+    /// Given to every run as `CONCLAVE_CLIENT_CERT`.
+    client_cert: Option<PathBuf>,
 }
 
 impl Cli {
@@ -26,6 +28,9 @@ impl Cli {
         command.arg("--profile").arg(self.profile(name)).args(args);
         if let Some(ca) = &self.ca_cert {
             command.env("CONCLAVE_CA_CERT", ca);
+        }
+        if let Some(cert) = &self.client_cert {
+            command.env("CONCLAVE_CLIENT_CERT", cert);
         }
         command.output().unwrap()
     }
@@ -83,6 +88,7 @@ async fn three_users_chat_from_the_command_line() {
     let cli = Cli {
         dir: dir.path().to_path_buf(),
         ca_cert: None,
+        client_cert: None,
     };
     let me = init(&cli, &server, "alice");
     assert_eq!(me["user"], "alice");
@@ -246,6 +252,7 @@ async fn a_sender_killed_while_sending_sends_exactly_once_after_restart() {
     let cli = Cli {
         dir: dir.path().to_path_buf(),
         ca_cert: None,
+        client_cert: None,
     };
     init(&cli, &server, "alice");
     init(&cli, &server, "bob");
@@ -332,6 +339,7 @@ async fn the_command_line_over_tls() {
     let cli = Cli {
         dir: dir.path().to_path_buf(),
         ca_cert: Some(ca.cert_file()),
+        client_cert: None,
     };
     let url = server.tls_url();
     cli.json("alice", &["init", "--user", "alice", "--server", &url]);
@@ -348,6 +356,7 @@ async fn the_command_line_over_tls() {
     let untrusting = Cli {
         dir: dir.path().to_path_buf(),
         ca_cert: None,
+        client_cert: None,
     };
     assert_eq!(untrusting.code("alice", &["sync"]), 3);
 
@@ -372,4 +381,36 @@ async fn the_command_line_over_tls() {
             .join(conclave_client::PROFILE_FILE)
             .exists()
     );
+}
+
+/// The command line to a server that admits only clients with a certificate from its CA (as
+/// the app's local server does, `CONCLAVE_CLIENT_CERT`): with it, it chats; without it, it
+/// cannot reach the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_with_a_client_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = conclave_test_support::TestCa::new(dir.path(), "local");
+    let server =
+        TestServer::start_tls(&dir.path().join("ds.sqlite"), ca.mutual_server_config()).await;
+    let url = server.tls_url();
+    let without = Cli {
+        dir: dir.path().to_path_buf(),
+        ca_cert: Some(ca.cert_file()),
+        client_cert: None,
+    };
+    assert_eq!(
+        without.code("alice", &["init", "--user", "alice", "--server", &url]),
+        3
+    );
+    let cli = Cli {
+        client_cert: Some(ca.client_cert_file()),
+        ..without
+    };
+    cli.json("alice", &["init", "--user", "alice", "--server", &url]);
+    cli.json("bob", &["init", "--user", "bob", "--server", &url]);
+    cli.json("alice", &["create", "Local", "--with", "bob"]);
+    cli.json("alice", &["send", "Local", "admitted"]);
+    cli.json("bob", &["accept", "Local"]);
+    assert_eq!(bodies(&cli.texts("bob", "Local")), ["alice: admitted"]);
+    server.stop().await;
 }

@@ -159,7 +159,11 @@ impl Client {
         config: ClientConfig,
     ) -> Result<Client> {
         let identity = Arc::new(identity);
-        let tls = conclave_delivery_api::tls::client_config(config.ca_cert.as_deref())
+        let client_cert = config
+            .local_client_cert
+            .as_deref()
+            .filter(|_| conclave_delivery_api::tls::is_loopback_url(server));
+        let tls = conclave_delivery_api::tls::client_config(&config.ca_certs, client_cert)
             .map_err(|e| ClientError::InvalidInput(e.to_string()))?;
         let ds = Ds::new(server, identity.clone(), config.request_timeout, tls)?;
         let (events, _) = broadcast::channel(1024);

@@ -38,9 +38,14 @@ pub struct ClientConfig {
     pub max_backoff: Duration,
     /// Timeout of one request to the server. Default 15 s.
     pub request_timeout: Duration,
-    /// A PEM file of CA certificates to trust for the server's TLS certificate, besides the
+    /// PEM files of CA certificates to trust for the server's TLS certificate, besides the
     /// public web roots: for a self-hosted server with a private CA. Default: none.
-    pub ca_cert: Option<PathBuf>,
+    pub ca_certs: Vec<PathBuf>,
+    /// A PEM file with a TLS client certificate chain and its key, presented to a server on
+    /// this machine that asks for one (the app's local server admits only its own user's
+    /// clients this way). Never presented to another machine, where it would only serve to
+    /// track the user. Default: none.
+    pub local_client_cert: Option<PathBuf>,
 }
 
 impl Default for ClientConfig {
@@ -55,7 +60,8 @@ impl Default for ClientConfig {
             min_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
             request_timeout: Duration::from_secs(15),
-            ca_cert: None,
+            ca_certs: Vec::new(),
+            local_client_cert: None,
         }
     }
 }

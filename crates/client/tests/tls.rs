@@ -11,7 +11,7 @@ use support::*;
 
 fn trusting(ca: &TestCa) -> ClientConfig {
     ClientConfig {
-        ca_cert: Some(ca.cert_file()),
+        ca_certs: vec![ca.cert_file()],
         ..config()
     }
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use rustls::RootCertStore;
 use rustls::crypto::CryptoProvider;
-use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 /// Why a TLS setting or a server address is refused.
 #[derive(Debug, thiserror::Error)]
@@ -53,22 +53,55 @@ pub fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsErro
     Ok(certs)
 }
 
+/// The private key in a PEM file (PKCS#8, PKCS#1 or SEC1).
+pub fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    PrivateKeyDer::from_pem_file(path).map_err(|e| TlsError::Pem {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
 /// A client configuration trusting the public web roots (Mozilla's, compiled in: the same on
-/// every machine) and, if given, the CA certificates in the PEM file `private_ca`.
-pub fn client_config(private_ca: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+/// every machine) and the CA certificates in the PEM files `private_cas`; presenting, when
+/// the server asks, the certificate chain and key in the PEM file `identity` (mutual TLS, as
+/// the app's local server requires).
+pub fn client_config(
+    private_cas: &[impl AsRef<Path>],
+    identity: Option<&Path>,
+) -> Result<Arc<rustls::ClientConfig>, TlsError> {
     let mut roots = RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
-    if let Some(path) = private_ca {
-        for cert in certificates(path)? {
+    for path in private_cas {
+        for cert in certificates(path.as_ref())? {
             roots.add(cert)?;
         }
     }
     let config = rustls::ClientConfig::builder_with_provider(crypto_provider())
         .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_root_certificates(roots);
+    let config = match identity {
+        Some(path) => config.with_client_auth_cert(certificates(path)?, private_key(path)?)?,
+        None => config.with_no_client_auth(),
+    };
     Ok(Arc::new(config))
+}
+
+/// Whether a server address names this machine (`localhost`, `127.0.0.0/8`, `::1`).
+pub fn is_loopback_url(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .unwrap_or(url);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A server address a client may use: `https://HOST[:PORT]`, or `http://` to this machine
@@ -83,19 +116,10 @@ pub fn check_server_url(url: &str) -> Result<(), TlsError> {
     } else {
         return refuse("must start with https:// (or http:// for this machine)");
     };
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-    };
-    if host.is_empty() {
+    if rest.split(['/', ':']).next().unwrap_or_default().is_empty() {
         return refuse("no host");
     }
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if plain && !loopback {
+    if plain && !is_loopback_url(url) {
         return refuse(
             "plain http:// is only for this machine (localhost, 127.0.0.1, ::1); use https://",
         );
@@ -129,6 +153,25 @@ mod tests {
             "https://",
         ] {
             assert!(check_server_url(refused).is_err(), "{refused}");
+        }
+    }
+
+    #[test]
+    fn loopback_is_this_machine_by_name_or_address() {
+        for here in [
+            "https://localhost:7300",
+            "https://127.0.0.1",
+            "http://[::1]:7300/",
+        ] {
+            assert!(is_loopback_url(here), "{here}");
+        }
+        for there in [
+            "https://localhost.example.org",
+            "https://10.0.0.1:7300",
+            "https://[2001:db8::1]",
+            "https://chat.example.org/127.0.0.1",
+        ] {
+            assert!(!is_loopback_url(there), "{there}");
         }
     }
 }

@@ -7,8 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use conclave_delivery_api::tls::{self, TlsError};
-use rustls_pki_types::PrivateKeyDer;
-use rustls_pki_types::pem::PemObject;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
@@ -18,20 +16,38 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Handshaken connections waiting for the server to take them.
 const READY_BACKLOG: usize = 256;
 
-/// A server configuration from a PEM certificate chain (leaf first) and a PEM private key.
+/// A server configuration from a PEM certificate chain (leaf first) and a PEM private key;
+/// with `client_ca`, only clients presenting a certificate issued by a CA in that PEM file
+/// get past the handshake (mutual TLS: the app's local server admits only its own user).
 pub fn server_config(
     cert_pem: &Path,
     key_pem: &Path,
+    client_ca: Option<&Path>,
 ) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let chain = tls::certificates(cert_pem)?;
-    let key = PrivateKeyDer::from_pem_file(key_pem).map_err(|e| TlsError::Pem {
-        path: key_pem.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    let mut config = rustls::ServerConfig::builder_with_provider(tls::crypto_provider())
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)?;
+    let key = tls::private_key(key_pem)?;
+    let builder = rustls::ServerConfig::builder_with_provider(tls::crypto_provider())
+        .with_safe_default_protocol_versions()?;
+    let builder = match client_ca {
+        Some(path) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in tls::certificates(path)? {
+                roots.add(cert)?;
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                tls::crypto_provider(),
+            )
+            .build()
+            .map_err(|e| TlsError::Pem {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder.with_single_cert(chain, key)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }

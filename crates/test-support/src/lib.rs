@@ -141,7 +141,8 @@ impl TestCa {
     /// `127.0.0.1`, loaded from PEM files as `conclave-ds --tls-cert --tls-key` loads them.
     pub fn server_config(&self) -> std::sync::Arc<rustls::ServerConfig> {
         let (cert, key) = self.server_cert_files();
-        conclave_delivery::tls::server_config(&cert, &key).expect("the server certificate loads")
+        conclave_delivery::tls::server_config(&cert, &key, None)
+            .expect("the server certificate loads")
     }
 
     /// PEM files of a server certificate for `localhost` (certificate, key), for a
@@ -158,5 +159,27 @@ impl TestCa {
         std::fs::write(&cert_path, cert.pem()).expect("written");
         std::fs::write(&key_path, key.serialize_pem()).expect("written");
         (cert_path, key_path)
+    }
+
+    /// A server configuration like [`TestCa::server_config`] that admits only clients with a
+    /// certificate this CA signed (`conclave-ds --client-ca`).
+    pub fn mutual_server_config(&self) -> std::sync::Arc<rustls::ServerConfig> {
+        let (cert, key) = self.server_cert_files();
+        conclave_delivery::tls::server_config(&cert, &key, Some(&self.cert_file()))
+            .expect("the server certificate loads")
+    }
+
+    /// A PEM file with a client certificate this CA signed and its key (what a client is
+    /// given with `--client-cert`).
+    pub fn client_cert_file(&self) -> std::path::PathBuf {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        let key = rcgen::KeyPair::generate().expect("a key");
+        let cert = params
+            .signed_by(&key, &self.ca, &self.key)
+            .expect("a client certificate");
+        let path = self.dir.join(format!("{}-client.pem", self.name));
+        std::fs::write(&path, cert.pem() + &key.serialize_pem()).expect("written");
+        path
     }
 }

@@ -213,7 +213,8 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let tls = conclave_delivery_api::tls::client_config(ca_file.as_deref()).expect("TLS settings");
+    let tls = conclave_delivery_api::tls::client_config(&Vec::from_iter(ca_file), None)
+        .expect("TLS settings");
     let http = reqwest::Client::builder()
         // Every device and sender keeps its connection, as a client process does: a pool
         // smaller than that would close and reopen connections between bursts, which costs

@@ -32,6 +32,10 @@ struct Args {
     /// PEM private key of --tls-cert.
     #[arg(long, env = "CONCLAVE_DS_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// PEM file of CA certificates: admit only clients presenting a certificate one of them
+    /// issued (mutual TLS). Needs --tls-cert.
+    #[arg(long, env = "CONCLAVE_DS_CLIENT_CA", requires = "tls_cert")]
+    client_ca: Option<PathBuf>,
     /// Bearer token for `GET /metrics` (`Authorization: Bearer TOKEN`); without one, metrics
     /// are not served.
     #[arg(long, env = "CONCLAVE_DS_METRICS_TOKEN")]
@@ -143,13 +147,15 @@ async fn main() -> std::process::ExitCode {
         }
     };
     let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => match conclave_delivery::tls::server_config(cert, key) {
-            Ok(tls) => Some(tls),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot load the TLS certificate");
-                return std::process::ExitCode::FAILURE;
+        (Some(cert), Some(key)) => {
+            match conclave_delivery::tls::server_config(cert, key, args.client_ca.as_deref()) {
+                Ok(tls) => Some(tls),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot load the TLS certificate");
+                    return std::process::ExitCode::FAILURE;
+                }
             }
-        },
+        }
         _ => None,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
