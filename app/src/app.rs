@@ -74,6 +74,7 @@ impl ConclaveApp {
                 });
             }
             Screen::Onboarding => views::onboarding::show(ui, &mut self.state, &mut commands),
+            Screen::Unlock => views::unlock::show(ui, &mut self.state, &mut commands),
             Screen::Main => views::main::show(ui, &mut self.state, &mut commands),
         }
         for command in commands {

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 
 use conclave_client::{
-    Client, ClientConfig, ClientEvent, ConversationId, ConversationSummary, Member, MessageId,
-    SecurityInfo, StoredMessage, UserName,
+    Client, ClientConfig, ClientError, ClientEvent, ConversationId, ConversationSummary, Member,
+    MessageId, ProfileFile, ProfileSecret, SecurityInfo, StoreError, StoredMessage, UserName,
 };
 use tokio::sync::mpsc as async_mpsc;
 
@@ -26,7 +26,11 @@ pub enum Command {
         user: String,
         /// The server address.
         server: String,
+        /// The passphrase to encrypt it with (when none was configured).
+        passphrase: Option<ProfileSecret>,
     },
+    /// Open the encrypted profile with this passphrase (or encrypt the plain one with it).
+    Unlock(ProfileSecret),
     /// Reload the conversation list.
     RefreshConversations,
     /// Open a conversation: its size, its newest page, members and security state.
@@ -73,6 +77,16 @@ pub enum Update {
     NeedsProfile {
         /// The server to suggest.
         default_server: String,
+        /// Whether to ask for a passphrase to encrypt it with (none was configured).
+        needs_passphrase: bool,
+    },
+    /// The profile exists and needs a passphrase: to open it, or to encrypt it (a plain
+    /// profile from an earlier version).
+    NeedsPassphrase {
+        /// The profile is plain: ask for a new passphrase.
+        encrypting: bool,
+        /// Why the last one did not open it.
+        error: Option<String>,
     },
     /// Creating the profile failed.
     ProfileFailed(String),
@@ -212,6 +226,94 @@ impl Out {
     }
 }
 
+/// Opens the profile, asking the UI for what it takes: a passphrase for an encrypted profile
+/// (again after a wrong one), a new passphrase for a plain one (which is then encrypted in
+/// place), a name, server and passphrase for a new one. `None` when the profile cannot be
+/// opened (the UI was told why) or the UI is gone.
+async fn open_or_create(
+    config: &mut AppConfig,
+    commands: &mut async_mpsc::UnboundedReceiver<Command>,
+    out: &Out,
+) -> Option<Client> {
+    let fail = |e: &dyn std::fmt::Display| {
+        out.send(Update::ProfileFailed(format!(
+            "cannot open the profile in {}: {e}",
+            config.profile_dir.display()
+        )));
+    };
+    let file = match Client::profile_file(&config.profile_dir) {
+        Ok(file) => file,
+        Err(e) => {
+            fail(&e);
+            return None;
+        }
+    };
+    if file == ProfileFile::Absent {
+        out.send(Update::NeedsProfile {
+            default_server: config.default_server(),
+            needs_passphrase: config.client.profile_secret.is_none(),
+        });
+        loop {
+            let Command::CreateProfile {
+                user,
+                server,
+                passphrase,
+            } = commands.recv().await?
+            else {
+                continue;
+            };
+            let mut settings = config.client.clone();
+            if passphrase.is_some() {
+                settings.profile_secret = passphrase;
+            }
+            match Client::create_with(&config.profile_dir, &user, &server, settings.clone()).await {
+                Ok(client) => {
+                    config.client = settings;
+                    return Some(client);
+                }
+                Err(e) => out.send(Update::ProfileFailed(e.to_string())),
+            }
+        }
+    }
+    if config.client.profile_secret.is_none() {
+        let encrypting = file == ProfileFile::Plain;
+        out.send(Update::NeedsPassphrase {
+            encrypting,
+            error: None,
+        });
+        loop {
+            let Command::Unlock(secret) = commands.recv().await? else {
+                continue;
+            };
+            let mut settings = config.client.clone();
+            settings.profile_secret = Some(secret);
+            match Client::open_with(&config.profile_dir, settings.clone()).await {
+                Ok(client) => {
+                    config.client = settings;
+                    return Some(client);
+                }
+                Err(ClientError::Storage(StoreError::WrongKey { .. })) => {
+                    out.send(Update::NeedsPassphrase {
+                        encrypting,
+                        error: Some("Wrong passphrase.".into()),
+                    });
+                }
+                Err(e) => {
+                    fail(&e);
+                    return None;
+                }
+            }
+        }
+    }
+    match Client::open_with(&config.profile_dir, config.client.clone()).await {
+        Ok(client) => Some(client),
+        Err(e) => {
+            fail(&e);
+            None
+        }
+    }
+}
+
 async fn run(
     mut config: AppConfig,
     mut commands: async_mpsc::UnboundedReceiver<Command>,
@@ -252,37 +354,8 @@ async fn run(
         stop
     });
 
-    let client = match Client::open_with(&config.profile_dir, config.client.clone()).await {
-        Ok(client) => client,
-        Err(conclave_client::ClientError::NoProfile(_)) => {
-            out.send(Update::NeedsProfile {
-                default_server: config.default_server(),
-            });
-            loop {
-                match commands.recv().await {
-                    Some(Command::CreateProfile { user, server }) => match Client::create_with(
-                        &config.profile_dir,
-                        &user,
-                        &server,
-                        config.client.clone(),
-                    )
-                    .await
-                    {
-                        Ok(client) => break client,
-                        Err(e) => out.send(Update::ProfileFailed(e.to_string())),
-                    },
-                    Some(_) => {}
-                    None => return,
-                }
-            }
-        }
-        Err(e) => {
-            out.send(Update::ProfileFailed(format!(
-                "cannot open the profile in {}: {e}",
-                config.profile_dir.display()
-            )));
-            return;
-        }
+    let Some(client) = open_or_create(&mut config, &mut commands, &out).await else {
+        return;
     };
     out.send(Update::Ready {
         me: client.me().to_string(),
@@ -348,7 +421,7 @@ fn user(name: &str) -> Result<UserName, String> {
 
 async fn execute(client: &Client, out: &Out, command: Command) {
     match command {
-        Command::CreateProfile { .. } => {}
+        Command::CreateProfile { .. } | Command::Unlock(_) => {}
         Command::RefreshConversations => refresh(client, out).await,
         Command::Open(conversation) => {
             match client.message_count(conversation).await {

@@ -44,6 +44,10 @@ fn main() -> eframe::Result {
     ));
     let mut config = conclave_app::AppConfig::from_platform(args.profile, args.server);
     config.client.ca_certs.extend(args.ca_cert);
+    // For scripts and tests; people type it into the app instead.
+    config.client.profile_secret = std::env::var("CONCLAVE_PASSPHRASE")
+        .ok()
+        .map(|p| conclave_client::ProfileSecret::passphrase(&zeroize::Zeroizing::new(p)));
     let title = format!("Conclave — {}", config.profile_dir.display());
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()

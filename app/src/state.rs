@@ -18,6 +18,8 @@ pub enum Screen {
     Loading,
     /// First run: choose a name and a server.
     Onboarding,
+    /// The profile is encrypted: ask its passphrase (or, for a plain one, choose one).
+    Unlock,
     /// The messenger.
     Main,
     /// The profile cannot be used (in use by another window, damaged).
@@ -31,10 +33,49 @@ pub struct Onboarding {
     pub user: String,
     /// The server typed.
     pub server: String,
+    /// Whether the profile is to be encrypted with a passphrase typed here (none was given
+    /// on the command line).
+    pub needs_passphrase: bool,
+    /// The passphrase typed.
+    pub passphrase: String,
+    /// The passphrase typed again.
+    pub repeat: String,
     /// Waiting for the server.
     pub busy: bool,
     /// Why the last attempt failed.
     pub error: Option<String>,
+}
+
+/// The passphrase form of an existing profile.
+#[derive(Clone, Debug, Default)]
+pub struct Unlock {
+    /// The profile is plain and is to be encrypted with a new passphrase (typed twice);
+    /// otherwise it is encrypted and the passphrase opens it.
+    pub encrypting: bool,
+    /// The passphrase typed.
+    pub passphrase: String,
+    /// The passphrase typed again (encrypting only).
+    pub repeat: String,
+    /// Waiting for the key to be derived and the profile opened.
+    pub busy: bool,
+    /// Why the last attempt failed.
+    pub error: Option<String>,
+}
+
+/// The shortest passphrase a new one may be.
+pub const MIN_PASSPHRASE: usize = 8;
+
+/// Why a new passphrase (typed twice) cannot be used, if it cannot.
+pub fn new_passphrase_problem(passphrase: &str, repeat: &str) -> Option<String> {
+    if passphrase.chars().count() < MIN_PASSPHRASE {
+        Some(format!(
+            "The passphrase needs at least {MIN_PASSPHRASE} characters."
+        ))
+    } else if passphrase != repeat {
+        Some("The two passphrases differ.".into())
+    } else {
+        None
+    }
 }
 
 /// The open conversation: its rows are loaded a page at a time, as they become visible.
@@ -129,6 +170,8 @@ pub struct AppState {
     pub screen: Screen,
     /// First-run form.
     pub onboarding: Onboarding,
+    /// Passphrase form.
+    pub unlock: Unlock,
     /// `user/device`, once the profile is open.
     pub me: String,
     /// This device's fingerprint.
@@ -169,6 +212,7 @@ impl Default for AppState {
         Self {
             screen: Screen::Loading,
             onboarding: Onboarding::default(),
+            unlock: Unlock::default(),
             me: String::new(),
             fingerprint: String::new(),
             server: String::new(),
@@ -211,11 +255,21 @@ impl AppState {
     pub fn apply(&mut self, update: Update) -> Vec<Command> {
         let mut next = Vec::new();
         match update {
-            Update::NeedsProfile { default_server } => {
+            Update::NeedsProfile {
+                default_server,
+                needs_passphrase,
+            } => {
                 self.screen = Screen::Onboarding;
+                self.onboarding.needs_passphrase = needs_passphrase;
                 if self.onboarding.server.is_empty() {
                     self.onboarding.server = default_server;
                 }
+            }
+            Update::NeedsPassphrase { encrypting, error } => {
+                self.screen = Screen::Unlock;
+                self.unlock.encrypting = encrypting;
+                self.unlock.busy = false;
+                self.unlock.error = error;
             }
             Update::ProfileFailed(error) => {
                 if self.screen == Screen::Onboarding {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use conclave_app::state::Screen;
 use conclave_app::{AppConfig, ConclaveApp};
-use conclave_client::{Client, ClientConfig, UserName};
+use conclave_client::{Client, ClientConfig, ProfileFile, ProfileKey, ProfileSecret, UserName};
 use conclave_delivery::{Config, Running, Server};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -48,21 +48,23 @@ impl World {
         self.dir.path().join(name)
     }
 
-    fn config(&self, name: &str) -> AppConfig {
-        AppConfig {
+    /// A window on profile `name`, with the test key configured (as `CONCLAVE_PASSPHRASE`
+    /// would): it asks for no passphrase.
+    fn app(&self, name: &str) -> Harness<'static, ConclaveApp> {
+        self.app_with(name, client_config())
+    }
+
+    fn app_with(&self, name: &str, client: ClientConfig) -> Harness<'static, ConclaveApp> {
+        let config = AppConfig {
             profile_dir: self.profile(name),
             server: Some(self.url()),
             local_address: None,
             local_db: self.dir.path().join("unused.sqlite"),
             local_tls: self.dir.path().join("unused-tls"),
-            client: client_config(),
-        }
-    }
-
-    fn app(&self, name: &str) -> Harness<'static, ConclaveApp> {
+            client,
+        };
         let ctx = egui::Context::default();
-        let app = ConclaveApp::new(&ctx, self.config(name), self.runtime.handle())
-            .without_notifications();
+        let app = ConclaveApp::new(&ctx, config, self.runtime.handle()).without_notifications();
         Harness::builder()
             .with_size([1280.0, 800.0])
             .build_ui_state(|ui, app: &mut ConclaveApp| app.ui(ui), app)
@@ -89,13 +91,25 @@ impl Drop for World {
     }
 }
 
+/// The profile key the tests' windows and clients share (a raw key: no Argon2 per open).
+const TEST_KEY: [u8; 32] = [0x5a; 32];
+
 fn client_config() -> ClientConfig {
     ClientConfig {
         rotation_interval: None,
         key_package_stock: 4,
         min_backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(500),
+        profile_secret: Some(ProfileSecret::Key(ProfileKey::from_bytes(TEST_KEY))),
         ..ClientConfig::default()
+    }
+}
+
+/// Settings with no profile secret: the window asks for a passphrase.
+fn asking() -> ClientConfig {
+    ClientConfig {
+        profile_secret: None,
+        ..client_config()
     }
 }
 
@@ -148,6 +162,10 @@ fn onboard(harness: &mut Harness<'static, ConclaveApp>, user: &str) {
     });
     assert!(shows(harness, "Welcome to Conclave"));
     type_into(harness, "User name", user);
+    if harness.state().state().onboarding.needs_passphrase {
+        type_into(harness, "Passphrase", "a long passphrase");
+        type_into(harness, "Repeat passphrase", "a long passphrase");
+    }
     click(harness, "Create profile");
     step_until(harness, "the main window", |h| {
         h.state().state().screen == Screen::Main
@@ -169,10 +187,15 @@ fn open_conversation(harness: &mut Harness<'static, ConclaveApp>, name: &str) {
 #[test]
 fn onboarding_chat_invite_remove_search_leave() {
     let world = World::new();
-    let mut alice = world.app("alice");
+    // Alice types a passphrase for her new profile; bob's window has one configured.
+    let mut alice = world.app_with("alice", asking());
     let mut bob = world.app("bob");
     onboard(&mut alice, "alice");
     onboard(&mut bob, "bob");
+    assert_eq!(
+        Client::profile_file(&world.profile("alice")).unwrap(),
+        ProfileFile::Encrypted
+    );
     let carol = world.client("carol");
 
     // Alice creates a conversation with bob.
@@ -269,6 +292,9 @@ fn a_key_change_is_impossible_to_miss() {
 
 fn tamper_bob_key(profile: &Path) {
     let conn = rusqlite::Connection::open(profile.join(conclave_client::PROFILE_FILE)).unwrap();
+    let key: String = TEST_KEY.iter().map(|b| format!("{b:02x}")).collect();
+    conn.execute_batch(&format!("PRAGMA key = \"x'{key}'\";"))
+        .unwrap();
     let changed = conn
         .execute(
             "UPDATE devices SET signature_key = x'00', fingerprint = '1' WHERE user_name = 'bob'",
@@ -276,4 +302,73 @@ fn tamper_bob_key(profile: &Path) {
         )
         .unwrap();
     assert_eq!(changed, 1);
+}
+
+#[test]
+fn an_encrypted_profile_asks_its_passphrase_and_a_plain_one_is_encrypted() {
+    let world = World::new();
+    let passphrase = |p: &str| ClientConfig {
+        profile_secret: Some(ProfileSecret::passphrase(p)),
+        ..client_config()
+    };
+    let dora = world
+        .runtime
+        .block_on(Client::create_with(
+            &world.profile("dora"),
+            "dora",
+            &world.url(),
+            passphrase("dora's passphrase"),
+        ))
+        .unwrap();
+    drop(dora);
+    let mut app = world.app_with("dora", asking());
+    step_until(&mut app, "the passphrase screen", |h| {
+        h.state().state().screen == Screen::Unlock
+    });
+    assert!(shows(&app, "Unlock Conclave"));
+    type_into(&mut app, "Passphrase", "not dora's passphrase");
+    click(&mut app, "Unlock");
+    wait_for_text(&mut app, "Wrong passphrase.");
+    assert_eq!(app.state().state().screen, Screen::Unlock);
+    type_into(&mut app, "Passphrase", "dora's passphrase");
+    click(&mut app, "Unlock");
+    step_until(&mut app, "the main window", |h| {
+        h.state().state().screen == Screen::Main
+    });
+    drop(app);
+
+    // A plain profile (as an earlier version made them) is encrypted with a new passphrase.
+    let plain = ClientConfig {
+        profile_secret: None,
+        ..client_config()
+    };
+    let eve = world
+        .runtime
+        .block_on(Client::create_with(
+            &world.profile("eve"),
+            "eve",
+            &world.url(),
+            plain,
+        ))
+        .unwrap();
+    drop(eve);
+    assert_eq!(
+        Client::profile_file(&world.profile("eve")).unwrap(),
+        ProfileFile::Plain
+    );
+    let mut app = world.app_with("eve", asking());
+    step_until(&mut app, "the passphrase screen", |h| {
+        h.state().state().screen == Screen::Unlock
+    });
+    assert!(shows(&app, "Encrypt this profile"));
+    type_into(&mut app, "Passphrase", "eve's new passphrase");
+    type_into(&mut app, "Repeat passphrase", "eve's new passphrase");
+    click(&mut app, "Encrypt");
+    step_until(&mut app, "the main window", |h| {
+        h.state().state().screen == Screen::Main
+    });
+    assert_eq!(
+        Client::profile_file(&world.profile("eve")).unwrap(),
+        ProfileFile::Encrypted
+    );
 }

@@ -5,3 +5,4 @@ pub mod conversation;
 pub mod main;
 pub mod members;
 pub mod onboarding;
+pub mod unlock;

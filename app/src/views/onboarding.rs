@@ -1,7 +1,11 @@
-//! First run: choose a user name and a server.
+//! First run: choose a user name, a server and the passphrase the profile is encrypted with.
+
+use conclave_client::ProfileSecret;
+use zeroize::Zeroize as _;
 
 use crate::backend::Command;
-use crate::state::AppState;
+use crate::state::{AppState, new_passphrase_problem};
+use crate::views::unlock::passphrase_field;
 
 /// Draws the onboarding screen.
 pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>) {
@@ -28,9 +32,31 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
                 ui.add_enabled(!form.busy, egui::TextEdit::singleline(&mut form.server))
                     .labelled_by(label.id);
                 ui.end_row();
+                if form.needs_passphrase {
+                    passphrase_field(ui, "Passphrase", &mut form.passphrase, !form.busy);
+                    passphrase_field(ui, "Repeat passphrase", &mut form.repeat, !form.busy);
+                }
             });
+        let problem = form
+            .needs_passphrase
+            .then(|| new_passphrase_problem(&form.passphrase, &form.repeat))
+            .flatten();
+        if form.needs_passphrase {
+            ui.label(
+                "The profile is encrypted on this computer with this passphrase. It cannot be \
+                 recovered: without it, the profile cannot be opened.",
+            );
+            if let Some(problem) = &problem
+                && !form.passphrase.is_empty()
+            {
+                ui.label(problem);
+            }
+        }
         ui.add_space(8.0);
-        let ready = !form.busy && !form.user.trim().is_empty() && !form.server.trim().is_empty();
+        let ready = !form.busy
+            && !form.user.trim().is_empty()
+            && !form.server.trim().is_empty()
+            && problem.is_none();
         let submit = ui
             .add_enabled(ready, egui::Button::new("Create profile"))
             .clicked()
@@ -38,9 +64,15 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
         if submit {
             form.busy = true;
             form.error = None;
+            let passphrase = form
+                .needs_passphrase
+                .then(|| ProfileSecret::passphrase(&form.passphrase));
+            form.passphrase.zeroize();
+            form.repeat.zeroize();
             commands.push(Command::CreateProfile {
                 user: form.user.trim().to_owned(),
                 server: form.server.trim().to_owned(),
+                passphrase,
             });
         }
         if form.busy {

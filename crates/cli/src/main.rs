@@ -3,7 +3,7 @@
 //! Exit codes: 0 success; 1 other failure; 2 bad usage; 3 server unreachable; 4 no such
 //! conversation or user; 5 refused (name taken, already a member, not a member, too much
 //! contention, refused by the server, an untrusted key package); 6 no profile, or the
-//! profile is in use.
+//! profile is in use; 7 the profile is encrypted and the passphrase is missing or wrong.
 
 #![forbid(unsafe_code)]
 
@@ -12,7 +12,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use conclave_client::{Client, ClientConfig, ClientError, ConversationId, MessageState, UserName};
+use conclave_client::{
+    Client, ClientConfig, ClientError, ConversationId, MessageState, ProfileSecret, UserName,
+};
 use output::{
     Accepted, ConversationRow, Conversations, Created, DeviceRow, Devices, Event, History, Invited,
     Leaving, Members, MessageRow, Output, Profile, Removed, Renamed, SafetyRow, SearchResults,
@@ -46,6 +48,12 @@ struct Cli {
     /// directory under `local-server-tls/` (with the `ca.pem` to give as --ca-cert).
     #[arg(long, global = true, env = "CONCLAVE_CLIENT_CERT")]
     client_cert: Option<PathBuf>,
+    /// A file whose first line is the passphrase the profile is encrypted with (Argon2id,
+    /// SQLCipher). A plain profile is encrypted with it on first use; a new one is created
+    /// encrypted. Without it (or the passphrase itself in CONCLAVE_PASSPHRASE: never as an
+    /// argument, which others could see in the process list) the profile stays plain.
+    #[arg(long, global = true, env = "CONCLAVE_PASSPHRASE_FILE")]
+    passphrase_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -195,12 +203,34 @@ fn profile_of(client: &Client, dir: Option<&std::path::Path>) -> Profile {
     }
 }
 
+/// The passphrase from --passphrase-file (its first line) or CONCLAVE_PASSPHRASE.
+fn profile_secret(cli: &Cli) -> Result<Option<ProfileSecret>, ClientError> {
+    if let Some(file) = &cli.passphrase_file {
+        let text = zeroize::Zeroizing::new(std::fs::read_to_string(file).map_err(|e| {
+            ClientError::InvalidInput(format!("passphrase file {}: {e}", file.display()))
+        })?);
+        let line = text.lines().next().unwrap_or_default();
+        if line.is_empty() {
+            return Err(ClientError::InvalidInput(format!(
+                "passphrase file {}: empty",
+                file.display()
+            )));
+        }
+        return Ok(Some(ProfileSecret::passphrase(line)));
+    }
+    Ok(std::env::var("CONCLAVE_PASSPHRASE")
+        .ok()
+        .map(zeroize::Zeroizing::new)
+        .map(|p| ProfileSecret::passphrase(&p)))
+}
+
 async fn run(cli: Cli) -> Result<(), ClientError> {
-    let profile = cli.profile.unwrap_or_else(default_profile);
+    let profile = cli.profile.clone().unwrap_or_else(default_profile);
     let out = Output { json: cli.json };
     let config = ClientConfig {
         ca_certs: cli.ca_cert.iter().cloned().collect(),
         local_client_cert: cli.client_cert.clone(),
+        profile_secret: profile_secret(&cli)?,
         ..ClientConfig::default()
     };
     if let Command::Init { user, server } = &cli.command {

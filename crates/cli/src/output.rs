@@ -654,6 +654,10 @@ pub fn exit_code(e: &ClientError) -> u8 {
         | ClientError::Server { .. } => 5,
         ClientError::NoProfile(_) | ClientError::ProfileExists(_) => 6,
         ClientError::Storage(conclave_client::StoreError::ProfileInUse { .. }) => 6,
+        ClientError::Storage(
+            conclave_client::StoreError::WrongKey { .. }
+            | conclave_client::StoreError::Encrypted { .. },
+        ) => 7,
         ClientError::InvalidInput(_) => 2,
         _ => 1,
     }
@@ -677,6 +681,8 @@ fn error_name(e: &ClientError) -> &'static str {
         ClientError::NoProfile(_) => "no_profile",
         ClientError::ProfileExists(_) => "profile_exists",
         ClientError::InvalidInput(_) => "invalid_input",
+        ClientError::Storage(conclave_client::StoreError::WrongKey { .. }) => "wrong_passphrase",
+        ClientError::Storage(conclave_client::StoreError::Encrypted { .. }) => "encrypted",
         _ => "failed",
     }
 }

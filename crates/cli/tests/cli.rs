@@ -414,3 +414,88 @@ async fn the_command_line_with_a_client_certificate() {
     assert_eq!(bodies(&cli.texts("bob", "Local")), ["alice: admitted"]);
     server.stop().await;
 }
+
+/// A profile encrypted with a passphrase (CONCLAVE_PASSPHRASE or --passphrase-file): created
+/// encrypted, refused without the passphrase or with a wrong one (exit 7, nothing changed);
+/// a plain profile is encrypted on its first use with one and keeps its history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_with_an_encrypted_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let url = server.url();
+    let cli = Cli {
+        dir: dir.path().to_path_buf(),
+        ca_cert: None,
+        client_cert: None,
+    };
+    let with_passphrase = |name: &str, passphrase: &str, args: &[&str]| {
+        let mut command = Command::new(CLI);
+        command
+            .arg("--profile")
+            .arg(cli.profile(name))
+            .arg("--json")
+            .args(args)
+            .env("CONCLAVE_PASSPHRASE", passphrase);
+        command.output().unwrap()
+    };
+    let profile_file = |name: &str| cli.profile(name).join(conclave_client::PROFILE_FILE);
+    let is_plain = |name: &str| {
+        std::fs::read(profile_file(name))
+            .unwrap()
+            .starts_with(b"SQLite format 3\0")
+    };
+
+    let out = with_passphrase(
+        "alice",
+        "alice's secret",
+        &["init", "--user", "alice", "--server", &url],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!is_plain("alice"));
+    // bob starts plain, and talks with alice.
+    cli.json("bob", &["init", "--user", "bob", "--server", &url]);
+    assert!(is_plain("bob"));
+    cli.json("bob", &["create", "Pier", "--with", "alice"]);
+    cli.json("bob", &["send", "Pier", "written while plain"]);
+
+    // Without the passphrase, or with a wrong one: exit 7, the file untouched.
+    let before = std::fs::read(profile_file("alice")).unwrap();
+    assert_eq!(cli.code("alice", &["whoami"]), 7);
+    let wrong = with_passphrase("alice", "not alice's secret", &["whoami"]);
+    assert_eq!(wrong.status.code(), Some(7));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong_passphrase"));
+    assert_eq!(std::fs::read(profile_file("alice")).unwrap(), before);
+
+    // With it, from a file this time.
+    let passphrase_file = dir.path().join("alice.pass");
+    std::fs::write(&passphrase_file, "alice's secret\n").unwrap();
+    let out = Command::new(CLI)
+        .arg("--profile")
+        .arg(cli.profile("alice"))
+        .arg("--passphrase-file")
+        .arg(&passphrase_file)
+        .args(["--json", "accept", "Pier"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // bob's plain profile is encrypted on its first use with a passphrase; all there.
+    let out = with_passphrase("bob", "bob's secret", &["history", "Pier"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("written while plain"));
+    assert!(!is_plain("bob"));
+    assert_eq!(cli.code("bob", &["whoami"]), 7);
+    server.stop().await;
+}

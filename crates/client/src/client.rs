@@ -59,6 +59,14 @@ pub(crate) struct Inner {
     server: String,
 }
 
+/// The profile's store, encrypted at rest if the settings give a secret.
+fn open_store(path: &Path, config: &ClientConfig) -> std::result::Result<Store, StoreError> {
+    match &config.profile_secret {
+        Some(secret) => Store::open_encrypted(path, secret),
+        None => Store::open(path),
+    }
+}
+
 impl Client {
     /// Creates a profile in `profile_dir` for `user` on the server at `server_url`:
     /// a new device identity, registered at the server, with key packages published.
@@ -90,7 +98,7 @@ impl Client {
             ));
         }
         let result = async {
-            let mut store = Store::open(&path)?;
+            let mut store = open_store(&path, &config)?;
             let identity = {
                 let tx = store.transaction()?;
                 let device = DeviceId::random(OpenMlsRustCrypto::default().crypto())?;
@@ -127,6 +135,14 @@ impl Client {
         }
     }
 
+    /// Whether the profile in `profile_dir` exists, and whether it is encrypted (so needs a
+    /// [`ClientConfig::profile_secret`] to open). Changes nothing.
+    pub fn profile_file(profile_dir: &Path) -> Result<conclave_storage::ProfileFile> {
+        Ok(conclave_storage::at_rest::inspect(
+            &profile_dir.join(PROFILE_FILE),
+        )?)
+    }
+
     /// Opens an existing profile. Nothing is sent until the first operation or
     /// [`Client::sync`].
     pub async fn open(profile_dir: &Path) -> Result<Client> {
@@ -139,7 +155,7 @@ impl Client {
         if !path.exists() {
             return Err(ClientError::NoProfile(profile_dir.display().to_string()));
         }
-        let mut store = Store::open(&path)?;
+        let mut store = open_store(&path, &config)?;
         let identity = store
             .identity()?
             .ok_or_else(|| ClientError::NoProfile(profile_dir.display().to_string()))?;

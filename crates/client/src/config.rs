@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use conclave_protocol::GroupConfig;
+use conclave_storage::ProfileSecret;
 
 /// How a client behaves. `ClientConfig::default()` is what the CLI and the app use.
 #[derive(Clone, Debug)]
@@ -46,6 +47,11 @@ pub struct ClientConfig {
     /// clients this way). Never presented to another machine, where it would only serve to
     /// track the user. Default: none.
     pub local_client_cert: Option<PathBuf>,
+    /// What the profile is encrypted at rest with (SQLCipher; see
+    /// [`conclave_storage::at_rest`]): a passphrase (stretched with Argon2id) or a raw key.
+    /// A plain profile opened with one is encrypted in place first. `None` keeps the profile
+    /// plain SQLite. Default: none.
+    pub profile_secret: Option<ProfileSecret>,
 }
 
 impl Default for ClientConfig {
@@ -62,6 +68,7 @@ impl Default for ClientConfig {
             request_timeout: Duration::from_secs(15),
             ca_certs: Vec::new(),
             local_client_cert: None,
+            profile_secret: None,
         }
     }
 }

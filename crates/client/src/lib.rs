@@ -117,5 +117,5 @@ pub use events::{ClientEvent, ConnectionState};
 pub use conclave_protocol::UserName;
 pub use conclave_storage::{
     Conversation, ConversationId, ConversationSummary, KnownDevice, MessageId, MessageKind,
-    MessageState, NewMessage, StoreError, StoredMessage,
+    MessageState, NewMessage, ProfileFile, ProfileKey, ProfileSecret, StoreError, StoredMessage,
 };

@@ -1,4 +1,5 @@
-//! conclave-storage against openmls's in-memory storage, in one run, and the history tables.
+//! conclave-storage (plain SQLite and encrypted with SQLCipher) against openmls's in-memory
+//! storage, in one run, and the history tables plain and encrypted.
 //!
 //! `cargo bench -p conclave-storage` (N = 10, 100, 1000; `CONCLAVE_BENCH_NS=10,100` picks
 //! others). Figures are recorded in docs/PERFORMANCE.md.
@@ -8,7 +9,7 @@ mod common;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use common::{Device, id, sizes};
+use common::{Device, Mode, id, sizes};
 use conclave_protocol::GroupId;
 use conclave_storage::{ConversationId, MessageKind, MessageState, NewMessage, Store};
 use criterion::{
@@ -27,25 +28,20 @@ fn configure<'a>(
     g
 }
 
-fn mode_name(sql: bool) -> &'static str {
-    if sql { "sqlite" } else { "memory" }
-}
-
 fn bench_group_ops(c: &mut Criterion) {
     for n in sizes() {
-        for sql in [false, true] {
+        for mode in [Mode::Memory, Mode::Sqlite, Mode::Sqlcipher] {
             // Creator and receiver in this mode; the other members only supply key packages.
-            let mut creator = Device::new(sql, 0);
-            let mut receiver = Device::new(sql, 1);
+            let mut creator = Device::with_mode(mode, 0);
+            let mut receiver = Device::with_mode(mode, 1);
             let mut kps = vec![receiver.key_package()];
             let mut others: Vec<Device> = (2..n.max(2)).map(|i| Device::new(false, i)).collect();
             kps.extend(others.iter_mut().map(Device::key_package));
             let (welcome, tree) = creator.create_and_add(&kps);
             receiver.join(&welcome, &tree);
-            let mode = mode_name(sql);
 
             let mut g = configure(c, "commit_self_update");
-            g.bench_function(BenchmarkId::new(mode, n), |b| {
+            g.bench_function(BenchmarkId::new(mode.name(), n), |b| {
                 b.iter_custom(|iters| {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
@@ -60,7 +56,7 @@ fn bench_group_ops(c: &mut Criterion) {
             g.finish();
 
             let mut g = configure(c, "process_commit");
-            g.bench_function(BenchmarkId::new(mode, n), |b| {
+            g.bench_function(BenchmarkId::new(mode.name(), n), |b| {
                 b.iter_custom(|iters| {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
@@ -78,7 +74,7 @@ fn bench_group_ops(c: &mut Criterion) {
             let mut g = configure(c, "app_message_1kib_encrypt_decrypt");
             // No past epoch is kept (the default), so this is also the cost right after a
             // commit.
-            g.bench_function(BenchmarkId::new(mode, n), |b| {
+            g.bench_function(BenchmarkId::new(mode.name(), n), |b| {
                 b.iter(|| {
                     let m = creator.encrypt(&payload);
                     receiver.process(&m);
@@ -90,13 +86,14 @@ fn bench_group_ops(c: &mut Criterion) {
             // key-package-only members); a new Welcome when the pool is used up.
             let pool = n.clamp(2, 16);
             let mut g = configure(c, "join_from_welcome");
-            g.bench_function(BenchmarkId::new(mode, n), |b| {
+            g.bench_function(BenchmarkId::new(mode.name(), n), |b| {
                 b.iter_custom(|iters| {
                     let mut total = Duration::ZERO;
                     let mut done = 0;
                     while done < iters {
-                        let mut joiners: Vec<Device> =
-                            (0..pool).map(|i| Device::new(sql, 10_000 + i)).collect();
+                        let mut joiners: Vec<Device> = (0..pool)
+                            .map(|i| Device::with_mode(mode, 10_000 + i))
+                            .collect();
                         let mut kps: Vec<Vec<u8>> =
                             joiners.iter_mut().map(Device::key_package).collect();
                         kps.extend(
@@ -161,7 +158,6 @@ fn message(conversation: ConversationId, n: u64) -> NewMessage {
 }
 
 fn bench_history(c: &mut Criterion) {
-    const TOTAL: u64 = 100_000;
     const BATCH: u64 = 1_000;
     let dir = tempfile::tempdir().unwrap();
     let new_conversation = |store: &mut Store| {
@@ -175,13 +171,13 @@ fn bench_history(c: &mut Criterion) {
 
     // Batch insert: transactions of 1,000 messages into one conversation, for as long as
     // criterion samples (the store grows from empty to a few hundred thousand messages).
-    {
-        let mut store = Store::open(dir.path().join("insert.sqlite")).unwrap();
+    for mode in [Mode::Sqlite, Mode::Sqlcipher] {
+        let mut store = mode.open(&dir.path().join(format!("insert-{}.sqlite", mode.name())));
         let conversation = new_conversation(&mut store);
         let mut g = configure(c, "history_insert_batch_of_1000");
         g.throughput(Throughput::Elements(BATCH));
         let mut next = 0u64;
-        g.bench_function("sqlite", |b| {
+        g.bench_function(mode.name(), |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
@@ -202,9 +198,24 @@ fn bench_history(c: &mut Criterion) {
         g.finish();
     }
 
-    // Queries on exactly 100,000 messages.
-    let mut store = Store::open(dir.path().join("history.sqlite")).unwrap();
-    let conversation = new_conversation(&mut store);
+    for mode in [Mode::Sqlite, Mode::Sqlcipher] {
+        bench_queries(c, mode, dir.path());
+    }
+}
+
+/// Queries on exactly 100,000 messages.
+fn bench_queries(c: &mut Criterion, mode: Mode, dir: &std::path::Path) {
+    const TOTAL: u64 = 100_000;
+    const BATCH: u64 = 1_000;
+    let mut store = mode.open(&dir.join(format!("history-{}.sqlite", mode.name())));
+    let conversation = {
+        let tx = store.transaction().unwrap();
+        let c = tx
+            .create_conversation(&GroupId::from_bytes(vec![1; 16]), "history", 0)
+            .unwrap();
+        tx.commit().unwrap();
+        c
+    };
     for batch in 0..TOTAL / BATCH {
         let tx = store.transaction().unwrap();
         for n in batch * BATCH..(batch + 1) * BATCH {
@@ -221,31 +232,32 @@ fn bench_history(c: &mut Criterion) {
         let page = tx.history(conversation, None, 50_000).unwrap();
         page.last().unwrap().id
     };
-    g.bench_function("page_of_50_newest", |b| {
+    let id = |what: &str| BenchmarkId::new(what, mode.name());
+    g.bench_function(id("page_of_50_newest"), |b| {
         b.iter(|| {
             let tx = store.transaction().unwrap();
             black_box(tx.history(conversation, None, 50).unwrap())
         })
     });
-    g.bench_function("page_of_50_middle", |b| {
+    g.bench_function(id("page_of_50_middle"), |b| {
         b.iter(|| {
             let tx = store.transaction().unwrap();
             black_box(tx.history(conversation, Some(middle), 50).unwrap())
         })
     });
-    g.bench_function("fts_one_word_top_50", |b| {
+    g.bench_function(id("fts_one_word_top_50"), |b| {
         b.iter(|| {
             let tx = store.transaction().unwrap();
             black_box(tx.search("deadline", 50).unwrap())
         })
     });
-    g.bench_function("fts_two_words_top_50", |b| {
+    g.bench_function(id("fts_two_words_top_50"), |b| {
         b.iter(|| {
             let tx = store.transaction().unwrap();
             black_box(tx.search("coffee budget", 50).unwrap())
         })
     });
-    g.bench_function("fts_rare_token", |b| {
+    g.bench_function(id("fts_rare_token"), |b| {
         b.iter(|| {
             let tx = store.transaction().unwrap();
             let hits = tx.search("token77777", 50).unwrap();
@@ -253,7 +265,7 @@ fn bench_history(c: &mut Criterion) {
             black_box(hits)
         })
     });
-    g.bench_function("unread_count", |b| {
+    g.bench_function(id("unread_count"), |b| {
         b.iter(|| {
             let tx = store.transaction().unwrap();
             black_box(tx.unread_count(conversation).unwrap())

@@ -30,6 +30,20 @@ pub enum StoreError {
         /// What the check found.
         reason: String,
     },
+    /// The profile is encrypted and was opened without its secret
+    /// ([`crate::Store::open_encrypted`] opens it). Nothing was written to it.
+    #[error("{path} is encrypted (or not a profile): unlock it with its passphrase or key")]
+    Encrypted {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The passphrase or key does not open the encrypted profile (or the file is damaged
+    /// beyond its first bytes). Nothing was written to it.
+    #[error("wrong passphrase or key for {path} (or the file is damaged)")]
+    WrongKey {
+        /// The file.
+        path: PathBuf,
+    },
     /// The file was written by a newer Conclave, whose schema this version does not know.
     /// Nothing was written to it.
     #[error("{path} has schema version {found}; this build supports up to {supported}")]

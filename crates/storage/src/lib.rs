@@ -43,12 +43,14 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod at_rest;
 pub mod codec;
 mod error;
 mod messenger;
 mod provider;
 mod store;
 
+pub use at_rest::{ProfileFile, ProfileKey, ProfileSecret};
 pub use error::StoreError;
 pub use messenger::{
     Conversation, ConversationId, ConversationSummary, DeviceTrust, KnownDevice, MessageId,

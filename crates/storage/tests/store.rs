@@ -93,10 +93,17 @@ fn garbage_file_is_rejected_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("p.sqlite");
     std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+    // Without a key, garbage cannot be told from an encrypted profile; with one, from a
+    // profile encrypted with another key. Either way: refused, nothing written.
     same_bytes_after(&path, || {
         assert!(matches!(
             Store::open(&path),
-            Err(StoreError::Corrupt { .. })
+            Err(StoreError::Encrypted { .. })
+        ));
+        let key = conclave_storage::ProfileSecret::Key(conclave_storage::ProfileKey::random());
+        assert!(matches!(
+            Store::open_encrypted(&path, &key),
+            Err(StoreError::WrongKey { .. })
         ));
     });
 }

@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use conclave_protocol::Crypto;
 use conclave_protocol::{DeviceId, Group, GroupConfig, GroupId, Identity, MemberId, UserName};
-use conclave_storage::{Provider, Store};
+use conclave_storage::{ProfileKey, ProfileSecret, Provider, Store};
 use openmls_memory_storage_upstream::MemoryStorage;
 use openmls_traits::OpenMlsProvider;
 
@@ -72,12 +72,49 @@ pub enum Device {
     },
 }
 
+/// Where a device keeps its MLS state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// openmls's in-memory storage.
+    Memory,
+    /// A plain SQLite profile.
+    Sqlite,
+    /// A profile encrypted at rest (SQLCipher, raw key).
+    Sqlcipher,
+}
+
+impl Mode {
+    /// The bench id part.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Memory => "memory",
+            Mode::Sqlite => "sqlite",
+            Mode::Sqlcipher => "sqlcipher",
+        }
+    }
+
+    /// A profile store at `path` in this mode (not for [`Mode::Memory`]).
+    pub fn open(self, path: &std::path::Path) -> Store {
+        match self {
+            Mode::Memory => panic!("no store in memory mode"),
+            Mode::Sqlite => Store::open(path).unwrap(),
+            Mode::Sqlcipher => {
+                Store::open_encrypted(path, &ProfileSecret::Key(ProfileKey::random())).unwrap()
+            }
+        }
+    }
+}
+
 impl Device {
     pub fn new(sql: bool, i: usize) -> Device {
+        Self::with_mode(if sql { Mode::Sqlite } else { Mode::Memory }, i)
+    }
+
+    pub fn with_mode(mode: Mode, i: usize) -> Device {
         let suite = GroupConfig::default().ciphersuite;
-        if sql {
+        if mode != Mode::Memory {
             let dir = tempfile::tempdir().unwrap();
-            let mut store = Store::open(dir.path().join("p.sqlite")).unwrap();
+            let mut store = mode.open(&dir.path().join("p.sqlite"));
             let tx = store.transaction().unwrap();
             let identity = Identity::create(&tx.provider(), id(i), suite).unwrap();
             tx.commit().unwrap();

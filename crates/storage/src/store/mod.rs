@@ -11,6 +11,7 @@ use fs4::fs_std::FileExt;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::StoreError;
+use crate::at_rest::{self, FileKind, ProfileSecret};
 use crate::codec::MLS_CODEC_NAME;
 use crate::provider::Provider;
 
@@ -96,13 +97,45 @@ impl Store {
     ///   and is durable against power loss from then on, and the next transaction starts the
     ///   log over from its beginning, writing over blocks the file already has rather than
     ///   growing it (a fresh profile's first join at N = 10 took 2-3 % less time for it).
+    ///
+    /// The file is plain SQLite: see [`Store::open_encrypted`] for a profile encrypted at
+    /// rest. An encrypted file is refused ([`StoreError::Encrypted`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let path = path.as_ref().to_path_buf();
+        Self::open_with(path.as_ref(), None)
+    }
+
+    /// Opens the profile at `path` encrypted at rest with `secret` (SQLCipher: see
+    /// [`crate::at_rest`]), creating or migrating it as [`Store::open`] does.
+    ///
+    /// - A new profile is created encrypted.
+    /// - A plain profile (one [`Store::open`] made) is encrypted in place first, atomically:
+    ///   a crash leaves either the plain file or the encrypted one, whole.
+    /// - The wrong secret gives [`StoreError::WrongKey`] and writes nothing.
+    pub fn open_encrypted(
+        path: impl AsRef<Path>,
+        secret: &ProfileSecret,
+    ) -> Result<Self, StoreError> {
+        Self::open_with(path.as_ref(), Some(secret))
+    }
+
+    fn open_with(path: &Path, secret: Option<&ProfileSecret>) -> Result<Self, StoreError> {
+        let path = path.to_path_buf();
         let lock = lock_profile(&path)?;
         owner_only(&path)?;
-        let existed = std::fs::metadata(&path)
-            .map(|m| m.len() > 0)
-            .unwrap_or(false);
+        let mut kind = at_rest::file_kind(&path)?;
+        if let (Some(secret), FileKind::Plain) = (secret, &kind) {
+            at_rest::encrypt_plain_profile(&path, secret, |plain| check_existing(plain, &path))?;
+            kind = at_rest::file_kind(&path)?;
+        }
+        let existed = !matches!(kind, FileKind::New);
+        let salt = match (secret, kind) {
+            (None, FileKind::Encrypted { .. }) => {
+                return Err(StoreError::Encrypted { path: path.clone() });
+            }
+            (None, _) => None,
+            (Some(_), FileKind::Encrypted { salt }) => Some(salt),
+            (Some(_), _) => Some(at_rest::new_salt()),
+        };
         let mut connection = Connection::open_with_flags(
             &path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -113,6 +146,12 @@ impl Store {
             path: path.clone(),
             reason: e.to_string(),
         })?;
+        if let (Some(secret), Some(salt)) = (secret, salt) {
+            at_rest::set_key(&connection, secret, &salt)?;
+            if existed {
+                check_key(&connection, &path)?;
+            }
+        }
         connection.busy_timeout(BUSY_TIMEOUT)?;
         // Before anything reads the file: the WAL index is kept in memory only if the mode is
         // exclusive when the WAL is first opened.
@@ -243,10 +282,26 @@ fn lock_profile(path: &Path) -> Result<File, StoreError> {
     }
 }
 
+/// Whether the key set on `connection` opens the file: reading the schema is the first read
+/// of a page, which fails to authenticate under any other key. Nothing is written.
+fn check_key(connection: &Connection, path: &Path) -> Result<(), StoreError> {
+    match connection.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())) {
+        Ok(()) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::NotADatabase =>
+        {
+            Err(StoreError::WrongKey {
+                path: path.to_path_buf(),
+            })
+        }
+        Err(e) => Err(corrupt(path, e)),
+    }
+}
+
 /// Makes the database file readable and writable by its owner only (0600 on Unix), creating
 /// it so if it does not exist: SQLite gives its `-wal` and `-shm` files the database's mode,
 /// so they are created 0600 too, never readable by another local user for a moment.
-fn owner_only(path: &Path) -> Result<(), StoreError> {
+pub(crate) fn owner_only(path: &Path) -> Result<(), StoreError> {
     let cannot = |e: std::io::Error| StoreError::CannotOpen {
         path: path.to_path_buf(),
         reason: e.to_string(),

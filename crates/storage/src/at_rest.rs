@@ -1,0 +1,287 @@
+//! How a profile is encrypted at rest: SQLCipher over the whole file (every page of the
+//! database and of its write-ahead log: MLS state, keys, history and its search index alike,
+//! since openmls's tables share the connection), with a 256-bit key given raw or derived from
+//! a passphrase with Argon2id; and the one-time, crash-atomic encryption of a plain profile.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+use zeroize::Zeroizing;
+
+use crate::StoreError;
+
+/// Argon2id's cost for a passphrase: 64 MiB, 3 passes, one lane (RFC 9106's second
+/// recommended setting, with the lanes this single-threaded implementation runs anyway).
+/// About a quarter of a second here per open. A change of these needs a re-key.
+const ARGON2_MEMORY_KIB: u32 = 64 * 1024;
+const ARGON2_PASSES: u32 = 3;
+const ARGON2_LANES: u32 = 1;
+
+/// The first 16 bytes of a plain SQLite file; an encrypted one starts with its random salt.
+const PLAIN_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// A 256-bit profile key (from the OS keyring, say). Wiped from memory when dropped; never
+/// printed.
+#[derive(Clone)]
+pub struct ProfileKey(Zeroizing<[u8; 32]>);
+
+impl ProfileKey {
+    /// A new random key.
+    pub fn random() -> Self {
+        Self(Zeroizing::new(rand::random()))
+    }
+
+    /// The key with these bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+
+    /// The key's bytes, to store it (in the OS keyring).
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ProfileKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProfileKey(..)")
+    }
+}
+
+/// What unlocks an encrypted profile. Never printed (its `Debug` says only which kind).
+#[derive(Clone)]
+pub enum ProfileSecret {
+    /// A raw key.
+    Key(ProfileKey),
+    /// A passphrase, stretched with Argon2id and the file's own random salt.
+    Passphrase(Zeroizing<String>),
+}
+
+impl std::fmt::Debug for ProfileSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Key(_) => "ProfileSecret::Key(..)",
+            Self::Passphrase(_) => "ProfileSecret::Passphrase(..)",
+        })
+    }
+}
+
+impl ProfileSecret {
+    /// A passphrase secret.
+    pub fn passphrase(passphrase: &str) -> Self {
+        Self::Passphrase(Zeroizing::new(passphrase.to_owned()))
+    }
+
+    /// SQLCipher's raw-key form, `x'KEY SALT'`: the key used as is (no SQLCipher KDF), with
+    /// the salt the file keeps in its first 16 bytes.
+    fn pragma_value(&self, salt: &[u8; 16]) -> Result<Zeroizing<String>, StoreError> {
+        let derived;
+        let key: &[u8; 32] = match self {
+            Self::Key(key) => key.as_bytes(),
+            Self::Passphrase(passphrase) => {
+                derived = stretch(passphrase.as_bytes(), salt)?;
+                &derived
+            }
+        };
+        let mut value = Zeroizing::new(String::with_capacity(100));
+        value.push_str("\"x'");
+        for byte in key.iter().chain(salt) {
+            value.push_str(&format!("{byte:02x}"));
+        }
+        value.push_str("'\"");
+        Ok(value)
+    }
+}
+
+fn stretch(passphrase: &[u8], salt: &[u8; 16]) -> Result<Zeroizing<[u8; 32]>, StoreError> {
+    let params = argon2::Params::new(ARGON2_MEMORY_KIB, ARGON2_PASSES, ARGON2_LANES, Some(32))
+        .map_err(|e| StoreError::InvalidData(format!("Argon2 parameters: {e}")))?;
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let mut key = Zeroizing::new([0u8; 32]);
+    argon
+        .hash_password_into(passphrase, salt, key.as_mut())
+        .map_err(|e| StoreError::InvalidData(format!("Argon2: {e}")))?;
+    Ok(key)
+}
+
+/// What a profile file is, as far as can be told without a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProfileFile {
+    /// There is none (or it is empty): a new profile.
+    Absent,
+    /// Plain SQLite ([`crate::Store::open`]; [`crate::Store::open_encrypted`] encrypts it).
+    Plain,
+    /// Encrypted (or not a database at all: only a key can tell).
+    Encrypted,
+}
+
+/// What the profile file at `path` is. Reads its first 16 bytes; changes nothing.
+pub fn inspect(path: &Path) -> Result<ProfileFile, StoreError> {
+    Ok(match file_kind(path)? {
+        FileKind::New => ProfileFile::Absent,
+        FileKind::Plain => ProfileFile::Plain,
+        FileKind::Encrypted { .. } => ProfileFile::Encrypted,
+    })
+}
+
+/// What the first bytes of a profile file say it is.
+pub(crate) enum FileKind {
+    /// Empty or absent: a new profile.
+    New,
+    /// A plain SQLite database.
+    Plain,
+    /// Anything else: an encrypted database (its salt first), or garbage the key will not
+    /// open.
+    Encrypted {
+        /// Its first 16 bytes.
+        salt: [u8; 16],
+    },
+}
+
+pub(crate) fn file_kind(path: &Path) -> Result<FileKind, StoreError> {
+    let mut header = [0u8; 16];
+    let read = match std::fs::File::open(path) {
+        Ok(mut file) => read_up_to(&mut file, &mut header).map_err(|e| cannot_open(path, e))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(e) => return Err(cannot_open(path, e)),
+    };
+    Ok(match read {
+        0 => FileKind::New,
+        16 if &header == PLAIN_HEADER => FileKind::Plain,
+        _ => FileKind::Encrypted { salt: header },
+    })
+}
+
+fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+/// Sets the key of a connection just opened, before it reads anything: for an existing
+/// encrypted file with its own salt, for a new file with a fresh random one.
+pub(crate) fn set_key(
+    connection: &Connection,
+    secret: &ProfileSecret,
+    salt: &[u8; 16],
+) -> Result<(), StoreError> {
+    // A wrong key is reported as [`StoreError::WrongKey`]; SQLCipher's own log of it would
+    // only be noise on the user's terminal.
+    connection.execute_batch("PRAGMA cipher_log_level = NONE;")?;
+    let value = secret.pragma_value(salt)?;
+    connection.execute_batch(&Zeroizing::new(format!("PRAGMA key = {};", value.as_str())))?;
+    Ok(())
+}
+
+/// A fresh salt for a new encrypted file.
+pub(crate) fn new_salt() -> [u8; 16] {
+    rand::random()
+}
+
+/// The file an encryption in progress writes, beside the profile.
+fn encrypting_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".encrypting");
+    PathBuf::from(name)
+}
+
+/// Encrypts the plain profile at `path` in place, atomically: the encrypted copy is written
+/// beside it (SQLCipher's `sqlcipher_export`), made durable, and renamed over it. A crash at
+/// any point leaves either the plain profile, whole, or the encrypted one; a half-written
+/// copy is deleted by the next attempt. The caller holds the profile's lock.
+///
+/// The plain file's blocks are freed, not overwritten: on an SSD they can remain readable to
+/// someone with the raw device until reused (full-disk encryption is what covers that).
+pub(crate) fn encrypt_plain_profile(
+    path: &Path,
+    secret: &ProfileSecret,
+    check: impl FnOnce(&Connection) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let target = encrypting_path(path);
+    remove_with_sidecars(&target)?;
+    {
+        let plain = Connection::open(path).map_err(|e| cannot_open(path, e))?;
+        check(&plain)?;
+        // Everything into the main file, so that the copy is complete and the log empty.
+        plain.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        crate::store::owner_only(&target)?;
+        let key = secret.pragma_value(&new_salt())?;
+        plain.execute(
+            &Zeroizing::new(format!(
+                "ATTACH DATABASE ?1 AS encrypted KEY {};",
+                key.as_str()
+            )),
+            [target.to_string_lossy()],
+        )?;
+        plain.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
+        // Header fields sqlcipher_export does not carry.
+        let (app_id, user_version): (i64, i64) = plain.query_row(
+            "SELECT (SELECT application_id FROM pragma_application_id), \
+                    (SELECT user_version FROM pragma_user_version)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        plain.execute_batch(&format!(
+            "PRAGMA encrypted.application_id = {app_id};
+             PRAGMA encrypted.user_version = {user_version};
+             DETACH DATABASE encrypted;"
+        ))?;
+    }
+    std::fs::File::open(&target)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| cannot_open(&target, e))?;
+    // The plain log was checkpointed and closed; one left over must not be replayed into
+    // the encrypted file (nor stay on disk).
+    remove_sidecars(path)?;
+    std::fs::rename(&target, path).map_err(|e| cannot_open(path, e))?;
+    sync_dir(path);
+    Ok(())
+}
+
+fn remove_with_sidecars(path: &Path) -> Result<(), StoreError> {
+    remove_if_present(path)?;
+    remove_sidecars(path)
+}
+
+fn remove_sidecars(path: &Path) -> Result<(), StoreError> {
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        remove_if_present(Path::new(&name))?;
+    }
+    Ok(())
+}
+
+fn remove_if_present(path: &Path) -> Result<(), StoreError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(cannot_open(path, e)),
+    }
+}
+
+/// Makes a rename in `path`'s directory durable (on Unix; elsewhere the rename is).
+fn sync_dir(path: &Path) {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+    }
+}
+
+fn cannot_open(path: &Path, e: impl ToString) -> StoreError {
+    StoreError::CannotOpen {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
