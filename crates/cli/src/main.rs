@@ -234,8 +234,15 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
         ..ClientConfig::default()
     };
     if let Command::Init { user, server } = &cli.command {
+        let plain = config.profile_secret.is_none();
         let client = Client::create_with(&profile, user, server, config).await?;
         out.print(&profile_of(&client, Some(&profile)));
+        if plain && !cli.json {
+            eprintln!(
+                "note: this profile is not encrypted on disk; run with --passphrase-file or \
+                 CONCLAVE_PASSPHRASE to encrypt it"
+            );
+        }
         return Ok(());
     }
     let client = Client::open_with(&profile, config).await?;
