@@ -17,8 +17,8 @@ use conclave_client::{
 };
 use output::{
     Accepted, ConversationRow, Conversations, Created, DeviceRow, Devices, Event, History, Invited,
-    Leaving, Members, MessageRow, Output, Profile, Removed, Renamed, SafetyRow, SearchResults,
-    Sent, Synced, Verified, state_name,
+    Leaving, Members, MessageRow, Output, PassphraseSet, Profile, Removed, Renamed, SafetyRow,
+    SearchResults, Sent, Synced, Verified, state_name,
 };
 
 mod output;
@@ -156,6 +156,15 @@ enum Command {
         #[arg(long = "for")]
         duration: Option<u64>,
     },
+    /// Set the profile's passphrase, or change it: the profile is encrypted with the first
+    /// line of NEW_FILE (the current passphrase, for an encrypted profile, comes from
+    /// --passphrase-file or CONCLAVE_PASSPHRASE). Atomic: a crash leaves it under one or the
+    /// other.
+    Passphrase {
+        /// A file whose first line is the new passphrase.
+        #[arg(long)]
+        new_file: PathBuf,
+    },
     /// Show a user's safety numbers and mark their current keys verified.
     Verify {
         /// The user.
@@ -206,22 +215,27 @@ fn profile_of(client: &Client, dir: Option<&std::path::Path>) -> Profile {
 /// The passphrase from --passphrase-file (its first line) or CONCLAVE_PASSPHRASE.
 fn profile_secret(cli: &Cli) -> Result<Option<ProfileSecret>, ClientError> {
     if let Some(file) = &cli.passphrase_file {
-        let text = zeroize::Zeroizing::new(std::fs::read_to_string(file).map_err(|e| {
-            ClientError::InvalidInput(format!("passphrase file {}: {e}", file.display()))
-        })?);
-        let line = text.lines().next().unwrap_or_default();
-        if line.is_empty() {
-            return Err(ClientError::InvalidInput(format!(
-                "passphrase file {}: empty",
-                file.display()
-            )));
-        }
-        return Ok(Some(ProfileSecret::passphrase(line)));
+        return passphrase_from_file(file).map(Some);
     }
     Ok(std::env::var("CONCLAVE_PASSPHRASE")
         .ok()
         .map(zeroize::Zeroizing::new)
         .map(|p| ProfileSecret::passphrase(&p)))
+}
+
+/// The first line of `file`, which must not be empty.
+fn passphrase_from_file(file: &std::path::Path) -> Result<ProfileSecret, ClientError> {
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(file).map_err(|e| {
+        ClientError::InvalidInput(format!("passphrase file {}: {e}", file.display()))
+    })?);
+    let line = text.lines().next().unwrap_or_default();
+    if line.is_empty() {
+        return Err(ClientError::InvalidInput(format!(
+            "passphrase file {}: empty",
+            file.display()
+        )));
+    }
+    Ok(ProfileSecret::passphrase(line))
 }
 
 async fn run(cli: Cli) -> Result<(), ClientError> {
@@ -245,9 +259,17 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
         }
         return Ok(());
     }
+    if let Command::Passphrase { new_file } = &cli.command {
+        let new = passphrase_from_file(new_file)?;
+        Client::change_profile_secret(&profile, config.profile_secret.as_ref(), &new)?;
+        out.print(&PassphraseSet {
+            profile: profile.display().to_string(),
+        });
+        return Ok(());
+    }
     let client = Client::open_with(&profile, config).await?;
     match cli.command {
-        Command::Init { .. } => unreachable!("handled above"),
+        Command::Init { .. } | Command::Passphrase { .. } => unreachable!("handled above"),
         Command::Whoami => out.print(&profile_of(&client, None)),
         Command::Users => {
             let devices = client.known_devices().await?;

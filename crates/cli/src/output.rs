@@ -182,6 +182,18 @@ impl Report for Synced {
     }
 }
 
+/// `passphrase`.
+#[derive(Serialize)]
+pub struct PassphraseSet {
+    pub profile: String,
+}
+
+impl Report for PassphraseSet {
+    fn text(&self) -> String {
+        format!("{} is encrypted with the new passphrase", self.profile)
+    }
+}
+
 /// `create`.
 #[derive(Serialize)]
 pub struct Created {

@@ -497,5 +497,33 @@ async fn the_command_line_with_an_encrypted_profile() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("written while plain"));
     assert!(!is_plain("bob"));
     assert_eq!(cli.code("bob", &["whoami"]), 7);
+
+    // alice changes hers: the old one no longer opens the profile, the new one does.
+    let new_file = dir.path().join("alice.new");
+    std::fs::write(&new_file, "alice's new secret\n").unwrap();
+    let new_file = new_file.to_str().unwrap();
+    let out = with_passphrase(
+        "alice",
+        "alice's secret",
+        &["passphrase", "--new-file", new_file],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        with_passphrase("alice", "alice's secret", &["whoami"])
+            .status
+            .code(),
+        Some(7)
+    );
+    let out = with_passphrase("alice", "alice's new secret", &["history", "Pier"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("written while plain"));
     server.stop().await;
 }

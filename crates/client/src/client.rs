@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use conclave_protocol::{DeviceId, Identity, MemberId, UserName};
 use conclave_storage::{
-    Conversation, ConversationId, ConversationSummary, KnownDevice, MessageId, Store, StoreError,
-    StoredMessage,
+    Conversation, ConversationId, ConversationSummary, KnownDevice, MessageId, ProfileSecret,
+    Store, StoreError, StoredMessage,
 };
 use openmls_rust_crypto::OpenMlsRustCrypto;
 use openmls_traits::OpenMlsProvider as _;
@@ -141,6 +141,21 @@ impl Client {
         Ok(conclave_storage::at_rest::inspect(
             &profile_dir.join(PROFILE_FILE),
         )?)
+    }
+
+    /// Encrypts the profile in `profile_dir` with `new` in place of `old` (a passphrase
+    /// change; `old` is `None` for a plain profile, which is encrypted). The profile must not
+    /// be open; the change is atomic ([`Store::change_secret`]).
+    pub fn change_profile_secret(
+        profile_dir: &Path,
+        old: Option<&ProfileSecret>,
+        new: &ProfileSecret,
+    ) -> Result<()> {
+        let path = profile_dir.join(PROFILE_FILE);
+        if !path.exists() {
+            return Err(ClientError::NoProfile(profile_dir.display().to_string()));
+        }
+        Ok(Store::change_secret(&path, old, new)?)
     }
 
     /// Opens an existing profile. Nothing is sent until the first operation or

@@ -191,43 +191,49 @@ fn encrypting_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Encrypts the plain profile at `path` in place, atomically: the encrypted copy is written
-/// beside it (SQLCipher's `sqlcipher_export`), made durable, and renamed over it. A crash at
-/// any point leaves either the plain profile, whole, or the encrypted one; a half-written
-/// copy is deleted by the next attempt. The caller holds the profile's lock.
+/// Writes the profile at `path` again, encrypted with `to`, in place and atomically: the
+/// copy is written beside it (SQLCipher's `sqlcipher_export`), made durable, and renamed over
+/// it. `from` is the file's current secret and salt, `None` for a plain file. A crash at any
+/// point leaves either the old file, whole, or the new one; a half-written copy is deleted
+/// by the next open. `check` vets the source before anything is written. The caller holds
+/// the profile's lock.
 ///
-/// The plain file's blocks are freed, not overwritten: on an SSD they can remain readable to
+/// The old file's blocks are freed, not overwritten: on an SSD they can remain readable to
 /// someone with the raw device until reused (full-disk encryption is what covers that).
-pub(crate) fn encrypt_plain_profile(
+pub(crate) fn reencrypt(
     path: &Path,
-    secret: &ProfileSecret,
+    from: Option<(&ProfileSecret, &[u8; 16])>,
+    to: &ProfileSecret,
     check: impl FnOnce(&Connection) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
     let target = encrypting_path(path);
     remove_with_sidecars(&target)?;
     {
-        let plain = Connection::open(path).map_err(|e| cannot_open(path, e))?;
-        check(&plain)?;
+        let source = Connection::open(path).map_err(|e| cannot_open(path, e))?;
+        if let Some((secret, salt)) = from {
+            set_key(&source, secret, salt)?;
+        }
+        check(&source)?;
         // Everything into the main file, so that the copy is complete and the log empty.
-        plain.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        source.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         crate::store::owner_only(&target)?;
-        let key = secret.pragma_value(&new_salt())?;
-        plain.execute(
+        let key = to.pragma_value(&new_salt())?;
+        source.execute(
             &Zeroizing::new(format!(
                 "ATTACH DATABASE ?1 AS encrypted KEY {};",
                 key.as_str()
             )),
             [target.to_string_lossy()],
         )?;
-        plain.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
+        source.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
         // Header fields sqlcipher_export does not carry.
-        let (app_id, user_version): (i64, i64) = plain.query_row(
+        let (app_id, user_version): (i64, i64) = source.query_row(
             "SELECT (SELECT application_id FROM pragma_application_id), \
                     (SELECT user_version FROM pragma_user_version)",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        plain.execute_batch(&format!(
+        source.execute_batch(&format!(
             "PRAGMA encrypted.application_id = {app_id};
              PRAGMA encrypted.user_version = {user_version};
              DETACH DATABASE encrypted;"
@@ -236,12 +242,17 @@ pub(crate) fn encrypt_plain_profile(
     std::fs::File::open(&target)
         .and_then(|f| f.sync_all())
         .map_err(|e| cannot_open(&target, e))?;
-    // The plain log was checkpointed and closed; one left over must not be replayed into
-    // the encrypted file (nor stay on disk).
+    // The old log was checkpointed and closed; one left over must not be replayed into the
+    // new file (nor stay on disk).
     remove_sidecars(path)?;
     std::fs::rename(&target, path).map_err(|e| cannot_open(path, e))?;
     sync_dir(path);
     Ok(())
+}
+
+/// Deletes what an interrupted [`reencrypt`] left beside the profile.
+pub(crate) fn remove_leftovers(path: &Path) -> Result<(), StoreError> {
+    remove_with_sidecars(&encrypting_path(path))
 }
 
 fn remove_with_sidecars(path: &Path) -> Result<(), StoreError> {

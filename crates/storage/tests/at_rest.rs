@@ -143,3 +143,36 @@ fn the_profile_uses_sqlcipher() {
         .unwrap();
     assert!(version.starts_with('4'), "{version}");
 }
+
+#[test]
+fn a_passphrase_change_reencrypts_and_the_old_one_no_longer_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("profile.sqlite");
+    let old = ProfileSecret::passphrase("the old passphrase");
+    let new = ProfileSecret::passphrase("the new passphrase");
+    let mut store = Store::open_encrypted(&path, &old).unwrap();
+    let conversation = fill(&mut store, 100);
+    // Not while it is open.
+    assert!(matches!(
+        Store::change_secret(&path, Some(&old), &new),
+        Err(StoreError::ProfileInUse { .. })
+    ));
+    drop(store);
+    // A wrong old passphrase changes nothing.
+    let before = files(dir.path());
+    assert!(matches!(
+        Store::change_secret(&path, Some(&new), &new),
+        Err(StoreError::WrongKey { .. })
+    ));
+    assert_eq!(files(dir.path()), before);
+
+    Store::change_secret(&path, Some(&old), &new).unwrap();
+    assert!(matches!(
+        Store::open_encrypted(&path, &old),
+        Err(StoreError::WrongKey { .. })
+    ));
+    let mut store = Store::open_encrypted(&path, &new).unwrap();
+    assert_eq!(message_count(&mut store, conversation), TEXTS.len() + 100);
+    drop(store);
+    nothing_readable(dir.path(), &needles());
+}

@@ -122,9 +122,10 @@ impl Store {
         let path = path.to_path_buf();
         let lock = lock_profile(&path)?;
         owner_only(&path)?;
+        at_rest::remove_leftovers(&path)?;
         let mut kind = at_rest::file_kind(&path)?;
         if let (Some(secret), FileKind::Plain) = (secret, &kind) {
-            at_rest::encrypt_plain_profile(&path, secret, |plain| check_existing(plain, &path))?;
+            at_rest::reencrypt(&path, None, secret, |plain| check_existing(plain, &path))?;
             kind = at_rest::file_kind(&path)?;
         }
         let existed = !matches!(kind, FileKind::New);
@@ -172,6 +173,36 @@ impl Store {
         };
         store.sync()?;
         Ok(store)
+    }
+
+    /// Encrypts the closed profile at `path` with `new` in place of `old` (a passphrase
+    /// change), atomically as [`Store::open_encrypted`] encrypts a plain one: a crash leaves
+    /// it under one secret or the other, whole. A plain profile (`old` is then not needed) is
+    /// encrypted with `new`. `old` wrong: [`StoreError::WrongKey`]; missing for an encrypted
+    /// profile: [`StoreError::Encrypted`]; nothing written either way.
+    pub fn change_secret(
+        path: impl AsRef<Path>,
+        old: Option<&ProfileSecret>,
+        new: &ProfileSecret,
+    ) -> Result<(), StoreError> {
+        let path = path.as_ref();
+        let _lock = lock_profile(path)?;
+        at_rest::remove_leftovers(path)?;
+        match (at_rest::file_kind(path)?, old) {
+            (FileKind::New, _) => Err(StoreError::NoProfile),
+            (FileKind::Plain, _) => {
+                at_rest::reencrypt(path, None, new, |c| check_existing(c, path))
+            }
+            (FileKind::Encrypted { .. }, None) => Err(StoreError::Encrypted {
+                path: path.to_path_buf(),
+            }),
+            (FileKind::Encrypted { salt }, Some(old)) => {
+                at_rest::reencrypt(path, Some((old, &salt)), new, |c| {
+                    check_key(c, path)?;
+                    check_existing(c, path)
+                })
+            }
+        }
     }
 
     /// The database file.
