@@ -167,3 +167,22 @@ async fn another_process_on_the_local_address_is_not_taken_for_the_local_server(
     drop(stop);
     impostor.stop().await;
 }
+
+#[cfg(unix)]
+#[test]
+fn the_local_identity_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let tls_dir = dir.path().join("local-server-tls");
+    LocalTls::ensure(&tls_dir).unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&tls_dir), 0o700);
+    let files: Vec<_> = std::fs::read_dir(&tls_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 4, "{files:?}");
+    for file in files {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+}
