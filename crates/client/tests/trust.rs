@@ -816,23 +816,6 @@ async fn an_invitation_from_a_stranger_waits_for_the_users_yes() {
     assert!(!bob.conversation(from_mallory).await.unwrap().request);
 }
 
-/// The conversation `client` has for the group of `of`'s conversation `id`, as it is.
-async fn same_group(
-    client: &conclave_client::Client,
-    of: &conclave_client::Client,
-    id: conclave_client::ConversationId,
-) -> conclave_client::ConversationId {
-    let group = of.conversation(id).await.unwrap().group_id;
-    client
-        .conversations()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|c| c.conversation.group_id == group)
-        .map(|c| c.conversation.id)
-        .expect("a conversation for the group")
-}
-
 /// The operator keeps a copy of an earlier commit of alice's (one she made, then dropped as
 /// a commit the server refused), and queues it to her as the echo of the commit she has
 /// pending now (as when the server's answer to it was lost). It names her leaf, but it is

@@ -45,18 +45,24 @@ pub async fn texts(client: &Client, conversation: ConversationId) -> Vec<String>
         .collect()
 }
 
-/// The conversation a client has for the group `of` has (by group id), accepted as its user
-/// would accept an invitation from someone new before replying.
-pub async fn same_conversation(client: &Client, of: &Client, id: ConversationId) -> ConversationId {
+/// The conversation a client has for the group `of` has (by group id), as it is (a request
+/// stays a request).
+pub async fn same_group(client: &Client, of: &Client, id: ConversationId) -> ConversationId {
     let group = of.conversation(id).await.unwrap().group_id;
-    let found = client
+    client
         .conversations()
         .await
         .unwrap()
         .into_iter()
         .find(|c| c.conversation.group_id == group)
         .map(|c| c.conversation.id)
-        .unwrap_or_else(|| panic!("{} has no conversation for {group}", client.me()));
+        .unwrap_or_else(|| panic!("{} has no conversation for {group}", client.me()))
+}
+
+/// [`same_group`], accepted as its user would accept an invitation from someone new before
+/// replying.
+pub async fn same_conversation(client: &Client, of: &Client, id: ConversationId) -> ConversationId {
+    let found = same_group(client, of, id).await;
     client.accept(found).await.unwrap();
     found
 }
