@@ -301,8 +301,19 @@ pub enum ErrorCode {
     TooManyKeyPackages,
     /// Too many requests; retry later.
     RateLimited,
+    /// A recipient's queue is over its quota (items or bytes): nothing was delivered.
+    /// `recipients` names them; retry later, or remove them from the group (a commit that
+    /// removes a device is delivered whatever its queue holds).
+    QueueFull,
+    /// The user has as many devices as the server allows.
+    TooManyDevices,
+    /// The server, or this device, has as many open connections as it allows; retry later.
+    TooManyConnections,
     /// The server failed (never a client's mistake).
     Internal,
+    /// A code this version does not know (a newer server's): read the status and message.
+    #[serde(other)]
+    Unknown,
 }
 
 /// The body of every error response.
@@ -315,6 +326,9 @@ pub struct ErrorBody {
     /// With [`ErrorCode::StaleEpoch`]: the group's current epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_epoch: Option<u64>,
+    /// With [`ErrorCode::QueueFull`]: the recipients whose queue is full.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<DeviceRef>,
 }
 
 /// A WebSocket push: for each new queue item, the server sends this as a JSON text frame.

@@ -52,6 +52,22 @@ pub fn identity(map: &HeaderMap) -> Result<(RequestIdentity, Vec<u8>), ApiError>
     ))
 }
 
+/// Checks, before a body is read, that the request names a registered device and a fresh
+/// timestamp: a body is only read (and held) for a request that could be authentic. The
+/// signature is checked once the body is there ([`authenticate`]).
+pub fn plausible(shared: &Shared, map: &HeaderMap) -> Result<(), ApiError> {
+    let (id, _) = identity(map)?;
+    let known = shared
+        .directory
+        .read()
+        .map_err(|_| ApiError::unauthorized("directory unavailable"))?
+        .contains_key(&(id.user, id.device));
+    if !known {
+        return Err(ApiError::unauthorized("unknown device"));
+    }
+    Ok(())
+}
+
 /// The canonical path of a request, as signed.
 pub fn path_of(uri: &Uri) -> &str {
     uri.path_and_query().map_or(uri.path(), |pq| pq.as_str())
@@ -81,11 +97,11 @@ pub fn authenticate(
         shared.metrics.auth_failures.inc();
         return Err(ApiError::unauthorized("bad signature"));
     }
-    if !shared.allow(device.id) {
+    if !shared.allow(&device.user) {
         return Err(ApiError::new(
             axum::http::StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::RateLimited,
-            "too many requests from this device",
+            "too many requests from this user's devices",
         ));
     }
     let expires_at = id.timestamp + 2 * MAX_SKEW_SECS;

@@ -25,6 +25,7 @@ impl ApiError {
                 error,
                 message: message.into(),
                 current_epoch: None,
+                recipients: Vec::new(),
             },
         }
     }
@@ -61,6 +62,7 @@ impl From<StoreError> for ApiError {
                         "another commit won this epoch; the group is at epoch {current}"
                     ),
                     current_epoch: Some(current),
+                    recipients: Vec::new(),
                 },
             },
             StoreError::NotMember => Self::new(
@@ -76,6 +78,18 @@ impl From<StoreError> for ApiError {
                 ErrorCode::TooManyKeyPackages,
                 format!("at most {max} key packages per device"),
             ),
+            StoreError::TooManyDevices { max } => Self::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::TooManyDevices,
+                format!("at most {max} devices per user"),
+            ),
+            StoreError::QueueFull(recipients) => {
+                let message = StoreError::QueueFull(recipients.clone()).to_string();
+                let mut error =
+                    Self::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::QueueFull, message);
+                error.body.recipients = recipients;
+                error
+            }
             StoreError::Replay => Self::new(
                 StatusCode::UNAUTHORIZED,
                 ErrorCode::Replay,

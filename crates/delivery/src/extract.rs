@@ -11,7 +11,7 @@ use conclave_delivery_api::ErrorCode;
 use serde::de::DeserializeOwned;
 
 use crate::Shared;
-use crate::authn::{Authed, authenticate};
+use crate::authn::{Authed, authenticate, plausible};
 use crate::error::ApiError;
 
 /// A request as it was signed: method, path, headers and the raw body, read within the
@@ -22,6 +22,9 @@ pub struct Raw {
     pub uri: Uri,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// Where the connection came from (absent only when the router is served without
+    /// [`crate::Peer`] connect info, as in-process tests may).
+    pub peer: Option<std::net::SocketAddr>,
 }
 
 impl Raw {
@@ -39,24 +42,39 @@ impl FromRequest<Arc<Shared>> for Raw {
         let method = request.method().clone();
         let uri = request.uri().clone();
         let headers = request.headers().clone();
-        let body = Bytes::from_request(request, shared)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        ErrorCode::PayloadTooLarge,
-                        "request body too large",
-                    )
-                } else {
-                    ApiError::bad_request(rejection.body_text())
-                }
-            })?;
+        let peer = request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<crate::Peer>>()
+            .map(|info| info.0.0);
+        let body = tokio::time::timeout(
+            crate::budget::BODY_TIMEOUT,
+            Bytes::from_request(request, shared),
+        )
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                ErrorCode::BadRequest,
+                "the request body took too long to arrive",
+            )
+        })?
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    ErrorCode::PayloadTooLarge,
+                    "request body too large",
+                )
+            } else {
+                ApiError::bad_request(rejection.body_text())
+            }
+        })?;
         Ok(Self {
             method,
             uri,
             headers,
             body,
+            peer,
         })
     }
 }
@@ -72,6 +90,7 @@ impl<T: DeserializeOwned> FromRequest<Arc<Shared>> for Signed<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, shared: &Arc<Shared>) -> Result<Self, ApiError> {
+        plausible(shared, request.headers())?;
         let raw = Raw::from_request(request, shared).await?;
         let authed = authenticate(shared, &raw.method, &raw.uri, &raw.headers, &raw.body)?;
         Ok(Self {

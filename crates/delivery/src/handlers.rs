@@ -90,6 +90,10 @@ pub async fn metrics(
         .metrics
         .ws_connections
         .set(shared.hub.connections() as i64);
+    shared
+        .metrics
+        .memory_budget_free
+        .set(shared.budget.available() as i64);
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,
@@ -131,6 +135,18 @@ pub async fn register(
             "signature does not match the key being registered",
         ));
     }
+    // Counted once the request is well formed, so that junk from one address cannot use up
+    // everyone's registrations.
+    let address_allows = raw
+        .peer
+        .is_none_or(|peer| shared.registrations.allow(source(peer.ip())));
+    if !address_allows || !shared.all_registrations.allow(()) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            "too many registrations; retry later",
+        ));
+    }
     let store = shared.store.clone();
     let nonce = Nonce {
         nonce: id.nonce.clone(),
@@ -148,6 +164,21 @@ pub async fn register(
     .await?;
     remember(&shared, &record);
     Ok((StatusCode::CREATED, Json(info(&record))))
+}
+
+/// The key registrations are counted under: an IPv4 address, or an IPv6 address's /64 (one
+/// host usually holds a whole /64, so counting single IPv6 addresses would limit nothing).
+pub(crate) fn source(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.into(),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                std::net::Ipv6Addr::from(prefix).into()
+            }
+        },
+        v4 => v4,
+    }
 }
 
 pub async fn add_device(
@@ -179,12 +210,14 @@ pub async fn add_device(
         ));
     }
     let store = shared.store.clone();
+    let max_devices = shared.limits.max_devices_per_user;
     let record = blocking(move || {
         store.add_device(
             &authed.device,
             &request.device,
             &request.signature_key.0,
             request.ciphersuite,
+            max_devices,
             authed.nonce,
         )
     })
@@ -486,7 +519,8 @@ pub async fn send(
     let store = shared.store.clone();
     let sender = authed.device.clone();
     let is_commit = delivery.kind == MessageKind::Commit;
-    match blocking(move || store.deliver(&sender, delivery, authed.nonce)).await {
+    let quota = shared.quota();
+    match blocking(move || store.deliver(&sender, delivery, quota, authed.nonce)).await {
         Ok((epoch, items)) => {
             if is_commit {
                 shared.metrics.commits_accepted.inc();
@@ -498,6 +532,9 @@ pub async fn send(
         Err(e) => {
             if is_commit && e.body.error == ErrorCode::StaleEpoch {
                 shared.metrics.commits_rejected.inc();
+            }
+            if e.body.error == ErrorCode::QueueFull {
+                shared.metrics.queue_full.inc();
             }
             Err(e)
         }
@@ -515,12 +552,27 @@ pub async fn fetch(
     State(shared): State<Arc<Shared>>,
     SignedEmpty(authed): SignedEmpty,
     params: std::result::Result<Query<FetchParams>, QueryRejection>,
-) -> Result<impl IntoResponse> {
+) -> Result<axum::response::Response> {
     let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let limit = params.limit.unwrap_or(100).clamp(1, shared.limits.max_page);
+    let device = authed.device.id;
+    // The page's size first (from the rows' headers, no blob read), then its share of the
+    // memory budget, then the page itself, no larger than what was set aside.
     let store = shared.store.clone();
-    Ok(Json(
-        blocking(move || store.fetch(authed.device.id, params.after, limit)).await?,
+    let max_bytes = shared.limits.max_page_bytes;
+    let bytes = blocking(move || store.page_bytes(device, params.after, limit, max_bytes)).await?;
+    let share = shared
+        .budget
+        .take(
+            crate::budget::user_holder(&authed.device.user),
+            bytes.saturating_mul(crate::budget::PAGE_FACTOR),
+        )
+        .await?;
+    let store = shared.store.clone();
+    let page = blocking(move || store.fetch(device, params.after, limit, bytes)).await?;
+    Ok(crate::budget::keep_until_written(
+        Json(page).into_response(),
+        share,
     ))
 }
 

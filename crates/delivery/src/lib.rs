@@ -21,10 +21,12 @@
 #![forbid(unsafe_code)]
 
 mod authn;
+mod budget;
 pub mod error;
 mod extract;
 mod handlers;
 mod limiter;
+mod listener;
 mod metrics;
 mod push;
 pub mod store;
@@ -43,10 +45,14 @@ use conclave_delivery_api::paths;
 
 use limiter::Limiter;
 
+/// Largest registration request body.
+const REGISTER_BODY_LIMIT: usize = 64 * 1024;
+
 /// The period of the claim limits.
 const HOUR: Duration = Duration::from_secs(3600);
 
-pub use store::{DeliveryStore, DeviceRecord, Durability, SqliteStore, StoreError};
+pub use listener::Peer;
+pub use store::{DeliveryStore, DeviceRecord, Durability, QueueQuota, SqliteStore, StoreError};
 
 /// Request limits. Each breach is a 4xx with a JSON [`conclave_delivery_api::ErrorBody`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +75,34 @@ pub struct Limits {
     /// one user; further claims get the user's last-resort package, so the user can still
     /// be invited but nobody can drain the stock. Default 100.
     pub one_time_claims_per_target: u32,
+    /// Largest queue page in bytes of messages and trees (a page always holds at least one
+    /// item, whatever its size). Default 4 MiB.
+    pub max_page_bytes: usize,
+    /// Devices one user may have. Default 10.
+    pub max_devices_per_user: u32,
+    /// Items one device's queue may hold. Default 50,000.
+    pub queue_max_items: u64,
+    /// Bytes one device's queue may hold (each message counted per queue). Default 1 GiB.
+    pub queue_max_bytes: u64,
+    /// Open connections (HTTP and WebSocket together); past it, new ones wait in the
+    /// kernel's backlog. Default 20,000.
+    pub max_connections: usize,
+    /// Open connections from one source address (an IPv6 address by its /64); past it, new
+    /// ones are closed at once. Default 1,000 (a NAT can hide many users).
+    pub connections_per_address: usize,
+    /// Open push sockets, all devices together; past it, an upgrade gets
+    /// `too_many_connections`. Default 10,000.
+    pub max_push_sockets: usize,
+    /// Push sockets one device may hold; a new one closes its oldest. Default 2.
+    pub sockets_per_device: usize,
+    /// Registrations from one source address (IPv4, or an IPv6 /64) per hour. Default 10.
+    pub registrations_per_address: u32,
+    /// Registrations from everyone together per hour. Default 1,000.
+    pub registrations_per_hour: u32,
+    /// Bytes of request bodies and queue pages the server holds at once, all requests
+    /// together, counting what it holds for each (a body three times, a page four); requests
+    /// beyond it wait their turn. Default 64 MiB.
+    pub memory_budget_bytes: usize,
 }
 
 impl Default for Limits {
@@ -82,6 +116,17 @@ impl Default for Limits {
             max_page: 500,
             claims_per_target: 60,
             one_time_claims_per_target: 100,
+            max_page_bytes: 4 << 20,
+            max_devices_per_user: 10,
+            queue_max_items: 50_000,
+            queue_max_bytes: 1 << 30,
+            max_connections: 20_000,
+            connections_per_address: 1_000,
+            max_push_sockets: 10_000,
+            sockets_per_device: 2,
+            registrations_per_address: 10,
+            registrations_per_hour: 1_000,
+            memory_budget_bytes: 64 << 20,
         }
     }
 }
@@ -125,8 +170,16 @@ pub(crate) struct Shared {
     pub directory: RwLock<HashMap<(String, String), DeviceRecord>>,
     /// Recently seen nonces (all requests); write requests also store theirs durably.
     pub nonces: Mutex<HashMap<(i64, String), u64>>,
-    /// Requests per device.
-    requests: Limiter<i64>,
+    /// Requests per user (all its devices together: adding devices does not add requests).
+    requests: Limiter<String>,
+    /// Registrations per source address (an IPv6 address by its /64).
+    pub registrations: Limiter<std::net::IpAddr>,
+    /// Registrations from everyone.
+    pub all_registrations: Limiter<()>,
+    /// Bodies and pages in memory.
+    pub(crate) budget: budget::Budget,
+    /// Open connections.
+    pub(crate) connections: listener::Cap,
     /// Claims per (claiming device, target user).
     pub claims: Limiter<(i64, String)>,
     /// Claims served one-time key packages, per target user.
@@ -136,9 +189,17 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Takes a token from the device's request bucket.
-    pub fn allow(&self, device: i64) -> bool {
-        self.requests.allow(device)
+    /// Takes a token from the user's request bucket.
+    pub fn allow(&self, user: &str) -> bool {
+        self.requests.allow(user.to_owned())
+    }
+
+    /// The recipients' queue quota.
+    pub fn quota(&self) -> QueueQuota {
+        QueueQuota {
+            items: self.limits.queue_max_items,
+            bytes: self.limits.queue_max_bytes,
+        }
     }
 }
 
@@ -176,7 +237,20 @@ impl Server {
                 ),
                 claims: Limiter::new(config.limits.claims_per_target, HOUR),
                 one_time_claims: Limiter::new(config.limits.one_time_claims_per_target, HOUR),
-                hub: push::Hub::default(),
+                registrations: Limiter::new(config.limits.registrations_per_address, HOUR),
+                all_registrations: Limiter::new(config.limits.registrations_per_hour, HOUR),
+                budget: budget::Budget::new(
+                    config.limits.memory_budget_bytes,
+                    config.limits.max_body_bytes,
+                ),
+                connections: listener::Cap::new(
+                    config.limits.max_connections,
+                    config.limits.connections_per_address,
+                ),
+                hub: push::Hub::new(
+                    config.limits.sockets_per_device,
+                    config.limits.max_push_sockets,
+                ),
                 metrics: metrics::Metrics::new(),
             }),
         })
@@ -187,7 +261,11 @@ impl Server {
         Router::new()
             .route(paths::HEALTH, get(handlers::health))
             .route(paths::METRICS, get(handlers::metrics))
-            .route(paths::REGISTER, post(handlers::register))
+            // A registration is a name, a key and a signature.
+            .route(
+                paths::REGISTER,
+                post(handlers::register).layer(DefaultBodyLimit::max(REGISTER_BODY_LIMIT)),
+            )
             .route(paths::DEVICES, post(handlers::add_device))
             .route(paths::USER_DEVICES, get(handlers::user_devices))
             .route(paths::DIRECTORY, post(handlers::directory))
@@ -200,6 +278,11 @@ impl Server {
             .route(paths::QUEUE_ACK, post(handlers::ack))
             .route(paths::PUSH, get(push::websocket))
             .fallback(handlers::not_found)
+            // Outermost last: every request is counted, those the budget refuses too.
+            .layer(axum::middleware::from_fn_with_state(
+                self.shared.clone(),
+                budget::hold,
+            ))
             .layer(axum::middleware::from_fn_with_state(
                 self.shared.clone(),
                 metrics::count_requests,
@@ -215,6 +298,7 @@ impl Server {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let listener = listener::CappedTcp::new(listener, self.shared.connections.clone());
         self.serve_on(listener, shutdown).await
     }
 
@@ -225,7 +309,7 @@ impl Server {
         tls: Arc<rustls::ServerConfig>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let listener = tls::TlsListener::new(listener, tls)?;
+        let listener = tls::TlsListener::new(listener, tls, self.shared.connections.clone())?;
         self.serve_on(listener, shutdown).await
     }
 
@@ -235,8 +319,8 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()>
     where
-        L: axum::serve::Listener,
-        L::Addr: std::fmt::Debug,
+        L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+        for<'a> Peer: axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
     {
         let shared = self.shared.clone();
         let pruner = tokio::spawn(async move {
@@ -255,11 +339,13 @@ impl Server {
                     nonces.retain(|_, expires| *expires >= now);
                 }
                 shared.requests.prune();
+                shared.registrations.prune();
+                shared.all_registrations.prune();
                 shared.claims.prune();
                 shared.one_time_claims.prune();
             }
         });
-        let app = self.router();
+        let app = self.router().into_make_service_with_connect_info::<Peer>();
         let result = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await;

@@ -42,6 +42,10 @@ pub struct Metrics {
     pub queue_depth: IntGauge,
     /// Open WebSocket connections (refreshed on scrape).
     pub ws_connections: IntGauge,
+    /// Deliveries refused because a recipient's queue was full.
+    pub queue_full: IntCounter,
+    /// Bytes of the memory budget not taken (refreshed on scrape).
+    pub memory_budget_free: IntGauge,
 }
 
 impl Metrics {
@@ -72,10 +76,20 @@ impl Metrics {
                 "conclave_ds_websocket_connections",
                 "Open WebSocket connections",
             ),
+            queue_full: counter(
+                "conclave_ds_queue_full_total",
+                "Deliveries refused because a recipient's queue was full",
+            ),
+            memory_budget_free: gauge(
+                "conclave_ds_memory_budget_free_bytes",
+                "Bytes of the request memory budget not taken",
+            ),
             requests,
             registry,
         };
-        let collectors: [Box<dyn prometheus::core::Collector>; 8] = [
+        let collectors: [Box<dyn prometheus::core::Collector>; 10] = [
+            Box::new(m.queue_full.clone()),
+            Box::new(m.memory_budget_free.clone()),
             Box::new(m.requests.clone()),
             Box::new(m.commits_accepted.clone()),
             Box::new(m.commits_rejected.clone()),

@@ -29,12 +29,15 @@ impl TestServer {
         Self::start_at(db, "127.0.0.1:0".parse().expect("an address")).await
     }
 
-    /// The test configuration: defaults, but a per-device rate limit out of the way of
-    /// tests that run many devices in one process (the convergence test runs 50).
+    /// The test configuration: defaults, but the request and registration limits out of
+    /// the way of tests that run many users from 127.0.0.1 in one process (the convergence
+    /// test runs 50).
     pub fn config(db: &Path) -> Config {
         let mut config = Config::new(db.to_path_buf());
         config.limits.requests_per_second = 10_000;
         config.limits.burst = 20_000;
+        config.limits.registrations_per_address = 100_000;
+        config.limits.registrations_per_hour = 100_000;
         config
     }
 

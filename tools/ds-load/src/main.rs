@@ -21,13 +21,10 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use conclave_delivery::{Config, Limits, Server};
 use conclave_delivery_api::auth::{fresh_identity, sign_request};
-use conclave_delivery_api::{DeviceRef, Envelope, MessageKind, PushFrame, WelcomeEnvelope, paths};
+use conclave_delivery_api::{Envelope, MessageKind, PushFrame, WelcomeEnvelope, paths};
+use conclave_ds_load::{Dev, fetch, group_id, is_loopback, post};
 use conclave_test_support::stand_in;
 use futures_util::StreamExt;
-use openmls_rust_crypto::RustCrypto;
-use openmls_traits::crypto::OpenMlsCrypto;
-use openmls_traits::signatures::{Signer, SignerError};
-use openmls_traits::types::SignatureScheme;
 
 /// See the `mimalloc` line in Cargo.toml.
 #[global_allocator]
@@ -67,85 +64,6 @@ struct Args {
     synchronous: String,
 }
 
-/// A device's Ed25519 key.
-struct Key {
-    signing: ed25519_dalek::SigningKey,
-    public: Vec<u8>,
-}
-
-impl Signer for Key {
-    fn sign(&self, payload: &[u8]) -> Result<Vec<u8>, SignerError> {
-        use ed25519_dalek::Signer as _;
-        Ok(self.signing.sign(payload).to_bytes().to_vec())
-    }
-
-    fn signature_scheme(&self) -> SignatureScheme {
-        SignatureScheme::ED25519
-    }
-}
-
-/// What the generator reads of a fetched queue page (the rest is skipped, not decoded).
-#[derive(serde::Deserialize)]
-struct Page {
-    items: Vec<Fetched>,
-}
-
-#[derive(serde::Deserialize)]
-struct Fetched {
-    seq: u64,
-    message: conclave_delivery_api::Bytes,
-}
-
-struct Dev {
-    name: DeviceRef,
-    key: Key,
-}
-
-fn is_loopback(url: &str) -> bool {
-    let host = url
-        .trim_start_matches("http://")
-        .split(['/', ':'])
-        .next()
-        .unwrap_or("");
-    host == "127.0.0.1"
-        || host == "localhost"
-        || url.trim_start_matches("http://").starts_with("[::1]")
-}
-
-/// A signed POST of `body` to `url` (parsed once by the caller, not per request).
-fn group_id(i: usize) -> Vec<u8> {
-    format!("group-{i}").into_bytes()
-}
-
-async fn post(
-    http: &reqwest::Client,
-    url: &reqwest::Url,
-    dev: &Dev,
-    body: Vec<u8>,
-) -> Result<reqwest::StatusCode, String> {
-    let id = fresh_identity(&dev.name.user, &dev.name.device);
-    let headers = sign_request(&dev.key, "POST", url.path(), &body, &id)?;
-    let mut request = http.post(url.clone()).body(body);
-    for (n, v) in headers {
-        request = request.header(n, v);
-    }
-    let response = request.send().await.map_err(|e| e.to_string())?;
-    Ok(response.status())
-}
-
-/// A signed GET of a queue page after `after`.
-async fn fetch(http: &reqwest::Client, base: &str, dev: &Dev, after: u64) -> Result<Page, String> {
-    let path = paths::queue(after, 500);
-    let id = fresh_identity(&dev.name.user, &dev.name.device);
-    let headers = sign_request(&dev.key, "GET", &path, b"", &id)?;
-    let mut request = http.get(format!("{base}{path}"));
-    for (n, v) in headers {
-        request = request.header(n, v);
-    }
-    let response = request.send().await.map_err(|e| e.to_string())?;
-    response.json().await.map_err(|e| e.to_string())
-}
-
 fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
         return 0;
@@ -178,9 +96,13 @@ async fn main() -> std::process::ExitCode {
             if args.synchronous == "normal" {
                 config.durability = conclave_delivery::Durability::Process;
             }
+            // Every device registers from 127.0.0.1, and a user's devices are one process.
             config.limits = Limits {
                 requests_per_second: 1_000_000,
                 burst: 1_000_000,
+                registrations_per_address: 1_000_000,
+                registrations_per_hour: 1_000_000,
+                connections_per_address: 1_000_000,
                 ..Limits::default()
             };
             let server = Server::open(config).expect("server opens");
@@ -225,38 +147,14 @@ async fn main() -> std::process::ExitCode {
         .expect("client");
 
     // Register.
-    let crypto = RustCrypto::default();
     let devs: Vec<Arc<Dev>> = (0..args.devices)
-        .map(|i| {
-            let (private, public) = crypto
-                .signature_key_gen(SignatureScheme::ED25519)
-                .expect("keygen");
-            Arc::new(Dev {
-                name: DeviceRef {
-                    user: format!("load{i}"),
-                    device: "d".into(),
-                },
-                key: Key {
-                    signing: ed25519_dalek::SigningKey::try_from(private.as_slice())
-                        .expect("an Ed25519 private key"),
-                    public,
-                },
-            })
-        })
+        .map(|i| Arc::new(Dev::new(&format!("load{i}"))))
         .collect();
     let started = Instant::now();
     for d in &devs {
-        let body = serde_json::to_vec(&serde_json::json!({
-            "signature_key": conclave_delivery_api::Bytes(d.key.public.clone()),
-            "ciphersuite": 1
-        }))
-        .expect("json");
-        match post(&http, &register_url, d, body).await {
-            Ok(s) if s.is_success() => {}
-            other => {
-                eprintln!("registering {}: {other:?}", d.name.user);
-                return std::process::ExitCode::FAILURE;
-            }
+        if let Err(e) = d.register(&http, &register_url).await {
+            eprintln!("registering {}: {e}", d.name.user);
+            return std::process::ExitCode::FAILURE;
         }
     }
     println!(

@@ -103,11 +103,12 @@ impl Engine {
                 tx.commit()?;
                 return Err(e);
             }
-            // Busy server, or a group changing faster than we catch up: later.
+            // Busy server, a group changing faster than we catch up, or a member whose
+            // queue is full until it reads (or is removed): later.
             Err(
                 Failure::StaleEpoch
                 | Failure::Client(ClientError::Server {
-                    code: ErrorCode::RateLimited | ErrorCode::Internal,
+                    code: ErrorCode::RateLimited | ErrorCode::Internal | ErrorCode::QueueFull,
                     ..
                 }),
             ) => {

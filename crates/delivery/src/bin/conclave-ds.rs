@@ -65,6 +65,42 @@ struct Args {
     /// last-resort one).
     #[arg(long, env = "CONCLAVE_DS_ONE_TIME_CLAIMS_PER_TARGET", default_value_t = Limits::default().one_time_claims_per_target)]
     one_time_claims_per_target: u32,
+    /// Most items in one queue page.
+    #[arg(long, env = "CONCLAVE_DS_MAX_PAGE", default_value_t = Limits::default().max_page)]
+    max_page: u32,
+    /// Most bytes of messages in one queue page (a page holds at least one item).
+    #[arg(long, env = "CONCLAVE_DS_MAX_PAGE_BYTES", default_value_t = Limits::default().max_page_bytes)]
+    max_page_bytes: usize,
+    /// Most devices per user.
+    #[arg(long, env = "CONCLAVE_DS_MAX_DEVICES", default_value_t = Limits::default().max_devices_per_user)]
+    max_devices_per_user: u32,
+    /// Most items waiting in one device's queue; past it, senders get `queue_full`.
+    #[arg(long, env = "CONCLAVE_DS_QUEUE_MAX_ITEMS", default_value_t = Limits::default().queue_max_items)]
+    queue_max_items: u64,
+    /// Most bytes waiting in one device's queue; past it, senders get `queue_full`.
+    #[arg(long, env = "CONCLAVE_DS_QUEUE_MAX_BYTES", default_value_t = Limits::default().queue_max_bytes)]
+    queue_max_bytes: u64,
+    /// Most open connections; past it, new ones wait in the kernel's backlog.
+    #[arg(long, env = "CONCLAVE_DS_MAX_CONNECTIONS", default_value_t = Limits::default().max_connections)]
+    max_connections: usize,
+    /// Most open connections from one address (IPv6: one /64).
+    #[arg(long, env = "CONCLAVE_DS_CONNECTIONS_PER_ADDRESS", default_value_t = Limits::default().connections_per_address)]
+    connections_per_address: usize,
+    /// Most open push sockets.
+    #[arg(long, env = "CONCLAVE_DS_MAX_PUSH_SOCKETS", default_value_t = Limits::default().max_push_sockets)]
+    max_push_sockets: usize,
+    /// Push sockets per device (a new one closes the oldest).
+    #[arg(long, env = "CONCLAVE_DS_SOCKETS_PER_DEVICE", default_value_t = Limits::default().sockets_per_device)]
+    sockets_per_device: usize,
+    /// Registrations per hour from one address (IPv6: one /64).
+    #[arg(long, env = "CONCLAVE_DS_REGISTRATIONS_PER_ADDRESS", default_value_t = Limits::default().registrations_per_address)]
+    registrations_per_address: u32,
+    /// Registrations per hour from everyone.
+    #[arg(long, env = "CONCLAVE_DS_REGISTRATIONS_PER_HOUR", default_value_t = Limits::default().registrations_per_hour)]
+    registrations_per_hour: u32,
+    /// Bytes of request bodies and queue pages held at once.
+    #[arg(long, env = "CONCLAVE_DS_MEMORY_BUDGET", default_value_t = Limits::default().memory_budget_bytes)]
+    memory_budget_bytes: usize,
     /// `full`: accepted messages survive power loss (fsync per group commit). `normal`: they
     /// survive a crash of this process, not of the machine; much lower latency on slow disks.
     #[arg(long, env = "CONCLAVE_DS_SYNCHRONOUS", default_value = "full", value_parser = ["full", "normal"])]
@@ -122,7 +158,18 @@ async fn main() -> std::process::ExitCode {
             burst: args.burst,
             claims_per_target: args.claims_per_target,
             one_time_claims_per_target: args.one_time_claims_per_target,
-            ..Limits::default()
+            max_page: args.max_page,
+            max_page_bytes: args.max_page_bytes,
+            max_devices_per_user: args.max_devices_per_user,
+            queue_max_items: args.queue_max_items,
+            queue_max_bytes: args.queue_max_bytes,
+            max_connections: args.max_connections,
+            connections_per_address: args.connections_per_address,
+            max_push_sockets: args.max_push_sockets,
+            sockets_per_device: args.sockets_per_device,
+            registrations_per_address: args.registrations_per_address,
+            registrations_per_hour: args.registrations_per_hour,
+            memory_budget_bytes: args.memory_budget_bytes,
         },
         retention: Duration::from_secs(args.retention_days * 24 * 3600),
         metrics_token: args.metrics_token.clone(),

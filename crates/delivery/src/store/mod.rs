@@ -9,7 +9,9 @@ mod writer;
 pub use sqlite::{Durability, SqliteStore};
 pub use writer::MAX_BATCH;
 
-use conclave_delivery_api::{ClaimResponse, DeviceInfo, KeyPackageStock, MessageKind, QueuePage};
+use conclave_delivery_api::{
+    ClaimResponse, DeviceInfo, DeviceRef, KeyPackageStock, MessageKind, QueuePage,
+};
 
 /// A registered device, as the server's directory keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +78,15 @@ pub enum StoreError {
     /// The nonce was seen before.
     #[error("replayed request")]
     Replay,
+    /// The user already has the most devices allowed.
+    #[error("at most {max} devices per user")]
+    TooManyDevices {
+        /// The limit.
+        max: u32,
+    },
+    /// These recipients' queues are over their quota; nothing was delivered.
+    #[error("the queue of {} is full", .0.iter().map(|d| format!("{}/{}", d.user, d.device)).collect::<Vec<_>>().join(", "))]
+    QueueFull(Vec<DeviceRef>),
     /// The database failed.
     #[error("storage failure: {0}")]
     Internal(String),
@@ -100,6 +111,17 @@ pub struct Delivery {
     pub removed: Vec<i64>,
 }
 
+/// How much one device's queue may hold: a delivery that would take a recipient's queue
+/// past either bound is refused ([`StoreError::QueueFull`]), except to the devices the
+/// delivery's commit removes, so that a group can always remove a device that never reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueQuota {
+    /// Items.
+    pub items: u64,
+    /// Bytes, each message counted once per queue that holds it.
+    pub bytes: u64,
+}
+
 /// The result of an accepted delivery: the group's epoch, and the queue items written (for
 /// push) as (recipient device id, sequence number).
 pub type Delivered = (u64, Vec<(i64, u64)>);
@@ -117,13 +139,14 @@ pub trait DeliveryStore: Send + Sync + 'static {
         ciphersuite: u16,
         nonce: Nonce,
     ) -> Result<DeviceRecord, StoreError>;
-    /// Adds a device to the user of `by`.
+    /// Adds a device to the user of `by`, unless the user has `max_devices` already.
     fn add_device(
         &self,
         by: &DeviceRecord,
         device: &str,
         key: &[u8],
         ciphersuite: u16,
+        max_devices: u32,
         nonce: Nonce,
     ) -> Result<DeviceRecord, StoreError>;
     /// A user's devices.
@@ -151,11 +174,13 @@ pub trait DeliveryStore: Send + Sync + 'static {
     ) -> Result<ClaimResponse, StoreError>;
     /// Fans a message out to its recipients in one transaction, if the sender and every
     /// recipient are on the group's roster; commits are ordered, and change the roster (the
-    /// group's first commit starts it).
+    /// group's first commit starts it). Refused as a whole if it would take a recipient's
+    /// queue past `quota`.
     fn deliver(
         &self,
         sender: &DeviceRecord,
         delivery: Delivery,
+        quota: QueueQuota,
         nonce: Nonce,
     ) -> Result<Delivered, StoreError>;
     /// Records `voter`'s refusal of the commit `group_id`'s epoch `epoch` ended with, and
@@ -168,8 +193,25 @@ pub trait DeliveryStore: Send + Sync + 'static {
         epoch: u64,
         nonce: Nonce,
     ) -> Result<conclave_delivery_api::RejectResponse, StoreError>;
-    /// A page of a device's queue after `after`.
-    fn fetch(&self, device: i64, after: u64, limit: u32) -> Result<QueuePage, StoreError>;
+    /// A page of a device's queue after `after`: at most `limit` items, and no more items
+    /// once their messages and trees add up to `max_bytes` (but always the first, whatever
+    /// its size, so that a device is never stuck behind a large item).
+    fn fetch(
+        &self,
+        device: i64,
+        after: u64,
+        limit: u32,
+        max_bytes: usize,
+    ) -> Result<QueuePage, StoreError>;
+    /// The bytes of messages and trees the same [`DeliveryStore::fetch`] would return now,
+    /// without reading them: what the server sets aside in memory before it reads a page.
+    fn page_bytes(
+        &self,
+        device: i64,
+        after: u64,
+        limit: u32,
+        max_bytes: usize,
+    ) -> Result<usize, StoreError>;
     /// Deletes a device's items up to `up_to`.
     fn ack(&self, device: i64, up_to: u64, nonce: Nonce) -> Result<u64, StoreError>;
     /// Deletes never-acknowledged items created before `before` (unix seconds), and expired

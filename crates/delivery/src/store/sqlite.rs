@@ -12,7 +12,10 @@ use conclave_delivery_api::{
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::writer::{Jobs, Writer};
-use super::{Delivered, Delivery, DeliveryStore, DeviceRecord, KeyPackageEntry, Nonce, StoreError};
+use super::{
+    Delivered, Delivery, DeliveryStore, DeviceRecord, KeyPackageEntry, Nonce, QueueQuota,
+    StoreError,
+};
 
 #[allow(missing_docs)]
 mod embedded {
@@ -247,11 +250,13 @@ struct Outgoing<'a> {
 }
 
 /// Stores `out` once and appends a reference to it to each recipient's queue; adds each
-/// (recipient, sequence number) to `pushed`.
+/// (recipient, sequence number) to `pushed`. A recipient whose queue this takes past `quota`
+/// (unless `exempt`) is added to `full`, and the caller must then refuse the delivery.
 fn enqueue(
     writer: &mut Writer,
     recipients: &[i64],
     out: &Outgoing<'_>,
+    quota: Quota<'_>,
     pushed: &mut Vec<(i64, u64)>,
 ) -> Result<(), StoreError> {
     if recipients.is_empty() {
@@ -275,15 +280,46 @@ fn enqueue(
             recipients.len() as i64
         ])?;
     let message_id = writer.conn.last_insert_rowid();
+    let size = (out.message.len() + out.ratchet_tree.map_or(0, <[u8]>::len)) as i64;
     for &recipient in recipients {
         let seq = writer.next_seq(recipient)?;
         writer
             .conn
             .prepare_cached("INSERT INTO queue (device_id, seq, message_id) VALUES (?1, ?2, ?3)")?
             .execute(params![recipient, seq, message_id])?;
+        let (items, bytes): (i64, i64) = writer
+            .conn
+            .prepare_cached(
+                "UPDATE devices SET queued_items = queued_items + 1,
+                                    queued_bytes = queued_bytes + ?2
+                 WHERE id = ?1 RETURNING queued_items, queued_bytes",
+            )?
+            .query_row(params![recipient, size], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let over = items as u64 > quota.limit.items || bytes as u64 > quota.limit.bytes;
+        if over && !quota.exempt.contains(&recipient) {
+            quota.full.push(recipient);
+        }
         pushed.push((recipient, seq as u64));
     }
     Ok(())
+}
+
+/// The quota one delivery is checked against, the devices it does not apply to, and the
+/// recipients found over it.
+struct Quota<'a> {
+    limit: QueueQuota,
+    exempt: &'a [i64],
+    full: &'a mut Vec<i64>,
+}
+
+impl Quota<'_> {
+    fn reborrow(&mut self) -> Quota<'_> {
+        Quota {
+            limit: self.limit,
+            exempt: self.exempt,
+            full: self.full,
+        }
+    }
 }
 
 /// Deletes the queue rows `condition` selects (with its parameters), and every message no
@@ -301,16 +337,34 @@ fn dequeue(
         .query_map(params, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<Result<_, _>>()?;
     let mut counts = HashMap::<i64, i64>::new();
-    let mut highest = HashMap::<i64, i64>::new();
-    for &(device, seq, message) in &released {
+    for &(_, _, message) in &released {
         *counts.entry(message).or_default() += 1;
-        let top = highest.entry(device).or_default();
-        *top = (*top).max(seq);
     }
-    let mut record =
-        conn.prepare_cached("UPDATE devices SET last_seq = MAX(last_seq, ?2) WHERE id = ?1")?;
-    for (device, seq) in highest {
-        record.execute([device, seq])?;
+    // `length()` of a blob reads its size from the record header, not the blob itself.
+    let mut size_of = conn.prepare_cached(
+        "SELECT length(message) + COALESCE(length(ratchet_tree), 0) FROM messages WHERE id = ?1",
+    )?;
+    let mut sizes = HashMap::<i64, i64>::with_capacity(counts.len());
+    for &id in counts.keys() {
+        let size: Option<i64> = size_of.query_row([id], |r| r.get(0)).optional()?;
+        sizes.insert(id, size.unwrap_or(0));
+    }
+    // Per device: highest sequence number deleted, items and bytes released.
+    let mut devices = HashMap::<i64, (i64, i64, i64)>::new();
+    for &(device, seq, message) in &released {
+        let entry = devices.entry(device).or_default();
+        entry.0 = entry.0.max(seq);
+        entry.1 += 1;
+        entry.2 += sizes.get(&message).copied().unwrap_or(0);
+    }
+    let mut record = conn.prepare_cached(
+        "UPDATE devices SET last_seq = MAX(last_seq, ?2),
+                            queued_items = MAX(queued_items - ?3, 0),
+                            queued_bytes = MAX(queued_bytes - ?4, 0)
+         WHERE id = ?1",
+    )?;
+    for (device, (seq, items, bytes)) in devices {
+        record.execute([device, seq, items, bytes])?;
     }
     let mut release =
         conn.prepare_cached("UPDATE messages SET refs = refs - ?2 WHERE id = ?1 RETURNING refs")?;
@@ -386,16 +440,22 @@ impl DeliveryStore for SqliteStore {
         device: &str,
         key: &[u8],
         ciphersuite: u16,
+        max_devices: u32,
         nonce: Nonce,
     ) -> Result<DeviceRecord, StoreError> {
         let (by, device, key) = (by.clone(), device.to_owned(), key.to_vec());
         self.write(move |w| {
             let conn = &w.conn;
             insert_nonce(conn, by.id, &nonce)?;
-            let user_id: i64 =
-                conn.query_row("SELECT user_id FROM devices WHERE id = ?1", [by.id], |r| {
-                    r.get(0)
-                })?;
+            let (user_id, devices): (i64, i64) = conn.query_row(
+                "SELECT user_id, (SELECT COUNT(*) FROM devices d WHERE d.user_id = devices.user_id)
+                 FROM devices WHERE id = ?1",
+                [by.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            if devices >= i64::from(max_devices) {
+                return Err(StoreError::TooManyDevices { max: max_devices });
+            }
             insert_device(conn, user_id, &by.user, &device, &key, ciphersuite)
         })
     }
@@ -520,6 +580,7 @@ impl DeliveryStore for SqliteStore {
         &self,
         sender: &DeviceRecord,
         delivery: Delivery,
+        quota: QueueQuota,
         nonce: Nonce,
     ) -> Result<Delivered, StoreError> {
         let sender_id = sender.id;
@@ -583,7 +644,19 @@ impl DeliveryStore for SqliteStore {
                 message: &delivery.message,
                 ratchet_tree: None,
             };
-            enqueue(w, &delivery.recipients, &message, &mut pushed)?;
+            let mut full = Vec::new();
+            let mut quota = Quota {
+                limit: quota,
+                exempt: &delivery.removed,
+                full: &mut full,
+            };
+            enqueue(
+                w,
+                &delivery.recipients,
+                &message,
+                quota.reborrow(),
+                &mut pushed,
+            )?;
             if let Some((recipients, welcome, tree)) = &delivery.welcome {
                 let welcome = Outgoing {
                     kind: MessageKind::Welcome,
@@ -592,7 +665,18 @@ impl DeliveryStore for SqliteStore {
                     ratchet_tree: Some(tree),
                     ..message
                 };
-                enqueue(w, recipients, &welcome, &mut pushed)?;
+                enqueue(w, recipients, &welcome, quota.reborrow(), &mut pushed)?;
+            }
+            if !full.is_empty() {
+                full.sort_unstable();
+                full.dedup();
+                let names = full
+                    .iter()
+                    .map(|&id| device_ref(&w.conn, id))
+                    .collect::<Result<_, _>>()?;
+                // The job's savepoint is rolled back: the group, the queues and their
+                // counters stay as they were.
+                return Err(StoreError::QueueFull(names));
             }
             Ok((epoch, pushed))
         })
@@ -698,28 +782,53 @@ impl DeliveryStore for SqliteStore {
         })
     }
 
-    fn fetch(&self, device: i64, after: u64, limit: u32) -> Result<QueuePage, StoreError> {
+    fn fetch(
+        &self,
+        device: i64,
+        after: u64,
+        limit: u32,
+        max_bytes: usize,
+    ) -> Result<QueuePage, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT q.seq, m.sender_device, m.kind, m.group_id, m.epoch, m.message,
+                "SELECT length(m.message) + COALESCE(length(m.ratchet_tree), 0),
+                        q.seq, m.sender_device, m.kind, m.group_id, m.epoch, m.message,
                         m.ratchet_tree
                  FROM queue q JOIN messages m ON m.id = q.message_id
                  WHERE q.device_id = ?1 AND q.seq > ?2 ORDER BY q.seq LIMIT ?3",
             )?;
-            let rows: Vec<QueueRow> = stmt
-                .query_map(params![device, after as i64, i64::from(limit) + 1], |r| {
-                    Ok(QueueRow {
-                        seq: r.get(0)?,
-                        sender: r.get(1)?,
-                        kind: r.get(2)?,
-                        group_id: r.get(3)?,
-                        epoch: r.get(4)?,
-                        message: r.get(5)?,
-                        ratchet_tree: r.get(6)?,
-                    })
-                })?
-                .collect::<Result<_, _>>()?;
-            let more = rows.len() > limit as usize;
+            let mut cursor = stmt.query(params![device, after as i64, i64::from(limit)])?;
+            let mut rows = Vec::new();
+            let mut bytes = 0usize;
+            let mut more = false;
+            // Rows are read one at a time, and an item's blobs only once it fits: a page never
+            // holds more than `max_bytes` in memory (beyond its first item).
+            while let Some(r) = cursor.next()? {
+                let size = usize::try_from(r.get::<_, i64>(0)?).unwrap_or(usize::MAX);
+                if !rows.is_empty() && bytes.saturating_add(size) > max_bytes {
+                    more = true;
+                    break;
+                }
+                bytes = bytes.saturating_add(size);
+                rows.push(QueueRow {
+                    seq: r.get(1)?,
+                    sender: r.get(2)?,
+                    kind: r.get(3)?,
+                    group_id: r.get(4)?,
+                    epoch: r.get(5)?,
+                    message: r.get(6)?,
+                    ratchet_tree: r.get(7)?,
+                });
+            }
+            drop(cursor);
+            if !more && rows.len() == limit as usize {
+                let last = rows.last().map_or(after as i64, |r| r.seq);
+                more = conn
+                    .prepare_cached(
+                        "SELECT 1 FROM queue WHERE device_id = ?1 AND seq > ?2 LIMIT 1",
+                    )?
+                    .exists(params![device, last])?;
+            }
             let mut senders = std::collections::HashMap::new();
             let mut items = Vec::with_capacity(rows.len().min(limit as usize));
             for row in rows.into_iter().take(limit as usize) {
@@ -742,6 +851,33 @@ impl DeliveryStore for SqliteStore {
                 });
             }
             Ok(QueuePage { items, more })
+        })
+    }
+
+    fn page_bytes(
+        &self,
+        device: i64,
+        after: u64,
+        limit: u32,
+        max_bytes: usize,
+    ) -> Result<usize, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT length(m.message) + COALESCE(length(m.ratchet_tree), 0)
+                 FROM queue q JOIN messages m ON m.id = q.message_id
+                 WHERE q.device_id = ?1 AND q.seq > ?2 ORDER BY q.seq LIMIT ?3",
+            )?;
+            let mut sizes = stmt.query(params![device, after as i64, i64::from(limit)])?;
+            let (mut bytes, mut items) = (0usize, 0);
+            while let Some(r) = sizes.next()? {
+                let size = usize::try_from(r.get::<_, i64>(0)?).unwrap_or(usize::MAX);
+                if items > 0 && bytes.saturating_add(size) > max_bytes {
+                    break;
+                }
+                bytes = bytes.saturating_add(size);
+                items += 1;
+            }
+            Ok(bytes)
         })
     }
 
@@ -920,7 +1056,7 @@ mod tests {
             .unwrap();
         }
         let store = SqliteStore::open(&path, Durability::Process).unwrap();
-        let page = store.fetch(2, 0, 10).unwrap();
+        let page = store.fetch(2, 0, 10, usize::MAX).unwrap();
         let got: Vec<_> = page
             .items
             .iter()
@@ -934,8 +1070,26 @@ mod tests {
             ]
         );
         assert_eq!(page.items[1].ratchet_tree.as_ref().unwrap().0, vec![0xcc]);
-        assert_eq!(store.ack(2, 9, nonce("n1")).unwrap(), 2);
+        // V6 counted what each queue held, and acknowledging gives it back.
+        assert_eq!(queued(&store, 2), (2, 3));
+        assert_eq!(store.ack(2, 8, nonce("n1")).unwrap(), 1);
+        assert_eq!(queued(&store, 2), (1, 2));
+        assert_eq!(store.ack(2, 9, nonce("n2")).unwrap(), 1);
+        assert_eq!(queued(&store, 2), (0, 0));
         assert_eq!(store.queue_depth().unwrap(), 0);
+    }
+
+    /// A device's queue counters (items, bytes).
+    fn queued(store: &SqliteStore, device: i64) -> (i64, i64) {
+        store
+            .read(|conn| {
+                Ok(conn.query_row(
+                    "SELECT queued_items, queued_bytes FROM devices WHERE id = ?1",
+                    [device],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?)
+            })
+            .unwrap()
     }
 
     fn nonce(text: &str) -> Nonce {

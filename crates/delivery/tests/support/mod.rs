@@ -130,6 +130,49 @@ impl Device {
         .await
     }
 
+    /// Registers `new` (same user) as this device's sibling, proving possession of both keys.
+    pub async fn add_device(&self, new: &Device) -> Reply {
+        let body = serde_json::to_vec(&serde_json::json!({
+            "device": new.device,
+            "signature_key": base64(new.identity.signature_public_key()),
+            "ciphersuite": 1
+        }))
+        .unwrap();
+        let id = fresh_identity(&self.user, &self.device);
+        let input = conclave_delivery_api::auth::signing_input("POST", "/v1/devices", &body, &id);
+        let new_signature =
+            openmls_traits::signatures::Signer::sign(&new.identity, &input).unwrap();
+        self.send_with(
+            "POST",
+            "/v1/devices",
+            body,
+            &id,
+            &[(
+                conclave_delivery_api::auth::headers::NEW_KEY_SIGNATURE,
+                base64(&new_signature),
+            )],
+        )
+        .await
+    }
+
+    /// A signed push-socket upgrade request to the server at `addr`.
+    pub fn push_request(
+        &self,
+        addr: std::net::SocketAddr,
+    ) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+        let id = fresh_identity(&self.user, &self.device);
+        let signed = sign_request(&self.identity, "GET", "/v1/ws", b"", &id).unwrap();
+        let mut request =
+            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+                format!("ws://{addr}/v1/ws"),
+            )
+            .unwrap();
+        for (name, value) in signed {
+            request.headers_mut().insert(name, value.parse().unwrap());
+        }
+        request
+    }
+
     pub async fn send(&self, envelope: &Envelope) -> Reply {
         self.call("POST", "/v1/messages", Some(envelope)).await
     }
