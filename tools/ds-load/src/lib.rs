@@ -141,5 +141,8 @@ pub async fn fetch(
         request = request.header(n, v);
     }
     let response = request.send().await.map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("fetch answered {}", response.status().as_u16()));
+    }
     response.json().await.map_err(|e| e.to_string())
 }

@@ -1,6 +1,7 @@
 //! `conclave-ds`: the Conclave delivery service.
 
-#![forbid(unsafe_code)]
+// One reviewed `unsafe` call, to set an allocator option: `return_freed_memory_soon`.
+#![deny(unsafe_code)]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -133,8 +134,54 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+/// Threads for blocking work (database reads and the like), at most. Reads take one of a few
+/// connections, so more threads would only wait; and each thread that ever held a large
+/// page keeps its allocator's cache of it, which with tokio's default of 512 threads was
+/// most of the server's memory under a flood of fetches (docs/PERFORMANCE.md).
+const BLOCKING_THREADS: usize = 32;
+
+/// mimalloc's `mi_option_purge_delay` (mimalloc.h of the v3 that libmimalloc-sys 0.1.49,
+/// pinned by Cargo.lock, builds); the crate names no constant for it.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+/// Its default in that version, which tells that the number names the option we mean.
+const DEFAULT_PURGE_DELAY_MS: std::ffi::c_long = 1000;
+/// What the server sets it to: at once.
+const PURGE_DELAY_MS: std::ffi::c_long = 0;
+
+/// mimalloc keeps freed memory for a second before it gives it back to the system. Under a
+/// flood of fetches the server frees hundreds of MiB a second (pages of large messages and
+/// their JSON), and a second of them was most of its resident memory: 540-810 MiB with 1,000
+/// devices fetching 1 MiB messages at once, 280 MiB with memory given back at once
+/// (docs/PERFORMANCE.md); 440-480 MiB with 10 ms (mimalloc v2's default). The load
+/// generator's deliveries per second did not move.
+fn return_freed_memory_soon() {
+    // SAFETY: both calls read or store one integer in mimalloc's option table, are made
+    // before any other thread exists, and name the option by the number checked against
+    // its known default first (a different mimalloc would leave the option alone).
+    #[allow(unsafe_code)]
+    unsafe {
+        if libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) == DEFAULT_PURGE_DELAY_MS {
+            libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS);
+        }
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    return_freed_memory_soon();
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 
 use conclave_delivery_api::{
     ClaimResponse, ClaimedKeyPackage, DeviceInfo, DeviceRef, KeyPackageStock, MessageKind,
@@ -31,7 +31,8 @@ impl From<rusqlite::Error> for StoreError {
 /// The SQLite store. See the module docs.
 pub struct SqliteStore {
     jobs: Jobs,
-    readers: Mutex<Vec<Connection>>,
+    readers: Mutex<Readers>,
+    reader_freed: Condvar,
     path: std::path::PathBuf,
     durability: Durability,
 }
@@ -106,7 +107,8 @@ impl SqliteStore {
             .map_err(|e| StoreError::Internal(format!("migration: {e}")))?;
         Ok(Self {
             jobs: Jobs::start(writer)?,
-            readers: Mutex::new(Vec::new()),
+            readers: Mutex::new(Readers::default()),
+            reader_freed: Condvar::new(),
             path: path.to_path_buf(),
             durability,
         })
@@ -123,21 +125,47 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let conn = self
-            .readers
-            .lock()
-            .map_err(|_| StoreError::Internal("reader lock poisoned".into()))?
-            .pop();
-        let conn = match conn {
-            Some(c) => c,
-            None => open(&self.path, self.durability)?,
+        let poisoned = |_| StoreError::Internal("reader lock poisoned".into());
+        let conn = {
+            let mut pool = self.readers.lock().map_err(poisoned)?;
+            loop {
+                if let Some(conn) = pool.idle.pop() {
+                    break conn;
+                }
+                if pool.open < MAX_READERS {
+                    pool.open += 1;
+                    drop(pool);
+                    match open(&self.path, self.durability) {
+                        Ok(conn) => break conn,
+                        Err(e) => {
+                            let mut pool = self.readers.lock().map_err(poisoned)?;
+                            pool.open -= 1;
+                            self.reader_freed.notify_one();
+                            return Err(e);
+                        }
+                    }
+                }
+                pool = self.reader_freed.wait(pool).map_err(poisoned)?;
+            }
         };
         let result = f(&conn);
         if let Ok(mut pool) = self.readers.lock() {
-            pool.push(conn);
+            pool.idle.push(conn);
+            self.reader_freed.notify_one();
         }
         result
     }
+}
+
+/// Reading connections at most: reads beyond wait for one. Each connection keeps a page
+/// cache, and the blocking threads that run reads would otherwise each open their own.
+const MAX_READERS: usize = 16;
+
+/// The reading connections: idle ones, and how many are open in all.
+#[derive(Default)]
+struct Readers {
+    idle: Vec<Connection>,
+    open: usize,
 }
 
 fn now() -> u64 {

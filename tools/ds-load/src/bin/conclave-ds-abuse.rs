@@ -109,11 +109,20 @@ async fn send(
     post(http, url, from, body).await
 }
 
-/// Fetches and acknowledges all of `dev`'s queue; returns the bytes of messages fetched.
-async fn drain(http: &reqwest::Client, base: &str, dev: &Dev) -> Result<u64, String> {
-    let (mut after, mut bytes) = (0, 0u64);
+/// Fetches and acknowledges all of `dev`'s queue, as a client does (a busy server's 429 is
+/// retried after a pause); returns the bytes of messages fetched and the retries.
+async fn drain(http: &reqwest::Client, base: &str, dev: &Dev) -> Result<(u64, u64), String> {
+    let (mut after, mut bytes, mut retries) = (0, 0u64, 0u64);
     loop {
-        let page: Page = conclave_ds_load::fetch(http, base, dev, after).await?;
+        let page: Page = match conclave_ds_load::fetch(http, base, dev, after).await {
+            Ok(page) => page,
+            Err(e) if e.ends_with("429") => {
+                retries += 1;
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         for item in &page.items {
             after = after.max(item.seq);
             bytes += item.message.0.len() as u64;
@@ -127,7 +136,7 @@ async fn drain(http: &reqwest::Client, base: &str, dev: &Dev) -> Result<u64, Str
     let body =
         serde_json::to_vec(&serde_json::json!({ "up_to": after })).map_err(|e| e.to_string())?;
     post(http, &url, dev, body).await?;
-    Ok(bytes)
+    Ok((bytes, retries))
 }
 
 #[tokio::main]
@@ -316,12 +325,14 @@ async fn run(
             drain(&http, &base, &d).await
         })
     });
-    let mut fetched = 0;
+    let (mut fetched, mut retries) = (0, 0);
     for f in futures_util::future::join_all(fetches).await {
-        fetched += f.map_err(|e| e.to_string())??;
+        let (bytes, retried) = f.map_err(|e| e.to_string())??;
+        fetched += bytes;
+        retries += retried;
     }
     println!(
-        "{} devices fetched {:.0} MiB, {} at a time, in {:.1?}; server peak {:.0} MiB",
+        "{} devices fetched {:.0} MiB, {} at a time, in {:.1?} ({retries} fetches told to retry); server peak {:.0} MiB",
         args.fetchers,
         fetched as f64 / (1 << 20) as f64,
         args.concurrency,

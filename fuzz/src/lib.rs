@@ -1,0 +1,36 @@
+//! Conclave's fuzz targets: every parser that reads bytes an attacker can choose, as a
+//! function of those bytes. `fuzz_targets/` wraps each in libFuzzer (`cargo fuzz run NAME`,
+//! see `fuzz/README.md`), and `tests/corpus.rs` runs each over its committed corpus and the
+//! regressions, so a crash once found stays fixed.
+//!
+//! Who could send each input: an MLS message or a Welcome, another member or the server; a
+//! key package, anyone with an account; a request, anyone on the network; a response or a
+//! push frame, the server or the network; a stored row, whoever could write the profile; a
+//! message's content, another member.
+
+#![forbid(unsafe_code)]
+
+pub mod content;
+pub mod edit;
+pub mod key_package;
+pub mod mls_join;
+pub mod mls_process;
+pub mod seeds;
+pub mod server_request;
+pub mod server_response;
+pub mod stored_rows;
+mod world;
+
+/// A target: the bytes an attacker chose, in; a panic on a bug.
+pub type Target = fn(&[u8]);
+
+/// Every target, by the name of its libFuzzer binary and corpus directory.
+pub const TARGETS: &[(&str, Target)] = &[
+    ("mls_process", mls_process::run),
+    ("mls_join", mls_join::run),
+    ("key_package", key_package::run),
+    ("server_request", server_request::run),
+    ("server_response", server_response::run),
+    ("stored_rows", stored_rows::run),
+    ("content", content::run),
+];
