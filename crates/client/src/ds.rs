@@ -19,6 +19,14 @@ use serde::de::DeserializeOwned;
 
 use crate::ClientError;
 
+/// The largest response body the client reads: a queue page of the server's largest (500
+/// items, at most 4 MiB of messages by default, and always its first item, at most a 16 MiB
+/// body) fits several times over.
+const MAX_RESPONSE: usize = 64 << 20;
+
+/// The largest push frame the client reads (a frame is `{"seq":N}`).
+const MAX_PUSH_FRAME: usize = 4096;
+
 /// A delivery-service connection for one device. Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct Ds {
@@ -197,9 +205,12 @@ impl Ds {
                 .insert(name, value.parse().map_err(|_| "bad header".to_string())?);
         }
         // tungstenite zero-fills its whole read buffer (128 KiB by default) on every read;
-        // push frames are a few bytes.
+        // push frames are a few bytes, and a larger one is no push frame: a server (or the
+        // network, to a local server) cannot make the client hold more.
         let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-            .read_buffer_size(4096);
+            .read_buffer_size(4096)
+            .max_message_size(Some(MAX_PUSH_FRAME))
+            .max_frame_size(Some(MAX_PUSH_FRAME));
         let connector = tokio_tungstenite::Connector::Rustls(self.tls.clone());
         let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(
             request,
@@ -253,7 +264,7 @@ impl Ds {
             .await
             .map_err(|e| self.offline(e))?;
         let status = response.status();
-        let text = response.bytes().await.map_err(|e| self.offline(e))?;
+        let text = self.read_body(response).await?;
         if status.is_success() {
             return serde_json::from_slice(&text)
                 .map_err(|e| Failure::Client(ClientError::BadResponse(e.to_string())));
@@ -283,6 +294,31 @@ impl Ds {
         self.request(method, path, body)
             .await
             .map_err(Failure::into_error)
+    }
+
+    /// A response's body, refused past [`MAX_RESPONSE`] however the server declares it: a
+    /// hostile server must not make the client hold what it likes.
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, ClientError> {
+        let too_large = || {
+            ClientError::BadResponse(format!(
+                "the server's answer is over {} MiB",
+                MAX_RESPONSE >> 20
+            ))
+        };
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_RESPONSE as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.offline(e))? {
+            if body.len() + chunk.len() > MAX_RESPONSE {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     fn offline(&self, e: reqwest::Error) -> ClientError {

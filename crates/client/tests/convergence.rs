@@ -1,6 +1,7 @@
 //! Convergence: 50 members, 200 random operations from random members, several at once so
-//! that commits race, all through a real delivery service. At the end every member has the
-//! same epoch authenticator, member list, name and message history.
+//! that commits race, all through a real delivery service, and members restarting (closed,
+//! then opened again from their profile) between them. At the end every member has the same
+//! epoch authenticator, member list, name and message history.
 //!
 //! The seed is printed; `CONCLAVE_SEED=N` replays a run.
 
@@ -39,6 +40,8 @@ enum Action {
     Rotate,
     Remove(usize),
     Invite(usize),
+    /// Closes the member's client once the batch is done, and opens its profile again.
+    Restart,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,6 +112,8 @@ async fn fifty_members_two_hundred_random_operations_converge() {
                 Action::Rename(format!("Converge {op}"))
             } else if roll < 45 {
                 Action::Rotate
+            } else if roll < 52 {
+                Action::Restart
             } else {
                 Action::Send(format!("op {op} from {}", names[actor]))
             };
@@ -126,6 +131,7 @@ async fn fifty_members_two_hundred_random_operations_converge() {
                     Action::Rotate => client.rotate_keys(id).await,
                     Action::Remove(t) => client.remove(id, &user(&names[*t])).await,
                     Action::Invite(t) => client.invite(id, &user(&names[*t])).await,
+                    Action::Restart => Ok(()),
                 }
             }
         }))
@@ -150,12 +156,24 @@ async fn fifty_members_two_hundred_random_operations_converge() {
                     present.insert(t);
                     "invite"
                 }
+                Action::Restart => {
+                    // Closed with whatever it had not sent or read yet; the profile must
+                    // carry it across.
+                    drop(clients.remove(actor));
+                    clients.insert(actor, reopen(dir.path(), &names[actor]).await);
+                    "restart"
+                }
             };
             *counts.entry(kind).or_default() += 1;
         }
     }
     eprintln!("operations: {counts:?} in {:?}", started.elapsed());
-    assert!(counts["remove"] > 0 && counts["invite"] > 0 && counts["rename"] > 0);
+    assert!(
+        ["remove", "invite", "rename", "restart"]
+            .iter()
+            .all(|kind| counts.get(kind).is_some_and(|n| *n > 0)),
+        "{counts:?}"
+    );
 
     // Everyone catches up (twice: a first pass may commit a follow-up others then see).
     for _ in 0..2 {
