@@ -25,6 +25,7 @@ mod budget;
 pub mod error;
 mod extract;
 mod handlers;
+mod http;
 mod limiter;
 mod listener;
 mod metrics;
@@ -90,6 +91,9 @@ pub struct Limits {
     /// Open connections from one source address (an IPv6 address by its /64); past it, new
     /// ones are closed at once. Default 1,000 (a NAT can hide many users).
     pub connections_per_address: usize,
+    /// How long a client may take to send a request's headers (from the connection's start,
+    /// or the end of its previous request); past it, the connection is closed. Default 30 s.
+    pub header_timeout: std::time::Duration,
     /// Open push sockets, all devices together; past it, an upgrade gets
     /// `too_many_connections`. Default 10,000.
     pub max_push_sockets: usize,
@@ -122,6 +126,7 @@ impl Default for Limits {
             queue_max_bytes: 1 << 30,
             max_connections: 20_000,
             connections_per_address: 1_000,
+            header_timeout: std::time::Duration::from_secs(30),
             max_push_sockets: 10_000,
             sockets_per_device: 2,
             registrations_per_address: 10,
@@ -320,7 +325,6 @@ impl Server {
     ) -> std::io::Result<()>
     where
         L: axum::serve::Listener<Addr = std::net::SocketAddr>,
-        for<'a> Peer: axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
     {
         let shared = self.shared.clone();
         let pruner = tokio::spawn(async move {
@@ -345,10 +349,8 @@ impl Server {
                 shared.one_time_claims.prune();
             }
         });
-        let app = self.router().into_make_service_with_connect_info::<Peer>();
-        let result = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let header_timeout = self.shared.limits.header_timeout;
+        let result = http::serve(listener, self.router(), header_timeout, shutdown).await;
         pruner.abort();
         result
     }

@@ -11,8 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::connect_info::Connected;
-use axum::serve::IncomingStream;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -185,15 +183,3 @@ impl axum::serve::Listener for CappedTcp {
 /// kept per source address).
 #[derive(Clone, Copy, Debug)]
 pub struct Peer(pub SocketAddr);
-
-impl Connected<IncomingStream<'_, CappedTcp>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, CappedTcp>) -> Self {
-        Peer(*stream.remote_addr())
-    }
-}
-
-impl Connected<IncomingStream<'_, crate::tls::TlsListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, crate::tls::TlsListener>) -> Self {
-        Peer(*stream.remote_addr())
-    }
-}

@@ -451,3 +451,36 @@ async fn a_socket_that_never_reads_holds_nothing_back() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_that_sends_its_headers_slowly_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with(dir.path(), |l| l.header_timeout = Duration::from_secs(1)).await;
+    let alice = registered(&server, "alice", "d").await;
+    let mut slow = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 256];
+    let read = tokio::time::timeout(Duration::from_secs(10), slow.read(&mut buf))
+        .await
+        .expect("the server closes the connection within 10 s");
+    // Closed (perhaps with a 408 first), about when the header timeout ran out.
+    match read {
+        Ok(0) | Err(_) => {}
+        Ok(n) => assert!(
+            String::from_utf8_lossy(&buf[..n]).contains("408"),
+            "{}",
+            String::from_utf8_lossy(&buf[..n])
+        ),
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // Everyone else is served.
+    let reply = alice
+        .call("GET", "/v1/key-packages/stock", None::<&()>)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    server.stop().await;
+}

@@ -87,6 +87,9 @@ struct Args {
     /// Most open connections from one address (IPv6: one /64).
     #[arg(long, env = "CONCLAVE_DS_CONNECTIONS_PER_ADDRESS", default_value_t = Limits::default().connections_per_address)]
     connections_per_address: usize,
+    /// Seconds a client may take to send a request's headers.
+    #[arg(long, env = "CONCLAVE_DS_HEADER_TIMEOUT_SECS", default_value_t = Limits::default().header_timeout.as_secs())]
+    header_timeout_secs: u64,
     /// Most open push sockets.
     #[arg(long, env = "CONCLAVE_DS_MAX_PUSH_SOCKETS", default_value_t = Limits::default().max_push_sockets)]
     max_push_sockets: usize,
@@ -212,6 +215,7 @@ async fn run() -> std::process::ExitCode {
             queue_max_bytes: args.queue_max_bytes,
             max_connections: args.max_connections,
             connections_per_address: args.connections_per_address,
+            header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
             max_push_sockets: args.max_push_sockets,
             sockets_per_device: args.sockets_per_device,
             registrations_per_address: args.registrations_per_address,
