@@ -35,22 +35,6 @@ async fn send_text(from: &Device, group: &[u8], epoch: u64, to: &[&Device], text
     reply.status.as_u16()
 }
 
-/// Fetches and acknowledges everything in `device`'s queue; returns how many items.
-async fn ack_all(device: &Device) -> usize {
-    let items = device.fetch_all().await;
-    if let Some(last) = items.last() {
-        let ack = device
-            .call(
-                "POST",
-                "/v1/queue/ack",
-                Some(&serde_json::json!({"up_to": last.seq})),
-            )
-            .await;
-        assert_eq!(ack.status, StatusCode::OK);
-    }
-    items.len()
-}
-
 #[tokio::test]
 async fn a_page_is_bounded_in_bytes_and_a_large_item_still_comes_alone() {
     let dir = tempfile::tempdir().unwrap();
@@ -97,7 +81,7 @@ async fn a_full_queue_refuses_the_delivery_and_a_commit_can_still_remove_its_dev
     for n in 0..3u8 {
         assert_eq!(send_text(&alice, b"g", 1, &[&bob, &carol], &[n]).await, 200);
     }
-    assert_eq!(ack_all(&carol).await, 3);
+    assert_eq!(carol.ack_all().await, 3);
     let reply = alice
         .send(&envelope(
             b"g",
@@ -132,7 +116,7 @@ async fn a_full_queue_refuses_the_delivery_and_a_commit_can_still_remove_its_dev
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
 
     // Reading frees the queue.
-    assert_eq!(ack_all(&bob).await, 4);
+    assert_eq!(bob.ack_all().await, 4);
     start_group(&carol, b"k", &[&bob]).await;
     assert_eq!(send_text(&carol, b"k", 1, &[&bob], b"again").await, 200);
     server.stop().await;

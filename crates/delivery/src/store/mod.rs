@@ -1,8 +1,9 @@
 //! Where the delivery service keeps its state: the [`DeliveryStore`] trait and the records
 //! it speaks in (here), and its SQLite implementation ([`SqliteStore`], the default; a
 //! PostgreSQL one for several nodes can implement the same trait), whose writes go through
-//! one group-commit writer thread (`writer.rs`).
+//! one group-commit writer thread (`writer.rs`) and whose queues are in `queue.rs`.
 
+mod queue;
 mod sqlite;
 mod writer;
 

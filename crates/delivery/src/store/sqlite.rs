@@ -1,7 +1,7 @@
 //! The SQLite store: one database file, one writer thread for every write (`writer.rs`), and
 //! a small pool of reading connections beside it (WAL lets them run while it writes).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Condvar, Mutex};
 
@@ -11,6 +11,7 @@ use conclave_delivery_api::{
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
+use super::queue::{Outgoing, PageFill, QueueRow, Quota, dequeue, enqueue};
 use super::writer::{Jobs, Writer};
 use super::{
     Delivered, Delivery, DeliveryStore, DeviceRecord, KeyPackageEntry, Nonce, QueueQuota,
@@ -168,7 +169,7 @@ struct Readers {
     open: usize,
 }
 
-fn now() -> u64 {
+pub(super) fn now() -> u64 {
     conclave_delivery_api::auth::now_secs()
 }
 
@@ -216,7 +217,7 @@ fn insert_device(
     }
 }
 
-fn kind_name(kind: MessageKind) -> &'static str {
+pub(super) fn kind_name(kind: MessageKind) -> &'static str {
     match kind {
         MessageKind::Commit => "commit",
         MessageKind::Proposal => "proposal",
@@ -265,156 +266,6 @@ fn device_ref(conn: &Connection, id: i64) -> Result<DeviceRef, StoreError> {
                 device: r.get(1)?,
             })
         })?)
-}
-
-/// One message, stored once and queued for each of its recipients.
-struct Outgoing<'a> {
-    sender_id: i64,
-    kind: MessageKind,
-    group_id: &'a [u8],
-    epoch: u64,
-    message: &'a [u8],
-    ratchet_tree: Option<&'a [u8]>,
-}
-
-/// Stores `out` once and appends a reference to it to each recipient's queue; adds each
-/// (recipient, sequence number) to `pushed`. A recipient whose queue this takes past `quota`
-/// (unless `exempt`) is added to `full`, and the caller must then refuse the delivery.
-fn enqueue(
-    writer: &mut Writer,
-    recipients: &[i64],
-    out: &Outgoing<'_>,
-    quota: Quota<'_>,
-    pushed: &mut Vec<(i64, u64)>,
-) -> Result<(), StoreError> {
-    if recipients.is_empty() {
-        return Ok(()); // nobody would ever acknowledge it, so it could never be deleted
-    }
-    writer
-        .conn
-        .prepare_cached(
-            "INSERT INTO messages (sender_device, kind, group_id, epoch, message, ratchet_tree,
-                               created_at, refs)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?
-        .execute(params![
-            out.sender_id,
-            kind_name(out.kind),
-            out.group_id,
-            out.epoch as i64,
-            out.message,
-            out.ratchet_tree,
-            now() as i64,
-            recipients.len() as i64
-        ])?;
-    let message_id = writer.conn.last_insert_rowid();
-    let size = (out.message.len() + out.ratchet_tree.map_or(0, <[u8]>::len)) as i64;
-    for &recipient in recipients {
-        let seq = writer.next_seq(recipient)?;
-        writer
-            .conn
-            .prepare_cached("INSERT INTO queue (device_id, seq, message_id) VALUES (?1, ?2, ?3)")?
-            .execute(params![recipient, seq, message_id])?;
-        let (items, bytes): (i64, i64) = writer
-            .conn
-            .prepare_cached(
-                "UPDATE devices SET queued_items = queued_items + 1,
-                                    queued_bytes = queued_bytes + ?2
-                 WHERE id = ?1 RETURNING queued_items, queued_bytes",
-            )?
-            .query_row(params![recipient, size], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        let over = items as u64 > quota.limit.items || bytes as u64 > quota.limit.bytes;
-        if over && !quota.exempt.contains(&recipient) {
-            quota.full.push(recipient);
-        }
-        pushed.push((recipient, seq as u64));
-    }
-    Ok(())
-}
-
-/// The quota one delivery is checked against, the devices it does not apply to, and the
-/// recipients found over it.
-struct Quota<'a> {
-    limit: QueueQuota,
-    exempt: &'a [i64],
-    full: &'a mut Vec<i64>,
-}
-
-impl Quota<'_> {
-    fn reborrow(&mut self) -> Quota<'_> {
-        Quota {
-            limit: self.limit,
-            exempt: self.exempt,
-            full: self.full,
-        }
-    }
-}
-
-/// Deletes the queue rows `condition` selects (with its parameters), and every message no
-/// queue row points at any more; records each device's highest deleted sequence number (see
-/// [`Writer::last_seq`]). Returns the queue rows deleted.
-fn dequeue(
-    conn: &Connection,
-    condition: &str,
-    params: impl rusqlite::Params,
-) -> Result<u64, StoreError> {
-    let released: Vec<(i64, i64, i64)> = conn
-        .prepare_cached(&format!(
-            "DELETE FROM queue WHERE {condition} RETURNING device_id, seq, message_id"
-        ))?
-        .query_map(params, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<Result<_, _>>()?;
-    let mut counts = HashMap::<i64, i64>::new();
-    for &(_, _, message) in &released {
-        *counts.entry(message).or_default() += 1;
-    }
-    // `length()` of a blob reads its size from the record header, not the blob itself.
-    let mut size_of = conn.prepare_cached(
-        "SELECT length(message) + COALESCE(length(ratchet_tree), 0) FROM messages WHERE id = ?1",
-    )?;
-    let mut sizes = HashMap::<i64, i64>::with_capacity(counts.len());
-    for &id in counts.keys() {
-        let size: Option<i64> = size_of.query_row([id], |r| r.get(0)).optional()?;
-        sizes.insert(id, size.unwrap_or(0));
-    }
-    // Per device: highest sequence number deleted, items and bytes released.
-    let mut devices = HashMap::<i64, (i64, i64, i64)>::new();
-    for &(device, seq, message) in &released {
-        let entry = devices.entry(device).or_default();
-        entry.0 = entry.0.max(seq);
-        entry.1 += 1;
-        entry.2 += sizes.get(&message).copied().unwrap_or(0);
-    }
-    let mut record = conn.prepare_cached(
-        "UPDATE devices SET last_seq = MAX(last_seq, ?2),
-                            queued_items = MAX(queued_items - ?3, 0),
-                            queued_bytes = MAX(queued_bytes - ?4, 0)
-         WHERE id = ?1",
-    )?;
-    for (device, (seq, items, bytes)) in devices {
-        record.execute([device, seq, items, bytes])?;
-    }
-    let mut release =
-        conn.prepare_cached("UPDATE messages SET refs = refs - ?2 WHERE id = ?1 RETURNING refs")?;
-    let mut delete = conn.prepare_cached("DELETE FROM messages WHERE id = ?1")?;
-    for (id, count) in counts {
-        let left: Option<i64> = release.query_row([id, count], |r| r.get(0)).optional()?;
-        if left.is_some_and(|left| left <= 0) {
-            delete.execute([id])?;
-        }
-    }
-    Ok(released.len() as u64)
-}
-
-/// A `queue` row as read, before its sender is named.
-struct QueueRow {
-    seq: i64,
-    sender: i64,
-    kind: String,
-    group_id: Vec<u8>,
-    epoch: i64,
-    message: Vec<u8>,
-    ratchet_tree: Option<Vec<u8>>,
 }
 
 impl DeliveryStore for SqliteStore {
@@ -827,17 +678,15 @@ impl DeliveryStore for SqliteStore {
             )?;
             let mut cursor = stmt.query(params![device, after as i64, i64::from(limit)])?;
             let mut rows = Vec::new();
-            let mut bytes = 0usize;
+            let mut page = PageFill::new(max_bytes);
             let mut more = false;
             // Rows are read one at a time, and an item's blobs only once it fits: a page never
             // holds more than `max_bytes` in memory (beyond its first item).
             while let Some(r) = cursor.next()? {
-                let size = usize::try_from(r.get::<_, i64>(0)?).unwrap_or(usize::MAX);
-                if !rows.is_empty() && bytes.saturating_add(size) > max_bytes {
+                if !page.admit(r.get(0)?) {
                     more = true;
                     break;
                 }
-                bytes = bytes.saturating_add(size);
                 rows.push(QueueRow {
                     seq: r.get(1)?,
                     sender: r.get(2)?,
@@ -896,16 +745,13 @@ impl DeliveryStore for SqliteStore {
                  WHERE q.device_id = ?1 AND q.seq > ?2 ORDER BY q.seq LIMIT ?3",
             )?;
             let mut sizes = stmt.query(params![device, after as i64, i64::from(limit)])?;
-            let (mut bytes, mut items) = (0usize, 0);
+            let mut page = PageFill::new(max_bytes);
             while let Some(r) = sizes.next()? {
-                let size = usize::try_from(r.get::<_, i64>(0)?).unwrap_or(usize::MAX);
-                if items > 0 && bytes.saturating_add(size) > max_bytes {
+                if !page.admit(r.get(0)?) {
                     break;
                 }
-                bytes = bytes.saturating_add(size);
-                items += 1;
             }
-            Ok(bytes)
+            Ok(page.bytes)
         })
     }
 

@@ -189,6 +189,22 @@ impl Device {
         serde_json::from_value(reply.body).unwrap()
     }
 
+    /// Fetches and acknowledges everything in the queue; returns how many items.
+    pub async fn ack_all(&self) -> usize {
+        let items = self.fetch_all().await;
+        if let Some(last) = items.last() {
+            let ack = self
+                .call(
+                    "POST",
+                    "/v1/queue/ack",
+                    Some(&serde_json::json!({"up_to": last.seq})),
+                )
+                .await;
+            assert_eq!(ack.status, StatusCode::OK);
+        }
+        items.len()
+    }
+
     /// Every item in the queue.
     pub async fn fetch_all(&self) -> Vec<conclave_delivery_api::QueueItem> {
         let mut items = Vec::new();
@@ -246,16 +262,6 @@ pub async fn start_group(creator: &Device, group: &[u8], members: &[&Device]) {
     let reply = creator.send(&commit).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     for device in std::iter::once(&creator).chain(members) {
-        let items = device.fetch_all().await;
-        if let Some(last) = items.last() {
-            let ack = device
-                .call(
-                    "POST",
-                    "/v1/queue/ack",
-                    Some(&serde_json::json!({"up_to": last.seq})),
-                )
-                .await;
-            assert_eq!(ack.status, StatusCode::OK);
-        }
+        device.ack_all().await;
     }
 }
