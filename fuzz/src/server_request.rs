@@ -104,6 +104,7 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
             "d",
             alice.identity.signature_public_key(),
             1,
+            10,
             nonce,
         )
         .expect("alice registers");

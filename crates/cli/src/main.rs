@@ -3,7 +3,9 @@
 //! Exit codes: 0 success; 1 other failure; 2 bad usage; 3 server unreachable; 4 no such
 //! conversation or user; 5 refused (name taken, already a member, not a member, too much
 //! contention, refused by the server, an untrusted key package); 6 no profile, or the
-//! profile is in use; 7 the profile is encrypted and the passphrase is missing or wrong.
+//! profile is in use, or waiting to be linked; 7 the profile is encrypted and the
+//! passphrase is missing or wrong; 8 linking failed (code used, expired, or not approved in
+//! time); 9 this device was revoked.
 
 #![forbid(unsafe_code)]
 
@@ -12,13 +14,17 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use std::io::IsTerminal as _;
+
+use conclave_client::link::{LinkCode, LinkProgress, PendingLink};
 use conclave_client::{
     Client, ClientConfig, ClientError, ConversationId, MessageState, ProfileSecret, UserName,
 };
 use output::{
-    Accepted, ConversationRow, Conversations, Created, DeviceRow, Devices, Event, History, Invited,
-    Leaving, Members, MessageRow, Output, PassphraseSet, Profile, Removed, Renamed, SafetyRow,
-    SearchResults, Sent, Synced, Verified, state_name,
+    Accepted, Approved, ConversationRow, Conversations, Created, DeviceRow, Devices, Event,
+    History, Invited, Leaving, LinkCodeShown, Linked, Members, MessageRow, Output, OwnDeviceRow,
+    OwnDevices, PassphraseSet, Profile, Removed, Renamed, Revoked, SafetyRow, SearchResults, Sent,
+    Synced, Verified, state_name,
 };
 
 mod output;
@@ -68,6 +74,41 @@ enum Command {
         /// The delivery service.
         #[arg(long, default_value = DEFAULT_SERVER)]
         server: String,
+    },
+    /// Make this profile a new device of a user who has one already: prints a link code
+    /// (first line; with --json, `{"code": ...}` first), waits for one of the user's devices
+    /// to approve it (`approve CODE`), and returns once the history is stored. Run again
+    /// after an interruption, it resumes.
+    Link {
+        /// The delivery service.
+        #[arg(long, default_value = DEFAULT_SERVER)]
+        server: String,
+        /// This device's name (its device id; random by default).
+        #[arg(long)]
+        name: Option<String>,
+        /// Seconds the code stays valid, and the longest wait for each later step.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+    /// Link the device showing CODE to your user: shows its fingerprint (asks to confirm on a
+    /// terminal), registers it, adds it to every conversation and sends it the history.
+    Approve {
+        /// The code the new device shows.
+        code: String,
+        /// Do not ask for confirmation on a terminal.
+        #[arg(long)]
+        yes: bool,
+        /// Seconds to wait for the new device.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+    /// Your devices: name, fingerprint, added, last seen.
+    Devices,
+    /// Revoke one of your other devices (lost or sold): the server refuses it at once, and
+    /// it is removed from every conversation.
+    Revoke {
+        /// The device's name (see `devices`).
+        device: String,
     },
     /// Who this device is.
     Whoami,
@@ -245,6 +286,10 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
         ca_certs: cli.ca_cert.iter().cloned().collect(),
         local_client_cert: cli.client_cert.clone(),
         profile_secret: profile_secret(&cli)?,
+        link_part_messages: std::env::var("CONCLAVE_LINK_PART_MESSAGES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(ClientConfig::default().link_part_messages),
         ..ClientConfig::default()
     };
     if let Command::Init { user, server } = &cli.command {
@@ -259,6 +304,14 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
         }
         return Ok(());
     }
+    if let Command::Link {
+        server,
+        name,
+        timeout,
+    } = &cli.command
+    {
+        return link(&profile, server, name.as_deref(), *timeout, config, &out).await;
+    }
     if let Command::Passphrase { new_file } = &cli.command {
         let new = passphrase_from_file(new_file)?;
         Client::change_profile_secret(&profile, config.profile_secret.as_ref(), &new)?;
@@ -269,7 +322,44 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
     }
     let client = Client::open_with(&profile, config).await?;
     match cli.command {
-        Command::Init { .. } | Command::Passphrase { .. } => unreachable!("handled above"),
+        Command::Init { .. } | Command::Passphrase { .. } | Command::Link { .. } => {
+            unreachable!("handled above")
+        }
+        Command::Approve { code, yes, timeout } => {
+            let code = LinkCode::parse(&code)?;
+            eprintln!(
+                "new device {} on {}\nfingerprint {} (compare with what the new device shows)",
+                code.device(),
+                code.server(),
+                code.fingerprint()
+            );
+            if !yes && std::io::stdin().is_terminal() && !confirm("link it to your account?")? {
+                return Err(ClientError::InvalidInput("not confirmed".into()));
+            }
+            let report = client
+                .approve_link(&code, Duration::from_secs(timeout), progress_line)
+                .await?;
+            eprintln!();
+            out.print(&Approved {
+                device: report.device,
+                fingerprint: code.fingerprint(),
+                conversations: report.conversations,
+                messages: report.messages,
+            });
+        }
+        Command::Devices => {
+            let devices = client.devices().await?;
+            out.print(&OwnDevices {
+                devices: devices.iter().map(OwnDeviceRow::from).collect(),
+            });
+        }
+        Command::Revoke { device } => {
+            let conversations = client.revoke_device(&device).await?;
+            out.print(&Revoked {
+                device,
+                conversations,
+            });
+        }
         Command::Whoami => out.print(&profile_of(&client, None)),
         Command::Users => {
             let devices = client.known_devices().await?;
@@ -441,6 +531,78 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
         }
     }
     Ok(())
+}
+
+/// `link`: the code first, then the wait, with a progress line on standard error.
+async fn link(
+    profile: &std::path::Path,
+    server: &str,
+    name: Option<&str>,
+    timeout: u64,
+    config: ClientConfig,
+    out: &Output,
+) -> Result<(), ClientError> {
+    let lifetime = Duration::from_secs(timeout);
+    let pending = PendingLink::start(profile, server, name, lifetime, config).await?;
+    if !pending.approved() {
+        let code = LinkCode::parse(&pending.code())?;
+        out.print(&LinkCodeShown {
+            code: pending.code(),
+            device: code.device().to_owned(),
+            fingerprint: pending.fingerprint(),
+            expires_at: code.expires_at(),
+        });
+    } else {
+        eprintln!("resuming the link");
+    }
+    let client = pending.complete(lifetime, progress_line).await?;
+    eprintln!();
+    let conversations = client.conversations().await?;
+    let mut messages = 0;
+    for c in &conversations {
+        messages += client.message_count(c.conversation.id).await?;
+    }
+    out.print(&Linked {
+        user: client.me().user.to_string(),
+        device: client.me().device.to_string(),
+        server: client.server().to_owned(),
+        fingerprint: client.fingerprint(),
+        conversations: conversations.len(),
+        messages,
+    });
+    Ok(())
+}
+
+/// A link's progress, on one line of standard error.
+fn progress_line(progress: LinkProgress) {
+    use std::io::Write as _;
+    let line = match progress {
+        LinkProgress::WaitingForApproval => "waiting for one of your devices to approve".into(),
+        LinkProgress::WaitingForNewDevice => "waiting for the new device".into(),
+        LinkProgress::Approved { user } => format!("approved as a device of {user}"),
+        LinkProgress::Adding { done, total } => format!("adding to conversations: {done}/{total}"),
+        LinkProgress::Joined { conversations } => {
+            format!("joined {conversations} conversations; bringing the history")
+        }
+        LinkProgress::History { done, total } => format!("history: {done}/{total} messages"),
+        LinkProgress::Done => "done".into(),
+        _ => return,
+    };
+    let mut err = std::io::stderr();
+    let _ = write!(err, "\r\x1b[2K{line}");
+    let _ = err.flush();
+}
+
+/// Asks on the terminal; true for "y" or "yes".
+fn confirm(question: &str) -> Result<bool, ClientError> {
+    use std::io::Write as _;
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| ClientError::InvalidInput(format!("reading the answer: {e}")))?;
+    Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
 }
 
 /// Ctrl-C or SIGTERM.

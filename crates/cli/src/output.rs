@@ -501,6 +501,7 @@ pub enum Event {
     Connection {
         state: String,
     },
+    Revoked,
     Error {
         message: String,
     },
@@ -567,6 +568,7 @@ impl Event {
             ClientEvent::Error { message } => Event::Error {
                 message: message.clone(),
             },
+            ClientEvent::DeviceRevoked => Event::Revoked,
             _ => return None,
         })
     }
@@ -615,8 +617,140 @@ impl Report for Event {
                 digit_groups(fingerprint)
             ),
             Event::Connection { state } => format!("connection: {state}"),
+            Event::Revoked => "THIS DEVICE WAS REVOKED by your other device: it can no longer \
+                               send or receive"
+                .to_owned(),
             Event::Error { message } => format!("error: {message}"),
         }
+    }
+}
+
+// ---------------------------------------------------------------------- devices
+
+/// `link`, first: the code to enter on an existing device.
+#[derive(Serialize)]
+pub struct LinkCodeShown {
+    pub code: String,
+    pub device: String,
+    pub fingerprint: String,
+    /// Unix seconds.
+    pub expires_at: u64,
+}
+
+impl Report for LinkCodeShown {
+    fn text(&self) -> String {
+        // The code first, alone on its line: what scripts read.
+        format!(
+            "{}\nenter this code on one of your devices (conclave-cli approve CODE, or the \
+             app's \"Link a device\")\ndevice {}, fingerprint {}",
+            self.code, self.device, self.fingerprint
+        )
+    }
+}
+
+/// `link`, once done.
+#[derive(Serialize)]
+pub struct Linked {
+    pub user: String,
+    pub device: String,
+    pub server: String,
+    pub fingerprint: String,
+    pub conversations: usize,
+    pub messages: u64,
+}
+
+impl Report for Linked {
+    fn text(&self) -> String {
+        format!(
+            "linked {}/{} on {}: {} conversations, {} messages of history\nfingerprint: {}",
+            self.user,
+            self.device,
+            self.server,
+            self.conversations,
+            self.messages,
+            digit_groups(&self.fingerprint)
+        )
+    }
+}
+
+/// `approve`.
+#[derive(Serialize)]
+pub struct Approved {
+    pub device: String,
+    pub fingerprint: String,
+    pub conversations: u32,
+    pub messages: u64,
+}
+
+impl Report for Approved {
+    fn text(&self) -> String {
+        format!(
+            "linked device {} (fingerprint {}): added to {} conversations, {} messages of \
+             history sent",
+            self.device, self.fingerprint, self.conversations, self.messages
+        )
+    }
+}
+
+/// `devices`.
+#[derive(Serialize)]
+pub struct OwnDevices {
+    pub devices: Vec<OwnDeviceRow>,
+}
+
+#[derive(Serialize)]
+pub struct OwnDeviceRow {
+    pub device: String,
+    pub fingerprint: String,
+    /// Unix seconds.
+    pub added_at: u64,
+    /// Unix seconds.
+    pub last_seen: Option<u64>,
+    pub this_device: bool,
+}
+
+impl From<&conclave_client::OwnDevice> for OwnDeviceRow {
+    fn from(d: &conclave_client::OwnDevice) -> Self {
+        Self {
+            device: d.device.clone(),
+            fingerprint: d.fingerprint.clone(),
+            added_at: d.added_at,
+            last_seen: d.last_seen,
+            this_device: d.this_device,
+        }
+    }
+}
+
+impl Report for OwnDevices {
+    fn text(&self) -> String {
+        lines(&self.devices, |d| {
+            let seconds = |s: u64| timestamp(s as i64 * 1000);
+            format!(
+                "{}{}  added {}  last seen {}\n  fingerprint {}",
+                d.device,
+                if d.this_device { " (this device)" } else { "" },
+                seconds(d.added_at),
+                d.last_seen.map_or_else(|| "never".to_owned(), seconds),
+                digit_groups(&d.fingerprint)
+            )
+        })
+    }
+}
+
+/// `revoke`.
+#[derive(Serialize)]
+pub struct Revoked {
+    pub device: String,
+    /// Conversations it was removed from.
+    pub conversations: u32,
+}
+
+impl Report for Revoked {
+    fn text(&self) -> String {
+        format!(
+            "revoked {}: the server refuses it, and it was removed from {} conversations",
+            self.device, self.conversations
+        )
     }
 }
 
@@ -664,7 +798,12 @@ pub fn exit_code(e: &ClientError) -> u8 {
         | ClientError::UntrustedKeyPackage { .. }
         | ClientError::Contention(_)
         | ClientError::Server { .. } => 5,
-        ClientError::NoProfile(_) | ClientError::ProfileExists(_) => 6,
+        ClientError::NoProfile(_) | ClientError::ProfileExists(_) | ClientError::LinkPending(_) => {
+            6
+        }
+        ClientError::LinkFailed(_) => 8,
+        ClientError::Revoked => 9,
+        ClientError::InvalidLinkCode(_) => 2,
         ClientError::Storage(conclave_client::StoreError::ProfileInUse { .. }) => 6,
         ClientError::Storage(
             conclave_client::StoreError::WrongKey { .. }
@@ -693,6 +832,10 @@ fn error_name(e: &ClientError) -> &'static str {
         ClientError::NoProfile(_) => "no_profile",
         ClientError::ProfileExists(_) => "profile_exists",
         ClientError::InvalidInput(_) => "invalid_input",
+        ClientError::InvalidLinkCode(_) => "invalid_link_code",
+        ClientError::LinkFailed(_) => "link_failed",
+        ClientError::LinkPending(_) => "link_pending",
+        ClientError::Revoked => "revoked",
         ClientError::Storage(conclave_client::StoreError::WrongKey { .. }) => "wrong_passphrase",
         ClientError::Storage(conclave_client::StoreError::Encrypted { .. }) => "encrypted",
         _ => "failed",

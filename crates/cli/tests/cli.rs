@@ -56,7 +56,7 @@ impl Cli {
 
     /// The text messages of a conversation as (user, body, state).
     fn texts(&self, name: &str, conversation: &str) -> Vec<(String, String, String)> {
-        let history = self.json(name, &["history", conversation, "--limit", "1000"]);
+        let history = self.json(name, &["history", conversation, "--limit", "100000"]);
         history["messages"]
             .as_array()
             .unwrap()
@@ -526,4 +526,227 @@ async fn the_command_line_with_an_encrypted_profile() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("written while plain"));
     server.stop().await;
+}
+
+/// Starts `link` for the profile `name` (JSON output): the child, and the code from its
+/// first line.
+fn start_link(cli: &Cli, server: &TestServer, name: &str) -> (std::process::Child, String) {
+    let mut child = Command::new(CLI)
+        .args(["--json", "--profile"])
+        .arg(cli.profile(name))
+        .args(["link", "--server", &server.url(), "--name", name])
+        .args(["--timeout", "60"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    let shown: Value = serde_json::from_str(&first).unwrap_or_else(|e| panic!("{e}: {first}"));
+    let code = shown["code"].as_str().unwrap().to_owned();
+    assert!(code.starts_with("conclave-link:"));
+    (child, code)
+}
+
+/// Linking, approving, listing and revoking with the exact commands a script uses, each
+/// in its own process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linking_approving_listing_and_revoking_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let cli = Cli {
+        dir: dir.path().to_path_buf(),
+        ca_cert: None,
+        client_cert: None,
+    };
+    init(&cli, &server, "alice");
+    init(&cli, &server, "bob");
+    cli.json("alice", &["create", "Plans", "--with", "bob"]);
+    cli.json("alice", &["send", "Plans", "hi bob"]);
+    cli.json("bob", &["accept", "Plans"]);
+    cli.json("bob", &["send", "Plans", "hi alice"]);
+
+    let (child, code) = start_link(&cli, &server, "desktop");
+    let approved = cli.json("alice", &["approve", &code]);
+    assert_eq!(approved["device"], "desktop");
+    assert_eq!(approved["conversations"], 1);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let linked: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(linked["user"], "alice");
+    assert_eq!(linked["device"], "desktop");
+    assert_eq!(
+        bodies(&cli.texts("desktop", "Plans")),
+        ["alice: hi bob", "bob: hi alice"]
+    );
+    // The code was used: a second approval fails clearly (exit 8); a mistyped one fails
+    // before anything is sent (exit 2).
+    assert_eq!(cli.code("alice", &["approve", &code]), 8);
+    assert_eq!(cli.code("alice", &["approve", "conclave-link:AAAA"]), 2);
+
+    let devices = cli.json("alice", &["devices"]);
+    let names: Vec<&str> = devices["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["device"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert!(names.contains(&"desktop"));
+    let revoked = cli.json("alice", &["revoke", "desktop"]);
+    assert_eq!(revoked["conversations"], 1);
+    assert_eq!(
+        cli.code("desktop", &["sync"]),
+        9,
+        "the revoked device is told"
+    );
+    assert_eq!(
+        cli.json("alice", &["devices"])["devices"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Bob was away while the device came and went: he follows both commits.
+    cli.json("bob", &["send", "Plans", "still there?"]);
+    assert_eq!(
+        bodies(&cli.texts("alice", "Plans")).last().unwrap(),
+        "bob: still there?"
+    );
+    server.stop().await;
+}
+
+/// The new device SIGKILLed again and again while it stores the history (50 times, each
+/// after a random part): restarted, it resumes, and ends with the whole history, each
+/// message once and in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_killed_while_importing_its_history_resumes_without_loss_or_duplicates() {
+    const MESSAGES: usize = 3_000;
+    const KILLS: usize = 50;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let cli = Cli {
+        dir: dir.path().to_path_buf(),
+        ca_cert: None,
+        client_cert: None,
+    };
+    let me = init(&cli, &server, "alice");
+    init(&cli, &server, "bob");
+    cli.json("alice", &["create", "Log", "--with", "bob"]);
+    cli.json("alice", &["send", "Log", "first"]);
+    // A long history, written into alice's profile as her client would have stored it.
+    {
+        use conclave_storage::{MessageKind, MessageState, NewMessage, Store};
+        let mut store =
+            Store::open(cli.profile("alice").join(conclave_client::PROFILE_FILE)).unwrap();
+        let tx = store.transaction().unwrap();
+        let conversation = tx.conversation_list().unwrap()[0].id;
+        let sender = conclave_protocol::MemberId::new(
+            conclave_protocol::UserName::new("alice").unwrap(),
+            conclave_protocol::DeviceId::new(me["device"].as_str().unwrap()).unwrap(),
+        );
+        for i in 0..MESSAGES {
+            tx.insert_message(&NewMessage {
+                conversation,
+                uid: format!("planted-{i}").into_bytes(),
+                sender: sender.clone(),
+                sent_at: i as i64,
+                received_at: None,
+                body: format!("m{i}"),
+                state: MessageState::Sent,
+                server_seq: None,
+                outgoing: true,
+                kind: MessageKind::Text,
+            })
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+
+    let (child, code) = start_link(&cli, &server, "desktop");
+    let approver = Command::new(CLI)
+        .arg("--profile")
+        .arg(cli.profile("alice"))
+        .args(["approve", &code])
+        .env("CONCLAVE_LINK_PART_MESSAGES", "20")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut child = child;
+    let mut kills = 0;
+    while kills < KILLS {
+        // Killed once it has stored one or two more parts, and a random moment later.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let parts = 1 + (seed % 2) as usize;
+        let extra = Duration::from_micros(seed % 8_000);
+        if let Err(said) = wait_for_parts(&mut child, parts) {
+            let status = child.wait().unwrap();
+            panic!("after {kills} kills, the import ended ({status}) before the next kill: {said}");
+        }
+        std::thread::sleep(extra);
+        unsafe { libc_kill(child.id() as i32, 9) };
+        child.wait().unwrap();
+        kills += 1;
+        child = Command::new(CLI)
+            .args(["--json", "--profile"])
+            .arg(cli.profile("desktop"))
+            .args(["link", "--server", &server.url(), "--timeout", "60"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut approver = approver;
+    assert!(approver.wait().unwrap().success());
+
+    let expected = bodies(&cli.texts("alice", "Log"));
+    let got = bodies(&cli.texts("desktop", "Log"));
+    assert_eq!(got.len(), MESSAGES + 1);
+    assert_eq!(got, expected, "the whole history, once, in order");
+    server.stop().await;
+}
+
+/// Reads the child's progress (standard error) until it reports `parts` more parts of
+/// history; what it said if it ended first.
+fn wait_for_parts(child: &mut std::process::Child, parts: usize) -> Result<(), String> {
+    use std::io::Read as _;
+    let stderr = child.stderr.as_mut().unwrap();
+    let mut seen = 0;
+    let mut buffer = Vec::new();
+    let mut byte = [0u8; 256];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let n = stderr.read(&mut byte).unwrap_or(0);
+        if n == 0 {
+            return Err(String::from_utf8_lossy(&buffer).into_owned());
+        }
+        buffer.extend_from_slice(&byte[..n]);
+        let text = String::from_utf8_lossy(&buffer);
+        let count = text.matches("history: ").count();
+        if count > seen {
+            seen = count;
+            if seen >= parts {
+                return Ok(());
+            }
+        }
+    }
+    Err(format!("no progress: {}", String::from_utf8_lossy(&buffer)))
 }

@@ -47,7 +47,7 @@ pub(crate) struct Inner {
     pub(crate) engine: Mutex<Engine>,
     read: Reader,
     /// The store, for the local writes that need no operation lock.
-    store: SharedStore,
+    pub(crate) store: SharedStore,
     pub(crate) config: ClientConfig,
     me: MemberId,
     identity: Arc<Identity>,
@@ -60,7 +60,10 @@ pub(crate) struct Inner {
 }
 
 /// The profile's store, encrypted at rest if the settings give a secret.
-fn open_store(path: &Path, config: &ClientConfig) -> std::result::Result<Store, StoreError> {
+pub(crate) fn open_store(
+    path: &Path,
+    config: &ClientConfig,
+) -> std::result::Result<Store, StoreError> {
     match &config.profile_secret {
         Some(secret) => Store::open_encrypted(path, secret),
         None => Store::open(path),
@@ -171,6 +174,13 @@ impl Client {
             return Err(ClientError::NoProfile(profile_dir.display().to_string()));
         }
         let mut store = open_store(&path, &config)?;
+        if store
+            .transaction()?
+            .setting(crate::link::PENDING)?
+            .is_some()
+        {
+            return Err(ClientError::LinkPending(profile_dir.display().to_string()));
+        }
         let identity = store
             .identity()?
             .ok_or_else(|| ClientError::NoProfile(profile_dir.display().to_string()))?;
@@ -182,7 +192,7 @@ impl Client {
         Self::start_engine(store, identity, &server, profile_dir, config)
     }
 
-    fn start_engine(
+    pub(crate) fn start_engine(
         store: Store,
         identity: Identity,
         server: &str,
@@ -277,6 +287,44 @@ impl Client {
         self.inner.engine.lock().await.top_up_key_packages().await
     }
 
+    // ------------------------------------------------------------------ own devices
+
+    /// Approves the device showing `code` (read with [`crate::link::LinkCode::parse`]; show
+    /// its [`crate::link::LinkCode::fingerprint`] to the user first): registers it for this
+    /// user, adds it to every conversation (a commit each) and sends it the history,
+    /// telling `progress` along the way. Waits up to `wait` for the new device to
+    /// register. A code used before, expired, or for another server is refused
+    /// ([`ClientError::LinkFailed`]).
+    pub async fn approve_link(
+        &self,
+        code: &crate::link::LinkCode,
+        wait: std::time::Duration,
+        mut progress: impl FnMut(crate::link::LinkProgress) + Send,
+    ) -> Result<crate::link::LinkReport> {
+        let mut engine = self.inner.engine.lock().await;
+        engine.drain().await?;
+        engine.approve_link(code, wait, &mut progress).await
+    }
+
+    /// This user's devices, as the server lists them (revoked ones are not).
+    pub async fn devices(&self) -> Result<Vec<crate::OwnDevice>> {
+        self.inner.engine.lock().await.own_devices().await
+    }
+
+    /// Revokes another device of this user: the server refuses it from now on, and it is
+    /// removed from every conversation (a commit each). Returns the conversations it was
+    /// removed from.
+    pub async fn revoke_device(&self, device: &str) -> Result<u32> {
+        let device = conclave_protocol::DeviceId::new(device)
+            .map_err(|e| ClientError::InvalidInput(format!("device: {e}")))?;
+        self.inner.engine.lock().await.revoke(&device).await
+    }
+
+    /// Whether this device learned that it was revoked (see [`ClientEvent::DeviceRevoked`]).
+    pub async fn is_revoked(&self) -> Result<bool> {
+        self.inner.engine.lock().await.is_revoked()
+    }
+
     // ------------------------------------------------------------------ conversations
 
     /// Creates a conversation with every registered device of each of `members`, in one
@@ -288,11 +336,14 @@ impl Client {
     ) -> Result<ConversationId> {
         let mut engine = self.inner.engine.lock().await;
         engine.ensure_registered().await?;
-        let claimed = if members.is_empty() {
-            Vec::new()
-        } else {
-            engine.claim(members).await?
-        };
+        // The user's other devices are in every conversation too.
+        let mut users: Vec<UserName> = members
+            .iter()
+            .filter(|u| **u != self.inner.me.user)
+            .cloned()
+            .collect();
+        users.push(self.inner.me.user.clone());
+        let claimed = engine.claim(&users).await?;
         let conversation = engine.create_group(name)?;
         if !claimed.is_empty() {
             engine.commit_op(conversation, Op::Invite(claimed)).await?;
@@ -514,7 +565,7 @@ impl Client {
     }
 }
 
-fn normalize_server(url: &str) -> Result<String> {
+pub(crate) fn normalize_server(url: &str) -> Result<String> {
     let url = url.trim().trim_end_matches('/');
     check_server(url)?;
     Ok(url.to_owned())
@@ -527,7 +578,7 @@ fn check_server(url: &str) -> Result<()> {
 }
 
 /// The profile directory, for its owner only (0700 on Unix), with any parents it needs.
-fn private_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -540,7 +591,7 @@ fn private_dir(dir: &Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
-fn remove_profile_files(path: &Path) {
+pub(crate) fn remove_profile_files(path: &Path) {
     for suffix in ["", "-wal", "-shm", ".lock"] {
         let mut name = path.as_os_str().to_owned();
         name.push(suffix);

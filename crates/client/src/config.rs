@@ -52,6 +52,9 @@ pub struct ClientConfig {
     /// A plain profile opened with one is encrypted in place first. `None` keeps the profile
     /// plain SQLite. Default: none.
     pub profile_secret: Option<ProfileSecret>,
+    /// Messages per part of the history sent to a linked device (each part is stored in one
+    /// transaction there, and is what an interrupted import resumes after). Default 2,000.
+    pub link_part_messages: usize,
 }
 
 impl Default for ClientConfig {
@@ -69,6 +72,7 @@ impl Default for ClientConfig {
             ca_certs: Vec::new(),
             local_client_cert: None,
             profile_secret: None,
+            link_part_messages: 2_000,
         }
     }
 }

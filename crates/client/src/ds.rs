@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use conclave_delivery_api::auth::{fresh_identity, sign_request};
 use conclave_delivery_api::{
-    AckRequest, AckResponse, ClaimRequest, ClaimResponse, DeviceInfo, DirectoryRequest,
-    DirectoryResponse, Envelope, ErrorBody, ErrorCode, KeyPackageStock, PublishKeyPackages,
-    PushFrame, QueuePage, RegisterRequest, RejectRequest, RejectResponse, SendResponse, paths,
+    AckRequest, AckResponse, ClaimRequest, ClaimResponse, DeviceGrant, DeviceInfo, DevicesResponse,
+    DirectoryRequest, DirectoryResponse, Envelope, ErrorBody, ErrorCode, KeyPackageStock,
+    LinkChunk, PublishKeyPackages, PushFrame, QueuePage, RegisterRequest, RejectRequest,
+    RejectResponse, RevokeRequest, SendResponse, paths,
 };
 use conclave_protocol::{GroupId, Identity, UserName};
 use futures_util::StreamExt as _;
@@ -32,7 +33,9 @@ const MAX_PUSH_FRAME: usize = 4096;
 pub(crate) struct Ds {
     base: String,
     http: reqwest::Client,
-    identity: Arc<Identity>,
+    /// Who signs the requests; `None` for a device being linked, before it has an identity
+    /// (it makes only unsigned requests then).
+    identity: Option<Arc<Identity>>,
     tls: Arc<rustls::ClientConfig>,
 }
 
@@ -91,6 +94,25 @@ impl Ds {
     pub(crate) fn new(
         base: &str,
         identity: Arc<Identity>,
+        timeout: Duration,
+        tls: Arc<rustls::ClientConfig>,
+    ) -> Result<Self, ClientError> {
+        Self::with_identity(base, Some(identity), timeout, tls)
+    }
+
+    /// A connection that signs nothing: for a device being linked, which reads its link's
+    /// chunks before it is anyone.
+    pub(crate) fn unsigned(
+        base: &str,
+        timeout: Duration,
+        tls: Arc<rustls::ClientConfig>,
+    ) -> Result<Self, ClientError> {
+        Self::with_identity(base, None, timeout, tls)
+    }
+
+    fn with_identity(
+        base: &str,
+        identity: Option<Arc<Identity>>,
         timeout: Duration,
         tls: Arc<rustls::ClientConfig>,
     ) -> Result<Self, ClientError> {
@@ -163,10 +185,16 @@ impl Ds {
         self.plain(Method::POST, paths::REJECT, Some(&body)).await
     }
 
-    /// `POST /v1/key-packages/claim`: one key package per device of `user`.
-    pub(crate) async fn claim(&self, user: &str) -> Result<ClaimResponse, ClientError> {
+    /// `POST /v1/key-packages/claim`: one key package per device of `user`, or of its
+    /// `device` only.
+    pub(crate) async fn claim(
+        &self,
+        user: &str,
+        device: Option<&str>,
+    ) -> Result<ClaimResponse, ClientError> {
         let body = ClaimRequest {
             user: user.to_owned(),
+            device: device.map(str::to_owned),
         };
         self.plain(Method::POST, paths::CLAIM, Some(&body)).await
     }
@@ -187,6 +215,83 @@ impl Ds {
     pub(crate) async fn ack(&self, up_to: u64) -> Result<AckResponse, ClientError> {
         self.plain(Method::POST, paths::QUEUE_ACK, Some(&AckRequest { up_to }))
             .await
+    }
+
+    /// `POST /v1/devices/grants`: this device's user may gain the device in `grant`.
+    pub(crate) async fn grant_device(&self, grant: &DeviceGrant) -> Result<(), ClientError> {
+        self.exchange(Method::POST, paths::DEVICE_GRANTS, Some(grant), true)
+            .await
+            .map(drop)
+            .map_err(Failure::into_error)
+    }
+
+    /// `POST /v1/devices/revoke`.
+    pub(crate) async fn revoke_device(&self, device: &str) -> Result<DeviceInfo, ClientError> {
+        let body = RevokeRequest {
+            device: device.to_owned(),
+        };
+        self.plain(Method::POST, paths::DEVICE_REVOKE, Some(&body))
+            .await
+    }
+
+    /// `GET /v1/users/{user}/devices`.
+    pub(crate) async fn user_devices(&self, user: &str) -> Result<DevicesResponse, ClientError> {
+        self.plain(Method::GET, &paths::user_devices(user), None::<&()>)
+            .await
+    }
+
+    /// `PUT /v1/links/{link}/{index}`.
+    pub(crate) async fn put_link_chunk(
+        &self,
+        link: &[u8],
+        index: u32,
+        data: Vec<u8>,
+    ) -> Result<(), ClientError> {
+        let body = LinkChunk { data: data.into() };
+        self.exchange(
+            Method::PUT,
+            &paths::link_chunk(link, index),
+            Some(&body),
+            true,
+        )
+        .await
+        .map(drop)
+        .map_err(Failure::into_error)
+    }
+
+    /// `GET /v1/links/{link}/{index}`, signed once this device has an identity: `None`
+    /// while the chunk is not written.
+    pub(crate) async fn link_chunk(
+        &self,
+        link: &[u8],
+        index: u32,
+    ) -> Result<Option<Vec<u8>>, ClientError> {
+        let bytes = self
+            .exchange(
+                Method::GET,
+                &paths::link_chunk(link, index),
+                None::<&()>,
+                self.identity.is_some(),
+            )
+            .await;
+        match bytes {
+            Ok(bytes) => serde_json::from_slice::<LinkChunk>(&bytes)
+                .map(|chunk| Some(chunk.data.0))
+                .map_err(|e| ClientError::BadResponse(e.to_string())),
+            Err(Failure::Client(ClientError::Server {
+                code: ErrorCode::NotFound,
+                ..
+            })) => Ok(None),
+            Err(e) => Err(e.into_error()),
+        }
+    }
+
+    /// `DELETE /v1/links/{link}`.
+    pub(crate) async fn delete_link(&self, link: &[u8]) -> Result<(), ClientError> {
+        self.exchange(Method::DELETE, &paths::link(link), None::<&()>, true)
+            .await
+            .map(drop)
+            .map_err(Failure::into_error)
     }
 
     /// `GET /v1/ws`: the push socket.
@@ -232,9 +337,12 @@ impl Ds {
         path: &str,
         body: &[u8],
     ) -> Result<Vec<(&'static str, String)>, ClientError> {
-        let me = self.identity.member();
+        let identity = self.identity.as_ref().ok_or_else(|| {
+            ClientError::InvalidInput("this device has no identity yet to sign with".into())
+        })?;
+        let me = identity.member();
         let id = fresh_identity(me.user.as_str(), me.device.as_str());
-        sign_request(self.identity.as_ref(), method, path, body, &id)
+        sign_request(identity.as_ref(), method, path, body, &id)
             .map_err(|e| ClientError::InvalidInput(format!("cannot sign a request: {e}")))
     }
 
@@ -245,12 +353,29 @@ impl Ds {
         path: &str,
         body: Option<&impl Serialize>,
     ) -> Result<T, Failure> {
+        let text = self.exchange(method, path, body, true).await?;
+        serde_json::from_slice(&text)
+            .map_err(|e| Failure::Client(ClientError::BadResponse(e.to_string())))
+    }
+
+    /// A request, signed or not; the body of a successful answer, or the refusal.
+    async fn exchange(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+        signed: bool,
+    ) -> Result<Vec<u8>, Failure> {
         let bytes = match body {
             Some(body) => serde_json::to_vec(body)
                 .map_err(|e| ClientError::InvalidInput(format!("cannot encode a request: {e}")))?,
             None => Vec::new(),
         };
-        let headers = self.headers(method.as_str(), path, &bytes)?;
+        let headers = if signed {
+            self.headers(method.as_str(), path, &bytes)?
+        } else {
+            Vec::new()
+        };
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -266,8 +391,7 @@ impl Ds {
         let status = response.status();
         let text = self.read_body(response).await?;
         if status.is_success() {
-            return serde_json::from_slice(&text)
-                .map_err(|e| Failure::Client(ClientError::BadResponse(e.to_string())));
+            return Ok(text);
         }
         let error: ErrorBody = serde_json::from_slice(&text).map_err(|_| {
             ClientError::BadResponse(format!(
@@ -277,6 +401,7 @@ impl Ds {
         })?;
         Err(match error.error {
             ErrorCode::StaleEpoch => Failure::StaleEpoch,
+            ErrorCode::DeviceRevoked => Failure::Client(ClientError::Revoked),
             code => Failure::Client(ClientError::Server {
                 code,
                 message: error.message,

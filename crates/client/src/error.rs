@@ -76,6 +76,21 @@ pub enum ClientError {
     /// attempts. Nothing of it was applied.
     #[error("gave up after {0} attempts: other members kept changing the group first")]
     Contention(u32),
+    /// This device was revoked by its user (from another of the user's devices): the server
+    /// refuses it, and its conversations' keys were deleted. The profile's history stays
+    /// readable; nothing more can be sent or received with it.
+    #[error("this device was revoked by its user; link it again to use it")]
+    Revoked,
+    /// The text given as a link code is not one.
+    #[error("not a link code: {0}")]
+    InvalidLinkCode(String),
+    /// Linking a device failed: the other side did not answer in time, the code was used,
+    /// expired, or is for another server or user.
+    #[error("linking failed: {0}")]
+    LinkFailed(String),
+    /// The profile is a device waiting to be linked: run the link again to finish it.
+    #[error("the profile in {0} is waiting to be linked; run `link` again to resume")]
+    LinkPending(String),
     /// Input the caller gave is not acceptable (empty message, bad name, ...).
     #[error("{0}")]
     InvalidInput(String),

@@ -77,6 +77,10 @@ pub enum ClientEvent {
         /// Its fingerprint.
         fingerprint: String,
     },
+    /// This device was revoked by its user from another device: the server refuses it, its
+    /// conversations' keys are deleted, and it can only show the history it has. The UI
+    /// must say so plainly.
+    DeviceRevoked,
     /// The connection to the server changed.
     Connection(ConnectionState),
     /// Something went wrong in the background (an undecryptable message, a failed retry).

@@ -106,11 +106,12 @@ mod ds;
 mod engine;
 mod error;
 mod events;
+pub mod link;
 
 pub use background::Background;
 pub use client::{Client, PROFILE_FILE};
 pub use config::ClientConfig;
-pub use engine::{Member, SecurityInfo};
+pub use engine::{Member, OwnDevice, SecurityInfo};
 pub use error::{ClientError, Result};
 pub use events::{ClientEvent, ConnectionState};
 

@@ -9,6 +9,16 @@ pub const METRICS: &str = "/metrics";
 pub const REGISTER: &str = "/v1/register";
 /// `POST` [`crate::AddDeviceRequest`] → [`crate::DeviceInfo`].
 pub const DEVICES: &str = "/v1/devices";
+/// `POST` [`crate::DeviceGrant`] → `204`.
+pub const DEVICE_GRANTS: &str = "/v1/devices/grants";
+/// `POST` [`crate::RevokeRequest`] → [`crate::DeviceInfo`] (the revoked device).
+pub const DEVICE_REVOKE: &str = "/v1/devices/revoke";
+/// `PUT` [`crate::LinkChunk`] → `204` (signed); `GET` → [`crate::LinkChunk`] (unsigned: the
+/// link id is the capability); the router's pattern (see [`link_chunk`]).
+pub const LINK_CHUNK: &str = "/v1/links/{link}/{index}";
+/// `DELETE` → `204` (signed, by the link's user): the link and its chunks; the router's
+/// pattern (see [`link`]).
+pub const LINK: &str = "/v1/links/{link}";
 /// `GET` → [`crate::DevicesResponse`]; the router's pattern (see [`user_devices`]).
 pub const USER_DEVICES: &str = "/v1/users/{user}/devices";
 /// `POST` [`crate::DirectoryRequest`] → [`crate::DirectoryResponse`].
@@ -41,6 +51,22 @@ pub fn user_devices(user: &str) -> String {
     USER_DEVICES.replace("{user}", user)
 }
 
+/// The path of a link: its id as lowercase hex.
+pub fn link(link: &[u8]) -> String {
+    LINK.replace("{link}", &hex(link))
+}
+
+/// The path of a link's chunk.
+pub fn link_chunk(link: &[u8], index: u32) -> String {
+    LINK_CHUNK
+        .replace("{link}", &hex(link))
+        .replace("{index}", &index.to_string())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +75,7 @@ mod tests {
     fn paths_are_filled_in() {
         assert_eq!(queue(7, 100), "/v1/queue?after=7&limit=100");
         assert_eq!(user_devices("bob"), "/v1/users/bob/devices");
+        assert_eq!(link(&[0xab, 0x01]), "/v1/links/ab01");
+        assert_eq!(link_chunk(&[0xab, 0x01], 3), "/v1/links/ab01/3");
     }
 }

@@ -82,6 +82,51 @@ pub struct DeviceInfo {
     pub signature_key: Bytes,
     /// Its ciphersuite.
     pub ciphersuite: u16,
+    /// When it was registered (unix seconds; 0 from a server that does not say).
+    #[serde(default)]
+    pub added_at: u64,
+    /// When it last acknowledged its queue or published key packages (unix seconds), if
+    /// ever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<u64>,
+    /// When its user revoked it (unix seconds). A revoked device is listed still: its key
+    /// stays bound to its name, so that a commit that added it before the revocation can be
+    /// checked; it is never handed out to be added, and the server refuses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<u64>,
+}
+
+/// `POST /v1/devices/grants`: lets the signing device's user gain a device that registers
+/// itself (`POST /v1/register` under the user's name, signed with the granted key) within
+/// ten minutes. How a device linked by a code joins its user: the existing device vouches
+/// for the new key, the new device proves it holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceGrant {
+    /// The new device's id.
+    pub device: String,
+    /// Its signature public key.
+    pub signature_key: Bytes,
+    /// Its ciphersuite.
+    pub ciphersuite: u16,
+}
+
+/// `POST /v1/devices/revoke`: removes a device of the signing device's user for good. The
+/// server refuses its requests from then on (`device_revoked`), drops its queue and key
+/// packages, and takes it off every group's roster; its name is never registered again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeRequest {
+    /// The device to revoke.
+    pub device: String,
+}
+
+/// `PUT /v1/links/{link}/{index}`: one chunk of a device link's transfer, already encrypted
+/// end to end by the client (the server sees ciphertext and its size only). A link belongs
+/// to the user whose device wrote its first chunk; chunks are written once (writing an
+/// index again with the same bytes is a no-op, with other bytes a conflict).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkChunk {
+    /// The ciphertext, at most 1 MiB.
+    pub data: Bytes,
 }
 
 /// `GET /v1/users/{user}/devices`.
@@ -132,6 +177,10 @@ pub struct KeyPackageStock {
 pub struct ClaimRequest {
     /// Whose devices.
     pub user: String,
+    /// Only this device of the user (a device being added to each of its user's
+    /// conversations needs one package per conversation, and its siblings none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
 }
 
 /// One claimed key package.
@@ -309,6 +358,11 @@ pub enum ErrorCode {
     TooManyDevices,
     /// The server, or this device, has as many open connections as it allows; retry later.
     TooManyConnections,
+    /// The signing device was revoked by its user: it can do nothing more at this server.
+    DeviceRevoked,
+    /// The request conflicts with what the server holds (a link chunk written before with
+    /// other bytes).
+    Conflict,
     /// The server failed (never a client's mistake).
     Internal,
     /// A code this version does not know (a newer server's): read the status and message.

@@ -48,6 +48,8 @@ fn error_code() -> impl Strategy<Value = ErrorCode> {
         TooManyRecipients,
         TooManyKeyPackages,
         RateLimited,
+        DeviceRevoked,
+        Conflict,
         QueueFull,
         TooManyDevices,
         TooManyConnections,
@@ -141,20 +143,34 @@ proptest! {
         ciphersuite in any::<u16>(),
         device in name(),
         user in name(),
+        added_at in any::<u64>(),
+        last_seen in proptest::option::of(any::<u64>()),
+        chunk in bytes(),
     ) {
         round_trips(&RegisterRequest { signature_key: signature_key.clone(), ciphersuite });
         let info = DeviceInfo {
             device: device.clone(),
             signature_key: signature_key.clone(),
             ciphersuite,
+            added_at,
+            last_seen,
+            revoked_at: last_seen,
         };
+        round_trips(&DeviceGrant {
+            device: device.clone(),
+            signature_key: signature_key.clone(),
+            ciphersuite,
+        });
+        round_trips(&RevokeRequest { device: device.clone() });
+        round_trips(&LinkChunk { data: chunk });
         round_trips(&AddDeviceRequest { device, signature_key, ciphersuite });
         round_trips(&info);
         let devices = DevicesResponse { user: user.clone(), devices: vec![info] };
         round_trips(&devices);
         round_trips(&DirectoryRequest { users: vec![user.clone()] });
         round_trips(&DirectoryResponse { users: vec![devices] });
-        round_trips(&ClaimRequest { user });
+        round_trips(&ClaimRequest { user: user.clone(), device: None });
+        round_trips(&ClaimRequest { user, device: Some("d".into()) });
     }
 
     #[test]

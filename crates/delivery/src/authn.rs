@@ -57,6 +57,7 @@ pub fn identity(map: &HeaderMap) -> Result<(RequestIdentity, Vec<u8>), ApiError>
 /// signature is checked once the body is there ([`authenticate`]).
 pub fn plausible(shared: &Shared, map: &HeaderMap) -> Result<(), ApiError> {
     let (id, _) = identity(map)?;
+    // A revoked device passes here: [`authenticate`] tells it so once its signature checks.
     let known = shared
         .directory
         .read()
@@ -66,6 +67,14 @@ pub fn plausible(shared: &Shared, map: &HeaderMap) -> Result<(), ApiError> {
         return Err(ApiError::unauthorized("unknown device"));
     }
     Ok(())
+}
+
+fn revoked_error() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        ErrorCode::DeviceRevoked,
+        "this device was revoked by its user",
+    )
 }
 
 /// The canonical path of a request, as signed.
@@ -96,6 +105,11 @@ pub fn authenticate(
     if !verify(scheme, &device.signature_key, &input, &signature) {
         shared.metrics.auth_failures.inc();
         return Err(ApiError::unauthorized("bad signature"));
+    }
+    // Told only to the device itself (its signature verified): it must learn that it was
+    // revoked, so that it deletes its group state.
+    if device.revoked {
+        return Err(revoked_error());
     }
     if !shared.allow(&device.user) {
         return Err(ApiError::new(

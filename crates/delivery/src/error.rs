@@ -90,6 +90,19 @@ impl From<StoreError> for ApiError {
                 error.body.recipients = recipients;
                 error
             }
+            StoreError::NoSuchDevice(d) => Self::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                format!("no device {d}"),
+            ),
+            StoreError::LinkConflict(why) => {
+                Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, why)
+            }
+            StoreError::LinkFull { max } => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::PayloadTooLarge,
+                format!("a link holds at most {max} bytes"),
+            ),
             StoreError::Replay => Self::new(
                 StatusCode::UNAUTHORIZED,
                 ErrorCode::Replay,

@@ -16,9 +16,10 @@ use crate::extract::{Raw, Signed, SignedEmpty};
 use crate::store::{Delivery, DeviceRecord, KeyPackageEntry, Nonce, StoreError};
 use conclave_delivery_api::auth::{decode_signature, headers, scheme_of, signing_input, verify};
 use conclave_delivery_api::{
-    AckRequest, AckResponse, AddDeviceRequest, ClaimRequest, DeviceInfo, DevicesResponse,
-    DirectoryRequest, DirectoryResponse, Envelope, ErrorCode, MessageKind, PublishKeyPackages,
-    RegisterRequest, RejectRequest, RejectResponse, SendResponse,
+    AckRequest, AckResponse, AddDeviceRequest, ClaimRequest, DeviceGrant, DeviceInfo,
+    DevicesResponse, DirectoryRequest, DirectoryResponse, Envelope, ErrorCode, MessageKind,
+    PublishKeyPackages, RegisterRequest, RejectRequest, RejectResponse, RevokeRequest,
+    SendResponse,
 };
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -114,6 +115,9 @@ fn info(record: &DeviceRecord) -> DeviceInfo {
         device: record.device.clone(),
         signature_key: record.signature_key.clone().into(),
         ciphersuite: record.ciphersuite,
+        added_at: 0,
+        last_seen: None,
+        revoked_at: record.revoked.then(conclave_delivery_api::auth::now_secs),
     }
 }
 
@@ -152,12 +156,14 @@ pub async fn register(
         nonce: id.nonce.clone(),
         expires_at: id.timestamp + 2 * conclave_delivery_api::auth::MAX_SKEW_SECS,
     };
+    let max_devices = shared.limits.max_devices_per_user;
     let record = blocking(move || {
         store.register(
             &id.user,
             &id.device,
             &request.signature_key.0,
             request.ciphersuite,
+            max_devices,
             nonce,
         )
     })
@@ -224,6 +230,44 @@ pub async fn add_device(
     .await?;
     remember(&shared, &record);
     Ok((StatusCode::CREATED, Json(info(&record))))
+}
+
+/// How long a device grant waits for the new device to register.
+const GRANT_LIFETIME_SECS: u64 = 600;
+
+pub async fn grant_device(
+    State(shared): State<Arc<Shared>>,
+    Signed {
+        authed,
+        body: grant,
+    }: Signed<DeviceGrant>,
+) -> Result<StatusCode> {
+    if !valid_device(&grant.device) {
+        return Err(ApiError::bad_request("invalid device id"));
+    }
+    scheme_of(grant.ciphersuite).ok_or_else(|| ApiError::bad_request("unsupported ciphersuite"))?;
+    let store = shared.store.clone();
+    let expires_at = conclave_delivery_api::auth::now_secs() + GRANT_LIFETIME_SECS;
+    blocking(move || store.grant_device(&authed.device, grant, expires_at, authed.nonce)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn revoke_device(
+    State(shared): State<Arc<Shared>>,
+    Signed {
+        authed,
+        body: request,
+    }: Signed<RevokeRequest>,
+) -> Result<Json<DeviceInfo>> {
+    let store = shared.store.clone();
+    let record =
+        blocking(move || store.revoke_device(&authed.device, &request.device, authed.nonce))
+            .await?;
+    // From here on the directory refuses it; its push sockets end as their next push fails
+    // to find a queue, and its fetches are refused.
+    remember(&shared, &record);
+    shared.hub.disconnect(record.id);
+    Ok(Json(info(&record)))
 }
 
 pub async fn user_devices(
@@ -374,10 +418,14 @@ pub async fn claim(
     blocking(move || store.user_devices(&name)).await?;
     // One device cannot claim one user's packages in bursts, and all devices together are
     // served a bounded number of one-time packages per user: past that, the last-resort
-    // package, so the user can still be invited while nobody drains the stock.
-    if !shared
-        .claims
-        .allow((authed.device.id, request.user.clone()))
+    // package, so the user can still be invited while nobody drains the stock. A user's
+    // own devices are not limited (adding a linked device to every conversation claims
+    // one package per conversation): only the user's devices can drain their stock.
+    let own = request.user == authed.device.user;
+    if !own
+        && !shared
+            .claims
+            .allow((authed.device.id, request.user.clone()))
     {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -388,11 +436,19 @@ pub async fn claim(
             ),
         ));
     }
-    let one_time = shared.one_time_claims.allow(request.user.clone());
+    let one_time = own || shared.one_time_claims.allow(request.user.clone());
     let store = shared.store.clone();
     Ok(Json(
-        blocking(move || store.claim(authed.device.id, &request.user, one_time, authed.nonce))
-            .await?,
+        blocking(move || {
+            store.claim(
+                authed.device.id,
+                &request.user,
+                request.device.as_deref(),
+                one_time,
+                authed.nonce,
+            )
+        })
+        .await?,
     ))
 }
 
@@ -467,6 +523,12 @@ fn resolve(shared: &Shared, devices: &[conclave_delivery_api::DeviceRef]) -> Res
                 "recipient {}/{} listed twice",
                 d.user, d.device
             )));
+        }
+        // A revoked device left every roster when it was revoked, and gets nothing more:
+        // members that have not yet removed its leaf still name it, and are not refused
+        // for that.
+        if record.revoked {
+            continue;
         }
         ids.push(record.id);
     }

@@ -27,6 +27,7 @@ mod extract;
 mod handlers;
 mod http;
 mod limiter;
+mod link;
 mod listener;
 mod metrics;
 mod push;
@@ -107,6 +108,11 @@ pub struct Limits {
     /// together, counting what it holds for each (a body three times, a page four); requests
     /// beyond it wait their turn. Default 64 MiB.
     pub memory_budget_bytes: usize,
+    /// Bytes one device link's transfer (its history archive) may hold. Default 256 MiB.
+    pub max_link_bytes: u64,
+    /// Link chunk reads per second from one source address (they are unsigned: the link's
+    /// id is the capability). Default 20.
+    pub link_reads_per_second: u32,
 }
 
 impl Default for Limits {
@@ -132,6 +138,8 @@ impl Default for Limits {
             registrations_per_address: 10,
             registrations_per_hour: 1_000,
             memory_budget_bytes: 64 << 20,
+            max_link_bytes: 256 << 20,
+            link_reads_per_second: 20,
         }
     }
 }
@@ -146,6 +154,8 @@ pub struct Config {
     /// Never-acknowledged queue items older than this are dropped (counted in metrics).
     /// Default: 30 days.
     pub retention: Duration,
+    /// Link chunks older than this are deleted, fetched or not. Default: one hour.
+    pub link_retention: Duration,
     /// When an accepted message is on disk. Default: [`Durability::Full`].
     pub durability: Durability,
     /// The bearer token `GET /metrics` requires. Default: none, and then metrics are not
@@ -160,6 +170,7 @@ impl Config {
             db,
             limits: Limits::default(),
             retention: Duration::from_secs(30 * 24 * 3600),
+            link_retention: Duration::from_secs(3600),
             durability: Durability::Full,
             metrics_token: None,
         }
@@ -170,6 +181,7 @@ pub(crate) struct Shared {
     pub store: Arc<dyn DeliveryStore>,
     pub limits: Limits,
     pub retention: Duration,
+    pub link_retention: Duration,
     pub metrics_token: Option<String>,
     /// (user, device) -> record: keys never change once registered, so auth reads memory.
     pub directory: RwLock<HashMap<(String, String), DeviceRecord>>,
@@ -181,6 +193,8 @@ pub(crate) struct Shared {
     pub registrations: Limiter<std::net::IpAddr>,
     /// Registrations from everyone.
     pub all_registrations: Limiter<()>,
+    /// Unsigned link chunk reads per source address.
+    pub link_reads: Limiter<std::net::IpAddr>,
     /// Bodies and pages in memory.
     pub(crate) budget: budget::Budget,
     /// Open connections.
@@ -233,6 +247,7 @@ impl Server {
                 store,
                 limits: config.limits,
                 retention: config.retention,
+                link_retention: config.link_retention,
                 metrics_token: config.metrics_token,
                 directory: RwLock::new(directory),
                 nonces: Mutex::new(HashMap::new()),
@@ -244,6 +259,10 @@ impl Server {
                 one_time_claims: Limiter::new(config.limits.one_time_claims_per_target, HOUR),
                 registrations: Limiter::new(config.limits.registrations_per_address, HOUR),
                 all_registrations: Limiter::new(config.limits.registrations_per_hour, HOUR),
+                link_reads: Limiter::with_burst(
+                    config.limits.link_reads_per_second.saturating_mul(2),
+                    f64::from(config.limits.link_reads_per_second),
+                ),
                 budget: budget::Budget::new(
                     config.limits.memory_budget_bytes,
                     config.limits.max_body_bytes,
@@ -272,6 +291,13 @@ impl Server {
                 post(handlers::register).layer(DefaultBodyLimit::max(REGISTER_BODY_LIMIT)),
             )
             .route(paths::DEVICES, post(handlers::add_device))
+            .route(paths::DEVICE_GRANTS, post(handlers::grant_device))
+            .route(paths::DEVICE_REVOKE, post(handlers::revoke_device))
+            .route(
+                paths::LINK_CHUNK,
+                axum::routing::put(link::put_chunk).get(link::get_chunk),
+            )
+            .route(paths::LINK, axum::routing::delete(link::delete))
             .route(paths::USER_DEVICES, get(handlers::user_devices))
             .route(paths::DIRECTORY, post(handlers::directory))
             .route(paths::REJECT, post(handlers::reject))
@@ -333,8 +359,11 @@ impl Server {
                 tick.tick().await;
                 let now = conclave_delivery_api::auth::now_secs();
                 let before = now.saturating_sub(shared.retention.as_secs());
+                let links_before = now.saturating_sub(shared.link_retention.as_secs());
                 let store = shared.store.clone();
-                match tokio::task::spawn_blocking(move || store.prune(before, now)).await {
+                match tokio::task::spawn_blocking(move || store.prune(before, links_before, now))
+                    .await
+                {
                     Ok(Ok(dropped)) => shared.metrics.retention_dropped.inc_by(dropped),
                     Ok(Err(e)) => tracing::warn!(error = %e, "pruning failed"),
                     Err(e) => tracing::warn!(error = %e, "pruning task failed"),
@@ -345,6 +374,7 @@ impl Server {
                 shared.requests.prune();
                 shared.registrations.prune();
                 shared.all_registrations.prune();
+                shared.link_reads.prune();
                 shared.claims.prune();
                 shared.one_time_claims.prune();
             }

@@ -145,6 +145,15 @@ impl Hub {
         }
     }
 
+    /// Closes every socket of `device` (its channels end, and so do the sockets).
+    pub fn disconnect(&self, device: i64) {
+        if let Ok(mut channels) = self.channels.lock()
+            && let Some(senders) = channels.by_device.remove(&device)
+        {
+            channels.open -= senders.len();
+        }
+    }
+
     /// Open sockets.
     pub fn connections(&self) -> usize {
         self.channels.lock().map(|c| c.open).unwrap_or(0)

@@ -67,6 +67,23 @@ impl Identity {
         })
     }
 
+    /// Generates a signature key pair for `ciphersuite`, stores it through `provider`, and
+    /// returns its public key: for a device that must show its key before it knows whom it
+    /// belongs to (a device being linked learns its user from the device that approves
+    /// it). [`Identity::load`] makes the identity once the member is known.
+    pub fn generate_signature_key(
+        provider: &impl OpenMlsProvider,
+        ciphersuite: CipherSuite,
+    ) -> Result<Vec<u8>, Error> {
+        let scheme = ciphersuite.to_openmls().signature_algorithm();
+        let key_pair = SignatureKeyPair::new(scheme)
+            .map_err(|e| Error::Crypto(Cause::msg(format!("{e:?}"))))?;
+        key_pair
+            .store(provider.storage())
+            .map_err(|e| Error::Storage(Cause::msg(e.to_string())))?;
+        Ok(key_pair.to_public_vec())
+    }
+
     /// Loads an identity stored by [`Identity::create`].
     pub fn load(provider: &impl OpenMlsProvider, record: &IdentityRecord) -> Result<Self, Error> {
         let scheme = record.ciphersuite.to_openmls().signature_algorithm();

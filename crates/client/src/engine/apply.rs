@@ -170,7 +170,21 @@ impl<'a, 's> Apply<'a, 's> {
                     sender, plaintext, ..
                 } => self.message(conversation, sender, &plaintext, seq)?,
                 GroupEvent::MembersAdded { by, added } => {
-                    let text = format!("{} added {}", by.user, users_of(&added));
+                    let (own, others): (Vec<MemberId>, Vec<MemberId>) =
+                        added.into_iter().partition(|m| m.user == by.user);
+                    let mut lines = Vec::new();
+                    if !own.is_empty() {
+                        let devices: Vec<&str> = own.iter().map(|m| m.device.as_str()).collect();
+                        lines.push(format!(
+                            "{} added a device ({})",
+                            by.user,
+                            devices.join(", ")
+                        ));
+                    }
+                    if !others.is_empty() {
+                        lines.push(format!("{} added {}", by.user, users_of(&others)));
+                    }
+                    let text = lines.join("; ");
                     self.record(conversation, &by, &text, &uid)?;
                     self.outcome
                         .events
@@ -183,8 +197,20 @@ impl<'a, 's> Apply<'a, 's> {
                     if !left.is_empty() {
                         lines.push(format!("{} left", users_of(&left)));
                     }
-                    if !kicked.is_empty() {
-                        lines.push(format!("{} removed {}", by.user, users_of(&kicked)));
+                    // A user removing one of their own devices (a revoked one) removes a
+                    // device, not a person.
+                    let (own, others): (Vec<MemberId>, Vec<MemberId>) =
+                        kicked.into_iter().partition(|m| m.user == by.user);
+                    if !own.is_empty() {
+                        let devices: Vec<&str> = own.iter().map(|m| m.device.as_str()).collect();
+                        lines.push(format!(
+                            "{} removed a device ({})",
+                            by.user,
+                            devices.join(", ")
+                        ));
+                    }
+                    if !others.is_empty() {
+                        lines.push(format!("{} removed {}", by.user, users_of(&others)));
                     }
                     self.record(conversation, &by, &lines.join("; "), &uid)?;
                     self.outcome

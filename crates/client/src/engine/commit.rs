@@ -8,7 +8,9 @@ use std::time::Duration;
 use conclave_delivery_api::{
     DeviceRef, Envelope, ErrorCode, MessageKind as WireKind, WelcomeEnvelope,
 };
-use conclave_protocol::{Crypto, Error as MlsError, Group, UserName, inspect_key_package};
+use conclave_protocol::{
+    Crypto, Error as MlsError, Group, MemberId, UserName, inspect_key_package,
+};
 use conclave_storage::{ConversationId, KnownDevice};
 
 use super::{Engine, FollowUp, device_ref, is_me, now_ms, other_members};
@@ -20,6 +22,8 @@ pub(crate) enum Op {
     /// Add these devices (key packages already claimed).
     Invite(Vec<ClaimedDevice>),
     Remove(UserName),
+    /// Remove these devices (a revoked device of this user).
+    RemoveDevices(Vec<MemberId>),
     Rename(String),
     Update,
     CommitProposals,
@@ -30,6 +34,12 @@ pub(crate) enum Op {
 pub(crate) struct ClaimedDevice {
     member: DeviceRef,
     key_package: Vec<u8>,
+}
+
+impl ClaimedDevice {
+    pub(crate) fn key_package(&self) -> &[u8] {
+        &self.key_package
+    }
 }
 
 /// A claimed key package is taken only if it is what was asked for: it names the device the
@@ -67,7 +77,7 @@ impl Engine {
     pub(crate) async fn claim(&mut self, users: &[UserName]) -> Result<Vec<ClaimedDevice>> {
         let mut claimed = Vec::new();
         for user in users {
-            let response = match self.ds.claim(user.as_str()).await {
+            let response = match self.ds.claim(user.as_str(), None).await {
                 Ok(r) => r,
                 Err(ClientError::Server {
                     code: ErrorCode::NotFound,
@@ -96,6 +106,31 @@ impl Engine {
             }
         }
         Ok(claimed)
+    }
+
+    /// Claims a key package of one device of `user` (this user's new device), checked
+    /// ([`check_claimed`]).
+    pub(crate) async fn claim_device(
+        &mut self,
+        user: &UserName,
+        device: &str,
+    ) -> Result<ClaimedDevice> {
+        let response = self.ds.claim(user.as_str(), Some(device)).await?;
+        let pinned = self.store.lock().transaction()?.devices(Some(user))?;
+        let kp = response
+            .key_packages
+            .into_iter()
+            .find(|kp| kp.device == device)
+            .ok_or_else(|| ClientError::NoKeyPackages(format!("{user}/{device}")))?;
+        let member = DeviceRef {
+            user: user.to_string(),
+            device: kp.device,
+        };
+        check_claimed(&member, &kp.key_package.0, &pinned)?;
+        Ok(ClaimedDevice {
+            member,
+            key_package: kp.key_package.0,
+        })
     }
 
     /// Creates a group and its conversation, with only this device in it.
@@ -225,6 +260,18 @@ impl Engine {
                 }
                 Err(e) => return Err(e.into()),
             },
+            Op::RemoveDevices(devices) => {
+                let present: HashSet<&MemberId> = members.iter().map(|m| &m.id).collect();
+                let still: Vec<MemberId> = devices
+                    .iter()
+                    .filter(|d| present.contains(d))
+                    .cloned()
+                    .collect();
+                if still.is_empty() {
+                    return Ok(None); // removed already
+                }
+                g.group.remove_devices(&g.provider, &identity, &still)?
+            }
             Op::Rename(name) => {
                 if !first_attempt && g.group.name() == *name {
                     return Ok(None);

@@ -42,7 +42,14 @@ impl Engine {
         let mut processed = 0;
         loop {
             let cursor = self.cursor()?;
-            let page = self.ds.fetch(cursor, PAGE).await?;
+            let page = match self.ds.fetch(cursor, PAGE).await {
+                Ok(page) => page,
+                Err(ClientError::Revoked) => {
+                    self.forget_after_revocation()?;
+                    return Err(ClientError::Revoked);
+                }
+                Err(e) => return Err(e),
+            };
             let Some(last) = page.items.last().map(|i| i.seq) else {
                 break;
             };

@@ -6,6 +6,7 @@
 //! - [`apply`]: turning a group's events into stored messages, trust records and UI events.
 //! - [`commit`]: group changes (create, invite, remove, rename, update, leave) with
 //!   commit-conflict retry.
+//! - [`devices`]: the user's own devices: approving a linked one, listing, revoking.
 //! - [`outbox`]: queued messages, encrypted and sent with retries.
 //! - [`read`]: what the UI reads, and the local marks it sets (read, verified).
 //!
@@ -21,6 +22,7 @@
 
 mod apply;
 mod commit;
+mod devices;
 mod directory;
 mod inbound;
 mod outbox;
@@ -36,6 +38,7 @@ use conclave_storage::{ConversationId, Store};
 use tokio::sync::broadcast;
 
 pub(crate) use commit::Op;
+pub use devices::OwnDevice;
 pub(crate) use outbox::queue_text;
 pub use read::{Member, Reader, SecurityInfo};
 

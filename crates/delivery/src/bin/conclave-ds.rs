@@ -105,6 +105,15 @@ struct Args {
     /// Bytes of request bodies and queue pages held at once.
     #[arg(long, env = "CONCLAVE_DS_MEMORY_BUDGET", default_value_t = Limits::default().memory_budget_bytes)]
     memory_budget_bytes: usize,
+    /// Bytes one device link's transfer (history archive) may hold.
+    #[arg(long, env = "CONCLAVE_DS_MAX_LINK_BYTES", default_value_t = Limits::default().max_link_bytes)]
+    max_link_bytes: u64,
+    /// Unsigned link chunk reads per second from one address.
+    #[arg(long, env = "CONCLAVE_DS_LINK_READS_PER_SECOND", default_value_t = Limits::default().link_reads_per_second)]
+    link_reads_per_second: u32,
+    /// Minutes after which a device link's transfer is deleted, fetched or not.
+    #[arg(long, env = "CONCLAVE_DS_LINK_RETENTION_MINUTES", default_value_t = 60)]
+    link_retention_minutes: u64,
     /// `full`: accepted messages survive power loss (fsync per group commit). `normal`: they
     /// survive a crash of this process, not of the machine; much lower latency on slow disks.
     #[arg(long, env = "CONCLAVE_DS_SYNCHRONOUS", default_value = "full", value_parser = ["full", "normal"])]
@@ -221,8 +230,11 @@ async fn run() -> std::process::ExitCode {
             registrations_per_address: args.registrations_per_address,
             registrations_per_hour: args.registrations_per_hour,
             memory_budget_bytes: args.memory_budget_bytes,
+            max_link_bytes: args.max_link_bytes,
+            link_reads_per_second: args.link_reads_per_second,
         },
         retention: Duration::from_secs(args.retention_days * 24 * 3600),
+        link_retention: Duration::from_secs(args.link_retention_minutes.max(1) * 60),
         metrics_token: args.metrics_token.clone(),
         durability: if args.synchronous == "normal" {
             Durability::Process

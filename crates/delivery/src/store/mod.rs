@@ -27,6 +27,8 @@ pub struct DeviceRecord {
     pub signature_key: Vec<u8>,
     /// Its ciphersuite.
     pub ciphersuite: u16,
+    /// Revoked by its user: it may do nothing, and nothing is delivered to it.
+    pub revoked: bool,
 }
 
 /// A key package to store: its bytes, and the end of its lifetime (unix seconds), after
@@ -88,6 +90,18 @@ pub enum StoreError {
     /// These recipients' queues are over their quota; nothing was delivered.
     #[error("the queue of {} is full", .0.iter().map(|d| format!("{}/{}", d.user, d.device)).collect::<Vec<_>>().join(", "))]
     QueueFull(Vec<DeviceRef>),
+    /// No such device of this user.
+    #[error("no such device: {0}")]
+    NoSuchDevice(String),
+    /// The link is another user's, or its chunk was written with other bytes.
+    #[error("{0}")]
+    LinkConflict(String),
+    /// The link holds as many bytes as the server allows.
+    #[error("a link holds at most {max} bytes")]
+    LinkFull {
+        /// The limit.
+        max: u64,
+    },
     /// The database failed.
     #[error("storage failure: {0}")]
     Internal(String),
@@ -131,15 +145,52 @@ pub type Delivered = (u64, Vec<(i64, u64)>);
 pub trait DeliveryStore: Send + Sync + 'static {
     /// Every device, to fill the server's directory at start.
     fn all_devices(&self) -> Result<Vec<DeviceRecord>, StoreError>;
-    /// Registers a new user with its first device.
+    /// Registers a new user with its first device, or, where one of the user's devices
+    /// granted exactly this device and key ([`DeliveryStore::grant_device`]) and the grant
+    /// has not expired, another device of the user (the grant is used up; the user may
+    /// have at most `max_devices`).
     fn register(
         &self,
         user: &str,
         device: &str,
         key: &[u8],
         ciphersuite: u16,
+        max_devices: u32,
         nonce: Nonce,
     ) -> Result<DeviceRecord, StoreError>;
+    /// Lets `by`'s user gain `device` with `key` by registering it until `expires_at` (unix
+    /// seconds); replaces an earlier grant for the same name.
+    fn grant_device(
+        &self,
+        by: &DeviceRecord,
+        grant: conclave_delivery_api::DeviceGrant,
+        expires_at: u64,
+        nonce: Nonce,
+    ) -> Result<(), StoreError>;
+    /// Revokes `device` of `by`'s user: refused from now on, off every roster, its queue
+    /// and key packages dropped. Returns its record.
+    fn revoke_device(
+        &self,
+        by: &DeviceRecord,
+        device: &str,
+        nonce: Nonce,
+    ) -> Result<DeviceRecord, StoreError>;
+    /// Writes chunk `index` of `link` for `by`'s user, unless the link is another user's, or
+    /// its chunks would pass `max_bytes`. Writing the same bytes again is a no-op.
+    fn put_link_chunk(
+        &self,
+        by: &DeviceRecord,
+        link: Vec<u8>,
+        index: u32,
+        data: Vec<u8>,
+        max_bytes: u64,
+        nonce: Nonce,
+    ) -> Result<(), StoreError>;
+    /// Chunk `index` of `link`, if written.
+    fn link_chunk(&self, link: &[u8], index: u32) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Deletes `link` and its chunks, if it is `by`'s user's.
+    fn delete_link(&self, by: &DeviceRecord, link: Vec<u8>, nonce: Nonce)
+    -> Result<(), StoreError>;
     /// Adds a device to the user of `by`, unless the user has `max_devices` already.
     fn add_device(
         &self,
@@ -150,7 +201,7 @@ pub trait DeliveryStore: Send + Sync + 'static {
         max_devices: u32,
         nonce: Nonce,
     ) -> Result<DeviceRecord, StoreError>;
-    /// A user's devices.
+    /// A user's devices, revoked ones included (marked).
     fn user_devices(&self, user: &str) -> Result<Vec<DeviceInfo>, StoreError>;
     /// Publishes key packages for a device.
     fn publish_key_packages(
@@ -163,13 +214,14 @@ pub trait DeliveryStore: Send + Sync + 'static {
     ) -> Result<KeyPackageStock, StoreError>;
     /// A device's stock.
     fn stock(&self, device: i64) -> Result<KeyPackageStock, StoreError>;
-    /// Claims one key package per device of `user`, atomically: a one-time package (deleted
+    /// Claims one key package per device of `user` (or of its `device` only), atomically: a one-time package (deleted
     /// as it is handed out) where `one_time` allows and the device has one, else its
     /// last-resort package.
     fn claim(
         &self,
         by: i64,
         user: &str,
+        device: Option<&str>,
         one_time: bool,
         nonce: Nonce,
     ) -> Result<ClaimResponse, StoreError>;
@@ -215,9 +267,10 @@ pub trait DeliveryStore: Send + Sync + 'static {
     ) -> Result<usize, StoreError>;
     /// Deletes a device's items up to `up_to`.
     fn ack(&self, device: i64, up_to: u64, nonce: Nonce) -> Result<u64, StoreError>;
-    /// Deletes never-acknowledged items created before `before` (unix seconds), and expired
-    /// nonces. Returns the items dropped.
-    fn prune(&self, before: u64, now: u64) -> Result<u64, StoreError>;
+    /// Deletes never-acknowledged items created before `before` (unix seconds), link chunks
+    /// written before `links_before`, and expired nonces and grants. Returns the items
+    /// dropped.
+    fn prune(&self, before: u64, links_before: u64, now: u64) -> Result<u64, StoreError>;
     /// Items waiting in all queues.
     fn queue_depth(&self) -> Result<u64, StoreError>;
 }

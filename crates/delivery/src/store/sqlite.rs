@@ -207,6 +207,7 @@ fn insert_device(
             device: device.to_owned(),
             signature_key: key.to_vec(),
             ciphersuite,
+            revoked: false,
         }),
         Err(rusqlite::Error::SqliteFailure(e, _))
             if e.code == rusqlite::ErrorCode::ConstraintViolation =>
@@ -272,7 +273,8 @@ impl DeliveryStore for SqliteStore {
     fn all_devices(&self) -> Result<Vec<DeviceRecord>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare(
-                "SELECT d.id, u.name, d.name, d.signature_key, d.ciphersuite
+                "SELECT d.id, u.name, d.name, d.signature_key, d.ciphersuite,
+                        d.revoked_at IS NOT NULL
                  FROM devices d JOIN users u ON u.id = d.user_id",
             )?;
             let rows = stmt.query_map([], |r| {
@@ -282,6 +284,7 @@ impl DeliveryStore for SqliteStore {
                     device: r.get(2)?,
                     signature_key: r.get(3)?,
                     ciphersuite: r.get(4)?,
+                    revoked: r.get(5)?,
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
@@ -294,6 +297,7 @@ impl DeliveryStore for SqliteStore {
         device: &str,
         key: &[u8],
         ciphersuite: u16,
+        max_devices: u32,
         nonce: Nonce,
     ) -> Result<DeviceRecord, StoreError> {
         let (user, device, key) = (user.to_owned(), device.to_owned(), key.to_vec());
@@ -303,13 +307,207 @@ impl DeliveryStore for SqliteStore {
                 "INSERT INTO users (name, created_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
                 params![user, now() as i64],
             )?;
-            if inserted == 0 {
-                return Err(StoreError::NameTaken(user));
-            }
-            let user_id = conn.last_insert_rowid();
+            let user_id = if inserted == 1 {
+                conn.last_insert_rowid()
+            } else {
+                // An existing user: only a device one of its devices granted, with that key.
+                let granted: Option<i64> = conn
+                    .query_row(
+                        "DELETE FROM device_grants
+                         WHERE user_id = (SELECT id FROM users WHERE name = ?1) AND name = ?2
+                           AND signature_key = ?3 AND ciphersuite = ?4 AND expires_at >= ?5
+                         RETURNING user_id",
+                        params![user, device, key, ciphersuite, now() as i64],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                let Some(user_id) = granted else {
+                    return Err(StoreError::NameTaken(user));
+                };
+                if live_devices(conn, user_id)? >= i64::from(max_devices) {
+                    return Err(StoreError::TooManyDevices { max: max_devices });
+                }
+                user_id
+            };
             let record = insert_device(conn, user_id, &user, &device, &key, ciphersuite)?;
             insert_nonce(conn, record.id, &nonce)?;
             Ok(record)
+        })
+    }
+
+    fn grant_device(
+        &self,
+        by: &DeviceRecord,
+        grant: conclave_delivery_api::DeviceGrant,
+        expires_at: u64,
+        nonce: Nonce,
+    ) -> Result<(), StoreError> {
+        let by = by.clone();
+        self.write(move |w| {
+            let conn = &w.conn;
+            insert_nonce(conn, by.id, &nonce)?;
+            let user_id: i64 =
+                conn.query_row("SELECT user_id FROM devices WHERE id = ?1", [by.id], |r| {
+                    r.get(0)
+                })?;
+            let taken: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM devices WHERE user_id = ?1 AND name = ?2)",
+                params![user_id, grant.device],
+                |r| r.get(0),
+            )?;
+            if taken {
+                return Err(StoreError::NameTaken(format!(
+                    "{}/{}",
+                    by.user, grant.device
+                )));
+            }
+            conn.execute(
+                "INSERT OR REPLACE INTO device_grants
+                     (user_id, name, signature_key, ciphersuite, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    user_id,
+                    grant.device,
+                    grant.signature_key.0,
+                    grant.ciphersuite,
+                    expires_at as i64
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn revoke_device(
+        &self,
+        by: &DeviceRecord,
+        device: &str,
+        nonce: Nonce,
+    ) -> Result<DeviceRecord, StoreError> {
+        let (by, device) = (by.clone(), device.to_owned());
+        self.write(move |w| {
+            let conn = &w.conn;
+            insert_nonce(conn, by.id, &nonce)?;
+            let found: Option<(i64, Vec<u8>, u16)> = conn
+                .query_row(
+                    "SELECT d.id, d.signature_key, d.ciphersuite FROM devices d
+                     WHERE d.user_id = (SELECT user_id FROM devices WHERE id = ?1)
+                       AND d.name = ?2 AND d.revoked_at IS NULL",
+                    params![by.id, device],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let Some((id, signature_key, ciphersuite)) = found else {
+                return Err(StoreError::NoSuchDevice(format!("{}/{device}", by.user)));
+            };
+            conn.execute(
+                "UPDATE devices SET revoked_at = ?2 WHERE id = ?1",
+                params![id, now() as i64],
+            )?;
+            conn.execute("DELETE FROM group_members WHERE device_id = ?1", [id])?;
+            conn.execute("DELETE FROM key_packages WHERE device_id = ?1", [id])?;
+            dequeue(conn, "device_id = ?1", [id])?;
+            Ok(DeviceRecord {
+                id,
+                user: by.user,
+                device,
+                signature_key,
+                ciphersuite,
+                revoked: true,
+            })
+        })
+    }
+
+    fn put_link_chunk(
+        &self,
+        by: &DeviceRecord,
+        link: Vec<u8>,
+        index: u32,
+        data: Vec<u8>,
+        max_bytes: u64,
+        nonce: Nonce,
+    ) -> Result<(), StoreError> {
+        let by = by.clone();
+        self.write(move |w| {
+            let conn = &w.conn;
+            insert_nonce(conn, by.id, &nonce)?;
+            let user_id: i64 =
+                conn.query_row("SELECT user_id FROM devices WHERE id = ?1", [by.id], |r| {
+                    r.get(0)
+                })?;
+            let (owner, bytes): (Option<i64>, i64) = conn.query_row(
+                "SELECT MIN(user_id), COALESCE(SUM(length(data)), 0) FROM link_chunks
+                 WHERE link = ?1",
+                [&link],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            if owner.is_some_and(|owner| owner != user_id) {
+                return Err(StoreError::LinkConflict(
+                    "this link belongs to another user".into(),
+                ));
+            }
+            let existing: Option<Vec<u8>> = conn
+                .query_row(
+                    "SELECT data FROM link_chunks WHERE link = ?1 AND idx = ?2",
+                    params![link, index],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match existing {
+                Some(existing) if existing == data => return Ok(()),
+                Some(_) => {
+                    return Err(StoreError::LinkConflict(format!(
+                        "chunk {index} was written with other bytes"
+                    )));
+                }
+                None => {}
+            }
+            if bytes as u64 + data.len() as u64 > max_bytes {
+                return Err(StoreError::LinkFull { max: max_bytes });
+            }
+            conn.execute(
+                "INSERT INTO link_chunks (link, idx, user_id, data, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![link, index, user_id, data, now() as i64],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn link_chunk(&self, link: &[u8], index: u32) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached("SELECT data FROM link_chunks WHERE link = ?1 AND idx = ?2")?
+                .query_row(params![link, index], |r| r.get(0))
+                .optional()?)
+        })
+    }
+
+    fn delete_link(
+        &self,
+        by: &DeviceRecord,
+        link: Vec<u8>,
+        nonce: Nonce,
+    ) -> Result<(), StoreError> {
+        let by = by.clone();
+        self.write(move |w| {
+            let conn = &w.conn;
+            insert_nonce(conn, by.id, &nonce)?;
+            let deleted = conn.execute(
+                "DELETE FROM link_chunks WHERE link = ?1
+                   AND user_id = (SELECT user_id FROM devices WHERE id = ?2)",
+                params![link, by.id],
+            )?;
+            let left: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM link_chunks WHERE link = ?1)",
+                [&link],
+                |r| r.get(0),
+            )?;
+            if deleted == 0 && left {
+                return Err(StoreError::LinkConflict(
+                    "this link belongs to another user".into(),
+                ));
+            }
+            Ok(())
         })
     }
 
@@ -326,13 +524,11 @@ impl DeliveryStore for SqliteStore {
         self.write(move |w| {
             let conn = &w.conn;
             insert_nonce(conn, by.id, &nonce)?;
-            let (user_id, devices): (i64, i64) = conn.query_row(
-                "SELECT user_id, (SELECT COUNT(*) FROM devices d WHERE d.user_id = devices.user_id)
-                 FROM devices WHERE id = ?1",
-                [by.id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            if devices >= i64::from(max_devices) {
+            let user_id: i64 =
+                conn.query_row("SELECT user_id FROM devices WHERE id = ?1", [by.id], |r| {
+                    r.get(0)
+                })?;
+            if live_devices(conn, user_id)? >= i64::from(max_devices) {
                 return Err(StoreError::TooManyDevices { max: max_devices });
             }
             insert_device(conn, user_id, &by.user, &device, &key, ciphersuite)
@@ -342,8 +538,10 @@ impl DeliveryStore for SqliteStore {
     fn user_devices(&self, user: &str) -> Result<Vec<DeviceInfo>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT d.name, d.signature_key, d.ciphersuite FROM devices d
-                 JOIN users u ON u.id = d.user_id WHERE u.name = ?1 ORDER BY d.id",
+                "SELECT d.name, d.signature_key, d.ciphersuite, d.created_at, d.last_seen,
+                        d.revoked_at
+                 FROM devices d JOIN users u ON u.id = d.user_id
+                 WHERE u.name = ?1 ORDER BY d.id",
             )?;
             let devices: Vec<DeviceInfo> = stmt
                 .query_map([user], |r| {
@@ -351,6 +549,9 @@ impl DeliveryStore for SqliteStore {
                         device: r.get(0)?,
                         signature_key: r.get::<_, Vec<u8>>(1)?.into(),
                         ciphersuite: r.get(2)?,
+                        added_at: r.get::<_, i64>(3)? as u64,
+                        last_seen: r.get::<_, Option<i64>>(4)?.map(|t| t as u64),
+                        revoked_at: r.get::<_, Option<i64>>(5)?.map(|t| t as u64),
                     })
                 })?
                 .collect::<Result<_, _>>()?;
@@ -372,6 +573,7 @@ impl DeliveryStore for SqliteStore {
         self.write(move |w| {
             let conn = &w.conn;
             insert_nonce(conn, device, &nonce)?;
+            seen(conn, device)?;
             let stock = stock_of(conn, device)?;
             if stock.available as usize + key_packages.len() > max as usize {
                 return Err(StoreError::TooManyKeyPackages { max });
@@ -402,19 +604,21 @@ impl DeliveryStore for SqliteStore {
         &self,
         by: i64,
         user: &str,
+        device: Option<&str>,
         one_time: bool,
         nonce: Nonce,
     ) -> Result<ClaimResponse, StoreError> {
-        let user = user.to_owned();
+        let (user, device) = (user.to_owned(), device.map(str::to_owned));
         self.write(move |w| {
             let conn = &w.conn;
             insert_nonce(conn, by, &nonce)?;
             let devices: Vec<(i64, String)> = conn
                 .prepare_cached(
                     "SELECT d.id, d.name FROM devices d JOIN users u ON u.id = d.user_id
-                     WHERE u.name = ?1 ORDER BY d.id",
+                     WHERE u.name = ?1 AND d.revoked_at IS NULL AND (?2 IS NULL OR d.name = ?2)
+                     ORDER BY d.id",
                 )?
-                .query_map([&user], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .query_map(params![user, device], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?;
             if devices.is_empty() {
                 return Err(StoreError::NoSuchUser(user));
@@ -759,6 +963,7 @@ impl DeliveryStore for SqliteStore {
         self.write(move |w| {
             let conn = &w.conn;
             insert_nonce(conn, device, &nonce)?;
+            seen(conn, device)?;
             dequeue(
                 conn,
                 "device_id = ?1 AND seq <= ?2",
@@ -767,10 +972,18 @@ impl DeliveryStore for SqliteStore {
         })
     }
 
-    fn prune(&self, before: u64, now: u64) -> Result<u64, StoreError> {
+    fn prune(&self, before: u64, links_before: u64, now: u64) -> Result<u64, StoreError> {
         self.write(move |w| {
             let conn = &w.conn;
             conn.execute("DELETE FROM nonces WHERE expires_at < ?1", [now as i64])?;
+            conn.execute(
+                "DELETE FROM device_grants WHERE expires_at < ?1",
+                [now as i64],
+            )?;
+            conn.execute(
+                "DELETE FROM link_chunks WHERE created_at < ?1",
+                [links_before as i64],
+            )?;
             conn.execute(
                 "DELETE FROM key_packages WHERE not_after < ?1",
                 [now as i64],
@@ -788,6 +1001,22 @@ impl DeliveryStore for SqliteStore {
             Ok(conn.query_row("SELECT COUNT(*) FROM queue", [], |r| r.get::<_, i64>(0))? as u64)
         })
     }
+}
+
+/// The devices of a user that are not revoked.
+fn live_devices(conn: &Connection, user_id: i64) -> Result<i64, StoreError> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM devices WHERE user_id = ?1 AND revoked_at IS NULL",
+        [user_id],
+        |r| r.get(0),
+    )?)
+}
+
+/// Notes that a device showed signs of life (for its user's device list).
+fn seen(conn: &Connection, device: i64) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE devices SET last_seen = ?2 WHERE id = ?1")?
+        .execute(params![device, now() as i64])?;
+    Ok(())
 }
 
 /// The devices on a group's roster.

@@ -40,6 +40,31 @@ pub enum DeviceTrust {
 }
 
 impl Tx<'_> {
+    /// Takes in a device record brought from another device of the user: recorded if this
+    /// profile has not seen the device (or has seen it with the same key, when only the
+    /// verified mark is taken in). A device this profile knows with another key keeps what
+    /// this profile saw: a key change is decided by what this device observes.
+    pub fn import_device(&self, device: &KnownDevice) -> Result<(), StoreError> {
+        self.connection().execute(
+            "INSERT INTO devices (user_name, device_id, signature_key, fingerprint, first_seen,
+                                  verified)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (user_name, device_id) DO UPDATE SET
+                 verified = MAX(verified, excluded.verified),
+                 first_seen = MIN(first_seen, excluded.first_seen)
+             WHERE signature_key = excluded.signature_key",
+            params![
+                device.member.user.as_str(),
+                device.member.device.as_str(),
+                device.signature_key,
+                device.fingerprint,
+                device.first_seen,
+                device.verified
+            ],
+        )?;
+        Ok(())
+    }
+
     /// Records that `member` was seen with `signature_key` (trust on first use).
     pub fn observe_device(
         &self,

@@ -132,6 +132,102 @@ impl Tx<'_> {
         Ok((inserted == 1).then(|| MessageId(self.connection().last_insert_rowid())))
     }
 
+    /// Stores a message brought from another device of the user under `id` (history
+    /// imported by a device being linked: ids below every message this device received
+    /// itself, so that the history reads in order). Returns false, changing nothing, when
+    /// the id or the conversation's uid is taken: an import resumed after a crash stores
+    /// each message once.
+    pub fn import_message(&self, id: MessageId, message: &NewMessage) -> Result<bool, StoreError> {
+        let inserted = self
+            .connection()
+            .prepare_cached(
+                "INSERT OR IGNORE INTO messages (id, conversation_id, uid, sender_user,
+                     sender_device, sent_at, received_at, body, state, server_seq, outgoing,
+                     kind)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?
+            .execute(params![
+                id.0,
+                message.conversation.0,
+                message.uid,
+                message.sender.user.as_str(),
+                message.sender.device.as_str(),
+                message.sent_at,
+                message.received_at,
+                message.body,
+                message.state.as_str(),
+                message.server_seq.map(|s| s as i64),
+                message.outgoing,
+                message.kind.as_str(),
+            ])?;
+        Ok(inserted == 1)
+    }
+
+    /// Messages of every conversation after `after`, oldest first, at most `limit`: sent and
+    /// received ones only (what another device of the user can be given; messages still
+    /// pending reach it when they are sent).
+    pub fn settled_messages_after(
+        &self,
+        after: MessageId,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let mut stmt = self.connection().prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages
+             WHERE id > ?1 AND (state = 'sent' OR state = 'received') ORDER BY id LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![after.0, limit as i64], message_from_row)?;
+        rows.map(|r| finish_message(r?)).collect()
+    }
+
+    /// How many messages [`Tx::settled_messages_after`] would give from the start.
+    pub fn settled_message_count(&self) -> Result<u64, StoreError> {
+        Ok(self.connection().query_row(
+            "SELECT COUNT(*) FROM messages WHERE state = 'sent' OR state = 'received'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+
+    /// Where, among the messages [`Tx::settled_messages_after`] gives (counted from 0), the
+    /// conversation's reading stands: its last message that is read or that this device
+    /// sent (whoever writes has read what came before). `None` when there is none.
+    pub fn settled_read_position(
+        &self,
+        conversation: ConversationId,
+    ) -> Result<Option<u64>, StoreError> {
+        let mark: Option<i64> = self.connection().query_row(
+            "SELECT MAX(m.id) FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.conversation_id = ?1 AND (m.state = 'sent' OR m.state = 'received')
+               AND (m.id <= c.last_read OR m.outgoing = 1)",
+            [conversation.0],
+            |r| r.get(0),
+        )?;
+        let Some(mark) = mark else {
+            return Ok(None);
+        };
+        let before: i64 = self.connection().query_row(
+            "SELECT COUNT(*) FROM messages
+             WHERE id < ?1 AND (state = 'sent' OR state = 'received')",
+            [mark],
+            |r| r.get(0),
+        )?;
+        Ok(Some(before as u64))
+    }
+
+    /// Sets the read mark of a conversation nothing was read in yet on this device (a mark
+    /// brought with imported history, which may be below every id here).
+    pub fn set_read_mark_if_unread(
+        &self,
+        conversation: ConversationId,
+        up_to: MessageId,
+    ) -> Result<(), StoreError> {
+        self.connection().execute(
+            "UPDATE conversations SET last_read = ?2 WHERE id = ?1 AND last_read <= 0",
+            params![conversation.0, up_to.0],
+        )?;
+        Ok(())
+    }
+
     /// Updates a message's state (and the server sequence it was accepted under).
     pub fn set_message_state(
         &self,

@@ -54,6 +54,13 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Deletes a per-profile setting.
+    pub fn delete_setting(&self, key: &str) -> Result<(), StoreError> {
+        self.connection()
+            .execute("DELETE FROM settings WHERE key = ?1", [key])?;
+        Ok(())
+    }
+
     /// The last queue sequence processed from `server` (0 if none).
     pub fn cursor(&self, server: &str) -> Result<u64, StoreError> {
         Ok(self

@@ -1,0 +1,381 @@
+//! The history a linked device is given: its conversations, the trust store (devices seen,
+//! with verified marks), read marks, and every sent or received message (text, events),
+//! which the new device's search index takes in as they are stored.
+//!
+//! The approving device sends a [`Header`] and then [`Batch`]es of messages in the order it
+//! stored them. Message `p` of `total` (counted from 0) is stored on the new device under id
+//! `p - total`: below every message the new device received itself (ids from 1 up), so
+//! history reads in order whenever the parts arrive, and a part imported twice (after a
+//! crash) stores nothing twice.
+
+use std::collections::HashMap;
+
+use conclave_protocol::{DeviceId, GroupId, MemberId, UserName};
+use conclave_storage::{
+    ConversationId, KnownDevice, MessageId, MessageKind, MessageState, NewMessage, StoredMessage,
+    Tx,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{ClientError, Result};
+
+/// Bytes of text per batch, about (a chunk holds at most 1 MiB of ciphertext).
+const BATCH_BYTES: usize = 512 << 10;
+/// A message longer than this is brought over as a note that it was left out.
+const MAX_BODY: usize = 256 << 10;
+
+/// One part of the history.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Part {
+    /// The first part.
+    Header(Header),
+    /// Messages, oldest first.
+    Messages(Batch),
+}
+
+/// What comes before the messages.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Header {
+    /// The approving device.
+    pub(crate) from: String,
+    /// Messages in all the batches together.
+    pub(crate) total: u64,
+    pub(crate) conversations: Vec<ArchivedConversation>,
+    pub(crate) devices: Vec<ArchivedDevice>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ArchivedConversation {
+    #[serde(with = "serde_bytes_compat")]
+    group_id: Vec<u8>,
+    name: String,
+    created_at: i64,
+    left_at: Option<i64>,
+    archived: bool,
+    /// The position of its last read message.
+    read_up_to: Option<u64>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ArchivedDevice {
+    user: String,
+    device: String,
+    #[serde(with = "serde_bytes_compat")]
+    signature_key: Vec<u8>,
+    fingerprint: String,
+    first_seen: i64,
+    verified: bool,
+}
+
+/// Messages from position `first` on.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Batch {
+    pub(crate) first: u64,
+    pub(crate) messages: Vec<ArchivedMessage>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ArchivedMessage {
+    /// Index into the header's conversations.
+    conversation: u32,
+    #[serde(with = "serde_bytes_compat")]
+    uid: Vec<u8>,
+    user: String,
+    device: String,
+    sent_at: i64,
+    received_at: Option<i64>,
+    body: String,
+    kind: String,
+}
+
+/// Byte strings as MessagePack binaries rather than arrays of numbers.
+mod serde_bytes_compat {
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("bytes")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+                Ok(v)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Vec<u8>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(b) = seq.next_element::<u8>()? {
+                    out.push(b);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_byte_buf(Visitor)
+    }
+}
+
+fn kind_name(kind: MessageKind) -> &'static str {
+    match kind {
+        MessageKind::Text => "text",
+        MessageKind::Event => "event",
+        _ => "unsupported",
+    }
+}
+
+fn kind_of(name: &str) -> MessageKind {
+    match name {
+        "text" => MessageKind::Text,
+        "event" => MessageKind::Event,
+        _ => MessageKind::Unsupported,
+    }
+}
+
+// ------------------------------------------------------------------ export
+
+/// Reads the history out of the approving device's store, part by part.
+pub(crate) struct Exporter {
+    batch_messages: usize,
+    total: u64,
+    position: u64,
+    after: MessageId,
+    conversations: HashMap<ConversationId, u32>,
+}
+
+impl Exporter {
+    /// The header, and an exporter for the batches after it.
+    pub(crate) fn start(
+        tx: &Tx<'_>,
+        from: &MemberId,
+        batch_messages: usize,
+    ) -> Result<(Header, Exporter)> {
+        let total = tx.settled_message_count()?;
+        let mut conversations = HashMap::new();
+        let mut archived = Vec::new();
+        for c in tx.conversation_list()? {
+            conversations.insert(c.id, archived.len() as u32);
+            archived.push(ArchivedConversation {
+                group_id: c.group_id.as_bytes().to_vec(),
+                name: c.name,
+                created_at: c.created_at,
+                left_at: c.left_at,
+                archived: c.archived,
+                read_up_to: tx.settled_read_position(c.id)?,
+            });
+        }
+        let devices = tx
+            .devices(None)?
+            .into_iter()
+            .map(|d| ArchivedDevice {
+                user: d.member.user.to_string(),
+                device: d.member.device.to_string(),
+                signature_key: d.signature_key,
+                fingerprint: d.fingerprint,
+                first_seen: d.first_seen,
+                verified: d.verified,
+            })
+            .collect();
+        let header = Header {
+            from: from.device.to_string(),
+            total,
+            conversations: archived,
+            devices,
+        };
+        let exporter = Exporter {
+            batch_messages: batch_messages.max(1),
+            total,
+            position: 0,
+            after: MessageId(i64::MIN),
+            conversations,
+        };
+        Ok((header, exporter))
+    }
+
+    /// The next batch; `None` once every message was given.
+    pub(crate) fn next_batch(&mut self, tx: &Tx<'_>) -> Result<Option<Batch>> {
+        if self.position >= self.total {
+            return Ok(None);
+        }
+        let first = self.position;
+        let mut messages = Vec::new();
+        let mut bytes = 0;
+        'fill: while messages.len() < self.batch_messages && bytes < BATCH_BYTES {
+            let page = tx.settled_messages_after(self.after, 256)?;
+            if page.is_empty() {
+                break;
+            }
+            for stored in page {
+                if messages.len() >= self.batch_messages || bytes >= BATCH_BYTES {
+                    break 'fill;
+                }
+                self.after = stored.id;
+                bytes += stored.message.body.len().min(MAX_BODY) + 64;
+                messages.push(self.archived(stored)?);
+                self.position += 1;
+                if self.position >= self.total {
+                    break 'fill;
+                }
+            }
+        }
+        if messages.is_empty() {
+            // Fewer messages than counted (deleted meanwhile): nothing more to give.
+            self.position = self.total;
+            return Ok(None);
+        }
+        Ok(Some(Batch { first, messages }))
+    }
+
+    fn archived(&self, stored: StoredMessage) -> Result<ArchivedMessage> {
+        let m = stored.message;
+        let conversation = *self.conversations.get(&m.conversation).ok_or_else(|| {
+            ClientError::InvalidInput("a message of an unknown conversation".into())
+        })?;
+        let body = if m.body.len() > MAX_BODY {
+            "[a message too long to bring to a linked device]".to_owned()
+        } else {
+            m.body
+        };
+        Ok(ArchivedMessage {
+            conversation,
+            uid: m.uid,
+            user: m.sender.user.to_string(),
+            device: m.sender.device.to_string(),
+            sent_at: m.sent_at,
+            received_at: m.received_at,
+            body,
+            kind: kind_name(m.kind).to_owned(),
+        })
+    }
+}
+
+// ------------------------------------------------------------------ import
+
+/// Takes the header in: conversations (one this device is not in yet is kept as history
+/// only, marked left), read marks, the trust store. Idempotent. Returns the conversation
+/// of each of the header's entries.
+pub(crate) fn import_header(
+    tx: &mut Tx<'_>,
+    header: &Header,
+    now: i64,
+) -> Result<Vec<ConversationId>> {
+    let mut ids = Vec::with_capacity(header.conversations.len());
+    for c in &header.conversations {
+        let group_id = GroupId::from_bytes(c.group_id.clone());
+        let id = match tx.conversation_by_group(&group_id)? {
+            Some(existing) => existing.id,
+            None => {
+                let id = tx.create_conversation(&group_id, &c.name, c.created_at)?;
+                tx.set_left(id, Some(c.left_at.unwrap_or(now)))?;
+                id
+            }
+        };
+        if c.archived {
+            tx.set_archived(id, true)?;
+        }
+        // A line saying where the history came from. Stored before any imported message, it
+        // is also what keeps the ids of messages this device receives above those of the
+        // history (SQLite gives a new row the highest id plus one).
+        tx.insert_message(&NewMessage {
+            conversation: id,
+            uid: format!("event/link/{}", header.from).into_bytes(),
+            sender: header_sender(tx, header)?,
+            sent_at: now,
+            received_at: Some(now),
+            body: format!(
+                "earlier messages were brought from your device {}",
+                header.from
+            ),
+            state: MessageState::Received,
+            server_seq: None,
+            outgoing: false,
+            kind: MessageKind::Event,
+        })?;
+        let mark = match c.read_up_to {
+            Some(position) => position_id(header, position)?,
+            None => MessageId(-(header.total as i64) - 1),
+        };
+        tx.set_read_mark_if_unread(id, mark)?;
+        ids.push(id);
+    }
+    for d in &header.devices {
+        let (Ok(user), Ok(device)) = (UserName::new(&d.user), DeviceId::new(&d.device)) else {
+            continue; // a name that breaks the rules names no device
+        };
+        tx.import_device(&KnownDevice {
+            member: MemberId::new(user, device),
+            signature_key: d.signature_key.clone(),
+            fingerprint: d.fingerprint.clone(),
+            first_seen: d.first_seen,
+            verified: d.verified,
+        })?;
+    }
+    Ok(ids)
+}
+
+/// The approving device, as the sender of the history's lines.
+fn header_sender(tx: &Tx<'_>, header: &Header) -> Result<MemberId> {
+    let me = tx
+        .identity_record()?
+        .ok_or_else(|| ClientError::LinkFailed("this device has no identity yet".into()))?
+        .member;
+    let device = DeviceId::new(&header.from)
+        .map_err(|e| ClientError::LinkFailed(format!("the approving device's id: {e}")))?;
+    Ok(MemberId::new(me.user, device))
+}
+
+/// The id message `position` is stored under.
+fn position_id(header: &Header, position: u64) -> Result<MessageId> {
+    if position >= header.total {
+        return Err(ClientError::LinkFailed(format!(
+            "the history names message {position} of {}",
+            header.total
+        )));
+    }
+    Ok(MessageId(position as i64 - header.total as i64))
+}
+
+/// Stores a batch (`conversations` from [`import_header`]). Returns the messages stored
+/// (fewer than the batch's when some were stored before).
+pub(crate) fn import_batch(
+    tx: &Tx<'_>,
+    header: &Header,
+    conversations: &[ConversationId],
+    batch: &Batch,
+) -> Result<u64> {
+    let mut stored = 0;
+    for (offset, m) in batch.messages.iter().enumerate() {
+        let id = position_id(header, batch.first + offset as u64)?;
+        let conversation = *conversations
+            .get(m.conversation as usize)
+            .ok_or_else(|| ClientError::LinkFailed("a message of no conversation".into()))?;
+        let (Ok(user), Ok(device)) = (UserName::new(&m.user), DeviceId::new(&m.device)) else {
+            continue;
+        };
+        let kind = kind_of(&m.kind);
+        let message = NewMessage {
+            conversation,
+            uid: m.uid.clone(),
+            sender: MemberId::new(user, device),
+            sent_at: m.sent_at,
+            received_at: m.received_at,
+            body: m.body.clone(),
+            state: MessageState::Received,
+            server_seq: None,
+            outgoing: false,
+            kind,
+        };
+        if tx.import_message(id, &message)? {
+            stored += 1;
+        }
+    }
+    Ok(stored)
+}
