@@ -75,6 +75,7 @@ impl ConclaveApp {
             }
             Screen::Onboarding => views::onboarding::show(ui, &mut self.state, &mut commands),
             Screen::Unlock => views::unlock::show(ui, &mut self.state, &mut commands),
+            Screen::Linking => views::devices::linking(ui, &mut self.state),
             Screen::Main => views::main::show(ui, &mut self.state, &mut commands),
         }
         for command in commands {
@@ -97,6 +98,10 @@ impl ConclaveApp {
             if i.consume_key(Modifiers::NONE, Key::Escape) {
                 self.state.forms.new_conversation = false;
                 self.state.search_results = None;
+                self.state.devices.open = false;
+                if !self.state.approve.busy {
+                    self.state.approve = Default::default();
+                }
             }
         });
     }

@@ -5,9 +5,11 @@
 use std::path::PathBuf;
 use std::sync::mpsc;
 
+use conclave_client::link::{LinkCode, LinkProgress, PendingLink};
 use conclave_client::{
     Client, ClientConfig, ClientError, ClientEvent, ConversationId, ConversationSummary, Member,
-    MessageId, ProfileFile, ProfileSecret, SecurityInfo, StoreError, StoredMessage, UserName,
+    MessageId, OwnDevice, ProfileFile, ProfileSecret, SecurityInfo, StoreError, StoredMessage,
+    UserName,
 };
 use tokio::sync::mpsc as async_mpsc;
 
@@ -29,8 +31,23 @@ pub enum Command {
         /// The passphrase to encrypt it with (when none was configured).
         passphrase: Option<ProfileSecret>,
     },
+    /// Make this profile a device linked to an existing account (first run): show a code.
+    StartLink {
+        /// The server address.
+        server: String,
+        /// The device's name (`None`: a random one).
+        device: Option<String>,
+        /// The passphrase to encrypt it with (when none was configured).
+        passphrase: Option<ProfileSecret>,
+    },
     /// Open the encrypted profile with this passphrase (or encrypt the plain one with it).
     Unlock(ProfileSecret),
+    /// Link the device showing this code (from the "Link a device" dialog).
+    ApproveLink(String),
+    /// Load the user's devices.
+    LoadDevices,
+    /// Revoke one of the user's other devices.
+    RevokeDevice(String),
     /// Reload the conversation list.
     RefreshConversations,
     /// Open a conversation: its size, its newest page, members and security state.
@@ -90,6 +107,21 @@ pub enum Update {
     },
     /// Creating the profile failed.
     ProfileFailed(String),
+    /// This device waits to be linked: show its code.
+    LinkCode {
+        /// The code.
+        code: String,
+        /// This device's fingerprint, as the approving device shows it.
+        fingerprint: String,
+    },
+    /// The new device's link got on.
+    LinkProgress(LinkProgress),
+    /// Linking another device (approving it) got on.
+    ApproveProgress(LinkProgress),
+    /// Linking another device ended: what came of it.
+    ApproveDone(String),
+    /// The user's devices.
+    Devices(Vec<OwnDevice>),
     /// The profile is open.
     Ready {
         /// `user/device`.
@@ -254,24 +286,54 @@ async fn open_or_create(
             needs_passphrase: config.client.profile_secret.is_none(),
         });
         loop {
-            let Command::CreateProfile {
-                user,
-                server,
-                passphrase,
-            } = commands.recv().await?
-            else {
-                continue;
-            };
-            let mut settings = config.client.clone();
-            if passphrase.is_some() {
-                settings.profile_secret = passphrase;
-            }
-            match Client::create_with(&config.profile_dir, &user, &server, settings.clone()).await {
-                Ok(client) => {
-                    config.client = settings;
-                    return Some(client);
+            match commands.recv().await? {
+                Command::CreateProfile {
+                    user,
+                    server,
+                    passphrase,
+                } => {
+                    let mut settings = config.client.clone();
+                    if passphrase.is_some() {
+                        settings.profile_secret = passphrase;
+                    }
+                    match Client::create_with(&config.profile_dir, &user, &server, settings.clone())
+                        .await
+                    {
+                        Ok(client) => {
+                            config.client = settings;
+                            return Some(client);
+                        }
+                        Err(e) => out.send(Update::ProfileFailed(e.to_string())),
+                    }
                 }
-                Err(e) => out.send(Update::ProfileFailed(e.to_string())),
+                Command::StartLink {
+                    server,
+                    device,
+                    passphrase,
+                } => {
+                    let mut settings = config.client.clone();
+                    if passphrase.is_some() {
+                        settings.profile_secret = passphrase;
+                    }
+                    let started = PendingLink::start(
+                        &config.profile_dir,
+                        &server,
+                        device.as_deref(),
+                        LINK_WAIT,
+                        settings.clone(),
+                    )
+                    .await;
+                    match started {
+                        Ok(pending) => {
+                            if let Some(client) = complete_link(pending, out).await {
+                                config.client = settings;
+                                return Some(client);
+                            }
+                        }
+                        Err(e) => out.send(Update::ProfileFailed(e.to_string())),
+                    }
+                }
+                _ => {}
             }
         }
     }
@@ -292,6 +354,10 @@ async fn open_or_create(
                     config.client = settings;
                     return Some(client);
                 }
+                Err(ClientError::LinkPending(_)) => {
+                    config.client = settings;
+                    return resume_link(config, out).await;
+                }
                 Err(ClientError::Storage(StoreError::WrongKey { .. })) => {
                     out.send(Update::NeedsPassphrase {
                         encrypting,
@@ -307,8 +373,44 @@ async fn open_or_create(
     }
     match Client::open_with(&config.profile_dir, config.client.clone()).await {
         Ok(client) => Some(client),
+        Err(ClientError::LinkPending(_)) => resume_link(config, out).await,
         Err(e) => {
             fail(&e);
+            None
+        }
+    }
+}
+
+/// How long a link code stays valid, and the longest wait for each later step.
+const LINK_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The profile is a device whose link was interrupted: take it up again.
+async fn resume_link(config: &AppConfig, out: &Out) -> Option<Client> {
+    match PendingLink::resume(&config.profile_dir, config.client.clone()).await {
+        Ok(Some(pending)) => complete_link(pending, out).await,
+        Ok(None) => None,
+        Err(e) => {
+            out.send(Update::ProfileFailed(e.to_string()));
+            None
+        }
+    }
+}
+
+/// Shows the code (unless approved already) and completes the link, its progress shown.
+/// `None` (the UI told why) when it fails: back to the first-run form.
+async fn complete_link(pending: PendingLink, out: &Out) -> Option<Client> {
+    out.send(Update::LinkCode {
+        code: pending.code(),
+        fingerprint: pending.fingerprint(),
+    });
+    let progress = {
+        let out = out.clone();
+        move |p: LinkProgress| out.send(Update::LinkProgress(p))
+    };
+    match pending.complete(LINK_WAIT, progress).await {
+        Ok(client) => Some(client),
+        Err(e) => {
+            out.send(Update::ProfileFailed(e.to_string()));
             None
         }
     }
@@ -421,7 +523,42 @@ fn user(name: &str) -> Result<UserName, String> {
 
 async fn execute(client: &Client, out: &Out, command: Command) {
     match command {
-        Command::CreateProfile { .. } | Command::Unlock(_) => {}
+        Command::CreateProfile { .. } | Command::StartLink { .. } | Command::Unlock(_) => {}
+        Command::ApproveLink(text) => {
+            let outcome = match LinkCode::parse(&text) {
+                Ok(code) => {
+                    let progress = {
+                        let out = out.clone();
+                        move |p: LinkProgress| out.send(Update::ApproveProgress(p))
+                    };
+                    match client.approve_link(&code, LINK_WAIT, progress).await {
+                        Ok(report) => format!(
+                            "Linked {}: added to {} conversations, {} messages of history sent.",
+                            report.device, report.conversations, report.messages
+                        ),
+                        Err(e) => format!("Linking failed: {e}"),
+                    }
+                }
+                Err(e) => e.to_string(),
+            };
+            out.send(Update::ApproveDone(outcome));
+        }
+        Command::LoadDevices => match client.devices().await {
+            Ok(devices) => out.send(Update::Devices(devices)),
+            Err(e) => out.fail("loading your devices failed", e),
+        },
+        Command::RevokeDevice(device) => {
+            match client.revoke_device(&device).await {
+                Ok(n) => out.send(Update::Notice(format!(
+                    "revoked {device}: the server refuses it, and it was removed from {n} \
+                     conversations"
+                ))),
+                Err(e) => out.fail(&format!("revoking {device} failed"), e),
+            }
+            if let Ok(devices) = client.devices().await {
+                out.send(Update::Devices(devices));
+            }
+        }
         Command::RefreshConversations => refresh(client, out).await,
         Command::Open(conversation) => {
             match client.message_count(conversation).await {

@@ -3,9 +3,10 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use conclave_client::link::LinkProgress;
 use conclave_client::{
     ClientEvent, ConnectionState, ConversationId, ConversationSummary, Member, MessageId,
-    MessageState, SecurityInfo, StoredMessage,
+    MessageState, OwnDevice, SecurityInfo, StoredMessage,
 };
 
 use crate::backend::{Command, PAGE, Update};
@@ -20,6 +21,8 @@ pub enum Screen {
     Onboarding,
     /// The profile is encrypted: ask its passphrase (or, for a plain one, choose one).
     Unlock,
+    /// A new device waiting to be linked: its code, then the link's progress.
+    Linking,
     /// The messenger.
     Main,
     /// The profile cannot be used (in use by another window, damaged).
@@ -29,6 +32,10 @@ pub enum Screen {
 /// The first-run form.
 #[derive(Clone, Debug, Default)]
 pub struct Onboarding {
+    /// Link this device to an existing account rather than create one.
+    pub link: bool,
+    /// The device name typed (linking; empty: a random one).
+    pub device: String,
     /// The user name typed.
     pub user: String,
     /// The server typed.
@@ -60,6 +67,68 @@ pub struct Unlock {
     pub busy: bool,
     /// Why the last attempt failed.
     pub error: Option<String>,
+}
+
+/// The screen of a device being linked.
+#[derive(Clone, Debug, Default)]
+pub struct Linking {
+    /// The code to enter on an existing device.
+    pub code: String,
+    /// This device's fingerprint as the approving device shows it.
+    pub fingerprint: String,
+    /// How far the link got.
+    pub progress: Option<LinkProgress>,
+}
+
+/// The "Link a device" dialog of an existing device.
+#[derive(Clone, Debug, Default)]
+pub struct Approve {
+    /// The dialog is open.
+    pub open: bool,
+    /// The code typed or pasted.
+    pub code: String,
+    /// The approval runs.
+    pub busy: bool,
+    /// How far it got.
+    pub progress: Option<LinkProgress>,
+    /// What came of it.
+    pub outcome: Option<String>,
+}
+
+/// The "Devices" dialog.
+#[derive(Clone, Debug, Default)]
+pub struct DevicesDialog {
+    /// The dialog is open.
+    pub open: bool,
+    /// The user's devices, as last loaded.
+    pub devices: Vec<OwnDevice>,
+    /// The device whose revocation waits for confirmation.
+    pub confirm_revoke: Option<String>,
+}
+
+/// How far a link is, as a fraction for a progress bar, and as words.
+pub fn link_progress(progress: &LinkProgress) -> (f32, String) {
+    match progress {
+        LinkProgress::WaitingForApproval => {
+            (0.0, "Waiting for one of your devices to approve".into())
+        }
+        LinkProgress::WaitingForNewDevice => (0.05, "Waiting for the new device".into()),
+        LinkProgress::Approved { user } => (0.1, format!("Approved as a device of {user}")),
+        LinkProgress::Adding { done, total } => (
+            0.1 + 0.3 * (*done as f32 / (*total).max(1) as f32),
+            format!("Adding the device to conversations: {done} of {total}"),
+        ),
+        LinkProgress::Joined { conversations } => (
+            0.4,
+            format!("Joined {conversations} conversations; bringing the history"),
+        ),
+        LinkProgress::History { done, total } => (
+            0.4 + 0.6 * (*done as f32 / (*total).max(1) as f32),
+            format!("History: {done} of {total} messages"),
+        ),
+        LinkProgress::Done => (1.0, "Done".into()),
+        _ => (0.0, String::new()),
+    }
 }
 
 /// The shortest passphrase a new one may be.
@@ -172,6 +241,14 @@ pub struct AppState {
     pub onboarding: Onboarding,
     /// Passphrase form.
     pub unlock: Unlock,
+    /// A new device's link screen.
+    pub linking: Linking,
+    /// The "Link a device" dialog.
+    pub approve: Approve,
+    /// The "Devices" dialog.
+    pub devices: DevicesDialog,
+    /// This device was revoked from another of the user's devices.
+    pub revoked: bool,
     /// `user/device`, once the profile is open.
     pub me: String,
     /// This device's fingerprint.
@@ -213,6 +290,10 @@ impl Default for AppState {
             screen: Screen::Loading,
             onboarding: Onboarding::default(),
             unlock: Unlock::default(),
+            linking: Linking::default(),
+            approve: Approve::default(),
+            devices: DevicesDialog::default(),
+            revoked: false,
             me: String::new(),
             fingerprint: String::new(),
             server: String::new(),
@@ -271,8 +352,28 @@ impl AppState {
                 self.unlock.busy = false;
                 self.unlock.error = error;
             }
+            Update::LinkCode { code, fingerprint } => {
+                self.screen = Screen::Linking;
+                self.linking = Linking {
+                    code,
+                    fingerprint,
+                    progress: None,
+                };
+            }
+            Update::LinkProgress(progress) => {
+                self.screen = Screen::Linking;
+                self.linking.progress = Some(progress);
+            }
+            Update::ApproveProgress(progress) => self.approve.progress = Some(progress),
+            Update::ApproveDone(outcome) => {
+                self.approve.busy = false;
+                self.approve.outcome = Some(outcome);
+                next.push(Command::LoadDevices);
+            }
+            Update::Devices(devices) => self.devices.devices = devices,
             Update::ProfileFailed(error) => {
-                if self.screen == Screen::Onboarding {
+                if matches!(self.screen, Screen::Onboarding | Screen::Linking) {
+                    self.screen = Screen::Onboarding;
                     self.onboarding.busy = false;
                     self.onboarding.error = Some(error);
                 } else {
@@ -381,6 +482,7 @@ impl AppState {
                  accept or decline it there"
             )),
             ClientEvent::Connection(state) => self.connection = state,
+            ClientEvent::DeviceRevoked => self.revoked = true,
             ClientEvent::Error { message } => self.notice(message),
             ClientEvent::ConversationLeft { conversation, .. } if open == Some(conversation) => {
                 self.members.clear();

@@ -372,3 +372,62 @@ fn an_encrypted_profile_asks_its_passphrase_and_a_plain_one_is_encrypted() {
         ProfileFile::Encrypted
     );
 }
+
+/// A new window links itself to alice's account from the first-run screen (code shown as
+/// text and QR code, approved on alice's other device), has her conversation and its
+/// history, lists her devices, and shows plainly when it is revoked.
+#[test]
+fn a_window_links_to_an_existing_account_and_learns_when_it_is_revoked() {
+    let world = World::new();
+    let alice = world.client("alice");
+    let _bob = world.client("bob");
+    world.runtime.block_on(async {
+        let id = alice
+            .create_conversation("Plans", &[UserName::new("bob").unwrap()])
+            .await
+            .unwrap();
+        alice.send_text(id, "hello from the laptop").await.unwrap();
+    });
+
+    let mut harness = world.app("desktop");
+    step_until(&mut harness, "the onboarding screen", |h| {
+        h.state().state().screen == Screen::Onboarding
+    });
+    click(&mut harness, "Link to an existing account");
+    type_into(&mut harness, "Device name", "desktop");
+    click(&mut harness, "Show the link code");
+    step_until(&mut harness, "the link code", |h| {
+        h.state().state().screen == Screen::Linking && !h.state().state().linking.code.is_empty()
+    });
+    assert!(shows(&harness, "Fingerprint of this device"));
+    let code =
+        conclave_client::link::LinkCode::parse(&harness.state().state().linking.code).unwrap();
+    assert_eq!(
+        code.fingerprint(),
+        harness.state().state().linking.fingerprint
+    );
+    let approving = {
+        let alice = alice.clone();
+        world.runtime.spawn(async move {
+            alice
+                .approve_link(&code, Duration::from_secs(30), |_| {})
+                .await
+        })
+    };
+    step_until(&mut harness, "the main window", |h| {
+        h.state().state().screen == Screen::Main
+    });
+    world.runtime.block_on(approving).unwrap().unwrap();
+    open_conversation(&mut harness, "Plans");
+    wait_for_text(&mut harness, "hello from the laptop");
+
+    click(&mut harness, "Devices");
+    click(&mut harness, "Your devices");
+    wait_for_text(&mut harness, "desktop (this device)");
+
+    world
+        .runtime
+        .block_on(alice.revoke_device("desktop"))
+        .unwrap();
+    wait_for_text(&mut harness, "This device was revoked");
+}

@@ -7,7 +7,7 @@ use conclave_client::display::digit_groups;
 use crate::backend::Command;
 use crate::local_server::LocalServerState;
 use crate::state::AppState;
-use crate::views::{conversation, members};
+use crate::views::{conversation, devices, members};
 
 /// Draws the main window.
 pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>) {
@@ -24,6 +24,7 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
             .show(ui, |ui| members::show(ui, state, commands));
     }
     egui::CentralPanel::default().show(ui, |ui| {
+        devices::revoked_banner(ui, state);
         key_warnings(ui, state);
         notices(ui, state);
         if state.search_results.is_some() {
@@ -33,6 +34,8 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
         }
     });
     new_conversation_dialog(ui, state, commands);
+    devices::approve_dialog(ui, state, commands);
+    devices::devices_dialog(ui, state, commands);
 }
 
 fn top_bar(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>) {
@@ -62,6 +65,18 @@ fn top_bar(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>)
             state.search_results = None;
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            ui.menu_button("Devices", |ui| {
+                if ui.button("Link a device").clicked() {
+                    state.approve.open = true;
+                    ui.close();
+                }
+                if ui.button("Your devices").clicked() {
+                    state.devices.open = true;
+                    state.devices.devices.clear();
+                    commands.push(Command::LoadDevices);
+                    ui.close();
+                }
+            });
             let theme = if state.dark {
                 "Light theme"
             } else {

@@ -2,6 +2,7 @@
 //! for what the user asks.
 
 pub mod conversation;
+pub mod devices;
 pub mod main;
 pub mod members;
 pub mod onboarding;

@@ -13,20 +13,35 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
         ui.vertical_centered(|ui| {
             ui.add_space(40.0);
             ui.heading("Welcome to Conclave");
-            ui.label("End-to-end encrypted group messaging. Choose a name to start.");
-            ui.add_space(20.0);
+            ui.label("End-to-end encrypted group messaging.");
+            ui.add_space(12.0);
         });
         let form = &mut state.onboarding;
+        ui.horizontal(|ui| {
+            ui.selectable_value(&mut form.link, false, "New account");
+            ui.selectable_value(&mut form.link, true, "Link to an existing account");
+        });
+        ui.add_space(8.0);
         egui::Grid::new("onboarding")
             .num_columns(2)
             .spacing([12.0, 8.0])
             .show(ui, |ui| {
-                let label = ui.label("User name");
-                ui.add_enabled(
-                    !form.busy,
-                    egui::TextEdit::singleline(&mut form.user).hint_text("a-z, 0-9, . _ -"),
-                )
-                .labelled_by(label.id);
+                if form.link {
+                    let label = ui.label("Device name");
+                    ui.add_enabled(
+                        !form.busy,
+                        egui::TextEdit::singleline(&mut form.device)
+                            .hint_text("optional, e.g. desktop"),
+                    )
+                    .labelled_by(label.id);
+                } else {
+                    let label = ui.label("User name");
+                    ui.add_enabled(
+                        !form.busy,
+                        egui::TextEdit::singleline(&mut form.user).hint_text("a-z, 0-9, . _ -"),
+                    )
+                    .labelled_by(label.id);
+                }
                 ui.end_row();
                 let label = ui.label("Server");
                 ui.add_enabled(!form.busy, egui::TextEdit::singleline(&mut form.server))
@@ -54,12 +69,15 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
         }
         ui.add_space(8.0);
         let ready = !form.busy
-            && !form.user.trim().is_empty()
+            && (form.link || !form.user.trim().is_empty())
             && !form.server.trim().is_empty()
             && problem.is_none();
-        let submit = ui
-            .add_enabled(ready, egui::Button::new("Create profile"))
-            .clicked()
+        let action = if form.link {
+            "Show the link code"
+        } else {
+            "Create profile"
+        };
+        let submit = ui.add_enabled(ready, egui::Button::new(action)).clicked()
             || (ready && ui.input(|i| i.key_pressed(egui::Key::Enter)));
         if submit {
             form.busy = true;
@@ -69,10 +87,19 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
                 .then(|| ProfileSecret::passphrase(&form.passphrase));
             form.passphrase.zeroize();
             form.repeat.zeroize();
-            commands.push(Command::CreateProfile {
-                user: form.user.trim().to_owned(),
-                server: form.server.trim().to_owned(),
-                passphrase,
+            let server = form.server.trim().to_owned();
+            commands.push(if form.link {
+                Command::StartLink {
+                    server,
+                    device: Some(form.device.trim().to_owned()).filter(|d| !d.is_empty()),
+                    passphrase,
+                }
+            } else {
+                Command::CreateProfile {
+                    user: form.user.trim().to_owned(),
+                    server,
+                    passphrase,
+                }
             });
         }
         if form.busy {

@@ -629,7 +629,7 @@ async fn linking_approving_listing_and_revoking_from_the_command_line() {
 /// message once and in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_killed_while_importing_its_history_resumes_without_loss_or_duplicates() {
-    const MESSAGES: usize = 3_000;
+    const MESSAGES: usize = 6_000;
     const KILLS: usize = 50;
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
@@ -642,6 +642,7 @@ async fn a_device_killed_while_importing_its_history_resumes_without_loss_or_dup
     init(&cli, &server, "bob");
     cli.json("alice", &["create", "Log", "--with", "bob"]);
     cli.json("alice", &["send", "Log", "first"]);
+    cli.json("bob", &["accept", "Log"]);
     // A long history, written into alice's profile as her client would have stored it.
     {
         use conclave_storage::{MessageKind, MessageState, NewMessage, Store};
@@ -676,7 +677,7 @@ async fn a_device_killed_while_importing_its_history_resumes_without_loss_or_dup
         .arg("--profile")
         .arg(cli.profile("alice"))
         .args(["approve", &code])
-        .env("CONCLAVE_LINK_PART_MESSAGES", "20")
+        .env("CONCLAVE_LINK_PART_MESSAGES", "10")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -699,6 +700,10 @@ async fn a_device_killed_while_importing_its_history_resumes_without_loss_or_dup
         unsafe { libc_kill(child.id() as i32, 9) };
         child.wait().unwrap();
         kills += 1;
+        // Messages keep arriving while the history is imported.
+        if kills % 10 == 0 {
+            cli.json("bob", &["send", "Log", &format!("meanwhile {kills}")]);
+        }
         child = Command::new(CLI)
             .args(["--json", "--profile"])
             .arg(cli.profile("desktop"))
@@ -719,8 +724,12 @@ async fn a_device_killed_while_importing_its_history_resumes_without_loss_or_dup
 
     let expected = bodies(&cli.texts("alice", "Log"));
     let got = bodies(&cli.texts("desktop", "Log"));
-    assert_eq!(got.len(), MESSAGES + 1);
-    assert_eq!(got, expected, "the whole history, once, in order");
+    assert_eq!(got.len(), MESSAGES + 1 + KILLS / 10);
+    assert_eq!(
+        got, expected,
+        "the whole history, once, in order, then what arrived meanwhile"
+    );
+    assert_eq!(got.last().unwrap(), &format!("bob: meanwhile {KILLS}"));
     server.stop().await;
 }
 

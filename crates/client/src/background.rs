@@ -46,8 +46,14 @@ async fn push_loop(client: Client) {
                 while socket.next_seq().await.is_some() {
                     inner.wake.notify_one();
                 }
+                // Closed by the server: among the reasons, this device's revocation, which
+                // the worker's next request learns.
+                inner.wake.notify_one();
             }
             Err(e) => tracing::debug!("push connection failed: {e}"),
+        }
+        if inner.revoked.load(std::sync::atomic::Ordering::Relaxed) {
+            return; // nothing more to hear
         }
         client.emit(ClientEvent::Connection(ConnectionState::Offline));
         tokio::time::sleep(backoff).await;
@@ -71,9 +77,19 @@ async fn work_loop(client: Client) {
         let mut engine = inner.engine.lock().await;
         if woken || since_sync >= POLL {
             since_sync = Duration::ZERO;
-            if let Err(e) = engine.sync().await {
-                report(&client, e);
-                continue;
+            match engine.sync().await {
+                Ok(_) => {}
+                // The engine deleted the groups and told the UI: there is nothing more to do.
+                Err(ClientError::Revoked) => {
+                    inner
+                        .revoked
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                    return;
+                }
+                Err(e) => {
+                    report(&client, e);
+                    continue;
+                }
             }
         }
         match engine.outbox_due() {

@@ -55,6 +55,8 @@ pub(crate) struct Inner {
     events: broadcast::Sender<ClientEvent>,
     /// Wakes the background worker: a push arrived, or the push socket (re)connected.
     pub(crate) wake: Notify,
+    /// The background worker learned that this device was revoked: the push loop stops.
+    pub(crate) revoked: std::sync::atomic::AtomicBool,
     profile_dir: PathBuf,
     server: String,
 }
@@ -227,6 +229,7 @@ impl Client {
                 ds,
                 events,
                 wake: Notify::new(),
+                revoked: std::sync::atomic::AtomicBool::new(false),
                 profile_dir: profile_dir.to_path_buf(),
                 server: server.to_owned(),
             }),

@@ -81,17 +81,21 @@ pub async fn get_chunk(
     // Signed by a registered device (the new device, once registered): counted against its
     // user's request rate. Unsigned (the new device before it is anyone): against its
     // address's link reads. The body, if any, is never read.
-    if request
+    let reader = if request
         .headers()
         .contains_key(conclave_delivery_api::auth::headers::SIGNATURE)
     {
-        crate::authn::authenticate(
-            &shared,
-            request.method(),
-            request.uri(),
-            request.headers(),
-            b"",
-        )?;
+        Some(
+            crate::authn::authenticate(
+                &shared,
+                request.method(),
+                request.uri(),
+                request.headers(),
+                b"",
+            )?
+            .device
+            .user,
+        )
     } else {
         let peer = request
             .extensions()
@@ -106,10 +110,21 @@ pub async fn get_chunk(
                 "too many link reads; retry later",
             ));
         }
-    }
+        None
+    };
     let store = shared.store.clone();
     match blocking(move || store.link_chunk(&link, index)).await? {
-        Some(data) => Ok(Json(LinkChunk { data: data.into() })),
+        // The first chunk of a link is for a device that is nobody yet. The others are for
+        // a device of the link's user only: someone who saw the code (over a shoulder) has
+        // its secret, but not a device of the user to read the history with.
+        Some((data, owner)) if index == 0 || reader.as_ref() == Some(&owner) => {
+            Ok(Json(LinkChunk { data: data.into() }))
+        }
+        Some(_) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            "after its first chunk, a link is read by a device of its user only",
+        )),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             ErrorCode::NotFound,

@@ -300,6 +300,10 @@ impl Engine {
         let mut store = self.store.lock();
         let mut tx = store.transaction()?;
         if tx.setting(REVOKED)?.as_deref() == Some("1") {
+            // Learned before (an earlier run): the UI of this run must hear it too.
+            drop(tx);
+            drop(store);
+            self.emit(vec![ClientEvent::DeviceRevoked]);
             return Ok(());
         }
         for c in tx.conversation_list()? {

@@ -186,8 +186,8 @@ pub trait DeliveryStore: Send + Sync + 'static {
         max_bytes: u64,
         nonce: Nonce,
     ) -> Result<(), StoreError>;
-    /// Chunk `index` of `link`, if written.
-    fn link_chunk(&self, link: &[u8], index: u32) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Chunk `index` of `link`, if written, and the user the link belongs to.
+    fn link_chunk(&self, link: &[u8], index: u32) -> Result<Option<(Vec<u8>, String)>, StoreError>;
     /// Deletes `link` and its chunks, if it is `by`'s user's.
     fn delete_link(&self, by: &DeviceRecord, link: Vec<u8>, nonce: Nonce)
     -> Result<(), StoreError>;

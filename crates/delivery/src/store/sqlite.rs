@@ -473,11 +473,14 @@ impl DeliveryStore for SqliteStore {
         })
     }
 
-    fn link_chunk(&self, link: &[u8], index: u32) -> Result<Option<Vec<u8>>, StoreError> {
+    fn link_chunk(&self, link: &[u8], index: u32) -> Result<Option<(Vec<u8>, String)>, StoreError> {
         self.read(|conn| {
             Ok(conn
-                .prepare_cached("SELECT data FROM link_chunks WHERE link = ?1 AND idx = ?2")?
-                .query_row(params![link, index], |r| r.get(0))
+                .prepare_cached(
+                    "SELECT c.data, u.name FROM link_chunks c JOIN users u ON u.id = c.user_id
+                     WHERE c.link = ?1 AND c.idx = ?2",
+                )?
+                .query_row(params![link, index], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?)
         })
     }
