@@ -124,10 +124,26 @@ async fn a_linked_device_has_the_history_speaks_as_its_user_and_can_be_revoked()
         );
     }
 
-    // Device 2 writes; bob and device 1 see it as alice's (on the desktop).
+    // Device 2 writes; bob and device 1 see it as alice's (on the desktop), and for device 1
+    // it is not unread: it is alice's own.
+    let unread = |client: &Client, id: ConversationId| {
+        let client = client.clone();
+        async move {
+            client
+                .conversations()
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|c| c.conversation.id == id)
+                .unwrap()
+                .unread
+        }
+    };
+    let unread_before = unread(&alice, trip).await;
     alice2.send_text(trip2, "from my desktop").await.unwrap();
     bob.sync().await.unwrap();
     alice.sync().await.unwrap();
+    assert_eq!(unread(&alice, trip).await, unread_before);
     for (client, id) in [(&bob, trip_bob), (&alice, trip)] {
         assert_eq!(
             lines(client, id).await.last().unwrap(),
@@ -269,6 +285,47 @@ async fn a_link_code_is_single_use_checked_and_expires() {
     assert!(!dir.path().join("laptop").join("profile.sqlite").exists());
     assert!(matches!(
         alice.approve_link(&late, WAIT, |_| {}).await,
+        Err(ClientError::LinkFailed(_))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_approval_is_taken_up_again_by_the_same_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let alice = client(dir.path(), "alice", &server).await;
+    let bob = client(dir.path(), "bob", &server).await;
+    let (plans, _) = start_conversation(&alice, "Plans", &[&bob]).await;
+    alice.send_text(plans, "before the link").await.unwrap();
+
+    let pending = PendingLink::start(
+        &dir.path().join("desktop"),
+        &server.url(),
+        Some("desktop"),
+        WAIT,
+        config(),
+    )
+    .await
+    .unwrap();
+    let code = LinkCode::parse(&pending.code()).unwrap();
+    // The new device is not listening yet: the approval gives up waiting for it.
+    let first = alice
+        .approve_link(&code, Duration::from_millis(500), |_| {})
+        .await;
+    assert!(matches!(first, Err(ClientError::LinkFailed(_))), "{first:?}");
+    // The same device approves again: it takes its approval up, and the link completes.
+    let new_device = tokio::spawn(pending.complete(WAIT, |_| {}));
+    let report = alice.approve_link(&code, WAIT, |_| {}).await.unwrap();
+    assert_eq!(report.conversations, 1);
+    let desktop = new_device.await.unwrap().unwrap();
+    let plans2 = same_group(&desktop, &alice, plans).await;
+    assert_eq!(
+        lines(&desktop, plans2).await,
+        vec![format!("{}: before the link", alice.me())]
+    );
+    // Done: a third approval is refused at once.
+    assert!(matches!(
+        alice.approve_link(&code, WAIT, |_| {}).await,
         Err(ClientError::LinkFailed(_))
     ));
 }

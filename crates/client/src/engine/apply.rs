@@ -304,6 +304,9 @@ impl<'a, 's> Apply<'a, 's> {
                 format!("[a message of a kind this version cannot show: {kind}]"),
             ),
         };
+        // Written by another device of this user: the user's own (neither unread nor
+        // notified), received here.
+        let outgoing = sender.user == self.me.user;
         let message = NewMessage {
             conversation,
             uid: content.id.0.to_vec(),
@@ -313,7 +316,7 @@ impl<'a, 's> Apply<'a, 's> {
             body,
             state: MessageState::Received,
             server_seq: seq,
-            outgoing: false,
+            outgoing,
             kind,
         };
         self.store(&message)

@@ -32,6 +32,14 @@ pub struct OwnDevice {
     pub this_device: bool,
 }
 
+fn used_already(me: &MemberId, code: &LinkCode) -> ClientError {
+    ClientError::LinkFailed(format!(
+        "the code was used already ({}/{} or another account took it)",
+        me.user,
+        code.device()
+    ))
+}
+
 fn unix_now() -> u64 {
     (now_ms() / 1000) as u64
 }
@@ -82,27 +90,50 @@ impl Engine {
             signature_key: code.signature_key.clone().into(),
             ciphersuite: code.ciphersuite,
         };
+        let channel = Channel::new(&code.secret);
+        let to_new = channel.link_id(Direction::ToNew);
+        // An approval of this device's that was interrupted (its first chunk is there, and
+        // from this device) is taken up again; anyone else's use of the code ends here.
+        let resumed = match self.ds.link_chunk(&to_new, 0).await? {
+            None => false,
+            Some(chunk) => match channel.open::<ToNew>(Direction::ToNew, 0, &chunk) {
+                Ok(ToNew::Hello { user, by })
+                    if user == me.user.as_str() && by == me.device.as_str() =>
+                {
+                    true
+                }
+                _ => return Err(used_already(&me, code)),
+            },
+        };
+        if resumed && self.ds.link_chunk(&to_new, 1).await?.is_some() {
+            // The history was sent, or on its way when this device stopped: it cannot be
+            // sent again under the same chunks.
+            return Err(ClientError::LinkFailed(format!(
+                "this code's history was sent already (if that was interrupted, revoke {} and \
+                 link it again)",
+                code.device()
+            )));
+        }
         match self.ds.grant_device(&grant).await {
             Ok(()) => {}
+            // Resumed after the new device registered: the name is its own now.
             Err(ClientError::Server {
                 code: ErrorCode::NameTaken,
                 ..
-            }) => {
-                return Err(ClientError::LinkFailed(format!(
-                    "the code was used already: {}/{} exists",
-                    me.user,
-                    code.device()
-                )));
-            }
+            }) if resumed && self.registered_as_coded(code).await? => {}
+            Err(ClientError::Server {
+                code: ErrorCode::NameTaken,
+                ..
+            }) => return Err(used_already(&me, code)),
             Err(e) => return Err(e),
         }
-        let channel = Channel::new(&code.secret);
-        let to_new = channel.link_id(Direction::ToNew);
         let hello = ToNew::Hello {
             user: me.user.to_string(),
             by: me.device.to_string(),
         };
-        self.put_once(&channel, &to_new, 0, &hello).await?;
+        if !resumed {
+            self.put_once(&channel, &to_new, 0, &hello).await?;
+        }
         progress(LinkProgress::WaitingForNewDevice);
         let deadline = tokio::time::Instant::now() + wait;
         let to_approver = channel.link_id(Direction::ToApprover);
@@ -150,6 +181,17 @@ impl Engine {
             messages,
             bytes,
         })
+    }
+
+    /// Whether the code's device is registered for this user with the code's key.
+    async fn registered_as_coded(&self, code: &LinkCode) -> Result<bool> {
+        let me = self.identity.member();
+        let listed = self.ds.user_devices(me.user.as_str()).await?;
+        Ok(listed.devices.iter().any(|d| {
+            d.device == code.device()
+                && d.signature_key.0 == code.signature_key
+                && d.revoked_at.is_none()
+        }))
     }
 
     /// Writes a chunk of the link; a chunk already there means the code was used before.

@@ -351,6 +351,7 @@ pub(crate) fn import_batch(
     conversations: &[ConversationId],
     batch: &Batch,
 ) -> Result<u64> {
+    let me = header_sender(tx, header)?.user;
     let mut stored = 0;
     for (offset, m) in batch.messages.iter().enumerate() {
         let id = position_id(header, batch.first + offset as u64)?;
@@ -361,6 +362,7 @@ pub(crate) fn import_batch(
             continue;
         };
         let kind = kind_of(&m.kind);
+        let outgoing = user == me && kind != MessageKind::Event;
         let message = NewMessage {
             conversation,
             uid: m.uid.clone(),
@@ -370,7 +372,7 @@ pub(crate) fn import_batch(
             body: m.body.clone(),
             state: MessageState::Received,
             server_seq: None,
-            outgoing: false,
+            outgoing,
             kind,
         };
         if tx.import_message(id, &message)? {

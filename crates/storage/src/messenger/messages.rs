@@ -25,7 +25,9 @@ pub struct NewMessage {
     pub state: MessageState,
     /// The server's queue sequence number it arrived with, if any.
     pub server_seq: Option<u64>,
-    /// Whether this device wrote it.
+    /// Whether this profile's user wrote it: on this device (its state then tells whether
+    /// it was sent), or on another device of the user (received, then). The user's own
+    /// messages are never unread.
     pub outgoing: bool,
     /// What it is.
     pub kind: MessageKind,
