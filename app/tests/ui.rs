@@ -431,3 +431,36 @@ fn a_window_links_to_an_existing_account_and_learns_when_it_is_revoked() {
         .unwrap();
     wait_for_text(&mut harness, "This device was revoked");
 }
+
+/// Alice's window approves a new device from its "Link a device" dialog: the code pasted,
+/// the fingerprint shown, the link made.
+#[test]
+fn a_window_approves_a_new_device_from_its_devices_menu() {
+    let world = World::new();
+    let mut alice = world.app("alice");
+    onboard(&mut alice, "alice");
+    let pending = world
+        .runtime
+        .block_on(conclave_client::link::PendingLink::start(
+            &world.profile("desktop"),
+            &world.url(),
+            Some("desktop"),
+            Duration::from_secs(60),
+            client_config(),
+        ))
+        .unwrap();
+    let code = pending.code();
+    let fingerprint = pending.fingerprint();
+    let new_device = world
+        .runtime
+        .spawn(pending.complete(Duration::from_secs(60), |_| {}));
+
+    click(&mut alice, "Devices");
+    click(&mut alice, "Link a device");
+    type_into(&mut alice, "Code", &code);
+    wait_for_text(&mut alice, &fingerprint);
+    click(&mut alice, "The fingerprints match: link it");
+    wait_for_text(&mut alice, "Linked desktop");
+    let desktop = world.runtime.block_on(new_device).unwrap().unwrap();
+    assert_eq!(desktop.me().to_string(), "alice/desktop");
+}

@@ -179,6 +179,18 @@ async fn a_linked_device_has_the_history_speaks_as_its_user_and_can_be_revoked()
         alice2.send_text(plans2, "still here?").await,
         Err(ClientError::NotAMember)
     ));
+    drop(alice2);
+    let packages: i64 = rusqlite::Connection::open(
+        dir.path()
+            .join("alice2")
+            .join(conclave_client::PROFILE_FILE),
+    )
+    .unwrap()
+    .query_row("SELECT COUNT(*) FROM published_key_packages", [], |r| {
+        r.get(0)
+    })
+    .unwrap();
+    assert_eq!(packages, 0, "its key packages' private keys are gone too");
     assert!(
         !alice
             .devices()
@@ -312,7 +324,10 @@ async fn an_interrupted_approval_is_taken_up_again_by_the_same_device() {
     let first = alice
         .approve_link(&code, Duration::from_millis(500), |_| {})
         .await;
-    assert!(matches!(first, Err(ClientError::LinkFailed(_))), "{first:?}");
+    assert!(
+        matches!(first, Err(ClientError::LinkFailed(_))),
+        "{first:?}"
+    );
     // The same device approves again: it takes its approval up, and the link completes.
     let new_device = tokio::spawn(pending.complete(WAIT, |_| {}));
     let report = alice.approve_link(&code, WAIT, |_| {}).await.unwrap();

@@ -334,9 +334,9 @@ impl Engine {
         Ok(removed)
     }
 
-    /// This device was revoked: its groups' keys are deleted (nothing more can be read or
-    /// sent with them), its conversations marked left, and the user told. The history
-    /// stays readable.
+    /// This device was revoked: its groups' keys and its key packages' private keys are
+    /// deleted (nothing more can be read or sent with them), its conversations marked left,
+    /// and the user told. The history stays readable.
     pub(crate) fn forget_after_revocation(&mut self) -> Result<()> {
         let now = now_ms();
         let mut store = self.store.lock();
@@ -354,6 +354,12 @@ impl Engine {
                 tx.set_left(c.id, Some(now))?;
                 tx.delete_group(&c.group_id)?;
             }
+        }
+        // Nothing can use its key packages any more: their private keys go too.
+        let provider = tx.provider();
+        for reference in tx.published_key_packages()? {
+            self.identity.delete_key_package(&provider, &reference)?;
+            tx.forget_key_package(&reference)?;
         }
         tx.set_setting(REVOKED, "1")?;
         tx.commit()?;

@@ -65,6 +65,15 @@ impl Tx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Every package recorded (for a device that must drop them all: a revoked one).
+    pub fn published_key_packages(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut stmt = self
+            .connection()
+            .prepare_cached("SELECT reference FROM published_key_packages")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Forgets a package whose private keys were deleted.
     pub fn forget_key_package(&self, reference: &[u8]) -> Result<(), StoreError> {
         self.connection()
