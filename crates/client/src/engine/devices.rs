@@ -97,7 +97,7 @@ impl Engine {
         let resumed = match self.ds.link_chunk(&to_new, 0).await? {
             None => false,
             Some(chunk) => match channel.open::<ToNew>(Direction::ToNew, 0, &chunk) {
-                Ok(ToNew::Hello { user, by })
+                Ok(ToNew::Hello { user, by, .. })
                     if user == me.user.as_str() && by == me.device.as_str() =>
                 {
                     true
@@ -130,6 +130,7 @@ impl Engine {
         let hello = ToNew::Hello {
             user: me.user.to_string(),
             by: me.device.to_string(),
+            conversations: self.active_conversations()?.len() as u32,
         };
         if !resumed {
             self.put_once(&channel, &to_new, 0, &hello).await?;

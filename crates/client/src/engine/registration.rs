@@ -64,6 +64,14 @@ impl Engine {
     /// replaces the last-resort package when it is due, and deletes the private keys of
     /// packages no Welcome can use any more.
     pub(crate) async fn top_up_key_packages(&mut self) -> Result<u32> {
+        self.top_up_key_packages_to(self.config.key_package_stock)
+            .await
+    }
+
+    /// [`Engine::top_up_key_packages`] to `target` one-time packages: more than the usual
+    /// stock for a linked device about to be added to many conversations at once (each
+    /// Welcome uses one).
+    pub(crate) async fn top_up_key_packages_to(&mut self, target: u32) -> Result<u32> {
         self.forget_used_up_key_packages()?;
         let stock = self.ds.key_package_stock().await?;
         self.last_stock_check = Some(Instant::now());
@@ -77,7 +85,6 @@ impl Engine {
             let rotation = self.config.last_resort_rotation.as_millis() as i64;
             published.is_none_or(|at| now - at >= rotation)
         };
-        let target = self.config.key_package_stock;
         if stock.available * 2 >= target && !rotate_last_resort {
             return Ok(0);
         }

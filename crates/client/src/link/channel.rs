@@ -45,6 +45,8 @@ pub(crate) enum ToNew {
         user: String,
         /// The approving device.
         by: String,
+        /// Conversations it will be added to: it needs a key package for each.
+        conversations: u32,
     },
     /// Chunk 1: the new device is in every conversation; the history follows.
     Added {

@@ -226,6 +226,47 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever is pasted, reading it is an answer, never a panic.
+        #[test]
+        fn any_text_reads_as_a_code_or_an_error(text in "\\PC{0,300}") {
+            let _ = LinkCode::parse(&text);
+            let _ = LinkCode::parse(&format!("{PREFIX}{text}"));
+        }
+
+        /// Any bytes after the prefix, with a checksum that matches (so that the fields are
+        /// read), too.
+        #[test]
+        fn any_bytes_read_as_a_code_or_an_error(mut bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let _ = LinkCode::parse(&format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(&bytes)));
+            let checksum = Sha256::digest(&bytes);
+            bytes.extend_from_slice(&checksum[..CHECKSUM]);
+            let _ = LinkCode::parse(&format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(&bytes)));
+        }
+
+        /// Every code reads back as written.
+        #[test]
+        fn codes_round_trip(
+            secret in proptest::prelude::any::<[u8; 32]>(),
+            expires_at in proptest::prelude::any::<u64>(),
+            ciphersuite in proptest::prelude::any::<u16>(),
+            signature_key in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..=255),
+            device in "[A-Za-z0-9_-]{1,64}",
+            server in "https://[a-z0-9.-]{1,60}(:[0-9]{1,5})?",
+        ) {
+            let code = LinkCode {
+                secret: Zeroizing::new(secret),
+                expires_at,
+                ciphersuite,
+                signature_key,
+                device: DeviceId::new(device).unwrap(),
+                server,
+            };
+            code.check().unwrap();
+            proptest::prop_assert_eq!(LinkCode::parse(&code.to_text()).unwrap(), code);
+        }
+    }
+
     #[test]
     fn the_fingerprint_depends_on_the_key_and_the_device() {
         let mut other = code();

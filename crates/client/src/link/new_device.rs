@@ -25,6 +25,9 @@ use crate::{Client, ClientConfig, ClientError, Result};
 /// Setting: the link this profile waits for or is in the middle of (JSON of [`Pending`]).
 pub(crate) const PENDING: &str = "link.pending";
 
+/// The most one-time key packages a device being linked publishes at once.
+const MAX_LINK_KEY_PACKAGES: u32 = 500;
+
 /// Chunk of the history's header on the channel to the new device.
 const HEADER_CHUNK: u32 = 2;
 
@@ -39,6 +42,9 @@ struct Pending {
     server: String,
     /// Known once approved.
     user: Option<String>,
+    /// The conversations the approving device will add this device to (once approved).
+    #[serde(default)]
+    conversations: u32,
     /// The next chunk to take in.
     next: u32,
 }
@@ -129,6 +135,7 @@ impl PendingLink {
                     device: device.as_str().to_owned(),
                     server,
                     user: None,
+                    conversations: 0,
                     next: 0,
                 };
                 save(&tx, &state)?;
@@ -221,7 +228,12 @@ impl PendingLink {
                 }
                 tokio::time::sleep(POLL).await;
             };
-            let ToNew::Hello { user, .. } = hello else {
+            let ToNew::Hello {
+                user,
+                conversations,
+                ..
+            } = hello
+            else {
                 return Err(ClientError::LinkFailed(
                     "the approving device's first message is not an approval".into(),
                 ));
@@ -233,6 +245,7 @@ impl PendingLink {
             let tx = self.store.transaction()?;
             tx.set_profile(&record, &server, now_ms())?;
             self.state.user = Some(user);
+            self.state.conversations = conversations;
             self.state.next = 1;
             save(&tx, &self.state)?;
             tx.commit()?;
@@ -252,6 +265,7 @@ impl PendingLink {
             ..
         } = self;
         let mut state = state;
+        let config_stock = config.key_package_stock;
         let client = Client::start_engine(store, identity, &server, &profile_dir, config)?;
         {
             let mut engine = client.inner().engine.lock().await;
@@ -265,7 +279,13 @@ impl PendingLink {
                 }
                 Err(e) => return Err(e),
             }
-            engine.top_up_key_packages().await?;
+            // One key package per conversation it is about to be added to (and some to
+            // spare): a package is used by one Welcome only. Past a few hundred, the rest
+            // are added with the last-resort package (servers keep at most 1,000 each).
+            let target = config_stock
+                .max(state.conversations.saturating_add(config_stock / 2))
+                .min(MAX_LINK_KEY_PACKAGES.max(config_stock));
+            engine.top_up_key_packages_to(target).await?;
         }
         let ready = channel.seal(Direction::ToApprover, 0, &ToApprover::Ready)?;
         let to_approver = channel.link_id(Direction::ToApprover);
