@@ -68,7 +68,7 @@ pub fn all() -> Vec<(&'static str, String, Vec<u8>)> {
             [&row.to_le_bytes()[..], &SECOND[..]].concat(),
         ));
     }
-    for route in 0..14u8 {
+    for route in 0..17u8 {
         // A POST or GET of each route, signed, its body a template unedited.
         for post in [0u8, 1] {
             seeds.push((
@@ -81,7 +81,7 @@ pub fn all() -> Vec<(&'static str, String, Vec<u8>)> {
                     &FIRST,
                     &[route, 0],
                     &SECOND,
-                    &[route % 8, 0],
+                    &[route % crate::server_request::TEMPLATES, 0],
                     &FIRST,
                 ]
                 .concat(),

@@ -32,7 +32,17 @@ const ROUTES: &[&str] = &[
     paths::QUEUE,
     paths::QUEUE_ACK,
     paths::PUSH,
+    paths::DEVICE_GRANTS,
+    paths::DEVICE_REVOKE,
+    LINK_CHUNK,
 ];
+
+/// A link chunk's path (a link id is 64 hex characters).
+const LINK_CHUNK: &str =
+    "/v1/links/0707070707070707070707070707070707070707070707070707070707070707/1";
+
+/// Body templates (the seeds use the one of their route's index, modulo this).
+pub(crate) const TEMPLATES: u8 = 11;
 
 const HEADERS: &[&str] = &[
     headers::USER,
@@ -131,6 +141,9 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
             "removed": []}),
         serde_json::json!({"group_id": b64(b"g").ok(), "epoch": 3}),
         serde_json::json!({"up_to": 7}),
+        serde_json::json!({"device": "tablet", "signature_key": b64(b"key").ok(), "ciphersuite": 1}),
+        serde_json::json!({"device": "phone"}),
+        serde_json::json!({"data": b64(b"sealed").ok()}),
     ]
     .iter()
     .map(|v| serde_json::to_vec(v).expect("JSON"))
@@ -208,6 +221,11 @@ pub fn run(data: &[u8]) {
 }
 
 #[cfg(test)]
+fn world_templates() -> usize {
+    WORLD.bodies.len()
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -220,6 +238,7 @@ mod tests {
             .map(|(_, _, bytes)| Request::arbitrary_take_rest(Unstructured::new(bytes)).unwrap())
             .collect();
         assert_eq!(requests.len(), 2 * ROUTES.len());
+        assert_eq!(world_templates(), usize::from(TEMPLATES));
         for (n, request) in requests.iter().enumerate() {
             assert_eq!(request.post, n % 2 == 1, "{request:?}");
             assert!(
