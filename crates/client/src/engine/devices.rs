@@ -353,7 +353,10 @@ impl Engine {
             // A conversation left before has no group any more.
             if c.left_at.is_none() {
                 tx.set_left(c.id, Some(now))?;
-                tx.delete_group(&c.group_id)?;
+                // A group that cannot be loaded holds no keys to delete.
+                if let Err(e) = tx.delete_group(&c.group_id) {
+                    tracing::warn!("deleting the group of conversation {}: {e}", c.id.0);
+                }
             }
         }
         // Nothing can use its key packages any more: their private keys go too.
