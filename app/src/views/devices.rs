@@ -212,18 +212,13 @@ pub fn revoked_banner(ui: &mut egui::Ui, state: &AppState) {
     if !state.revoked {
         return;
     }
-    egui::Frame::new()
-        .fill(egui::Color32::from_rgb(150, 20, 20))
-        .inner_margin(10.0)
-        .corner_radius(4.0)
-        .show(ui, |ui| {
-            ui.visuals_mut().override_text_color = Some(egui::Color32::WHITE);
-            ui.heading("This device was revoked");
-            ui.label(
-                "One of your other devices removed it from your account. It can no longer \
+    super::main::alarm(ui, |ui| {
+        ui.heading("This device was revoked");
+        ui.label(
+            "One of your other devices removed it from your account. It can no longer \
                  send or receive messages; the history on it stays readable. To use it \
                  again, link it anew.",
-            );
-        });
+        );
+    });
     ui.add_space(6.0);
 }

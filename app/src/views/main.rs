@@ -163,32 +163,39 @@ fn conversation_list(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec
     });
 }
 
+/// A red frame for what must not be missed (a changed key, a revoked device).
+pub(crate) fn alarm(ui: &mut egui::Ui, contents: impl FnOnce(&mut egui::Ui)) {
+    egui::Frame::new()
+        .fill(egui::Color32::from_rgb(150, 20, 20))
+        .inner_margin(10.0)
+        .corner_radius(4.0)
+        .show(ui, |ui| {
+            ui.visuals_mut().override_text_color = Some(egui::Color32::WHITE);
+            contents(ui);
+        });
+}
+
 fn key_warnings(ui: &mut egui::Ui, state: &mut AppState) {
     let mut acknowledged = None;
     for (i, warning) in state.key_warnings.iter().enumerate() {
-        egui::Frame::new()
-            .fill(egui::Color32::from_rgb(150, 20, 20))
-            .inner_margin(10.0)
-            .corner_radius(4.0)
-            .show(ui, |ui| {
-                ui.visuals_mut().override_text_color = Some(egui::Color32::WHITE);
-                ui.heading(format!(
-                    "Security warning: the key of {} changed",
-                    warning.member
-                ));
-                ui.label(format!(
-                    "Before: {}\nNow: {}",
-                    digit_groups(&warning.previous),
-                    digit_groups(&warning.current)
-                ));
-                ui.label(
-                    "This happens when they reinstalled, or when someone is intercepting. \
+        alarm(ui, |ui| {
+            ui.heading(format!(
+                "Security warning: the key of {} changed",
+                warning.member
+            ));
+            ui.label(format!(
+                "Before: {}\nNow: {}",
+                digit_groups(&warning.previous),
+                digit_groups(&warning.current)
+            ));
+            ui.label(
+                "This happens when they reinstalled, or when someone is intercepting. \
                      Compare safety numbers with them in person before trusting it.",
-                );
-                if ui.button("I understand").clicked() {
-                    acknowledged = Some(i);
-                }
-            });
+            );
+            if ui.button("I understand").clicked() {
+                acknowledged = Some(i);
+            }
+        });
         ui.add_space(6.0);
     }
     if let Some(i) = acknowledged {

@@ -12,11 +12,27 @@ use support::*;
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// A device waiting to be linked in `dir/name`, its code valid for `lifetime`.
+async fn new_device(
+    dir: &std::path::Path,
+    name: &str,
+    server: &TestServer,
+    lifetime: Duration,
+) -> PendingLink {
+    PendingLink::start(
+        &dir.join(name),
+        &server.url(),
+        Some(name),
+        lifetime,
+        config(),
+    )
+    .await
+    .unwrap()
+}
+
 /// Links a new device for `approver`'s user in `dir/name`, both sides at once.
 async fn link(approver: &Client, dir: &std::path::Path, name: &str, server: &TestServer) -> Client {
-    let pending = PendingLink::start(&dir.join(name), &server.url(), Some(name), WAIT, config())
-        .await
-        .unwrap();
+    let pending = new_device(dir, name, server, WAIT).await;
     let code = LinkCode::parse(&pending.code()).unwrap();
     assert_eq!(code.fingerprint(), pending.fingerprint());
     let new_device = tokio::spawn(pending.complete(WAIT, |_| {}));
@@ -242,15 +258,7 @@ async fn a_link_code_is_single_use_checked_and_expires() {
     let phone = link(&alice, dir.path(), "phone", &server).await;
 
     // The code of a linked device: used. Neither alice again nor another user can take it.
-    let pending = PendingLink::start(
-        &dir.path().join("tablet"),
-        &server.url(),
-        Some("tablet"),
-        WAIT,
-        config(),
-    )
-    .await
-    .unwrap();
+    let pending = new_device(dir.path(), "tablet", &server, WAIT).await;
     let code = LinkCode::parse(&pending.code()).unwrap();
     let tablet = tokio::spawn(pending.complete(WAIT, |_| {}));
     alice.approve_link(&code, WAIT, |_| {}).await.unwrap();
@@ -279,15 +287,7 @@ async fn a_link_code_is_single_use_checked_and_expires() {
 
     // A code nobody approves expires on the new device, which keeps nothing; an approval
     // after that is refused on the approving device.
-    let short = PendingLink::start(
-        &dir.path().join("laptop"),
-        &server.url(),
-        Some("laptop"),
-        Duration::from_secs(1),
-        config(),
-    )
-    .await
-    .unwrap();
+    let short = new_device(dir.path(), "laptop", &server, Duration::from_secs(1)).await;
     let late = LinkCode::parse(&short.code()).unwrap();
     let outcome = short.complete(WAIT, |_| {}).await;
     assert!(
@@ -310,15 +310,7 @@ async fn an_interrupted_approval_is_taken_up_again_by_the_same_device() {
     let (plans, _) = start_conversation(&alice, "Plans", &[&bob]).await;
     alice.send_text(plans, "before the link").await.unwrap();
 
-    let pending = PendingLink::start(
-        &dir.path().join("desktop"),
-        &server.url(),
-        Some("desktop"),
-        WAIT,
-        config(),
-    )
-    .await
-    .unwrap();
+    let pending = new_device(dir.path(), "desktop", &server, WAIT).await;
     let code = LinkCode::parse(&pending.code()).unwrap();
     // The new device is not listening yet: the approval gives up waiting for it.
     let first = alice

@@ -25,7 +25,7 @@ use conclave_delivery_api::{
 type Result<T> = std::result::Result<T, ApiError>;
 
 /// Runs a blocking store call off the async threads.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> std::result::Result<T, StoreError> + Send + 'static,
 ) -> Result<T> {
     tokio::task::spawn_blocking(f)

@@ -13,7 +13,7 @@ use conclave_delivery_api::{ErrorCode, LinkChunk};
 use crate::Shared;
 use crate::error::ApiError;
 use crate::extract::{Signed, SignedEmpty};
-use crate::store::StoreError;
+use crate::handlers::blocking;
 
 /// The largest chunk, in bytes of ciphertext.
 pub const MAX_CHUNK: usize = 1 << 20;
@@ -36,15 +36,6 @@ fn link_id(hex: &str) -> Result<Vec<u8>> {
             u8::from_str_radix(pair, 16).map_err(|_| bad())
         })
         .collect()
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> std::result::Result<T, StoreError> + Send + 'static,
-) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::from(StoreError::Internal(e.to_string())))?
-        .map_err(ApiError::from)
 }
 
 pub async fn put_chunk(

@@ -346,10 +346,7 @@ impl DeliveryStore for SqliteStore {
         self.write(move |w| {
             let conn = &w.conn;
             insert_nonce(conn, by.id, &nonce)?;
-            let user_id: i64 =
-                conn.query_row("SELECT user_id FROM devices WHERE id = ?1", [by.id], |r| {
-                    r.get(0)
-                })?;
+            let user_id = user_of(conn, by.id)?;
             let taken: bool = conn.query_row(
                 "SELECT EXISTS (SELECT 1 FROM devices WHERE user_id = ?1 AND name = ?2)",
                 params![user_id, grant.device],
@@ -430,10 +427,7 @@ impl DeliveryStore for SqliteStore {
         self.write(move |w| {
             let conn = &w.conn;
             insert_nonce(conn, by.id, &nonce)?;
-            let user_id: i64 =
-                conn.query_row("SELECT user_id FROM devices WHERE id = ?1", [by.id], |r| {
-                    r.get(0)
-                })?;
+            let user_id = user_of(conn, by.id)?;
             let (owner, bytes): (Option<i64>, i64) = conn.query_row(
                 "SELECT MIN(user_id), COALESCE(SUM(length(data)), 0) FROM link_chunks
                  WHERE link = ?1",
@@ -527,10 +521,7 @@ impl DeliveryStore for SqliteStore {
         self.write(move |w| {
             let conn = &w.conn;
             insert_nonce(conn, by.id, &nonce)?;
-            let user_id: i64 =
-                conn.query_row("SELECT user_id FROM devices WHERE id = ?1", [by.id], |r| {
-                    r.get(0)
-                })?;
+            let user_id = user_of(conn, by.id)?;
             if live_devices(conn, user_id)? >= i64::from(max_devices) {
                 return Err(StoreError::TooManyDevices { max: max_devices });
             }
@@ -1004,6 +995,15 @@ impl DeliveryStore for SqliteStore {
             Ok(conn.query_row("SELECT COUNT(*) FROM queue", [], |r| r.get::<_, i64>(0))? as u64)
         })
     }
+}
+
+/// The user a device belongs to.
+fn user_of(conn: &Connection, device: i64) -> Result<i64, StoreError> {
+    Ok(
+        conn.query_row("SELECT user_id FROM devices WHERE id = ?1", [device], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 /// The devices of a user that are not revoked.
