@@ -74,6 +74,12 @@
 //!   last-resort package, and of a one-time package past its lifetime (90 days), are deleted
 //!   after [`ClientConfig::key_package_grace`] (30 days: the server's default retention, so
 //!   a queued Welcome still opens).
+//! - **Several devices** ([`link`]): a new device shows a code
+//!   ([`link::PendingLink`]); a device of the user approves it ([`Client::approve_link`]),
+//!   which adds it to every conversation and sends it the history, encrypted with a key
+//!   derived from the code's secret. [`Client::devices`] lists the user's devices and
+//!   [`Client::revoke_device`] revokes one; a revoked device learns it
+//!   ([`ClientEvent::DeviceRevoked`], [`ClientError::Revoked`]) and deletes its groups.
 //! - **Key rotation**: each device commits a self-update in each of its groups every
 //!   [`ClientConfig::rotation_interval`] (default 24 h): post-compromise security without
 //!   user action.
