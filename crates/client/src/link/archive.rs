@@ -301,7 +301,7 @@ pub(crate) fn import_header(
         })?;
         let mark = match c.read_up_to {
             Some(position) => position_id(header, position)?,
-            None => MessageId(-(header.total as i64) - 1),
+            None => MessageId(-checked_total(header)? - 1),
         };
         tx.set_read_mark_if_unread(id, mark)?;
         ids.push(id);
@@ -334,13 +334,31 @@ fn header_sender(tx: &Tx<'_>, header: &Header) -> Result<MemberId> {
 
 /// The id message `position` is stored under.
 fn position_id(header: &Header, position: u64) -> Result<MessageId> {
+    let total = checked_total(header)?;
     if position >= header.total {
         return Err(ClientError::LinkFailed(format!(
             "the history names message {position} of {}",
             header.total
         )));
     }
-    Ok(MessageId(position as i64 - header.total as i64))
+    // position < total <= MAX_TOTAL: both fit in an i64 and the difference cannot overflow.
+    Ok(MessageId(position as i64 - total))
+}
+
+/// The most messages a history may say it holds: far beyond any real one, and small enough
+/// that every id below zero it maps to is an i64.
+const MAX_TOTAL: u64 = 1 << 48;
+
+/// The header's message count, refused past [`MAX_TOTAL`] (a header that says more would
+/// make ids overflow).
+fn checked_total(header: &Header) -> Result<i64> {
+    if header.total > MAX_TOTAL {
+        return Err(ClientError::LinkFailed(format!(
+            "the history says it holds {} messages",
+            header.total
+        )));
+    }
+    Ok(header.total as i64)
 }
 
 /// Stores a batch (`conversations` from [`import_header`]). Returns the messages stored
@@ -380,4 +398,36 @@ pub(crate) fn import_batch(
         }
     }
     Ok(stored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(total: u64) -> Header {
+        Header {
+            from: "laptop".into(),
+            total,
+            conversations: Vec::new(),
+            devices: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn positions_map_below_zero_and_a_header_claiming_too_many_is_refused() {
+        assert_eq!(position_id(&header(3), 0).unwrap(), MessageId(-3));
+        assert_eq!(position_id(&header(3), 2).unwrap(), MessageId(-1));
+        assert!(matches!(
+            position_id(&header(3), 3),
+            Err(ClientError::LinkFailed(_))
+        ));
+        // A hostile total must be a typed error, not an overflow.
+        for total in [u64::MAX, 1 << 63, MAX_TOTAL + 1] {
+            assert!(matches!(
+                position_id(&header(total), total - 1),
+                Err(ClientError::LinkFailed(_))
+            ));
+            assert!(checked_total(&header(total)).is_err());
+        }
+    }
 }
