@@ -66,6 +66,9 @@ fn main() {
                 server_seq: None,
                 outgoing: true,
                 kind: MessageKind::Text,
+                reply_to: None,
+                expires_at: None,
+                attachment: None,
             })
             .unwrap();
         }

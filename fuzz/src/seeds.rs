@@ -2,7 +2,8 @@
 //! messages, key packages, bodies and rows), written by `conclave-fuzz-seeds DIR` into
 //! `DIR/<target>/`. The committed corpus (`fuzz/corpus`) is its output.
 
-use conclave_client::content::Content;
+use conclave_content::message::{Body, Message};
+use conclave_content::{Expiration, MessageId};
 use conclave_protocol::GroupConfig;
 
 use crate::world::Device;
@@ -54,11 +55,66 @@ pub fn all() -> Vec<(&'static str, String, Vec<u8>)> {
     ] {
         seeds.push(("server_response", name.into(), json.to_vec()));
     }
-    for (name, content) in [
-        ("text", Content::text("hello", 1_700_000_000_000)),
-        ("empty", Content::text("", 0)),
+    let target = MessageId([1; 32]);
+    for (name, body) in [
+        (
+            "text",
+            Body::Text {
+                text: "hello".into(),
+                reply_to: None,
+            },
+        ),
+        (
+            "reply",
+            Body::Text {
+                text: "yes".into(),
+                reply_to: Some(target),
+            },
+        ),
+        (
+            "reaction",
+            Body::Reaction {
+                to: target,
+                emoji: "\u{1f44d}".into(),
+            },
+        ),
+        (
+            "unreact",
+            Body::Unreact {
+                reaction: MessageId([2; 32]),
+                to: Some(target),
+            },
+        ),
+        (
+            "edit",
+            Body::Edit {
+                target,
+                text: "fixed".into(),
+            },
+        ),
+        ("delete", Body::Delete { target }),
+        (
+            "read",
+            Body::Read {
+                messages: vec![target],
+            },
+        ),
+        ("timer", Body::Timer { seconds: 3600 }),
+        ("typing", Body::Typing),
     ] {
-        seeds.push(("content", name.into(), content.encode()));
+        let message = Message {
+            sent_at: Some(1_700_000_000_000),
+            expires: (name == "text").then_some(Expiration {
+                relative: false,
+                time: 1_700_000_600,
+            }),
+            body,
+        };
+        seeds.push((
+            "content",
+            name.into(),
+            message.to_mimi_salted([7; 16]).encode(),
+        ));
     }
     for row in 0..12u16 {
         // `stored_rows::Input { row, value: Edited(no edits) }`.

@@ -173,7 +173,9 @@ fn message_row(ui: &mut egui::Ui, message: &StoredMessage, new_day: bool) {
         let body = match m.kind {
             MessageKind::Text => egui::RichText::new(&m.body),
             MessageKind::Event => egui::RichText::new(&m.body).italics().weak(),
-            MessageKind::Unsupported => egui::RichText::new(&m.body).italics(),
+            MessageKind::Unsupported | MessageKind::Attachment => {
+                egui::RichText::new(&m.body).italics()
+            }
         };
         let body = if m.state == MessageState::Failed {
             body.color(ui.visuals().error_fg_color)
@@ -274,7 +276,12 @@ mod tests {
                 server_seq: None,
                 outgoing: true,
                 kind: MessageKind::Text,
+                reply_to: None,
+                expires_at: None,
+                attachment: None,
             },
+            edited_at: None,
+            deleted_at: None,
         }
     }
 

@@ -18,13 +18,14 @@ use std::io::IsTerminal as _;
 
 use conclave_client::link::{LinkCode, LinkProgress, PendingLink};
 use conclave_client::{
-    Client, ClientConfig, ClientError, ConversationId, MessageState, ProfileSecret, UserName,
+    Client, ClientConfig, ClientError, ConversationId, MessageId, MessageState, ProfileSecret,
+    UserName,
 };
 use output::{
-    Accepted, Approved, ConversationRow, Conversations, Created, DeviceRow, Devices, Event,
-    History, Invited, Leaving, LinkCodeShown, Linked, Members, MessageRow, Output, OwnDeviceRow,
-    OwnDevices, PassphraseSet, Profile, Removed, Renamed, Revoked, SafetyRow, SearchResults, Sent,
-    Synced, Verified, state_name,
+    Accepted, Approved, Changed, ConversationRow, Conversations, Created, DeviceRow, Devices,
+    Event, History, Invited, Leaving, LinkCodeShown, Linked, Members, MessageRow, Output,
+    OwnDeviceRow, OwnDevices, PassphraseSet, Profile, Removed, Renamed, Revoked, SafetyRow,
+    SearchResults, Sent, Synced, Verified, state_name,
 };
 
 mod output;
@@ -169,6 +170,57 @@ enum Command {
         conversation: String,
         /// The text.
         text: String,
+        /// Answer this message (its id as `history` prints it).
+        #[arg(long)]
+        reply_to: Option<i64>,
+    },
+    /// React to a message with an emoji, or withdraw the reaction with --remove.
+    React {
+        /// Conversation name or id.
+        conversation: String,
+        /// The message's id as `history` prints it.
+        message: i64,
+        /// The emoji.
+        emoji: String,
+        /// Withdraw your reaction instead.
+        #[arg(long)]
+        remove: bool,
+    },
+    /// Give one of your messages new text, for everyone (its earlier text stays visible as
+    /// an edit).
+    Edit {
+        /// Conversation name or id.
+        conversation: String,
+        /// The message's id as `history` prints it.
+        message: i64,
+        /// The new text.
+        text: String,
+    },
+    /// Delete one of your messages for everyone.
+    Delete {
+        /// Conversation name or id.
+        conversation: String,
+        /// The message's id as `history` prints it.
+        message: i64,
+    },
+    /// Mark a conversation read (sends a read receipt unless receipts are off).
+    Read {
+        /// Conversation name or id.
+        conversation: String,
+    },
+    /// Make new messages of a conversation disappear after SECONDS, for everyone (0: off).
+    Expire {
+        /// Conversation name or id.
+        conversation: String,
+        /// Seconds a message lives; 0 turns disappearing messages off.
+        seconds: u32,
+    },
+    /// Turn read receipts on or off (off: none sent, none shown); without an argument,
+    /// print the setting.
+    Receipts {
+        /// `on` or `off`.
+        #[arg(value_parser = ["on", "off"])]
+        setting: Option<String>,
     },
     /// Print a conversation's messages, oldest first (syncs first).
     History {
@@ -437,12 +489,19 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             client.rename(id, &name).await?;
             out.print(&Renamed { id: id.0, name });
         }
-        Command::Send { conversation, text } => {
+        Command::Send {
+            conversation,
+            text,
+            reply_to,
+        } => {
             // Catch up first: the message then follows what the others said, in the
             // group's newest epoch.
             sync_quietly(&client).await?;
             let id = find(&client, &conversation).await?;
-            let message = client.send_text(id, &text).await?;
+            let message = match reply_to {
+                Some(to) => client.reply(id, MessageId(to), &text).await?,
+                None => client.send_text(id, &text).await?,
+            };
             let state = client
                 .message(message)
                 .await?
@@ -462,19 +521,103 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             let id = find(&client, &conversation).await?;
             let mut messages = client.history(id, None, limit).await?;
             messages.reverse();
+            // What `history` prints has been seen: a read receipt says so (unless off).
             if let Some(last) = messages.last() {
                 client.mark_read(id, last.id).await?;
             }
+            let annotations = client.annotations(id, &messages).await?;
             out.print(&History {
                 conversation: id.0,
-                messages: messages.iter().map(MessageRow::from).collect(),
+                messages: messages
+                    .iter()
+                    .zip(&annotations)
+                    .map(|(m, a)| MessageRow::new(m, Some(a)))
+                    .collect(),
+            });
+        }
+        Command::React {
+            conversation,
+            message,
+            emoji,
+            remove,
+        } => {
+            sync_quietly(&client).await?;
+            let id = find(&client, &conversation).await?;
+            if remove {
+                client.unreact(id, MessageId(message), &emoji).await?;
+            } else {
+                client.react(id, MessageId(message), &emoji).await?;
+            }
+            out.print(&Changed {
+                conversation: id.0,
+                message,
+                change: if remove { "unreacted" } else { "reacted" },
+            });
+        }
+        Command::Edit {
+            conversation,
+            message,
+            text,
+        } => {
+            sync_quietly(&client).await?;
+            let id = find(&client, &conversation).await?;
+            client.edit(id, MessageId(message), &text).await?;
+            out.print(&Changed {
+                conversation: id.0,
+                message,
+                change: "edited",
+            });
+        }
+        Command::Delete {
+            conversation,
+            message,
+        } => {
+            sync_quietly(&client).await?;
+            let id = find(&client, &conversation).await?;
+            client.delete(id, MessageId(message)).await?;
+            out.print(&Changed {
+                conversation: id.0,
+                message,
+                change: "deleted",
+            });
+        }
+        Command::Read { conversation } => {
+            sync_quietly(&client).await?;
+            let id = find(&client, &conversation).await?;
+            let newest = client.history(id, None, 1).await?.pop();
+            if let Some(last) = &newest {
+                client.mark_read(id, last.id).await?;
+            }
+            out.print(&output::Read {
+                conversation: id.0,
+                up_to: newest.map(|m| m.id.0),
+            });
+        }
+        Command::Expire {
+            conversation,
+            seconds,
+        } => {
+            sync_quietly(&client).await?;
+            let id = find(&client, &conversation).await?;
+            client.set_disappearing(id, seconds).await?;
+            out.print(&output::Timer {
+                conversation: id.0,
+                seconds,
+            });
+        }
+        Command::Receipts { setting } => {
+            if let Some(setting) = setting {
+                client.set_read_receipts(setting == "on").await?;
+            }
+            out.print(&output::Receipts {
+                receipts: client.read_receipts().await?,
             });
         }
         Command::Search { text, limit } => {
             sync_quietly(&client).await?;
             let hits = client.search(&text, limit).await?;
             out.print(&SearchResults {
-                results: hits.iter().map(MessageRow::from).collect(),
+                results: hits.iter().map(|m| MessageRow::new(m, None)).collect(),
             });
         }
         Command::Members { conversation } => {

@@ -666,6 +666,9 @@ async fn a_device_killed_while_importing_its_history_resumes_without_loss_or_dup
                 server_seq: None,
                 outgoing: true,
                 kind: MessageKind::Text,
+                reply_to: None,
+                expires_at: None,
+                attachment: None,
             })
             .unwrap();
         }

@@ -92,6 +92,9 @@ async fn main() {
                 server_seq: None,
                 outgoing,
                 kind: MessageKind::Text,
+                reply_to: None,
+                expires_at: None,
+                attachment: None,
             })
             .unwrap();
         }

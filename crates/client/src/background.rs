@@ -62,7 +62,7 @@ async fn push_loop(client: Client) {
 }
 
 /// Syncs when woken (push) and every 30 s; sends due outbox entries; rotates keys; drops
-/// past epochs' keys when their lifetime is over.
+/// past epochs' keys when their lifetime is over; deletes messages whose time is up.
 async fn work_loop(client: Client) {
     const POLL: Duration = Duration::from_secs(30);
     const TICK: Duration = Duration::from_secs(1);
@@ -116,6 +116,10 @@ async fn work_loop(client: Client) {
         }
         if let Err(e) = engine.expire_past_epochs() {
             report(&client, e);
+        }
+        match crate::engine::sweep_expired(&inner.store, crate::engine::now_ms()) {
+            Ok(events) => events.into_iter().for_each(|e| client.emit(e)),
+            Err(e) => report(&client, e),
         }
     }
 }

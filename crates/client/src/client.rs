@@ -14,7 +14,7 @@ use tokio::sync::{Mutex, Notify, broadcast};
 
 use crate::background::{self, Background};
 use crate::ds::Ds;
-use crate::engine::{Engine, Member, Op, Reader, SecurityInfo, SharedStore, now_ms, queue_text};
+use crate::engine::{Engine, Member, Op, Reader, SecurityInfo, SharedStore, now_ms};
 use crate::{ClientConfig, ClientError, ClientEvent, Result};
 
 /// The profile database's file name inside a profile directory.
@@ -45,12 +45,12 @@ impl std::fmt::Debug for Client {
 pub(crate) struct Inner {
     /// The operation lock: held across network awaits.
     pub(crate) engine: Mutex<Engine>,
-    read: Reader,
+    pub(crate) read: Reader,
     /// The store, for the local writes that need no operation lock.
     pub(crate) store: SharedStore,
     pub(crate) config: ClientConfig,
     me: MemberId,
-    identity: Arc<Identity>,
+    pub(crate) identity: Arc<Identity>,
     pub(crate) ds: Ds,
     events: broadcast::Sender<ClientEvent>,
     /// Wakes the background worker: a push arrived, or the push socket (re)connected.
@@ -211,6 +211,8 @@ impl Client {
         let ds = Ds::new(server, identity.clone(), config.request_timeout, tls)?;
         let (events, _) = broadcast::channel(1024);
         let store = SharedStore::new(store);
+        // Messages whose time came while the client was closed go before anything reads.
+        crate::engine::sweep_expired(&store, now_ms())?;
         let engine = Engine::new(
             store.clone(),
             identity.clone(),
@@ -485,11 +487,6 @@ impl Client {
         self.inner.read.message_count(conversation)
     }
 
-    /// Marks messages up to `up_to` read.
-    pub async fn mark_read(&self, conversation: ConversationId, up_to: MessageId) -> Result<()> {
-        self.inner.read.mark_read(conversation, up_to)
-    }
-
     /// Full-text search over all decrypted history, newest first.
     pub async fn search(&self, text: &str, limit: usize) -> Result<Vec<StoredMessage>> {
         self.inner.read.search(text, limit)
@@ -506,26 +503,6 @@ impl Client {
     }
 
     // ------------------------------------------------------------------ messages
-
-    /// Sends a text message. It is stored as pending first (it survives a restart), then
-    /// sent; while the server is unreachable it stays pending and is retried with backoff
-    /// by [`Client::start`]'s background work or the next [`Client::sync`]. Returns its id
-    /// at once either way.
-    pub async fn send_text(&self, conversation: ConversationId, text: &str) -> Result<MessageId> {
-        let stored = queue_text(&self.inner.store, &self.inner.identity, conversation, text)?;
-        let id = stored.id;
-        self.emit(ClientEvent::MessageReceived {
-            conversation,
-            message: stored,
-        });
-        let mut engine = self.inner.engine.lock().await;
-        match engine.flush_outbox().await {
-            Ok(_) => {}
-            Err(e) if e.is_offline() => {}
-            Err(e) => return Err(e),
-        }
-        Ok(id)
-    }
 
     /// One message.
     pub async fn message(&self, id: MessageId) -> Result<Option<StoredMessage>> {

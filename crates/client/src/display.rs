@@ -35,6 +35,24 @@ pub fn timestamp(ms: i64) -> String {
     format!("{} {}", date(ms), clock(ms))
 }
 
+/// A duration for people: "30 seconds", "1 hour", "2 days"; the largest unit that divides
+/// it.
+pub fn duration(seconds: u64) -> String {
+    const UNITS: [(u64, &str); 5] = [
+        (604_800, "week"),
+        (86_400, "day"),
+        (3_600, "hour"),
+        (60, "minute"),
+        (1, "second"),
+    ];
+    let (size, name) = UNITS
+        .into_iter()
+        .find(|(size, _)| seconds.is_multiple_of(*size) && seconds >= *size)
+        .unwrap_or((1, "second"));
+    let n = seconds / size;
+    format!("{n} {name}{}", if n == 1 { "" } else { "s" })
+}
+
 /// A fingerprint or safety number in groups of five digits.
 pub fn digit_groups(digits: &str) -> String {
     digits
@@ -56,5 +74,9 @@ mod tests {
         assert_eq!(timestamp(951_782_400_000), "2000-02-29 00:00");
         assert_eq!(timestamp(-1), "1969-12-31 23:59");
         assert_eq!(digit_groups("1234567890123"), "12345 67890 123");
+        assert_eq!(duration(3600), "1 hour");
+        assert_eq!(duration(90), "90 seconds");
+        assert_eq!(duration(172_800), "2 days");
+        assert_eq!(duration(0), "0 seconds");
     }
 }

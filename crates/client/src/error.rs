@@ -66,6 +66,12 @@ pub enum ClientError {
     /// accept it ([`crate::Client::accept`]) before writing to it, or decline it.
     #[error("accept the invitation first (or decline it)")]
     NotAccepted,
+    /// No message has this id in the conversation.
+    #[error("no message {0} in this conversation")]
+    NoSuchMessage(i64),
+    /// Only a message's author may edit or delete it.
+    #[error("only its author can change that message")]
+    NotAuthor,
     /// The user is already in the conversation.
     #[error("{0} is already a member")]
     AlreadyMember(String),

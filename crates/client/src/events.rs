@@ -1,6 +1,6 @@
 //! What a client tells its user interface.
 
-use conclave_protocol::MemberId;
+use conclave_protocol::{MemberId, UserName};
 use conclave_storage::{ConversationId, MessageId, MessageState, StoredMessage};
 
 /// One thing a UI may want to show. Subscribe with [`crate::Client::subscribe`].
@@ -14,6 +14,32 @@ pub enum ClientEvent {
         conversation: ConversationId,
         /// The stored message.
         message: StoredMessage,
+    },
+    /// A stored message changed: edited, deleted, or its reactions.
+    MessageChanged {
+        /// Its conversation.
+        conversation: ConversationId,
+        /// The message.
+        message: MessageId,
+    },
+    /// Messages disappeared (their time was up): they are gone from the store.
+    MessagesRemoved {
+        /// Their conversation.
+        conversation: ConversationId,
+        /// The messages.
+        messages: Vec<MessageId>,
+    },
+    /// Someone's read receipt arrived: who has read what changed.
+    ReadReceipts {
+        /// The conversation.
+        conversation: ConversationId,
+    },
+    /// Someone is typing (shown for a few seconds; never stored).
+    Typing {
+        /// The conversation.
+        conversation: ConversationId,
+        /// Who.
+        user: UserName,
     },
     /// A message of ours changed state (pending to sent, or to failed).
     MessageStateChanged {

@@ -106,23 +106,25 @@
 mod background;
 mod client;
 mod config;
-pub mod content;
 pub mod display;
 mod ds;
 mod engine;
 mod error;
 mod events;
 pub mod link;
+mod messaging;
 
 pub use background::Background;
 pub use client::{Client, PROFILE_FILE};
 pub use config::ClientConfig;
-pub use engine::{Member, OwnDevice, SecurityInfo};
+pub use engine::{Annotations, Member, OwnDevice, Quote, SecurityInfo};
 pub use error::{ClientError, Result};
 pub use events::{ClientEvent, ConnectionState};
 
+pub use conclave_content as content;
 pub use conclave_protocol::UserName;
 pub use conclave_storage::{
     Conversation, ConversationId, ConversationSummary, KnownDevice, MessageId, MessageKind,
-    MessageState, NewMessage, ProfileFile, ProfileKey, ProfileSecret, StoreError, StoredMessage,
+    MessageState, MessageVersion, NewMessage, ProfileFile, ProfileKey, ProfileSecret, StoreError,
+    StoredMessage,
 };

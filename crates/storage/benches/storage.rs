@@ -154,6 +154,9 @@ fn message(conversation: ConversationId, n: u64) -> NewMessage {
         server_seq: Some(n),
         outgoing: false,
         kind: MessageKind::Text,
+        reply_to: None,
+        expires_at: None,
+        attachment: None,
     }
 }
 

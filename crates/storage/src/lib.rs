@@ -54,7 +54,8 @@ pub use at_rest::{ProfileFile, ProfileKey, ProfileSecret};
 pub use error::StoreError;
 pub use messenger::{
     Conversation, ConversationId, ConversationSummary, DeviceTrust, KnownDevice, MessageId,
-    MessageKind, MessageState, NewMessage, OutboxEntry, OutboxId, OutboxKind, StoredMessage,
+    MessageKind, MessageState, MessageVersion, NewMessage, OutboxEntry, OutboxId, OutboxKind,
+    Reaction, StoredMessage,
 };
 pub use provider::{MlsStorage, Provider};
 pub use store::{GroupRef, Store, Tx, schema_version};

@@ -498,6 +498,9 @@ fn message(
         server_seq: None,
         outgoing,
         kind: MessageKind::Text,
+        reply_to: None,
+        expires_at: None,
+        attachment: None,
     }
 }
 

@@ -11,7 +11,7 @@ use conclave_protocol::{
 use conclave_storage::{ConversationId, DeviceTrust, MessageKind, MessageState, NewMessage, Tx};
 
 use super::FollowUp;
-use crate::content::{Body, Content};
+use super::content::{Effect, Origin};
 use crate::{ClientEvent, Result};
 
 /// What processing found, handed out after the transaction commits.
@@ -168,7 +168,7 @@ impl<'a, 's> Apply<'a, 's> {
             match event {
                 GroupEvent::Message {
                     sender, plaintext, ..
-                } => self.message(conversation, sender, &plaintext, seq)?,
+                } => self.message(conversation, group_id, sender, &plaintext, seq)?,
                 GroupEvent::MembersAdded { by, added } => {
                     let (own, others): (Vec<MemberId>, Vec<MemberId>) =
                         added.into_iter().partition(|m| m.user == by.user);
@@ -280,46 +280,48 @@ impl<'a, 's> Apply<'a, 's> {
         Ok(())
     }
 
-    /// An application message: decoded, stored once (a resend has the same id), shown.
+    /// An application message: read as MIMI content (or the earlier format) under the id
+    /// derived from its authenticated sender, and applied (content.rs has the rules). A
+    /// message stored once is not stored again (a resend has the same id).
     fn message(
         &mut self,
         conversation: ConversationId,
+        group_id: &GroupId,
         sender: MemberId,
         plaintext: &[u8],
         seq: Option<u64>,
     ) -> Result<()> {
-        let content = match Content::decode(plaintext) {
-            Ok(content) => content,
-            Err(e) => {
-                self.outcome.events.push(ClientEvent::Error {
-                    message: format!("a message from {sender} could not be read: {e}"),
-                });
-                return Ok(());
-            }
-        };
-        let (kind, body) = match content.body {
-            Body::Text(text) => (MessageKind::Text, text),
-            Body::Unsupported { kind } => (
-                MessageKind::Unsupported,
-                format!("[a message of a kind this version cannot show: {kind}]"),
-            ),
-        };
-        // Written by another device of this user: the user's own (neither unread nor
-        // notified), received here.
-        let outgoing = sender.user == self.me.user;
-        let message = NewMessage {
+        let (id, message) =
+            match conclave_content::read(plaintext, sender.user.as_str(), group_id.as_bytes()) {
+                Ok(read) => read,
+                Err(e) => {
+                    self.outcome.events.push(ClientEvent::Error {
+                        message: format!("a message from {sender} could not be read: {e}"),
+                    });
+                    return Ok(());
+                }
+            };
+        let applied = Effect {
             conversation,
-            uid: content.id.0.to_vec(),
-            sender,
-            sent_at: content.sent_at,
-            received_at: Some(self.now),
-            body,
-            state: MessageState::Received,
-            server_seq: seq,
-            outgoing,
-            kind,
-        };
-        self.store(&message)
+            sender: &sender,
+            me: self.me,
+            id,
+            message: &message,
+            origin: Origin::Received(seq),
+            now: self.now,
+        }
+        .apply(self.tx)?;
+        if applied.removed_text {
+            self.tx.scrub_search_index()?;
+        }
+        self.outcome.events.extend(applied.events);
+        if let Some(stored) = applied.stored {
+            self.outcome.events.push(ClientEvent::MessageReceived {
+                conversation,
+                message: stored,
+            });
+        }
+        Ok(())
     }
 
     /// Stores a message and shows it; a message already stored (a resend, an event line
@@ -416,6 +418,9 @@ impl<'a, 's> Apply<'a, 's> {
             server_seq: None,
             outgoing: false,
             kind: MessageKind::Event,
+            reply_to: None,
+            expires_at: None,
+            attachment: None,
         };
         self.store(&message)
     }

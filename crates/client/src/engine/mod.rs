@@ -4,10 +4,14 @@
 //! - [`inbound`]: fetching the queue and applying each item with the cursor.
 //! - [`directory`]: the device keys every new leaf is checked against.
 //! - [`apply`]: turning a group's events into stored messages, trust records and UI events.
+//! - [`content`]: what a message's content does to the store (received or written here),
+//!   and who may do it.
+//! - [`compose`]: what the user does, as content applied here and queued.
 //! - [`commit`]: group changes (create, invite, remove, rename, update, leave) with
 //!   commit-conflict retry.
 //! - [`devices`]: the user's own devices: approving a linked one, listing, revoking.
 //! - [`outbox`]: queued messages, encrypted and sent with retries.
+//! - [`annotations`]: reactions, read receipts and quoted replies around messages.
 //! - [`read`]: what the UI reads, and the local marks it sets (read, verified).
 //!
 //! ## Locks
@@ -20,8 +24,11 @@
 //!   spawned; the compiler checks the rule. Reads take only this lock, so history, search
 //!   and the conversation list answer while an operation waits on the network.
 
+mod annotations;
 mod apply;
 mod commit;
+mod compose;
+mod content;
 mod devices;
 mod directory;
 mod inbound;
@@ -37,9 +44,11 @@ use conclave_protocol::{Group, Identity, MemberId};
 use conclave_storage::{ConversationId, Store};
 use tokio::sync::broadcast;
 
+pub use annotations::{Annotations, Quote};
 pub(crate) use commit::Op;
+pub(crate) use compose::{Action, mark_read, queue_action};
+pub(crate) use content::{RECEIPTS, sweep_expired};
 pub use devices::OwnDevice;
-pub(crate) use outbox::queue_text;
 pub use read::{Member, Reader, SecurityInfo};
 
 use crate::ds::Ds;

@@ -4,19 +4,12 @@
 use std::time::Duration;
 
 use conclave_delivery_api::{Envelope, ErrorCode, MessageKind as WireKind};
-use conclave_protocol::{Error as MlsError, Identity};
-use conclave_storage::{
-    ConversationId, MessageId, MessageKind, MessageState, NewMessage, OutboxEntry, OutboxKind,
-    StoredMessage,
-};
+use conclave_protocol::Error as MlsError;
+use conclave_storage::{ConversationId, MessageId, MessageState, OutboxEntry, OutboxKind};
 
-use super::{Engine, SharedStore, now_ms, other_members};
-use crate::content::Content;
+use super::{Engine, now_ms, other_members};
 use crate::ds::Failure;
 use crate::{ClientError, ClientEvent, Result};
-
-/// Longest message text accepted (bytes).
-const MAX_TEXT: usize = 64 * 1024;
 
 impl Engine {
     /// Sends what the outbox holds, oldest first, stopping at the first entry not yet due
@@ -69,7 +62,10 @@ impl Engine {
     /// server takes messages for the group's current epoch only: when this device is behind
     /// it catches up and encrypts again.
     async fn send_application(&mut self, entry: OutboxEntry) -> Result<bool> {
-        let (Some(conversation), Some(message)) = (entry.conversation, entry.message) else {
+        // Content that shows as no message of its own (a reaction, an edit, a receipt)
+        // has no message row to settle.
+        let message = entry.message;
+        let Some(conversation) = entry.conversation else {
             let mut store = self.store.lock();
             let tx = store.transaction()?;
             tx.outbox_done(entry.id)?;
@@ -94,7 +90,7 @@ impl Engine {
         let tx = store.transaction()?;
         let state = match result {
             Ok(_) => {
-                tx.set_message_state(message, MessageState::Sent, None)?;
+                settle(&tx, message, MessageState::Sent)?;
                 tx.outbox_done(entry.id)?;
                 MessageState::Sent
             }
@@ -118,17 +114,19 @@ impl Engine {
             }
             Err(Failure::Client(e)) => {
                 tracing::warn!("message refused by the server: {e}");
-                tx.set_message_state(message, MessageState::Failed, None)?;
+                settle(&tx, message, MessageState::Failed)?;
                 tx.outbox_done(entry.id)?;
                 MessageState::Failed
             }
         };
         tx.commit()?;
-        self.emit(vec![ClientEvent::MessageStateChanged {
-            conversation,
-            message,
-            state,
-        }]);
+        if let Some(message) = message {
+            self.emit(vec![ClientEvent::MessageStateChanged {
+                conversation,
+                message,
+                state,
+            }]);
+        }
         Ok(state == MessageState::Sent)
     }
 
@@ -139,7 +137,7 @@ impl Engine {
         &mut self,
         entry: &OutboxEntry,
         conversation: ConversationId,
-        message: MessageId,
+        message: Option<MessageId>,
     ) -> Result<std::result::Result<Envelope, MessageState>> {
         let identity = self.identity.clone();
         let mut store = self.store.lock();
@@ -178,14 +176,16 @@ impl Engine {
             }
         };
         let state = settled.unwrap_or(MessageState::Failed);
-        tx.set_message_state(message, state, None)?;
+        settle(&tx, message, state)?;
         tx.outbox_done(entry.id)?;
         tx.commit()?;
-        self.emit(vec![ClientEvent::MessageStateChanged {
-            conversation,
-            message,
-            state,
-        }]);
+        if let Some(message) = message {
+            self.emit(vec![ClientEvent::MessageStateChanged {
+                conversation,
+                message,
+                state,
+            }]);
+        }
         Ok(Err(state))
     }
 
@@ -195,59 +195,14 @@ impl Engine {
     }
 }
 
-/// Stores a text message as pending and queues it in one transaction, under the store lock
-/// alone: the message is kept, and shown, even while an operation holds the network. The
-/// caller then flushes the outbox. Returns the stored message.
-pub(crate) fn queue_text(
-    store: &SharedStore,
-    identity: &Identity,
-    conversation: ConversationId,
-    text: &str,
-) -> Result<StoredMessage> {
-    if text.trim().is_empty() {
-        return Err(ClientError::InvalidInput("the message is empty".into()));
+/// Sets a queued message's state, if it has a message row.
+fn settle(
+    tx: &conclave_storage::Tx<'_>,
+    message: Option<MessageId>,
+    state: MessageState,
+) -> Result<()> {
+    if let Some(message) = message {
+        tx.set_message_state(message, state, None)?;
     }
-    if text.len() > MAX_TEXT {
-        return Err(ClientError::InvalidInput(format!(
-            "the message is longer than {MAX_TEXT} bytes"
-        )));
-    }
-    let now = now_ms();
-    let content = Content::text(text, now);
-    let mut store = store.lock();
-    let tx = store.transaction()?;
-    let c = tx.conversation(conversation)?;
-    if c.left_at.is_some() {
-        return Err(ClientError::NotAMember);
-    }
-    if c.request {
-        return Err(ClientError::NotAccepted);
-    }
-    let message = NewMessage {
-        conversation,
-        uid: content.id.0.to_vec(),
-        sender: identity.member().clone(),
-        sent_at: now,
-        received_at: None,
-        body: text.to_owned(),
-        state: MessageState::Pending,
-        server_seq: None,
-        outgoing: true,
-        kind: MessageKind::Text,
-    };
-    let id = tx
-        .insert_message(&message)?
-        .ok_or_else(|| ClientError::InvalidInput("duplicate message id".into()))?;
-    tx.enqueue(
-        OutboxKind::Application,
-        Some(conversation),
-        Some(id),
-        &content.encode(),
-        now,
-    )?;
-    let stored = tx
-        .message(id)?
-        .ok_or_else(|| ClientError::InvalidInput("the message was not stored".into()))?;
-    tx.commit()?;
-    Ok(stored)
+    Ok(())
 }

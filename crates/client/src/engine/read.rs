@@ -47,7 +47,7 @@ pub struct SecurityInfo {
 /// Reads of one profile.
 #[derive(Clone)]
 pub struct Reader {
-    store: SharedStore,
+    pub(super) store: SharedStore,
     identity: Arc<Identity>,
 }
 
@@ -122,15 +122,6 @@ impl Reader {
             .lock()
             .transaction()?
             .message_count(conversation)?)
-    }
-
-    /// Marks messages up to `up_to` read.
-    pub(crate) fn mark_read(&self, conversation: ConversationId, up_to: MessageId) -> Result<()> {
-        let mut store = self.store.lock();
-        let tx = store.transaction()?;
-        tx.mark_read(conversation, up_to)?;
-        tx.commit()?;
-        Ok(())
     }
 
     /// Full-text search over all decrypted history, newest first.

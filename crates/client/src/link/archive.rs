@@ -86,6 +86,29 @@ pub(crate) struct ArchivedMessage {
     received_at: Option<i64>,
     body: String,
     kind: String,
+    /// The MIMI id of the message it answers (added with rich content; absent before).
+    #[serde(default, with = "serde_opt_bytes")]
+    reply_to: Option<Vec<u8>>,
+    #[serde(default)]
+    expires_at: Option<i64>,
+    #[serde(default)]
+    deleted_at: Option<i64>,
+}
+
+/// Optional byte strings, as MessagePack binaries.
+mod serde_opt_bytes {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Bytes(#[serde(with = "super::serde_bytes_compat")] Vec<u8>);
+
+    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        bytes.clone().map(Bytes).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        Ok(Option::<Bytes>::deserialize(d)?.map(|b| b.0))
+    }
 }
 
 /// Byte strings as MessagePack binaries rather than arrays of numbers.
@@ -253,6 +276,9 @@ impl Exporter {
             received_at: m.received_at,
             body,
             kind: kind_name(m.kind).to_owned(),
+            reply_to: m.reply_to,
+            expires_at: m.expires_at,
+            deleted_at: stored.deleted_at,
         })
     }
 }
@@ -298,6 +324,9 @@ pub(crate) fn import_header(
             server_seq: None,
             outgoing: false,
             kind: MessageKind::Event,
+            reply_to: None,
+            expires_at: None,
+            attachment: None,
         })?;
         let mark = match c.read_up_to {
             Some(position) => position_id(header, position)?,
@@ -392,8 +421,14 @@ pub(crate) fn import_batch(
             server_seq: None,
             outgoing,
             kind,
+            reply_to: m.reply_to.clone(),
+            expires_at: m.expires_at,
+            attachment: None,
         };
         if tx.import_message(id, &message)? {
+            if let Some(at) = m.deleted_at {
+                tx.delete_message_content(id, at)?;
+            }
             stored += 1;
         }
     }

@@ -31,6 +31,8 @@ pub struct Conversation {
     /// Whether it is an invitation from someone this profile had never talked to, not yet
     /// accepted: nothing is sent to the group until it is.
     pub request: bool,
+    /// Seconds a new message lives, as a member last set it (0: messages stay).
+    pub disappear_after: u32,
 }
 
 /// A conversation for the list view.
@@ -46,7 +48,7 @@ pub struct ConversationSummary {
 
 const CONVERSATION_COLUMNS: &str =
     "id, group_id, name, created_at, last_read, archived, left_at, leave_requested, last_rotation,
-     request";
+     request, disappear_after";
 
 fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
     Ok(Conversation {
@@ -60,10 +62,20 @@ fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
         leave_requested: row.get(7)?,
         last_rotation: row.get(8)?,
         request: row.get(9)?,
+        disappear_after: row.get(10)?,
     })
 }
 
 impl Tx<'_> {
+    /// Sets the conversation's disappearing-message timer (seconds; 0: off).
+    pub fn set_disappear_after(&self, id: ConversationId, seconds: u32) -> Result<(), StoreError> {
+        self.connection().execute(
+            "UPDATE conversations SET disappear_after = ?2 WHERE id = ?1",
+            params![id.0, seconds],
+        )?;
+        Ok(())
+    }
+
     /// Records a conversation for a group created or joined in this transaction.
     pub fn create_conversation(
         &self,

@@ -31,6 +31,12 @@ pub struct NewMessage {
     pub outgoing: bool,
     /// What it is.
     pub kind: MessageKind,
+    /// The id of the message it answers (which may not be stored here).
+    pub reply_to: Option<Vec<u8>>,
+    /// When it disappears (ms).
+    pub expires_at: Option<i64>,
+    /// For an attachment: where it is and how to decrypt it (the client's encoding).
+    pub attachment: Option<Vec<u8>>,
 }
 
 /// A stored message.
@@ -40,10 +46,15 @@ pub struct StoredMessage {
     pub id: MessageId,
     /// The rest, as stored.
     pub message: NewMessage,
+    /// When its author last edited it (ms, the author's clock).
+    pub edited_at: Option<i64>,
+    /// When its author deleted it (ms): the body is then empty.
+    pub deleted_at: Option<i64>,
 }
 
 const MESSAGE_COLUMNS: &str = "id, conversation_id, uid, sender_user, sender_device, sent_at, \
-     received_at, body, state, server_seq, outgoing, kind";
+     received_at, body, state, server_seq, outgoing, kind, reply_to, expires_at, attachment, \
+     edited_at, deleted_at";
 
 /// A `messages` row before its text columns are validated.
 struct RawMessage {
@@ -59,6 +70,11 @@ struct RawMessage {
     server_seq: Option<i64>,
     outgoing: bool,
     kind: String,
+    reply_to: Option<Vec<u8>>,
+    expires_at: Option<i64>,
+    attachment: Option<Vec<u8>>,
+    edited_at: Option<i64>,
+    deleted_at: Option<i64>,
 }
 
 fn message_from_row(row: &Row<'_>) -> rusqlite::Result<RawMessage> {
@@ -75,6 +91,11 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<RawMessage> {
         server_seq: row.get(9)?,
         outgoing: row.get(10)?,
         kind: row.get(11)?,
+        reply_to: row.get(12)?,
+        expires_at: row.get(13)?,
+        attachment: row.get(14)?,
+        edited_at: row.get(15)?,
+        deleted_at: row.get(16)?,
     })
 }
 
@@ -92,7 +113,12 @@ fn finish_message(raw: RawMessage) -> Result<StoredMessage, StoreError> {
             server_seq: raw.server_seq.map(|s| s as u64),
             outgoing: raw.outgoing,
             kind: MessageKind::parse(&raw.kind)?,
+            reply_to: raw.reply_to,
+            expires_at: raw.expires_at,
+            attachment: raw.attachment,
         },
+        edited_at: raw.edited_at,
+        deleted_at: raw.deleted_at,
     })
 }
 
@@ -114,8 +140,9 @@ impl Tx<'_> {
             .connection()
             .prepare_cached(
                 "INSERT INTO messages (conversation_id, uid, sender_user, sender_device, sent_at,
-                                   received_at, body, state, server_seq, outgoing, kind)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                                   received_at, body, state, server_seq, outgoing, kind,
+                                   reply_to, expires_at, attachment)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
              ON CONFLICT (conversation_id, uid) DO NOTHING",
             )?
             .execute(params![
@@ -130,6 +157,9 @@ impl Tx<'_> {
                 message.server_seq.map(|s| s as i64),
                 message.outgoing,
                 message.kind.as_str(),
+                message.reply_to,
+                message.expires_at,
+                message.attachment,
             ])?;
         Ok((inserted == 1).then(|| MessageId(self.connection().last_insert_rowid())))
     }
@@ -145,8 +175,8 @@ impl Tx<'_> {
             .prepare_cached(
                 "INSERT OR IGNORE INTO messages (id, conversation_id, uid, sender_user,
                      sender_device, sent_at, received_at, body, state, server_seq, outgoing,
-                     kind)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                     kind, reply_to, expires_at, attachment)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             )?
             .execute(params![
                 id.0,
@@ -161,6 +191,9 @@ impl Tx<'_> {
                 message.server_seq.map(|s| s as i64),
                 message.outgoing,
                 message.kind.as_str(),
+                message.reply_to,
+                message.expires_at,
+                message.attachment,
             ])?;
         Ok(inserted == 1)
     }

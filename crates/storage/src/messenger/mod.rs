@@ -1,4 +1,5 @@
-//! The messenger's own tables: profile, devices, conversations, messages, outbox, cursors.
+//! The messenger's own tables: profile, devices, conversations, messages (with their edits,
+//! reactions and read receipts), outbox, cursors.
 //!
 //! Every method is on [`Tx`], so messenger data changes in the same transaction as the MLS
 //! state it goes with.
@@ -7,16 +8,21 @@
 
 mod conversations;
 mod devices;
+mod edits;
 mod key_packages;
 mod messages;
 mod outbox;
 mod profile;
+mod reactions;
+mod receipts;
 mod sql_text;
 
 pub use conversations::{Conversation, ConversationSummary};
 pub use devices::{DeviceTrust, KnownDevice};
+pub use edits::MessageVersion;
 pub use messages::{NewMessage, StoredMessage};
 pub use outbox::OutboxEntry;
+pub use reactions::Reaction;
 pub use sql_text::{MessageKind, MessageState, OutboxKind};
 
 use conclave_protocol::{DeviceId, MemberId, UserName};

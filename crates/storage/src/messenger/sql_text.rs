@@ -67,6 +67,8 @@ sql_text! {
         /// Content of a kind this version does not understand (from a newer client); kept,
         /// and shown as unsupported.
         Unsupported = "unsupported",
+        /// A file: its external part says where it is and how to decrypt it.
+        Attachment = "attachment",
     }
 }
 
@@ -100,6 +102,7 @@ mod tests {
             MessageKind::Text,
             MessageKind::Event,
             MessageKind::Unsupported,
+            MessageKind::Attachment,
         ] {
             assert_eq!(MessageKind::parse(kind.as_str()).ok(), Some(kind));
         }

@@ -244,6 +244,9 @@ fn v3_profiles_keep_messages_search_and_outbox_through_v4() {
         server_seq: None,
         outgoing: false,
         kind: crate::MessageKind::Text,
+        reply_to: None,
+        expires_at: None,
+        attachment: None,
     };
     tx.insert_message(&new).unwrap().unwrap();
     tx.commit().unwrap();
@@ -340,4 +343,61 @@ fn the_write_ahead_log_is_emptied_at_close_and_periodically() {
     assert!(wal_len() > 0);
     drop(store);
     assert_eq!(wal_len(), 0, "closing empties it");
+}
+
+/// V10 rebuilds `messages` for rich content: messages of the earlier format move to the
+/// 32-byte ids every device derives from their 16 random bytes (event lines keep theirs),
+/// search still finds them, and the outbox still refers to them.
+#[test]
+fn v9_messages_move_to_mimi_ids_through_v10() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.sqlite");
+    let old_uid = [0x5au8; 16];
+    {
+        let conn = profile_at_version(&path, 9);
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON;
+             INSERT INTO conversations (id, group_id, name, created_at) VALUES (1, x'01', 'c', 0);
+             INSERT INTO outbox (conversation_id, message_id, kind, payload, created_at)
+             VALUES (1, NULL, 'commit', x'00', 0);",
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO messages (id, conversation_id, uid, sender_user, sender_device,
+                                   sent_at, body, state, outgoing, kind)
+             VALUES (10, 1, ?1, 'them', 'd', 1, 'written long ago', 'received', 0, 'text'),
+                    (11, 1, ?2, 'me', 'd', 2, 'alice joined', 'received', 0, 'event')",
+            rusqlite::params![&old_uid[..], b"event/0123456789"],
+        )
+        .unwrap();
+    }
+    let mut store = Store::open(&path).unwrap();
+    let tx = store.transaction().unwrap();
+    let c = crate::ConversationId(1);
+    let mut legacy = vec![0u8];
+    legacy.extend_from_slice(&old_uid);
+    legacy.extend_from_slice(&[0; 15]);
+    let text = tx
+        .message_by_uid(c, &legacy)
+        .unwrap()
+        .expect("found by its new id");
+    assert_eq!(text.id.0, 10);
+    assert_eq!(text.message.body, "written long ago");
+    assert_eq!(text.message.reply_to, None);
+    let event = tx.message(crate::MessageId(11)).unwrap().unwrap();
+    assert_eq!(
+        event.message.uid, b"event/0123456789",
+        "event lines keep their ids"
+    );
+    assert_eq!(tx.search("long", 10).unwrap()[0].id.0, 10);
+    assert!(
+        tx.edit_message(crate::MessageId(10), "rewritten", 5)
+            .unwrap()
+    );
+    assert!(tx.search("long", 10).unwrap().is_empty());
+    assert_eq!(
+        tx.message_versions(crate::MessageId(10)).unwrap()[0].body,
+        "written long ago"
+    );
+    assert_eq!(tx.conversation(c).unwrap().disappear_after, 0);
 }

@@ -259,6 +259,9 @@ impl Peer {
                 server_seq: None,
                 outgoing: true,
                 kind: MessageKind::Text,
+                reply_to: None,
+                expires_at: None,
+                attachment: None,
             })
             .unwrap()
             .unwrap();
@@ -402,6 +405,9 @@ impl Peer {
                                 server_seq: Some(seq),
                                 outgoing: false,
                                 kind: MessageKind::Text,
+                                reply_to: None,
+                                expires_at: None,
+                                attachment: None,
                             })
                             .unwrap();
                         assert!(

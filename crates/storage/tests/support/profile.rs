@@ -41,6 +41,9 @@ pub fn fill(store: &mut Store, filler: u32) -> ConversationId {
             server_seq: None,
             outgoing: false,
             kind: MessageKind::Text,
+            reply_to: None,
+            expires_at: None,
+            attachment: None,
         })
         .unwrap();
     }
