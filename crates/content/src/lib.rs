@@ -9,8 +9,8 @@
 //!   delete, receipt, timer, typing, attachment);
 //! - [`message_id`]: the draft's message ids, derived from the authenticated sender.
 //!
-//! [`write`] and [`read`] are the two doors: the bytes an MLS application message carries,
-//! with the id every member derives for them. [`read`] also reads Conclave's format from
+//! [`write()`] and [`read()`] are the two doors: the bytes an MLS application message carries,
+//! with the id every member derives for them. [`read()`] also reads Conclave's format from
 //! before MIMI, so that old messages still show.
 
 #![forbid(unsafe_code)]
