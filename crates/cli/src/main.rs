@@ -203,6 +203,22 @@ enum Command {
         /// The message's id as `history` prints it.
         message: i64,
     },
+    /// Send a file: encrypted here, uploaded to the server as ciphertext, then sent.
+    SendFile {
+        /// Conversation name or id.
+        conversation: String,
+        /// The file.
+        path: PathBuf,
+    },
+    /// Fetch a received file, check it against its sender's hash, decrypt it into OUT.
+    SaveFile {
+        /// Conversation name or id.
+        conversation: String,
+        /// The message's id as `history` prints it.
+        message: i64,
+        /// Where to write it (written only once the whole file checked out).
+        out: PathBuf,
+    },
     /// Mark a conversation read (sends a read receipt unless receipts are off).
     Read {
         /// Conversation name or id.
@@ -579,6 +595,41 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                 conversation: id.0,
                 message,
                 change: "deleted",
+            });
+        }
+        Command::SendFile { conversation, path } => {
+            sync_quietly(&client).await?;
+            let id = find(&client, &conversation).await?;
+            let message = client.send_file(id, &path, |_, _| {}).await?;
+            let state = client
+                .message(message)
+                .await?
+                .map(|m| m.message.state)
+                .unwrap_or(MessageState::Pending);
+            out.print(&Sent {
+                conversation: id.0,
+                message: message.0,
+                state: state_name(state),
+            });
+        }
+        Command::SaveFile {
+            conversation,
+            message,
+            out: path,
+        } => {
+            sync_quietly(&client).await?;
+            let id = find(&client, &conversation).await?;
+            let stored = client.message(MessageId(message)).await?;
+            if stored.is_none_or(|m| m.message.conversation != id) {
+                return Err(ClientError::NoSuchMessage(message));
+            }
+            let size = client
+                .save_file(MessageId(message), &path, |_, _| {})
+                .await?;
+            out.print(&output::Saved {
+                message,
+                path: path.display().to_string(),
+                size,
             });
         }
         Command::Read { conversation } => {

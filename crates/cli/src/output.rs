@@ -395,6 +395,20 @@ impl Report for Changed {
     }
 }
 
+/// `save-file`: where the file went.
+#[derive(Serialize)]
+pub struct Saved {
+    pub message: i64,
+    pub path: String,
+    pub size: u64,
+}
+
+impl Report for Saved {
+    fn text(&self) -> String {
+        format!("saved {} bytes to {}", self.size, self.path)
+    }
+}
+
 /// `expire`: the conversation's disappearing-message timer.
 #[derive(Serialize)]
 pub struct Timer {
@@ -1029,6 +1043,7 @@ pub fn exit_code(e: &ClientError) -> u8 {
         | ClientError::NotAMember
         | ClientError::NotAccepted
         | ClientError::NotAuthor
+        | ClientError::AttachmentRefused(_)
         | ClientError::NotInConversation(_)
         | ClientError::NoKeyPackages(_)
         | ClientError::UntrustedKeyPackage { .. }
@@ -1061,6 +1076,7 @@ fn error_name(e: &ClientError) -> &'static str {
         ClientError::NotAMember => "not_a_member",
         ClientError::NotAccepted => "not_accepted",
         ClientError::NoSuchMessage(_) => "no_such_message",
+        ClientError::AttachmentRefused(_) => "attachment_refused",
         ClientError::NotAuthor => "not_author",
         ClientError::NotInConversation(_) => "not_in_conversation",
         ClientError::NoKeyPackages(_) => "no_key_packages",

@@ -237,6 +237,134 @@ async fn three_users_chat_from_the_command_line() {
     server.stop().await;
 }
 
+/// The commands of rich conversations, exactly as scripts use them, and what `history
+/// --json` says of each message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_reactions_edits_deletes_files_receipts_and_timers_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let cli = Cli {
+        dir: dir.path().to_path_buf(),
+        ca_cert: None,
+        client_cert: None,
+    };
+    init(&cli, &server, "alice");
+    init(&cli, &server, "bob");
+    cli.json("alice", &["create", "Desk", "--with", "bob"]);
+    cli.json("bob", &["sync"]);
+    cli.json("bob", &["accept", "Desk"]);
+    let question = cli.json("alice", &["send", "Desk", "ship it?"])["message"]
+        .as_i64()
+        .unwrap();
+    let message_of = |name: &str, body: &str| -> Value {
+        cli.json(name, &["history", "Desk"])["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["body"] == body)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} has no {body:?}"))
+    };
+    let q_bob = message_of("bob", "ship it?")["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let reply = cli.json("bob", &["send", "Desk", "yes", "--reply-to", &q_bob]);
+    assert_eq!(reply["state"], "sent");
+    cli.json("bob", &["react", "Desk", &q_bob, "🚀"]);
+    let q = question.to_string();
+    cli.json("alice", &["edit", "Desk", &q, "ship it today?"]);
+    let yes = message_of("alice", "yes");
+    assert_eq!(yes["reply_to"]["id"], question);
+    assert_eq!(yes["reply_to"]["body"], "ship it today?");
+    assert_eq!(yes["kind"], "text");
+    assert_eq!(yes["uid"].as_str().unwrap().len(), 64);
+    let edited = message_of("alice", "ship it today?");
+    assert_eq!(edited["edited"], true);
+    assert_eq!(
+        edited["reactions"],
+        serde_json::json!([{"user": "bob", "emoji": "🚀"}])
+    );
+    // Alice's `history` read bob's reply: bob sees it.
+    assert_eq!(
+        message_of("bob", "yes")["read_by"],
+        serde_json::json!(["alice"])
+    );
+
+    // Only the author edits or deletes (exit 5); an unknown message is exit 4.
+    let yes_alice = yes["id"].as_i64().unwrap().to_string();
+    assert_eq!(cli.code("alice", &["edit", "Desk", &yes_alice, "no"]), 5);
+    assert_eq!(cli.code("alice", &["delete", "Desk", "99999"]), 4);
+    cli.json("bob", &["react", "Desk", &q_bob, "🚀", "--remove"]);
+    let yes_bob = message_of("bob", "yes")["id"].as_i64().unwrap().to_string();
+    cli.json("bob", &["delete", "Desk", &yes_bob]);
+    let history = cli.json("alice", &["history", "Desk"]);
+    let messages = history["messages"].as_array().unwrap();
+    let deleted = messages
+        .iter()
+        .find(|m| m["id"].as_i64().unwrap().to_string() == yes_alice)
+        .unwrap();
+    assert_eq!(
+        (deleted["deleted"].clone(), deleted["body"].clone()),
+        (Value::Bool(true), Value::from(""))
+    );
+    assert_eq!(
+        message_of("alice", "ship it today?")["reactions"],
+        serde_json::json!([])
+    );
+
+    // Files both ways of the command line.
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, "the plan, in full").unwrap();
+    cli.json("alice", &["send-file", "Desk", file.to_str().unwrap()]);
+    let card = cli.json("bob", &["history", "Desk"])["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "attachment")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        card["attachment"],
+        serde_json::json!({"name": "notes.txt", "size": 17, "content_type": "text/plain"})
+    );
+    let out = dir.path().join("copy.txt");
+    let id = card["id"].as_i64().unwrap().to_string();
+    let saved = cli.json("bob", &["save-file", "Desk", &id, out.to_str().unwrap()]);
+    assert_eq!(saved["size"], 17);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "the plan, in full");
+
+    // Disappearing messages: set by bob, shown to alice, gone after their time.
+    assert_eq!(cli.json("bob", &["expire", "Desk", "1"])["seconds"], 1);
+    cli.json("alice", &["send", "Desk", "self-destructs"]);
+    let doomed = message_of("bob", "self-destructs");
+    assert!(doomed["expires_at"].as_i64().is_some());
+    std::thread::sleep(Duration::from_millis(2100));
+    let history = cli.json("bob", &["history", "Desk"]);
+    assert!(
+        history["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["body"] != "self-destructs")
+    );
+    cli.json("bob", &["expire", "Desk", "0"]);
+
+    // Receipts off: `read` sends none.
+    assert_eq!(cli.json("alice", &["receipts", "off"])["receipts"], false);
+    cli.json("bob", &["send", "Desk", "last one"]);
+    assert!(
+        cli.json("alice", &["read", "Desk"])["up_to"]
+            .as_i64()
+            .is_some()
+    );
+    assert_eq!(
+        message_of("bob", "last one")["read_by"],
+        serde_json::json!([])
+    );
+    server.stop().await;
+}
+
 unsafe extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, signal: i32) -> i32;

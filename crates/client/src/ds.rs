@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use conclave_delivery_api::auth::{fresh_identity, sign_request};
 use conclave_delivery_api::{
-    AckRequest, AckResponse, ClaimRequest, ClaimResponse, DeviceGrant, DeviceInfo, DevicesResponse,
-    DirectoryRequest, DirectoryResponse, Envelope, ErrorBody, ErrorCode, KeyPackageStock,
-    LinkChunk, PublishKeyPackages, PushFrame, QueuePage, RegisterRequest, RejectRequest,
-    RejectResponse, RevokeRequest, SendResponse, paths,
+    AckRequest, AckResponse, BlobCreate, BlobCreated, ClaimRequest, ClaimResponse, DeviceGrant,
+    DeviceInfo, DevicesResponse, DirectoryRequest, DirectoryResponse, Envelope, ErrorBody,
+    ErrorCode, KeyPackageStock, LinkChunk, PublishKeyPackages, PushFrame, QueuePage,
+    RegisterRequest, RejectRequest, RejectResponse, RevokeRequest, SendResponse, paths,
 };
 use conclave_protocol::{GroupId, Identity, UserName};
 use futures_util::StreamExt as _;
@@ -284,6 +284,39 @@ impl Ds {
             })) => Ok(None),
             Err(e) => Err(e.into_error()),
         }
+    }
+
+    /// `POST /v1/blobs`: room for `size` bytes of an attachment's ciphertext.
+    pub(crate) async fn create_blob(&self, size: u64) -> Result<BlobCreated, ClientError> {
+        self.plain(Method::POST, paths::BLOBS, Some(&BlobCreate { size }))
+            .await
+    }
+
+    /// `PUT /v1/blobs/{blob}/{index}`.
+    pub(crate) async fn put_blob_chunk(
+        &self,
+        blob: &str,
+        index: u32,
+        data: Vec<u8>,
+    ) -> Result<(), ClientError> {
+        let body = LinkChunk { data: data.into() };
+        self.exchange(
+            Method::PUT,
+            &paths::blob_chunk(blob, index),
+            Some(&body),
+            true,
+        )
+        .await
+        .map(drop)
+        .map_err(Failure::into_error)
+    }
+
+    /// `GET /v1/blobs/{blob}/{index}`.
+    pub(crate) async fn blob_chunk(&self, blob: &str, index: u32) -> Result<Vec<u8>, ClientError> {
+        let chunk: LinkChunk = self
+            .plain(Method::GET, &paths::blob_chunk(blob, index), None::<&()>)
+            .await?;
+        Ok(chunk.data.0)
     }
 
     /// `DELETE /v1/links/{link}`.

@@ -66,6 +66,10 @@ pub enum ClientError {
     /// accept it ([`crate::Client::accept`]) before writing to it, or decline it.
     #[error("accept the invitation first (or decline it)")]
     NotAccepted,
+    /// An attachment that cannot be trusted or read: altered at the server, not found, or
+    /// described in a way this client does not accept. Nothing of it was shown or written.
+    #[error("the attachment was refused: {0}")]
+    AttachmentRefused(String),
     /// No message has this id in the conversation.
     #[error("no message {0} in this conversation")]
     NoSuchMessage(i64),

@@ -103,6 +103,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod attachment;
 mod background;
 mod client;
 mod config;
@@ -111,6 +112,7 @@ mod ds;
 mod engine;
 mod error;
 mod events;
+mod file_transfer;
 pub mod link;
 mod messaging;
 
@@ -120,6 +122,7 @@ pub use config::ClientConfig;
 pub use engine::{Annotations, Member, OwnDevice, Quote, SecurityInfo};
 pub use error::{ClientError, Result};
 pub use events::{ClientEvent, ConnectionState};
+pub use file_transfer::AttachmentInfo;
 
 pub use conclave_content as content;
 pub use conclave_protocol::UserName;

@@ -19,6 +19,13 @@ pub const LINK_CHUNK: &str = "/v1/links/{link}/{index}";
 /// `DELETE` → `204` (signed, by the link's user): the link and its chunks; the router's
 /// pattern (see [`link`]).
 pub const LINK: &str = "/v1/links/{link}";
+/// `POST` [`crate::BlobCreate`] → [`crate::BlobCreated`] (signed): room for an attachment's
+/// ciphertext.
+pub const BLOBS: &str = "/v1/blobs";
+/// `PUT` [`crate::LinkChunk`] → `204` (signed, by the blob's uploader); `GET` →
+/// [`crate::LinkChunk`] (signed, any registered device); the router's pattern (see
+/// [`blob_chunk`]).
+pub const BLOB_CHUNK: &str = "/v1/blobs/{blob}/{index}";
 /// `GET` → [`crate::DevicesResponse`]; the router's pattern (see [`user_devices`]).
 pub const USER_DEVICES: &str = "/v1/users/{user}/devices";
 /// `POST` [`crate::DirectoryRequest`] → [`crate::DirectoryResponse`].
@@ -63,6 +70,13 @@ pub fn link_chunk(link: &[u8], index: u32) -> String {
         .replace("{index}", &index.to_string())
 }
 
+/// The path of a blob's chunk; the blob's id is lowercase hex as the server gave it.
+pub fn blob_chunk(blob: &str, index: u32) -> String {
+    BLOB_CHUNK
+        .replace("{blob}", blob)
+        .replace("{index}", &index.to_string())
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -77,5 +91,6 @@ mod tests {
         assert_eq!(user_devices("bob"), "/v1/users/bob/devices");
         assert_eq!(link(&[0xab, 0x01]), "/v1/links/ab01");
         assert_eq!(link_chunk(&[0xab, 0x01], 3), "/v1/links/ab01/3");
+        assert_eq!(blob_chunk("ab01", 0), "/v1/blobs/ab01/0");
     }
 }

@@ -129,6 +129,23 @@ pub struct LinkChunk {
     pub data: Bytes,
 }
 
+/// `POST /v1/blobs`: room for `size` bytes of an attachment's ciphertext, counted against
+/// the user's quota until the blob expires.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobCreate {
+    /// Bytes of ciphertext to come.
+    pub size: u64,
+}
+
+/// The answer to [`BlobCreate`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobCreated {
+    /// The blob's id (32 lowercase hex characters: 128 random bits).
+    pub id: String,
+    /// The largest chunk the server takes, in bytes.
+    pub max_chunk: u32,
+}
+
 /// `GET /v1/users/{user}/devices`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DevicesResponse {
@@ -363,6 +380,8 @@ pub enum ErrorCode {
     /// The request conflicts with what the server holds (a link chunk written before with
     /// other bytes).
     Conflict,
+    /// The user's attachments hold as many bytes as the server allows.
+    QuotaExceeded,
     /// The server failed (never a client's mistake).
     Internal,
     /// A code this version does not know (a newer server's): read the status and message.

@@ -103,6 +103,17 @@ impl From<StoreError> for ApiError {
                 ErrorCode::PayloadTooLarge,
                 format!("a link holds at most {max} bytes"),
             ),
+            StoreError::NoSuchBlob => {
+                Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such blob")
+            }
+            StoreError::BlobQuota { max } => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::QuotaExceeded,
+                format!("attachments hold at most {max} bytes per user"),
+            ),
+            StoreError::BlobConflict(why) => {
+                Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, why)
+            }
             StoreError::Replay => Self::new(
                 StatusCode::UNAUTHORIZED,
                 ErrorCode::Replay,

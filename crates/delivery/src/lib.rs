@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 mod authn;
+mod blob;
 mod budget;
 pub mod error;
 mod extract;
@@ -113,6 +114,11 @@ pub struct Limits {
     /// Link chunk reads per second from one source address (they are unsigned: the link's
     /// id is the capability). Default 20.
     pub link_reads_per_second: u32,
+    /// Bytes of one attachment's ciphertext. Default 100 MiB.
+    pub max_blob_bytes: u64,
+    /// Bytes of attachments one user may hold at once (until they expire with the
+    /// retention). Default 2 GiB.
+    pub blob_quota_bytes: u64,
 }
 
 impl Default for Limits {
@@ -140,6 +146,8 @@ impl Default for Limits {
             memory_budget_bytes: 64 << 20,
             max_link_bytes: 256 << 20,
             link_reads_per_second: 20,
+            max_blob_bytes: 100 << 20,
+            blob_quota_bytes: 2 << 30,
         }
     }
 }
@@ -151,8 +159,8 @@ pub struct Config {
     pub db: PathBuf,
     /// Request limits.
     pub limits: Limits,
-    /// Never-acknowledged queue items older than this are dropped (counted in metrics).
-    /// Default: 30 days.
+    /// Never-acknowledged queue items and attachments older than this are dropped (items
+    /// counted in metrics). Default: 30 days.
     pub retention: Duration,
     /// Link chunks older than this are deleted, fetched or not. Default: one hour.
     pub link_retention: Duration,
@@ -298,6 +306,8 @@ impl Server {
                 axum::routing::put(link::put_chunk).get(link::get_chunk),
             )
             .route(paths::LINK, axum::routing::delete(link::delete))
+            .route(paths::BLOBS, post(blob::create))
+            .route(paths::BLOB_CHUNK, get(blob::get_chunk).put(blob::put_chunk))
             .route(paths::USER_DEVICES, get(handlers::user_devices))
             .route(paths::DIRECTORY, post(handlers::directory))
             .route(paths::REJECT, post(handlers::reject))

@@ -3,7 +3,7 @@
 //! sending, all in one transaction under the store lock alone: it is kept, and shown, even
 //! while an operation holds the network. The caller then flushes the outbox.
 
-use conclave_content::{Body, Expiration, Message, MessageId as MimiId};
+use conclave_content::{Body, Expiration, ExternalPart, Message, MessageId as MimiId};
 use conclave_protocol::Identity;
 use conclave_storage::{ConversationId, MessageId, MessageKind, OutboxKind, StoredMessage, Tx};
 
@@ -41,6 +41,21 @@ pub(crate) enum Action<'a> {
     Delete { message: MessageId },
     /// Sets the conversation's disappearing-message timer.
     Timer { seconds: u32 },
+    /// A file already uploaded: where it is and how to decrypt it.
+    File { file: Box<ExternalPart> },
+}
+
+/// Whether the user may write to the conversation now (a member, not an unanswered
+/// invitation): checked before work that costs (an upload) as well as when queueing.
+pub(crate) fn check_writable(store: &SharedStore, conversation: ConversationId) -> Result<()> {
+    let c = store.lock().transaction()?.conversation(conversation)?;
+    if c.left_at.is_some() {
+        return Err(ClientError::NotAMember);
+    }
+    if c.request {
+        return Err(ClientError::NotAccepted);
+    }
+    Ok(())
 }
 
 /// Stores and queues what the user does. Refuses, changing nothing, what the rules forbid:
@@ -99,6 +114,10 @@ pub(crate) fn queue_action(
             target: own(&tx, conversation, message, identity)?.1,
         },
         Action::Timer { seconds } => Body::Timer { seconds },
+        Action::File { file } => Body::Attachment {
+            reply_to: None,
+            file,
+        },
     };
     let queued = queue_body(&tx, identity, conversation, body)?;
     tx.commit()?;

@@ -46,7 +46,7 @@ use tokio::sync::broadcast;
 
 pub use annotations::{Annotations, Quote};
 pub(crate) use commit::Op;
-pub(crate) use compose::{Action, mark_read, queue_action};
+pub(crate) use compose::{Action, check_writable, mark_read, queue_action};
 pub(crate) use content::{RECEIPTS, sweep_expired};
 pub use devices::OwnDevice;
 pub use read::{Member, Reader, SecurityInfo};

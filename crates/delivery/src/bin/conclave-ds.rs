@@ -111,6 +111,12 @@ struct Args {
     /// Unsigned link chunk reads per second from one address.
     #[arg(long, env = "CONCLAVE_DS_LINK_READS_PER_SECOND", default_value_t = Limits::default().link_reads_per_second)]
     link_reads_per_second: u32,
+    /// Bytes of one attachment's ciphertext.
+    #[arg(long, env = "CONCLAVE_DS_MAX_BLOB_BYTES", default_value_t = Limits::default().max_blob_bytes)]
+    max_blob_bytes: u64,
+    /// Bytes of attachments one user may hold until they expire (with --retention-days).
+    #[arg(long, env = "CONCLAVE_DS_BLOB_QUOTA_BYTES", default_value_t = Limits::default().blob_quota_bytes)]
+    blob_quota_bytes: u64,
     /// Minutes after which a device link's transfer is deleted, fetched or not.
     #[arg(long, env = "CONCLAVE_DS_LINK_RETENTION_MINUTES", default_value_t = 60)]
     link_retention_minutes: u64,
@@ -232,6 +238,8 @@ async fn run() -> std::process::ExitCode {
             memory_budget_bytes: args.memory_budget_bytes,
             max_link_bytes: args.max_link_bytes,
             link_reads_per_second: args.link_reads_per_second,
+            max_blob_bytes: args.max_blob_bytes,
+            blob_quota_bytes: args.blob_quota_bytes,
         },
         retention: Duration::from_secs(args.retention_days * 24 * 3600),
         link_retention: Duration::from_secs(args.link_retention_minutes.max(1) * 60),

@@ -102,6 +102,18 @@ pub enum StoreError {
         /// The limit.
         max: u64,
     },
+    /// No blob has this id (never created, or expired).
+    #[error("no such blob")]
+    NoSuchBlob,
+    /// The user's blobs would pass their quota.
+    #[error("attachments hold at most {max} bytes per user")]
+    BlobQuota {
+        /// The quota.
+        max: u64,
+    },
+    /// The blob is another user's, full, or its chunk was written with other bytes.
+    #[error("{0}")]
+    BlobConflict(String),
     /// The database failed.
     #[error("storage failure: {0}")]
     Internal(String),
@@ -267,9 +279,31 @@ pub trait DeliveryStore: Send + Sync + 'static {
     ) -> Result<usize, StoreError>;
     /// Deletes a device's items up to `up_to`.
     fn ack(&self, device: i64, up_to: u64, nonce: Nonce) -> Result<u64, StoreError>;
-    /// Deletes never-acknowledged items created before `before` (unix seconds), link chunks
-    /// written before `links_before`, and expired nonces and grants. Returns the items
-    /// dropped.
+    /// Makes room for a blob of `size` bytes for `by`'s user under the id `id`, unless the
+    /// user's blobs would pass `quota` bytes.
+    fn create_blob(
+        &self,
+        by: &DeviceRecord,
+        id: Vec<u8>,
+        size: u64,
+        quota: u64,
+        nonce: Nonce,
+    ) -> Result<(), StoreError>;
+    /// Writes chunk `index` of a blob of `by`'s user, unless its chunks would pass the size
+    /// declared. Writing the same bytes again is a no-op.
+    fn put_blob_chunk(
+        &self,
+        by: &DeviceRecord,
+        id: Vec<u8>,
+        index: u32,
+        data: Vec<u8>,
+        nonce: Nonce,
+    ) -> Result<(), StoreError>;
+    /// Chunk `index` of a blob, if written.
+    fn blob_chunk(&self, id: &[u8], index: u32) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Deletes never-acknowledged items and blobs created before `before` (unix seconds),
+    /// link chunks written before `links_before`, and expired nonces and grants. Returns the
+    /// items dropped.
     fn prune(&self, before: u64, links_before: u64, now: u64) -> Result<u64, StoreError>;
     /// Items waiting in all queues.
     fn queue_depth(&self) -> Result<u64, StoreError>;

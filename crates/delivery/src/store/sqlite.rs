@@ -508,6 +508,106 @@ impl DeliveryStore for SqliteStore {
         })
     }
 
+    fn create_blob(
+        &self,
+        by: &DeviceRecord,
+        id: Vec<u8>,
+        size: u64,
+        quota: u64,
+        nonce: Nonce,
+    ) -> Result<(), StoreError> {
+        let by = by.clone();
+        self.write(move |w| {
+            let conn = &w.conn;
+            insert_nonce(conn, by.id, &nonce)?;
+            let user_id = user_of(conn, by.id)?;
+            let held: i64 = conn.query_row(
+                "SELECT COALESCE(SUM(size), 0) FROM blobs WHERE user_id = ?1",
+                [user_id],
+                |r| r.get(0),
+            )?;
+            if held as u64 + size > quota {
+                return Err(StoreError::BlobQuota { max: quota });
+            }
+            conn.execute(
+                "INSERT INTO blobs (id, user_id, size, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![id, user_id, size as i64, now() as i64],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn put_blob_chunk(
+        &self,
+        by: &DeviceRecord,
+        id: Vec<u8>,
+        index: u32,
+        data: Vec<u8>,
+        nonce: Nonce,
+    ) -> Result<(), StoreError> {
+        let by = by.clone();
+        self.write(move |w| {
+            let conn = &w.conn;
+            insert_nonce(conn, by.id, &nonce)?;
+            let user_id = user_of(conn, by.id)?;
+            let blob: Option<(i64, i64)> = conn
+                .query_row(
+                    "SELECT user_id, size FROM blobs WHERE id = ?1",
+                    [&id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((owner, size)) = blob else {
+                return Err(StoreError::NoSuchBlob);
+            };
+            if owner != user_id {
+                return Err(StoreError::BlobConflict(
+                    "this blob belongs to another user".into(),
+                ));
+            }
+            let existing: Option<Vec<u8>> = conn
+                .query_row(
+                    "SELECT data FROM blob_chunks WHERE blob_id = ?1 AND idx = ?2",
+                    params![id, index],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match existing {
+                Some(existing) if existing == data => return Ok(()),
+                Some(_) => {
+                    return Err(StoreError::BlobConflict(format!(
+                        "chunk {index} was written with other bytes"
+                    )));
+                }
+                None => {}
+            }
+            let written: i64 = conn.query_row(
+                "SELECT COALESCE(SUM(length(data)), 0) FROM blob_chunks WHERE blob_id = ?1",
+                [&id],
+                |r| r.get(0),
+            )?;
+            if written as u64 + data.len() as u64 > size as u64 {
+                return Err(StoreError::BlobConflict(format!(
+                    "the blob was declared as {size} bytes"
+                )));
+            }
+            conn.execute(
+                "INSERT INTO blob_chunks (blob_id, idx, data) VALUES (?1, ?2, ?3)",
+                params![id, index, data],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn blob_chunk(&self, id: &[u8], index: u32) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached("SELECT data FROM blob_chunks WHERE blob_id = ?1 AND idx = ?2")?
+                .query_row(params![id, index], |r| r.get(0))
+                .optional()?)
+        })
+    }
+
     fn add_device(
         &self,
         by: &DeviceRecord,
@@ -978,6 +1078,12 @@ impl DeliveryStore for SqliteStore {
                 "DELETE FROM link_chunks WHERE created_at < ?1",
                 [links_before as i64],
             )?;
+            conn.execute(
+                "DELETE FROM blob_chunks WHERE blob_id IN
+                     (SELECT id FROM blobs WHERE created_at < ?1)",
+                [before as i64],
+            )?;
+            conn.execute("DELETE FROM blobs WHERE created_at < ?1", [before as i64])?;
             conn.execute(
                 "DELETE FROM key_packages WHERE not_after < ?1",
                 [now as i64],
