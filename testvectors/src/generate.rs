@@ -300,8 +300,14 @@ pub fn write_all(out: &Path) -> Result<Vec<PathBuf>, String> {
             handling_commit_vectors()?,
         ),
     ];
-    let mut written = Vec::new();
+    let content = serde_json::to_value(crate::content::vectors()).map_err(|e| e.to_string())?;
+    let mut all = Vec::new();
     for (name, vectors) in files {
+        all.push((name, serde_json::to_value(&vectors).map_err(|e| e.to_string())?));
+    }
+    all.push(("conclave-mimi-content.json", content));
+    let mut written = Vec::new();
+    for (name, vectors) in all {
         let path = out.join(name);
         let json = serde_json::to_string_pretty(&vectors).map_err(|e| e.to_string())?;
         std::fs::write(&path, json + "\n").map_err(|e| format!("{}: {e}", path.display()))?;

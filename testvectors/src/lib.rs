@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 
 pub mod codec;
+pub mod content;
 pub mod crypto;
 pub mod generate;
 pub mod internals;
@@ -239,6 +240,7 @@ pub fn check_file(path: &Path, name: &str) -> FileReport {
         "deserialization" => codec::check_deserialization(path, &mut report),
         "welcome" => welcome::check(path, &mut report),
         "tree-validation" => tree::check(path, &mut report),
+        "mimi-content" => content::check(path, &mut report),
         _ => match UNREACHABLE
             .iter()
             .find(|(f, _)| f.trim_end_matches(".json") == kind)

@@ -49,7 +49,7 @@ fn official_vectors_pass() {
 fn conclave_vectors_pass_completely() {
     let report = check_dir(&conclave_dir());
     println!("{}", report.table());
-    assert_eq!(report.files.len(), 2, "both generated files are committed");
+    assert_eq!(report.files.len(), 3, "every generated file is committed");
     for (name, file) in &report.files {
         assert!(file.cases > 0, "{name} is empty");
         assert_eq!(file.passed, file.cases, "{name}: {:?}", file.failures);
@@ -111,11 +111,32 @@ fn a_flipped_byte_in_an_official_file_fails_its_row() {
 fn freshly_generated_vectors_pass_the_check() {
     let dir = tempfile::tempdir().unwrap();
     let written = conclave_testvectors::generate::write_all(dir.path()).unwrap();
-    assert_eq!(written.len(), 2);
+    assert_eq!(written.len(), 3);
     let report = check_dir(dir.path());
-    assert_eq!(report.files.len(), 2);
+    assert_eq!(report.files.len(), 3);
     for (name, file) in &report.files {
         assert!(file.cases > 0, "{name} is empty");
         assert_eq!(file.passed, file.cases, "{name}: {:?}", file.failures);
     }
+}
+
+/// Conclave's content vectors are what the generator makes now (so a change of the encoding
+/// shows as a changed file), and a flipped byte fails.
+#[test]
+fn content_vectors_match_the_generator_and_catch_a_flipped_byte() {
+    use conclave_testvectors::content::{self, ContentVector};
+    let path = conclave_dir().join("conclave-mimi-content.json");
+    let committed: Vec<ContentVector> = conclave_testvectors::read(&path).unwrap();
+    let generated = content::vectors();
+    assert_eq!(
+        serde_json::to_value(&committed).unwrap(),
+        serde_json::to_value(&generated).unwrap()
+    );
+    let mut bad = committed[1].clone();
+    let last = bad.encoded.len() - 1;
+    bad.encoded[last] ^= 0x01;
+    assert!(content::run(&bad).is_err());
+    let mut bad = committed[2].clone();
+    bad.message_id[5] ^= 0x01;
+    assert!(content::run(&bad).is_err());
 }
