@@ -37,6 +37,11 @@ impl ConclaveApp {
         &self.state
     }
 
+    /// Shows times in `zone` instead of the system's (tests fix one).
+    pub fn set_time_zone(&mut self, zone: jiff::tz::TimeZone) {
+        self.state.time = crate::local_time::LocalTime::new(zone);
+    }
+
     /// Closes the open conversation (the view shows the list only).
     pub fn close_conversation(&mut self) {
         self.state.open = None;

@@ -2,14 +2,14 @@
 //! [`Command`]s from the UI and answering with [`Update`]s. Nothing here runs on the UI
 //! thread; every update ends with a repaint request.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 use conclave_client::link::{LinkCode, LinkProgress, PendingLink};
 use conclave_client::{
-    Client, ClientConfig, ClientError, ClientEvent, ConversationId, ConversationSummary, Member,
-    MessageId, OwnDevice, ProfileFile, ProfileSecret, SecurityInfo, StoreError, StoredMessage,
-    UserName,
+    Annotations, Client, ClientConfig, ClientError, ClientEvent, ConversationId,
+    ConversationSummary, Member, MessageId, OwnDevice, ProfileFile, ProfileSecret, SecurityInfo,
+    StoreError, StoredMessage, UserName,
 };
 use tokio::sync::mpsc as async_mpsc;
 
@@ -56,8 +56,24 @@ pub enum Command {
     Members(ConversationId),
     /// Load one page of a conversation (page `n` holds rows `n * PAGE ..`).
     LoadPage(ConversationId, usize),
-    /// Send a text message.
-    Send(ConversationId, String),
+    /// Send a text message, answering a message if given.
+    Send(ConversationId, String, Option<MessageId>),
+    /// Add (or, with `true`, withdraw) the user's reaction to a message.
+    React(ConversationId, MessageId, String, bool),
+    /// Give one of the user's messages new text.
+    Edit(ConversationId, MessageId, String),
+    /// Delete one of the user's messages for everyone.
+    Delete(ConversationId, MessageId),
+    /// Set the conversation's disappearing-message timer (seconds; 0: off).
+    Disappear(ConversationId, u32),
+    /// Send a file (dropped on the window).
+    SendFile(ConversationId, PathBuf),
+    /// Save an attachment into the user's downloads folder.
+    SaveAttachment(MessageId, String),
+    /// Fetch and decode an image attachment for its preview.
+    LoadImage(MessageId),
+    /// Tell the others the user is typing.
+    Typing(ConversationId),
     /// Create a conversation with these users.
     CreateConversation {
         /// Its name.
@@ -148,6 +164,19 @@ pub enum Update {
         page: usize,
         /// Its messages.
         messages: Vec<StoredMessage>,
+        /// What is shown around each (reactions, read receipts, quoted replies), in order.
+        annotations: Vec<Annotations>,
+    },
+    /// An image attachment, decoded for its preview (or why it cannot be shown).
+    Image(MessageId, Result<std::sync::Arc<egui::ColorImage>, String>),
+    /// How far a file's upload or download is (bytes done, total).
+    Transfer {
+        /// What: the file's name.
+        name: String,
+        /// Bytes done.
+        done: u64,
+        /// Bytes in all.
+        total: u64,
     },
     /// Members and security state of a conversation.
     Members {
@@ -576,10 +605,97 @@ async fn execute(client: &Client, out: &Out, command: Command) {
         }
         Command::LoadPage(conversation, page) => load_page(client, out, conversation, page).await,
         Command::Members(conversation) => members(client, out, conversation).await,
-        Command::Send(conversation, text) => {
-            if let Err(e) = client.send_text(conversation, &text).await {
+        Command::Send(conversation, text, reply_to) => {
+            let sent = match reply_to {
+                Some(to) => client.reply(conversation, to, &text).await,
+                None => client.send_text(conversation, &text).await,
+            };
+            if let Err(e) = sent {
                 out.fail("sending failed", e);
             }
+        }
+        Command::React(conversation, message, emoji, remove) => {
+            let reacted = if remove {
+                client.unreact(conversation, message, &emoji).await
+            } else {
+                client.react(conversation, message, &emoji).await
+            };
+            if let Err(e) = reacted {
+                out.fail("reacting failed", e);
+            }
+        }
+        Command::Edit(conversation, message, text) => {
+            if let Err(e) = client.edit(conversation, message, &text).await {
+                out.fail("editing failed", e);
+            }
+        }
+        Command::Delete(conversation, message) => {
+            if let Err(e) = client.delete(conversation, message).await {
+                out.fail("deleting failed", e);
+            }
+        }
+        Command::Disappear(conversation, seconds) => {
+            if let Err(e) = client.set_disappearing(conversation, seconds).await {
+                out.fail("setting the timer failed", e);
+            }
+        }
+        // Transfers run beside other commands: a large file must not hold up the rest.
+        Command::SendFile(conversation, path) => {
+            let (client, out) = (client.clone(), out.clone());
+            tokio::spawn(async move {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let progress = |done, total| {
+                    out.send(Update::Transfer {
+                        name: name.clone(),
+                        done,
+                        total,
+                    })
+                };
+                if let Err(e) = client.send_file(conversation, &path, progress).await {
+                    out.fail(&format!("sending {name} failed"), e);
+                }
+            });
+        }
+        Command::SaveAttachment(message, name) => {
+            let (client, out) = (client.clone(), out.clone());
+            tokio::spawn(async move {
+                let folder = directories::UserDirs::new()
+                    .and_then(|d| d.download_dir().map(Path::to_path_buf))
+                    .unwrap_or_else(std::env::temp_dir);
+                let target = folder.join(safe_file_name(&name));
+                let progress = |done, total| {
+                    out.send(Update::Transfer {
+                        name: name.clone(),
+                        done,
+                        total,
+                    })
+                };
+                match client.save_file(message, &target, progress).await {
+                    Ok(_) => out.send(Update::Notice(format!("saved to {}", target.display()))),
+                    Err(e) => out.fail(&format!("saving {name} failed"), e),
+                }
+            });
+        }
+        Command::Typing(conversation) => {
+            // Worth nothing later: a failure is not worth a notice.
+            let _ = client.send_typing(conversation).await;
+        }
+        Command::LoadImage(message) => {
+            let (client, out) = (client.clone(), out.clone());
+            tokio::spawn(async move {
+                let image = match client.attachment_bytes(message, MAX_PREVIEW_BYTES).await {
+                    Ok(bytes) => {
+                        tokio::task::spawn_blocking(move || crate::preview::decode(&bytes))
+                            .await
+                            .unwrap_or_else(|e| Err(e.to_string()))
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                out.send(Update::Image(message, image.map(std::sync::Arc::new)));
+            });
         }
         Command::CreateConversation { name, members } => {
             let users: Result<Vec<UserName>, String> = members
@@ -682,15 +798,48 @@ async fn execute(client: &Client, out: &Out, command: Command) {
 }
 
 async fn load_page(client: &Client, out: &Out, conversation: ConversationId, page: usize) {
-    match client
+    let loaded = match client
         .history_at(conversation, (page * PAGE) as u64, PAGE)
         .await
     {
-        Ok(messages) => out.send(Update::Page {
+        Ok(messages) => client
+            .annotations(conversation, &messages)
+            .await
+            .map(|annotations| (messages, annotations)),
+        Err(e) => Err(e),
+    };
+    match loaded {
+        Ok((messages, annotations)) => out.send(Update::Page {
             conversation,
             page,
             messages,
+            annotations,
         }),
         Err(e) => out.fail("loading history failed", e),
+    }
+}
+
+/// Images larger than this are not fetched for a preview (the card's Save button still
+/// saves them).
+const MAX_PREVIEW_BYTES: u64 = 20 << 20;
+
+/// A name another member chose, made safe as a file name in the downloads folder: no
+/// folders, no hidden files, nothing empty.
+fn safe_file_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if matches!(c, '/' | '\\' | '\0' | ':') || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let cleaned = cleaned.trim_start_matches('.').trim().to_owned();
+    if cleaned.is_empty() {
+        "attachment".into()
+    } else {
+        cleaned
     }
 }

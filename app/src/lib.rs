@@ -27,7 +27,9 @@
 mod app;
 pub mod backend;
 pub mod local_server;
+pub mod local_time;
 pub mod local_tls;
+pub mod preview;
 pub mod state;
 pub mod views;
 

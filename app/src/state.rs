@@ -1,12 +1,14 @@
 //! Everything the UI shows, and how engine updates change it. Views read this; they never
 //! talk to the engine except by sending commands.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
 
 use conclave_client::link::LinkProgress;
 use conclave_client::{
-    ClientEvent, ConnectionState, ConversationId, ConversationSummary, Member, MessageId,
-    MessageState, OwnDevice, SecurityInfo, StoredMessage,
+    Annotations, ClientEvent, ConnectionState, ConversationId, ConversationSummary, Member,
+    MessageId, MessageState, OwnDevice, SecurityInfo, StoredMessage, UserName,
 };
 
 use crate::backend::{Command, PAGE, Update};
@@ -160,9 +162,31 @@ pub struct OpenConversation {
     pub requested: HashSet<usize>,
     /// Scroll to the newest message on the next frame.
     pub scroll_to_bottom: bool,
+    /// Reactions, read receipts and quoted replies of the loaded messages.
+    pub annotations: HashMap<MessageId, Annotations>,
+    /// The read mark when the conversation was opened: the "new messages" line goes above
+    /// the first message after it that someone else wrote.
+    pub read_mark: MessageId,
+    /// Scroll to this message on the next frame (a quoted reply was clicked).
+    pub jump_to: Option<MessageId>,
 }
 
 impl OpenConversation {
+    /// The page holding a loaded message.
+    pub fn page_of(&self, id: MessageId) -> Option<usize> {
+        self.pages
+            .iter()
+            .find(|(_, messages)| messages.iter().any(|m| m.id == id))
+            .map(|(page, _)| *page)
+    }
+
+    /// The row of a loaded message.
+    pub fn row_of(&self, id: MessageId) -> Option<usize> {
+        let page = self.page_of(id)?;
+        let index = self.pages[&page].iter().position(|m| m.id == id)?;
+        Some(page * PAGE + index)
+    }
+
     /// The message in row `row` (0 = oldest), if loaded.
     pub fn row(&self, row: usize) -> Option<&StoredMessage> {
         self.pages.get(&(row / PAGE))?.get(row % PAGE)
@@ -193,6 +217,42 @@ impl OpenConversation {
         }
         self.total += 1;
     }
+}
+
+/// An image attachment's preview.
+#[derive(Clone)]
+pub enum Preview {
+    /// Being fetched and decoded.
+    Loading,
+    /// Decoded, not yet uploaded to the GPU.
+    Decoded(Arc<egui::ColorImage>),
+    /// Ready to draw.
+    Texture(egui::TextureHandle),
+    /// Cannot be shown (the card still offers Save).
+    Failed(String),
+}
+
+impl std::fmt::Debug for Preview {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Preview::Loading => "Loading",
+            Preview::Decoded(_) => "Decoded",
+            Preview::Texture(_) => "Texture",
+            Preview::Failed(_) => "Failed",
+        })
+    }
+}
+
+/// What the compose box is doing besides writing a new message.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ComposeMode {
+    /// A new message.
+    #[default]
+    New,
+    /// Answering a message: its id, author and first line.
+    Reply(MessageId, String, String),
+    /// Editing one of the user's messages.
+    Edit(MessageId),
 }
 
 /// A dismissable notice.
@@ -265,6 +325,18 @@ pub struct AppState {
     pub security: Option<SecurityInfo>,
     /// The compose box.
     pub compose: String,
+    /// Replying or editing.
+    pub compose_mode: ComposeMode,
+    /// When this device last told the open conversation the user is typing.
+    pub typing_sent: Option<Instant>,
+    /// Who is typing where, and since when (shown for a few seconds).
+    pub typing: Vec<(ConversationId, UserName, Instant)>,
+    /// Image previews by message.
+    pub previews: HashMap<MessageId, Preview>,
+    /// The file being uploaded or saved: name, bytes done, total.
+    pub transfer: Option<(String, u64, u64)>,
+    /// How times are shown (the system's time zone).
+    pub time: crate::local_time::LocalTime,
     /// Dialogs and forms.
     pub forms: Forms,
     /// Search results (`None`: not searching).
@@ -302,6 +374,12 @@ impl Default for AppState {
             members: Vec::new(),
             security: None,
             compose: String::new(),
+            compose_mode: ComposeMode::New,
+            typing_sent: None,
+            typing: Vec::new(),
+            previews: HashMap::new(),
+            transfer: None,
+            time: crate::local_time::LocalTime::default(),
             forms: Forms::default(),
             search_results: None,
             notices: Vec::new(),
@@ -395,23 +473,54 @@ impl AppState {
                 conversation,
                 total,
             } => {
+                let read_mark = self
+                    .conversations
+                    .iter()
+                    .find(|c| c.conversation.id == conversation)
+                    .map_or(MessageId(i64::MAX), |c| c.conversation.last_read);
+                // Reopened in place (messages disappeared): keep the reading position.
+                let kept_mark = self
+                    .open
+                    .as_ref()
+                    .filter(|o| o.id == conversation)
+                    .map(|o| o.read_mark);
                 self.open = Some(OpenConversation {
                     id: conversation,
                     total,
                     pages: BTreeMap::new(),
                     requested: HashSet::new(),
-                    scroll_to_bottom: true,
+                    scroll_to_bottom: kept_mark.is_none(),
+                    annotations: HashMap::new(),
+                    read_mark: kept_mark.unwrap_or(read_mark),
+                    jump_to: None,
                 });
+                if kept_mark.is_none() {
+                    self.compose_mode = ComposeMode::New;
+                }
             }
             Update::Page {
                 conversation,
                 page,
                 messages,
+                annotations,
             } => {
                 if let Some(open) = self.open.as_mut().filter(|o| o.id == conversation) {
                     open.requested.remove(&page);
+                    for (m, a) in messages.iter().zip(annotations) {
+                        open.annotations.insert(m.id, a);
+                    }
                     open.pages.insert(page, messages);
                 }
+            }
+            Update::Image(message, image) => {
+                let preview = match image {
+                    Ok(image) => Preview::Decoded(image),
+                    Err(why) => Preview::Failed(why),
+                };
+                self.previews.insert(message, preview);
+            }
+            Update::Transfer { name, done, total } => {
+                self.transfer = (done < total).then_some((name, done, total));
             }
             Update::Members {
                 conversation,
@@ -445,9 +554,21 @@ impl AppState {
                         message.message.sender.user, message.message.body
                     ));
                 }
+                // Whoever wrote has stopped typing.
+                self.typing
+                    .retain(|(c, u, _)| !(*c == conversation && *u == message.message.sender.user));
                 if let Some(open) = self.open.as_mut().filter(|o| o.id == conversation) {
+                    let quotes = message.message.reply_to.is_some();
+                    let id = message.id;
                     open.push(message);
                     open.scroll_to_bottom = true;
+                    // The quote it shows comes with its page's annotations.
+                    if quotes
+                        && let Some(page) = open.page_of(id)
+                        && open.requested.insert(page)
+                    {
+                        next.push(Command::LoadPage(conversation, page));
+                    }
                 }
             }
             ClientEvent::MessageStateChanged {
@@ -482,6 +603,37 @@ impl AppState {
                  accept or decline it there"
             )),
             ClientEvent::Connection(state) => self.connection = state,
+            ClientEvent::MessageChanged {
+                conversation,
+                message,
+            } => {
+                if let Some(open) = self.open.as_mut().filter(|o| o.id == conversation)
+                    && let Some(page) = open.page_of(message)
+                    && open.requested.insert(page)
+                {
+                    next.push(Command::LoadPage(conversation, page));
+                }
+            }
+            ClientEvent::ReadReceipts { conversation } => {
+                // Receipts mark the newest messages: the last loaded page shows them.
+                if let Some(open) = self.open.as_mut().filter(|o| o.id == conversation)
+                    && let Some(&page) = open.pages.keys().next_back()
+                    && open.requested.insert(page)
+                {
+                    next.push(Command::LoadPage(conversation, page));
+                }
+            }
+            ClientEvent::MessagesRemoved { conversation, .. } => {
+                next.push(Command::RefreshConversations);
+                if open == Some(conversation) {
+                    next.push(Command::Open(conversation));
+                }
+            }
+            ClientEvent::Typing { conversation, user } => {
+                self.typing
+                    .retain(|(c, u, _)| !(*c == conversation && *u == user));
+                self.typing.push((conversation, user, Instant::now()));
+            }
             ClientEvent::DeviceRevoked => self.revoked = true,
             ClientEvent::Error { message } => self.notice(message),
             ClientEvent::ConversationLeft { conversation, .. } if open == Some(conversation) => {

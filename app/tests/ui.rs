@@ -225,7 +225,10 @@ fn onboarding_chat_invite_remove_search_leave() {
     type_into(&mut bob, "Message", "hi alice");
     click(&mut bob, "Send");
     wait_for_text(&mut alice, "hi alice");
-    step_until(&mut alice, "the sent mark", |h| shows(h, "alice · "));
+    // Sent, and read once bob's window showed it (his read receipt).
+    step_until(&mut alice, "the sent or read mark", |h| {
+        h.query_by_label("sent").is_some() || h.query_by_label("read").is_some()
+    });
 
     // Invite carol from the members panel; then remove her.
     type_into(&mut alice, "Invite user", "carol");
@@ -463,4 +466,163 @@ fn a_window_approves_a_new_device_from_its_devices_menu() {
     wait_for_text(&mut alice, "Linked desktop");
     let desktop = world.runtime.block_on(new_device).unwrap().unwrap();
     assert_eq!(desktop.me().to_string(), "alice/desktop");
+}
+
+/// The messenger around a message: a reply quoting it, reactions as chips, an edit and a
+/// delete from the context menu, "NAME is typing...", a file card and an image preview,
+/// and times in the user's time zone (UTC on hover).
+#[test]
+fn replies_reactions_edits_deletes_files_typing_and_local_times() {
+    let world = World::new();
+    let mut alice = world.app("alice");
+    // Times in a fixed zone five hours east of UTC.
+    alice
+        .state_mut()
+        .set_time_zone(jiff::tz::TimeZone::fixed(jiff::tz::offset(5)));
+    onboard(&mut alice, "alice");
+    let bob = world.client("bob");
+    click(&mut alice, "New conversation");
+    type_into(&mut alice, "Name", "Studio");
+    type_into(&mut alice, "Members (user names)", "bob");
+    click(&mut alice, "Create");
+    step_until(&mut alice, "the conversation to open", |h| {
+        h.state().state().open.is_some() && h.state().state().members.len() == 2
+    });
+    let run = |f: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>>| {
+        world.runtime.block_on(f)
+    };
+    let mut b = None;
+    run(Box::pin(async {
+        bob.sync().await.unwrap();
+        let id = bob.conversations().await.unwrap()[0].conversation.id;
+        bob.accept(id).await.unwrap();
+        bob.send_text(id, "the mockups are ready").await.unwrap();
+        b = Some(id);
+    }));
+    let b = b.unwrap();
+    present(&mut alice, "the mockups are ready");
+
+    // The time, in the zone, and UTC on hover.
+    let sent_at = run_value(&world, bob.history(b, None, 1))
+        .remove(0)
+        .message
+        .sent_at;
+    let local = jiff::Timestamp::from_millisecond(sent_at)
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(5)))
+        .strftime("%H:%M")
+        .to_string();
+    assert!(
+        alice.query_all_by_label(&local).next().is_some(),
+        "local time {local} shown"
+    );
+    assert_ne!(local, conclave_client::display::clock(sent_at), "not UTC");
+
+    // Reply from the context menu.
+    alice
+        .get_by_label("the mockups are ready")
+        .click_secondary();
+    alice.step();
+    click(&mut alice, "Reply");
+    wait_for_text(&mut alice, "Replying to bob");
+    type_into(&mut alice, "Message", "they look great");
+    alice.key_press(egui::Key::Enter);
+    alice.step();
+    wait_for_text(&mut alice, "> bob: the mockups are ready");
+    run(Box::pin(async {
+        bob.sync().await.unwrap();
+    }));
+    let history = run_value(&world, bob.history(b, None, 10));
+    let reply = history
+        .iter()
+        .find(|m| m.message.body == "they look great")
+        .unwrap();
+    let notes = run_value(&world, bob.annotations(b, std::slice::from_ref(reply)));
+    assert!(matches!(
+        notes[0].reply,
+        Some(conclave_client::Quote::Message { .. })
+    ));
+
+    // A reaction from the menu, and one from bob: chips under the bubbles.
+    alice
+        .get_by_label("the mockups are ready")
+        .click_secondary();
+    alice.step();
+    click(&mut alice, "👍");
+    wait_for_text(&mut alice, "👍 1");
+    run(Box::pin(async {
+        bob.react(b, reply.id, "🎉").await.unwrap();
+    }));
+    wait_for_text(&mut alice, "🎉 1");
+
+    // An edit, then a delete, of alice's own reply.
+    alice.get_by_label("they look great").click_secondary();
+    alice.step();
+    click(&mut alice, "Edit");
+    wait_for_text(&mut alice, "Editing your message");
+    present(&mut alice, "Message");
+    alice.get_by_label("Message").focus();
+    alice.step();
+    alice.key_press(egui::Key::End);
+    alice.step();
+    alice.get_by_label("Message").type_text(", truly");
+    alice.step();
+    click(&mut alice, "Save");
+    present(&mut alice, "they look great, truly");
+    wait_for_text(&mut alice, "edited");
+    run(Box::pin(async {
+        bob.sync().await.unwrap();
+    }));
+    let edited = run_value(&world, bob.message(reply.id)).unwrap();
+    assert_eq!(edited.message.body, "they look great, truly");
+    alice
+        .get_by_label("they look great, truly")
+        .click_secondary();
+    alice.step();
+    click(&mut alice, "Delete for everyone");
+    wait_for_text(&mut alice, "This message was deleted");
+    run(Box::pin(async {
+        bob.sync().await.unwrap();
+    }));
+    assert!(
+        run_value(&world, bob.message(reply.id))
+            .unwrap()
+            .deleted_at
+            .is_some()
+    );
+
+    // Typing.
+    run(Box::pin(async {
+        bob.send_typing(b).await.unwrap();
+    }));
+    wait_for_text(&mut alice, "bob is typing...");
+
+    // A file card, and an image with its preview.
+    let notes_path = world.dir.path().join("notes.txt");
+    std::fs::write(&notes_path, "the brief").unwrap();
+    let image_path = world.dir.path().join("sketch.png");
+    image::RgbaImage::from_pixel(64, 32, image::Rgba([30, 200, 90, 255]))
+        .save(&image_path)
+        .unwrap();
+    run(Box::pin(async {
+        bob.send_file(b, &notes_path, |_, _| {}).await.unwrap();
+        bob.send_file(b, &image_path, |_, _| {}).await.unwrap();
+    }));
+    wait_for_text(&mut alice, "File: notes.txt");
+    wait_for_text(&mut alice, "File: sketch.png");
+    assert!(alice.query_all_by_label("Save").count() >= 2);
+    step_until(&mut alice, "the image preview", |h| {
+        h.state()
+            .state()
+            .previews
+            .values()
+            .any(|p| matches!(p, conclave_app::state::Preview::Texture(t) if t.size() == [64, 32]))
+    });
+}
+
+fn run_value<T>(
+    world: &World,
+    f: impl std::future::Future<Output = conclave_client::Result<T>>,
+) -> T {
+    world.runtime.block_on(f).unwrap()
 }

@@ -83,7 +83,9 @@ pub fn check(path: &std::path::Path, report: &mut FileReport) -> Result<(), Stri
         report.cases += 1;
         match run(v) {
             Ok(()) => report.passed += 1,
-            Err(e) => report.failures.push(format!("case {i} ({}): {e}", v.description)),
+            Err(e) => report
+                .failures
+                .push(format!("case {i} ({}): {e}", v.description)),
         }
     }
     Ok(())
@@ -94,10 +96,17 @@ pub fn run(v: &ContentVector) -> Result<(), String> {
     let (id, message) = conclave_content::read(&v.encoded, &v.sender_user, &v.group_id)
         .map_err(|e| e.to_string())?;
     if id.0.as_slice() != v.message_id.as_slice() {
-        return Err(format!("message id {} expected", hex::encode(&v.message_id)));
+        return Err(format!(
+            "message id {} expected",
+            hex::encode(&v.message_id)
+        ));
     }
     if meaning(&message) != v.meaning {
-        return Err(format!("means {}, expected {}", meaning(&message), v.meaning));
+        return Err(format!(
+            "means {}, expected {}",
+            meaning(&message),
+            v.meaning
+        ));
     }
     let salt = MimiContent::decode(&v.encoded)
         .map_err(|e| e.to_string())?
@@ -128,20 +137,78 @@ pub fn vectors() -> Vec<ContentVector> {
         filename: "photo.png".into(),
     };
     let cases: Vec<(&str, Option<Expiration>, Body)> = vec![
-        ("text", None, Body::Text { text: "Hello, **world**".into(), reply_to: None }),
-        ("reply", None, Body::Text { text: "Agreed".into(), reply_to: Some(original) }),
-        ("reaction", None, Body::Reaction { to: original, emoji: "\u{2764}\u{fe0f}".into() }),
-        ("reaction removed", None, Body::Unreact { reaction, to: Some(original) }),
-        ("edit", None, Body::Edit { target: original, text: "Hello, world!".into() }),
+        (
+            "text",
+            None,
+            Body::Text {
+                text: "Hello, **world**".into(),
+                reply_to: None,
+            },
+        ),
+        (
+            "reply",
+            None,
+            Body::Text {
+                text: "Agreed".into(),
+                reply_to: Some(original),
+            },
+        ),
+        (
+            "reaction",
+            None,
+            Body::Reaction {
+                to: original,
+                emoji: "\u{2764}\u{fe0f}".into(),
+            },
+        ),
+        (
+            "reaction removed",
+            None,
+            Body::Unreact {
+                reaction,
+                to: Some(original),
+            },
+        ),
+        (
+            "edit",
+            None,
+            Body::Edit {
+                target: original,
+                text: "Hello, world!".into(),
+            },
+        ),
         ("delete", None, Body::Delete { target: original }),
-        ("read receipt", None, Body::Read { messages: vec![original] }),
-        ("disappearing timer: one day", None, Body::Timer { seconds: 86_400 }),
+        (
+            "read receipt",
+            None,
+            Body::Read {
+                messages: vec![original],
+            },
+        ),
+        (
+            "disappearing timer: one day",
+            None,
+            Body::Timer { seconds: 86_400 },
+        ),
         ("typing", None, Body::Typing),
-        ("attachment", None, Body::Attachment { reply_to: None, file: Box::new(file) }),
+        (
+            "attachment",
+            None,
+            Body::Attachment {
+                reply_to: None,
+                file: Box::new(file),
+            },
+        ),
         (
             "disappearing text",
-            Some(Expiration { relative: false, time: 1_800_000_000 }),
-            Body::Text { text: "gone soon".into(), reply_to: None },
+            Some(Expiration {
+                relative: false,
+                time: 1_800_000_000,
+            }),
+            Body::Text {
+                text: "gone soon".into(),
+                reply_to: None,
+            },
         ),
     ];
     cases

@@ -303,7 +303,10 @@ pub fn write_all(out: &Path) -> Result<Vec<PathBuf>, String> {
     let content = serde_json::to_value(crate::content::vectors()).map_err(|e| e.to_string())?;
     let mut all = Vec::new();
     for (name, vectors) in files {
-        all.push((name, serde_json::to_value(&vectors).map_err(|e| e.to_string())?));
+        all.push((
+            name,
+            serde_json::to_value(&vectors).map_err(|e| e.to_string())?,
+        ));
     }
     all.push(("conclave-mimi-content.json", content));
     let mut written = Vec::new();

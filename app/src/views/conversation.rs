@@ -1,37 +1,33 @@
 //! The open conversation: its history as virtualised rows (only visible rows are laid out,
-//! and only their pages loaded), the compose box, and search results.
+//! and only their pages loaded), who is typing, the compose box (replying, editing, files
+//! dropped on the window), and search results.
 
-use conclave_client::display::{clock, date, day};
-use conclave_client::{ConversationId, MessageKind, MessageState, StoredMessage};
+use std::time::{Duration, Instant};
+
+use std::collections::HashMap;
+
+use conclave_client::{ConversationId, MessageId, StoredMessage};
 
 use crate::backend::{Command, PAGE};
-use crate::state::AppState;
+use crate::local_time::LocalTime;
+use crate::state::{AppState, ComposeMode, OpenConversation, Preview};
+use crate::views::message::{self, LINE, RowContext};
 
-/// Height of a row's header line (sender, time, state).
-const HEADER: f32 = 17.0;
-/// Height of one line of message text.
-const LINE: f32 = 19.0;
-/// Gap below each row.
-const GAP: f32 = 6.0;
-/// Longer messages show this many lines (the whole text on hover).
-const MAX_LINES: usize = 12;
-/// A narrow estimate of a character's width in the body font, so that estimated line counts
-/// err towards too many (a little blank space) rather than too few (clipped text).
-const CHAR_WIDTH: f32 = 6.2;
-/// Height of a row not loaded yet (and of a one-line message).
-pub const ROW_HEIGHT: f32 = HEADER + LINE + GAP;
-
-/// A row's height, from its text's estimated wrapped line count. Estimated, not measured:
-/// laying out 100,000 texts to scroll through them would cost far more than a frame.
-fn row_height(message: &StoredMessage, chars_per_line: usize) -> f32 {
-    let lines: usize = message
-        .message
-        .body
-        .split('\n')
-        .map(|line| line.chars().count().div_ceil(chars_per_line).max(1))
-        .sum();
-    HEADER + LINE * lines.clamp(1, MAX_LINES) as f32 + GAP
-}
+/// Height of a row not loaded yet.
+pub const ROW_HEIGHT: f32 = message::HEADER + LINE + message::GAP + 12.0;
+/// How long "NAME is typing..." shows after the last notification.
+const TYPING_SHOWN: Duration = Duration::from_secs(6);
+/// How often the app tells the others the user is typing.
+const TYPING_EVERY: Duration = Duration::from_secs(4);
+/// The disappearing-message timers offered.
+const TIMERS: [(u32, &str); 6] = [
+    (0, "Off"),
+    (30, "30 seconds"),
+    (300, "5 minutes"),
+    (3600, "1 hour"),
+    (86_400, "1 day"),
+    (604_800, "1 week"),
+];
 
 /// Draws the open conversation (or a hint when none is open).
 pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>) {
@@ -42,31 +38,130 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
         return;
     };
     let left = summary.conversation.left_at.is_some();
-    ui.heading(&summary.conversation.name);
+    let id = summary.conversation.id;
+    ui.horizontal(|ui| {
+        ui.heading(&summary.conversation.name);
+        if !left && !summary.conversation.request {
+            ui.add_space(16.0);
+            let current = summary.conversation.disappear_after;
+            let name = TIMERS.iter().find(|(s, _)| *s == current).map_or_else(
+                || conclave_client::display::duration(u64::from(current)),
+                |(_, n)| (*n).to_owned(),
+            );
+            egui::ComboBox::from_label("Disappearing messages")
+                .selected_text(name)
+                .show_ui(ui, |ui| {
+                    for (seconds, label) in TIMERS {
+                        if ui.selectable_label(seconds == current, label).clicked()
+                            && seconds != current
+                        {
+                            commands.push(Command::Disappear(id, seconds));
+                        }
+                    }
+                });
+        }
+    });
     ui.separator();
 
-    let compose_height = 70.0;
+    let compose_height = 96.0;
     let history_height = (ui.available_height() - compose_height).max(80.0);
     ui.allocate_ui(egui::vec2(ui.available_width(), history_height), |ui| {
         history(ui, state, commands);
     });
+    typing_line(ui, state, id);
+    if let Some((name, done, total)) = &state.transfer {
+        ui.add(
+            egui::ProgressBar::new(*done as f32 / (*total).max(1) as f32).text(format!(
+                "{name}: {} of {}",
+                message::human_size(*done),
+                message::human_size(*total)
+            )),
+        );
+    }
     ui.separator();
     if left {
         ui.weak("You are no longer a member of this conversation. Its history stays here.");
     } else if summary.conversation.request {
-        request(ui, summary.conversation.id, commands);
+        request(ui, id, commands);
     } else {
+        dropped_files(ui, id, commands);
         compose(ui, state, commands);
     }
 }
 
+fn typing_line(ui: &mut egui::Ui, state: &mut AppState, conversation: ConversationId) {
+    state
+        .typing
+        .retain(|(_, _, at)| at.elapsed() < TYPING_SHOWN);
+    let typing: Vec<String> = state
+        .typing
+        .iter()
+        .filter(|(c, _, _)| *c == conversation)
+        .map(|(_, user, _)| user.to_string())
+        .collect();
+    if typing.is_empty() {
+        ui.add_space(LINE);
+    } else {
+        let who = typing.join(", ");
+        let verb = if typing.len() == 1 { "is" } else { "are" };
+        ui.weak(format!("{who} {verb} typing..."));
+        // Repaint to take the line away when it is stale.
+        ui.ctx().request_repaint_after(Duration::from_secs(1));
+    }
+}
+
+/// Files dropped on the window are sent to the open conversation.
+fn dropped_files(ui: &mut egui::Ui, conversation: ConversationId, commands: &mut Vec<Command>) {
+    let dropped = ui.ctx().input(|i| i.raw.dropped_files.clone());
+    for file in dropped {
+        let path = file.path();
+        if !path.as_os_str().is_empty() {
+            commands.push(Command::SendFile(conversation, path.to_path_buf()));
+        }
+    }
+    if ui.ctx().input(|i| !i.raw.hovered_files.is_empty()) {
+        ui.colored_label(ui.visuals().warn_fg_color, "Drop to send the file here");
+    }
+}
+
+/// What a row shows besides its message: its annotations and preview, and whether a day or
+/// the unread messages start with it.
+fn row_context<'a>(
+    open: &'a OpenConversation,
+    previews: &'a HashMap<MessageId, Preview>,
+    time: &LocalTime,
+    row: usize,
+    m: &StoredMessage,
+) -> RowContext<'a> {
+    let previous = row.checked_sub(1).and_then(|r| open.row(r));
+    RowContext {
+        annotations: open.annotations.get(&m.id),
+        preview: previews.get(&m.id),
+        first_unread: m.id > open.read_mark
+            && !m.message.outgoing
+            && previous.is_some_and(|p| p.id <= open.read_mark || p.message.outgoing),
+        new_day: previous
+            .is_none_or(|p| time.day(p.message.sent_at) != time.day(m.message.sent_at)),
+    }
+}
+
 fn history(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>) {
+    let me = state.me.split('/').next().unwrap_or_default().to_owned();
+    let ctx = ui.ctx().clone();
     let Some(open) = state.open.as_mut() else {
         return;
     };
     let total = open.total as usize;
     let width = ui.available_width();
-    let chars_per_line = ((width - 16.0) / CHAR_WIDTH).max(8.0) as usize;
+    let time = &state.time;
+    // Decoded previews go to the GPU once.
+    for preview in state.previews.values_mut() {
+        if let Preview::Decoded(image) = preview {
+            let texture = ctx.load_texture("attachment", (**image).clone(), Default::default());
+            *preview = Preview::Texture(texture);
+        }
+    }
+    let previews = &state.previews;
     // Where each page starts: loaded pages by their rows' heights, others as plain rows.
     let pages = total.div_ceil(PAGE);
     let mut page_top = Vec::with_capacity(pages + 1);
@@ -78,7 +173,14 @@ fn history(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>)
             Some(messages) => {
                 messages
                     .iter()
-                    .map(|m| row_height(m, chars_per_line))
+                    .enumerate()
+                    .map(|(i, m)| {
+                        message::row_height(
+                            m,
+                            &row_context(open, previews, time, page * PAGE + i, m),
+                            width,
+                        )
+                    })
                     .sum::<f32>()
                     + rows.saturating_sub(messages.len()) as f32 * ROW_HEIGHT
             }
@@ -94,7 +196,22 @@ fn history(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>)
         area = area.vertical_scroll_offset(content);
         open.scroll_to_bottom = false;
     }
+    if let Some(target) = open.jump_to.take()
+        && let Some(row) = open.row_of(target)
+    {
+        let page = row / PAGE;
+        let mut y = page_top[page];
+        for r in page * PAGE..row {
+            y += open.row(r).map_or(ROW_HEIGHT, |m| {
+                message::row_height(m, &row_context(open, previews, time, r, m), width)
+            });
+        }
+        area = area.vertical_scroll_offset(y);
+    }
     let mut newest_shown = None;
+    let mut images = Vec::new();
+    let mut mode = std::mem::take(&mut state.compose_mode);
+    let mut jump_to = None;
     area.show_viewport(ui, |ui, viewport| {
         ui.set_height(content);
         let origin = ui.max_rect().min;
@@ -103,87 +220,67 @@ fn history(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>)
         let mut y = page_top.get(first_page).copied().unwrap_or(content);
         let mut row = first_page * PAGE;
         while row < total && y < viewport.max.y {
-            let message = open.row(row);
-            let height = message.map_or(ROW_HEIGHT, |m| row_height(m, chars_per_line));
+            let Some(m) = open.row(row) else {
+                if y + ROW_HEIGHT > viewport.min.y {
+                    let page = row / PAGE;
+                    if open.requested.insert(page) {
+                        commands.push(Command::LoadPage(open.id, page));
+                    }
+                    let rect = egui::Rect::from_min_size(
+                        origin + egui::vec2(0.0, y),
+                        egui::vec2(width, ROW_HEIGHT),
+                    );
+                    ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
+                        ui.weak("...");
+                    });
+                }
+                y += ROW_HEIGHT;
+                row += 1;
+                continue;
+            };
+            let context = row_context(open, previews, time, row, m);
+            let height = message::row_height(m, &context, width);
             if y + height > viewport.min.y {
                 let rect = egui::Rect::from_min_size(
                     origin + egui::vec2(0.0, y),
                     egui::vec2(width, height),
                 );
-                match message {
-                    Some(message) => {
-                        let new_day = row == 0
-                            || open.row(row - 1).is_some_and(|prev| {
-                                day(prev.message.sent_at) != day(message.message.sent_at)
-                            });
-                        newest_shown = newest_shown.max(Some(message.id));
-                        ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
-                            ui.set_clip_rect(rect.intersect(ui.clip_rect()));
-                            message_row(ui, message, new_day);
-                        });
-                    }
-                    None => {
-                        let page = row / PAGE;
-                        if open.requested.insert(page) {
-                            commands.push(Command::LoadPage(open.id, page));
-                        }
-                        ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
-                            ui.weak("...");
-                        });
-                    }
+                newest_shown = newest_shown.max(Some(m.id));
+                if message::is_image(m) && context.preview.is_none() {
+                    images.push(m.id);
                 }
+                ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
+                    ui.set_clip_rect(rect.intersect(ui.clip_rect()));
+                    message::show(
+                        ui,
+                        m,
+                        &context,
+                        &me,
+                        time,
+                        &mut mode,
+                        &mut jump_to,
+                        commands,
+                    );
+                });
             }
             y += height;
             row += 1;
         }
     });
-    // What was on screen is read.
-    if let (Some(newest), Some(summary)) = (newest_shown, state.open_summary())
+    open.jump_to = jump_to;
+    state.compose_mode = mode;
+    for image in images {
+        state.previews.insert(image, Preview::Loading);
+        commands.push(Command::LoadImage(image));
+    }
+    // What was on screen, with the window focused, is read.
+    let focused = ui.ctx().input(|i| i.focused);
+    if let (Some(newest), Some(summary), true) = (newest_shown, state.open_summary(), focused)
         && summary.unread > 0
         && newest > summary.conversation.last_read
     {
         commands.push(Command::MarkRead(summary.conversation.id, newest));
     }
-}
-
-fn message_row(ui: &mut egui::Ui, message: &StoredMessage, new_day: bool) {
-    let m = &message.message;
-    ui.vertical(|ui| {
-        ui.spacing_mut().item_spacing.y = 2.0;
-        ui.horizontal(|ui| {
-            if new_day {
-                ui.label(egui::RichText::new(date(m.sent_at)).small().strong());
-            }
-            let state = match m.state {
-                MessageState::Pending => " · pending",
-                MessageState::Sent => " · sent",
-                MessageState::Failed => " · failed",
-                MessageState::Received => "",
-            };
-            ui.label(
-                egui::RichText::new(format!(
-                    "{} · {} UTC{state}",
-                    m.sender.user,
-                    clock(m.sent_at)
-                ))
-                .small()
-                .weak(),
-            );
-        });
-        let body = match m.kind {
-            MessageKind::Text => egui::RichText::new(&m.body),
-            MessageKind::Event => egui::RichText::new(&m.body).italics().weak(),
-            MessageKind::Unsupported | MessageKind::Attachment => {
-                egui::RichText::new(&m.body).italics()
-            }
-        };
-        let body = if m.state == MessageState::Failed {
-            body.color(ui.visuals().error_fg_color)
-        } else {
-            body
-        };
-        ui.add(egui::Label::new(body).wrap()).on_hover_text(&m.body);
-    });
 }
 
 /// An invitation from someone new: nothing is sent to it until the user says yes.
@@ -206,6 +303,34 @@ fn compose(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>)
     let Some(id) = state.open.as_ref().map(|o| o.id) else {
         return;
     };
+    match state.compose_mode.clone() {
+        ComposeMode::New => {}
+        ComposeMode::Reply(_, user, line) => {
+            ui.horizontal(|ui| {
+                ui.weak(format!("Replying to {user}: {line}"));
+                if ui.small_button("Cancel reply").clicked() {
+                    state.compose_mode = ComposeMode::New;
+                }
+            });
+        }
+        ComposeMode::Edit(message) => {
+            ui.horizontal(|ui| {
+                ui.weak("Editing your message");
+                if ui.small_button("Cancel edit").clicked() {
+                    state.compose_mode = ComposeMode::New;
+                    state.compose.clear();
+                }
+            });
+            if state.compose.is_empty()
+                && let Some(m) = state
+                    .open
+                    .as_ref()
+                    .and_then(|o| o.pages.values().flatten().find(|m| m.id == message))
+            {
+                state.compose = m.message.body.clone();
+            }
+        }
+    }
     let compose_id = ui.make_persistent_id("compose");
     // Enter sends, Shift+Enter starts a new line: take Enter before the text box sees it.
     let send_now = ui.memory(|m| m.has_focus(compose_id))
@@ -218,13 +343,33 @@ fn compose(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>)
                     .id(compose_id)
                     .desired_rows(2)
                     .desired_width(ui.available_width() - 70.0)
-                    .hint_text("Enter sends, Shift+Enter for a new line"),
+                    .hint_text("Enter sends, Shift+Enter for a new line; drop a file to send it"),
             )
             .labelled_by(label.id);
-        let clicked = ui.button("Send").clicked();
+        if field.changed()
+            && !state.compose.is_empty()
+            && state
+                .typing_sent
+                .is_none_or(|at| at.elapsed() >= TYPING_EVERY)
+        {
+            state.typing_sent = Some(Instant::now());
+            commands.push(Command::Typing(id));
+        }
+        let action = if matches!(state.compose_mode, ComposeMode::Edit(_)) {
+            "Save"
+        } else {
+            "Send"
+        };
+        let clicked = ui.button(action).clicked();
         if (send_now || clicked) && !state.compose.trim().is_empty() {
-            commands.push(Command::Send(id, state.compose.trim_end().to_owned()));
+            let text = state.compose.trim_end().to_owned();
+            commands.push(match std::mem::take(&mut state.compose_mode) {
+                ComposeMode::New => Command::Send(id, text, None),
+                ComposeMode::Reply(to, _, _) => Command::Send(id, text, Some(to)),
+                ComposeMode::Edit(message) => Command::Edit(id, message, text),
+            });
             state.compose.clear();
+            state.typing_sent = None;
             field.request_focus();
         }
     });
@@ -254,44 +399,4 @@ pub fn search_results(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Ve
             }
         }
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use conclave_client::{ConversationId, MessageId, NewMessage};
-    use conclave_protocol::{DeviceId, MemberId, UserName};
-
-    fn message(body: &str) -> StoredMessage {
-        StoredMessage {
-            id: MessageId(1),
-            message: NewMessage {
-                conversation: ConversationId(1),
-                uid: vec![1],
-                sender: MemberId::new(UserName::new("a").unwrap(), DeviceId::new("d").unwrap()),
-                sent_at: 0,
-                received_at: None,
-                body: body.into(),
-                state: MessageState::Sent,
-                server_seq: None,
-                outgoing: true,
-                kind: MessageKind::Text,
-                reply_to: None,
-                expires_at: None,
-                attachment: None,
-            },
-            edited_at: None,
-            deleted_at: None,
-        }
-    }
-
-    #[test]
-    fn rows_grow_with_their_text_up_to_a_limit() {
-        let one = row_height(&message("short"), 40);
-        assert_eq!(one, ROW_HEIGHT);
-        assert_eq!(row_height(&message(&"x".repeat(81)), 40), one + 2.0 * LINE);
-        assert_eq!(row_height(&message("a\nb\n\nc"), 40), one + 3.0 * LINE);
-        let capped = HEADER + LINE * MAX_LINES as f32 + GAP;
-        assert_eq!(row_height(&message(&"x".repeat(10_000)), 40), capped);
-    }
 }

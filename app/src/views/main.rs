@@ -5,6 +5,13 @@ use conclave_client::ConnectionState;
 use conclave_client::display::digit_groups;
 
 use crate::backend::Command;
+
+/// Now, in ms since the Unix epoch.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
 use crate::local_server::LocalServerState;
 use crate::state::AppState;
 use crate::views::{conversation, devices, members};
@@ -140,19 +147,48 @@ fn conversation_list(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec
         if state.conversations.is_empty() {
             ui.weak("No conversations yet.");
         }
+        let today = state.time.day(now_ms());
         for summary in &state.conversations {
             let c = &summary.conversation;
             let mut title = c.name.clone();
-            if summary.unread > 0 {
-                title.push_str(&format!("  ({})", summary.unread));
-            }
             if c.left_at.is_some() {
                 title.push_str("  (left)");
             }
             let selected = open == Some(c.id);
-            let response = ui.selectable_label(selected, egui::RichText::new(title).strong());
+            let response = ui
+                .horizontal(|ui| {
+                    let response =
+                        ui.selectable_label(selected, egui::RichText::new(title).strong());
+                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                        if summary.unread > 0 {
+                            let badge = egui::RichText::new(format!(" {} ", summary.unread))
+                                .small()
+                                .strong()
+                                .color(egui::Color32::WHITE)
+                                .background_color(egui::Color32::from_rgb(40, 120, 200));
+                            ui.label(badge)
+                                .on_hover_text(format!("{} unread", summary.unread));
+                        }
+                        if let Some(last) = &summary.last_message {
+                            let at = last.message.sent_at;
+                            let when = if state.time.day(at) == today {
+                                state.time.clock(at)
+                            } else {
+                                state.time.date(at)
+                            };
+                            ui.weak(when);
+                        }
+                    });
+                    response
+                })
+                .inner;
             if let Some(last) = &summary.last_message {
-                let preview: String = last.message.body.chars().take(60).collect();
+                let body = if last.deleted_at.is_some() {
+                    "message deleted"
+                } else {
+                    &last.message.body
+                };
+                let preview: String = body.chars().take(60).collect();
                 ui.weak(format!("{}: {preview}", last.message.sender.user));
             }
             ui.add_space(4.0);

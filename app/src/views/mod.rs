@@ -5,5 +5,6 @@ pub mod conversation;
 pub mod devices;
 pub mod main;
 pub mod members;
+pub mod message;
 pub mod onboarding;
 pub mod unlock;

@@ -8,7 +8,9 @@
 
 use conclave_storage::{ConversationId, MessageId, MessageVersion};
 
-use crate::engine::{Action, Annotations, RECEIPTS, mark_read, queue_action, sweep_expired};
+use crate::engine::{
+    Action, Annotations, RECEIPTS, check_writable, mark_read, queue_action, sweep_expired,
+};
 use crate::{Client, ClientError, Result};
 
 impl Client {
@@ -112,6 +114,28 @@ impl Client {
             self.flush().await?;
         }
         Ok(())
+    }
+
+    /// Tells the others the user is typing: sent now if the server takes it, else dropped;
+    /// never stored, here or there. Callers send it at most every few seconds while the
+    /// user types (the app: every 4 s).
+    pub async fn send_typing(&self, conversation: ConversationId) -> Result<()> {
+        let inner = self.inner();
+        check_writable(&inner.store, conversation)?;
+        let group = inner.read.conversation(conversation)?.group_id;
+        let message = conclave_content::Message {
+            sent_at: Some(crate::engine::now_ms()),
+            expires: None,
+            body: conclave_content::Body::Typing,
+        };
+        let (_, bytes) =
+            conclave_content::write(&message, self.me().user.as_str(), group.as_bytes());
+        inner
+            .engine
+            .lock()
+            .await
+            .send_ephemeral(conversation, &bytes)
+            .await
     }
 
     /// Turns read receipts on or off: off, none are sent and none are shown.

@@ -447,3 +447,35 @@ async fn texts_and_events(client: &Client, conversation: ConversationId) -> Vec<
         .map(|m| format!("{}: {}", m.message.sender.user, m.message.body))
         .collect()
 }
+
+/// Typing notifications arrive as an event and are stored nowhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_is_shown_and_never_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let alice = client(dir.path(), "alice", &server).await;
+    let bob = client(dir.path(), "bob", &server).await;
+    let (a, theirs) = start_conversation(&alice, "Chat", &[&bob]).await;
+    let b = theirs[0];
+    let before = (
+        alice.message_count(a).await.unwrap(),
+        bob.message_count(b).await.unwrap(),
+    );
+    let mut events = bob.subscribe();
+    alice.send_typing(a).await.unwrap();
+    bob.sync().await.unwrap();
+    let typing = wait_for(&mut events, |e| matches!(e, ClientEvent::Typing { .. })).await;
+    assert_eq!(
+        typing,
+        ClientEvent::Typing {
+            conversation: b,
+            user: user("alice")
+        }
+    );
+    let after = (
+        alice.message_count(a).await.unwrap(),
+        bob.message_count(b).await.unwrap(),
+    );
+    assert_eq!(before, after);
+    server.stop().await;
+}

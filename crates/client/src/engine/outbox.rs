@@ -139,43 +139,13 @@ impl Engine {
         conversation: ConversationId,
         message: Option<MessageId>,
     ) -> Result<std::result::Result<Envelope, MessageState>> {
-        let identity = self.identity.clone();
-        let mut store = self.store.lock();
-        let mut tx = store.transaction()?;
-        let c = tx.conversation(conversation)?;
-        let settled = if c.left_at.is_some() {
-            Some(MessageState::Failed)
-        } else {
-            let g = tx.group(&c.group_id)?;
-            let recipients = other_members(g.group, &identity)?;
-            if recipients.is_empty() {
-                Some(MessageState::Sent)
-            } else {
-                let ciphertext = match g.group.encrypt(&g.provider, &identity, &entry.payload) {
-                    Ok(c) => c,
-                    // A commit of ours awaits the server's verdict; the next sync settles it.
-                    Err(MlsError::CommitPending) => {
-                        return Err(ClientError::Offline {
-                            server: self.ds.base().to_owned(),
-                            reason: "a commit is still pending".into(),
-                        });
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                let epoch = g.group.epoch();
-                tx.commit()?;
-                return Ok(Ok(Envelope {
-                    group_id: c.group_id.as_bytes().to_vec().into(),
-                    epoch,
-                    kind: WireKind::Application,
-                    recipients,
-                    message: ciphertext.into(),
-                    welcome: None,
-                    removed: Vec::new(),
-                }));
-            }
+        let state = match self.seal(conversation, &entry.payload)? {
+            Sealed::Ready(envelope) => return Ok(Ok(envelope)),
+            Sealed::Left => MessageState::Failed,
+            Sealed::Alone => MessageState::Sent,
         };
-        let state = settled.unwrap_or(MessageState::Failed);
+        let mut store = self.store.lock();
+        let tx = store.transaction()?;
         settle(&tx, message, state)?;
         tx.outbox_done(entry.id)?;
         tx.commit()?;
@@ -187,6 +157,58 @@ impl Engine {
             }]);
         }
         Ok(Err(state))
+    }
+
+    /// Sends content that is worth nothing later (typing): encrypted and sent now, or, when
+    /// the server cannot take it at once, dropped. Never stored.
+    pub(crate) async fn send_ephemeral(
+        &mut self,
+        conversation: ConversationId,
+        payload: &[u8],
+    ) -> Result<()> {
+        if let Sealed::Ready(envelope) = self.seal(conversation, payload)? {
+            // A stale epoch or an unreachable server: the moment has passed.
+            let _ = self.ds.send(&envelope).await;
+        }
+        Ok(())
+    }
+
+    /// Encrypts `payload` for the conversation's other members, committing the ratchet step.
+    fn seal(&mut self, conversation: ConversationId, payload: &[u8]) -> Result<Sealed> {
+        let identity = self.identity.clone();
+        let mut store = self.store.lock();
+        let mut tx = store.transaction()?;
+        let c = tx.conversation(conversation)?;
+        if c.left_at.is_some() {
+            return Ok(Sealed::Left);
+        }
+        let g = tx.group(&c.group_id)?;
+        let recipients = other_members(g.group, &identity)?;
+        if recipients.is_empty() {
+            return Ok(Sealed::Alone);
+        }
+        let ciphertext = match g.group.encrypt(&g.provider, &identity, payload) {
+            Ok(c) => c,
+            // A commit of ours awaits the server's verdict; the next sync settles it.
+            Err(MlsError::CommitPending) => {
+                return Err(ClientError::Offline {
+                    server: self.ds.base().to_owned(),
+                    reason: "a commit is still pending".into(),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let epoch = g.group.epoch();
+        tx.commit()?;
+        Ok(Sealed::Ready(Envelope {
+            group_id: c.group_id.as_bytes().to_vec().into(),
+            epoch,
+            kind: WireKind::Application,
+            recipients,
+            message: ciphertext.into(),
+            welcome: None,
+            removed: Vec::new(),
+        }))
     }
 
     fn backoff(&self, attempts: u32) -> Duration {
@@ -205,4 +227,13 @@ fn settle(
         tx.set_message_state(message, state, None)?;
     }
     Ok(())
+}
+
+/// An application message encrypted for the conversation's members, or why there is none.
+enum Sealed {
+    Ready(Envelope),
+    /// This device left the conversation.
+    Left,
+    /// Nobody else is in it.
+    Alone,
 }
