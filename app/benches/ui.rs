@@ -1,5 +1,5 @@
 //! Headless UI benchmark (egui_kittest, no display): a conversation of 100,000 stored
-//! messages, from the click that opens it to the first frame that shows its newest rows, and
+//! messages (two people, replies, reactions and image attachments mixed in), from the click that opens it to the first frame that shows its newest rows, and
 //! the frame time while scrolling through it. Frames here are egui's CPU work (layout,
 //! tessellation input); painting is the GPU's.
 //!
@@ -8,9 +8,13 @@
 use std::time::{Duration, Instant};
 
 use conclave_app::{AppConfig, ConclaveApp};
-use conclave_client::{Client, ClientConfig, MessageKind, MessageState};
+use conclave_client::{
+    Client, ClientConfig, MessageKind, MessageState, ProfileKey, ProfileSecret,
+};
 use conclave_delivery::{Config, Server};
-use conclave_storage::{NewMessage, Store};
+use conclave_client::content::ExternalPart;
+use conclave_protocol::{DeviceId, MemberId, UserName};
+use conclave_storage::{NewMessage, Reaction, Store};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
@@ -35,9 +39,12 @@ fn main() {
             .await
             .unwrap()
     });
+    // A raw key, as the app's tests use: no passphrase screen, no Argon2 per open.
+    let secret = ProfileSecret::Key(ProfileKey::from_bytes([0x5a; 32]));
     let config = ClientConfig {
         rotation_interval: None,
         key_package_stock: 2,
+        profile_secret: Some(secret.clone()),
         ..ClientConfig::default()
     };
     let profile = dir.path().join("alice");
@@ -48,29 +55,82 @@ fn main() {
         alice.create_conversation("Big", &[]).await.unwrap()
     });
 
-    // 100,000 messages straight into the profile.
+    // 100,000 messages straight into the profile, mixed as a real conversation is: two
+    // people, every 7th a reply, every 5th with reactions, every 50th an image.
     let started = Instant::now();
     {
-        let mut store = Store::open(profile.join(conclave_client::PROFILE_FILE)).unwrap();
+        let mut store =
+            Store::open_encrypted(profile.join(conclave_client::PROFILE_FILE), &secret).unwrap();
         let me = store.identity().unwrap().unwrap().member().clone();
+        let bob = MemberId::new(UserName::new("bob").unwrap(), DeviceId::new("phone").unwrap());
+        let uid = |i: usize| {
+            let mut id = [0u8; 32];
+            id[0] = 1;
+            id[24..].copy_from_slice(&(i as u64).to_be_bytes());
+            id.to_vec()
+        };
+        let image = ExternalPart {
+            content_type: "image/png".into(),
+            url: format!("{}/v1/blobs/{}", server.url(), "ab".repeat(16)),
+            expires: 0,
+            size: 120_000,
+            enc_alg: 1,
+            key: vec![1; 16],
+            nonce: vec![2; 12],
+            aad: Vec::new(),
+            hash_alg: 1,
+            content_hash: vec![3; 32],
+            description: String::new(),
+            filename: "photo.png".into(),
+        }
+        .encode();
         let tx = store.transaction().unwrap();
         for i in 0..MESSAGES {
-            tx.insert_message(&NewMessage {
-                conversation,
-                uid: (i as u64).to_be_bytes().to_vec(),
-                sender: me.clone(),
-                sent_at: 1_790_000_000_000 + i as i64 * 60_000,
-                received_at: None,
-                body: format!("message number {i}: the quick brown fox jumps over the lazy dog"),
-                state: MessageState::Sent,
-                server_seq: None,
-                outgoing: true,
-                kind: MessageKind::Text,
-                reply_to: None,
-                expires_at: None,
-                attachment: None,
-            })
-            .unwrap();
+            let mine = i % 3 != 0;
+            let attachment = (i % 50 == 49).then(|| image.clone());
+            let id = tx
+                .insert_message(&NewMessage {
+                    conversation,
+                    uid: uid(i),
+                    sender: if mine { me.clone() } else { bob.clone() },
+                    sent_at: 1_790_000_000_000 + i as i64 * 60_000,
+                    received_at: None,
+                    body: if attachment.is_some() {
+                        "photo.png".into()
+                    } else {
+                        format!("message number {i}: the quick brown fox jumps over the lazy dog")
+                    },
+                    state: if mine {
+                        MessageState::Sent
+                    } else {
+                        MessageState::Received
+                    },
+                    server_seq: None,
+                    outgoing: mine,
+                    kind: if attachment.is_some() {
+                        MessageKind::Attachment
+                    } else {
+                        MessageKind::Text
+                    },
+                    reply_to: (i % 7 == 6).then(|| uid(i - 3)),
+                    expires_at: None,
+                    attachment,
+                })
+                .unwrap()
+                .unwrap();
+            if i % 5 == 4 {
+                for (n, (user, emoji)) in [("bob", "👍"), ("alice", "🎉")].into_iter().enumerate() {
+                    let reaction = Reaction {
+                        message: id,
+                        user: user.into(),
+                        emoji: emoji.into(),
+                    };
+                    let mut rid = uid(i);
+                    rid[1] = 0xee;
+                    rid[2] = n as u8;
+                    tx.add_reaction(conversation, &rid, &reaction, 0).unwrap();
+                }
+            }
         }
         tx.commit().unwrap();
     }

@@ -131,3 +131,12 @@ pub use conclave_storage::{
     MessageState, MessageVersion, NewMessage, ProfileFile, ProfileKey, ProfileSecret, StoreError,
     StoredMessage,
 };
+
+/// For Conclave's own benchmarks; not a stable API.
+#[doc(hidden)]
+pub mod bench_support {
+    /// Seals and opens `size` bytes as an attachment is, timed: (seal, open).
+    pub fn seal_and_open(size: usize) -> (std::time::Duration, std::time::Duration) {
+        crate::attachment::seal_and_open(size)
+    }
+}
