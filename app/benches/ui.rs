@@ -8,11 +8,9 @@
 use std::time::{Duration, Instant};
 
 use conclave_app::{AppConfig, ConclaveApp};
-use conclave_client::{
-    Client, ClientConfig, MessageKind, MessageState, ProfileKey, ProfileSecret,
-};
-use conclave_delivery::{Config, Server};
 use conclave_client::content::ExternalPart;
+use conclave_client::{Client, ClientConfig, MessageKind, MessageState, ProfileKey, ProfileSecret};
+use conclave_delivery::{Config, Server};
 use conclave_protocol::{DeviceId, MemberId, UserName};
 use conclave_storage::{NewMessage, Reaction, Store};
 use egui_kittest::Harness;
@@ -62,7 +60,10 @@ fn main() {
         let mut store =
             Store::open_encrypted(profile.join(conclave_client::PROFILE_FILE), &secret).unwrap();
         let me = store.identity().unwrap().unwrap().member().clone();
-        let bob = MemberId::new(UserName::new("bob").unwrap(), DeviceId::new("phone").unwrap());
+        let bob = MemberId::new(
+            UserName::new("bob").unwrap(),
+            DeviceId::new("phone").unwrap(),
+        );
         let uid = |i: usize| {
             let mut id = [0u8; 32];
             id[0] = 1;
@@ -119,7 +120,8 @@ fn main() {
                 .unwrap()
                 .unwrap();
             if i % 5 == 4 {
-                for (n, (user, emoji)) in [("bob", "👍"), ("alice", "🎉")].into_iter().enumerate() {
+                for (n, (user, emoji)) in [("bob", "👍"), ("alice", "🎉")].into_iter().enumerate()
+                {
                     let reaction = Reaction {
                         message: id,
                         user: user.into(),

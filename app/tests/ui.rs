@@ -529,9 +529,12 @@ fn replies_reactions_edits_deletes_files_typing_and_local_times() {
     alice.key_press(egui::Key::Enter);
     alice.step();
     wait_for_text(&mut alice, "> bob: the mockups are ready");
-    run(Box::pin(async {
-        bob.sync().await.unwrap();
-    }));
+    eventually("bob to get the reply", || {
+        run_value(&world, bob.sync());
+        run_value(&world, bob.history(b, None, 10))
+            .iter()
+            .any(|m| m.message.body == "they look great")
+    });
     let history = run_value(&world, bob.history(b, None, 10));
     let reply = history
         .iter()
@@ -570,26 +573,28 @@ fn replies_reactions_edits_deletes_files_typing_and_local_times() {
     click(&mut alice, "Save");
     present(&mut alice, "they look great, truly");
     wait_for_text(&mut alice, "edited");
-    run(Box::pin(async {
-        bob.sync().await.unwrap();
-    }));
-    let edited = run_value(&world, bob.message(reply.id)).unwrap();
-    assert_eq!(edited.message.body, "they look great, truly");
+    // The window shows it at once; it reaches bob once its engine has sent it.
+    eventually("bob to see the edit", || {
+        run_value(&world, bob.sync());
+        run_value(&world, bob.message(reply.id))
+            .unwrap()
+            .message
+            .body
+            == "they look great, truly"
+    });
     alice
         .get_by_label("they look great, truly")
         .click_secondary();
     alice.step();
     click(&mut alice, "Delete for everyone");
     wait_for_text(&mut alice, "This message was deleted");
-    run(Box::pin(async {
-        bob.sync().await.unwrap();
-    }));
-    assert!(
+    eventually("bob to see the delete", || {
+        run_value(&world, bob.sync());
         run_value(&world, bob.message(reply.id))
             .unwrap()
             .deleted_at
             .is_some()
-    );
+    });
 
     // Typing.
     run(Box::pin(async {
@@ -618,6 +623,15 @@ fn replies_reactions_edits_deletes_files_typing_and_local_times() {
             .values()
             .any(|p| matches!(p, conclave_app::state::Preview::Texture(t) if t.size() == [64, 32]))
     });
+}
+
+/// Polls `check` (bounded) until it holds.
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn run_value<T>(

@@ -124,7 +124,7 @@ pub fn all() -> Vec<(&'static str, String, Vec<u8>)> {
             [&row.to_le_bytes()[..], &SECOND[..]].concat(),
         ));
     }
-    for route in 0..17u8 {
+    for route in 0..crate::server_request::ROUTE_COUNT {
         // A POST or GET of each route, signed, its body a template unedited.
         for post in [0u8, 1] {
             seeds.push((

@@ -35,7 +35,15 @@ const ROUTES: &[&str] = &[
     paths::DEVICE_GRANTS,
     paths::DEVICE_REVOKE,
     LINK_CHUNK,
+    paths::BLOBS,
+    BLOB_CHUNK,
 ];
+
+/// How many routes the seeds cover (one POST and one GET each).
+pub(crate) const ROUTE_COUNT: u8 = ROUTES.len() as u8;
+
+/// A blob chunk's path (a blob id is 32 hex characters).
+const BLOB_CHUNK: &str = "/v1/blobs/07070707070707070707070707070707/0";
 
 /// A link chunk's path (a link id is 64 hex characters).
 const LINK_CHUNK: &str =

@@ -238,7 +238,12 @@ fn bubble_contents(
         ui.label(egui::RichText::new(time.clock(m.sent_at)).small().weak())
             .on_hover_text(time.utc(m.sent_at));
         if message.edited_at.is_some() && message.deleted_at.is_none() {
-            ui.label(egui::RichText::new("edited").small().italics().weak());
+            let earlier: Vec<String> = row
+                .annotations
+                .map(|a| a.versions.iter().map(|v| format!("- {}", v.body)).collect())
+                .unwrap_or_default();
+            ui.label(egui::RichText::new("edited").small().italics().weak())
+                .on_hover_text(format!("Earlier:\n{}", earlier.join("\n")));
         }
         if m.expires_at.is_some() {
             ui.label(egui::RichText::new("disappearing").small().weak())

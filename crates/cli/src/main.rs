@@ -301,6 +301,24 @@ async fn main() -> ExitCode {
     }
 }
 
+/// What `send` and `send-file` print: the message and whether it left.
+async fn sent(
+    client: &Client,
+    conversation: ConversationId,
+    message: MessageId,
+) -> Result<Sent, ClientError> {
+    let state = client
+        .message(message)
+        .await?
+        .map(|m| m.message.state)
+        .unwrap_or(MessageState::Pending);
+    Ok(Sent {
+        conversation: conversation.0,
+        message: message.0,
+        state: state_name(state),
+    })
+}
+
 fn default_profile() -> PathBuf {
     directories::ProjectDirs::from("org", "Conclave", "conclave")
         .map(|d| d.data_dir().join("profiles").join("default"))
@@ -518,16 +536,7 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                 Some(to) => client.reply(id, MessageId(to), &text).await?,
                 None => client.send_text(id, &text).await?,
             };
-            let state = client
-                .message(message)
-                .await?
-                .map(|m| m.message.state)
-                .unwrap_or(MessageState::Pending);
-            out.print(&Sent {
-                conversation: id.0,
-                message: message.0,
-                state: state_name(state),
-            });
+            out.print(&sent(&client, id, message).await?);
         }
         Command::History {
             conversation,
@@ -601,16 +610,7 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             sync_quietly(&client).await?;
             let id = find(&client, &conversation).await?;
             let message = client.send_file(id, &path, |_, _| {}).await?;
-            let state = client
-                .message(message)
-                .await?
-                .map(|m| m.message.state)
-                .unwrap_or(MessageState::Pending);
-            out.print(&Sent {
-                conversation: id.0,
-                message: message.0,
-                state: state_name(state),
-            });
+            out.print(&sent(&client, id, message).await?);
         }
         Command::SaveFile {
             conversation,

@@ -167,6 +167,43 @@ pub(crate) fn blob_of(url: &str) -> Result<String, ClientError> {
     }
 }
 
+/// Sealing and opening `size` bytes in pieces, timed (for the attachments benchmark: what
+/// the client adds to the network's time).
+pub(crate) fn seal_and_open(size: usize) -> (std::time::Duration, std::time::Duration) {
+    let plain = vec![0x5au8; size];
+    let (mut sealer, key) = FileCipher::fresh();
+    let started = std::time::Instant::now();
+    let sealed: Vec<Vec<u8>> = plain
+        .chunks(PLAIN_PIECE)
+        .enumerate()
+        .map(|(i, piece)| sealer.seal(i as u64, piece))
+        .collect();
+    let nonce = sealer.nonce();
+    let hash = sealer.hash();
+    let seal = started.elapsed();
+    let part = ExternalPart {
+        content_type: String::new(),
+        url: String::new(),
+        expires: 0,
+        size: size as u64,
+        enc_alg: AES_128_GCM,
+        key: key.to_vec(),
+        nonce: nonce.to_vec(),
+        aad: Vec::new(),
+        hash_alg: SHA_256,
+        content_hash: hash.to_vec(),
+        description: String::new(),
+        filename: String::new(),
+    };
+    let started = std::time::Instant::now();
+    let mut opener = FileCipher::for_part(&part).expect("a part made here");
+    for (i, piece) in sealed.iter().enumerate() {
+        opener.open(i as u64, piece).expect("sealed here");
+    }
+    assert_eq!(opener.hash(), hash);
+    (seal, started.elapsed())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,41 +245,4 @@ mod tests {
             (1, 1, 2)
         );
     }
-}
-
-/// Sealing and opening `size` bytes in pieces, timed (for the attachments benchmark: what
-/// the client adds to the network's time).
-pub(crate) fn seal_and_open(size: usize) -> (std::time::Duration, std::time::Duration) {
-    let plain = vec![0x5au8; size];
-    let (mut sealer, key) = FileCipher::fresh();
-    let started = std::time::Instant::now();
-    let sealed: Vec<Vec<u8>> = plain
-        .chunks(PLAIN_PIECE)
-        .enumerate()
-        .map(|(i, piece)| sealer.seal(i as u64, piece))
-        .collect();
-    let nonce = sealer.nonce();
-    let hash = sealer.hash();
-    let seal = started.elapsed();
-    let part = ExternalPart {
-        content_type: String::new(),
-        url: String::new(),
-        expires: 0,
-        size: size as u64,
-        enc_alg: AES_128_GCM,
-        key: key.to_vec(),
-        nonce: nonce.to_vec(),
-        aad: Vec::new(),
-        hash_alg: SHA_256,
-        content_hash: hash.to_vec(),
-        description: String::new(),
-        filename: String::new(),
-    };
-    let started = std::time::Instant::now();
-    let mut opener = FileCipher::for_part(&part).expect("a part made here");
-    for (i, piece) in sealed.iter().enumerate() {
-        opener.open(i as u64, piece).expect("sealed here");
-    }
-    assert_eq!(opener.hash(), hash);
-    (seal, started.elapsed())
 }

@@ -13,11 +13,41 @@ use criterion::{Criterion, criterion_group, criterion_main};
 fn kinds() -> Vec<(&'static str, Body)> {
     let to = MessageId([1; 32]);
     vec![
-        ("text 100 B", Body::Text { text: "x".repeat(100), reply_to: None }),
-        ("text 1 KiB", Body::Text { text: "x".repeat(1024), reply_to: None }),
-        ("reply", Body::Text { text: "agreed".into(), reply_to: Some(to) }),
-        ("reaction", Body::Reaction { to, emoji: "👍".into() }),
-        ("edit", Body::Edit { target: to, text: "x".repeat(100) }),
+        (
+            "text 100 B",
+            Body::Text {
+                text: "x".repeat(100),
+                reply_to: None,
+            },
+        ),
+        (
+            "text 1 KiB",
+            Body::Text {
+                text: "x".repeat(1024),
+                reply_to: None,
+            },
+        ),
+        (
+            "reply",
+            Body::Text {
+                text: "agreed".into(),
+                reply_to: Some(to),
+            },
+        ),
+        (
+            "reaction",
+            Body::Reaction {
+                to,
+                emoji: "👍".into(),
+            },
+        ),
+        (
+            "edit",
+            Body::Edit {
+                target: to,
+                text: "x".repeat(100),
+            },
+        ),
         ("delete", Body::Delete { target: to }),
         ("read receipt", Body::Read { messages: vec![to] }),
         ("timer", Body::Timer { seconds: 3600 }),
@@ -54,7 +84,9 @@ fn bench(c: &mut Criterion) {
             expires: None,
             body,
         };
-        encode.bench_function(name, |b| b.iter(|| write(black_box(&message), "alice", &group_id)));
+        encode.bench_function(name, |b| {
+            b.iter(|| write(black_box(&message), "alice", &group_id))
+        });
     }
     encode.finish();
     let mut decode = c.benchmark_group("content decode (with id)");

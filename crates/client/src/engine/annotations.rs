@@ -17,6 +17,8 @@ pub struct Annotations {
     pub read_by: Vec<String>,
     /// For a reply: the message it answers.
     pub reply: Option<Quote>,
+    /// For an edited message: its earlier texts, oldest first.
+    pub versions: Vec<MessageVersion>,
 }
 
 /// The message a reply answers, as the reply shows it.
@@ -67,7 +69,13 @@ impl Reader {
                     None => Quote::Missing,
                 }),
             };
+            let versions = if m.edited_at.is_some() {
+                tx.message_versions(m.id)?
+            } else {
+                Vec::new()
+            };
             out.push(Annotations {
+                versions,
                 reactions: reactions
                     .iter()
                     .filter(|r| r.message == m.id)

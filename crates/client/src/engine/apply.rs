@@ -8,7 +8,7 @@ use conclave_protocol::{
     Error as MlsError, Group, GroupConfig, GroupEvent, GroupId, JoinOptions, LeafCheck,
     LeafRefusal, MemberId, ProposalSummary, UserName,
 };
-use conclave_storage::{ConversationId, DeviceTrust, MessageKind, MessageState, NewMessage, Tx};
+use conclave_storage::{ConversationId, DeviceTrust, NewMessage, Tx};
 
 use super::FollowUp;
 use super::content::{Effect, Origin};
@@ -388,7 +388,6 @@ impl<'a, 's> Apply<'a, 's> {
         Ok(())
     }
 
-    /// Writes a line about a change into the conversation's history.
     /// A history line saying that `by`'s commit (queue item `seq`) was refused, and why.
     pub(super) fn record_refusal(
         &mut self,
@@ -400,6 +399,7 @@ impl<'a, 's> Apply<'a, 's> {
         self.record(conversation, by, line, &format!("refused/{seq}"))
     }
 
+    /// Writes a line about a change into the conversation's history.
     fn record(
         &mut self,
         conversation: ConversationId,
@@ -407,22 +407,8 @@ impl<'a, 's> Apply<'a, 's> {
         text: &str,
         uid: &str,
     ) -> Result<()> {
-        let message = NewMessage {
-            conversation,
-            uid: format!("event/{uid}").into_bytes(),
-            sender: actor.clone(),
-            sent_at: self.now,
-            received_at: Some(self.now),
-            body: text.to_owned(),
-            state: MessageState::Received,
-            server_seq: None,
-            outgoing: false,
-            kind: MessageKind::Event,
-            reply_to: None,
-            expires_at: None,
-            attachment: None,
-        };
-        self.store(&message)
+        let line = NewMessage::event(conversation, actor.clone(), uid, text.to_owned(), self.now);
+        self.store(&line)
     }
 }
 

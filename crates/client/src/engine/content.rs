@@ -83,6 +83,7 @@ impl Effect<'_> {
             }
             Body::Edit { target, text } => {
                 if let Some(target) = self.own_target(tx, target, "edit", &mut applied)?
+                    && target.message.kind == MessageKind::Text
                     && tx.edit_message(target.id, text, sent_at)?
                 {
                     applied.events.push(self.changed(target.id));
@@ -186,21 +187,13 @@ impl Effect<'_> {
 
     /// A history line this message caused (a timer change), under a name derived from it.
     fn line(&self, tx: &Tx<'_>, text: &str) -> Result<Option<StoredMessage>> {
-        let message = NewMessage {
-            conversation: self.conversation,
-            uid: format!("event/content/{}", hex::encode(self.id.0)).into_bytes(),
-            sender: self.sender.clone(),
-            sent_at: self.message.sent_at.unwrap_or(self.now),
-            received_at: Some(self.now),
-            body: text.to_owned(),
-            state: MessageState::Received,
-            server_seq: None,
-            outgoing: false,
-            kind: MessageKind::Event,
-            reply_to: None,
-            expires_at: None,
-            attachment: None,
-        };
+        let message = NewMessage::event(
+            self.conversation,
+            self.sender.clone(),
+            &format!("content/{}", hex::encode(self.id.0)),
+            text.to_owned(),
+            self.message.sent_at.unwrap_or(self.now),
+        );
         Ok(match tx.insert_message(&message)? {
             Some(id) => tx.message(id)?,
             None => None,

@@ -93,6 +93,9 @@ pub(crate) struct ArchivedMessage {
     expires_at: Option<i64>,
     #[serde(default)]
     deleted_at: Option<i64>,
+    /// For an attachment: its external part (where it is, its key).
+    #[serde(default, with = "serde_opt_bytes")]
+    attachment: Option<Vec<u8>>,
 }
 
 /// Optional byte strings, as MessagePack binaries.
@@ -151,6 +154,7 @@ fn kind_name(kind: MessageKind) -> &'static str {
     match kind {
         MessageKind::Text => "text",
         MessageKind::Event => "event",
+        MessageKind::Attachment => "attachment",
         _ => "unsupported",
     }
 }
@@ -159,6 +163,7 @@ fn kind_of(name: &str) -> MessageKind {
     match name {
         "text" => MessageKind::Text,
         "event" => MessageKind::Event,
+        "attachment" => MessageKind::Attachment,
         _ => MessageKind::Unsupported,
     }
 }
@@ -279,6 +284,7 @@ impl Exporter {
             reply_to: m.reply_to,
             expires_at: m.expires_at,
             deleted_at: stored.deleted_at,
+            attachment: m.attachment,
         })
     }
 }
@@ -310,24 +316,16 @@ pub(crate) fn import_header(
         // A line saying where the history came from. Stored before any imported message, it
         // is also what keeps the ids of messages this device receives above those of the
         // history (SQLite gives a new row the highest id plus one).
-        tx.insert_message(&NewMessage {
-            conversation: id,
-            uid: format!("event/link/{}", header.from).into_bytes(),
-            sender: header_sender(tx, header)?,
-            sent_at: now,
-            received_at: Some(now),
-            body: format!(
+        tx.insert_message(&NewMessage::event(
+            id,
+            header_sender(tx, header)?,
+            &format!("link/{}", header.from),
+            format!(
                 "earlier messages were brought from your device {}",
                 header.from
             ),
-            state: MessageState::Received,
-            server_seq: None,
-            outgoing: false,
-            kind: MessageKind::Event,
-            reply_to: None,
-            expires_at: None,
-            attachment: None,
-        })?;
+            now,
+        ))?;
         let mark = match c.read_up_to {
             Some(position) => position_id(header, position)?,
             None => MessageId(-checked_total(header)? - 1),
@@ -423,7 +421,7 @@ pub(crate) fn import_batch(
             kind,
             reply_to: m.reply_to.clone(),
             expires_at: m.expires_at,
-            attachment: None,
+            attachment: m.attachment.clone(),
         };
         if tx.import_message(id, &message)? {
             if let Some(at) = m.deleted_at {

@@ -446,14 +446,8 @@ impl DeliveryStore for SqliteStore {
                     |r| r.get(0),
                 )
                 .optional()?;
-            match existing {
-                Some(existing) if existing == data => return Ok(()),
-                Some(_) => {
-                    return Err(StoreError::LinkConflict(format!(
-                        "chunk {index} was written with other bytes"
-                    )));
-                }
-                None => {}
+            if !chunk_is_new(existing, &data, index, StoreError::LinkConflict)? {
+                return Ok(());
             }
             if bytes as u64 + data.len() as u64 > max_bytes {
                 return Err(StoreError::LinkFull { max: max_bytes });
@@ -572,14 +566,8 @@ impl DeliveryStore for SqliteStore {
                     |r| r.get(0),
                 )
                 .optional()?;
-            match existing {
-                Some(existing) if existing == data => return Ok(()),
-                Some(_) => {
-                    return Err(StoreError::BlobConflict(format!(
-                        "chunk {index} was written with other bytes"
-                    )));
-                }
-                None => {}
+            if !chunk_is_new(existing, &data, index, StoreError::BlobConflict)? {
+                return Ok(());
             }
             let written: i64 = conn.query_row(
                 "SELECT COALESCE(SUM(length(data)), 0) FROM blob_chunks WHERE blob_id = ?1",
@@ -1100,6 +1088,23 @@ impl DeliveryStore for SqliteStore {
         self.read(|conn| {
             Ok(conn.query_row("SELECT COUNT(*) FROM queue", [], |r| r.get::<_, i64>(0))? as u64)
         })
+    }
+}
+
+/// Whether a chunk about to be written is new: `false` when the same bytes are there already
+/// (a retry, a no-op), a conflict when other bytes are (chunks are written once).
+fn chunk_is_new(
+    existing: Option<Vec<u8>>,
+    data: &[u8],
+    index: u32,
+    conflict: fn(String) -> StoreError,
+) -> Result<bool, StoreError> {
+    match existing {
+        None => Ok(true),
+        Some(existing) if existing == data => Ok(false),
+        Some(_) => Err(conflict(format!(
+            "chunk {index} was written with other bytes"
+        ))),
     }
 }
 

@@ -39,6 +39,35 @@ pub struct NewMessage {
     pub attachment: Option<Vec<u8>>,
 }
 
+impl NewMessage {
+    /// A line about a change in the conversation (a member added, a timer set), written
+    /// by this device at `at` as `actor`'s doing. `name` makes its uid (`event/NAME`), so
+    /// that the same change recorded twice is stored once.
+    pub fn event(
+        conversation: ConversationId,
+        actor: MemberId,
+        name: &str,
+        text: String,
+        at: i64,
+    ) -> Self {
+        Self {
+            conversation,
+            uid: format!("event/{name}").into_bytes(),
+            sender: actor,
+            sent_at: at,
+            received_at: Some(at),
+            body: text,
+            state: MessageState::Received,
+            server_seq: None,
+            outgoing: false,
+            kind: MessageKind::Event,
+            reply_to: None,
+            expires_at: None,
+            attachment: None,
+        }
+    }
+}
+
 /// A stored message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredMessage {
