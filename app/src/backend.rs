@@ -3,7 +3,7 @@
 //! thread; every update ends with a repaint request.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use conclave_client::link::{LinkCode, LinkProgress, PendingLink};
 use conclave_client::{
@@ -46,6 +46,16 @@ pub enum Command {
     ApproveLink(String),
     /// Load the user's devices.
     LoadDevices,
+    /// Turn read receipts on or off.
+    SetReadReceipts(bool),
+    /// Encrypt the profile with a new passphrase, given the current one (`None` for a
+    /// plain profile).
+    ChangePassphrase {
+        /// The passphrase the profile is encrypted with now.
+        current: Option<ProfileSecret>,
+        /// The new one.
+        new: ProfileSecret,
+    },
     /// Revoke one of the user's other devices.
     RevokeDevice(String),
     /// Reload the conversation list.
@@ -68,6 +78,8 @@ pub enum Command {
     Disappear(ConversationId, u32),
     /// Send a file (dropped on the window).
     SendFile(ConversationId, PathBuf),
+    /// Send an image pasted into the compose box, as a PNG file.
+    SendImage(ConversationId, Arc<egui::ColorImage>),
     /// Save an attachment into the user's downloads folder.
     SaveAttachment(MessageId, String),
     /// Fetch and decode an image attachment for its preview.
@@ -146,7 +158,13 @@ pub enum Update {
         fingerprint: String,
         /// The server.
         server: String,
+        /// Read receipts are sent and shown.
+        read_receipts: bool,
     },
+    /// Read receipts were turned on (`true`) or off.
+    ReadReceipts(bool),
+    /// The passphrase change is done, or why it failed.
+    PassphraseChanged(Result<(), String>),
     /// The conversation list.
     Conversations(Vec<ConversationSummary>),
     /// A conversation was opened.
@@ -492,6 +510,7 @@ async fn run(
         me: client.me().to_string(),
         fingerprint: client.fingerprint(),
         server: client.server().to_owned(),
+        read_receipts: client.read_receipts().await.unwrap_or(true),
     });
 
     // Engine events go to the UI as they come; the conversation list follows.
@@ -571,6 +590,22 @@ async fn execute(client: &Client, out: &Out, command: Command) {
                 Err(e) => e.to_string(),
             };
             out.send(Update::ApproveDone(outcome));
+        }
+        Command::SetReadReceipts(on) => match client.set_read_receipts(on).await {
+            Ok(()) => out.send(Update::ReadReceipts(on)),
+            Err(e) => out.fail("changing read receipts failed", e),
+        },
+        Command::ChangePassphrase { current, new } => {
+            let (client, out) = (client.clone(), out.clone());
+            tokio::spawn(async move {
+                let result = client.change_passphrase(current, new).await;
+                out.send(Update::PassphraseChanged(result.map_err(|e| match e {
+                    ClientError::Storage(StoreError::WrongKey { .. }) => {
+                        "The current passphrase is not right.".to_owned()
+                    }
+                    e => e.to_string(),
+                })));
+            });
         }
         Command::LoadDevices => match client.devices().await {
             Ok(devices) => out.send(Update::Devices(devices)),
@@ -655,6 +690,31 @@ async fn execute(client: &Client, out: &Out, command: Command) {
                     })
                 };
                 if let Err(e) = client.send_file(conversation, &path, progress).await {
+                    out.fail(&format!("sending {name} failed"), e);
+                }
+            });
+        }
+        Command::SendImage(conversation, image) => {
+            let (client, out) = (client.clone(), out.clone());
+            tokio::spawn(async move {
+                let name = format!(
+                    "Pasted image {}.png",
+                    jiff::Zoned::now().strftime("%Y-%m-%d %H.%M.%S")
+                );
+                let png =
+                    match tokio::task::spawn_blocking(move || crate::preview::png(&image)).await {
+                        Ok(Ok(png)) => png,
+                        Ok(Err(e)) => return out.fail("the pasted image", e),
+                        Err(e) => return out.fail("the pasted image", e),
+                    };
+                let progress = |done, total| {
+                    out.send(Update::Transfer {
+                        name: name.clone(),
+                        done,
+                        total,
+                    })
+                };
+                if let Err(e) = client.send_bytes(conversation, &name, &png, progress).await {
                     out.fail(&format!("sending {name} failed"), e);
                 }
             });

@@ -1,6 +1,7 @@
 //! Image attachments decoded for their inline preview, off the UI thread, within limits: an
 //! image another member chose must not take the app's memory or time (a small file can
-//! claim enormous dimensions).
+//! claim enormous dimensions). And an image pasted into the compose box, encoded as the PNG
+//! file it is sent as.
 
 use image::ImageReader;
 
@@ -38,6 +39,23 @@ pub fn decode(bytes: &[u8]) -> Result<egui::ColorImage, String> {
     ))
 }
 
+/// An image (pasted from the clipboard) as a PNG file's bytes.
+pub fn png(image: &egui::ColorImage) -> Result<Vec<u8>, String> {
+    let [width, height] = image.size;
+    let rgba: Vec<u8> = image
+        .pixels
+        .iter()
+        .flat_map(|pixel| pixel.to_srgba_unmultiplied())
+        .collect();
+    let buffer = image::RgbaImage::from_raw(width as u32, height as u32, rgba)
+        .ok_or_else(|| "the image's size does not match its pixels".to_owned())?;
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgba8(buffer)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,5 +84,14 @@ mod tests {
         huge[16..20].copy_from_slice(&100_000u32.to_be_bytes());
         huge[20..24].copy_from_slice(&100_000u32.to_be_bytes());
         assert!(decode(&huge).is_err());
+    }
+
+    #[test]
+    fn a_pasted_image_becomes_a_png_that_decodes_to_the_same_pixels() {
+        let mut pasted = egui::ColorImage::filled([40, 20], egui::Color32::from_rgb(10, 120, 240));
+        pasted.pixels[0] = egui::Color32::from_rgb(255, 0, 0);
+        let back = decode(&super::png(&pasted).unwrap()).unwrap();
+        assert_eq!(back.size, [40, 20]);
+        assert_eq!(back.pixels, pasted.pixels);
     }
 }

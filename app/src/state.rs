@@ -108,6 +108,25 @@ pub struct DevicesDialog {
     pub confirm_revoke: Option<String>,
 }
 
+/// The settings: what the "Settings" menu shows, and its passphrase dialog.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// Read receipts are sent and shown.
+    pub read_receipts: bool,
+    /// The "Change passphrase" dialog is open.
+    pub passphrase_open: bool,
+    /// Its current passphrase.
+    pub current: String,
+    /// Its new passphrase, typed twice.
+    pub new: String,
+    /// The new one again.
+    pub repeat: String,
+    /// Waiting for the profile to be encrypted again.
+    pub busy: bool,
+    /// Why the last attempt failed.
+    pub error: Option<String>,
+}
+
 /// How far a link is, as a fraction for a progress bar, and as words.
 pub fn link_progress(progress: &LinkProgress) -> (f32, String) {
     match progress {
@@ -219,6 +238,25 @@ impl OpenConversation {
     }
 }
 
+/// An image pasted into the compose box, shown there until the user sends or drops it.
+pub struct Pasted {
+    /// The conversation it was pasted into.
+    pub conversation: ConversationId,
+    /// Its pixels.
+    pub image: Arc<egui::ColorImage>,
+    /// Its thumbnail, once uploaded to the GPU.
+    pub texture: Option<egui::TextureHandle>,
+}
+
+impl std::fmt::Debug for Pasted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pasted")
+            .field("conversation", &self.conversation)
+            .field("size", &self.image.size)
+            .finish_non_exhaustive()
+    }
+}
+
 /// An image attachment's preview.
 #[derive(Clone)]
 pub enum Preview {
@@ -307,6 +345,8 @@ pub struct AppState {
     pub approve: Approve,
     /// The "Devices" dialog.
     pub devices: DevicesDialog,
+    /// The settings and the passphrase dialog.
+    pub settings: Settings,
     /// This device was revoked from another of the user's devices.
     pub revoked: bool,
     /// `user/device`, once the profile is open.
@@ -333,6 +373,8 @@ pub struct AppState {
     pub typing: Vec<(ConversationId, UserName, Instant)>,
     /// Image previews by message.
     pub previews: HashMap<MessageId, Preview>,
+    /// An image pasted into the compose box, not yet sent.
+    pub pasted: Option<Pasted>,
     /// The file being uploaded or saved: name, bytes done, total.
     pub transfer: Option<(String, u64, u64)>,
     /// How times are shown (the system's time zone).
@@ -365,6 +407,7 @@ impl Default for AppState {
             linking: Linking::default(),
             approve: Approve::default(),
             devices: DevicesDialog::default(),
+            settings: Settings::default(),
             revoked: false,
             me: String::new(),
             fingerprint: String::new(),
@@ -378,6 +421,7 @@ impl Default for AppState {
             typing_sent: None,
             typing: Vec::new(),
             previews: HashMap::new(),
+            pasted: None,
             transfer: None,
             time: crate::local_time::LocalTime::default(),
             forms: Forms::default(),
@@ -462,7 +506,9 @@ impl AppState {
                 me,
                 fingerprint,
                 server,
+                read_receipts,
             } => {
+                self.settings.read_receipts = read_receipts;
                 self.screen = Screen::Main;
                 self.me = me;
                 self.fingerprint = fingerprint;
@@ -536,6 +582,27 @@ impl AppState {
             Update::Created(id) => next.push(Command::Open(id)),
             Update::LocalServer(state) => self.local_server = Some(state),
             Update::Notice(text) => self.notice(text),
+            Update::ReadReceipts(on) => self.settings.read_receipts = on,
+            Update::PassphraseChanged(result) => {
+                use zeroize::Zeroize as _;
+                let form = &mut self.settings;
+                form.busy = false;
+                match result {
+                    Ok(()) => {
+                        form.current.zeroize();
+                        form.new.zeroize();
+                        form.repeat.zeroize();
+                        form.passphrase_open = false;
+                        form.error = None;
+                        self.notice("The passphrase was changed.");
+                    }
+                    Err(why) => {
+                        // Typed again, not corrected: a wrong one is cleared.
+                        form.current.zeroize();
+                        form.error = Some(why);
+                    }
+                }
+            }
             Update::Event(event) => self.apply_event(event, &mut next),
         }
         next
@@ -614,7 +681,7 @@ impl AppState {
                     next.push(Command::LoadPage(conversation, page));
                 }
             }
-            ClientEvent::ReadReceipts { conversation } => {
+            ClientEvent::Receipts { conversation } => {
                 // Receipts mark the newest messages: the last loaded page shows them.
                 if let Some(open) = self.open.as_mut().filter(|o| o.id == conversation)
                     && let Some(&page) = open.pages.keys().next_back()

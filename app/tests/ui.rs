@@ -225,9 +225,11 @@ fn onboarding_chat_invite_remove_search_leave() {
     type_into(&mut bob, "Message", "hi alice");
     click(&mut bob, "Send");
     wait_for_text(&mut alice, "hi alice");
-    // Sent, and read once bob's window showed it (his read receipt).
-    step_until(&mut alice, "the sent or read mark", |h| {
-        h.query_by_label("sent").is_some() || h.query_by_label("read").is_some()
+    // Sent, delivered once bob's window synced, read once it showed it (his receipts).
+    step_until(&mut alice, "the sent, delivered or read mark", |h| {
+        ["sent", "delivered", "read"]
+            .iter()
+            .any(|mark| h.query_by_label(mark).is_some())
     });
 
     // Invite carol from the members panel; then remove her.
@@ -374,6 +376,70 @@ fn an_encrypted_profile_asks_its_passphrase_and_a_plain_one_is_encrypted() {
         Client::profile_file(&world.profile("eve")).unwrap(),
         ProfileFile::Encrypted
     );
+}
+
+/// Settings while the app runs: the passphrase changed (the current one checked first, and
+/// the new one current from then on), the app going on meanwhile; read receipts turned off.
+#[test]
+fn the_passphrase_changes_while_the_app_runs_and_read_receipts_turn_off() {
+    let world = World::new();
+    let frank = world
+        .runtime
+        .block_on(Client::create_with(
+            &world.profile("frank"),
+            "frank",
+            &world.url(),
+            ClientConfig {
+                profile_secret: Some(ProfileSecret::passphrase("frank's first passphrase")),
+                ..client_config()
+            },
+        ))
+        .unwrap();
+    drop(frank);
+    let mut app = world.app_with("frank", asking());
+    step_until(&mut app, "the passphrase screen", |h| {
+        h.state().state().screen == Screen::Unlock
+    });
+    type_into(&mut app, "Passphrase", "frank's first passphrase");
+    click(&mut app, "Unlock");
+    step_until(&mut app, "the main window", |h| {
+        h.state().state().screen == Screen::Main
+    });
+    assert!(app.state().state().settings.read_receipts);
+
+    click(&mut app, "Settings");
+    click(&mut app, "Change passphrase");
+    type_into(&mut app, "Current passphrase", "not frank's passphrase");
+    type_into(&mut app, "New passphrase", "frank's second passphrase");
+    type_into(
+        &mut app,
+        "New passphrase again",
+        "frank's second passphrase",
+    );
+    click(&mut app, "Change");
+    wait_for_text(&mut app, "The current passphrase is not right.");
+    type_into(&mut app, "Current passphrase", "frank's first passphrase");
+    click(&mut app, "Change");
+    wait_for_text(&mut app, "The passphrase was changed.");
+    // The app goes on under the new one.
+    click(&mut app, "Settings");
+    click(&mut app, "Read receipts");
+    step_until(&mut app, "read receipts off", |h| {
+        !h.state().state().settings.read_receipts
+    });
+    // Which is now the one a change needs (the file under it: crates/storage/tests/at_rest.rs).
+    click(&mut app, "Settings");
+    click(&mut app, "Change passphrase");
+    type_into(&mut app, "Current passphrase", "frank's first passphrase");
+    type_into(&mut app, "New passphrase", "frank's third passphrase");
+    type_into(&mut app, "New passphrase again", "frank's third passphrase");
+    click(&mut app, "Change");
+    wait_for_text(&mut app, "The current passphrase is not right.");
+    type_into(&mut app, "Current passphrase", "frank's second passphrase");
+    click(&mut app, "Change");
+    step_until(&mut app, "the dialog to close", |h| {
+        !h.state().state().settings.passphrase_open
+    });
 }
 
 /// A new window links itself to alice's account from the first-run screen (code shown as
@@ -535,6 +601,8 @@ fn replies_reactions_edits_deletes_files_typing_and_local_times() {
             .iter()
             .any(|m| m.message.body == "they look great")
     });
+    // Bob's sync told alice he has it.
+    wait_for_text(&mut alice, "delivered");
     let history = run_value(&world, bob.history(b, None, 10));
     let reply = history
         .iter()
@@ -623,6 +691,39 @@ fn replies_reactions_edits_deletes_files_typing_and_local_times() {
             .values()
             .any(|p| matches!(p, conclave_app::state::Preview::Texture(t) if t.size() == [64, 32]))
     });
+
+    // An image pasted into the compose box waits for Send, then goes as a PNG file.
+    let mut pixels = egui::ColorImage::filled([48, 24], egui::Color32::from_rgb(200, 40, 160));
+    pixels.pixels[0] = egui::Color32::WHITE;
+    alice.event(egui::Event::PasteImage(std::sync::Arc::new(pixels.clone())));
+    alice.step();
+    wait_for_text(&mut alice, "Pasted image, 48 x 24");
+    click(&mut alice, "Send image");
+    alice.step();
+    assert!(
+        alice.query_by_label("Pasted image, 48 x 24").is_none(),
+        "the thumbnail goes once sent"
+    );
+    let mut pasted = None;
+    eventually("bob to get the pasted image", || {
+        run_value(&world, bob.sync());
+        pasted = run_value(&world, bob.history(b, None, 50))
+            .into_iter()
+            .find(|m| {
+                m.message.sender.user.as_str() == "alice"
+                    && m.message.kind == conclave_client::MessageKind::Attachment
+            });
+        pasted.is_some()
+    });
+    let pasted = pasted.unwrap();
+    let card = run_value(&world, bob.attachment(pasted.id)).unwrap();
+    assert!(card.name.starts_with("Pasted image ") && card.name.ends_with(".png"));
+    assert_eq!(card.content_type, "image/png");
+    let bytes = run_value(&world, bob.attachment_bytes(pasted.id, 1 << 20));
+    let decoded = image::load_from_memory(&bytes).unwrap().to_rgba8();
+    assert_eq!(decoded.dimensions(), (48, 24));
+    assert_eq!(decoded.get_pixel(0, 0).0, [255, 255, 255, 255]);
+    assert_eq!(decoded.get_pixel(1, 0).0, [200, 40, 160, 255]);
 }
 
 /// Polls `check` (bounded) until it holds.

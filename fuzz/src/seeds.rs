@@ -95,8 +95,16 @@ pub fn all() -> Vec<(&'static str, String, Vec<u8>)> {
         ("delete", Body::Delete { target }),
         (
             "read",
-            Body::Read {
-                messages: vec![target],
+            Body::Status {
+                read: vec![target],
+                delivered: Vec::new(),
+            },
+        ),
+        (
+            "delivered",
+            Body::Status {
+                read: Vec::new(),
+                delivered: vec![target],
             },
         ),
         ("timer", Body::Timer { seconds: 3600 }),

@@ -49,9 +49,11 @@ pub fn meaning(message: &Message) -> Value {
         }
         Body::Edit { target, text } => json!({"kind": "edit", "target": id(target), "text": text}),
         Body::Delete { target } => json!({"kind": "delete", "target": id(target)}),
-        Body::Read { messages } => {
-            json!({"kind": "read", "messages": messages.iter().map(id).collect::<Vec<_>>()})
-        }
+        Body::Status { read, delivered } => json!({
+            "kind": "status",
+            "read": read.iter().map(id).collect::<Vec<_>>(),
+            "delivered": delivered.iter().map(id).collect::<Vec<_>>(),
+        }),
         Body::Timer { seconds } => json!({"kind": "timer", "seconds": seconds}),
         Body::Typing => json!({"kind": "typing"}),
         Body::Attachment { reply_to, file } => json!({
@@ -181,8 +183,9 @@ pub fn vectors() -> Vec<ContentVector> {
         (
             "read receipt",
             None,
-            Body::Read {
-                messages: vec![original],
+            Body::Status {
+                read: vec![original],
+                delivered: Vec::new(),
             },
         ),
         (
@@ -208,6 +211,14 @@ pub fn vectors() -> Vec<ContentVector> {
             Body::Text {
                 text: "gone soon".into(),
                 reply_to: None,
+            },
+        ),
+        (
+            "delivery receipt",
+            None,
+            Body::Status {
+                read: Vec::new(),
+                delivered: vec![original],
             },
         ),
     ];

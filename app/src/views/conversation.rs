@@ -10,7 +10,7 @@ use conclave_client::{ConversationId, MessageId, StoredMessage};
 
 use crate::backend::{Command, PAGE};
 use crate::local_time::LocalTime;
-use crate::state::{AppState, ComposeMode, OpenConversation, Preview};
+use crate::state::{AppState, ComposeMode, OpenConversation, Pasted, Preview};
 use crate::views::message::{self, LINE, RowContext};
 
 /// Height of a row not loaded yet.
@@ -19,6 +19,8 @@ pub const ROW_HEIGHT: f32 = message::HEADER + LINE + message::GAP + 12.0;
 const TYPING_SHOWN: Duration = Duration::from_secs(6);
 /// How often the app tells the others the user is typing.
 const TYPING_EVERY: Duration = Duration::from_secs(4);
+/// The largest side of a pasted image's thumbnail above the compose box.
+const PASTED_SIDE: f32 = 160.0;
 /// The disappearing-message timers offered.
 const TIMERS: [(u32, &str); 6] = [
     (0, "Off"),
@@ -331,6 +333,7 @@ fn compose(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>)
             }
         }
     }
+    pasted_image(ui, state, id, commands);
     let compose_id = ui.make_persistent_id("compose");
     // Enter sends, Shift+Enter starts a new line: take Enter before the text box sees it.
     let send_now = ui.memory(|m| m.has_focus(compose_id))
@@ -343,7 +346,7 @@ fn compose(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>)
                     .id(compose_id)
                     .desired_rows(2)
                     .desired_width(ui.available_width() - 70.0)
-                    .hint_text("Enter sends, Shift+Enter for a new line; drop a file to send it"),
+                    .hint_text("Enter sends, Shift+Enter for a new line; drop a file or paste an image to send it"),
             )
             .labelled_by(label.id);
         if field.changed()
@@ -373,6 +376,61 @@ fn compose(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>)
             field.request_focus();
         }
     });
+}
+
+/// An image pasted while the conversation is open waits above the compose box, as a
+/// thumbnail with Send and Cancel: a paste by mistake must not send a screenshot.
+fn pasted_image(
+    ui: &mut egui::Ui,
+    state: &mut AppState,
+    conversation: ConversationId,
+    commands: &mut Vec<Command>,
+) {
+    let pasted = ui.ctx().input(|i| {
+        i.events.iter().rev().find_map(|e| match e {
+            egui::Event::PasteImage(image) => Some(image.clone()),
+            _ => None,
+        })
+    });
+    if let Some(image) = pasted {
+        state.pasted = Some(Pasted {
+            conversation,
+            image,
+            texture: None,
+        });
+    }
+    let Some(pasted) = state
+        .pasted
+        .as_mut()
+        .filter(|p| p.conversation == conversation)
+    else {
+        return;
+    };
+    let texture = pasted.texture.get_or_insert_with(|| {
+        ui.ctx()
+            .load_texture("pasted image", (*pasted.image).clone(), Default::default())
+    });
+    let [width, height] = pasted.image.size;
+    let scale = (PASTED_SIDE / width.max(height) as f32).min(1.0);
+    let mut send = false;
+    let mut cancel = false;
+    ui.horizontal(|ui| {
+        ui.add(
+            egui::Image::new(&*texture)
+                .fit_to_exact_size(egui::vec2(width as f32, height as f32) * scale),
+        );
+        ui.vertical(|ui| {
+            ui.label(format!("Pasted image, {width} x {height}"));
+            send = ui.button("Send image").clicked();
+            cancel = ui.button("Cancel image").clicked();
+        });
+    });
+    if send {
+        commands.push(Command::SendImage(conversation, pasted.image.clone()));
+    }
+    if send || cancel {
+        state.pasted = None;
+    }
 }
 
 /// Search results across all conversations; a click opens the conversation.

@@ -14,7 +14,7 @@ fn now_ms() -> i64 {
 }
 use crate::local_server::LocalServerState;
 use crate::state::AppState;
-use crate::views::{conversation, devices, members};
+use crate::views::{conversation, devices, members, settings};
 
 /// Draws the main window.
 pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>) {
@@ -43,6 +43,7 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
     new_conversation_dialog(ui, state, commands);
     devices::approve_dialog(ui, state, commands);
     devices::devices_dialog(ui, state, commands);
+    settings::passphrase_dialog(ui, state, commands);
 }
 
 fn top_bar(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>) {
@@ -72,6 +73,7 @@ fn top_bar(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>)
             state.search_results = None;
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            settings::menu(ui, state, commands);
             ui.menu_button("Devices", |ui| {
                 if ui.button("Link a device").clicked() {
                     state.approve.open = true;

@@ -1,6 +1,6 @@
 //! One message as a bubble: the user's own on the right, others' on the left under an
 //! initials avatar; the quoted message it answers, its text or file, "edited" and
-//! "deleted" marks, reactions as chips, ticks for sent and read; and its context menu
+//! "deleted" marks, reactions as chips, marks for sent, delivered and read; and its context menu
 //! (reply, react, edit, delete, copy, save). Event lines (joins, renames) are centred.
 //!
 //! Heights are computed here, from the same inputs the drawing uses, so that the history's
@@ -251,6 +251,7 @@ fn bubble_contents(
         }
         if own {
             let read = row.annotations.is_some_and(|a| !a.read_by.is_empty());
+            let delivered = row.annotations.is_some_and(|a| !a.delivered_to.is_empty());
             let (ticks, why) = match m.state {
                 MessageState::Pending => ("sending", "waiting to be sent".to_owned()),
                 MessageState::Failed => ("failed", "could not be sent".to_owned()),
@@ -260,6 +261,15 @@ fn bubble_contents(
                         "read by {}",
                         row.annotations
                             .map(|a| a.read_by.join(", "))
+                            .unwrap_or_default()
+                    ),
+                ),
+                _ if delivered => (
+                    "delivered",
+                    format!(
+                        "received by {}",
+                        row.annotations
+                            .map(|a| a.delivered_to.join(", "))
                             .unwrap_or_default()
                     ),
                 ),

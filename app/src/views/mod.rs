@@ -7,4 +7,5 @@ pub mod main;
 pub mod members;
 pub mod message;
 pub mod onboarding;
+pub mod settings;
 pub mod unlock;

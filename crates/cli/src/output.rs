@@ -480,6 +480,8 @@ pub struct MessageRow {
     /// When it disappears (ms since the Unix epoch).
     pub expires_at: Option<i64>,
     pub read_by: Vec<String>,
+    /// Who has received it (a delivery or read receipt covers it).
+    pub delivered_to: Vec<String>,
 }
 
 /// The message a reply answers.
@@ -566,6 +568,7 @@ impl MessageRow {
             attachment,
             expires_at: m.message.expires_at,
             read_by: a.read_by.clone(),
+            delivered_to: a.delivered_to.clone(),
         }
     }
 
@@ -605,6 +608,11 @@ impl MessageRow {
         }
         if !self.read_by.is_empty() {
             marks.push_str(&format!("  (read by {})", self.read_by.join(", ")));
+        } else if !self.delivered_to.is_empty() {
+            marks.push_str(&format!(
+                "  (delivered to {})",
+                self.delivered_to.join(", ")
+            ));
         }
         out.push_str(&format!(
             "[{}] {time}  {}: {body}{marks}",
@@ -681,7 +689,7 @@ pub enum Event {
         conversation: i64,
         messages: Vec<i64>,
     },
-    ReadReceipts {
+    Receipts {
         conversation: i64,
     },
     Typing {
@@ -750,7 +758,7 @@ impl Event {
                 conversation: id(conversation),
                 messages: messages.iter().map(|m| m.0).collect(),
             },
-            ClientEvent::ReadReceipts { conversation } => Event::ReadReceipts {
+            ClientEvent::Receipts { conversation } => Event::Receipts {
                 conversation: id(conversation),
             },
             ClientEvent::Typing { conversation, user } => Event::Typing {
@@ -832,7 +840,7 @@ impl Report for Event {
                 conversation,
                 messages,
             } => format!("[{conversation}] {} message(s) disappeared", messages.len()),
-            Event::ReadReceipts { conversation } => format!("[{conversation}] read receipts"),
+            Event::Receipts { conversation } => format!("[{conversation}] receipts"),
             Event::Typing { conversation, user } => format!("[{conversation}] {user} is typing…"),
             Event::MembersChanged { conversation } => {
                 format!("[{conversation}] members changed")

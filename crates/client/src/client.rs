@@ -163,6 +163,24 @@ impl Client {
         Ok(Store::change_secret(&path, old, new)?)
     }
 
+    /// Changes the passphrase (or key) of this client's open profile: `old` is the one it is
+    /// encrypted with (`None` for a plain profile, which is then encrypted). Atomic, as
+    /// [`Client::change_profile_secret`]; the client goes on meanwhile. A wrong `old`:
+    /// [`ClientError::Storage`] with [`conclave_storage::StoreError::WrongKey`], and
+    /// nothing changed.
+    pub async fn change_passphrase(
+        &self,
+        old: Option<ProfileSecret>,
+        new: ProfileSecret,
+    ) -> Result<()> {
+        let store = self.inner.store.clone();
+        // Argon2id twice and a copy of the whole file: off the async workers.
+        tokio::task::spawn_blocking(move || store.lock().change_secret_open(old.as_ref(), &new))
+            .await
+            .map_err(|e| ClientError::InvalidInput(format!("passphrase change: {e}")))??;
+        Ok(())
+    }
+
     /// Opens an existing profile. Nothing is sent until the first operation or
     /// [`Client::sync`].
     pub async fn open(profile_dir: &Path) -> Result<Client> {

@@ -53,7 +53,7 @@ impl From<ClientError> for Failure {
 }
 
 impl Failure {
-    fn into_error(self) -> ClientError {
+    pub(crate) fn into_error(self) -> ClientError {
         match self {
             Failure::Client(e) => e,
             Failure::StaleEpoch => ClientError::Server {

@@ -29,8 +29,8 @@ pub enum ClientEvent {
         /// The messages.
         messages: Vec<MessageId>,
     },
-    /// Someone's read receipt arrived: who has read what changed.
-    ReadReceipts {
+    /// A read or delivery receipt arrived: who has read or received what changed.
+    Receipts {
         /// The conversation.
         conversation: ConversationId,
     },

@@ -2,7 +2,7 @@
 //! by piece and sent as a MIMI external part; and a received one fetched, checked against
 //! the hash its sender sent and decrypted, before any of it is shown or written out.
 
-use std::io::{Read as _, Write};
+use std::io::Write;
 use std::path::Path;
 
 use conclave_content::ExternalPart;
@@ -33,7 +33,7 @@ impl Client {
         &self,
         conversation: ConversationId,
         path: &Path,
-        mut progress: impl FnMut(u64, u64) + Send,
+        progress: impl FnMut(u64, u64) + Send,
     ) -> Result<MessageId> {
         check_writable(&self.inner().store, conversation)?;
         let name = path
@@ -41,8 +41,42 @@ impl Client {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "file".into());
         let io = |e: std::io::Error| ClientError::InvalidInput(format!("{}: {e}", path.display()));
-        let mut file = std::fs::File::open(path).map_err(io)?;
+        let file = std::fs::File::open(path).map_err(io)?;
         let size = file.metadata().map_err(io)?.len();
+        self.send_attachment(conversation, name, size, file, progress)
+            .await
+    }
+
+    /// Sends `bytes` as a file named `name`, as [`Client::send_file`] does: for what never
+    /// was a file, such as an image pasted from the clipboard, which must not be written out
+    /// in the clear to be sent.
+    pub async fn send_bytes(
+        &self,
+        conversation: ConversationId,
+        name: &str,
+        bytes: &[u8],
+        progress: impl FnMut(u64, u64) + Send,
+    ) -> Result<MessageId> {
+        check_writable(&self.inner().store, conversation)?;
+        self.send_attachment(
+            conversation,
+            name.to_owned(),
+            bytes.len() as u64,
+            bytes,
+            progress,
+        )
+        .await
+    }
+
+    async fn send_attachment(
+        &self,
+        conversation: ConversationId,
+        name: String,
+        size: u64,
+        mut source: impl std::io::Read + Send,
+        mut progress: impl FnMut(u64, u64) + Send,
+    ) -> Result<MessageId> {
+        let io = |e: std::io::Error| ClientError::InvalidInput(format!("{name}: {e}"));
         let (mut cipher, key) = FileCipher::fresh();
         let ds = &self.inner().ds;
         let blob = ds.create_blob(sealed_size(size)).await?;
@@ -50,7 +84,7 @@ impl Client {
         let mut done = 0u64;
         for index in 0..pieces(size) {
             let want = (size - done).min(PLAIN_PIECE as u64) as usize;
-            file.read_exact(&mut buffer[..want]).map_err(io)?;
+            source.read_exact(&mut buffer[..want]).map_err(io)?;
             let sealed = cipher.seal(index, &buffer[..want]);
             ds.put_blob_chunk(&blob.id, index as u32, sealed).await?;
             done += want as u64;

@@ -1,5 +1,5 @@
 //! Rich conversations over a real delivery service on 127.0.0.1: replies, reactions, edits,
-//! deletes, read receipts and disappearing messages, in both directions, with the rules
+//! deletes, read and delivery receipts and disappearing messages, in both directions, with the rules
 //! every receiver enforces against the authenticated sender.
 
 mod support;
@@ -314,6 +314,8 @@ async fn read_receipts_tell_the_sender_and_none_are_sent_when_off() {
     alice.send_text(a, "one").await.unwrap();
     alice.send_text(a, "two").await.unwrap();
     bob.sync().await.unwrap();
+    // The delivery receipt bob's sync sent, taken first.
+    alice.sync().await.unwrap();
     let two_b = find(&bob, b, "two").await;
     bob.mark_read(b, two_b).await.unwrap();
     // Reading again sends nothing more.
@@ -321,7 +323,7 @@ async fn read_receipts_tell_the_sender_and_none_are_sent_when_off() {
     let mut events = alice.subscribe();
     alice.sync().await.unwrap();
     let receipts = std::iter::from_fn(|| events.try_recv().ok())
-        .filter(|e| matches!(e, ClientEvent::ReadReceipts { .. }))
+        .filter(|e| matches!(e, ClientEvent::Receipts { .. }))
         .count();
     assert_eq!(receipts, 1, "one receipt covers both messages");
     for text in ["one", "two"] {
@@ -334,6 +336,7 @@ async fn read_receipts_tell_the_sender_and_none_are_sent_when_off() {
     assert!(!bob.read_receipts().await.unwrap());
     alice.send_text(a, "three").await.unwrap();
     bob.sync().await.unwrap();
+    alice.sync().await.unwrap();
     let three_b = find(&bob, b, "three").await;
     bob.mark_read(b, three_b).await.unwrap();
     let mut events = alice.subscribe();
@@ -341,7 +344,7 @@ async fn read_receipts_tell_the_sender_and_none_are_sent_when_off() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(
         std::iter::from_fn(|| events.try_recv().ok())
-            .all(|e| !matches!(e, ClientEvent::ReadReceipts { .. })),
+            .all(|e| !matches!(e, ClientEvent::Receipts { .. })),
         "no receipt arrived"
     );
     let three_a = find(&alice, a, "three").await;
@@ -354,6 +357,100 @@ async fn read_receipts_tell_the_sender_and_none_are_sent_when_off() {
     bob.sync().await.unwrap();
     let four_b = find(&bob, b, "four").await;
     assert!(around(&bob, b, four_b).await.2.is_empty());
+    server.stop().await;
+}
+
+/// Who a message's delivery (or read) receipts say has it.
+async fn delivered_to(
+    client: &Client,
+    conversation: ConversationId,
+    message: MessageId,
+) -> Vec<String> {
+    let stored = client.message(message).await.unwrap().unwrap();
+    client
+        .annotations(conversation, &[stored])
+        .await
+        .unwrap()
+        .remove(0)
+        .delivered_to
+}
+
+/// A receiver's sync reports what it received to the authors, and to them alone (a receipt
+/// to all would make each message cost the group N more), even with read receipts off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_receipts_reach_the_author_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let alice = client(dir.path(), "alice", &server).await;
+    let bob = client(dir.path(), "bob", &server).await;
+    let carol = client(dir.path(), "carol", &server).await;
+    let (a, theirs) = start_conversation(&alice, "Three", &[&bob, &carol]).await;
+    let (b, c) = (theirs[0], theirs[1]);
+    // Bob's first message since his process started reaches everyone.
+    bob.send_text(b, "hi all").await.unwrap();
+    bob.set_read_receipts(false).await.unwrap();
+    alice.sync().await.unwrap();
+    carol.sync().await.unwrap();
+
+    alice.send_text(a, "the plan").await.unwrap();
+    let plan = find(&alice, a, "the plan").await;
+    assert!(
+        delivered_to(&alice, a, plan).await.is_empty(),
+        "sent, not delivered"
+    );
+    bob.sync().await.unwrap();
+    alice.sync().await.unwrap();
+    assert_eq!(delivered_to(&alice, a, plan).await, vec!["bob"]);
+    carol.sync().await.unwrap();
+    alice.sync().await.unwrap();
+    assert_eq!(delivered_to(&alice, a, plan).await, vec!["bob", "carol"]);
+    // Carol never got bob's receipt: her store knows only her own delivery.
+    let plan_c = find(&carol, c, "the plan").await;
+    assert!(delivered_to(&carol, c, plan_c).await.is_empty());
+    // And bob's messages after it still open for her.
+    bob.send_text(b, "on my way").await.unwrap();
+    carol.sync().await.unwrap();
+    find(&carol, c, "on my way").await;
+
+    // Reported once: a sync with nothing new sends nothing.
+    let mut events = alice.subscribe();
+    bob.sync().await.unwrap();
+    alice.sync().await.unwrap();
+    assert!(
+        std::iter::from_fn(|| events.try_recv().ok())
+            .all(|e| !matches!(e, ClientEvent::Receipts { .. })),
+        "nothing reported twice"
+    );
+    server.stop().await;
+}
+
+/// Each receipt to the authors alone still takes a step of the sender's ratchet, which the
+/// others see as a jump at its next message to everyone; past the receivers'
+/// `maximum_forward_distance` they could not open it. So a run of such receipts is broken
+/// by one to everyone before that, and a member who lurks for long stays readable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_run_of_delivery_receipts_never_makes_the_sender_unreadable() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let mut config = config();
+    config.group.maximum_forward_distance = 8;
+    let open = |name: &'static str| {
+        let (dir, url, config) = (dir.path().join(name), server.url(), config.clone());
+        async move { Client::create_with(&dir, name, &url, config).await.unwrap() }
+    };
+    let (alice, bob, carol) = (open("alice").await, open("bob").await, open("carol").await);
+    let (a, theirs) = start_conversation(&alice, "Lurking", &[&bob, &carol]).await;
+    let (b, c) = (theirs[0], theirs[1]);
+    for i in 0..12 {
+        alice.send_text(a, &format!("news {i}")).await.unwrap();
+        bob.sync().await.unwrap();
+    }
+    bob.send_text(b, "finally, a word").await.unwrap();
+    carol.sync().await.unwrap();
+    find(&carol, c, "finally, a word").await;
+    alice.sync().await.unwrap();
+    let last = find(&alice, a, "news 11").await;
+    assert_eq!(delivered_to(&alice, a, last).await, vec!["bob", "carol"]);
     server.stop().await;
 }
 

@@ -49,7 +49,13 @@ fn kinds() -> Vec<(&'static str, Body)> {
             },
         ),
         ("delete", Body::Delete { target: to }),
-        ("read receipt", Body::Read { messages: vec![to] }),
+        (
+            "read receipt",
+            Body::Status {
+                read: vec![to],
+                delivered: Vec::new(),
+            },
+        ),
         ("timer", Body::Timer { seconds: 3600 }),
         ("typing", Body::Typing),
         (

@@ -7,7 +7,7 @@
 //! | reaction removed | the reaction | the message reacted to | reaction, null part |
 //! | edit | the message edited | (the original's) | render, the new text |
 //! | delete | the message deleted | (the original's) | render, null part |
-//! | read receipt | null | null | `application/mimi-message-status`: `[[id, 2]]` |
+//! | receipts | null | null | `application/mimi-message-status`: `[[id, 2], [id, 1]]` (read, delivered) |
 //! | disappearing timer | null | null | `application/vnd.conclave.disappearing+cbor`: seconds |
 //! | typing | null | null | `application/vnd.conclave.typing`, empty |
 //! | attachment | null | null / the message answered | attachment, external part |
@@ -35,6 +35,8 @@ pub const TIMER_TYPE: &str = "application/vnd.conclave.disappearing+cbor";
 pub const TYPING_TYPE: &str = "application/vnd.conclave.typing";
 /// The private extension key of the sender's clock.
 const SENT_AT_KEY: i64 = -1;
+/// The message-status value "delivered".
+const DELIVERED: u8 = 1;
 /// The message-status value "read".
 const READ: u8 = 2;
 /// At most this many entries of a status report are read.
@@ -89,10 +91,13 @@ pub enum Body {
         /// The message deleted.
         target: MessageId,
     },
-    /// The sender has read these messages (and so everything before them).
-    Read {
+    /// A status report (draft-mahy-mimi-message-status): the sender has read some messages
+    /// and received others (each, and so everything before it).
+    Status {
         /// The messages reported read.
-        messages: Vec<MessageId>,
+        read: Vec<MessageId>,
+        /// The messages reported delivered.
+        delivered: Vec<MessageId>,
     },
     /// Sets the conversation's disappearing-message timer; 0 turns it off.
     Timer {
@@ -159,11 +164,14 @@ impl Message {
                 render(TEXT_TYPE, text.as_bytes().to_vec()),
             ),
             Body::Delete { target } => (Some(*target), None, null(disposition::RENDER)),
-            Body::Read { messages } => {
+            Body::Status { read, delivered } => {
+                let entry = |id: &MessageId, status: u8| {
+                    Value::Array(vec![Value::Bytes(id.0.to_vec()), status.into()])
+                };
                 let report = Value::Array(
-                    messages
-                        .iter()
-                        .map(|id| Value::Array(vec![Value::Bytes(id.0.to_vec()), READ.into()]))
+                    read.iter()
+                        .map(|id| entry(id, READ))
+                        .chain(delivered.iter().map(|id| entry(id, DELIVERED)))
                         .collect(),
                 );
                 (None, None, control(STATUS_TYPE, cbor(&report)))
@@ -268,9 +276,7 @@ fn body_of(content: &MimiContent) -> Result<Body, ContentError> {
             },
             None,
         ) => match media_type(content_type).as_str() {
-            STATUS_TYPE => Body::Read {
-                messages: read_reports(bytes)?,
-            },
+            STATUS_TYPE => status_report(bytes)?,
             TIMER_TYPE => Body::Timer {
                 seconds: decode_cbor(bytes)?
                     .as_integer()
@@ -347,12 +353,13 @@ fn decode_cbor(bytes: &[u8]) -> Result<Value, ContentError> {
     Ok(value)
 }
 
-/// The messages a status report says are read.
-fn read_reports(bytes: &[u8]) -> Result<Vec<MessageId>, ContentError> {
+/// The messages a status report says are read or delivered; other statuses (unread,
+/// expired, hidden, ...) say nothing Conclave shows.
+fn status_report(bytes: &[u8]) -> Result<Body, ContentError> {
     let Value::Array(entries) = decode_cbor(bytes)? else {
         return Err(ContentError::Field("a status report", "an array"));
     };
-    let mut read = Vec::new();
+    let (mut read, mut delivered) = (Vec::new(), Vec::new());
     for entry in entries.into_iter().take(MAX_STATUS_ENTRIES) {
         let Value::Array(pair) = entry else {
             return Err(ContentError::Field("a status entry", "an array"));
@@ -366,9 +373,11 @@ fn read_reports(bytes: &[u8]) -> Result<Vec<MessageId>, ContentError> {
             id.try_into()
                 .map_err(|_| ContentError::Schema("a message id must be 32 bytes"))?,
         );
-        if status.as_integer().and_then(|s| u8::try_from(s).ok()) == Some(READ) {
-            read.push(id);
+        match status.as_integer().and_then(|s| u8::try_from(s).ok()) {
+            Some(READ) => read.push(id),
+            Some(DELIVERED) => delivered.push(id),
+            _ => {}
         }
     }
-    Ok(read)
+    Ok(Body::Status { read, delivered })
 }

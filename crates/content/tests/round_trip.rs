@@ -20,7 +20,11 @@ fn any_body() -> impl Strategy<Value = Body> {
             .prop_map(|(reaction, to)| Body::Unreact { reaction, to }),
         (any_id(), any::<String>()).prop_map(|(target, text)| Body::Edit { target, text }),
         any_id().prop_map(|target| Body::Delete { target }),
-        proptest::collection::vec(any_id(), 0..4).prop_map(|messages| Body::Read { messages }),
+        (
+            proptest::collection::vec(any_id(), 0..4),
+            proptest::collection::vec(any_id(), 0..4)
+        )
+            .prop_map(|(read, delivered)| Body::Status { read, delivered }),
         any::<u32>().prop_map(|seconds| Body::Timer { seconds }),
         Just(Body::Typing),
         (any::<String>(), any::<u64>(), any::<[u8; 16]>()).prop_map(|(filename, size, key)| {

@@ -73,20 +73,22 @@ impl ProfileSecret {
         Self::Passphrase(Zeroizing::new(passphrase.to_owned()))
     }
 
+    /// The file key this secret gives with the file's salt (a passphrase costs one
+    /// Argon2id run, about a quarter of a second).
+    pub(crate) fn key(&self, salt: &[u8; 16]) -> Result<ProfileKey, StoreError> {
+        match self {
+            Self::Key(key) => Ok(key.clone()),
+            Self::Passphrase(passphrase) => Ok(ProfileKey(stretch(passphrase.as_bytes(), salt)?)),
+        }
+    }
+
     /// SQLCipher's raw-key form, `x'KEY SALT'`: the key used as is (no SQLCipher KDF), with
     /// the salt the file keeps in its first 16 bytes.
     fn pragma_value(&self, salt: &[u8; 16]) -> Result<Zeroizing<String>, StoreError> {
-        let derived;
-        let key: &[u8; 32] = match self {
-            Self::Key(key) => key.as_bytes(),
-            Self::Passphrase(passphrase) => {
-                derived = stretch(passphrase.as_bytes(), salt)?;
-                &derived
-            }
-        };
+        let key = self.key(salt)?;
         let mut value = Zeroizing::new(String::with_capacity(100));
         value.push_str("\"x'");
-        for byte in key.iter().chain(salt) {
+        for byte in key.as_bytes().iter().chain(salt) {
             value.push_str(&format!("{byte:02x}"));
         }
         value.push_str("'\"");
@@ -192,60 +194,85 @@ fn encrypting_path(path: &Path) -> PathBuf {
 }
 
 /// Writes the profile at `path` again, encrypted with `to`, in place and atomically: the
-/// copy is written beside it (SQLCipher's `sqlcipher_export`), made durable, and renamed over
-/// it. `from` is the file's current secret and salt, `None` for a plain file. A crash at any
-/// point leaves either the old file, whole, or the new one; a half-written copy is deleted
-/// by the next open. `check` vets the source before anything is written. The caller holds
-/// the profile's lock.
-///
-/// The old file's blocks are freed, not overwritten: on an SSD they can remain readable to
-/// someone with the raw device until reused (full-disk encryption is what covers that).
+/// copy is written beside it ([`export`]) and renamed over it ([`replace`]). `from` is the
+/// file's current secret and salt, `None` for a plain file. A crash at any point leaves
+/// either the old file, whole, or the new one; a half-written copy is deleted by the next
+/// open. `check` vets the source before anything is written. The caller holds the profile's
+/// lock.
 pub(crate) fn reencrypt(
     path: &Path,
     from: Option<(&ProfileSecret, &[u8; 16])>,
     to: &ProfileSecret,
     check: impl FnOnce(&Connection) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
-    let target = encrypting_path(path);
-    remove_with_sidecars(&target)?;
     {
         let source = Connection::open(path).map_err(|e| cannot_open(path, e))?;
         if let Some((secret, salt)) = from {
             set_key(&source, secret, salt)?;
         }
         check(&source)?;
-        // Everything into the main file, so that the copy is complete and the log empty.
-        source.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        crate::store::owner_only(&target)?;
-        let key = to.pragma_value(&new_salt())?;
-        source.execute(
-            &Zeroizing::new(format!(
-                "ATTACH DATABASE ?1 AS encrypted KEY {};",
-                key.as_str()
-            )),
-            [target.to_string_lossy()],
-        )?;
-        source.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
-        // Header fields sqlcipher_export does not carry.
-        let (app_id, user_version): (i64, i64) = source.query_row(
-            "SELECT (SELECT application_id FROM pragma_application_id), \
-                    (SELECT user_version FROM pragma_user_version)",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        source.execute_batch(&format!(
-            "PRAGMA encrypted.application_id = {app_id};
-             PRAGMA encrypted.user_version = {user_version};
-             DETACH DATABASE encrypted;"
-        ))?;
+        export(&source, path, to)?;
     }
+    replace(path)
+}
+
+/// Writes the database `source` has open (the profile at `path`) into a copy beside it,
+/// encrypted with `to` under a fresh salt (SQLCipher's `sqlcipher_export`), and makes the
+/// copy durable. Returns the salt and the key `to` gives with it. The profile itself is not
+/// touched.
+///
+/// The old file's blocks are freed, not overwritten, once the copy replaces it: on an SSD
+/// they can remain readable to someone with the raw device until reused (full-disk
+/// encryption is what covers that).
+pub(crate) fn export(
+    source: &Connection,
+    path: &Path,
+    to: &ProfileSecret,
+) -> Result<([u8; 16], ProfileKey), StoreError> {
+    let target = encrypting_path(path);
+    remove_with_sidecars(&target)?;
+    // Everything into the main file, so that the copy is complete and the log empty.
+    source.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    crate::store::owner_only(&target)?;
+    let salt = new_salt();
+    let file_key = ProfileSecret::Key(to.key(&salt)?);
+    let key = file_key.pragma_value(&salt)?;
+    source.execute(
+        &Zeroizing::new(format!(
+            "ATTACH DATABASE ?1 AS encrypted KEY {};",
+            key.as_str()
+        )),
+        [target.to_string_lossy()],
+    )?;
+    source.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
+    // Header fields sqlcipher_export does not carry.
+    let (app_id, user_version): (i64, i64) = source.query_row(
+        "SELECT (SELECT application_id FROM pragma_application_id), \
+                (SELECT user_version FROM pragma_user_version)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    source.execute_batch(&format!(
+        "PRAGMA encrypted.application_id = {app_id};
+         PRAGMA encrypted.user_version = {user_version};
+         DETACH DATABASE encrypted;"
+    ))?;
     std::fs::File::open(&target)
         .and_then(|f| f.sync_all())
         .map_err(|e| cannot_open(&target, e))?;
+    let ProfileSecret::Key(file_key) = file_key else {
+        unreachable!("made as a key above")
+    };
+    Ok((salt, file_key))
+}
+
+/// Puts the copy [`export`] wrote in the place of the profile at `path`, which no
+/// connection may have open, durably.
+pub(crate) fn replace(path: &Path) -> Result<(), StoreError> {
     // The old log was checkpointed and closed; one left over must not be replayed into the
     // new file (nor stay on disk).
     remove_sidecars(path)?;
-    std::fs::rename(&target, path).map_err(|e| cannot_open(path, e))?;
+    std::fs::rename(encrypting_path(path), path).map_err(|e| cannot_open(path, e))?;
     sync_dir(path);
     Ok(())
 }

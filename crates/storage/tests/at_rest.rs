@@ -176,3 +176,75 @@ fn a_passphrase_change_reencrypts_and_the_old_one_no_longer_opens() {
     drop(store);
     nothing_readable(dir.path(), &needles());
 }
+
+/// The app changes the passphrase of the profile it has open: the old one must be given
+/// (a wrong one changes nothing, the store goes on), the store goes on under the new one,
+/// and only the new one opens the file afterwards.
+#[test]
+fn a_passphrase_change_while_open_keeps_the_store_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("profile.sqlite");
+    let old = ProfileSecret::passphrase("the old passphrase");
+    let new = ProfileSecret::passphrase("the new passphrase");
+    let mut store = Store::open_encrypted(&path, &old).unwrap();
+    let conversation = fill(&mut store, 100);
+    store.sync().unwrap();
+
+    let before = files(dir.path());
+    assert!(matches!(
+        store.change_secret_open(Some(&new), &new),
+        Err(StoreError::WrongKey { .. })
+    ));
+    assert!(matches!(
+        store.change_secret_open(None, &new),
+        Err(StoreError::Encrypted { .. })
+    ));
+    assert_eq!(files(dir.path()), before, "nothing written");
+    assert_eq!(message_count(&mut store, conversation), TEXTS.len() + 100);
+
+    store.change_secret_open(Some(&old), &new).unwrap();
+    // It goes on: reads, and writes that last.
+    assert_eq!(message_count(&mut store, conversation), TEXTS.len() + 100);
+    fill(&mut store, 10);
+    // A second change needs the new one.
+    assert!(matches!(
+        store.change_secret_open(Some(&old), &old),
+        Err(StoreError::WrongKey { .. })
+    ));
+    drop(store);
+    assert!(
+        files(dir.path())
+            .iter()
+            .all(|(p, _)| !p.to_string_lossy().contains("encrypting")),
+        "no copy left beside it"
+    );
+    assert!(matches!(
+        Store::open_encrypted(&path, &old),
+        Err(StoreError::WrongKey { .. })
+    ));
+    let mut store = Store::open_encrypted(&path, &new).unwrap();
+    assert!(message_count(&mut store, conversation) >= TEXTS.len() + 100);
+    drop(store);
+    nothing_readable(dir.path(), &needles());
+}
+
+/// A plain profile open in the app is encrypted in place with the new passphrase.
+#[test]
+fn a_plain_profile_open_is_encrypted_by_a_passphrase_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("profile.sqlite");
+    let new = ProfileSecret::passphrase("a first passphrase");
+    let mut store = Store::open(&path).unwrap();
+    let conversation = fill(&mut store, 20);
+    store.change_secret_open(None, &new).unwrap();
+    fill(&mut store, 5);
+    drop(store);
+    assert!(matches!(
+        Store::open(&path),
+        Err(StoreError::Encrypted { .. })
+    ));
+    let mut store = Store::open_encrypted(&path, &new).unwrap();
+    assert!(message_count(&mut store, conversation) >= TEXTS.len() + 20);
+    drop(store);
+    nothing_readable(dir.path(), &needles());
+}

@@ -1,5 +1,5 @@
-//! What a conversation view shows around each message: its reactions, who has read it, and
-//! the message it answers.
+//! What a conversation view shows around each message: its reactions, who has received and
+//! read it, and the message it answers.
 
 use conclave_storage::{ConversationId, MessageId, MessageVersion, StoredMessage};
 
@@ -15,6 +15,8 @@ pub struct Annotations {
     /// The users (other than its author) whose read receipts cover it; empty when read
     /// receipts are off.
     pub read_by: Vec<String>,
+    /// The users (other than its author) whose delivery or read receipts cover it.
+    pub delivered_to: Vec<String>,
     /// For a reply: the message it answers.
     pub reply: Option<Quote>,
     /// For an edited message: its earlier texts, oldest first.
@@ -55,6 +57,7 @@ impl Reader {
         } else {
             Vec::new()
         };
+        let deliveries = tx.delivery_receipts(conversation)?;
         let mut out = Vec::with_capacity(messages.len());
         for m in messages {
             let reply = match &m.message.reply_to {
@@ -81,13 +84,14 @@ impl Reader {
                     .filter(|r| r.message == m.id)
                     .map(|r| (r.user.clone(), r.emoji.clone()))
                     .collect(),
-                read_by: receipts
-                    .iter()
-                    .filter(|(user, up_to)| {
-                        *up_to >= m.id && user.as_str() != m.message.sender.user.as_str()
-                    })
-                    .map(|(user, _)| user.clone())
-                    .collect(),
+                read_by: covering(&receipts, m),
+                delivered_to: {
+                    let mut users = covering(&deliveries, m);
+                    users.extend(covering(&receipts, m));
+                    users.sort();
+                    users.dedup();
+                    users
+                },
                 reply,
             });
         }
@@ -103,4 +107,13 @@ impl Reader {
     pub(crate) fn read_receipts_on(&self) -> Result<bool> {
         receipts_on(&self.store.lock().transaction()?)
     }
+}
+
+/// The users other than `m`'s author whose receipts (user, up to) reach it.
+fn covering(receipts: &[(String, MessageId)], m: &StoredMessage) -> Vec<String> {
+    receipts
+        .iter()
+        .filter(|(user, up_to)| *up_to >= m.id && user.as_str() != m.message.sender.user.as_str())
+        .map(|(user, _)| user.clone())
+        .collect()
 }

@@ -149,7 +149,10 @@ pub(crate) fn mark_read(
             &tx,
             identity,
             conversation,
-            Body::Read { messages: vec![id] },
+            Body::Status {
+                read: vec![id],
+                delivered: Vec::new(),
+            },
         )?;
         tx.set_receipt_sent(conversation, newest)?;
         queued = true;
@@ -263,7 +266,7 @@ fn own(
     Ok((stored, id))
 }
 
-fn mimi_id(uid: &[u8]) -> Result<MimiId> {
+pub(super) fn mimi_id(uid: &[u8]) -> Result<MimiId> {
     uid.try_into()
         .map(MimiId)
         .map_err(|_| ClientError::InvalidInput("that message has no MIMI id".into()))

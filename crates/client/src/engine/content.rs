@@ -121,7 +121,10 @@ impl Effect<'_> {
                     }
                 }
             }
-            Body::Read { messages } => self.read(tx, messages, &mut applied)?,
+            Body::Status { read, delivered } => {
+                self.read(tx, read, &mut applied)?;
+                self.delivered(tx, delivered, &mut applied)?;
+            }
             Body::Timer { seconds } => {
                 tx.set_disappear_after(self.conversation, *seconds)?;
                 let line = format!("{} {}", self.sender.user, timer_line(*seconds));
@@ -227,13 +230,7 @@ impl Effect<'_> {
     /// A read receipt: the newest named message here sets how far the sender has read. The
     /// user's own receipt (from another of their devices) marks the conversation read here.
     fn read(&self, tx: &Tx<'_>, messages: &[MimiId], applied: &mut Applied) -> Result<()> {
-        let mut newest: Option<MessageId> = None;
-        for id in messages {
-            if let Some(m) = tx.message_by_uid(self.conversation, &id.0)? {
-                newest = newest.max(Some(m.id));
-            }
-        }
-        let Some(up_to) = newest else {
+        let Some(up_to) = newest_here(tx, self.conversation, messages)? else {
             return Ok(());
         };
         if self.sender.user == self.me.user {
@@ -242,9 +239,25 @@ impl Effect<'_> {
         } else if receipts_on(tx)? {
             tx.record_read_receipt(self.conversation, self.sender.user.as_str(), up_to)?;
         }
-        applied.events.push(ClientEvent::ReadReceipts {
+        applied.events.push(ClientEvent::Receipts {
             conversation: self.conversation,
         });
+        Ok(())
+    }
+
+    /// A delivery receipt: the newest named message here sets how far the sender has
+    /// received. Shown whatever the read-receipt setting: like the server's own delivery, it
+    /// says nothing about the reader.
+    fn delivered(&self, tx: &Tx<'_>, messages: &[MimiId], applied: &mut Applied) -> Result<()> {
+        let Some(up_to) = newest_here(tx, self.conversation, messages)? else {
+            return Ok(());
+        };
+        if self.sender.user != self.me.user {
+            tx.record_delivery_receipt(self.conversation, self.sender.user.as_str(), up_to)?;
+            applied.events.push(ClientEvent::Receipts {
+                conversation: self.conversation,
+            });
+        }
         Ok(())
     }
 
@@ -301,4 +314,19 @@ pub(crate) fn sweep_expired(store: &super::SharedStore, now: i64) -> Result<Vec<
             messages,
         })
         .collect())
+}
+
+/// The newest of `messages` that this device has, by local id.
+fn newest_here(
+    tx: &Tx<'_>,
+    conversation: ConversationId,
+    messages: &[MimiId],
+) -> Result<Option<MessageId>> {
+    let mut newest = None;
+    for id in messages {
+        if let Some(m) = tx.message_by_uid(conversation, &id.0)? {
+            newest = newest.max(Some(m.id));
+        }
+    }
+    Ok(newest)
 }

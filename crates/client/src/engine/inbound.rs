@@ -27,6 +27,7 @@ impl Engine {
         self.ensure_registered().await?;
         let processed = self.drain().await?;
         self.run_followups().await?;
+        self.report_deliveries().await?;
         self.top_up_if_due().await?;
         Ok(processed)
     }

@@ -11,6 +11,7 @@
 //!   commit-conflict retry.
 //! - [`devices`]: the user's own devices: approving a linked one, listing, revoking.
 //! - [`outbox`]: queued messages, encrypted and sent with retries.
+//! - [`delivery`]: delivery receipts, to the authors of what arrived.
 //! - [`annotations`]: reactions, read receipts and quoted replies around messages.
 //! - [`read`]: what the UI reads, and the local marks it sets (read, verified).
 //!
@@ -29,6 +30,7 @@ mod apply;
 mod commit;
 mod compose;
 mod content;
+mod delivery;
 mod devices;
 mod directory;
 mod inbound;
@@ -100,6 +102,9 @@ pub(crate) struct Engine {
     directory: directory::Directory,
     /// Refused commits the server has not been told of yet (group, epoch made in).
     rejections: Vec<(conclave_protocol::GroupId, u64)>,
+    /// Per conversation: the epoch, and how many messages of this device in it went to
+    /// some members only since the last that went to all (see [`Engine::seal`]).
+    skipped_by_some: std::collections::HashMap<ConversationId, (u64, u32)>,
 }
 
 impl Engine {
@@ -124,6 +129,7 @@ impl Engine {
                 identity.signature_public_key(),
             ),
             rejections: Vec::new(),
+            skipped_by_some: std::collections::HashMap::new(),
         }
     }
 

@@ -139,7 +139,7 @@ impl Engine {
         conversation: ConversationId,
         message: Option<MessageId>,
     ) -> Result<std::result::Result<Envelope, MessageState>> {
-        let state = match self.seal(conversation, &entry.payload)? {
+        let state = match self.seal(conversation, &entry.payload, Audience::Everyone)? {
             Sealed::Ready(envelope) => return Ok(Ok(envelope)),
             Sealed::Left => MessageState::Failed,
             Sealed::Alone => MessageState::Sent,
@@ -166,15 +166,28 @@ impl Engine {
         conversation: ConversationId,
         payload: &[u8],
     ) -> Result<()> {
-        if let Sealed::Ready(envelope) = self.seal(conversation, payload)? {
+        if let Sealed::Ready(envelope) = self.seal(conversation, payload, Audience::Everyone)? {
             // A stale epoch or an unreachable server: the moment has passed.
             let _ = self.ds.send(&envelope).await;
         }
         Ok(())
     }
 
-    /// Encrypts `payload` for the conversation's other members, committing the ratchet step.
-    fn seal(&mut self, conversation: ConversationId, payload: &[u8]) -> Result<Sealed> {
+    /// Encrypts `payload` for the conversation's other members, or those of them in
+    /// `audience`, committing the ratchet step.
+    ///
+    /// What only some members get still takes a step of this device's ratchet, so the
+    /// others see its generation jump at the next message they do get, and refuse a jump
+    /// beyond `maximum_forward_distance`. So at most a quarter of that goes to some members
+    /// between two messages that reach all of them (counted per epoch, whose new ratchet
+    /// starts from zero), and, since the count is lost with the process, the first message
+    /// of a run goes to everyone.
+    pub(super) fn seal(
+        &mut self,
+        conversation: ConversationId,
+        payload: &[u8],
+        audience: Audience<'_>,
+    ) -> Result<Sealed> {
         let identity = self.identity.clone();
         let mut store = self.store.lock();
         let mut tx = store.transaction()?;
@@ -183,7 +196,18 @@ impl Engine {
             return Ok(Sealed::Left);
         }
         let g = tx.group(&c.group_id)?;
-        let recipients = other_members(g.group, &identity)?;
+        let epoch = g.group.epoch();
+        let mut recipients = other_members(g.group, &identity)?;
+        let limit = self.config.group.maximum_forward_distance / 4;
+        let skipped = match (audience, self.skipped_by_some.get(&conversation)) {
+            (Audience::Users(users), Some(&(at, skipped))) if at != epoch || skipped < limit => {
+                let before = recipients.len();
+                recipients.retain(|r| users.contains(&r.user));
+                let skipped = if at == epoch { skipped } else { 0 };
+                skipped + u32::from(recipients.len() < before)
+            }
+            _ => 0,
+        };
         if recipients.is_empty() {
             return Ok(Sealed::Alone);
         }
@@ -198,8 +222,8 @@ impl Engine {
             }
             Err(e) => return Err(e.into()),
         };
-        let epoch = g.group.epoch();
         tx.commit()?;
+        self.skipped_by_some.insert(conversation, (epoch, skipped));
         Ok(Sealed::Ready(Envelope {
             group_id: c.group_id.as_bytes().to_vec().into(),
             epoch,
@@ -229,8 +253,17 @@ fn settle(
     Ok(())
 }
 
+/// Who an application message is for.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Audience<'a> {
+    /// Every other member's device.
+    Everyone,
+    /// The devices of these users (others may get it too; see [`Engine::seal`]).
+    Users(&'a [String]),
+}
+
 /// An application message encrypted for the conversation's members, or why there is none.
-enum Sealed {
+pub(super) enum Sealed {
     Ready(Envelope),
     /// This device left the conversation.
     Left,

@@ -1,5 +1,5 @@
 //! The messenger's own tables: profile, devices, conversations, messages (with their edits,
-//! reactions and read receipts), outbox, cursors.
+//! reactions and receipts), outbox, cursors.
 //!
 //! Every method is on [`Tx`], so messenger data changes in the same transaction as the MLS
 //! state it goes with.
@@ -23,6 +23,7 @@ pub use edits::MessageVersion;
 pub use messages::{NewMessage, StoredMessage};
 pub use outbox::OutboxEntry;
 pub use reactions::Reaction;
+pub use receipts::Undelivered;
 pub use sql_text::{MessageKind, MessageState, OutboxKind};
 
 use conclave_protocol::{DeviceId, MemberId, UserName};

@@ -11,7 +11,7 @@ use fs4::fs_std::FileExt;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::StoreError;
-use crate::at_rest::{self, FileKind, ProfileSecret};
+use crate::at_rest::{self, FileKind, ProfileKey, ProfileSecret};
 use crate::codec::MLS_CODEC_NAME;
 use crate::provider::Provider;
 
@@ -51,6 +51,8 @@ pub struct Store {
     sent_commits: HashMap<GroupId, CommitDigest>,
     /// When [`Store::sync`] last truncated the write-ahead log.
     last_truncate: std::time::Instant,
+    /// For an encrypted file: its key and salt, to check the secret a change is asked with.
+    key: Option<(ProfileKey, [u8; 16])>,
     path: PathBuf,
     _lock: File,
 }
@@ -137,30 +139,12 @@ impl Store {
             (Some(_), FileKind::Encrypted { salt }) => Some(salt),
             (Some(_), _) => Some(at_rest::new_salt()),
         };
-        let mut connection = Connection::open_with_flags(
-            &path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| StoreError::CannotOpen {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        if let (Some(secret), Some(salt)) = (secret, salt) {
-            at_rest::set_key(&connection, secret, &salt)?;
-            if existed {
-                check_key(&connection, &path)?;
-            }
-        }
-        connection.busy_timeout(BUSY_TIMEOUT)?;
-        // Before anything reads the file: the WAL index is kept in memory only if the mode is
-        // exclusive when the WAL is first opened.
-        connection.query_row("PRAGMA locking_mode = EXCLUSIVE", [], |_| Ok(()))?;
-        if existed {
-            check_existing(&connection, &path)?;
-        }
-        configure(&connection, &path)?;
+        // Derived once (a passphrase's Argon2id is the slow part of an open).
+        let key = match (secret, salt) {
+            (Some(secret), Some(salt)) => Some((secret.key(&salt)?, salt)),
+            _ => None,
+        };
+        let mut connection = connect(&path, key.as_ref(), existed)?;
         migrate(&mut connection, &path)?;
         let mut store = Self {
             connection,
@@ -168,6 +152,7 @@ impl Store {
             groups: HashMap::new(),
             sent_commits: HashMap::new(),
             last_truncate: std::time::Instant::now(),
+            key,
             path,
             _lock: lock,
         };
@@ -203,6 +188,46 @@ impl Store {
                 })
             }
         }
+    }
+
+    /// Changes the secret of this open profile: `old` must be the one it is encrypted with
+    /// (for a plain profile, which is encrypted with `new`, it is not needed). The same
+    /// atomic rewrite as [`Store::change_secret`], done while open: the file is copied under
+    /// `new` beside itself and made durable, then the connection closes, the copy takes the
+    /// file's place, and a connection to it opens. A crash leaves the profile under one
+    /// secret or the other, whole. `old` wrong: [`StoreError::WrongKey`]; missing for an
+    /// encrypted profile: [`StoreError::Encrypted`]; nothing written either way.
+    pub fn change_secret_open(
+        &mut self,
+        old: Option<&ProfileSecret>,
+        new: &ProfileSecret,
+    ) -> Result<(), StoreError> {
+        if let Some((key, salt)) = &self.key {
+            let Some(old) = old else {
+                return Err(StoreError::Encrypted {
+                    path: self.path.clone(),
+                });
+            };
+            if old.key(salt)?.as_bytes() != key.as_bytes() {
+                return Err(StoreError::WrongKey {
+                    path: self.path.clone(),
+                });
+            }
+        }
+        let (salt, key) = at_rest::export(&self.connection, &self.path, new)?;
+        // The copy is whole and durable: the old file's connection goes (a placeholder
+        // stands in for the moment), the copy takes its place, a connection to it comes.
+        let closing = std::mem::replace(&mut self.connection, Connection::open_in_memory()?);
+        if let Err((connection, e)) = closing.close() {
+            self.connection = connection;
+            at_rest::remove_leftovers(&self.path)?;
+            return Err(e.into());
+        }
+        at_rest::replace(&self.path)?;
+        let key = (key, salt);
+        self.connection = connect(&self.path, Some(&key), true)?;
+        self.key = Some(key);
+        Ok(())
     }
 
     /// The database file.
@@ -418,6 +443,40 @@ fn table_exists(connection: &Connection, name: &str) -> rusqlite::Result<bool> {
 
 /// How many prepared statements a profile's connection keeps.
 const STATEMENT_CACHE_CAPACITY: usize = 128;
+
+/// A connection to the profile at `path`, keyed (`key`: the file key and salt) and
+/// configured; an `existed` file is checked first (the key, then the file).
+fn connect(
+    path: &Path,
+    key: Option<&(ProfileKey, [u8; 16])>,
+    existed: bool,
+) -> Result<Connection, StoreError> {
+    let connection = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| StoreError::CannotOpen {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    if let Some((key, salt)) = key {
+        at_rest::set_key(&connection, &ProfileSecret::Key(key.clone()), salt)?;
+        if existed {
+            check_key(&connection, path)?;
+        }
+    }
+    connection.busy_timeout(BUSY_TIMEOUT)?;
+    // Before anything reads the file: the WAL index is kept in memory only if the mode is
+    // exclusive when the WAL is first opened.
+    connection.query_row("PRAGMA locking_mode = EXCLUSIVE", [], |_| Ok(()))?;
+    if existed {
+        check_existing(&connection, path)?;
+    }
+    configure(&connection, path)?;
+    Ok(connection)
+}
 
 fn configure(connection: &Connection, path: &Path) -> Result<(), StoreError> {
     let mode: String = connection

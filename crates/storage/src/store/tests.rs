@@ -401,3 +401,51 @@ fn v9_messages_move_to_mimi_ids_through_v10() {
     );
     assert_eq!(tx.conversation(c).unwrap().disappear_after, 0);
 }
+
+/// V11 starts delivery receipts from the present: what arrived before it is not reported
+/// (its authors moved on long ago), what arrives after it is, the newest per author.
+#[test]
+fn v11_reports_only_what_arrives_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.sqlite");
+    {
+        let conn = profile_at_version(&path, 10);
+        conn.execute_batch(
+            "INSERT INTO conversations (id, group_id, name, created_at) VALUES (1, x'01', 'c', 0);
+             INSERT INTO messages (id, conversation_id, uid, sender_user, sender_device,
+                                   sent_at, body, state, outgoing, kind)
+             VALUES (10, 1, x'0a', 'them', 'd', 1, 'old', 'received', 0, 'text');",
+        )
+        .unwrap();
+    }
+    let mut store = Store::open(&path).unwrap();
+    let tx = store.transaction().unwrap();
+    assert!(tx.undelivered("me").unwrap().is_empty());
+    tx.connection()
+        .execute_batch(
+            "INSERT INTO messages (id, conversation_id, uid, sender_user, sender_device,
+                                   sent_at, body, state, outgoing, kind)
+             VALUES (11, 1, x'0b', 'them', 'd', 2, 'new', 'received', 0, 'text'),
+                    (12, 1, x'0c', 'them', 'd', 3, 'newer', 'received', 0, 'text'),
+                    (13, 1, x'0d', 'other', 'd', 4, 'hi', 'received', 0, 'text'),
+                    (14, 1, x'0e', 'me', 'e', 5, 'mine', 'received', 0, 'text'),
+                    (15, 1, x'0f', 'them', 'd', 6, 'them joined', 'received', 0, 'event');",
+        )
+        .unwrap();
+    let due: Vec<(String, i64, Vec<u8>)> = tx
+        .undelivered("me")
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.author, u.newest.0, u.uid))
+        .collect();
+    assert_eq!(
+        due,
+        vec![
+            ("other".into(), 13, vec![0x0d]),
+            ("them".into(), 12, vec![0x0c])
+        ]
+    );
+    tx.set_delivery_sent(crate::ConversationId(1), crate::MessageId(13))
+        .unwrap();
+    assert!(tx.undelivered("me").unwrap().is_empty());
+}
