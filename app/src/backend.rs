@@ -97,6 +97,8 @@ pub enum Command {
     Invite(ConversationId, String),
     /// Remove a user.
     Remove(ConversationId, String),
+    /// Make a user an admin (`true`) or a member again.
+    SetAdmin(ConversationId, String, bool),
     /// Leave.
     Leave(ConversationId),
     /// Accept an invitation from someone new.
@@ -784,6 +786,23 @@ async fn execute(client: &Client, out: &Out, command: Command) {
             };
             if let Err(e) = result {
                 out.fail(&format!("inviting {name} failed"), e);
+            }
+            members(client, out, conversation).await;
+        }
+        Command::SetAdmin(conversation, name, admin) => {
+            let result = match user(&name) {
+                Ok(u) if admin => client
+                    .promote(conversation, &u)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Ok(u) => client
+                    .demote(conversation, &u)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                out.fail(&format!("changing {name}'s role failed"), e);
             }
             members(client, out, conversation).await;
         }

@@ -568,6 +568,16 @@ fn replies_reactions_edits_deletes_files_typing_and_local_times() {
     let b = b.unwrap();
     present(&mut alice, "the mockups are ready");
 
+    // Roles in the members panel: alice made the conversation, so she is its admin, and
+    // makes bob one.
+    present(&mut alice, "admin");
+    click(&mut alice, "Make bob admin");
+    present(&mut alice, "Remove bob as admin");
+    eventually("bob to be an admin", || {
+        run_value(&world, bob.sync());
+        run_value(&world, bob.members(b)).iter().all(|m| m.admin)
+    });
+
     // The time, in the zone, and UTC on hover.
     let sent_at = run_value(&world, bob.history(b, None, 1))
         .remove(0)

@@ -1,5 +1,6 @@
-//! The members panel: who is in the conversation, their safety numbers and verified marks,
-//! invite / remove / rename / leave, and the group's security state.
+//! The members panel: who is in the conversation and who of them is an admin, their safety
+//! numbers and verified marks, invite / remove / rename / leave, admins making and unmaking
+//! admins, and the group's security state.
 
 use conclave_client::display::{digit_groups, timestamp};
 
@@ -18,6 +19,8 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
             ui.weak("You left this conversation.");
             return;
         }
+        let i_am_admin = state.members.iter().any(|m| m.is_me && m.admin);
+        let mut roles_shown = std::collections::HashSet::new();
         for member in state.members.clone() {
             ui.horizontal(|ui| {
                 let name = if member.is_me {
@@ -26,6 +29,9 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
                     member.id.to_string()
                 };
                 ui.strong(name);
+                if member.admin {
+                    ui.label(egui::RichText::new("admin").small().strong());
+                }
                 if member.verified {
                     ui.colored_label(egui::Color32::from_rgb(60, 170, 90), "verified");
                 }
@@ -40,10 +46,24 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
                     {
                         commands.push(Command::Verify(id, member.id.user.to_string()));
                     }
-                    if ui.button(format!("Remove {}", member.id.user)).clicked() {
+                    // Removing others and roles are for admins (the group's policy; every
+                    // member's client checks it too).
+                    if i_am_admin && ui.button(format!("Remove {}", member.id.user)).clicked() {
                         commands.push(Command::Remove(id, member.id.user.to_string()));
                     }
                 });
+                // A role is the user's, whichever of their devices it is shown by.
+                if i_am_admin && roles_shown.insert(member.id.user.clone()) {
+                    let user = member.id.user.to_string();
+                    let (label, admin) = if member.admin {
+                        (format!("Remove {user} as admin"), false)
+                    } else {
+                        (format!("Make {user} admin"), true)
+                    };
+                    if ui.button(label).clicked() {
+                        commands.push(Command::SetAdmin(id, user, admin));
+                    }
+                }
             }
             ui.add_space(4.0);
         }

@@ -141,6 +141,25 @@ enum Command {
         /// The user.
         user: String,
     },
+    /// Make a user an admin of a conversation (admins only).
+    Promote {
+        /// Conversation name or id.
+        conversation: String,
+        /// The user.
+        user: String,
+    },
+    /// Make an admin a member again (admins only; not the last admin).
+    Demote {
+        /// Conversation name or id.
+        conversation: String,
+        /// The user.
+        user: String,
+    },
+    /// Print a conversation's policy: its admins, and which actions need one.
+    Policy {
+        /// Conversation name or id.
+        conversation: String,
+    },
     /// Leave a conversation (the others commit your removal).
     Leave {
         /// Conversation name or id.
@@ -517,6 +536,37 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                 id: id.0,
                 leaving: true,
             });
+        }
+        Command::Promote {
+            conversation,
+            user: name,
+        } => {
+            sync_quietly(&client).await?;
+            let id = find(&client, &conversation).await?;
+            client.promote(id, &user(&name)?).await?;
+            out.print(&output::RoleChanged {
+                id: id.0,
+                user: name,
+                admin: true,
+            });
+        }
+        Command::Demote {
+            conversation,
+            user: name,
+        } => {
+            sync_quietly(&client).await?;
+            let id = find(&client, &conversation).await?;
+            client.demote(id, &user(&name)?).await?;
+            out.print(&output::RoleChanged {
+                id: id.0,
+                user: name,
+                admin: false,
+            });
+        }
+        Command::Policy { conversation } => {
+            sync_quietly(&client).await?;
+            let id = find(&client, &conversation).await?;
+            out.print(&output::PolicyReport::new(id.0, client.policy(id).await?));
         }
         Command::Rename { conversation, name } => {
             let id = find(&client, &conversation).await?;

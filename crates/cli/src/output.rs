@@ -220,6 +220,79 @@ impl Report for Renamed {
     }
 }
 
+/// `promote` and `demote`.
+#[derive(Serialize)]
+pub struct RoleChanged {
+    pub id: i64,
+    pub user: String,
+    pub admin: bool,
+}
+
+impl Report for RoleChanged {
+    fn text(&self) -> String {
+        if self.admin {
+            format!("{} is an admin", self.user)
+        } else {
+            format!("{} is no longer an admin", self.user)
+        }
+    }
+}
+
+/// `policy`: who is an admin, and who may do what ("admins" or "members").
+#[derive(Serialize)]
+pub struct PolicyReport {
+    pub id: i64,
+    /// False for a conversation made before roles: everyone may do everything.
+    pub roles: bool,
+    pub admins: Vec<String>,
+    pub add: &'static str,
+    pub remove: &'static str,
+    pub rename: &'static str,
+    pub links: &'static str,
+    pub change_policy: &'static str,
+}
+
+impl PolicyReport {
+    pub fn new(id: i64, policy: Option<conclave_client::Policy>) -> Self {
+        use conclave_client::{Action, Role};
+        let who = |action: Action| match policy.as_ref().map(|p| p.role_for(action)) {
+            Some(Role::Admin) => "admins",
+            _ => "members",
+        };
+        Self {
+            id,
+            roles: policy.is_some(),
+            admins: policy
+                .as_ref()
+                .map(|p| p.admins.iter().map(|u| u.to_string()).collect())
+                .unwrap_or_default(),
+            add: who(Action::Add),
+            remove: who(Action::Remove),
+            rename: who(Action::Rename),
+            links: who(Action::Links),
+            change_policy: who(Action::ChangePolicy),
+        }
+    }
+}
+
+impl Report for PolicyReport {
+    fn text(&self) -> String {
+        if !self.roles {
+            return "no roles (made before them): every member may do everything".into();
+        }
+        format!(
+            "admins: {}\nadd members: {}\nremove members: {}\nrename: {}\ninvite links: {}\n\
+             change admins or rules: {}",
+            self.admins.join(", "),
+            self.add,
+            self.remove,
+            self.rename,
+            self.links,
+            self.change_policy
+        )
+    }
+}
+
 /// `invite`.
 #[derive(Serialize)]
 pub struct Invited {
@@ -289,6 +362,8 @@ pub struct MemberRow {
     pub safety_number: String,
     pub verified: bool,
     pub me: bool,
+    /// "admin" or "member".
+    pub role: &'static str,
 }
 
 impl Members {
@@ -303,6 +378,7 @@ impl Members {
                     safety_number: m.safety_number.clone(),
                     verified: m.verified,
                     me: m.is_me,
+                    role: if m.admin { "admin" } else { "member" },
                 })
                 .collect(),
             epoch: security.epoch,
@@ -319,9 +395,10 @@ impl Report for Members {
             .iter()
             .map(|m| {
                 format!(
-                    "{}/{}{}{}",
+                    "{}/{}{}{}{}",
                     m.user,
                     m.device,
+                    if m.role == "admin" { "  admin" } else { "" },
                     if m.me { "  (you)" } else { "" },
                     if m.verified { "  verified" } else { "" }
                 )
@@ -1051,6 +1128,7 @@ pub fn exit_code(e: &ClientError) -> u8 {
         | ClientError::NotAMember
         | ClientError::NotAccepted
         | ClientError::NotAuthor
+        | ClientError::NotPermitted(_)
         | ClientError::AttachmentRefused(_)
         | ClientError::NotInConversation(_)
         | ClientError::NoKeyPackages(_)

@@ -192,6 +192,49 @@ async fn three_users_chat_from_the_command_line() {
         epoch_bob
     );
 
+    // Roles: alice made the conversation, so she is its admin; bob is not, and his client
+    // refuses to remove anyone (exit 5) until alice makes him one.
+    let policy = cli.json("bob", &["policy", "Crew"]);
+    assert_eq!(policy["admins"], serde_json::json!(["alice"]));
+    assert_eq!(policy["remove"], "admins");
+    assert_eq!(policy["add"], "members");
+    let roles: Vec<(String, String)> = members["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["user"].as_str().unwrap().into(),
+                m["role"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(
+        roles.contains(&("alice".into(), "admin".into())),
+        "{roles:?}"
+    );
+    assert!(
+        roles.contains(&("bob".into(), "member".into())),
+        "{roles:?}"
+    );
+    assert_eq!(cli.code("bob", &["remove", "Crew", "carol"]), 5);
+    assert_eq!(cli.code("bob", &["promote", "Crew", "bob"]), 5);
+    cli.json("alice", &["promote", "Crew", "bob"]);
+    assert_eq!(
+        cli.json("carol", &["policy", "Crew"])["admins"],
+        serde_json::json!(["alice", "bob"])
+    );
+    cli.json("bob", &["demote", "Crew", "bob"]);
+    assert_eq!(
+        cli.json("alice", &["policy", "Crew"])["admins"],
+        serde_json::json!(["alice"])
+    );
+    assert_eq!(
+        cli.code("alice", &["demote", "Crew", "alice"]),
+        5,
+        "the last admin"
+    );
+
     // Remove carol: she is told, and cannot send any more (exit code 5).
     cli.json("alice", &["remove", "Crew", "carol"]);
     let carol_history = cli.json("carol", &["history", "Crew"]);

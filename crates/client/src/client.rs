@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use conclave_protocol::{DeviceId, Identity, MemberId, UserName};
+use conclave_protocol::{DeviceId, Identity, MemberId, Policy, UserName};
 use conclave_storage::{
     Conversation, ConversationId, ConversationSummary, KnownDevice, MessageId, ProfileSecret,
     Store, StoreError, StoredMessage,
@@ -14,7 +14,7 @@ use tokio::sync::{Mutex, Notify, broadcast};
 
 use crate::background::{self, Background};
 use crate::ds::Ds;
-use crate::engine::{Engine, Member, Op, Reader, SecurityInfo, SharedStore, now_ms};
+use crate::engine::{Engine, Member, Op, PolicyChange, Reader, SecurityInfo, SharedStore, now_ms};
 use crate::{ClientConfig, ClientError, ClientEvent, Result};
 
 /// The profile database's file name inside a profile directory.
@@ -410,6 +410,33 @@ impl Client {
         engine
             .commit_op(conversation, Op::Rename(name.trim().to_owned()))
             .await
+    }
+
+    /// Makes `user` an admin of the conversation (an admin's action; see
+    /// [`conclave_protocol::policy`]).
+    pub async fn promote(&self, conversation: ConversationId, user: &UserName) -> Result<()> {
+        let mut engine = self.inner.engine.lock().await;
+        engine
+            .commit_op(
+                conversation,
+                Op::Policy(PolicyChange::Promote(user.clone())),
+            )
+            .await
+    }
+
+    /// Makes an admin of the conversation a member again (an admin's action; the last admin
+    /// is not demoted: promote someone first).
+    pub async fn demote(&self, conversation: ConversationId, user: &UserName) -> Result<()> {
+        let mut engine = self.inner.engine.lock().await;
+        engine
+            .commit_op(conversation, Op::Policy(PolicyChange::Demote(user.clone())))
+            .await
+    }
+
+    /// The conversation's policy: who is an admin, and which actions need one. `None` for a
+    /// conversation made before roles, where everyone may do everything.
+    pub async fn policy(&self, conversation: ConversationId) -> Result<Option<Policy>> {
+        self.inner.read.policy(conversation)
     }
 
     /// Rotates this device's keys in the conversation now (done on a schedule anyway, see

@@ -76,6 +76,10 @@ pub enum ClientError {
     /// Only a message's author may edit or delete it.
     #[error("only its author can change that message")]
     NotAuthor,
+    /// The conversation's policy does not let this user do that (say, remove someone
+    /// without being an admin).
+    #[error("refused: {0}")]
+    NotPermitted(String),
     /// The user is already in the conversation.
     #[error("{0} is already a member")]
     AlreadyMember(String),

@@ -125,7 +125,7 @@ pub use events::{ClientEvent, ConnectionState};
 pub use file_transfer::AttachmentInfo;
 
 pub use conclave_content as content;
-pub use conclave_protocol::UserName;
+pub use conclave_protocol::{Action, Policy, Role, UserName};
 pub use conclave_storage::{
     Conversation, ConversationId, ConversationSummary, KnownDevice, MessageId, MessageKind,
     MessageState, MessageVersion, NewMessage, ProfileFile, ProfileKey, ProfileSecret, StoreError,

@@ -1,7 +1,9 @@
 //! Convergence: 50 members, 200 random operations from random members, several at once so
 //! that commits race, all through a real delivery service, and members restarting (closed,
-//! then opened again from their profile) between them. At the end every member has the same
-//! epoch authenticator, member list, name and message history.
+//! then opened again from their profile) between them. Removals and promotions come from
+//! admins; a member who is not one trying to remove someone is refused by its own client. At
+//! the end every member has the same epoch authenticator, member list, admins, name and
+//! message history.
 //!
 //! The seed is printed; `CONCLAVE_SEED=N` replays a run.
 
@@ -39,6 +41,9 @@ enum Action {
     Rename(String),
     Rotate,
     Remove(usize),
+    /// A member who is not an admin tries to remove someone: refused, nothing changes.
+    RemoveRefused(usize),
+    Promote(usize),
     Invite(usize),
     /// Closes the member's client once the batch is done, and opens its profile again.
     Restart,
@@ -72,6 +77,12 @@ async fn fifty_members_two_hundred_random_operations_converge() {
     for (i, c) in clients.iter().enumerate() {
         conversation.insert(i, same_conversation(c, &clients[0], first).await);
     }
+    // The creator is the first admin and makes four more.
+    let mut admins: BTreeSet<usize> = BTreeSet::from([0]);
+    for (i, name) in names.iter().enumerate().take(5).skip(1) {
+        clients[0].promote(first, &user(name)).await.unwrap();
+        admins.insert(i);
+    }
     eprintln!("setup: {:?}", started.elapsed());
 
     let mut present: BTreeSet<usize> = (0..MEMBERS).collect();
@@ -89,25 +100,44 @@ async fn fifty_members_two_hundred_random_operations_converge() {
             if pool.len() < 2 {
                 break;
             }
-            let actor = pool[rng.below(pool.len())];
-            busy.insert(actor);
             let roll = rng.below(100);
+            // Removals and promotions are for admins; the refused removal for anyone else.
+            let wants_admin = (10..24).contains(&roll);
+            let fitting: Vec<usize> = pool
+                .iter()
+                .copied()
+                .filter(|i| !wants_admin || admins.contains(i))
+                .collect();
+            let actor = if fitting.is_empty() {
+                pool[rng.below(pool.len())]
+            } else {
+                fitting[rng.below(fitting.len())]
+            };
+            busy.insert(actor);
             let absent: Vec<usize> = (0..MEMBERS)
                 .filter(|i| !present.contains(i) && !busy.contains(i))
                 .collect();
+            // Admins are never removed here, so the group always has one.
             let targets: Vec<usize> = present
                 .iter()
                 .copied()
-                .filter(|i| !busy.contains(i))
+                .filter(|i| !busy.contains(i) && !admins.contains(i))
                 .collect();
+            let is_admin = admins.contains(&actor);
             let action = if roll < 10 && !absent.is_empty() {
                 let target = absent[rng.below(absent.len())];
                 busy.insert(target);
                 Action::Invite(target)
-            } else if roll < 20 && targets.len() > 1 && present.len() > MEMBERS / 2 {
+            } else if roll < 20 && is_admin && targets.len() > 1 && present.len() > MEMBERS / 2 {
                 let target = targets[rng.below(targets.len())];
                 busy.insert(target);
                 Action::Remove(target)
+            } else if roll < 23 && is_admin && !targets.is_empty() {
+                let target = targets[rng.below(targets.len())];
+                busy.insert(target);
+                Action::Promote(target)
+            } else if roll < 25 && !is_admin && !targets.is_empty() {
+                Action::RemoveRefused(targets[rng.below(targets.len())])
             } else if roll < 32 {
                 Action::Rename(format!("Converge {op}"))
             } else if roll < 45 {
@@ -130,6 +160,12 @@ async fn fifty_members_two_hundred_random_operations_converge() {
                     Action::Rename(name) => client.rename(id, name).await,
                     Action::Rotate => client.rotate_keys(id).await,
                     Action::Remove(t) => client.remove(id, &user(&names[*t])).await,
+                    Action::Promote(t) => client.promote(id, &user(&names[*t])).await,
+                    Action::RemoveRefused(t) => match client.remove(id, &user(&names[*t])).await {
+                        Err(conclave_client::ClientError::NotPermitted(_)) => Ok(()),
+                        Ok(()) => panic!("a member who is not an admin removed someone"),
+                        Err(e) => Err(e),
+                    },
                     Action::Invite(t) => client.invite(id, &user(&names[*t])).await,
                     Action::Restart => Ok(()),
                 }
@@ -156,6 +192,11 @@ async fn fifty_members_two_hundred_random_operations_converge() {
                     present.insert(t);
                     "invite"
                 }
+                Action::Promote(t) => {
+                    admins.insert(t);
+                    "promote"
+                }
+                Action::RemoveRefused(_) => "refused remove",
                 Action::Restart => {
                     // Closed with whatever it had not sent or read yet; the profile must
                     // carry it across.
@@ -169,7 +210,7 @@ async fn fifty_members_two_hundred_random_operations_converge() {
     }
     eprintln!("operations: {counts:?} in {:?}", started.elapsed());
     assert!(
-        ["remove", "invite", "rename", "restart"]
+        ["remove", "invite", "rename", "restart", "promote"]
             .iter()
             .all(|kind| counts.get(kind).is_some_and(|n| *n > 0)),
         "{counts:?}"
@@ -195,14 +236,20 @@ async fn fifty_members_two_hundred_random_operations_converge() {
         let id = conversation[&i];
         assert_eq!(authenticator(client, id).await, expected, "{}", names[i]);
         assert_eq!(client.conversation(id).await.unwrap().name, expected_name);
-        let members: BTreeSet<String> = client
-            .members(id)
-            .await
-            .unwrap()
-            .into_iter()
+        let listed = client.members(id).await.unwrap();
+        let members: BTreeSet<String> = listed.iter().map(|m| m.id.user.to_string()).collect();
+        assert_eq!(members, expected_members, "{}", names[i]);
+        let admins_seen: BTreeSet<String> = listed
+            .iter()
+            .filter(|m| m.admin)
             .map(|m| m.id.user.to_string())
             .collect();
-        assert_eq!(members, expected_members, "{}", names[i]);
+        let admins_expected: BTreeSet<String> = admins
+            .iter()
+            .filter(|a| present.contains(a))
+            .map(|a| names[*a].clone())
+            .collect();
+        assert_eq!(admins_seen, admins_expected, "{}'s admins", names[i]);
         let history = client.history(id, None, 10_000).await.unwrap();
         assert!(
             history

@@ -1,6 +1,6 @@
 //! The delivery service cannot read messages: a real MLS conversation goes through it, and
 //! its database files (main, WAL, shared memory) contain none of the plaintexts, nor the
-//! group's name, while they do contain the ciphertexts.
+//! group's name or policy, while they do contain the ciphertexts.
 
 mod support;
 
@@ -152,11 +152,19 @@ async fn database_holds_no_plaintext() {
         );
         assert!(!contains(&files, base64(text.as_bytes()).as_bytes()));
     }
+    // Nor the group's policy (who is an admin, who may do what), in its encoding.
+    let policy = group
+        .policy()
+        .unwrap()
+        .expect("a new group has one")
+        .encode();
+    assert!(!contains(&files, base64(&policy).as_bytes()));
     for needle in [
         &b"falcon"[..],
         b"midnight",
         GROUP_NAME.as_bytes(),
         b"Quiet Harbour",
+        &policy,
     ] {
         assert!(
             !contains(&files, needle),

@@ -210,6 +210,7 @@ impl GroupConfig {
             .ciphersuites(suites)
             .extensions(vec![
                 ExtensionType::Unknown(GROUP_NAME_EXTENSION_TYPE),
+                ExtensionType::Unknown(crate::POLICY_EXTENSION_TYPE),
                 ExtensionType::LastResort,
             ])
             .build()

@@ -169,6 +169,13 @@ pub enum Error {
     /// (say, it names a device with a key that is not the device's).
     #[error("{}, brought in by {}, refused: {}", .0.member, .0.by, .0.reason)]
     LeafRefused(Box<LeafRefusal>),
+    /// A commit breaks the group's policy (a member who is not an admin removing someone,
+    /// say): refused, nothing changed.
+    #[error("{}'s change was refused: only admins may {}{}", .0.by, .0.action, .0.detail)]
+    PolicyRefused(Box<PolicyRefusal>),
+    /// The group's policy extension (in a commit, or the group's own) cannot be read.
+    #[error("the group's policy cannot be read: {0}")]
+    InvalidPolicy(#[source] Cause),
     /// The caller's [`crate::LeafCheck`] cannot yet tell whether these leaves may join: it
     /// must learn more (the directory's keys of their users) and process the message again.
     /// Nothing changed.
@@ -212,4 +219,15 @@ pub struct LeafRefusal {
     pub by: crate::MemberId,
     /// Why it was refused.
     pub reason: String,
+}
+
+/// What [`Error::PolicyRefused`] says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyRefusal {
+    /// The member whose commit it was (authenticated by MLS).
+    pub by: crate::MemberId,
+    /// What it did that only admins may.
+    pub action: crate::policy::Action,
+    /// Whom it concerned, as words after the action (" (bob)"), or nothing.
+    pub detail: String,
 }

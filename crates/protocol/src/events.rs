@@ -45,6 +45,15 @@ pub enum GroupEvent {
         /// The new name.
         name: String,
     },
+    /// The group's policy changed: admins made or unmade, or who may do what.
+    PolicyChanged {
+        /// Who changed it.
+        by: MemberId,
+        /// Users made admins.
+        promoted: Vec<crate::UserName>,
+        /// Users no longer admins.
+        demoted: Vec<crate::UserName>,
+    },
     /// This device was removed from the group. The group can no longer be used.
     RemovedFromGroup {
         /// Who committed the removal.

@@ -34,11 +34,18 @@ pub(crate) fn read(extensions: &Extensions<GroupContext>) -> String {
         .unwrap_or_default()
 }
 
-/// The group-context extensions of a new group: the name, and the requirement that every
-/// member supports the name extension (openmls checks group-context extensions against it).
-pub(crate) fn initial_extensions(name: &str) -> Result<Extensions<GroupContext>, Error> {
+/// The group-context extensions of a new group: the name, the policy, and the requirement
+/// that every member supports both extensions (openmls checks group-context extensions
+/// against it).
+pub(crate) fn initial_extensions(
+    name: &str,
+    policy: &crate::Policy,
+) -> Result<Extensions<GroupContext>, Error> {
     let required = Extension::RequiredCapabilities(RequiredCapabilitiesExtension::new(
-        &[ExtensionType::Unknown(GROUP_NAME_EXTENSION_TYPE)],
+        &[
+            ExtensionType::Unknown(GROUP_NAME_EXTENSION_TYPE),
+            ExtensionType::Unknown(crate::POLICY_EXTENSION_TYPE),
+        ],
         &[],
         &[],
     ));
@@ -46,7 +53,7 @@ pub(crate) fn initial_extensions(name: &str) -> Result<Extensions<GroupContext>,
     extensions
         .add(required)
         .map_err(|e| Error::Library(Cause::of(e)))?;
-    with_name(&extensions, name)
+    crate::policy::with_policy(&with_name(&extensions, name)?, policy)
 }
 
 /// `extensions` with the name set, keeping every other extension (a group-context-extensions

@@ -80,13 +80,14 @@ mod identity;
 mod ids;
 mod key_package;
 mod leaf_check;
+pub mod policy;
 mod provider;
 pub mod safety;
 mod signing;
 
 pub use config::{CipherSuite, GroupConfig, HandshakeFraming, PAST_EPOCH_LIFETIME};
 pub use crypto::Crypto;
-pub use error::{Cause, Error, LeafRefusal};
+pub use error::{Cause, Error, LeafRefusal, PolicyRefusal};
 pub use events::{GroupEvent, PendingProposal, ProposalSummary};
 pub use framing::{ContentKind, Framing, GroupFraming, read_framing};
 pub use group::{
@@ -97,6 +98,7 @@ pub use identity::{Identity, IdentityRecord, KeyPackageInfo, inspect_key_package
 pub use ids::{DeviceId, GroupId, MAX_NAME_LEN, MemberId, UserName};
 pub use key_package::PublishedKeyPackage;
 pub use leaf_check::{AcceptAll, LeafCheck, LeafVerdict};
+pub use policy::{Action, POLICY_EXTENSION_TYPE, Policy, Role};
 pub use provider::MemoryProvider;
 pub use safety::{Fingerprint, SafetyNumber};
 

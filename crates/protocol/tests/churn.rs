@@ -51,6 +51,14 @@ fn random_adds_removes_updates_and_reloads_keep_every_member_in_step() {
     let mut clients: Vec<Client> = (0..POOL).map(|i| Client::new(&format!("u{i}"))).collect();
     let mut in_group: Vec<usize> = vec![0];
     clients[0].create("churn");
+    // The tree's mechanics are under test here, not roles: any member may remove.
+    {
+        let (group, provider, identity) = clients[0].parts();
+        let mut policy = group.policy().unwrap().expect("a new group has one");
+        policy.remove = conclave_protocol::Role::Member;
+        group.set_policy(provider, identity, &policy).unwrap();
+    }
+    clients[0].merge();
 
     let mut grew = 0;
     let mut shrank = 0;

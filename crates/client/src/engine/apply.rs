@@ -8,7 +8,7 @@ use conclave_protocol::{
     Error as MlsError, Group, GroupConfig, GroupEvent, GroupId, JoinOptions, LeafCheck,
     LeafRefusal, MemberId, ProposalSummary, UserName,
 };
-use conclave_storage::{ConversationId, DeviceTrust, NewMessage, Tx};
+use conclave_storage::{Conversation, ConversationId, DeviceTrust, NewMessage, Tx};
 
 use super::FollowUp;
 use super::content::{Effect, Origin};
@@ -212,6 +212,41 @@ impl<'a, 's> Apply<'a, 's> {
                     if !others.is_empty() {
                         lines.push(format!("{} removed {}", by.user, users_of(&others)));
                     }
+                    // An admin may have gone: the longest-standing member takes over then.
+                    self.outcome
+                        .followups
+                        .push(FollowUp::Succession(conversation));
+                    self.record(conversation, &by, &lines.join("; "), &uid)?;
+                    self.outcome
+                        .events
+                        .push(ClientEvent::MembersChanged { conversation });
+                }
+                GroupEvent::PolicyChanged {
+                    by,
+                    promoted,
+                    demoted,
+                } => {
+                    let names = |users: &[UserName]| {
+                        users
+                            .iter()
+                            .map(UserName::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    let mut lines = Vec::new();
+                    if !promoted.is_empty() {
+                        lines.push(format!("{} made {} admin", by.user, names(&promoted)));
+                    }
+                    if !demoted.is_empty() {
+                        lines.push(format!(
+                            "{} made {} no longer admin",
+                            by.user,
+                            names(&demoted)
+                        ));
+                    }
+                    if lines.is_empty() {
+                        lines.push(format!("{} changed who may do what", by.user));
+                    }
                     self.record(conversation, &by, &lines.join("; "), &uid)?;
                     self.outcome
                         .events
@@ -389,14 +424,22 @@ impl<'a, 's> Apply<'a, 's> {
     }
 
     /// A history line saying that `by`'s commit (queue item `seq`) was refused, and why.
-    pub(super) fn record_refusal(
+    /// A commit refused by a rule every honest member applies alike: a line in the history,
+    /// the server told (so that it rewinds once most members have), the user warned.
+    pub(super) fn refuse(
         &mut self,
-        conversation: ConversationId,
+        conversation: &Conversation,
+        group_id: &GroupId,
+        item: &QueueItem,
         by: &MemberId,
         line: &str,
-        seq: u64,
     ) -> Result<()> {
-        self.record(conversation, by, line, &format!("refused/{seq}"))
+        self.record(conversation.id, by, line, &format!("refused/{}", item.seq))?;
+        self.outcome.refused.push((group_id.clone(), item.epoch));
+        self.outcome.events.push(ClientEvent::Error {
+            message: format!("in \"{}\", {line}", conversation.name),
+        });
+        Ok(())
     }
 
     /// Writes a line about a change into the conversation's history.

@@ -1,4 +1,6 @@
-//! Group changes: create, invite, remove, rename, update, commit others' proposals, leave.
+//! Group changes: create, invite, remove, rename, roles, update, commit others' proposals,
+//! leave. What the group's policy does not permit this device's user is refused here,
+//! before any commit is made (every other member would refuse it anyway).
 //! Each catches up, commits, and sends; when another member's commit wins the epoch, it
 //! catches up and redoes the operation.
 
@@ -9,7 +11,7 @@ use conclave_delivery_api::{
     DeviceRef, Envelope, ErrorCode, MessageKind as WireKind, WelcomeEnvelope,
 };
 use conclave_protocol::{
-    Crypto, Error as MlsError, Group, MemberId, UserName, inspect_key_package,
+    Action, Crypto, Error as MlsError, Group, MemberId, UserName, inspect_key_package,
 };
 use conclave_storage::{ConversationId, KnownDevice};
 
@@ -25,8 +27,22 @@ pub(crate) enum Op {
     /// Remove these devices (a revoked device of this user).
     RemoveDevices(Vec<MemberId>),
     Rename(String),
+    /// Change the group's policy.
+    Policy(PolicyChange),
     Update,
     CommitProposals,
+}
+
+/// A change to a group's policy.
+#[derive(Clone, Debug)]
+pub(crate) enum PolicyChange {
+    /// Make a user an admin.
+    Promote(UserName),
+    /// Make an admin a member again.
+    Demote(UserName),
+    /// No admin is a member any more: this device's user, at the lowest leaf, takes it on
+    /// (see `conclave_protocol::policy`).
+    Succession,
 }
 
 /// A device to add and its key package.
@@ -216,6 +232,10 @@ impl Engine {
         let mut store = self.store.lock();
         let mut tx = store.transaction()?;
         let c = tx.conversation(conversation)?;
+        let succession = matches!(op, Op::Policy(PolicyChange::Succession));
+        if succession && (c.left_at.is_some() || c.leave_requested || c.request) {
+            return Ok(None); // not this device's to take on
+        }
         if c.left_at.is_some() {
             return Err(ClientError::NotAMember);
         }
@@ -233,6 +253,27 @@ impl Engine {
         }
         let members = g.group.members()?;
         let recipients: Vec<DeviceRef> = members.iter().map(|m| device_ref(&m.id)).collect();
+        let me = &identity.member().user;
+        let permit = |action: Action| -> Result<()> {
+            if g.group.permits(me, action)? {
+                Ok(())
+            } else {
+                Err(ClientError::NotPermitted(format!(
+                    "only admins may {action} here"
+                )))
+            }
+        };
+        match op {
+            Op::Invite(devices) if devices.iter().any(|d| d.member.user != me.as_str()) => {
+                permit(Action::Add)?
+            }
+            Op::Remove(user) if user != me => permit(Action::Remove)?,
+            Op::Rename(_) => permit(Action::Rename)?,
+            Op::Policy(PolicyChange::Promote(_) | PolicyChange::Demote(_)) => {
+                permit(Action::ChangePolicy)?
+            }
+            _ => {}
+        }
         let bundle = match op {
             Op::Invite(devices) => {
                 let present: HashSet<DeviceRef> = recipients.iter().cloned().collect();
@@ -277,6 +318,47 @@ impl Engine {
                     return Ok(None);
                 }
                 g.group.rename(&g.provider, &identity, name)?
+            }
+            Op::Policy(change) => {
+                let Some(mut policy) = g.group.policy()? else {
+                    return Err(ClientError::NotPermitted(
+                        "this conversation predates roles: everyone may do everything".into(),
+                    ));
+                };
+                let before = policy.clone();
+                match change {
+                    PolicyChange::Promote(user) => {
+                        if !members.iter().any(|m| &m.id.user == user) {
+                            return Err(ClientError::NotInConversation(user.to_string()));
+                        }
+                        policy.admins.insert(user.clone());
+                    }
+                    PolicyChange::Demote(user) => {
+                        let admins_left = members
+                            .iter()
+                            .filter(|m| policy.is_admin(&m.id.user) && &m.id.user != user)
+                            .count();
+                        if admins_left == 0 {
+                            return Err(ClientError::NotPermitted(format!(
+                                "{user} is the last admin here: promote someone first"
+                            )));
+                        }
+                        policy.admins.remove(user);
+                    }
+                    PolicyChange::Succession => {
+                        let first = members.iter().min_by_key(|m| m.leaf_index);
+                        if members.iter().any(|m| policy.is_admin(&m.id.user))
+                            || first.map(|m| &m.id) != Some(identity.member())
+                        {
+                            return Ok(None); // an admin is here, or it is not ours to do
+                        }
+                        policy.admins = [me.clone()].into();
+                    }
+                }
+                if policy == before {
+                    return Ok(None);
+                }
+                g.group.set_policy(&g.provider, &identity, &policy)?
             }
             Op::Update => g.group.self_update(&g.provider, &identity)?,
             Op::CommitProposals => {

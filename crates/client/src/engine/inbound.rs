@@ -11,7 +11,7 @@ use conclave_protocol::{
 use conclave_storage::ConversationId;
 
 use super::apply::{Apply, Outcome};
-use super::{Engine, FollowUp, Op, is_me, now_ms};
+use super::{Engine, FollowUp, Op, PolicyChange, is_me, now_ms};
 use crate::{ClientError, ClientEvent, Result};
 
 /// Queue items fetched per request.
@@ -239,11 +239,13 @@ impl Engine {
                 let LeafRefusal { member, by, reason } = *refusal;
                 let line =
                     format!("{by}'s change was refused: it brought in {member}, but {reason}");
-                apply.record_refusal(conversation.id, &by, &line, item.seq)?;
-                apply.outcome.refused.push((group_id.clone(), item.epoch));
-                apply.outcome.events.push(ClientEvent::Error {
-                    message: format!("in \"{}\", {line}", conversation.name),
-                });
+                apply.refuse(&conversation, &group_id, item, &by, &line)?;
+            }
+            // The same verdict on the same data for every honest member: refused like a
+            // refused leaf (the server rewinds once most have told it).
+            Err(MlsError::PolicyRefused(refusal)) => {
+                let line = MlsError::PolicyRefused(refusal.clone()).to_string();
+                apply.refuse(&conversation, &group_id, item, &refusal.by, &line)?;
             }
             // Delivered twice, or our own commit's echo after merging: nothing to do.
             Err(MlsError::AlreadyProcessed | MlsError::StaleEpoch { .. }) if mine => {}
@@ -282,6 +284,10 @@ impl Engine {
                     }
                 }
                 FollowUp::Leave(conversation) => self.propose_leave(conversation).await,
+                FollowUp::Succession(conversation) => {
+                    self.commit_op(conversation, Op::Policy(PolicyChange::Succession))
+                        .await
+                }
             };
             match result {
                 Ok(()) | Err(ClientError::NotAMember) => {}

@@ -47,7 +47,7 @@ use conclave_storage::{ConversationId, Store};
 use tokio::sync::broadcast;
 
 pub use annotations::{Annotations, Quote};
-pub(crate) use commit::Op;
+pub(crate) use commit::{Op, PolicyChange};
 pub(crate) use compose::{Action, check_writable, mark_read, queue_action};
 pub(crate) use content::{RECEIPTS, sweep_expired};
 pub use devices::OwnDevice;
@@ -88,6 +88,9 @@ enum FollowUp {
     CommitProposals(conclave_storage::ConversationId),
     /// Our leave proposal was made obsolete by a commit: propose again.
     Leave(conclave_storage::ConversationId),
+    /// Members were removed: if no admin is left, the longest-standing member (maybe this
+    /// device) takes over.
+    Succession(conclave_storage::ConversationId),
 }
 
 pub(crate) struct Engine {

@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use conclave_protocol::{Fingerprint, Identity, MemberId, MemberInfo, SafetyNumber, UserName};
+use conclave_protocol::{
+    Fingerprint, Identity, MemberId, MemberInfo, Policy, SafetyNumber, UserName,
+};
 use conclave_storage::{
     Conversation, ConversationId, ConversationSummary, KnownDevice, MessageId, StoreError,
     StoredMessage,
@@ -26,6 +28,9 @@ pub struct Member {
     pub verified: bool,
     /// Whether it is this device.
     pub is_me: bool,
+    /// Whether its user is an admin of the conversation (in one made before roles,
+    /// everyone counts as one).
+    pub admin: bool,
 }
 
 /// A conversation's security state, for a security panel.
@@ -144,7 +149,9 @@ impl Reader {
         if c.left_at.is_some() {
             return Ok(Vec::new());
         }
-        let infos: Vec<MemberInfo> = tx.group(&c.group_id)?.group.members()?;
+        let group = &tx.group(&c.group_id)?.group;
+        let infos: Vec<MemberInfo> = group.members()?;
+        let policy = group.policy()?;
         let verified: HashMap<MemberId, bool> = tx
             .devices(None)?
             .into_iter()
@@ -157,9 +164,22 @@ impl Reader {
                 safety_number: SafetyNumber::between(mine, m.fingerprint()).digits(),
                 verified: verified.get(&m.id).copied().unwrap_or(false),
                 is_me: m.id == *me,
+                admin: policy.as_ref().is_none_or(|p| p.is_admin(&m.id.user)),
                 id: m.id,
             })
             .collect())
+    }
+
+    /// A conversation's policy: who is an admin, and what needs one (`None` for a
+    /// conversation made before roles).
+    pub(crate) fn policy(&self, conversation: ConversationId) -> Result<Option<Policy>> {
+        let mut store = self.store.lock();
+        let mut tx = store.transaction()?;
+        let c = tx.conversation(conversation)?;
+        if c.left_at.is_some() {
+            return Err(ClientError::NotAMember);
+        }
+        Ok(tx.group(&c.group_id)?.group.policy()?)
     }
 
     /// A conversation's security state.

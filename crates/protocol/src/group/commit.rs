@@ -152,6 +152,29 @@ impl Group {
         let name = group_name::validate(name)?;
         self.check_operational()?;
         let extensions = group_name::with_name(self.mls.extensions(), &name)?;
+        self.commit_extensions(provider, identity, extensions)
+    }
+
+    /// Replaces the group's policy: promotes, demotes, changes who may do what. Whether this
+    /// device's user may is for the caller to check ([`Group::permits`]); every other
+    /// member checks it too.
+    pub fn set_policy(
+        &mut self,
+        provider: &impl OpenMlsProvider,
+        identity: &Identity,
+        policy: &crate::Policy,
+    ) -> Result<CommitBundle, Error> {
+        self.check_operational()?;
+        let extensions = crate::policy::with_policy(self.mls.extensions(), policy)?;
+        self.commit_extensions(provider, identity, extensions)
+    }
+
+    fn commit_extensions(
+        &mut self,
+        provider: &impl OpenMlsProvider,
+        identity: &Identity,
+        extensions: openmls::prelude::Extensions<openmls::prelude::GroupContext>,
+    ) -> Result<CommitBundle, Error> {
         let epoch = self.epoch();
         let (commit, _, group_info) = self
             .mls

@@ -39,7 +39,8 @@ use tls_codec::Deserialize as _;
 use self::errors::{map_state_error, map_welcome_error};
 use crate::{
     AcceptAll, Cause, CipherSuite, Error, GroupConfig, GroupId, Identity, LeafCheck, MemberId,
-    PAST_EPOCH_LIFETIME, PendingProposal, ProposalSummary, group_name, safety::Fingerprint,
+    PAST_EPOCH_LIFETIME, PendingProposal, ProposalSummary, UserName, group_name,
+    safety::Fingerprint,
 };
 
 /// A member of a group, as listed by [`Group::members`].
@@ -156,7 +157,8 @@ impl Group {
             });
         }
         let name = group_name::validate(name)?;
-        let extensions = group_name::initial_extensions(&name)?;
+        let policy = crate::Policy::new(&identity.member().user);
+        let extensions = group_name::initial_extensions(&name, &policy)?;
         let group_id = GroupId::random(provider.rand())?;
         let mls = MlsGroup::builder()
             .with_group_id(group_id.to_openmls())
@@ -362,6 +364,21 @@ impl Group {
     /// stored.
     pub fn restore_sent_commit(&mut self, digest: CommitDigest) {
         self.sent_commit = Some(digest);
+    }
+
+    /// The group's policy: who is an admin, and what needs one. `None` for a group made
+    /// before policies, where everyone may do everything.
+    pub fn policy(&self) -> Result<Option<crate::Policy>, Error> {
+        crate::policy::read(self.mls.extensions())
+    }
+
+    /// Whether `user` may take `action` here under the current policy (a group without one
+    /// permits everything). What every other member checks of a commit; a client asks it
+    /// before making one, to refuse the user's action with a reason.
+    pub fn permits(&self, user: &UserName, action: crate::Action) -> Result<bool, Error> {
+        Ok(self
+            .policy()?
+            .is_none_or(|policy| policy.permits(user, action)))
     }
 
     /// This device's leaf index.

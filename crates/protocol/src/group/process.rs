@@ -2,15 +2,18 @@
 //! [`GroupEvent`]s.
 
 use openmls::prelude::{
-    ContentType, MlsMessageBodyIn, MlsMessageIn, OpenMlsProvider, ProcessedMessageContent,
-    ProtocolMessage, Sender, StagedCommit,
+    ContentType, ExtensionType, MlsMessageBodyIn, MlsMessageIn, OpenMlsProvider,
+    ProcessedMessageContent, ProtocolMessage, Sender, StagedCommit,
 };
 use tls_codec::Deserialize as _;
 
 use super::errors::{map_merge_error, map_process_error};
 use super::{Group, encode};
 use crate::leaf_check::check_leaves;
-use crate::{AcceptAll, Cause, Error, GroupEvent, Identity, LeafCheck, MemberId, group_name};
+use crate::{
+    AcceptAll, Action, Cause, Error, GroupEvent, Identity, LeafCheck, MemberId, Policy,
+    PolicyRefusal, group_name,
+};
 
 impl Group {
     /// Encrypts an application message.
@@ -116,6 +119,7 @@ impl Group {
                     }
                 };
                 self.check_new_leaves(&staged, &by, leaves)?;
+                self.check_policy(&staged, &by)?;
                 let events = self.commit_events(&staged, by)?;
                 if let Err(e) = self.mls.merge_staged_commit(provider, *staged) {
                     self.reload(provider)?;
@@ -173,6 +177,85 @@ impl Group {
         check_leaves(check, by, leaves.iter().map(|(m, k)| (m, k.as_slice())))
     }
 
+    /// Checks a member's commit against the policy of this epoch (see [`crate::policy`]).
+    fn check_policy(&self, staged: &StagedCommit, by: &MemberId) -> Result<(), Error> {
+        let Some(policy) = self.policy()? else {
+            return Ok(());
+        };
+        let refuse = |action: Action, detail: String| {
+            Err(Error::PolicyRefused(Box::new(PolicyRefusal {
+                by: by.clone(),
+                action,
+                detail,
+            })))
+        };
+        for add in staged.add_proposals() {
+            let member =
+                (self.credentials)(add.add_proposal().key_package().leaf_node().credential())?;
+            if member.user != by.user && !policy.permits(&by.user, Action::Add) {
+                return refuse(Action::Add, format!(" ({})", member.user));
+            }
+        }
+        for remove in staged.remove_proposals() {
+            let leaf = remove.remove_proposal().removed();
+            let member = self.member_at(leaf)?;
+            let own_request = matches!(remove.sender(), Sender::Member(sender) if *sender == leaf);
+            if member.user != by.user && !own_request && !policy.permits(&by.user, Action::Remove) {
+                return refuse(Action::Remove, format!(" ({})", member.user));
+            }
+        }
+        let before = self.mls.extensions();
+        let after = staged.group_context().extensions();
+        if after == before {
+            return Ok(());
+        }
+        if group_name::read(after) != self.name() && !policy.permits(&by.user, Action::Rename) {
+            return refuse(Action::Rename, String::new());
+        }
+        // A policy there must be (taking it away would free everyone), and readable.
+        let new_policy = match crate::policy::read(after) {
+            Ok(Some(policy)) => policy,
+            Ok(None) => return refuse(Action::ChangePolicy, " (it was taken away)".into()),
+            Err(_) => return refuse(Action::ChangePolicy, " (it cannot be read)".into()),
+        };
+        if new_policy != policy
+            && !policy.is_admin(&by.user)
+            && !self.is_succession(&policy, &new_policy, by)?
+        {
+            return refuse(Action::ChangePolicy, String::new());
+        }
+        let others = |extensions: &openmls::prelude::Extensions<openmls::prelude::GroupContext>| {
+            extensions
+                .iter()
+                .filter(|e| {
+                    !matches!(e.extension_type(), ExtensionType::Unknown(t)
+                        if t == crate::GROUP_NAME_EXTENSION_TYPE || t == crate::POLICY_EXTENSION_TYPE)
+                })
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        if others(after) != others(before) && !policy.is_admin(&by.user) {
+            return refuse(Action::ChangePolicy, " (the group's other settings)".into());
+        }
+        Ok(())
+    }
+
+    /// Whether `new` is the policy a group without an admin among its members may take
+    /// from `by` without one: `by` the member with the lowest leaf index, and the one admin,
+    /// all else kept.
+    fn is_succession(&self, old: &Policy, new: &Policy, by: &MemberId) -> Result<bool, Error> {
+        let members = self.members()?;
+        if members.iter().any(|m| old.is_admin(&m.id.user)) {
+            return Ok(false);
+        }
+        let first = members.iter().min_by_key(|m| m.leaf_index).map(|m| &m.id);
+        let expected = Policy {
+            admins: std::collections::BTreeSet::from([by.user.clone()]),
+            ..old.clone()
+        };
+        Ok(first == Some(by) && *new == expected)
+    }
+
     /// The events a commit produces, read before it is merged (removed members must still be
     /// in the tree to be named).
     pub(super) fn commit_events(
@@ -198,10 +281,15 @@ impl Group {
         }
         let new_name = group_name::read(staged.group_context().extensions());
         let renamed = new_name != self.name();
+        // Read (and so checked) by `check_policy` before this.
+        let old_policy = self.policy()?;
+        let new_policy = crate::policy::read(staged.group_context().extensions())?;
+        let policy_changed = new_policy != old_policy;
         if staged.update_path_leaf_node().is_some()
             && added.is_empty()
             && removed.is_empty()
             && !renamed
+            && !policy_changed
         {
             events.push(GroupEvent::MemberUpdated { member: by.clone() });
         }
@@ -221,6 +309,16 @@ impl Group {
             events.push(GroupEvent::GroupRenamed {
                 by: by.clone(),
                 name: new_name,
+            });
+        }
+        if policy_changed {
+            let admins =
+                |p: &Option<Policy>| p.as_ref().map(|p| p.admins.clone()).unwrap_or_default();
+            let (before, after) = (admins(&old_policy), admins(&new_policy));
+            events.push(GroupEvent::PolicyChanged {
+                by: by.clone(),
+                promoted: after.difference(&before).cloned().collect(),
+                demoted: before.difference(&after).cloned().collect(),
             });
         }
         if staged.self_removed() {
