@@ -29,6 +29,10 @@ pub struct ClientConfig {
     /// for post-compromise security without user action. Default: 24 hours. `None` turns
     /// scheduled rotation off.
     pub rotation_interval: Option<Duration>,
+    /// How long a member waits for the designated committer (the lowest leaf) to commit
+    /// another member's request to leave before committing it itself: a leave must not
+    /// hang on one member being offline. Default: 60 s (then the next sync commits it).
+    pub leave_commit_delay: Duration,
     /// How many times an operation (invite, remove, rename, update) is redone on a newer
     /// epoch after another member's commit won. Default 10.
     pub max_commit_attempts: u32,
@@ -65,6 +69,7 @@ impl Default for ClientConfig {
             last_resort_rotation: Duration::from_secs(7 * 24 * 3600),
             key_package_grace: Duration::from_secs(30 * 24 * 3600),
             rotation_interval: Some(Duration::from_secs(24 * 3600)),
+            leave_commit_delay: Duration::from_secs(60),
             max_commit_attempts: 10,
             min_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),

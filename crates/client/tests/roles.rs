@@ -237,3 +237,39 @@ async fn when_the_last_admin_leaves_the_longest_standing_member_takes_over() {
     heir_client.promote(heir_id, &user(other)).await.unwrap();
     server.stop().await;
 }
+
+/// Bob asks to leave while alice, whose place it is to commit that (the lowest leaf), is
+/// offline: carol waits the configured delay, then commits it herself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leave_the_designated_committer_never_commits_is_committed_after_a_delay() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let alice = client(dir.path(), "alice", &server).await;
+    let bob = client(dir.path(), "bob", &server).await;
+    let mut patient = config();
+    patient.leave_commit_delay = std::time::Duration::from_millis(300);
+    let carol = conclave_client::Client::create_with(
+        &dir.path().join("carol"),
+        "carol",
+        &server.url(),
+        patient,
+    )
+    .await
+    .unwrap();
+    let (_, theirs) = start_conversation(&alice, "Waiting", &[&bob, &carol]).await;
+    let (b, c) = (theirs[0], theirs[1]);
+    drop(alice); // offline from here on
+    bob.leave(b).await.unwrap();
+    carol.sync().await.unwrap();
+    assert_eq!(carol.members(c).await.unwrap().len(), 3, "not hers yet");
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    carol.sync().await.unwrap();
+    assert_eq!(
+        carol.members(c).await.unwrap().len(),
+        2,
+        "committed after the delay"
+    );
+    bob.sync().await.unwrap();
+    assert!(bob.conversation(b).await.unwrap().left_at.is_some());
+    server.stop().await;
+}

@@ -27,6 +27,7 @@ impl Engine {
         self.ensure_registered().await?;
         let processed = self.drain().await?;
         self.run_followups().await?;
+        self.commit_overdue_leaves().await?;
         self.report_deliveries().await?;
         self.top_up_if_due().await?;
         Ok(processed)
@@ -280,6 +281,9 @@ impl Engine {
                     if self.designated_committer(conversation)? {
                         self.commit_op(conversation, Op::CommitProposals).await
                     } else {
+                        self.leaves_waiting
+                            .entry(conversation)
+                            .or_insert_with(std::time::Instant::now);
                         Ok(())
                     }
                 }
@@ -296,6 +300,41 @@ impl Engine {
                     message: e.to_string(),
                 }]),
             }
+        }
+        Ok(())
+    }
+
+    /// Commits the requests to leave that the designated committer has left standing for
+    /// longer than [`crate::ClientConfig::leave_commit_delay`] (it is offline, say). Several
+    /// members may then try at once; one commit wins and the others find nothing left.
+    async fn commit_overdue_leaves(&mut self) -> Result<()> {
+        let delay = self.config.leave_commit_delay;
+        let overdue: Vec<ConversationId> = self
+            .leaves_waiting
+            .iter()
+            .filter(|(_, since)| since.elapsed() >= delay)
+            .map(|(conversation, _)| *conversation)
+            .collect();
+        for conversation in overdue {
+            let c = self
+                .store
+                .lock()
+                .transaction()?
+                .conversation(conversation)?;
+            // Not while this device asks to leave itself (a member cannot commit its own
+            // removal), nor in a group not accepted yet.
+            if c.left_at.is_some() || c.leave_requested || c.request {
+                self.leaves_waiting.remove(&conversation);
+                continue;
+            }
+            match self.commit_op(conversation, Op::CommitProposals).await {
+                Ok(()) | Err(ClientError::NotAMember) => {}
+                Err(e) if e.is_offline() => return Err(e),
+                Err(e) => self.emit(vec![ClientEvent::Error {
+                    message: e.to_string(),
+                }]),
+            }
+            self.leaves_waiting.remove(&conversation);
         }
         Ok(())
     }

@@ -108,6 +108,9 @@ pub(crate) struct Engine {
     /// Per conversation: the epoch, and how many messages of this device in it went to
     /// some members only since the last that went to all (see [`Engine::seal`]).
     skipped_by_some: std::collections::HashMap<ConversationId, (u64, u32)>,
+    /// Conversations with a request to leave that another member is to commit, and since
+    /// when this device has waited for it (see [`ClientConfig::leave_commit_delay`]).
+    leaves_waiting: std::collections::HashMap<ConversationId, Instant>,
 }
 
 impl Engine {
@@ -133,6 +136,7 @@ impl Engine {
             ),
             rejections: Vec::new(),
             skipped_by_some: std::collections::HashMap::new(),
+            leaves_waiting: std::collections::HashMap::new(),
         }
     }
 
