@@ -155,10 +155,24 @@ enum Command {
         /// The user.
         user: String,
     },
-    /// Print a conversation's policy: its admins, and which actions need one.
+    /// Print a conversation's policy: its admins, and which actions need one. With a rule
+    /// given, change it first (admins only): who may add members, remove others, rename,
+    /// manage invite links.
     Policy {
         /// Conversation name or id.
         conversation: String,
+        /// Who may add members.
+        #[arg(long, value_enum)]
+        add: Option<Who>,
+        /// Who may remove other members.
+        #[arg(long, value_enum)]
+        remove: Option<Who>,
+        /// Who may rename the conversation.
+        #[arg(long, value_enum)]
+        rename: Option<Who>,
+        /// Who may create and revoke invite links.
+        #[arg(long, value_enum)]
+        links: Option<Who>,
     },
     /// Leave a conversation (the others commit your removal).
     Leave {
@@ -342,6 +356,24 @@ fn default_profile() -> PathBuf {
     directories::ProjectDirs::from("org", "Conclave", "conclave")
         .map(|d| d.data_dir().join("profiles").join("default"))
         .unwrap_or_else(|| PathBuf::from("conclave-profile"))
+}
+
+/// Who may take an action, as `policy` takes it.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Who {
+    /// Admins only.
+    Admins,
+    /// Any member.
+    Members,
+}
+
+impl Who {
+    fn role(self) -> conclave_client::Role {
+        match self {
+            Who::Admins => conclave_client::Role::Admin,
+            Who::Members => conclave_client::Role::Member,
+        }
+    }
 }
 
 fn user(name: &str) -> Result<UserName, ClientError> {
@@ -563,9 +595,21 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
                 admin: false,
             });
         }
-        Command::Policy { conversation } => {
+        Command::Policy {
+            conversation,
+            add,
+            remove,
+            rename,
+            links,
+        } => {
             sync_quietly(&client).await?;
             let id = find(&client, &conversation).await?;
+            if add.is_some() || remove.is_some() || rename.is_some() || links.is_some() {
+                let role = |who: Option<Who>| who.map(Who::role);
+                client
+                    .set_rules(id, role(add), role(remove), role(rename), role(links))
+                    .await?;
+            }
             out.print(&output::PolicyReport::new(id.0, client.policy(id).await?));
         }
         Command::Rename { conversation, name } => {

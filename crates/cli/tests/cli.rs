@@ -234,6 +234,14 @@ async fn three_users_chat_from_the_command_line() {
         5,
         "the last admin"
     );
+    // The rules themselves: admins only rename from now on.
+    assert_eq!(
+        cli.code("bob", &["policy", "Crew", "--rename", "admins"]),
+        5
+    );
+    let changed = cli.json("alice", &["policy", "Crew", "--rename", "admins"]);
+    assert_eq!(changed["rename"], "admins");
+    assert_eq!(cli.code("bob", &["rename", "Crew", "Bob's crew"]), 5);
 
     // Remove carol: she is told, and cannot send any more (exit code 5).
     cli.json("alice", &["remove", "Crew", "carol"]);

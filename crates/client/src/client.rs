@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use conclave_protocol::{DeviceId, Identity, MemberId, Policy, UserName};
+use conclave_protocol::{DeviceId, Identity, MemberId, Policy, Role, UserName};
 use conclave_storage::{
     Conversation, ConversationId, ConversationSummary, KnownDevice, MessageId, ProfileSecret,
     Store, StoreError, StoredMessage,
@@ -431,6 +431,26 @@ impl Client {
         engine
             .commit_op(conversation, Op::Policy(PolicyChange::Demote(user.clone())))
             .await
+    }
+
+    /// Sets who may add members, remove others, rename and manage invite links in the
+    /// conversation (`None` leaves one as it is; an admin's action).
+    pub async fn set_rules(
+        &self,
+        conversation: ConversationId,
+        add: Option<Role>,
+        remove: Option<Role>,
+        rename: Option<Role>,
+        links: Option<Role>,
+    ) -> Result<()> {
+        let change = PolicyChange::Rules {
+            add,
+            remove,
+            rename,
+            links,
+        };
+        let mut engine = self.inner.engine.lock().await;
+        engine.commit_op(conversation, Op::Policy(change)).await
     }
 
     /// The conversation's policy: who is an admin, and which actions need one. `None` for a

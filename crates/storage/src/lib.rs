@@ -55,7 +55,7 @@ pub use error::StoreError;
 pub use messenger::{
     Conversation, ConversationId, ConversationSummary, DeviceTrust, KnownDevice, MessageId,
     MessageKind, MessageState, MessageVersion, NewMessage, OutboxEntry, OutboxId, OutboxKind,
-    Reaction, StoredMessage, Undelivered,
+    Reaction, Receipt, StoredMessage, Undelivered,
 };
 pub use provider::{MlsStorage, Provider};
 pub use store::{GroupRef, Store, Tx, schema_version};

@@ -1,7 +1,7 @@
 //! What a conversation view shows around each message: its reactions, who has received and
 //! read it, and the message it answers.
 
-use conclave_storage::{ConversationId, MessageId, MessageVersion, StoredMessage};
+use conclave_storage::{ConversationId, MessageId, MessageVersion, Receipt, StoredMessage};
 
 use super::Reader;
 use super::content::receipts_on;
@@ -53,11 +53,11 @@ impl Reader {
         let ids: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
         let reactions = tx.reactions_on(&ids)?;
         let receipts = if receipts_on(&tx)? {
-            tx.read_receipts(conversation)?
+            tx.receipts(Receipt::Read, conversation)?
         } else {
             Vec::new()
         };
-        let deliveries = tx.delivery_receipts(conversation)?;
+        let deliveries = tx.receipts(Receipt::Delivery, conversation)?;
         let mut out = Vec::with_capacity(messages.len());
         for m in messages {
             let reply = match &m.message.reply_to {

@@ -11,7 +11,7 @@ use conclave_delivery_api::{
     DeviceRef, Envelope, ErrorCode, MessageKind as WireKind, WelcomeEnvelope,
 };
 use conclave_protocol::{
-    Action, Crypto, Error as MlsError, Group, MemberId, UserName, inspect_key_package,
+    Action, Crypto, Error as MlsError, Group, MemberId, Role, UserName, inspect_key_package,
 };
 use conclave_storage::{ConversationId, KnownDevice};
 
@@ -40,6 +40,13 @@ pub(crate) enum PolicyChange {
     Promote(UserName),
     /// Make an admin a member again.
     Demote(UserName),
+    /// Set who may take each action (`None`: as it is).
+    Rules {
+        add: Option<Role>,
+        remove: Option<Role>,
+        rename: Option<Role>,
+        links: Option<Role>,
+    },
     /// No admin is a member any more: this device's user, at the lowest leaf, takes it on
     /// (see `conclave_protocol::policy`).
     Succession,
@@ -269,9 +276,9 @@ impl Engine {
             }
             Op::Remove(user) if user != me => permit(Action::Remove)?,
             Op::Rename(_) => permit(Action::Rename)?,
-            Op::Policy(PolicyChange::Promote(_) | PolicyChange::Demote(_)) => {
-                permit(Action::ChangePolicy)?
-            }
+            Op::Policy(
+                PolicyChange::Promote(_) | PolicyChange::Demote(_) | PolicyChange::Rules { .. },
+            ) => permit(Action::ChangePolicy)?,
             _ => {}
         }
         let bundle = match op {
@@ -344,6 +351,17 @@ impl Engine {
                             )));
                         }
                         policy.admins.remove(user);
+                    }
+                    PolicyChange::Rules {
+                        add,
+                        remove,
+                        rename,
+                        links,
+                    } => {
+                        policy.add = add.unwrap_or(policy.add);
+                        policy.remove = remove.unwrap_or(policy.remove);
+                        policy.rename = rename.unwrap_or(policy.rename);
+                        policy.links = links.unwrap_or(policy.links);
                     }
                     PolicyChange::Succession => {
                         let first = members.iter().min_by_key(|m| m.leaf_index);

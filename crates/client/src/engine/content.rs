@@ -10,7 +10,8 @@
 use conclave_content::{Body, Message, MessageId as MimiId};
 use conclave_protocol::MemberId;
 use conclave_storage::{
-    ConversationId, MessageId, MessageKind, MessageState, NewMessage, Reaction, StoredMessage, Tx,
+    ConversationId, MessageId, MessageKind, MessageState, NewMessage, Reaction, Receipt,
+    StoredMessage, Tx,
 };
 
 use crate::{ClientEvent, Result};
@@ -237,7 +238,12 @@ impl Effect<'_> {
             tx.mark_read(self.conversation, up_to)?;
             tx.set_receipt_sent(self.conversation, up_to)?;
         } else if receipts_on(tx)? {
-            tx.record_read_receipt(self.conversation, self.sender.user.as_str(), up_to)?;
+            tx.record_receipt(
+                Receipt::Read,
+                self.conversation,
+                self.sender.user.as_str(),
+                up_to,
+            )?;
         }
         applied.events.push(ClientEvent::Receipts {
             conversation: self.conversation,
@@ -253,7 +259,12 @@ impl Effect<'_> {
             return Ok(());
         };
         if self.sender.user != self.me.user {
-            tx.record_delivery_receipt(self.conversation, self.sender.user.as_str(), up_to)?;
+            tx.record_receipt(
+                Receipt::Delivery,
+                self.conversation,
+                self.sender.user.as_str(),
+                up_to,
+            )?;
             applied.events.push(ClientEvent::Receipts {
                 conversation: self.conversation,
             });

@@ -23,7 +23,7 @@ pub use edits::MessageVersion;
 pub use messages::{NewMessage, StoredMessage};
 pub use outbox::OutboxEntry;
 pub use reactions::Reaction;
-pub use receipts::Undelivered;
+pub use receipts::{Receipt, Undelivered};
 pub use sql_text::{MessageKind, MessageState, OutboxKind};
 
 use conclave_protocol::{DeviceId, MemberId, UserName};

@@ -7,30 +7,36 @@ use super::{ConversationId, MessageId};
 use crate::{StoreError, Tx};
 
 impl Tx<'_> {
-    /// Records that `user` has read the conversation up to `up_to` (never backwards).
-    pub fn record_read_receipt(
+    /// Records that `user` has read, or received, the conversation up to `up_to` (never
+    /// backwards).
+    pub fn record_receipt(
         &self,
+        kind: Receipt,
         conversation: ConversationId,
         user: &str,
         up_to: MessageId,
     ) -> Result<(), StoreError> {
         self.connection().execute(
-            "INSERT INTO read_receipts (conversation_id, user_name, up_to) VALUES (?1, ?2, ?3)
-             ON CONFLICT (conversation_id, user_name) DO UPDATE SET up_to = MAX(up_to, ?3)",
+            &format!(
+                "INSERT INTO {} (conversation_id, user_name, up_to) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (conversation_id, user_name) DO UPDATE SET up_to = MAX(up_to, ?3)",
+                kind.table()
+            ),
             params![conversation.0, user, up_to.0],
         )?;
         Ok(())
     }
 
-    /// Who has read how far in a conversation, by user name.
-    pub fn read_receipts(
+    /// Who has read, or received, how far in a conversation, by user name.
+    pub fn receipts(
         &self,
+        kind: Receipt,
         conversation: ConversationId,
     ) -> Result<Vec<(String, MessageId)>, StoreError> {
-        let mut stmt = self.connection().prepare_cached(
-            "SELECT user_name, up_to FROM read_receipts WHERE conversation_id = ?1
-             ORDER BY user_name",
-        )?;
+        let mut stmt = self.connection().prepare_cached(&format!(
+            "SELECT user_name, up_to FROM {} WHERE conversation_id = ?1 ORDER BY user_name",
+            kind.table()
+        ))?;
         let rows = stmt.query_map([conversation.0], |r| Ok((r.get(0)?, MessageId(r.get(1)?))))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -75,34 +81,6 @@ impl Tx<'_> {
                 |r| Ok((MessageId(r.get(0)?), r.get(1)?)),
             )
             .optional()?)
-    }
-
-    /// Records that `user` has received the conversation up to `up_to` (never backwards).
-    pub fn record_delivery_receipt(
-        &self,
-        conversation: ConversationId,
-        user: &str,
-        up_to: MessageId,
-    ) -> Result<(), StoreError> {
-        self.connection().execute(
-            "INSERT INTO delivery_receipts (conversation_id, user_name, up_to) VALUES (?1, ?2, ?3)
-             ON CONFLICT (conversation_id, user_name) DO UPDATE SET up_to = MAX(up_to, ?3)",
-            params![conversation.0, user, up_to.0],
-        )?;
-        Ok(())
-    }
-
-    /// Who has received how far in a conversation, by user name.
-    pub fn delivery_receipts(
-        &self,
-        conversation: ConversationId,
-    ) -> Result<Vec<(String, MessageId)>, StoreError> {
-        let mut stmt = self.connection().prepare_cached(
-            "SELECT user_name, up_to FROM delivery_receipts WHERE conversation_id = ?1
-             ORDER BY user_name",
-        )?;
-        let rows = stmt.query_map([conversation.0], |r| Ok((r.get(0)?, MessageId(r.get(1)?))))?;
-        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// What this device has received and not yet reported: per conversation that is neither
@@ -154,4 +132,22 @@ pub struct Undelivered {
     pub newest: MessageId,
     /// Its MIMI id.
     pub uid: Vec<u8>,
+}
+
+/// Which receipts: how far each member has read, or has received.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Receipt {
+    /// Read receipts.
+    Read,
+    /// Delivery receipts.
+    Delivery,
+}
+
+impl Receipt {
+    fn table(self) -> &'static str {
+        match self {
+            Receipt::Read => "read_receipts",
+            Receipt::Delivery => "delivery_receipts",
+        }
+    }
 }
