@@ -28,6 +28,7 @@ use output::{
     SearchResults, Sent, Synced, Verified, state_name,
 };
 
+mod invites;
 mod output;
 
 /// The local delivery service address (what `conclave-ds` listens on by default).
@@ -173,6 +174,54 @@ enum Command {
         /// Who may create and revoke invite links.
         #[arg(long, value_enum)]
         links: Option<Who>,
+    },
+    /// Open an invite link to a conversation (replacing any open one) and print it, alone
+    /// on the first line. Whoever has it joins with `join`; with --approval they ask, and
+    /// an admin answers with `approve-join` or `decline-join`.
+    LinkCreate {
+        /// Conversation name or id.
+        conversation: String,
+        /// Joining needs an admin's approval.
+        #[arg(long)]
+        approval: bool,
+        /// The link stops working after this long: 30m, 12h, 7d (default: until revoked).
+        #[arg(long, value_parser = invites::duration)]
+        expires: Option<Duration>,
+    },
+    /// Revoke a conversation's invite link: joining by it fails from now on.
+    LinkRevoke {
+        /// Conversation name or id.
+        conversation: String,
+    },
+    /// Join a conversation by its invite link (or ask to, when it needs approval).
+    Join {
+        /// The link (conclave://join/...).
+        link: String,
+    },
+    /// List who asked to join a conversation by its link.
+    Requests {
+        /// Conversation name or id.
+        conversation: String,
+    },
+    /// Approve a request to join: the user is added.
+    ApproveJoin {
+        /// Conversation name or id.
+        conversation: String,
+        /// The user who asked.
+        user: String,
+    },
+    /// Decline a request to join.
+    DeclineJoin {
+        /// Conversation name or id.
+        conversation: String,
+        /// The user who asked.
+        user: String,
+    },
+    /// Get this device back into a conversation it cannot go on in (done by itself where it
+    /// is safe; this does it now).
+    Rejoin {
+        /// Conversation name or id.
+        conversation: String,
     },
     /// Leave a conversation (the others commit your removal).
     Leave {
@@ -612,6 +661,86 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             }
             out.print(&output::PolicyReport::new(id.0, client.policy(id).await?));
         }
+        Command::LinkCreate {
+            conversation,
+            approval,
+            expires,
+        } => {
+            sync_quietly(&client).await?;
+            let id = find(&client, &conversation).await?;
+            let link = client.create_link(id, approval, expires).await?;
+            out.print(&invites::LinkCreated {
+                id: id.0,
+                link: link.to_text(),
+                approval,
+                expires_at: expires.map(|d| conclave_client::invite::now_secs() + d.as_secs()),
+            });
+        }
+        Command::LinkRevoke { conversation } => {
+            sync_quietly(&client).await?;
+            let id = find(&client, &conversation).await?;
+            client.revoke_link(id).await?;
+            out.print(&invites::LinkRevoked {
+                id: id.0,
+                revoked: true,
+            });
+        }
+        Command::Join { link } => {
+            let report = match client.join_link(&link).await? {
+                conclave_client::LinkJoin::Joined(id) => {
+                    let name = client
+                        .conversations()
+                        .await?
+                        .into_iter()
+                        .find(|c| c.conversation.id == id)
+                        .map(|c| c.conversation.name);
+                    invites::LinkJoined {
+                        id: Some(id.0),
+                        name,
+                        joined: true,
+                        requested: false,
+                    }
+                }
+                conclave_client::LinkJoin::Requested => invites::LinkJoined {
+                    id: None,
+                    name: None,
+                    joined: false,
+                    requested: true,
+                },
+            };
+            out.print(&report);
+        }
+        Command::Requests { conversation } => {
+            sync_quietly(&client).await?;
+            let id = find(&client, &conversation).await?;
+            let requests = client
+                .join_requests(id)
+                .await?
+                .into_iter()
+                .map(|r| invites::Request {
+                    user: r.device.user,
+                    device: r.device.device,
+                    at: r.at,
+                })
+                .collect();
+            out.print(&invites::Requests { id: id.0, requests });
+        }
+        Command::ApproveJoin {
+            conversation,
+            user: name,
+        } => answer_join(&client, &out, &conversation, name, true).await?,
+        Command::DeclineJoin {
+            conversation,
+            user: name,
+        } => answer_join(&client, &out, &conversation, name, false).await?,
+        Command::Rejoin { conversation } => {
+            let id = find(&client, &conversation).await?;
+            client.rejoin(id).await?;
+            out.print(&invites::Rejoined {
+                id: id.0,
+                rejoined: true,
+            });
+        }
         Command::Rename { conversation, name } => {
             let id = find(&client, &conversation).await?;
             client.rename(id, &name).await?;
@@ -911,6 +1040,29 @@ async fn shutdown() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// `approve-join` and `decline-join`.
+async fn answer_join(
+    client: &Client,
+    out: &Output,
+    conversation: &str,
+    name: String,
+    approve: bool,
+) -> Result<(), ClientError> {
+    sync_quietly(client).await?;
+    let id = find(client, conversation).await?;
+    if approve {
+        client.approve_join(id, &user(&name)?).await?;
+    } else {
+        client.decline_join(id, &user(&name)?).await?;
+    }
+    out.print(&invites::JoinAnswered {
+        id: id.0,
+        user: name,
+        approved: approve,
+    });
+    Ok(())
 }
 
 /// Reading commands show what is stored even when the server is unreachable.

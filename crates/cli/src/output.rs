@@ -1134,6 +1134,7 @@ pub fn exit_code(e: &ClientError) -> u8 {
         | ClientError::NoKeyPackages(_)
         | ClientError::UntrustedKeyPackage { .. }
         | ClientError::Contention(_)
+        | ClientError::CannotRejoin(_)
         | ClientError::Server { .. } => 5,
         ClientError::NoProfile(_) | ClientError::ProfileExists(_) | ClientError::LinkPending(_) => {
             6

@@ -15,7 +15,7 @@ use tokio::sync::{Mutex, Notify, broadcast};
 use crate::background::{self, Background};
 use crate::ds::Ds;
 use crate::engine::{Engine, Member, Op, PolicyChange, Reader, SecurityInfo, SharedStore, now_ms};
-use crate::{ClientConfig, ClientError, ClientEvent, Result};
+use crate::{ClientConfig, ClientError, ClientEvent, InviteLink, JoinRequest, LinkJoin, Result};
 
 /// The profile database's file name inside a profile directory.
 pub const PROFILE_FILE: &str = "profile.sqlite";
@@ -457,6 +457,71 @@ impl Client {
     /// conversation made before roles, where everyone may do everything.
     pub async fn policy(&self, conversation: ConversationId) -> Result<Option<Policy>> {
         self.inner.read.policy(conversation)
+    }
+
+    /// Opens an invite link to the conversation (replacing any open one) and returns it:
+    /// whoever has it joins by external commit, or, with `approval`, asks an admin, who
+    /// sees the request ([`Client::join_requests`]). Needs the policy's permission to manage
+    /// links; stops working when revoked, or after `expires_in`.
+    pub async fn create_link(
+        &self,
+        conversation: ConversationId,
+        approval: bool,
+        expires_in: Option<std::time::Duration>,
+    ) -> Result<InviteLink> {
+        let expires_at = expires_in.map(|d| crate::invite::now_secs() + d.as_secs());
+        let mut engine = self.inner.engine.lock().await;
+        engine.create_link(conversation, approval, expires_at).await
+    }
+
+    /// Revokes the conversation's invite link: joining by it fails from now on.
+    pub async fn revoke_link(&self, conversation: ConversationId) -> Result<()> {
+        let mut engine = self.inner.engine.lock().await;
+        engine.revoke_link(conversation).await
+    }
+
+    /// The conversation's open invite link, and whether joins by it need approval.
+    pub async fn invite_link(
+        &self,
+        conversation: ConversationId,
+    ) -> Result<Option<(InviteLink, bool)>> {
+        self.inner.read.invite_link(conversation)
+    }
+
+    /// Joins a conversation by its invite link (as text), or asks to when the link needs
+    /// an admin's approval.
+    pub async fn join_link(&self, link: &str) -> Result<LinkJoin> {
+        let link = InviteLink::parse(link)?;
+        let mut engine = self.inner.engine.lock().await;
+        engine.join_link(&link).await
+    }
+
+    /// Who asked to join the conversation by its link and waits for an admin.
+    pub async fn join_requests(&self, conversation: ConversationId) -> Result<Vec<JoinRequest>> {
+        let mut engine = self.inner.engine.lock().await;
+        engine.join_requests(conversation).await
+    }
+
+    /// Approves `user`'s request to join: adds them (an invitation's commit), then clears
+    /// the request.
+    pub async fn approve_join(&self, conversation: ConversationId, user: &UserName) -> Result<()> {
+        let mut engine = self.inner.engine.lock().await;
+        engine.answer_join_request(conversation, user, true).await
+    }
+
+    /// Declines `user`'s request to join.
+    pub async fn decline_join(&self, conversation: ConversationId, user: &UserName) -> Result<()> {
+        let mut engine = self.inner.engine.lock().await;
+        engine.answer_join_request(conversation, user, false).await
+    }
+
+    /// Gets this device back into the conversation by external commit when it cannot go on
+    /// in it (done by itself where it is safe: a commit it could not process, or state
+    /// behind the group); nothing when it is not behind.
+    pub async fn rejoin(&self, conversation: ConversationId) -> Result<()> {
+        let mut engine = self.inner.engine.lock().await;
+        engine.drain().await?;
+        engine.rejoin(conversation).await
     }
 
     /// Rotates this device's keys in the conversation now (done on a schedule anyway, see

@@ -9,8 +9,9 @@ use conclave_delivery_api::auth::{fresh_identity, sign_request};
 use conclave_delivery_api::{
     AckRequest, AckResponse, BlobCreate, BlobCreated, ClaimRequest, ClaimResponse, DeviceGrant,
     DeviceInfo, DevicesResponse, DirectoryRequest, DirectoryResponse, Envelope, ErrorBody,
-    ErrorCode, KeyPackageStock, LinkChunk, PublishKeyPackages, PushFrame, QueuePage,
-    RegisterRequest, RejectRequest, RejectResponse, RevokeRequest, SendResponse, paths,
+    ErrorCode, GroupInfoUpload, JoinAnswer, JoinByLink, JoinRequests, KeyPackageStock, LinkChunk,
+    LinkSetup, PublishKeyPackages, PushFrame, QueuePage, RegisterRequest, RejectRequest,
+    RejectResponse, RevokeRequest, SealedGroupInfo, SendResponse, paths,
 };
 use conclave_protocol::{GroupId, Identity, UserName};
 use futures_util::StreamExt as _;
@@ -325,6 +326,106 @@ impl Ds {
             .await
             .map(drop)
             .map_err(Failure::into_error)
+    }
+
+    /// `PUT /v1/groups/{group}/info`: the group's sealed GroupInfo of its current epoch.
+    pub(crate) async fn put_group_info(
+        &self,
+        group: &GroupId,
+        upload: &GroupInfoUpload,
+    ) -> Result<(), Failure> {
+        self.exchange(
+            Method::PUT,
+            &paths::group_info(group.as_bytes()),
+            Some(upload),
+            true,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// `GET /v1/groups/{group}/info`: the group's sealed GroupInfo, for one of its devices.
+    pub(crate) async fn group_info(&self, group: &GroupId) -> Result<SealedGroupInfo, ClientError> {
+        self.plain(
+            Method::GET,
+            &paths::group_info(group.as_bytes()),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// `PUT /v1/groups/{group}/link`: opens (or replaces) the group's link at the server.
+    pub(crate) async fn put_group_link(
+        &self,
+        group: &GroupId,
+        setup: &LinkSetup,
+    ) -> Result<(), ClientError> {
+        self.exchange(
+            Method::PUT,
+            &paths::group_link(group.as_bytes()),
+            Some(setup),
+            true,
+        )
+        .await
+        .map(drop)
+        .map_err(Failure::into_error)
+    }
+
+    /// `DELETE /v1/groups/{group}/link`: the group's link revoked at the server.
+    pub(crate) async fn delete_group_link(&self, group: &GroupId) -> Result<(), ClientError> {
+        self.exchange(
+            Method::DELETE,
+            &paths::group_link(group.as_bytes()),
+            None::<&()>,
+            true,
+        )
+        .await
+        .map(drop)
+        .map_err(Failure::into_error)
+    }
+
+    /// `POST /v1/groups/{group}/join`: in by the link whose token this is.
+    pub(crate) async fn join_by_link(
+        &self,
+        group: &GroupId,
+        token: &[u8],
+    ) -> Result<JoinAnswer, ClientError> {
+        let body = JoinByLink {
+            token: token.to_vec().into(),
+        };
+        self.plain(
+            Method::POST,
+            &paths::group_join(group.as_bytes()),
+            Some(&body),
+        )
+        .await
+    }
+
+    /// `GET /v1/groups/{group}/requests`.
+    pub(crate) async fn join_requests(&self, group: &GroupId) -> Result<JoinRequests, ClientError> {
+        self.plain(
+            Method::GET,
+            &paths::group_requests(group.as_bytes()),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// `DELETE /v1/groups/{group}/requests/{user}`: the user's requests answered.
+    pub(crate) async fn answer_join_requests(
+        &self,
+        group: &GroupId,
+        user: &str,
+    ) -> Result<(), ClientError> {
+        self.exchange(
+            Method::DELETE,
+            &paths::group_request(group.as_bytes(), user),
+            None::<&()>,
+            true,
+        )
+        .await
+        .map(drop)
+        .map_err(Failure::into_error)
     }
 
     /// `GET /v1/ws`: the push socket.

@@ -108,6 +108,9 @@ pub enum ClientError {
     /// Input the caller gave is not acceptable (empty message, bad name, ...).
     #[error("{0}")]
     InvalidInput(String),
+    /// This device cannot get back into a conversation by itself.
+    #[error("cannot rejoin: {0}")]
+    CannotRejoin(String),
     /// The MLS layer refused.
     #[error(transparent)]
     Protocol(#[from] conclave_protocol::Error),

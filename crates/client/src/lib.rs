@@ -113,16 +113,19 @@ mod engine;
 mod error;
 mod events;
 mod file_transfer;
+pub mod invite;
 pub mod link;
 mod messaging;
 
 pub use background::Background;
 pub use client::{Client, PROFILE_FILE};
+pub use conclave_delivery_api::JoinRequest;
 pub use config::ClientConfig;
-pub use engine::{Annotations, Member, OwnDevice, Quote, SecurityInfo};
+pub use engine::{Annotations, LinkJoin, Member, OwnDevice, Quote, SecurityInfo};
 pub use error::{ClientError, Result};
 pub use events::{ClientEvent, ConnectionState};
 pub use file_transfer::AttachmentInfo;
+pub use invite::InviteLink;
 
 pub use conclave_content as content;
 pub use conclave_protocol::{Action, Policy, Role, UserName};

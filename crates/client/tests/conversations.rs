@@ -86,6 +86,7 @@ async fn send_as_member(
                 message: ciphertext.into(),
                 welcome: None,
                 removed: Vec::new(),
+                link_token: None,
             },
             identity,
         )

@@ -148,6 +148,7 @@ async fn a_forced_removal_by_a_member_is_refused_by_everyone_and_the_group_goes_
                     device: m.device.to_string(),
                 })
                 .collect(),
+            link_token: None,
         };
         (envelope, identity)
     };

@@ -170,6 +170,7 @@ async fn a_members_proposal_to_remove_another_is_not_committed_for_it() {
             message: proposal.into(),
             welcome: None,
             removed: Vec::new(),
+            link_token: None,
         };
         (envelope, identity)
     };
@@ -449,6 +450,7 @@ async fn non_members_cannot_reach_a_group() {
         message: message.into(),
         welcome: None,
         removed: Vec::new(),
+        link_token: None,
     };
     let current = authenticator(&alice, a).await.0;
     assert_eq!(current, old_epoch + 1);
@@ -565,6 +567,7 @@ async fn a_leaf_in_another_users_name_is_refused_and_the_group_goes_on() {
             ratchet_tree: invitation.ratchet_tree.into(),
         }),
         removed: Vec::new(),
+        link_token: None,
     };
     let (status, body) = post_envelope(&server, &mallory_id, &envelope).await;
     assert!(status.is_success(), "{body}");
@@ -682,6 +685,7 @@ async fn an_invitation_into_a_tree_with_a_forged_leaf_is_refused() {
             ratchet_tree: invitation.ratchet_tree.into(),
         }),
         removed: Vec::new(),
+        link_token: None,
     };
     let (status, body) = post_envelope(&server, &mallory_id, &envelope).await;
     assert!(status.is_success(), "{body}");

@@ -40,6 +40,22 @@ pub const CLAIM: &str = "/v1/key-packages/claim";
 pub const MESSAGES: &str = "/v1/messages";
 /// `POST` [`crate::RejectRequest`] → [`crate::RejectResponse`].
 pub const REJECT: &str = "/v1/reject";
+/// `PUT` [`crate::GroupInfoUpload`] → `204` (signed, by a member, for the group's current
+/// epoch); `GET` → [`crate::SealedGroupInfo`] (signed, by a member: sealed under the rejoin
+/// key). The router's pattern (see [`group_info`]).
+pub const GROUP_INFO: &str = "/v1/groups/{group}/info";
+/// `PUT` [`crate::LinkSetup`] → `204` (signed, by a member): the group's invite link token;
+/// `DELETE` → `204`: revoked. The router's pattern (see [`group_link`]).
+pub const GROUP_LINK: &str = "/v1/groups/{group}/link";
+/// `POST` [`crate::JoinByLink`] → [`crate::JoinAnswer`] (signed, by anyone holding the
+/// link's token). The router's pattern (see [`group_join`]).
+pub const GROUP_JOIN: &str = "/v1/groups/{group}/join";
+/// `GET` → [`crate::JoinRequests`] (signed, by a member). The router's pattern (see
+/// [`group_requests`]).
+pub const GROUP_REQUESTS: &str = "/v1/groups/{group}/requests";
+/// `DELETE` → `204` (signed, by a member): a user's requests answered (approved or
+/// declined). The router's pattern (see [`group_request`]).
+pub const GROUP_REQUEST: &str = "/v1/groups/{group}/requests/{user}";
 /// `GET ?after=SEQ&limit=N` → [`crate::QueuePage`] (see [`queue`]).
 pub const QUEUE: &str = "/v1/queue";
 /// `POST` [`crate::AckRequest`] → [`crate::AckResponse`].
@@ -77,6 +93,35 @@ pub fn blob_chunk(blob: &str, index: u32) -> String {
         .replace("{index}", &index.to_string())
 }
 
+fn group(pattern: &str, group_id: &[u8]) -> String {
+    pattern.replace("{group}", &hex(group_id))
+}
+
+/// The path of a group's sealed GroupInfo; the group id is lowercase hex.
+pub fn group_info(group_id: &[u8]) -> String {
+    group(GROUP_INFO, group_id)
+}
+
+/// The path of a group's invite link.
+pub fn group_link(group_id: &[u8]) -> String {
+    group(GROUP_LINK, group_id)
+}
+
+/// The path to join a group by its link.
+pub fn group_join(group_id: &[u8]) -> String {
+    group(GROUP_JOIN, group_id)
+}
+
+/// The path of a group's join requests.
+pub fn group_requests(group_id: &[u8]) -> String {
+    group(GROUP_REQUESTS, group_id)
+}
+
+/// The path of a user's join requests to a group.
+pub fn group_request(group_id: &[u8], user: &str) -> String {
+    group(GROUP_REQUEST, group_id).replace("{user}", user)
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -92,5 +137,7 @@ mod tests {
         assert_eq!(link(&[0xab, 0x01]), "/v1/links/ab01");
         assert_eq!(link_chunk(&[0xab, 0x01], 3), "/v1/links/ab01/3");
         assert_eq!(blob_chunk("ab01", 0), "/v1/blobs/ab01/0");
+        assert_eq!(group_info(&[0xab, 0x01]), "/v1/groups/ab01/info");
+        assert_eq!(group_request(&[0xab], "bob"), "/v1/groups/ab/requests/bob");
     }
 }

@@ -257,6 +257,84 @@ pub struct Envelope {
     /// are not members after it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removed: Vec<DeviceRef>,
+    /// With an external commit from a device not in the group: the invite link's token (see
+    /// [`LinkSetup`]), without which the server refuses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_token: Option<Bytes>,
+}
+
+/// `PUT /v1/groups/{group}/info`: the group's GroupInfo of its current epoch, sealed by a
+/// member (the server cannot read it) for the two kinds of reader it has.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupInfoUpload {
+    /// The epoch it is of; refused unless it is the group's current one.
+    pub epoch: u64,
+    /// The GroupInfo, encrypted under a key of its own.
+    pub info: Bytes,
+    /// That key, sealed for the group's own devices (a member that lost its state).
+    pub rejoin_key: Bytes,
+    /// That key, sealed for holders of the group's invite link, while one is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_key: Option<Bytes>,
+}
+
+/// A group's sealed GroupInfo, with the key sealed for the reader that asked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedGroupInfo {
+    /// The epoch it is of.
+    pub epoch: u64,
+    /// The group's epoch now (the GroupInfo is stale when this is later).
+    pub group_epoch: u64,
+    /// The encrypted GroupInfo.
+    pub info: Bytes,
+    /// Its key, sealed for this reader.
+    pub key: Bytes,
+}
+
+/// `PUT /v1/groups/{group}/link`: opens (or replaces) the group's invite link at the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkSetup {
+    /// The token joiners present, derived from the link's secret (the server never sees
+    /// the secret, and keeps only the token's hash).
+    pub token: Bytes,
+    /// Whether a join is a request an admin answers.
+    pub approval: bool,
+    /// When the link stops working (unix seconds); none: until revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
+}
+
+/// `POST /v1/groups/{group}/join`: a device with the group's invite link asks in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinByLink {
+    /// The link's token.
+    pub token: Bytes,
+}
+
+/// The answer to [`JoinByLink`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinAnswer {
+    /// Join by external commit from this GroupInfo (its key sealed under the link's).
+    Join(SealedGroupInfo),
+    /// The link needs an admin's approval: the request is recorded.
+    Requested,
+}
+
+/// `GET /v1/groups/{group}/requests`: who asked to join by the link.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinRequests {
+    /// The requests, oldest first.
+    pub requests: Vec<JoinRequest>,
+}
+
+/// One request to join.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinRequest {
+    /// The device that asked.
+    pub device: DeviceRef,
+    /// When (unix seconds).
+    pub at: u64,
 }
 
 /// A Welcome travelling with its commit.
@@ -382,6 +460,10 @@ pub enum ErrorCode {
     Conflict,
     /// The user's attachments hold as many bytes as the server allows.
     QuotaExceeded,
+    /// The invite link is not (or no longer) valid: revoked, replaced, or never made.
+    LinkInvalid,
+    /// The invite link expired.
+    LinkExpired,
     /// The server failed (never a client's mistake).
     Internal,
     /// A code this version does not know (a newer server's): read the status and message.

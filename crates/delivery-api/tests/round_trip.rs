@@ -77,9 +77,10 @@ fn envelope() -> impl Strategy<Value = Envelope> {
         bytes(),
         proptest::option::of(welcome),
         proptest::collection::vec(device_ref(), 0..3),
+        proptest::option::of(bytes()),
     )
         .prop_map(
-            |(group_id, epoch, kind, recipients, message, welcome, removed)| Envelope {
+            |(group_id, epoch, kind, recipients, message, welcome, removed, link_token)| Envelope {
                 group_id,
                 epoch,
                 kind,
@@ -87,6 +88,7 @@ fn envelope() -> impl Strategy<Value = Envelope> {
                 message,
                 welcome,
                 removed,
+                link_token,
             },
         )
 }

@@ -103,6 +103,19 @@ impl From<StoreError> for ApiError {
                 ErrorCode::PayloadTooLarge,
                 format!("a link holds at most {max} bytes"),
             ),
+            StoreError::LinkInvalid(why) => {
+                Self::new(StatusCode::FORBIDDEN, ErrorCode::LinkInvalid, why)
+            }
+            StoreError::LinkExpired => Self::new(
+                StatusCode::GONE,
+                ErrorCode::LinkExpired,
+                "this invite link expired",
+            ),
+            StoreError::NoGroupInfo => Self::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                "no member has left this group's info yet",
+            ),
             StoreError::NoSuchBlob => {
                 Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such blob")
             }

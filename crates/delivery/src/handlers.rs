@@ -456,7 +456,9 @@ pub async fn claim(
 /// (the server orders and routes by the envelope; the members read the message), and a
 /// Welcome is a Welcome. Group messages from outside the group (external commits and
 /// proposals) are not relayed: Conclave's members refuse them.
-fn check_framing(envelope: &conclave_delivery_api::Envelope) -> Result<()> {
+/// Checks the envelope against its message's framing; returns whether the message is an
+/// external commit.
+fn check_framing(envelope: &conclave_delivery_api::Envelope) -> Result<bool> {
     use conclave_protocol::{ContentKind, Framing};
     let disagree = |what: &str| {
         ApiError::bad_request(format!("the envelope's {what} is not its MLS message's"))
@@ -480,9 +482,11 @@ fn check_framing(envelope: &conclave_delivery_api::Envelope) -> Result<()> {
     if kind != envelope.kind {
         return Err(disagree("kind"));
     }
-    if !framing.from_member {
+    // A commit from outside the group is an external commit (a device joining, or a
+    // member's device rejoining); anything else from outside is not relayed.
+    if !framing.from_member && kind != MessageKind::Commit {
         return Err(ApiError::bad_request(
-            "message: only members' messages are relayed",
+            "message: only members' messages and external commits are relayed",
         ));
     }
     if let Some(welcome) = &envelope.welcome {
@@ -491,7 +495,7 @@ fn check_framing(envelope: &conclave_delivery_api::Envelope) -> Result<()> {
             _ => return Err(ApiError::bad_request("welcome: not a Welcome")),
         }
     }
-    Ok(())
+    Ok(!framing.from_member)
 }
 
 fn resolve(shared: &Shared, devices: &[conclave_delivery_api::DeviceRef]) -> Result<Vec<i64>> {
@@ -558,7 +562,12 @@ pub async fn send(
     if !envelope.removed.is_empty() && envelope.kind != MessageKind::Commit {
         return Err(ApiError::bad_request("only a commit can remove members"));
     }
-    check_framing(&envelope)?;
+    let external = check_framing(&envelope)?;
+    if let Some(token) = &envelope.link_token
+        && token.0.len() != 32
+    {
+        return Err(ApiError::bad_request("a link token is 32 bytes"));
+    }
     let recipients = resolve(&shared, &envelope.recipients)?;
     let removed = resolve(&shared, &envelope.removed)?;
     let welcome = match envelope.welcome {
@@ -577,6 +586,10 @@ pub async fn send(
         message: envelope.message.0,
         welcome,
         removed,
+        external,
+        link_token_hash: envelope
+            .link_token
+            .map(|token| crate::groups::token_hash(&token.0)),
     };
     let store = shared.store.clone();
     let sender = authed.device.clone();

@@ -25,6 +25,7 @@ mod blob;
 mod budget;
 pub mod error;
 mod extract;
+mod groups;
 mod handlers;
 mod http;
 mod limiter;
@@ -311,6 +312,20 @@ impl Server {
             .route(paths::USER_DEVICES, get(handlers::user_devices))
             .route(paths::DIRECTORY, post(handlers::directory))
             .route(paths::REJECT, post(handlers::reject))
+            .route(
+                paths::GROUP_INFO,
+                get(groups::get_info).put(groups::put_info),
+            )
+            .route(
+                paths::GROUP_LINK,
+                axum::routing::put(groups::put_link).delete(groups::delete_link),
+            )
+            .route(paths::GROUP_JOIN, post(groups::join))
+            .route(paths::GROUP_REQUESTS, get(groups::requests))
+            .route(
+                paths::GROUP_REQUEST,
+                axum::routing::delete(groups::answer_request),
+            )
             .route(paths::KEY_PACKAGES, post(handlers::publish_key_packages))
             .route(paths::KEY_PACKAGE_STOCK, get(handlers::stock))
             .route(paths::CLAIM, post(handlers::claim))

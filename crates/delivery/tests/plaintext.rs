@@ -75,6 +75,7 @@ async fn database_holds_no_plaintext() {
             ratchet_tree: invitation.ratchet_tree.clone().into(),
         }),
         removed: vec![],
+        link_token: None,
     };
     assert_eq!(alice.send(&envelope).await.status, StatusCode::OK);
     group.merge_pending_commit(&alice.provider).unwrap();
@@ -111,6 +112,7 @@ async fn database_holds_no_plaintext() {
             message: ct.clone().into(),
             welcome: None,
             removed: vec![],
+            link_token: None,
         };
         assert_eq!(alice.send(&env).await.status, StatusCode::OK);
         ciphertexts.push(ct);

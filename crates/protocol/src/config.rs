@@ -211,6 +211,7 @@ impl GroupConfig {
             .extensions(vec![
                 ExtensionType::Unknown(GROUP_NAME_EXTENSION_TYPE),
                 ExtensionType::Unknown(crate::POLICY_EXTENSION_TYPE),
+                ExtensionType::Unknown(crate::JOIN_KEYS_EXTENSION_TYPE),
                 ExtensionType::LastResort,
             ])
             .build()

@@ -173,6 +173,19 @@ pub enum Error {
     /// say): refused, nothing changed.
     #[error("{}'s change was refused: only admins may {}{}", .0.by, .0.action, .0.detail)]
     PolicyRefused(Box<PolicyRefusal>),
+    /// An external commit the members do not accept (see [`crate::join_keys`]), or that
+    /// this device would not send for that reason: refused, nothing changed.
+    #[error("{by}'s join was refused: {reason}")]
+    JoinRefused {
+        /// The joiner (authenticated by MLS: the leaf its commit brings in).
+        by: Box<crate::MemberId>,
+        /// Why.
+        reason: String,
+    },
+    /// A GroupInfo that cannot be joined from: malformed, badly signed, or with an invalid
+    /// tree.
+    #[error("the group's info cannot be used to join: {0}")]
+    InvalidGroupInfo(#[source] Cause),
     /// The group's policy extension (in a commit, or the group's own) cannot be read.
     #[error("the group's policy cannot be read: {0}")]
     InvalidPolicy(#[source] Cause),

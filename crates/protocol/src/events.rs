@@ -54,6 +54,24 @@ pub enum GroupEvent {
         /// Users no longer admins.
         demoted: Vec<crate::UserName>,
     },
+    /// A device joined by external commit: a new member with the group's invite link, or a
+    /// member's device that lost its state rejoining with a new leaf (its old one removed by
+    /// the same commit).
+    MemberJoined {
+        /// The device.
+        member: MemberId,
+        /// Whether it was a member before (a rejoin).
+        rejoin: bool,
+    },
+    /// The group's invite link was opened, replaced or closed.
+    InviteLinkChanged {
+        /// Who changed it.
+        by: MemberId,
+        /// Whether a link is open now.
+        open: bool,
+        /// Whether joining by it needs an admin's approval.
+        approval: bool,
+    },
     /// This device was removed from the group. The group can no longer be used.
     RemovedFromGroup {
         /// Who committed the removal.

@@ -34,17 +34,19 @@ pub(crate) fn read(extensions: &Extensions<GroupContext>) -> String {
         .unwrap_or_default()
 }
 
-/// The group-context extensions of a new group: the name, the policy, and the requirement
-/// that every member supports both extensions (openmls checks group-context extensions
-/// against it).
+/// The group-context extensions of a new group: the name, the policy, the join keys, and the
+/// requirement that every member supports all three (openmls checks group-context
+/// extensions against it).
 pub(crate) fn initial_extensions(
     name: &str,
     policy: &crate::Policy,
+    keys: &crate::JoinKeys,
 ) -> Result<Extensions<GroupContext>, Error> {
     let required = Extension::RequiredCapabilities(RequiredCapabilitiesExtension::new(
         &[
             ExtensionType::Unknown(GROUP_NAME_EXTENSION_TYPE),
             ExtensionType::Unknown(crate::POLICY_EXTENSION_TYPE),
+            ExtensionType::Unknown(crate::JOIN_KEYS_EXTENSION_TYPE),
         ],
         &[],
         &[],
@@ -53,7 +55,8 @@ pub(crate) fn initial_extensions(
     extensions
         .add(required)
         .map_err(|e| Error::Library(Cause::of(e)))?;
-    crate::policy::with_policy(&with_name(&extensions, name)?, policy)
+    let extensions = crate::policy::with_policy(&with_name(&extensions, name)?, policy)?;
+    crate::join_keys::with_keys(&extensions, keys)
 }
 
 /// `extensions` with the name set, keeping every other extension (a group-context-extensions

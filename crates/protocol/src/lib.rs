@@ -78,6 +78,7 @@ pub mod group;
 mod group_name;
 mod identity;
 mod ids;
+pub mod join_keys;
 mod key_package;
 mod leaf_check;
 pub mod policy;
@@ -91,11 +92,13 @@ pub use error::{Cause, Error, LeafRefusal, PolicyRefusal};
 pub use events::{GroupEvent, PendingProposal, ProposalSummary};
 pub use framing::{ContentKind, Framing, GroupFraming, read_framing};
 pub use group::{
-    CommitBundle, CommitDigest, CredentialMapper, Group, Invitation, JoinOptions, MemberInfo,
+    CommitBundle, CommitDigest, CredentialMapper, ExternalJoin, Group, Invitation, JoinOptions,
+    MemberInfo,
 };
 pub use group_name::{GROUP_NAME_EXTENSION_TYPE, MAX_GROUP_NAME_LEN};
 pub use identity::{Identity, IdentityRecord, KeyPackageInfo, inspect_key_package};
 pub use ids::{DeviceId, GroupId, MAX_NAME_LEN, MemberId, UserName};
+pub use join_keys::{InviteLink, JOIN_KEYS_EXTENSION_TYPE, JoinKeys};
 pub use key_package::PublishedKeyPackage;
 pub use leaf_check::{AcceptAll, LeafCheck, LeafVerdict};
 pub use policy::{Action, POLICY_EXTENSION_TYPE, Policy, Role};

@@ -184,6 +184,7 @@ async fn main() -> std::process::ExitCode {
                 ratchet_tree: vec![0].into(),
             }),
             removed: Vec::new(),
+            link_token: None,
         };
         let body = serde_json::to_vec(&envelope).expect("json");
         match post(&http, &messages_url, &group[0], body).await {
@@ -321,6 +322,7 @@ async fn main() -> std::process::ExitCode {
                     group_id: group_id.into(),
                     welcome: None,
                     removed: Vec::new(),
+                    link_token: None,
                 };
                 let body = serde_json::to_vec(&envelope).expect("json");
                 let request_started = Instant::now();

@@ -252,6 +252,28 @@ impl<'a, 's> Apply<'a, 's> {
                         .events
                         .push(ClientEvent::MembersChanged { conversation });
                 }
+                GroupEvent::MemberJoined { member, rejoin } => {
+                    let text = if rejoin {
+                        format!("{}'s device rejoined", member.user)
+                    } else {
+                        format!("{} joined with the invite link", member.user)
+                    };
+                    self.record(conversation, &member, &text, &uid)?;
+                    self.outcome
+                        .events
+                        .push(ClientEvent::MembersChanged { conversation });
+                }
+                GroupEvent::InviteLinkChanged { by, open, approval } => {
+                    let text = match (open, approval) {
+                        (true, false) => format!("{} opened an invite link", by.user),
+                        (true, true) => format!(
+                            "{} opened an invite link (an admin approves each join)",
+                            by.user
+                        ),
+                        (false, _) => format!("{} revoked the invite link", by.user),
+                    };
+                    self.record(conversation, &by, &text, &uid)?;
+                }
                 GroupEvent::GroupRenamed { by, name } => {
                     self.tx.rename_conversation(conversation, &name)?;
                     let text = format!("{} renamed the conversation to \"{name}\"", by.user);
@@ -443,7 +465,7 @@ impl<'a, 's> Apply<'a, 's> {
     }
 
     /// Writes a line about a change into the conversation's history.
-    fn record(
+    pub(super) fn record(
         &mut self,
         conversation: ConversationId,
         actor: &MemberId,

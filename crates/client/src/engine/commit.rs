@@ -29,6 +29,8 @@ pub(crate) enum Op {
     Rename(String),
     /// Change the group's policy.
     Policy(PolicyChange),
+    /// Open an invite link (replacing any), or close it.
+    Link(Option<conclave_protocol::InviteLink>),
     Update,
     CommitProposals,
 }
@@ -202,11 +204,17 @@ impl Engine {
                     // The commit merges at its echo, after whatever the server accepted
                     // before it: those messages are in the old epoch, whose keys no member
                     // keeps (`GroupConfig::max_past_epochs` is 0).
+                    self.group_info_owed.insert(conversation);
                     match self.drain().await {
                         Ok(_) => {}
                         // Accepted all the same; the next sync meets the echo.
                         Err(e) if e.is_offline() => tracing::debug!("catching up: {e}"),
                         Err(e) => return Err(e),
+                    }
+                    // The new epoch's GroupInfo, for joins by external commit; owed (and
+                    // sent at the next sync) when the server cannot take it now.
+                    if let Err(e) = self.publish_group_info(conversation).await {
+                        tracing::debug!("the group's info is owed: {e}");
                     }
                     return Ok(());
                 }
@@ -279,6 +287,7 @@ impl Engine {
             Op::Policy(
                 PolicyChange::Promote(_) | PolicyChange::Demote(_) | PolicyChange::Rules { .. },
             ) => permit(Action::ChangePolicy)?,
+            Op::Link(_) => permit(Action::Links)?,
             _ => {}
         }
         let bundle = match op {
@@ -378,6 +387,18 @@ impl Engine {
                 }
                 g.group.set_policy(&g.provider, &identity, &policy)?
             }
+            Op::Link(link) => {
+                let Some(keys) = g.group.join_keys()? else {
+                    return Err(ClientError::NotPermitted(
+                        "this conversation predates invite links".into(),
+                    ));
+                };
+                if keys.link == *link {
+                    return Ok(None);
+                }
+                g.group
+                    .set_invite_link(&g.provider, &identity, link.clone())?
+            }
             Op::Update => g.group.self_update(&g.provider, &identity)?,
             Op::CommitProposals => {
                 if g.group.pending_proposals()?.is_empty() {
@@ -401,6 +422,7 @@ impl Engine {
             message: bundle.commit.clone().into(),
             welcome,
             removed: bundle.removed.iter().map(device_ref).collect(),
+            link_token: None,
         };
         tx.commit()?;
         Ok(Some(envelope))
@@ -457,6 +479,7 @@ impl Engine {
                 message: proposal.into(),
                 welcome: None,
                 removed: Vec::new(),
+                link_token: None,
             }
         };
         match self.ds.send(&envelope).await {

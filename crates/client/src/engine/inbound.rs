@@ -27,6 +27,7 @@ impl Engine {
         self.ensure_registered().await?;
         let processed = self.drain().await?;
         self.run_followups().await?;
+        self.publish_owed_group_infos().await?;
         self.commit_overdue_leaves().await?;
         self.report_deliveries().await?;
         self.top_up_if_due().await?;
@@ -201,7 +202,18 @@ impl Engine {
         if conversation.left_at.is_some() {
             return Ok(());
         }
-        let g = apply.tx.group(&group_id)?;
+        let g = match apply.tx.group(&group_id) {
+            Ok(g) => g,
+            // Its state is gone or damaged: the way back is a rejoin.
+            Err(e) => {
+                tracing::warn!("the state of \"{}\" cannot be read: {e}", conversation.name);
+                apply
+                    .outcome
+                    .followups
+                    .push(FollowUp::Rejoin(conversation.id));
+                return Ok(());
+            }
+        };
         let mine = is_me(&self.identity, &item.sender);
         // Our own items matter only as the echo of a commit still pending, which merges it;
         // anything else of ours is applied already.
@@ -248,9 +260,54 @@ impl Engine {
                 let line = MlsError::PolicyRefused(refusal.clone()).to_string();
                 apply.refuse(&conversation, &group_id, item, &refusal.by, &line)?;
             }
+            Err(MlsError::JoinRefused { by, reason }) => {
+                let line = format!("{by}'s join was refused: {reason}");
+                apply.refuse(&conversation, &group_id, item, &by, &line)?;
+            }
             // Delivered twice, or our own commit's echo after merging: nothing to do.
             Err(MlsError::AlreadyProcessed | MlsError::StaleEpoch { .. }) if mine => {}
             Err(MlsError::AlreadyProcessed) => {}
+            // From before this device's (re)join, or a refused epoch: what it missed.
+            Err(MlsError::StaleEpoch { .. }) => {
+                tracing::debug!(
+                    "an item of a past epoch of \"{}\" skipped",
+                    conversation.name
+                );
+            }
+            // The group is ahead of this device, which missed its commits (expired at the
+            // server, or restored from a backup): rejoin.
+            Err(MlsError::FutureEpoch { .. }) => {
+                apply
+                    .outcome
+                    .followups
+                    .push(FollowUp::Rejoin(conversation.id));
+            }
+            // A commit this device cannot process: refused at the server (a commit no honest
+            // member can process is undone once most have said so, and costs the group a
+            // delay), and a rejoin scheduled, for when the group went on with it all the
+            // same (it was this device that could not read it); the rejoin does nothing
+            // once the server went back.
+            Err(e) if item.kind == WireKind::Commit && !mine => {
+                // The server's word names the sender in the line; nothing is decided by it.
+                let sender = UserName::new(&item.sender.user).and_then(|user| {
+                    Ok(MemberId::new(
+                        user,
+                        conclave_protocol::DeviceId::new(&item.sender.device)?,
+                    ))
+                });
+                let line = format!(
+                    "a change (epoch {}) could not be processed: {e}",
+                    item.epoch
+                );
+                match sender {
+                    Ok(sender) => apply.refuse(&conversation, &group_id, item, &sender, &line)?,
+                    Err(_) => apply.outcome.refused.push((group_id.clone(), item.epoch)),
+                }
+                apply
+                    .outcome
+                    .followups
+                    .push(FollowUp::Rejoin(conversation.id));
+            }
             Err(e) => apply.outcome.events.push(ClientEvent::Error {
                 message: format!(
                     "a message from {}/{} in \"{}\" could not be read: {e}",
@@ -292,6 +349,7 @@ impl Engine {
                     self.commit_op(conversation, Op::Policy(PolicyChange::Succession))
                         .await
                 }
+                FollowUp::Rejoin(conversation) => self.rejoin(conversation).await,
             };
             match result {
                 Ok(()) | Err(ClientError::NotAMember) => {}

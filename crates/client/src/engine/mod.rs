@@ -9,6 +9,8 @@
 //! - [`compose`]: what the user does, as content applied here and queued.
 //! - [`commit`]: group changes (create, invite, remove, rename, update, leave) with
 //!   commit-conflict retry.
+//! - [`join`]: joining by external commit: invite links, join requests, rejoining, and the
+//!   sealed GroupInfo at the server.
 //! - [`devices`]: the user's own devices: approving a linked one, listing, revoking.
 //! - [`outbox`]: queued messages, encrypted and sent with retries.
 //! - [`delivery`]: delivery receipts, to the authors of what arrived.
@@ -34,6 +36,7 @@ mod delivery;
 mod devices;
 mod directory;
 mod inbound;
+mod join;
 mod outbox;
 mod read;
 mod registration;
@@ -51,6 +54,7 @@ pub(crate) use commit::{Op, PolicyChange};
 pub(crate) use compose::{Action, check_writable, mark_read, queue_action};
 pub(crate) use content::{RECEIPTS, sweep_expired};
 pub use devices::OwnDevice;
+pub use join::LinkJoin;
 pub use read::{Member, Reader, SecurityInfo};
 
 use crate::ds::Ds;
@@ -91,6 +95,9 @@ enum FollowUp {
     /// Members were removed: if no admin is left, the longest-standing member (maybe this
     /// device) takes over.
     Succession(conclave_storage::ConversationId),
+    /// The group went on without this device (a commit it could not process, its state
+    /// behind for good): rejoin by external commit, if it is behind indeed.
+    Rejoin(conclave_storage::ConversationId),
 }
 
 pub(crate) struct Engine {
@@ -111,6 +118,9 @@ pub(crate) struct Engine {
     /// Conversations with a request to leave that another member is to commit, and since
     /// when this device has waited for it (see [`ClientConfig::leave_commit_delay`]).
     leaves_waiting: std::collections::HashMap<ConversationId, Instant>,
+    /// Conversations whose GroupInfo this device owes the server (see
+    /// [`Engine::publish_group_info`]).
+    group_info_owed: std::collections::HashSet<ConversationId>,
 }
 
 impl Engine {
@@ -137,6 +147,7 @@ impl Engine {
             rejections: Vec::new(),
             skipped_by_some: std::collections::HashMap::new(),
             leaves_waiting: std::collections::HashMap::new(),
+            group_info_owed: std::collections::HashSet::new(),
         }
     }
 

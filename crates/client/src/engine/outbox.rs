@@ -85,6 +85,12 @@ impl Engine {
             }
             self.drain().await?;
         }
+        if matches!(result, Err(Failure::StaleEpoch)) {
+            // Still behind with nothing left to catch up on: maybe this device missed the
+            // group's commits (restored from a backup). The rejoin checks, and does nothing
+            // when the device is not behind.
+            self.followups.push(super::FollowUp::Rejoin(conversation));
+        }
         let backoff = self.backoff(entry.attempts);
         let mut store = self.store.lock();
         let tx = store.transaction()?;
@@ -140,7 +146,7 @@ impl Engine {
         message: Option<MessageId>,
     ) -> Result<std::result::Result<Envelope, MessageState>> {
         let state = match self.seal(conversation, &entry.payload, Audience::Everyone)? {
-            Sealed::Ready(envelope) => return Ok(Ok(envelope)),
+            Sealed::Ready(envelope) => return Ok(Ok(*envelope)),
             Sealed::Left => MessageState::Failed,
             Sealed::Alone => MessageState::Sent,
         };
@@ -224,7 +230,7 @@ impl Engine {
         };
         tx.commit()?;
         self.skipped_by_some.insert(conversation, (epoch, skipped));
-        Ok(Sealed::Ready(Envelope {
+        Ok(Sealed::Ready(Box::new(Envelope {
             group_id: c.group_id.as_bytes().to_vec().into(),
             epoch,
             kind: WireKind::Application,
@@ -232,7 +238,8 @@ impl Engine {
             message: ciphertext.into(),
             welcome: None,
             removed: Vec::new(),
-        }))
+            link_token: None,
+        })))
     }
 
     fn backoff(&self, attempts: u32) -> Duration {
@@ -264,7 +271,7 @@ pub(super) enum Audience<'a> {
 
 /// An application message encrypted for the conversation's members, or why there is none.
 pub(super) enum Sealed {
-    Ready(Envelope),
+    Ready(Box<Envelope>),
     /// This device left the conversation.
     Left,
     /// Nobody else is in it.

@@ -182,6 +182,28 @@ impl Reader {
         Ok(tx.group(&c.group_id)?.group.policy()?)
     }
 
+    /// The conversation's open invite link, if any (every member can read it from the
+    /// group's join keys: see [`conclave_protocol::join_keys`]), and whether joining by it
+    /// needs an admin's approval.
+    pub(crate) fn invite_link(
+        &self,
+        conversation: ConversationId,
+    ) -> Result<Option<(crate::InviteLink, bool)>> {
+        let mut store = self.store.lock();
+        let mut tx = store.transaction()?;
+        let c = tx.conversation(conversation)?;
+        if c.left_at.is_some() {
+            return Err(ClientError::NotAMember);
+        }
+        let keys = tx.group(&c.group_id)?.group.join_keys()?;
+        Ok(keys.and_then(|k| k.link).map(|link| {
+            (
+                crate::InviteLink::new(c.group_id.clone(), link.secret),
+                link.approval,
+            )
+        }))
+    }
+
     /// A conversation's security state.
     pub(crate) fn security(&self, conversation: ConversationId) -> Result<SecurityInfo> {
         let mut store = self.store.lock();

@@ -3,6 +3,7 @@
 //! PostgreSQL one for several nodes can implement the same trait), whose writes go through
 //! one group-commit writer thread (`writer.rs`) and whose queues are in `queue.rs`.
 
+mod groups;
 mod queue;
 mod sqlite;
 mod writer;
@@ -111,6 +112,16 @@ pub enum StoreError {
         /// The quota.
         max: u64,
     },
+    /// No invite link of the group has this token (never made, replaced or revoked), or it
+    /// needs an admin's approval and so no external commit.
+    #[error("{0}")]
+    LinkInvalid(String),
+    /// The group's invite link expired.
+    #[error("this invite link expired")]
+    LinkExpired,
+    /// No member has left a GroupInfo of the group yet.
+    #[error("no member has left this group's info yet")]
+    NoGroupInfo,
     /// The blob is another user's, full, or its chunk was written with other bytes.
     #[error("{0}")]
     BlobConflict(String),
@@ -136,6 +147,36 @@ pub struct Delivery {
     pub welcome: Option<(Vec<i64>, Vec<u8>, Vec<u8>)>,
     /// With a commit: the members it removes.
     pub removed: Vec<i64>,
+    /// An external commit (a device joining, or a member's device rejoining).
+    pub external: bool,
+    /// With an external commit from a device not in the group: the hash of the invite
+    /// link's token it presented.
+    pub link_token_hash: Option<Vec<u8>>,
+}
+
+/// A group's sealed GroupInfo as a member left it (see
+/// [`conclave_delivery_api::GroupInfoUpload`]).
+#[derive(Clone, Debug)]
+pub struct GroupInfoRecord {
+    /// The epoch it is of.
+    pub epoch: u64,
+    /// The encrypted GroupInfo.
+    pub info: Vec<u8>,
+    /// Its key for the group's devices.
+    pub rejoin_key: Vec<u8>,
+    /// Its key for the link's holders.
+    pub link_key: Option<Vec<u8>>,
+}
+
+/// A group's invite link at the server.
+#[derive(Clone, Debug)]
+pub struct LinkRecord {
+    /// SHA-256 of the token.
+    pub token_hash: Vec<u8>,
+    /// Whether joining is a request an admin answers.
+    pub approval: bool,
+    /// When it stops working (unix seconds).
+    pub expires_at: Option<u64>,
 }
 
 /// How much one device's queue may hold: a delivery that would take a recipient's queue
@@ -307,4 +348,53 @@ pub trait DeliveryStore: Send + Sync + 'static {
     fn prune(&self, before: u64, links_before: u64, now: u64) -> Result<u64, StoreError>;
     /// Items waiting in all queues.
     fn queue_depth(&self) -> Result<u64, StoreError>;
+    /// Keeps a group's sealed GroupInfo, left by `by`, a member, for the group's current
+    /// epoch (replacing the one before).
+    fn put_group_info(
+        &self,
+        by: i64,
+        group_id: Vec<u8>,
+        info: GroupInfoRecord,
+        nonce: Nonce,
+    ) -> Result<(), StoreError>;
+    /// A group's sealed GroupInfo for `by`, a member (the key sealed under the rejoin key).
+    fn group_info(
+        &self,
+        by: i64,
+        group_id: &[u8],
+    ) -> Result<conclave_delivery_api::SealedGroupInfo, StoreError>;
+    /// Opens, replaces (`Some`) or revokes (`None`) a group's invite link, for `by`, a
+    /// member. Revoking also drops the link's key from the stored GroupInfo and the
+    /// pending join requests.
+    fn set_group_link(
+        &self,
+        by: i64,
+        group_id: Vec<u8>,
+        link: Option<LinkRecord>,
+        nonce: Nonce,
+    ) -> Result<(), StoreError>;
+    /// `by` asks to join a group with its link's token: the GroupInfo sealed for link
+    /// holders, or, for a link that needs approval, a recorded request.
+    fn join_by_link(
+        &self,
+        by: i64,
+        group_id: Vec<u8>,
+        token_hash: Vec<u8>,
+        now: u64,
+        nonce: Nonce,
+    ) -> Result<conclave_delivery_api::JoinAnswer, StoreError>;
+    /// A group's join requests, for `by`, a member.
+    fn join_requests(
+        &self,
+        by: i64,
+        group_id: &[u8],
+    ) -> Result<Vec<conclave_delivery_api::JoinRequest>, StoreError>;
+    /// Drops `user`'s requests to join a group (answered), for `by`, a member.
+    fn answer_join_requests(
+        &self,
+        by: i64,
+        group_id: Vec<u8>,
+        user: String,
+        nonce: Nonce,
+    ) -> Result<(), StoreError>;
 }

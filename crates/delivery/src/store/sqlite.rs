@@ -14,8 +14,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use super::queue::{Outgoing, PageFill, QueueRow, Quota, dequeue, enqueue};
 use super::writer::{Jobs, Writer};
 use super::{
-    Delivered, Delivery, DeliveryStore, DeviceRecord, KeyPackageEntry, Nonce, QueueQuota,
-    StoreError,
+    Delivered, Delivery, DeliveryStore, DeviceRecord, GroupInfoRecord, KeyPackageEntry, LinkRecord,
+    Nonce, QueueQuota, StoreError,
 };
 
 #[allow(missing_docs)]
@@ -115,14 +115,14 @@ impl SqliteStore {
         })
     }
 
-    fn write<T: Send + 'static>(
+    pub(super) fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Writer) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         self.jobs.write(f)
     }
 
-    fn read<T>(
+    pub(super) fn read<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -173,7 +173,11 @@ pub(super) fn now() -> u64 {
     conclave_delivery_api::auth::now_secs()
 }
 
-fn insert_nonce(conn: &Connection, device: i64, nonce: &Nonce) -> Result<(), StoreError> {
+pub(super) fn insert_nonce(
+    conn: &Connection,
+    device: i64,
+    nonce: &Nonce,
+) -> Result<(), StoreError> {
     match conn.execute(
         "INSERT INTO nonces (device_id, nonce, expires_at) VALUES (?1, ?2, ?3)",
         params![device, nonce.nonce, nonce.expires_at as i64],
@@ -256,7 +260,7 @@ fn stock_of(conn: &Connection, device: i64) -> Result<KeyPackageStock, StoreErro
     })
 }
 
-fn device_ref(conn: &Connection, id: i64) -> Result<DeviceRef, StoreError> {
+pub(super) fn device_ref(conn: &Connection, id: i64) -> Result<DeviceRef, StoreError> {
     Ok(conn
         .prepare_cached(
             "SELECT u.name, d.name FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = ?1",
@@ -764,8 +768,26 @@ impl DeliveryStore for SqliteStore {
                 None => HashSet::new(),
             };
             // Checked before anything else: a non-member learns nothing of the group, not
-            // even its epoch.
-            if !roster.contains(&sender_id) {
+            // even its epoch. The one exception is a device joining by external commit with
+            // the group's invite link (one that needs no approval).
+            let joiner = match &delivery.link_token_hash {
+                Some(hash)
+                    if !roster.contains(&sender_id)
+                        && current.is_some()
+                        && delivery.external
+                        && delivery.kind == MessageKind::Commit =>
+                {
+                    if super::groups::check_link(conn, &delivery.group_id, hash, now())? {
+                        return Err(StoreError::LinkInvalid(
+                            "this invite link needs an admin's approval: ask to join instead"
+                                .into(),
+                        ));
+                    }
+                    Some(sender_id)
+                }
+                _ => None,
+            };
+            if !roster.contains(&sender_id) && joiner.is_none() {
                 return Err(StoreError::NotMember);
             }
             let mut epoch = current.map_or(delivery.epoch, |e| e as u64);
@@ -791,8 +813,14 @@ impl DeliveryStore for SqliteStore {
             }
             if delivery.kind == MessageKind::Commit {
                 check_roster(&roster, sender_id, &delivery)?;
-                change_roster(conn, &delivery, current.is_none().then_some(sender_id))?;
-                remember_commit(conn, sender_id, &delivery)?;
+                if joiner.is_some() && !delivery.removed.is_empty() {
+                    return Err(StoreError::Roster(
+                        "a device joining by link removes no one".into(),
+                    ));
+                }
+                let creator = current.is_none().then_some(sender_id);
+                change_roster(conn, &delivery, creator.or(joiner))?;
+                remember_commit(conn, sender_id, &delivery, joiner)?;
                 epoch = delivery.epoch + 1;
                 conn.prepare_cached(
                     "INSERT INTO groups (group_id, epoch) VALUES (?1, ?2)
@@ -933,6 +961,9 @@ impl DeliveryStore for SqliteStore {
             for device in &members {
                 add.execute(params![group_id, device])?;
             }
+            // A GroupInfo of a refused epoch is no way in.
+            conn.prepare_cached("DELETE FROM group_infos WHERE group_id = ?1 AND epoch > ?2")?
+                .execute(params![group_id, epoch as i64])?;
             for table in ["group_commits", "commit_rejections"] {
                 conn.prepare_cached(&format!(
                     "DELETE FROM {table} WHERE group_id = ?1 AND epoch >= ?2"
@@ -1076,6 +1107,14 @@ impl DeliveryStore for SqliteStore {
                 "DELETE FROM key_packages WHERE not_after < ?1",
                 [now as i64],
             )?;
+            conn.execute(
+                "DELETE FROM group_links WHERE expires_at < ?1",
+                [now as i64],
+            )?;
+            conn.execute(
+                "DELETE FROM join_requests WHERE requested_at < ?1",
+                [before as i64],
+            )?;
             dequeue(
                 conn,
                 "message_id IN (SELECT id FROM messages WHERE created_at < ?1)",
@@ -1088,6 +1127,63 @@ impl DeliveryStore for SqliteStore {
         self.read(|conn| {
             Ok(conn.query_row("SELECT COUNT(*) FROM queue", [], |r| r.get::<_, i64>(0))? as u64)
         })
+    }
+
+    fn put_group_info(
+        &self,
+        by: i64,
+        group_id: Vec<u8>,
+        info: GroupInfoRecord,
+        nonce: Nonce,
+    ) -> Result<(), StoreError> {
+        self.put_group_info_impl(by, group_id, info, nonce)
+    }
+
+    fn group_info(
+        &self,
+        by: i64,
+        group_id: &[u8],
+    ) -> Result<conclave_delivery_api::SealedGroupInfo, StoreError> {
+        self.group_info_impl(by, group_id)
+    }
+
+    fn set_group_link(
+        &self,
+        by: i64,
+        group_id: Vec<u8>,
+        link: Option<LinkRecord>,
+        nonce: Nonce,
+    ) -> Result<(), StoreError> {
+        self.set_group_link_impl(by, group_id, link, nonce)
+    }
+
+    fn join_by_link(
+        &self,
+        by: i64,
+        group_id: Vec<u8>,
+        token_hash: Vec<u8>,
+        now: u64,
+        nonce: Nonce,
+    ) -> Result<conclave_delivery_api::JoinAnswer, StoreError> {
+        self.join_by_link_impl(by, group_id, token_hash, now, nonce)
+    }
+
+    fn join_requests(
+        &self,
+        by: i64,
+        group_id: &[u8],
+    ) -> Result<Vec<conclave_delivery_api::JoinRequest>, StoreError> {
+        self.join_requests_impl(by, group_id)
+    }
+
+    fn answer_join_requests(
+        &self,
+        by: i64,
+        group_id: Vec<u8>,
+        user: String,
+        nonce: Nonce,
+    ) -> Result<(), StoreError> {
+        self.answer_join_requests_impl(by, group_id, user, nonce)
     }
 }
 
@@ -1134,7 +1230,7 @@ fn seen(conn: &Connection, device: i64) -> Result<(), StoreError> {
 }
 
 /// The devices on a group's roster.
-fn roster(conn: &Connection, group_id: &[u8]) -> Result<HashSet<i64>, StoreError> {
+pub(super) fn roster(conn: &Connection, group_id: &[u8]) -> Result<HashSet<i64>, StoreError> {
     let mut statement =
         conn.prepare_cached("SELECT device_id FROM group_members WHERE group_id = ?1")?;
     let ids = statement
@@ -1170,13 +1266,13 @@ fn check_roster(roster: &HashSet<i64>, sender: i64, delivery: &Delivery) -> Resu
 }
 
 /// Applies an accepted commit to the roster: its Welcome's recipients in, the removed out.
-/// A group's first commit also puts its sender on the roster.
+/// A group's first commit also puts its sender on the roster, as does a join by link.
 fn change_roster(
     conn: &Connection,
     delivery: &Delivery,
-    creator: Option<i64>,
+    newcomer: Option<i64>,
 ) -> Result<(), StoreError> {
-    if let Some(creator) = creator {
+    if let Some(creator) = newcomer {
         conn.prepare_cached("INSERT INTO group_members (group_id, device_id) VALUES (?1, ?2)")?
             .execute(params![delivery.group_id, creator])?;
     }
@@ -1199,18 +1295,25 @@ fn change_roster(
 const COMMITS_KEPT: i64 = 100;
 
 /// Keeps an accepted commit's roster change, so that its refusal can undo it.
-fn remember_commit(conn: &Connection, sender: i64, delivery: &Delivery) -> Result<(), StoreError> {
+fn remember_commit(
+    conn: &Connection,
+    sender: i64,
+    delivery: &Delivery,
+    joiner: Option<i64>,
+) -> Result<(), StoreError> {
     let list = |ids: &[i64]| {
         ids.iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(",")
     };
-    let added = delivery
+    let mut added: Vec<i64> = delivery
         .welcome
         .as_ref()
-        .map(|(joiners, _, _)| list(joiners))
+        .map(|(joiners, _, _)| joiners.clone())
         .unwrap_or_default();
+    added.extend(joiner);
+    let added = list(&added);
     conn.prepare_cached(
         "INSERT OR REPLACE INTO group_commits (group_id, epoch, sender, added, removed)
          VALUES (?1, ?2, ?3, ?4, ?5)",

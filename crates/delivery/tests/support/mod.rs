@@ -244,6 +244,7 @@ pub fn envelope(
         message: stand_in::message(group, epoch, kind, payload).into(),
         welcome: None,
         removed: Vec::new(),
+        link_token: None,
     }
 }
 

@@ -117,12 +117,74 @@ impl Group {
             }
             leaves.push(leaf);
         }
+        self.commit_with_removals(provider, identity, leaves)
+    }
+
+    /// Commits the removal of `leaves` and the stored proposals, with a new rejoin key when
+    /// someone is removed (see [`crate::join_keys`]).
+    fn commit_with_removals(
+        &mut self,
+        provider: &impl OpenMlsProvider,
+        identity: &Identity,
+        leaves: Vec<LeafNodeIndex>,
+    ) -> Result<CommitBundle, Error> {
+        let removes_someone = !leaves.is_empty()
+            || self
+                .mls
+                .pending_proposals()
+                .any(|p| matches!(p.proposal(), openmls::prelude::Proposal::Remove(_)));
+        let rotated = match crate::join_keys::read(self.mls.extensions())? {
+            Some(keys) if removes_someone => Some(crate::join_keys::with_keys(
+                self.mls.extensions(),
+                &keys.rotated(provider.rand())?,
+            )?),
+            _ => None,
+        };
         let epoch = self.epoch();
-        let (commit, _, group_info) = self
-            .mls
-            .remove_members(provider, identity.signer(), &leaves)
-            .map_err(|e| Error::InvalidCommit(Cause::msg(e.to_string())))?;
+        let failed = |e: &dyn std::fmt::Display| Error::InvalidCommit(Cause::msg(e.to_string()));
+        let mut builder = self.mls.commit_builder().propose_removals(leaves);
+        if let Some(extensions) = rotated {
+            builder = builder
+                .propose_group_context_extensions(extensions)
+                .map_err(|e| failed(&e))?;
+        }
+        let bundle = builder
+            .load_psks(provider.storage())
+            .map_err(|e| failed(&e))?
+            .build(
+                provider.rand(),
+                provider.crypto(),
+                identity.signer(),
+                |_| true,
+            )
+            .map_err(|e| failed(&e))?
+            .stage_commit(provider)
+            .map_err(|e| failed(&e))?;
+        let (commit, _, group_info) = bundle.into_contents();
         self.bundle(commit, epoch, group_info, None)
+    }
+
+    /// The group's join keys (see [`crate::join_keys`]): `None` for a group made before them.
+    pub fn join_keys(&self) -> Result<Option<crate::JoinKeys>, Error> {
+        crate::join_keys::read(self.mls.extensions())
+    }
+
+    /// Opens an invite link (a new one replaces any open link), or closes it (`None`). Whether
+    /// this device's user may is for the caller to check ([`Group::permits`] with
+    /// [`crate::Action::Links`]); every other member checks it too.
+    pub fn set_invite_link(
+        &mut self,
+        provider: &impl OpenMlsProvider,
+        identity: &Identity,
+        link: Option<crate::InviteLink>,
+    ) -> Result<CommitBundle, Error> {
+        self.check_operational()?;
+        let keys = self.join_keys()?.ok_or_else(|| {
+            Error::NotFound("join keys (this group predates invite links)".into())
+        })?;
+        let extensions =
+            crate::join_keys::with_keys(self.mls.extensions(), &crate::JoinKeys { link, ..keys })?;
+        self.commit_extensions(provider, identity, extensions)
     }
 
     /// Rotates this device's leaf keys (post-compromise security), committing any stored
@@ -193,12 +255,7 @@ impl Group {
             return Err(Error::EmptyInput("no stored proposals"));
         }
         self.check_operational()?;
-        let epoch = self.epoch();
-        let (commit, _, group_info) = self
-            .mls
-            .commit_to_pending_proposals(provider, identity.signer())
-            .map_err(|e| Error::InvalidCommit(Cause::msg(e.to_string())))?;
-        self.bundle(commit, epoch, group_info, None)
+        self.commit_with_removals(provider, identity, Vec::new())
     }
 
     /// Asks to leave: returns a proposal to send. Another member commits it (a member cannot

@@ -26,7 +26,10 @@
 
 mod commit;
 mod errors;
+mod external;
 mod process;
+
+pub use external::ExternalJoin;
 
 use openmls::group::{PastEpochDeletion, PastEpochDeletionPolicy};
 use openmls::prelude::{
@@ -158,7 +161,8 @@ impl Group {
         }
         let name = group_name::validate(name)?;
         let policy = crate::Policy::new(&identity.member().user);
-        let extensions = group_name::initial_extensions(&name, &policy)?;
+        let keys = crate::JoinKeys::new(provider.rand())?;
+        let extensions = group_name::initial_extensions(&name, &policy, &keys)?;
         let group_id = GroupId::random(provider.rand())?;
         let mls = MlsGroup::builder()
             .with_group_id(group_id.to_openmls())

@@ -110,17 +110,34 @@ impl Group {
                 "external join proposals are not accepted".into(),
             )),
             ProcessedMessageContent::StagedCommitMessage(staged) => {
-                let by = match sender {
-                    Sender::Member(_) => (self.credentials)(&sender_credential)?,
+                let events = match sender {
+                    Sender::Member(_) => {
+                        let by = (self.credentials)(&sender_credential)?;
+                        self.check_new_leaves(&staged, &by, leaves)?;
+                        self.check_policy(&staged, &by)?;
+                        self.commit_events(&staged, by)?
+                    }
+                    Sender::NewMemberCommit => {
+                        let by = self.external_committer(&staged)?;
+                        self.check_new_leaves(&staged, &by, leaves)?;
+                        let join = self.check_external_commit(&staged, &by)?;
+                        vec![
+                            GroupEvent::MemberJoined {
+                                member: by.clone(),
+                                rejoin: join == super::ExternalJoin::Rejoin,
+                            },
+                            GroupEvent::EpochAdvanced {
+                                by,
+                                epoch: staged.epoch().as_u64(),
+                            },
+                        ]
+                    }
                     _ => {
                         return Err(Error::InvalidCommit(
-                            "commits from non-members are not accepted".into(),
+                            "commits from external senders are not accepted".into(),
                         ));
                     }
                 };
-                self.check_new_leaves(&staged, &by, leaves)?;
-                self.check_policy(&staged, &by)?;
-                let events = self.commit_events(&staged, by)?;
                 if let Err(e) = self.mls.merge_staged_commit(provider, *staged) {
                     self.reload(provider)?;
                     return Err(map_merge_error(e));
@@ -224,12 +241,34 @@ impl Group {
         {
             return refuse(Action::ChangePolicy, String::new());
         }
+        // The link may change only by those the policy lets manage links; the rejoin key
+        // by anyone (a removal changes it); the keys may not go once there.
+        let keys_after = match crate::join_keys::read(after) {
+            Ok(keys) => keys,
+            Err(_) => return refuse(Action::Links, " (the join keys cannot be read)".into()),
+        };
+        match (crate::join_keys::read(before)?, keys_after) {
+            (Some(_), None) => {
+                return refuse(Action::Links, " (the join keys were taken away)".into());
+            }
+            (Some(old), Some(new))
+                if old.link != new.link && !policy.permits(&by.user, Action::Links) =>
+            {
+                return refuse(Action::Links, String::new());
+            }
+            (None, Some(_)) if !policy.permits(&by.user, Action::Links) => {
+                return refuse(Action::Links, String::new());
+            }
+            _ => {}
+        }
         let others = |extensions: &openmls::prelude::Extensions<openmls::prelude::GroupContext>| {
             extensions
                 .iter()
                 .filter(|e| {
                     !matches!(e.extension_type(), ExtensionType::Unknown(t)
-                        if t == crate::GROUP_NAME_EXTENSION_TYPE || t == crate::POLICY_EXTENSION_TYPE)
+                        if t == crate::GROUP_NAME_EXTENSION_TYPE
+                            || t == crate::POLICY_EXTENSION_TYPE
+                            || t == crate::JOIN_KEYS_EXTENSION_TYPE)
                 })
                 .cloned()
                 .collect::<Vec<_>>()
@@ -285,11 +324,18 @@ impl Group {
         let old_policy = self.policy()?;
         let new_policy = crate::policy::read(staged.group_context().extensions())?;
         let policy_changed = new_policy != old_policy;
+        let link = |keys: Option<crate::JoinKeys>| keys.and_then(|k| k.link);
+        let old_link = link(crate::join_keys::read(self.mls.extensions())?);
+        // Read (and so checked) by `check_policy`, where there is a policy.
+        let new_link =
+            link(crate::join_keys::read(staged.group_context().extensions()).unwrap_or(None));
+        let link_changed = new_link != old_link;
         if staged.update_path_leaf_node().is_some()
             && added.is_empty()
             && removed.is_empty()
             && !renamed
             && !policy_changed
+            && !link_changed
         {
             events.push(GroupEvent::MemberUpdated { member: by.clone() });
         }
@@ -319,6 +365,13 @@ impl Group {
                 by: by.clone(),
                 promoted: after.difference(&before).cloned().collect(),
                 demoted: before.difference(&after).cloned().collect(),
+            });
+        }
+        if link_changed {
+            events.push(GroupEvent::InviteLinkChanged {
+                by: by.clone(),
+                open: new_link.is_some(),
+                approval: new_link.is_some_and(|l| l.approval),
             });
         }
         if staged.self_removed() {

@@ -104,6 +104,7 @@ async fn send(
         recipients: to,
         welcome: None,
         removed: Vec::new(),
+        link_token: None,
     };
     let body = serde_json::to_vec(&envelope).map_err(|e| e.to_string())?;
     post(http, url, from, body).await
@@ -258,6 +259,7 @@ async fn run(
             ratchet_tree: vec![0].into(),
         }),
         removed: Vec::new(),
+        link_token: None,
     };
     let status = post(
         &http,

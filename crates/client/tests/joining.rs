@@ -1,0 +1,380 @@
+//! Joining by external commit over a real delivery service on 127.0.0.1: invite links with
+//! and without approval, revoked and expired links refused; a member restored from an old
+//! backup rejoins and chats; a commit no member can process is undone and costs the group a
+//! delay only.
+
+mod support;
+
+use std::time::Duration;
+
+use conclave_client::{ClientError, LinkJoin, MessageKind};
+use conclave_delivery_api::ErrorCode;
+use conclave_delivery_api::{DeviceRef, Envelope, MessageKind as WireKind};
+use support::*;
+
+async fn events_of(
+    client: &conclave_client::Client,
+    id: conclave_client::ConversationId,
+) -> Vec<String> {
+    client
+        .history(id, None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.message.kind == MessageKind::Event)
+        .map(|m| m.message.body)
+        .collect()
+}
+
+fn refused_with(result: Result<LinkJoin, ClientError>, code: ErrorCode) {
+    match result {
+        Err(ClientError::Server { code: got, message }) => {
+            assert_eq!(got, code, "{message}")
+        }
+        other => panic!("expected {code:?}, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_let_people_in_with_and_without_approval_until_revoked_or_expired() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let alice = client(dir.path(), "alice", &server).await;
+    let bob = client(dir.path(), "bob", &server).await;
+    let (a, theirs) = start_conversation(&alice, "Open house", &[&bob]).await;
+    let b = theirs[0];
+
+    // Only who may manage links (admins, by default) opens one.
+    assert!(matches!(
+        bob.create_link(b, false, None).await,
+        Err(ClientError::NotPermitted(_))
+    ));
+    let link = alice.create_link(a, false, None).await.unwrap().to_text();
+    assert!(link.starts_with("conclave://join/"));
+    let (shown, approval) = alice.invite_link(a).await.unwrap().expect("open");
+    assert_eq!((shown.to_text(), approval), (link.clone(), false));
+
+    // Carol, who nobody has met, joins by it and talks.
+    let carol = client(dir.path(), "carol", &server).await;
+    let LinkJoin::Joined(c) = carol.join_link(&link).await.unwrap() else {
+        panic!("a link without approval lets carol in");
+    };
+    assert_eq!(carol.conversation(c).await.unwrap().name, "Open house");
+    carol.send_text(c, "hello from carol").await.unwrap();
+    for (member, id) in [(&alice, a), (&bob, b)] {
+        member.sync().await.unwrap();
+        assert!(
+            texts(member, id)
+                .await
+                .contains(&"carol: hello from carol".to_owned())
+        );
+        assert!(
+            events_of(member, id)
+                .await
+                .contains(&"carol joined with the invite link".to_owned())
+        );
+        assert_eq!(
+            authenticator(member, id).await,
+            authenticator(&carol, c).await
+        );
+    }
+    // Joining twice is refused by carol's own client.
+    assert!(matches!(
+        carol.join_link(&link).await,
+        Err(ClientError::AlreadyMember(_))
+    ));
+
+    // Revoked: the link fails, clearly.
+    alice.revoke_link(a).await.unwrap();
+    assert!(alice.invite_link(a).await.unwrap().is_none());
+    let dave = client(dir.path(), "dave", &server).await;
+    refused_with(dave.join_link(&link).await, ErrorCode::LinkInvalid);
+    bob.sync().await.unwrap();
+    assert!(
+        events_of(&bob, b)
+            .await
+            .contains(&"alice revoked the invite link".to_owned())
+    );
+
+    // With approval: dave asks, alice approves and he is added; erin asks and is declined.
+    let link = alice.create_link(a, true, None).await.unwrap().to_text();
+    assert_eq!(dave.join_link(&link).await.unwrap(), LinkJoin::Requested);
+    let erin = client(dir.path(), "erin", &server).await;
+    assert_eq!(erin.join_link(&link).await.unwrap(), LinkJoin::Requested);
+    let asked: Vec<String> = alice
+        .join_requests(a)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.device.user)
+        .collect();
+    assert_eq!(asked, vec!["dave", "erin"]);
+    alice.approve_join(a, &user("dave")).await.unwrap();
+    alice.decline_join(a, &user("erin")).await.unwrap();
+    assert!(alice.join_requests(a).await.unwrap().is_empty());
+    // Not a request any more: nothing to approve.
+    assert!(matches!(
+        alice.approve_join(a, &user("erin")).await,
+        Err(ClientError::InvalidInput(_))
+    ));
+    dave.sync().await.unwrap();
+    let d = same_conversation(&dave, &alice, a).await;
+    assert_eq!(dave.members(d).await.unwrap().len(), 4);
+    erin.sync().await.unwrap();
+    assert!(erin.conversations().await.unwrap().is_empty());
+
+    // Expired: the link works until its time is up, then fails, clearly.
+    let link = alice
+        .create_link(a, false, Some(Duration::from_secs(1)))
+        .await
+        .unwrap()
+        .to_text();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let frank = client(dir.path(), "frank", &server).await;
+    refused_with(frank.join_link(&link).await, ErrorCode::LinkExpired);
+    // A link made up for the group opens nothing.
+    let forged = format!("{}/{}", link.rsplit_once('/').unwrap().0, "A".repeat(43));
+    refused_with(frank.join_link(&forged).await, ErrorCode::LinkInvalid);
+    server.stop().await;
+}
+
+/// Bob's profile comes back from a backup taken two commits ago. His first sync finds the
+/// group ahead of him, rejoins by external commit (his old leaf replaced), and he chats on;
+/// everyone sees "bob's device rejoined" and agrees on the group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_restored_from_an_old_backup_rejoins_and_chats() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let alice = client(dir.path(), "alice", &server).await;
+    let bob = client(dir.path(), "bob", &server).await;
+    let carol = client(dir.path(), "carol", &server).await;
+    let (a, theirs) = start_conversation(&alice, "Backups", &[&bob, &carol]).await;
+    let (b, c) = (theirs[0], theirs[1]);
+    bob.send_text(b, "before the backup").await.unwrap();
+    drop(bob);
+    let backup = dir.path().join("bob-backup");
+    copy_dir(&dir.path().join("bob"), &backup);
+
+    // The group goes on: two commits and messages, which bob reads (and acknowledges, so
+    // the server drops them).
+    let bob = reopen(dir.path(), "bob").await;
+    alice.rotate_keys(a).await.unwrap();
+    carol.sync().await.unwrap();
+    carol.rotate_keys(c).await.unwrap();
+    alice.sync().await.unwrap();
+    alice.send_text(a, "after the backup").await.unwrap();
+    bob.sync().await.unwrap();
+    assert!(
+        texts(&bob, b)
+            .await
+            .contains(&"alice: after the backup".to_owned())
+    );
+    drop(bob);
+
+    // Restored: bob's state is two epochs behind, and the commits are gone from the server.
+    std::fs::remove_dir_all(dir.path().join("bob")).unwrap();
+    copy_dir(&backup, &dir.path().join("bob"));
+    let bob = reopen(dir.path(), "bob").await;
+    alice.send_text(a, "anyone there?").await.unwrap();
+    bob.sync().await.unwrap();
+    let lines = events_of(&bob, b).await;
+    assert!(
+        lines.iter().any(|l| l.starts_with("this device rejoined")),
+        "{lines:?}"
+    );
+    bob.send_text(b, "back from the backup").await.unwrap();
+    for (member, id) in [(&alice, a), (&carol, c)] {
+        member.sync().await.unwrap();
+        assert!(
+            texts(member, id)
+                .await
+                .contains(&"bob: back from the backup".to_owned())
+        );
+        assert!(
+            events_of(member, id)
+                .await
+                .contains(&"bob's device rejoined".to_owned())
+        );
+        assert_eq!(
+            authenticator(member, id).await,
+            authenticator(&bob, b).await
+        );
+        // One leaf per device: the old one went with the rejoin.
+        assert_eq!(member.members(id).await.unwrap().len(), 3);
+    }
+    alice.send_text(a, "welcome back").await.unwrap();
+    bob.sync().await.unwrap();
+    assert!(
+        texts(&bob, b)
+            .await
+            .contains(&"alice: welcome back".to_owned())
+    );
+    // Nothing to rejoin now: the device is not behind.
+    bob.rejoin(b).await.unwrap();
+    assert_eq!(authenticator(&alice, a).await, authenticator(&bob, b).await);
+    server.stop().await;
+}
+
+/// Dave's modified client sends a commit nobody can process (its bytes damaged). Every other
+/// member refuses it and tells the server, which goes back to the epoch before it: the group
+/// goes on, all agreeing, the bad commit having cost a delay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_nobody_can_process_costs_a_delay_and_the_group_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let alice = client(dir.path(), "alice", &server).await;
+    let bob = client(dir.path(), "bob", &server).await;
+    let carol = client(dir.path(), "carol", &server).await;
+    let dave = client(dir.path(), "dave", &server).await;
+    let (a, theirs) = start_conversation(&alice, "Noise", &[&bob, &carol, &dave]).await;
+    let group_id = alice.conversation(a).await.unwrap().group_id;
+    let before = authenticator(&alice, a).await;
+    let everyone: Vec<DeviceRef> = [&alice, &bob, &carol, &dave]
+        .iter()
+        .map(|c| DeviceRef {
+            user: c.me().user.to_string(),
+            device: c.me().device.to_string(),
+        })
+        .collect();
+    drop(dave);
+    let profile = dir.path().join("dave").join(conclave_client::PROFILE_FILE);
+    let (envelope, identity) = {
+        let mut store = conclave_storage::Store::open(&profile).unwrap();
+        let identity = store.identity().unwrap().unwrap();
+        let mut tx = store.transaction().unwrap();
+        let g = tx.group(&group_id).unwrap();
+        let bundle = g.group.self_update(&g.provider, &identity).unwrap();
+        let mut commit = bundle.commit;
+        let last = commit.len() - 1;
+        commit[last] ^= 0x55;
+        let envelope = Envelope {
+            group_id: group_id.as_bytes().to_vec().into(),
+            epoch: bundle.epoch,
+            kind: WireKind::Commit,
+            recipients: everyone,
+            message: commit.into(),
+            welcome: None,
+            removed: Vec::new(),
+            link_token: None,
+        };
+        (envelope, identity)
+    };
+    let (status, body) = post_envelope(&server, &identity, &envelope).await;
+    assert!(status.is_success(), "the server cannot tell: {body}");
+
+    let others = [(&alice, a), (&bob, theirs[0]), (&carol, theirs[1])];
+    for (member, id) in others {
+        member.sync().await.unwrap();
+        assert_eq!(authenticator(member, id).await, before);
+    }
+    // Back at the epoch before it, the group goes on.
+    bob.send_text(theirs[0], "still fine").await.unwrap();
+    alice.rotate_keys(a).await.unwrap();
+    for (member, id) in others {
+        member.sync().await.unwrap();
+        assert!(
+            texts(member, id)
+                .await
+                .contains(&"bob: still fine".to_owned())
+        );
+        assert_eq!(
+            authenticator(member, id).await,
+            authenticator(&alice, a).await
+        );
+    }
+    server.stop().await;
+}
+
+/// Erin, with no valid token, makes an external commit from the group's GroupInfo (taken
+/// from alice's profile) and sends it: without a token, with a made-up one, and with the
+/// token of a link since revoked. The server refuses each; the group is as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_takes_an_external_commit_only_with_a_valid_link_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let alice = client(dir.path(), "alice", &server).await;
+    let bob = client(dir.path(), "bob", &server).await;
+    let erin = client(dir.path(), "erin", &server).await;
+    let (a, theirs) = start_conversation(&alice, "Closed", &[&bob]).await;
+    let link = alice.create_link(a, false, None).await.unwrap();
+    let group_id = alice.conversation(a).await.unwrap().group_id;
+    let before = authenticator(&alice, a).await;
+    drop(alice);
+    let info = {
+        let profile = dir.path().join("alice").join(conclave_client::PROFILE_FILE);
+        let mut store = conclave_storage::Store::open(&profile).unwrap();
+        let identity = store.identity().unwrap().unwrap();
+        let mut tx = store.transaction().unwrap();
+        let g = tx.group(&group_id).unwrap();
+        g.group.group_info(&g.provider, &identity).unwrap()
+    };
+    let alice = reopen(dir.path(), "alice").await;
+    alice.revoke_link(a).await.unwrap();
+    drop(erin);
+    let profile = dir.path().join("erin").join(conclave_client::PROFILE_FILE);
+    let mut store = conclave_storage::Store::open(&profile).unwrap();
+    let identity = store.identity().unwrap().unwrap();
+    let tx = store.transaction().unwrap();
+    let (_, bundle, _) = conclave_protocol::Group::join_external(
+        &tx.provider(),
+        &identity,
+        &conclave_protocol::GroupConfig::default(),
+        &info,
+        &group_id,
+        &conclave_protocol::AcceptAll,
+    )
+    .unwrap();
+    let recipients: Vec<DeviceRef> = [&alice, &bob]
+        .iter()
+        .map(|c| DeviceRef {
+            user: c.me().user.to_string(),
+            device: c.me().device.to_string(),
+        })
+        .collect();
+    for (token, code) in [
+        (None, "forbidden"),
+        (Some(vec![7u8; 32]), "link_invalid"),
+        (Some(link.token().to_vec()), "link_invalid"),
+    ] {
+        let envelope = Envelope {
+            group_id: group_id.as_bytes().to_vec().into(),
+            epoch: bundle.epoch,
+            kind: WireKind::Commit,
+            recipients: recipients.clone(),
+            message: bundle.commit.clone().into(),
+            welcome: None,
+            removed: Vec::new(),
+            link_token: token.map(Into::into),
+        };
+        let (status, body) = post_envelope(&server, &identity, &envelope).await;
+        assert_eq!(status, reqwest::StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(body["error"], code, "{body}");
+    }
+    drop(tx);
+    bob.sync().await.unwrap();
+    alice.sync().await.unwrap();
+    assert_eq!(bob.members(theirs[0]).await.unwrap().len(), 2);
+    assert_eq!(
+        authenticator(&bob, theirs[0]).await,
+        authenticator(&alice, a).await
+    );
+    assert_ne!(
+        authenticator(&alice, a).await,
+        before,
+        "the revocation was a commit"
+    );
+    server.stop().await;
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! The SQLite store's part for joining by external commit: sealed GroupInfos, invite links
+//! and join requests (see [`super::DeliveryStore::put_group_info`] and the methods after it).
+
+use conclave_delivery_api::{JoinAnswer, JoinRequest, SealedGroupInfo};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::sqlite::{device_ref, insert_nonce, roster};
+use super::{GroupInfoRecord, LinkRecord, Nonce, SqliteStore, StoreError};
+
+/// The group's epoch, if `by` is on its roster (otherwise the group is not told to exist).
+fn member_epoch(conn: &Connection, by: i64, group_id: &[u8]) -> Result<u64, StoreError> {
+    let epoch: Option<i64> = conn
+        .prepare_cached("SELECT epoch FROM groups WHERE group_id = ?1")?
+        .query_row([group_id], |r| r.get(0))
+        .optional()?;
+    match epoch {
+        Some(epoch) if roster(conn, group_id)?.contains(&by) => Ok(epoch as u64),
+        _ => Err(StoreError::NotMember),
+    }
+}
+
+/// Whether `token_hash` opens the group's link now: `Ok(approval)`, or why not.
+pub(super) fn check_link(
+    conn: &Connection,
+    group_id: &[u8],
+    token_hash: &[u8],
+    now: u64,
+) -> Result<bool, StoreError> {
+    let link: Option<(Vec<u8>, bool, Option<i64>)> = conn
+        .prepare_cached(
+            "SELECT token_hash, approval, expires_at FROM group_links WHERE group_id = ?1",
+        )?
+        .query_row([group_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    match link {
+        Some((hash, approval, expires_at)) if hash == token_hash => {
+            if expires_at.is_some_and(|at| (at as u64) <= now) {
+                Err(StoreError::LinkExpired)
+            } else {
+                Ok(approval)
+            }
+        }
+        _ => Err(StoreError::LinkInvalid(
+            "this invite link is not valid (revoked, replaced, or never made)".into(),
+        )),
+    }
+}
+
+/// The stored GroupInfo with the key chosen by `key` (a column).
+fn sealed(
+    conn: &Connection,
+    group_id: &[u8],
+    group_epoch: u64,
+    key: &str,
+) -> Result<SealedGroupInfo, StoreError> {
+    let row: Option<(i64, Vec<u8>, Option<Vec<u8>>)> = conn
+        .prepare_cached(&format!(
+            "SELECT epoch, info, {key} FROM group_infos WHERE group_id = ?1"
+        ))?
+        .query_row([group_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    match row {
+        Some((epoch, info, Some(key))) => Ok(SealedGroupInfo {
+            epoch: epoch as u64,
+            group_epoch,
+            info: info.into(),
+            key: key.into(),
+        }),
+        _ => Err(StoreError::NoGroupInfo),
+    }
+}
+
+impl SqliteStore {
+    pub(super) fn put_group_info_impl(
+        &self,
+        by: i64,
+        group_id: Vec<u8>,
+        info: GroupInfoRecord,
+        nonce: Nonce,
+    ) -> Result<(), StoreError> {
+        self.write(move |w| {
+            let conn = &w.conn;
+            insert_nonce(conn, by, &nonce)?;
+            let current = member_epoch(conn, by, &group_id)?;
+            if info.epoch != current {
+                return Err(StoreError::StaleEpoch { current });
+            }
+            conn.prepare_cached(
+                "INSERT OR REPLACE INTO group_infos (group_id, epoch, info, rejoin_key, link_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                group_id,
+                info.epoch as i64,
+                info.info,
+                info.rejoin_key,
+                info.link_key
+            ])?;
+            Ok(())
+        })
+    }
+
+    pub(super) fn group_info_impl(
+        &self,
+        by: i64,
+        group_id: &[u8],
+    ) -> Result<SealedGroupInfo, StoreError> {
+        self.read(|conn| {
+            let current = member_epoch(conn, by, group_id)?;
+            sealed(conn, group_id, current, "rejoin_key")
+        })
+    }
+
+    pub(super) fn set_group_link_impl(
+        &self,
+        by: i64,
+        group_id: Vec<u8>,
+        link: Option<LinkRecord>,
+        nonce: Nonce,
+    ) -> Result<(), StoreError> {
+        self.write(move |w| {
+            let conn = &w.conn;
+            insert_nonce(conn, by, &nonce)?;
+            member_epoch(conn, by, &group_id)?;
+            match link {
+                Some(link) => {
+                    conn.prepare_cached(
+                        "INSERT OR REPLACE INTO group_links
+                             (group_id, token_hash, approval, expires_at)
+                         VALUES (?1, ?2, ?3, ?4)",
+                    )?
+                    .execute(params![
+                        group_id,
+                        link.token_hash,
+                        link.approval,
+                        link.expires_at.map(|at| at as i64)
+                    ])?;
+                }
+                None => {
+                    for statement in [
+                        "DELETE FROM group_links WHERE group_id = ?1",
+                        "DELETE FROM join_requests WHERE group_id = ?1",
+                        "UPDATE group_infos SET link_key = NULL WHERE group_id = ?1",
+                    ] {
+                        conn.prepare_cached(statement)?.execute([&group_id])?;
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    pub(super) fn join_by_link_impl(
+        &self,
+        by: i64,
+        group_id: Vec<u8>,
+        token_hash: Vec<u8>,
+        now: u64,
+        nonce: Nonce,
+    ) -> Result<JoinAnswer, StoreError> {
+        self.write(move |w| {
+            let conn = &w.conn;
+            insert_nonce(conn, by, &nonce)?;
+            let approval = check_link(conn, &group_id, &token_hash, now)?;
+            if approval {
+                conn.prepare_cached(
+                    "INSERT OR IGNORE INTO join_requests (group_id, device_id, requested_at)
+                     VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![group_id, by, now as i64])?;
+                return Ok(JoinAnswer::Requested);
+            }
+            let current: i64 = conn
+                .prepare_cached("SELECT epoch FROM groups WHERE group_id = ?1")?
+                .query_row([&group_id], |r| r.get(0))?;
+            Ok(JoinAnswer::Join(sealed(
+                conn,
+                &group_id,
+                current as u64,
+                "link_key",
+            )?))
+        })
+    }
+
+    pub(super) fn join_requests_impl(
+        &self,
+        by: i64,
+        group_id: &[u8],
+    ) -> Result<Vec<JoinRequest>, StoreError> {
+        self.read(|conn| {
+            member_epoch(conn, by, group_id)?;
+            let rows: Vec<(i64, i64)> = conn
+                .prepare_cached(
+                    "SELECT device_id, requested_at FROM join_requests WHERE group_id = ?1
+                     ORDER BY requested_at, device_id",
+                )?
+                .query_map([group_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            rows.into_iter()
+                .map(|(device, at)| {
+                    Ok(JoinRequest {
+                        device: device_ref(conn, device)?,
+                        at: at as u64,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    pub(super) fn answer_join_requests_impl(
+        &self,
+        by: i64,
+        group_id: Vec<u8>,
+        user: String,
+        nonce: Nonce,
+    ) -> Result<(), StoreError> {
+        self.write(move |w| {
+            let conn = &w.conn;
+            insert_nonce(conn, by, &nonce)?;
+            member_epoch(conn, by, &group_id)?;
+            conn.prepare_cached(
+                "DELETE FROM join_requests WHERE group_id = ?1 AND device_id IN
+                     (SELECT d.id FROM devices d JOIN users u ON u.id = d.user_id
+                      WHERE u.name = ?2)",
+            )?
+            .execute(params![group_id, user])?;
+            Ok(())
+        })
+    }
+}
