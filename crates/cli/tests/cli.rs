@@ -941,3 +941,67 @@ fn wait_for_parts(child: &mut std::process::Child, parts: usize) -> Result<(), S
     }
     Err(format!("no progress: {}", String::from_utf8_lossy(&buffer)))
 }
+
+/// Invite links from the command line: `link-create` prints the link as its first line,
+/// `join` takes it; with `--approval` a join is a request that `requests` lists and
+/// `approve-join` answers; a revoked link fails with exit code 5 and the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invite_links_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let cli = Cli {
+        dir: dir.path().to_path_buf(),
+        ca_cert: None,
+        client_cert: None,
+    };
+    for name in ["alice", "bob", "carol", "dave"] {
+        init(&cli, &server, name);
+    }
+    cli.json("alice", &["create", "Plaza", "--with", "bob"]);
+    assert_eq!(
+        cli.code("bob", &["link-create", "Plaza"]),
+        5,
+        "not an admin"
+    );
+    let out = cli.run("alice", &["link-create", "Plaza"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let link = text.lines().next().unwrap().to_owned();
+    assert!(link.starts_with("conclave://join/"), "{text}");
+
+    let joined = cli.json("carol", &["join", &link]);
+    assert_eq!(joined["joined"], true);
+    assert_eq!(joined["name"], "Plaza");
+    cli.json("carol", &["send", "Plaza", "hi, I came by link"]);
+    assert!(bodies(&cli.texts("alice", "Plaza")).contains(&"carol: hi, I came by link".into()));
+
+    cli.json("alice", &["link-revoke", "Plaza"]);
+    let refused = cli.run("dave", &["join", &link]);
+    assert_eq!(refused.status.code(), Some(5));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("not valid"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    let link = cli.json(
+        "alice",
+        &["link-create", "Plaza", "--approval", "--expires", "7d"],
+    );
+    assert_eq!(link["approval"], true);
+    let asked = cli.json("dave", &["join", link["link"].as_str().unwrap()]);
+    assert_eq!(asked["requested"], true);
+    let requests = cli.json("alice", &["requests", "Plaza"]);
+    assert_eq!(requests["requests"][0]["user"], "dave");
+    cli.json("alice", &["approve-join", "Plaza", "dave"]);
+    assert!(
+        cli.json("alice", &["requests", "Plaza"])["requests"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    cli.json("dave", &["accept", "Plaza"]);
+    let members = cli.json("dave", &["members", "Plaza"]);
+    assert_eq!(members["members"].as_array().unwrap().len(), 4);
+    server.stop().await;
+}

@@ -366,6 +366,64 @@ async fn the_server_takes_an_external_commit_only_with_a_valid_link_token() {
     server.stop().await;
 }
 
+/// What joining by link puts at the server is unreadable there: after a link join, a rejoin
+/// and messages, the server's database files hold neither the group's name, nor its policy,
+/// nor the join keys, nor the link's secret. (The tree's leaves are public keys the server
+/// holds anyway, in key packages and external commits.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_never_reads_the_group_info_nor_the_link() {
+    const NAME: &str = "Operation Silent Lighthouse";
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ds.sqlite");
+    let server = TestServer::start(&db).await;
+    let alice = client(dir.path(), "alice", &server).await;
+    let bob = client(dir.path(), "bob", &server).await;
+    let (a, _) = start_conversation(&alice, NAME, &[&bob]).await;
+    let link = alice.create_link(a, false, None).await.unwrap();
+    let carol = client(dir.path(), "carol", &server).await;
+    let LinkJoin::Joined(c) = carol.join_link(&link.to_text()).await.unwrap() else {
+        panic!("joined");
+    };
+    carol.send_text(c, "lighthouse keeper").await.unwrap();
+    carol.rejoin(c).await.unwrap();
+    alice.sync().await.unwrap();
+    let group_id = alice.conversation(a).await.unwrap().group_id;
+    drop((alice, bob, carol));
+    let profile = dir.path().join("alice").join(conclave_client::PROFILE_FILE);
+    let (policy, keys) = {
+        let mut store = conclave_storage::Store::open(&profile).unwrap();
+        let mut tx = store.transaction().unwrap();
+        let g = tx.group(&group_id).unwrap();
+        (
+            g.group.policy().unwrap().unwrap().encode(),
+            g.group.join_keys().unwrap().unwrap(),
+        )
+    };
+    server.stop().await;
+    let mut files = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = db.as_os_str().to_owned();
+        path.push(suffix);
+        if let Ok(bytes) = std::fs::read(&path) {
+            files.extend(bytes);
+        }
+    }
+    let contains = |needle: &[u8]| files.windows(needle.len()).any(|w| w == needle);
+    let link_secret = keys.link.as_ref().expect("the link is open").secret;
+    for (what, needle) in [
+        ("the name", NAME.as_bytes()),
+        ("the policy", &policy[..]),
+        ("the rejoin key", &keys.rejoin[..]),
+        ("the link's secret", &link_secret[..]),
+        ("a message", b"lighthouse keeper"),
+    ] {
+        assert!(!contains(needle), "{what} found in the server's database");
+    }
+    // The search sees the data: the link's token is hashed, the hash is there.
+    use sha2::Digest as _;
+    assert!(contains(&sha2::Sha256::digest(link.token())));
+}
+
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {

@@ -181,6 +181,11 @@ impl Engine {
                 JoinAnswer::Requested => return Ok(LinkJoin::Requested),
                 JoinAnswer::Join(sealed) => sealed,
             };
+            if sealed.epoch != sealed.group_epoch && attempt < attempts {
+                // The last committer has not left its GroupInfo yet.
+                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                continue;
+            }
             let info = link.open(&sealed)?;
             let (conversation, envelope, outcome) = self
                 .external_join(&link.group, &info, Reason::Link(link.token()))
