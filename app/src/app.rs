@@ -37,6 +37,11 @@ impl ConclaveApp {
         &self.state
     }
 
+    /// The UI state, to set up what a test cannot reach through the window.
+    pub fn state_mut(&mut self) -> &mut AppState {
+        &mut self.state
+    }
+
     /// Shows times in `zone` instead of the system's (tests fix one).
     pub fn set_time_zone(&mut self, zone: jiff::tz::TimeZone) {
         self.state.time = crate::local_time::LocalTime::new(zone);
@@ -47,6 +52,8 @@ impl ConclaveApp {
         self.state.open = None;
         self.state.members.clear();
         self.state.security = None;
+        self.state.invite_link = None;
+        self.state.join_requests.clear();
     }
 
     /// Draws one frame.

@@ -8,8 +8,8 @@ use std::sync::{Arc, mpsc};
 use conclave_client::link::{LinkCode, LinkProgress, PendingLink};
 use conclave_client::{
     Annotations, Client, ClientConfig, ClientError, ClientEvent, ConversationId,
-    ConversationSummary, Member, MessageId, OwnDevice, ProfileFile, ProfileSecret, SecurityInfo,
-    StoreError, StoredMessage, UserName,
+    ConversationSummary, LinkJoin, Member, MessageId, OwnDevice, ProfileFile, ProfileSecret,
+    SecurityInfo, StoreError, StoredMessage, UserName,
 };
 use tokio::sync::mpsc as async_mpsc;
 
@@ -99,6 +99,16 @@ pub enum Command {
     Remove(ConversationId, String),
     /// Make a user an admin (`true`) or a member again.
     SetAdmin(ConversationId, String, bool),
+    /// Open an invite link (`true`: an admin approves each join), replacing any.
+    CreateLink(ConversationId, bool),
+    /// Revoke the invite link.
+    RevokeLink(ConversationId),
+    /// Approve (`true`) or decline a user's request to join.
+    AnswerJoin(ConversationId, String, bool),
+    /// Join a conversation by its invite link.
+    JoinLink(String),
+    /// Get this device back into a conversation it cannot go on in.
+    Rejoin(ConversationId),
     /// Leave.
     Leave(ConversationId),
     /// Accept an invitation from someone new.
@@ -206,7 +216,13 @@ pub enum Update {
         members: Vec<Member>,
         /// Its security state (none once left).
         security: Option<SecurityInfo>,
+        /// Its open invite link, and whether joins by it need approval.
+        invite: Option<(String, bool)>,
+        /// Users who asked to join by the link.
+        requests: Vec<String>,
     },
+    /// This device is back in the conversation.
+    Rejoined(ConversationId),
     /// Search results.
     SearchResults(Vec<StoredMessage>),
     /// A conversation was just created here: select it.
@@ -558,11 +574,34 @@ async fn refresh(client: &Client, out: &Out) {
 
 async fn members(client: &Client, out: &Out, conversation: ConversationId) {
     match client.members(conversation).await {
-        Ok(members) => out.send(Update::Members {
-            conversation,
-            members,
-            security: client.security(conversation).await.ok(),
-        }),
+        Ok(members) => {
+            let invite = client
+                .invite_link(conversation)
+                .await
+                .ok()
+                .flatten()
+                .map(|(link, approval)| (link.to_text(), approval));
+            // Requests wait at the server only for a link that needs approval.
+            let requests = match &invite {
+                Some((_, true)) => client
+                    .join_requests(conversation)
+                    .await
+                    .map(|r| {
+                        let mut users: Vec<String> = r.into_iter().map(|r| r.device.user).collect();
+                        users.dedup();
+                        users
+                    })
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            out.send(Update::Members {
+                conversation,
+                members,
+                security: client.security(conversation).await.ok(),
+                invite,
+                requests,
+            })
+        }
         Err(e) => out.fail("loading members failed", e),
     }
 }
@@ -803,6 +842,52 @@ async fn execute(client: &Client, out: &Out, command: Command) {
             };
             if let Err(e) = result {
                 out.fail(&format!("changing {name}'s role failed"), e);
+            }
+            members(client, out, conversation).await;
+        }
+        Command::CreateLink(conversation, approval) => {
+            if let Err(e) = client.create_link(conversation, approval, None).await {
+                out.fail("creating the invite link failed", e);
+            }
+            members(client, out, conversation).await;
+        }
+        Command::RevokeLink(conversation) => {
+            if let Err(e) = client.revoke_link(conversation).await {
+                out.fail("revoking the invite link failed", e);
+            }
+            members(client, out, conversation).await;
+        }
+        Command::AnswerJoin(conversation, name, approve) => {
+            let result = match user(&name) {
+                Ok(u) if approve => client
+                    .approve_join(conversation, &u)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Ok(u) => client
+                    .decline_join(conversation, &u)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                out.fail(&format!("answering {name}'s request failed"), e);
+            }
+            members(client, out, conversation).await;
+        }
+        Command::JoinLink(text) => match client.join_link(&text).await {
+            Ok(LinkJoin::Joined(id)) => {
+                refresh(client, out).await;
+                out.send(Update::Created(id));
+            }
+            Ok(LinkJoin::Requested) => out.send(Update::Notice(
+                "You asked to join: an admin of the conversation approves it.".into(),
+            )),
+            Err(e) => out.fail("joining by the link failed", e),
+        },
+        Command::Rejoin(conversation) => {
+            match client.rejoin(conversation).await {
+                Ok(()) => out.send(Update::Rejoined(conversation)),
+                Err(e) => out.fail("rejoining failed", e),
             }
             members(client, out, conversation).await;
         }

@@ -328,6 +328,10 @@ pub struct Forms {
     pub rename: String,
     /// The search field.
     pub search: String,
+    /// The "join with an invite link" field of the new-conversation dialog.
+    pub join_link: String,
+    /// A new invite link needs an admin's approval for each join.
+    pub link_approval: bool,
 }
 
 /// The whole UI state.
@@ -363,6 +367,14 @@ pub struct AppState {
     pub members: Vec<Member>,
     /// Its security state.
     pub security: Option<SecurityInfo>,
+    /// Its open invite link, and whether joins by it need approval.
+    pub invite_link: Option<(String, bool)>,
+    /// Users who asked to join it by the link.
+    pub join_requests: Vec<String>,
+    /// When they were last looked for.
+    pub requests_polled: Option<Instant>,
+    /// Conversations this device could not rejoin by itself, with why.
+    pub rejoin_needed: HashMap<ConversationId, String>,
     /// The compose box.
     pub compose: String,
     /// Replying or editing.
@@ -414,6 +426,10 @@ impl Default for AppState {
             server: String::new(),
             conversations: Vec::new(),
             open: None,
+            invite_link: None,
+            join_requests: Vec::new(),
+            requests_polled: None,
+            rejoin_needed: HashMap::new(),
             members: Vec::new(),
             security: None,
             compose: String::new(),
@@ -530,6 +546,10 @@ impl AppState {
                     .as_ref()
                     .filter(|o| o.id == conversation)
                     .map(|o| o.read_mark);
+                if kept_mark.is_none() {
+                    self.invite_link = None;
+                    self.join_requests.clear();
+                }
                 self.open = Some(OpenConversation {
                     id: conversation,
                     total,
@@ -572,11 +592,19 @@ impl AppState {
                 conversation,
                 members,
                 security,
+                invite,
+                requests,
             } => {
                 if self.open.as_ref().is_some_and(|o| o.id == conversation) {
                     self.members = members;
                     self.security = security;
+                    self.invite_link = invite;
+                    self.join_requests = requests;
                 }
+            }
+            Update::Rejoined(conversation) => {
+                self.rejoin_needed.remove(&conversation);
+                self.notice("This device is back in the conversation.");
             }
             Update::SearchResults(results) => self.search_results = Some(results),
             Update::Created(id) => next.push(Command::Open(id)),
@@ -703,9 +731,17 @@ impl AppState {
             }
             ClientEvent::DeviceRevoked => self.revoked = true,
             ClientEvent::Error { message } => self.notice(message),
+            ClientEvent::RejoinNeeded {
+                conversation,
+                reason,
+            } => {
+                self.rejoin_needed.insert(conversation, reason);
+            }
             ClientEvent::ConversationLeft { conversation, .. } if open == Some(conversation) => {
                 self.members.clear();
                 self.security = None;
+                self.invite_link = None;
+                self.join_requests.clear();
             }
             ClientEvent::MembersChanged { conversation }
             | ClientEvent::ConversationRenamed { conversation, .. }

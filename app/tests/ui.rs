@@ -751,3 +751,73 @@ fn run_value<T>(
 ) -> T {
     world.runtime.block_on(f).unwrap()
 }
+
+/// Invite links in the members panel: alice opens one (text and QR), carol joins by it;
+/// revoked, then opened again with approval, dave's request shows and alice approves it.
+/// Alice's window joins bob's conversation by its link from the new-conversation dialog, and
+/// the "Rejoin" action shows where this device could not rejoin by itself.
+#[test]
+fn invite_links_join_requests_and_rejoin_in_the_window() {
+    let world = World::new();
+    let mut alice = world.app("alice");
+    onboard(&mut alice, "alice");
+    let bob = world.client("bob");
+    let carol = world.client("carol");
+    let dave = world.client("dave");
+    click(&mut alice, "New conversation");
+    type_into(&mut alice, "Name", "Lobby");
+    type_into(&mut alice, "Members (user names)", "bob");
+    click(&mut alice, "Create");
+    step_until(&mut alice, "the conversation to open", |h| {
+        h.state().state().open.is_some() && h.state().state().members.len() == 2
+    });
+    let lobby = alice.state().state().open.as_ref().unwrap().id;
+
+    click(&mut alice, "Create invite link");
+    present(&mut alice, "Invite link (anyone with it can join):");
+    let link = alice.state().state().invite_link.clone().unwrap().0;
+    assert!(link.starts_with("conclave://join/"));
+    let joined = run_value(&world, carol.join_link(&link));
+    assert!(matches!(joined, conclave_client::LinkJoin::Joined(_)));
+    step_until(&mut alice, "carol among the members", |h| {
+        h.state().state().members.len() == 3
+    });
+    wait_for_text(&mut alice, "carol joined with the invite link");
+
+    click(&mut alice, "Revoke link");
+    present(&mut alice, "Create invite link");
+    alice.get_by_label("Approve each join").click();
+    alice.step();
+    click(&mut alice, "Create invite link");
+    present(&mut alice, "Invite link (an admin approves each join):");
+    let link = alice.state().state().invite_link.clone().unwrap().0;
+    assert_eq!(
+        run_value(&world, dave.join_link(&link)),
+        conclave_client::LinkJoin::Requested
+    );
+    wait_for_text(&mut alice, "dave asks to join");
+    click(&mut alice, "Approve dave");
+    eventually("dave to be added", || {
+        run_value(&world, dave.sync());
+        !run_value(&world, dave.conversations()).is_empty()
+    });
+
+    // Bob's conversation, joined from alice's window by its link.
+    let side = run_value(&world, bob.create_conversation("Side room", &[]));
+    let bobs_link = run_value(&world, bob.create_link(side, false, None)).to_text();
+    click(&mut alice, "New conversation");
+    type_into(&mut alice, "Or join with an invite link", &bobs_link);
+    click(&mut alice, "Join");
+    wait_for_text(&mut alice, "you joined with an invite link");
+
+    // Where this device could not rejoin by itself, the panel offers it.
+    alice
+        .state_mut()
+        .state_mut()
+        .rejoin_needed
+        .insert(lobby, "the group changed faster than this device".into());
+    open_conversation(&mut alice, "Lobby");
+    click(&mut alice, "Rejoin");
+    wait_for_text(&mut alice, "This device is back in the conversation.");
+    assert!(alice.state().state().rejoin_needed.is_empty());
+}

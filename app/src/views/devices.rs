@@ -54,7 +54,7 @@ pub fn linking(ui: &mut egui::Ui, state: &mut AppState) {
 
 /// Draws `text` as a QR code (dark modules on a light field, with its quiet zone), for a
 /// camera; nothing if it does not fit in one.
-fn qr_code(ui: &mut egui::Ui, text: &str) {
+pub(super) fn qr_code(ui: &mut egui::Ui, text: &str) {
     let Ok(code) = qrcode::QrCode::new(text.as_bytes()) else {
         return;
     };

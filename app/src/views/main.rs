@@ -294,6 +294,18 @@ fn new_conversation_dialog(ui: &mut egui::Ui, state: &mut AppState, commands: &m
                     done = true;
                 }
             });
+            ui.separator();
+            let label = ui.label("Or join with an invite link");
+            ui.add(
+                egui::TextEdit::singleline(&mut forms.join_link).hint_text("conclave://join/..."),
+            )
+            .labelled_by(label.id);
+            let ready = !forms.join_link.trim().is_empty();
+            if ui.add_enabled(ready, egui::Button::new("Join")).clicked() {
+                commands.push(Command::JoinLink(forms.join_link.trim().to_owned()));
+                forms.join_link.clear();
+                done = true;
+            }
         });
     if done || !open {
         state.forms.new_conversation = false;

@@ -1,6 +1,7 @@
 //! The members panel: who is in the conversation and who of them is an admin, their safety
 //! numbers and verified marks, invite / remove / rename / leave, admins making and unmaking
-//! admins, and the group's security state.
+//! admins, the invite link (text and QR) and requests to join by it, "Rejoin" where this
+//! device could not get back in by itself, and the group's security state.
 
 use conclave_client::display::{digit_groups, timestamp};
 
@@ -18,6 +19,16 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
         if summary.conversation.left_at.is_some() {
             ui.weak("You left this conversation.");
             return;
+        }
+        if let Some(reason) = state.rejoin_needed.get(&id).cloned() {
+            ui.colored_label(
+                egui::Color32::from_rgb(200, 120, 40),
+                format!("This device fell out of step with the conversation: {reason}"),
+            );
+            if ui.button("Rejoin").clicked() {
+                commands.push(Command::Rejoin(id));
+            }
+            ui.separator();
         }
         let i_am_admin = state.members.iter().any(|m| m.is_me && m.admin);
         let mut roles_shown = std::collections::HashSet::new();
@@ -77,6 +88,7 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
                 state.forms.invite.clear();
             }
         });
+        invite_link(ui, state, id, commands);
         ui.horizontal(|ui| {
             let label = ui.label("New name");
             ui.add(egui::TextEdit::singleline(&mut state.forms.rename).desired_width(120.0))
@@ -121,4 +133,73 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
             }
         }
     });
+}
+
+/// How often requests to join are looked for.
+const REQUESTS_POLL: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The invite link: shown as text and QR with "Copy link" and "Revoke link" while one is
+/// open, with the requests to join waiting for an answer; "Create invite link" otherwise.
+/// Who may manage links is the group's policy; the client refuses others with the reason.
+fn invite_link(
+    ui: &mut egui::Ui,
+    state: &mut AppState,
+    id: conclave_client::ConversationId,
+    commands: &mut Vec<Command>,
+) {
+    ui.separator();
+    match state.invite_link.clone() {
+        Some((link, approval)) => {
+            ui.label(if approval {
+                "Invite link (an admin approves each join):"
+            } else {
+                "Invite link (anyone with it can join):"
+            });
+            ui.add(
+                egui::TextEdit::singleline(&mut link.as_str())
+                    .desired_width(f32::INFINITY)
+                    .font(egui::TextStyle::Monospace),
+            );
+            super::devices::qr_code(ui, &link);
+            ui.horizontal(|ui| {
+                if ui.button("Copy link").clicked() {
+                    ui.ctx().copy_text(link.clone());
+                }
+                if ui.button("Revoke link").clicked() {
+                    commands.push(Command::RevokeLink(id));
+                }
+            });
+            // Requests wait at the server, which tells no one: looked for every few seconds
+            // while the panel shows a link that needs approval.
+            if approval {
+                let due = state
+                    .requests_polled
+                    .is_none_or(|at| at.elapsed() >= REQUESTS_POLL);
+                if due {
+                    state.requests_polled = Some(std::time::Instant::now());
+                    commands.push(Command::Members(id));
+                }
+                ui.ctx().request_repaint_after(REQUESTS_POLL);
+            }
+            for user in state.join_requests.clone() {
+                ui.horizontal(|ui| {
+                    ui.label(format!("{user} asks to join"));
+                    if ui.button(format!("Approve {user}")).clicked() {
+                        commands.push(Command::AnswerJoin(id, user.clone(), true));
+                    }
+                    if ui.button(format!("Decline {user}")).clicked() {
+                        commands.push(Command::AnswerJoin(id, user.clone(), false));
+                    }
+                });
+            }
+        }
+        None => {
+            ui.horizontal(|ui| {
+                if ui.button("Create invite link").clicked() {
+                    commands.push(Command::CreateLink(id, state.forms.link_approval));
+                }
+                ui.checkbox(&mut state.forms.link_approval, "Approve each join");
+            });
+        }
+    }
 }

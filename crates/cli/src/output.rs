@@ -891,6 +891,15 @@ impl Event {
             ClientEvent::Error { message } => Event::Error {
                 message: message.clone(),
             },
+            ClientEvent::RejoinNeeded {
+                conversation,
+                reason,
+            } => Event::Error {
+                message: format!(
+                    "conversation {} needs `rejoin` (or an invitation back): {reason}",
+                    conversation.0
+                ),
+            },
             ClientEvent::DeviceRevoked => Event::Revoked,
             _ => return None,
         })

@@ -109,6 +109,14 @@ pub enum ClientEvent {
     DeviceRevoked,
     /// The connection to the server changed.
     Connection(ConnectionState),
+    /// This device cannot go on in a conversation and could not rejoin it by itself (see
+    /// [`crate::Client::rejoin`], which the user may try again, or ask to be invited back).
+    RejoinNeeded {
+        /// Which conversation.
+        conversation: ConversationId,
+        /// Why the rejoin failed, for people.
+        reason: String,
+    },
     /// Something went wrong in the background (an undecryptable message, a failed retry).
     Error {
         /// What happened, for people.

@@ -349,7 +349,16 @@ impl Engine {
                     self.commit_op(conversation, Op::Policy(PolicyChange::Succession))
                         .await
                 }
-                FollowUp::Rejoin(conversation) => self.rejoin(conversation).await,
+                FollowUp::Rejoin(conversation) => match self.rejoin(conversation).await {
+                    Err(e) if !e.is_offline() => {
+                        self.emit(vec![ClientEvent::RejoinNeeded {
+                            conversation,
+                            reason: e.to_string(),
+                        }]);
+                        Ok(())
+                    }
+                    other => other,
+                },
             };
             match result {
                 Ok(()) | Err(ClientError::NotAMember) => {}
