@@ -37,7 +37,16 @@ const ROUTES: &[&str] = &[
     LINK_CHUNK,
     paths::BLOBS,
     BLOB_CHUNK,
+    GROUP_INFO,
+    GROUP_JOIN,
+    GROUP_REQUESTS,
 ];
+
+/// A group's sealed GroupInfo, its join-by-link endpoint and its requests (a group id is
+/// lowercase hex).
+const GROUP_INFO: &str = "/v1/groups/0707070707070707/info";
+const GROUP_JOIN: &str = "/v1/groups/0707070707070707/join";
+const GROUP_REQUESTS: &str = "/v1/groups/0707070707070707/requests";
 
 /// How many routes the seeds cover (one POST and one GET each).
 pub(crate) const ROUTE_COUNT: u8 = ROUTES.len() as u8;
