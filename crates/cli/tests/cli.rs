@@ -1000,7 +1000,8 @@ async fn invite_links_from_the_command_line() {
             .unwrap()
             .is_empty()
     );
-    cli.json("dave", &["accept", "Plaza"]);
+    // He asked to join: the invitation is not a request he must accept first.
+    cli.json("dave", &["send", "Plaza", "thanks"]);
     let members = cli.json("dave", &["members", "Plaza"]);
     assert_eq!(members["members"].as_array().unwrap().len(), 4);
     server.stop().await;

@@ -118,7 +118,10 @@ async fn links_let_people_in_with_and_without_approval_until_revoked_or_expired(
         Err(ClientError::InvalidInput(_))
     ));
     dave.sync().await.unwrap();
-    let d = same_conversation(&dave, &alice, a).await;
+    // He asked: alice's invitation is no stranger's request to him.
+    let d = same_group(&dave, &alice, a).await;
+    assert!(!dave.conversation(d).await.unwrap().request);
+    dave.send_text(d, "thanks for letting me in").await.unwrap();
     assert_eq!(dave.members(d).await.unwrap().len(), 4);
     erin.sync().await.unwrap();
     assert!(erin.conversations().await.unwrap().is_empty());

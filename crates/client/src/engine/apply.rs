@@ -125,7 +125,14 @@ impl<'a, 's> Apply<'a, 's> {
         // user accepts it.
         let stranger =
             inviter.user != self.me.user && self.tx.devices(Some(&inviter.user))?.is_empty();
-        if stranger && is_new {
+        // Unless this device asked to join this very group by its link: the invitation is
+        // the answer.
+        let asked = super::join::asked_to_join(&group_id);
+        let requested = self.tx.setting(&asked)?.is_some();
+        if requested {
+            self.tx.delete_setting(&asked)?;
+        }
+        if stranger && is_new && !requested {
             self.tx.set_request(conversation, true)?;
             self.outcome.events.push(ClientEvent::InvitationRequest {
                 conversation,

@@ -26,6 +26,11 @@ pub enum LinkJoin {
     Requested,
 }
 
+/// The profile setting that says this device asked to join `group` by its link.
+pub(super) fn asked_to_join(group: &GroupId) -> String {
+    format!("asked-to-join/{}", hex::encode(group.as_bytes()))
+}
+
 /// Why this device joins by external commit.
 #[derive(Clone, Copy)]
 enum Reason {
@@ -178,7 +183,15 @@ impl Engine {
         let attempts = self.config.max_commit_attempts.max(1);
         for attempt in 1..=attempts {
             let sealed = match self.ds.join_by_link(&link.group, &link.token()).await? {
-                JoinAnswer::Requested => return Ok(LinkJoin::Requested),
+                JoinAnswer::Requested => {
+                    // The admin's invitation that answers it is what the user asked for:
+                    // not a stranger's request (see `Apply::join_from_welcome`).
+                    let mut store = self.store.lock();
+                    let tx = store.transaction()?;
+                    tx.set_setting(&asked_to_join(&link.group), &now_ms().to_string())?;
+                    tx.commit()?;
+                    return Ok(LinkJoin::Requested);
+                }
                 JoinAnswer::Join(sealed) => sealed,
             };
             if sealed.epoch != sealed.group_epoch && attempt < attempts {
