@@ -218,6 +218,62 @@ async fn a_member_restored_from_an_old_backup_rejoins_and_chats() {
     server.stop().await;
 }
 
+/// Bob's state forks off the group's at the same epoch (his modified client merged a commit
+/// of its own that never reached the server, as a server showing him another commit would
+/// do). He cannot read what follows; his client compares its state with the group's info,
+/// finds it apart, rejoins, and chats on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_forked_off_the_group_finds_out_and_rejoins() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let alice = client(dir.path(), "alice", &server).await;
+    let bob = client(dir.path(), "bob", &server).await;
+    let carol = client(dir.path(), "carol", &server).await;
+    let (a, theirs) = start_conversation(&alice, "Fork", &[&bob, &carol]).await;
+    let (b, c) = (theirs[0], theirs[1]);
+    let group_id = alice.conversation(a).await.unwrap().group_id;
+    drop(bob);
+    {
+        let profile = dir.path().join("bob").join(conclave_client::PROFILE_FILE);
+        let mut store = conclave_storage::Store::open(&profile).unwrap();
+        let identity = store.identity().unwrap().unwrap();
+        let mut tx = store.transaction().unwrap();
+        let g = tx.group(&group_id).unwrap();
+        g.group.self_update(&g.provider, &identity).unwrap();
+        g.group.merge_pending_commit(&g.provider).unwrap();
+        tx.commit().unwrap();
+    }
+    let bob = reopen(dir.path(), "bob").await;
+    alice.rotate_keys(a).await.unwrap();
+    assert_eq!(
+        authenticator(&alice, a).await.0,
+        authenticator(&bob, b).await.0,
+        "the same epoch, another history"
+    );
+    alice.send_text(a, "after the fork").await.unwrap();
+    bob.sync().await.unwrap();
+    assert!(
+        events_of(&bob, b)
+            .await
+            .iter()
+            .any(|l| l.starts_with("this device rejoined"))
+    );
+    bob.send_text(b, "back in step").await.unwrap();
+    for (member, id) in [(&alice, a), (&carol, c)] {
+        member.sync().await.unwrap();
+        assert!(
+            texts(member, id)
+                .await
+                .contains(&"bob: back in step".to_owned())
+        );
+        assert_eq!(
+            authenticator(member, id).await,
+            authenticator(&bob, b).await
+        );
+    }
+    server.stop().await;
+}
+
 /// Dave's modified client sends a commit nobody can process (its bytes damaged). Every other
 /// member refuses it and tells the server, which goes back to the epoch before it: the group
 /// goes on, all agreeing, the bad commit having cost a delay.

@@ -86,6 +86,28 @@ fn a_member_that_lost_its_state_rejoins_and_chats() {
 }
 
 #[test]
+fn a_member_tells_from_the_group_info_whether_it_is_behind_or_forked() {
+    let (mut alice, mut bob) = pair();
+    let info = group_info(&mut alice);
+    assert!(!bob.group().is_behind_or_apart(&info).unwrap());
+    // Behind: alice went on.
+    let update = alice.self_update();
+    alice.merge();
+    let info = group_info(&mut alice);
+    assert!(bob.group().is_behind_or_apart(&info).unwrap());
+    bob.process(&update.commit);
+    assert!(!bob.group().is_behind_or_apart(&info).unwrap());
+    // Forked: bob merged a commit of his own nobody else has, at the same epoch.
+    bob.self_update();
+    bob.merge();
+    alice.self_update();
+    alice.merge();
+    let info = group_info(&mut alice);
+    assert_eq!(alice.epoch(), bob.epoch());
+    assert!(bob.group().is_behind_or_apart(&info).unwrap());
+}
+
+#[test]
 fn a_commit_a_member_cannot_decrypt_is_recovered_from_by_rejoining() {
     let (mut alice, mut bob) = pair();
     let id = alice.group().id();

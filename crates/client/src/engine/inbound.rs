@@ -308,12 +308,23 @@ impl Engine {
                     .followups
                     .push(FollowUp::Rejoin(conversation.id));
             }
-            Err(e) => apply.outcome.events.push(ClientEvent::Error {
-                message: format!(
-                    "a message from {}/{} in \"{}\" could not be read: {e}",
-                    item.sender.user, item.sender.device, conversation.name
-                ),
-            }),
+            Err(e) => {
+                apply.outcome.events.push(ClientEvent::Error {
+                    message: format!(
+                        "a message from {}/{} in \"{}\" could not be read: {e}",
+                        item.sender.user, item.sender.device, conversation.name
+                    ),
+                });
+                // A message of the current epoch this device cannot decrypt: maybe its
+                // state forked off the group's. The rejoin compares with the group's info
+                // and does nothing when the state is the group's.
+                if matches!(e, MlsError::Undecryptable(_)) {
+                    apply
+                        .outcome
+                        .followups
+                        .push(FollowUp::Rejoin(conversation.id));
+                }
+            }
         }
         Ok(())
     }

@@ -272,15 +272,21 @@ impl Engine {
                 }
                 Err(e) => return Err(e),
             };
-            if attempt == 1 && epoch == Some(sealed.group_epoch) {
-                return Ok(()); // not behind: nothing to rejoin
-            }
             if sealed.epoch != sealed.group_epoch {
+                if attempt == 1 && epoch == Some(sealed.group_epoch) {
+                    return Ok(()); // not behind, and nothing to compare with yet
+                }
                 // The last committer has not left its GroupInfo yet.
                 tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
                 continue;
             }
             let info = invite::open_for_member(&sealed, &keys, &group_id)?;
+            if attempt == 1
+                && epoch == Some(sealed.group_epoch)
+                && !self.apart_from(&group_id, &info)?
+            {
+                return Ok(()); // in step with the group: nothing to rejoin
+            }
             let (_, envelope, outcome) =
                 self.external_join(&group_id, &info, Reason::Rejoin).await?;
             if self
@@ -294,6 +300,17 @@ impl Engine {
         Err(ClientError::CannotRejoin(
             "the group changed faster than this device could rejoin it; try again".into(),
         ))
+    }
+
+    /// Whether this device's state of the group is not the one the GroupInfo shows (behind
+    /// it, or forked off at the same epoch); a state that does not load is apart.
+    fn apart_from(&mut self, group_id: &GroupId, info: &[u8]) -> Result<bool> {
+        let mut store = self.store.lock();
+        let mut tx = store.transaction()?;
+        Ok(match tx.group(group_id) {
+            Ok(g) => g.group.is_behind_or_apart(info)?,
+            Err(_) => true,
+        })
     }
 
     /// Sends an external commit made by [`Engine::external_join`]: `true` once the server

@@ -37,6 +37,25 @@ impl Group {
         encode(&message)
     }
 
+    /// Whether a GroupInfo of this group (as [`Group::group_info`] made it, read here
+    /// without checking its signature) shows a state this device is not in: a later epoch,
+    /// or the same epoch with another history (this device forked off, say by a server
+    /// that showed it another commit). What a device asks before rejoining.
+    pub fn is_behind_or_apart(&self, group_info: &[u8]) -> Result<bool, Error> {
+        let message = MlsMessageIn::tls_deserialize_exact(group_info)
+            .map_err(|e| Error::Malformed(Cause::of(e)))?;
+        let MlsMessageBodyIn::GroupInfo(info) = message.extract() else {
+            return Err(Error::InvalidGroupInfo(Cause::msg("not a group info")));
+        };
+        if info.group_id() != self.mls.group_id() {
+            return Err(Error::WrongGroup);
+        }
+        let theirs = info.group_context();
+        let ours = self.mls.public_group().group_context();
+        Ok(theirs.epoch() != ours.epoch()
+            || theirs.confirmed_transcript_hash() != ours.confirmed_transcript_hash())
+    }
+
     /// Joins the group `expected` by external commit from its GroupInfo (as
     /// [`Group::group_info`] made it): a rejoin when a leaf of this very device is in it
     /// (that leaf is removed by the same commit), a new join otherwise, which members accept
