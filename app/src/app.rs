@@ -54,6 +54,7 @@ impl ConclaveApp {
         self.state.security = None;
         self.state.invite_link = None;
         self.state.join_requests.clear();
+        self.state.policy = None;
     }
 
     /// Draws one frame.

@@ -99,6 +99,12 @@ pub enum Command {
     Remove(ConversationId, String),
     /// Make a user an admin (`true`) or a member again.
     SetAdmin(ConversationId, String, bool),
+    /// Set who may add, remove others, rename and manage invite links (admins or members).
+    SetRules(
+        ConversationId,
+        conclave_client::Action,
+        conclave_client::Role,
+    ),
     /// Open an invite link (`true`: an admin approves each join), replacing any.
     CreateLink(ConversationId, bool),
     /// Revoke the invite link.
@@ -220,6 +226,8 @@ pub enum Update {
         invite: Option<(String, bool)>,
         /// Users who asked to join by the link.
         requests: Vec<String>,
+        /// Its policy: who is an admin, who may do what (none before roles).
+        policy: Option<conclave_client::Policy>,
     },
     /// This device is back in the conversation.
     Rejoined(ConversationId),
@@ -600,6 +608,7 @@ async fn members(client: &Client, out: &Out, conversation: ConversationId) {
                 security: client.security(conversation).await.ok(),
                 invite,
                 requests,
+                policy: client.policy(conversation).await.ok().flatten(),
             })
         }
         Err(e) => out.fail("loading members failed", e),
@@ -842,6 +851,23 @@ async fn execute(client: &Client, out: &Out, command: Command) {
             };
             if let Err(e) = result {
                 out.fail(&format!("changing {name}'s role failed"), e);
+            }
+            members(client, out, conversation).await;
+        }
+        Command::SetRules(conversation, action, role) => {
+            use conclave_client::Action;
+            let only = |a: Action| (action == a).then_some(role);
+            let result = client
+                .set_rules(
+                    conversation,
+                    only(Action::Add),
+                    only(Action::Remove),
+                    only(Action::Rename),
+                    only(Action::Links),
+                )
+                .await;
+            if let Err(e) = result {
+                out.fail("changing the rules failed", e);
             }
             members(client, out, conversation).await;
         }

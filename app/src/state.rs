@@ -373,6 +373,8 @@ pub struct AppState {
     pub join_requests: Vec<String>,
     /// When they were last looked for.
     pub requests_polled: Option<Instant>,
+    /// Its policy (none before roles).
+    pub policy: Option<conclave_client::Policy>,
     /// Conversations this device could not rejoin by itself, with why.
     pub rejoin_needed: HashMap<ConversationId, String>,
     /// The compose box.
@@ -429,6 +431,7 @@ impl Default for AppState {
             invite_link: None,
             join_requests: Vec::new(),
             requests_polled: None,
+            policy: None,
             rejoin_needed: HashMap::new(),
             members: Vec::new(),
             security: None,
@@ -549,6 +552,7 @@ impl AppState {
                 if kept_mark.is_none() {
                     self.invite_link = None;
                     self.join_requests.clear();
+                    self.policy = None;
                 }
                 self.open = Some(OpenConversation {
                     id: conversation,
@@ -594,12 +598,14 @@ impl AppState {
                 security,
                 invite,
                 requests,
+                policy,
             } => {
                 if self.open.as_ref().is_some_and(|o| o.id == conversation) {
                     self.members = members;
                     self.security = security;
                     self.invite_link = invite;
                     self.join_requests = requests;
+                    self.policy = policy;
                 }
             }
             Update::Rejoined(conversation) => {
@@ -742,6 +748,7 @@ impl AppState {
                 self.security = None;
                 self.invite_link = None;
                 self.join_requests.clear();
+                self.policy = None;
             }
             ClientEvent::MembersChanged { conversation }
             | ClientEvent::ConversationRenamed { conversation, .. }

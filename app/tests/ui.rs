@@ -802,6 +802,24 @@ fn invite_links_join_requests_and_rejoin_in_the_window() {
         !run_value(&world, dave.conversations()).is_empty()
     });
 
+    // The rules, from the panel: admins only rename from now on.
+    // Below the fold of the members panel when the link's QR code shows.
+    present(&mut alice, "Only admins rename");
+    alice.get_by_label("Only admins rename").scroll_to_me();
+    // The click lands where the box is drawn: let the scrolling settle first.
+    for _ in 0..10 {
+        alice.step();
+    }
+    click(&mut alice, "Only admins rename");
+    run_value(&world, bob.sync());
+    let b = run_value(&world, bob.conversations())[0].conversation.id;
+    eventually("the rule to reach bob", || {
+        run_value(&world, bob.sync());
+        run_value(&world, bob.policy(b)).is_some_and(|p| {
+            p.role_for(conclave_client::Action::Rename) == conclave_client::Role::Admin
+        })
+    });
+
     // Bob's conversation, joined from alice's window by its link.
     let side = run_value(&world, bob.create_conversation("Side room", &[]));
     let bobs_link = run_value(&world, bob.create_link(side, false, None)).to_text();

@@ -88,6 +88,9 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
                 state.forms.invite.clear();
             }
         });
+        if i_am_admin {
+            rules(ui, state, id, commands);
+        }
         invite_link(ui, state, id, commands);
         ui.horizontal(|ui| {
             let label = ui.label("New name");
@@ -133,6 +136,41 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
             }
         }
     });
+}
+
+/// "Who may do what", for admins: a box per action that admins alone may take.
+fn rules(
+    ui: &mut egui::Ui,
+    state: &AppState,
+    id: conclave_client::ConversationId,
+    commands: &mut Vec<Command>,
+) {
+    use conclave_client::{Action, Role};
+    let Some(policy) = &state.policy else {
+        return;
+    };
+    ui.separator();
+    ui.label("Who may do what");
+    for (action, label) in [
+        (Action::Add, "Only admins add people"),
+        (Action::Remove, "Only admins remove others"),
+        (Action::Rename, "Only admins rename"),
+        (Action::Links, "Only admins manage invite links"),
+    ] {
+        let mut admins_only = policy.role_for(action) == Role::Admin;
+        // An id of its own: the member list above it changes while the panel is shown.
+        let changed = ui
+            .push_id(label, |ui| ui.checkbox(&mut admins_only, label).changed())
+            .inner;
+        if changed {
+            let role = if admins_only {
+                Role::Admin
+            } else {
+                Role::Member
+            };
+            commands.push(Command::SetRules(id, action, role));
+        }
+    }
 }
 
 /// How often requests to join are looked for.
