@@ -207,6 +207,46 @@ fn a_removal_changes_the_rejoin_key_and_keeps_the_link() {
     );
 }
 
+/// A leave committed along with something else (a key update, an add, a rename) changes
+/// the rejoin key just the same.
+#[test]
+fn any_commit_that_applies_a_leave_changes_the_rejoin_key() {
+    let (mut alice, mut bob) = pair();
+    let carol = Client::new("carol");
+    let kp = carol.key_package();
+    for commit in ["update", "add", "rename"] {
+        let (mut alice2, mut bob2) = pair();
+        let before = alice2.group().join_keys().unwrap().unwrap();
+        let (group, provider, identity) = bob2.parts();
+        let leave = group.leave(provider, identity).unwrap();
+        alice2.process(&leave);
+        let (group, provider, identity) = alice2.parts();
+        match commit {
+            "update" => group.self_update(provider, identity).unwrap(),
+            "add" => group
+                .add_members(provider, identity, &[kp.clone()])
+                .unwrap(),
+            _ => group.rename(provider, identity, "Renamed").unwrap(),
+        };
+        alice2.merge();
+        assert_eq!(
+            alice2.group().members().unwrap().len(),
+            if commit == "add" { 2 } else { 1 }
+        );
+        let after = alice2.group().join_keys().unwrap().unwrap();
+        assert_ne!(after.rejoin, before.rejoin, "{commit}");
+    }
+    // Without a leave, a key update keeps it.
+    let before = alice.group().join_keys().unwrap().unwrap();
+    let update = alice.self_update();
+    alice.merge();
+    bob.process(&update.commit);
+    assert_eq!(
+        alice.group().join_keys().unwrap().unwrap().rejoin,
+        before.rejoin
+    );
+}
+
 /// A client that skips its own check (openmls used directly) joins a group with no open link:
 /// every member refuses the commit, and stays where it was.
 #[test]

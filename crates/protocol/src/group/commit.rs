@@ -60,10 +60,36 @@ impl Group {
             packages.push(key_package);
         }
         let epoch = self.epoch();
-        let (commit, welcome, group_info) = self
+        let rotated = self.rotated_keys_if_removing(provider, self.mls.extensions(), false)?;
+        let failed =
+            |e: &dyn std::fmt::Display| Error::InvalidKeyPackage(Cause::msg(e.to_string()));
+        // With a path, as openmls's own `add_members` makes it: the adder's leaf is renewed.
+        let mut builder = self
             .mls
-            .add_members(provider, identity.signer(), &packages)
-            .map_err(|e| Error::InvalidKeyPackage(Cause::msg(e.to_string())))?;
+            .commit_builder()
+            .propose_adds(packages)
+            .force_self_update(true);
+        if let Some(extensions) = rotated {
+            builder = builder
+                .propose_group_context_extensions(extensions)
+                .map_err(|e| failed(&e))?;
+        }
+        let bundle = builder
+            .load_psks(provider.storage())
+            .map_err(|e| failed(&e))?
+            .build(
+                provider.rand(),
+                provider.crypto(),
+                identity.signer(),
+                |_| true,
+            )
+            .map_err(|e| failed(&e))?
+            .stage_commit(provider)
+            .map_err(|e| failed(&e))?;
+        let welcome = bundle
+            .to_welcome_msg()
+            .ok_or_else(|| Error::Library(Cause::msg("an add without a Welcome")))?;
+        let (commit, _, group_info) = bundle.into_contents();
         let invitation = Invitation {
             welcome: encode(&welcome)?,
             ratchet_tree: self.pending_ratchet_tree(provider)?,
@@ -128,18 +154,8 @@ impl Group {
         identity: &Identity,
         leaves: Vec<LeafNodeIndex>,
     ) -> Result<CommitBundle, Error> {
-        let removes_someone = !leaves.is_empty()
-            || self
-                .mls
-                .pending_proposals()
-                .any(|p| matches!(p.proposal(), openmls::prelude::Proposal::Remove(_)));
-        let rotated = match crate::join_keys::read(self.mls.extensions())? {
-            Some(keys) if removes_someone => Some(crate::join_keys::with_keys(
-                self.mls.extensions(),
-                &keys.rotated(provider.rand())?,
-            )?),
-            _ => None,
-        };
+        let rotated =
+            self.rotated_keys_if_removing(provider, self.mls.extensions(), !leaves.is_empty())?;
         let epoch = self.epoch();
         let failed = |e: &dyn std::fmt::Display| Error::InvalidCommit(Cause::msg(e.to_string()));
         let mut builder = self.mls.commit_builder().propose_removals(leaves);
@@ -162,6 +178,35 @@ impl Group {
             .map_err(|e| failed(&e))?;
         let (commit, _, group_info) = bundle.into_contents();
         self.bundle(commit, epoch, group_info, None)
+    }
+
+    /// Whether a stored proposal removes someone (a member's leave): any commit of this
+    /// device applies it.
+    fn removal_pending(&self) -> bool {
+        self.mls
+            .pending_proposals()
+            .any(|p| matches!(p.proposal(), openmls::prelude::Proposal::Remove(_)))
+    }
+
+    /// `extensions` with a new rejoin key, when the commit about to be made removes someone
+    /// (`removing`, or a stored leave it applies) and the group has join keys: a removed
+    /// member must not read later GroupInfos (see [`crate::join_keys`]). `None`: keep them.
+    fn rotated_keys_if_removing(
+        &self,
+        provider: &impl OpenMlsProvider,
+        extensions: &openmls::prelude::Extensions<openmls::prelude::GroupContext>,
+        removing: bool,
+    ) -> Result<Option<openmls::prelude::Extensions<openmls::prelude::GroupContext>>, Error> {
+        if !removing && !self.removal_pending() {
+            return Ok(None);
+        }
+        match crate::join_keys::read(extensions)? {
+            Some(keys) => Ok(Some(crate::join_keys::with_keys(
+                extensions,
+                &keys.rotated(provider.rand())?,
+            )?)),
+            None => Ok(None),
+        }
     }
 
     /// The group's join keys (see [`crate::join_keys`]): `None` for a group made before them.
@@ -195,6 +240,11 @@ impl Group {
         identity: &Identity,
     ) -> Result<CommitBundle, Error> {
         self.check_operational()?;
+        // A leave waiting in the store goes with it: then the rejoin key changes too (the
+        // commit's path renews this device's leaf all the same).
+        if self.removal_pending() {
+            return self.commit_with_removals(provider, identity, Vec::new());
+        }
         let epoch = self.epoch();
         let bundle = self
             .mls
@@ -237,6 +287,9 @@ impl Group {
         identity: &Identity,
         extensions: openmls::prelude::Extensions<openmls::prelude::GroupContext>,
     ) -> Result<CommitBundle, Error> {
+        let extensions = self
+            .rotated_keys_if_removing(provider, &extensions, false)?
+            .unwrap_or(extensions);
         let epoch = self.epoch();
         let (commit, _, group_info) = self
             .mls
