@@ -224,7 +224,7 @@ fn any_commit_that_applies_a_leave_changes_the_rejoin_key() {
         match commit {
             "update" => group.self_update(provider, identity).unwrap(),
             "add" => group
-                .add_members(provider, identity, &[kp.clone()])
+                .add_members(provider, identity, std::slice::from_ref(&kp))
                 .unwrap(),
             _ => group.rename(provider, identity, "Renamed").unwrap(),
         };
