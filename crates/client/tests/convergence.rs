@@ -359,19 +359,6 @@ async fn fifty_members_two_hundred_random_operations_converge() {
     server.stop().await;
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// Syncs every client, ten at a time: the server shares this process's two cores with all
 /// the clients, and fifty at once would starve it past the request timeout.
 async fn sync_all(clients: &[Client]) {

@@ -137,3 +137,17 @@ pub async fn post_envelope(
     let status = response.status();
     (status, response.json().await.unwrap_or_default())
 }
+
+/// Copies a profile directory (a backup, or its restoring), the client on it closed.
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

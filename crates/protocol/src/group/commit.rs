@@ -61,31 +61,14 @@ impl Group {
         }
         let epoch = self.epoch();
         let rotated = self.rotated_keys_if_removing(provider, self.mls.extensions(), false)?;
-        let failed =
-            |e: &dyn std::fmt::Display| Error::InvalidKeyPackage(Cause::msg(e.to_string()));
         // With a path, as openmls's own `add_members` makes it: the adder's leaf is renewed.
-        let mut builder = self
+        let builder = self
             .mls
             .commit_builder()
             .propose_adds(packages)
             .force_self_update(true);
-        if let Some(extensions) = rotated {
-            builder = builder
-                .propose_group_context_extensions(extensions)
-                .map_err(|e| failed(&e))?;
-        }
-        let bundle = builder
-            .load_psks(provider.storage())
-            .map_err(|e| failed(&e))?
-            .build(
-                provider.rand(),
-                provider.crypto(),
-                identity.signer(),
-                |_| true,
-            )
-            .map_err(|e| failed(&e))?
-            .stage_commit(provider)
-            .map_err(|e| failed(&e))?;
+        let bundle = stage(builder, rotated, provider, identity)
+            .map_err(|e| Error::InvalidKeyPackage(Cause::msg(e)))?;
         let welcome = bundle
             .to_welcome_msg()
             .ok_or_else(|| Error::Library(Cause::msg("an add without a Welcome")))?;
@@ -157,25 +140,9 @@ impl Group {
         let rotated =
             self.rotated_keys_if_removing(provider, self.mls.extensions(), !leaves.is_empty())?;
         let epoch = self.epoch();
-        let failed = |e: &dyn std::fmt::Display| Error::InvalidCommit(Cause::msg(e.to_string()));
-        let mut builder = self.mls.commit_builder().propose_removals(leaves);
-        if let Some(extensions) = rotated {
-            builder = builder
-                .propose_group_context_extensions(extensions)
-                .map_err(|e| failed(&e))?;
-        }
-        let bundle = builder
-            .load_psks(provider.storage())
-            .map_err(|e| failed(&e))?
-            .build(
-                provider.rand(),
-                provider.crypto(),
-                identity.signer(),
-                |_| true,
-            )
-            .map_err(|e| failed(&e))?
-            .stage_commit(provider)
-            .map_err(|e| failed(&e))?;
+        let builder = self.mls.commit_builder().propose_removals(leaves);
+        let bundle = stage(builder, rotated, provider, identity)
+            .map_err(|e| Error::InvalidCommit(Cause::msg(e)))?;
         let (commit, _, group_info) = bundle.into_contents();
         self.bundle(commit, epoch, group_info, None)
     }
@@ -435,4 +402,31 @@ impl Group {
             removed,
         })
     }
+}
+
+/// Builds and stages a commit: the builder's proposals, a group-context change if given,
+/// the stored proposals, signed by `identity`. An error is openmls's, as text.
+fn stage(
+    mut builder: openmls::group::CommitBuilder<'_, openmls::group::Initial>,
+    extensions: Option<openmls::prelude::Extensions<openmls::prelude::GroupContext>>,
+    provider: &impl OpenMlsProvider,
+    identity: &Identity,
+) -> Result<openmls::group::CommitMessageBundle, String> {
+    if let Some(extensions) = extensions {
+        builder = builder
+            .propose_group_context_extensions(extensions)
+            .map_err(|e| e.to_string())?;
+    }
+    builder
+        .load_psks(provider.storage())
+        .map_err(|e| e.to_string())?
+        .build(
+            provider.rand(),
+            provider.crypto(),
+            identity.signer(),
+            |_| true,
+        )
+        .map_err(|e| e.to_string())?
+        .stage_commit(provider)
+        .map_err(|e| e.to_string())
 }
