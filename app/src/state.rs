@@ -743,6 +743,9 @@ impl AppState {
             } => {
                 self.rejoin_needed.insert(conversation, reason);
             }
+            ClientEvent::Rejoined { conversation } => {
+                self.rejoin_needed.remove(&conversation);
+            }
             ClientEvent::ConversationLeft { conversation, .. } if open == Some(conversation) => {
                 self.members.clear();
                 self.security = None;

@@ -40,6 +40,8 @@ const ROUTES: &[&str] = &[
     GROUP_INFO,
     GROUP_JOIN,
     GROUP_REQUESTS,
+    GROUP_REJOIN,
+    GROUP_REJOIN_KEY,
 ];
 
 /// A group's sealed GroupInfo, its join-by-link endpoint and its requests (a group id is
@@ -47,6 +49,9 @@ const ROUTES: &[&str] = &[
 const GROUP_INFO: &str = "/v1/groups/0707070707070707/info";
 const GROUP_JOIN: &str = "/v1/groups/0707070707070707/join";
 const GROUP_REQUESTS: &str = "/v1/groups/0707070707070707/requests";
+/// A member's ask for the rejoin key, and an answer to one.
+const GROUP_REJOIN: &str = "/v1/groups/0707070707070707/rejoin";
+const GROUP_REJOIN_KEY: &str = "/v1/groups/0707070707070707/rejoin/key";
 
 /// How many routes the seeds cover (one POST and one GET each).
 pub(crate) const ROUTE_COUNT: u8 = ROUTES.len() as u8;
@@ -59,7 +64,7 @@ const LINK_CHUNK: &str =
     "/v1/links/0707070707070707070707070707070707070707070707070707070707070707/1";
 
 /// Body templates (the seeds use the one of their route's index, modulo this).
-pub(crate) const TEMPLATES: u8 = 11;
+pub(crate) const TEMPLATES: u8 = 13;
 
 const HEADERS: &[&str] = &[
     headers::USER,
@@ -161,6 +166,8 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
         serde_json::json!({"device": "tablet", "signature_key": b64(b"key").ok(), "ciphersuite": 1}),
         serde_json::json!({"device": "phone"}),
         serde_json::json!({"data": b64(b"sealed").ok()}),
+        serde_json::json!({"ask": b64(b"signed ask").ok()}),
+        serde_json::json!({"device": {"user": "alice", "device": "d"}, "key": b64(b"sealed key").ok()}),
     ]
     .iter()
     .map(|v| serde_json::to_vec(v).expect("JSON"))

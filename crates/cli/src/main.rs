@@ -222,6 +222,10 @@ enum Command {
     Rejoin {
         /// Conversation name or id.
         conversation: String,
+        /// When the device must ask the other members for the group's current key (its
+        /// state is older than the key): how long to wait for one of them to answer.
+        #[arg(long, default_value = "30s", value_parser = invites::duration)]
+        wait: Duration,
     },
     /// Leave a conversation (the others commit your removal).
     Leave {
@@ -733,9 +737,17 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             conversation,
             user: name,
         } => answer_join(&client, &out, &conversation, name, false).await?,
-        Command::Rejoin { conversation } => {
+        Command::Rejoin { conversation, wait } => {
             let id = find(&client, &conversation).await?;
-            client.rejoin(id).await?;
+            let deadline = tokio::time::Instant::now() + wait;
+            loop {
+                match client.rejoin(id).await {
+                    Err(ClientError::RejoinAsked) if tokio::time::Instant::now() < deadline => {
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                    other => break other?,
+                }
+            }
             out.print(&invites::Rejoined {
                 id: id.0,
                 rejoined: true,

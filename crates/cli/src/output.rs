@@ -1144,6 +1144,7 @@ pub fn exit_code(e: &ClientError) -> u8 {
         | ClientError::UntrustedKeyPackage { .. }
         | ClientError::Contention(_)
         | ClientError::CannotRejoin(_)
+        | ClientError::RejoinAsked
         | ClientError::Server { .. } => 5,
         ClientError::NoProfile(_) | ClientError::ProfileExists(_) | ClientError::LinkPending(_) => {
             6

@@ -8,10 +8,11 @@ use std::time::Duration;
 use conclave_delivery_api::auth::{fresh_identity, sign_request};
 use conclave_delivery_api::{
     AckRequest, AckResponse, BlobCreate, BlobCreated, ClaimRequest, ClaimResponse, DeviceGrant,
-    DeviceInfo, DevicesResponse, DirectoryRequest, DirectoryResponse, Envelope, ErrorBody,
-    ErrorCode, GroupInfoUpload, JoinAnswer, JoinByLink, JoinRequests, KeyPackageStock, LinkChunk,
-    LinkSetup, PublishKeyPackages, PushFrame, QueuePage, RegisterRequest, RejectRequest,
-    RejectResponse, RevokeRequest, SealedGroupInfo, SendResponse, paths,
+    DeviceInfo, DeviceRef, DevicesResponse, DirectoryRequest, DirectoryResponse, Envelope,
+    ErrorBody, ErrorCode, GroupInfoUpload, JoinAnswer, JoinByLink, JoinRequests, KeyPackageStock,
+    LinkChunk, LinkSetup, PublishKeyPackages, PushFrame, QueuePage, RegisterRequest, RejectRequest,
+    RejectResponse, RejoinAskUpload, RejoinKeyUpload, RevokeRequest, SealedGroupInfo, SendResponse,
+    paths,
 };
 use conclave_protocol::{GroupId, Identity, UserName};
 use futures_util::StreamExt as _;
@@ -409,6 +410,41 @@ impl Ds {
             None::<&()>,
         )
         .await
+    }
+
+    /// `POST /v1/groups/{group}/rejoin`: asks the group's other members for its rejoin key.
+    pub(crate) async fn ask_rejoin(&self, group: &GroupId, ask: Vec<u8>) -> Result<(), Failure> {
+        let body = RejoinAskUpload { ask: ask.into() };
+        self.exchange(
+            Method::POST,
+            &paths::group_rejoin(group.as_bytes()),
+            Some(&body),
+            true,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// `POST /v1/groups/{group}/rejoin/key`: answers `device`'s ask for the rejoin key.
+    pub(crate) async fn answer_rejoin(
+        &self,
+        group: &GroupId,
+        device: DeviceRef,
+        key: Vec<u8>,
+    ) -> Result<(), ClientError> {
+        let body = RejoinKeyUpload {
+            device,
+            key: key.into(),
+        };
+        self.exchange(
+            Method::POST,
+            &paths::group_rejoin_key(group.as_bytes()),
+            Some(&body),
+            true,
+        )
+        .await
+        .map(drop)
+        .map_err(Failure::into_error)
     }
 
     /// `DELETE /v1/groups/{group}/requests/{user}`: the user's requests answered.

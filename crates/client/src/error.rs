@@ -111,6 +111,15 @@ pub enum ClientError {
     /// This device cannot get back into a conversation by itself.
     #[error("cannot rejoin: {0}")]
     CannotRejoin(String),
+    /// This device's key of the conversation is out of date (its state was saved before the
+    /// key changed): it asked the other members for the current one, and rejoins by itself
+    /// once one of them answers.
+    #[error(
+        "cannot rejoin yet: this device's key of the conversation is out of date (restored from \
+         an older backup, say); it asked the other members for the current one, and rejoins by \
+         itself once one of them is online"
+    )]
+    RejoinAsked,
     /// The MLS layer refused.
     #[error(transparent)]
     Protocol(#[from] conclave_protocol::Error),

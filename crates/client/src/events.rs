@@ -117,6 +117,12 @@ pub enum ClientEvent {
         /// Why the rejoin failed, for people.
         reason: String,
     },
+    /// This device is back in a conversation it could not go on in (by itself, or by
+    /// [`crate::Client::rejoin`]).
+    Rejoined {
+        /// Which conversation.
+        conversation: ConversationId,
+    },
     /// Something went wrong in the background (an undecryptable message, a failed retry).
     Error {
         /// What happened, for people.

@@ -218,6 +218,124 @@ async fn a_member_restored_from_an_old_backup_rejoins_and_chats() {
     server.stop().await;
 }
 
+/// Bob's backup is older than a removal, which changed the group's rejoin key: his old key
+/// opens nothing at the server. His device asks the other members for the current key
+/// (signed by his leaf); a member answers (sealed to the ask), and bob's device rejoins by
+/// itself. The server relays the ask and the answer and reads neither; a removed member
+/// gets nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_restored_from_a_backup_older_than_a_removal_asks_and_rejoins() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ds.sqlite");
+    let server = TestServer::start(&db).await;
+    let alice = client(dir.path(), "alice", &server).await;
+    let bob = client(dir.path(), "bob", &server).await;
+    let carol = client(dir.path(), "carol", &server).await;
+    let dave = client(dir.path(), "dave", &server).await;
+    let (a, theirs) = start_conversation(&alice, "Old backups", &[&bob, &carol, &dave]).await;
+    let (b, c, d) = (theirs[0], theirs[1], theirs[2]);
+    drop(bob);
+    let backup = dir.path().join("bob-backup");
+    copy_dir(&dir.path().join("bob"), &backup);
+
+    // Dave is removed (a new rejoin key), and bob's device reads it all.
+    alice.remove(a, &user("dave")).await.unwrap();
+    carol.sync().await.unwrap();
+    dave.sync().await.unwrap();
+    let bob = reopen(dir.path(), "bob").await;
+    bob.sync().await.unwrap();
+    drop(bob);
+
+    // Restored: bob's key is the one from before the removal.
+    std::fs::remove_dir_all(dir.path().join("bob")).unwrap();
+    copy_dir(&backup, &dir.path().join("bob"));
+    let bob = reopen(dir.path(), "bob").await;
+    let mut events = bob.subscribe();
+    alice.send_text(a, "anyone there?").await.unwrap();
+    bob.sync().await.unwrap();
+    wait_for(&mut events, |e| {
+        matches!(e, conclave_client::ClientEvent::RejoinNeeded { conversation, .. }
+            if *conversation == b)
+    })
+    .await;
+    // Asking again within the minute sends nothing more (the server would refuse it).
+    assert!(matches!(bob.rejoin(b).await, Err(ClientError::RejoinAsked)));
+    // Both members answer; the server lets the first through.
+    alice.sync().await.unwrap();
+    carol.sync().await.unwrap();
+    bob.sync().await.unwrap();
+    wait_for(&mut events, |e| {
+        matches!(e, conclave_client::ClientEvent::Rejoined { conversation } if *conversation == b)
+    })
+    .await;
+    bob.send_text(b, "back from an older backup").await.unwrap();
+    for (member, id) in [(&alice, a), (&carol, c)] {
+        member.sync().await.unwrap();
+        assert!(
+            texts(member, id)
+                .await
+                .contains(&"bob: back from an older backup".to_owned())
+        );
+        assert_eq!(
+            authenticator(member, id).await,
+            authenticator(&bob, b).await
+        );
+        assert_eq!(member.members(id).await.unwrap().len(), 3);
+    }
+    // Dave was removed: his client knows it, and the server takes no ask of his device
+    // (nor would a member answer one: his leaf is gone, see the protocol's tests).
+    assert!(matches!(dave.rejoin(d).await, Err(ClientError::NotAMember)));
+    let group_id = alice.conversation(a).await.unwrap().group_id;
+    drop((alice, bob, carol, dave));
+    let identity_of = |name: &str| {
+        let profile = dir.path().join(name).join(conclave_client::PROFILE_FILE);
+        conclave_storage::Store::open(&profile)
+            .unwrap()
+            .identity()
+            .unwrap()
+            .unwrap()
+    };
+    let path = conclave_delivery_api::paths::group_rejoin(group_id.as_bytes());
+    let dave_ask = conclave_protocol::RejoinAsk::from_seed([3; 32]);
+    let dave_identity = identity_of("dave");
+    let provider = conclave_protocol::MemoryProvider::default();
+    let ask = conclave_delivery_api::RejoinAskUpload {
+        ask: dave_ask
+            .message(&provider, &dave_identity, &group_id)
+            .unwrap()
+            .into(),
+    };
+    let (status, body) = post_signed(&server, &dave_identity, &path, &ask).await;
+    assert_eq!(status, reqwest::StatusCode::FORBIDDEN, "{body}");
+    // Bob's device asks once a minute at most: it asked a moment ago.
+    let (status, body) = post_signed(&server, &identity_of("bob"), &path, &ask).await;
+    assert_eq!(status, reqwest::StatusCode::TOO_MANY_REQUESTS, "{body}");
+
+    // Neither the ask nor the answer showed the server the rejoin key.
+    let rejoin = {
+        let profile = dir.path().join("alice").join(conclave_client::PROFILE_FILE);
+        let mut store = conclave_storage::Store::open(&profile).unwrap();
+        let mut tx = store.transaction().unwrap();
+        tx.group(&group_id)
+            .unwrap()
+            .group
+            .join_keys()
+            .unwrap()
+            .unwrap()
+            .rejoin
+    };
+    server.stop().await;
+    let mut files = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = db.as_os_str().to_owned();
+        path.push(suffix);
+        if let Ok(bytes) = std::fs::read(&path) {
+            files.extend(bytes);
+        }
+    }
+    assert!(!files.windows(32).any(|w| w == rejoin));
+}
+
 /// Bob's state forks off the group's at the same epoch (his modified client merged a commit
 /// of its own that never reached the server, as a server showing him another commit would
 /// do). He cannot read what follows; his client compares its state with the group's info,

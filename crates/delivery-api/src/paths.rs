@@ -56,6 +56,12 @@ pub const GROUP_REQUESTS: &str = "/v1/groups/{group}/requests";
 /// `DELETE` → `204` (signed, by a member): a user's requests answered (approved or
 /// declined). The router's pattern (see [`group_request`]).
 pub const GROUP_REQUEST: &str = "/v1/groups/{group}/requests/{user}";
+/// `POST` [`crate::RejoinAskUpload`] → `204` (signed, by a device on the group's roster).
+/// The router's pattern (see [`group_rejoin`]).
+pub const GROUP_REJOIN: &str = "/v1/groups/{group}/rejoin";
+/// `POST` [`crate::RejoinKeyUpload`] → `204` (signed, by a device on the group's roster).
+/// The router's pattern (see [`group_rejoin_key`]).
+pub const GROUP_REJOIN_KEY: &str = "/v1/groups/{group}/rejoin/key";
 /// `GET ?after=SEQ&limit=N` → [`crate::QueuePage`] (see [`queue`]).
 pub const QUEUE: &str = "/v1/queue";
 /// `POST` [`crate::AckRequest`] → [`crate::AckResponse`].
@@ -120,6 +126,16 @@ pub fn group_requests(group_id: &[u8]) -> String {
 /// The path of a user's join requests to a group.
 pub fn group_request(group_id: &[u8], user: &str) -> String {
     group(GROUP_REQUEST, group_id).replace("{user}", user)
+}
+
+/// The path to ask a group's members for its rejoin key.
+pub fn group_rejoin(group_id: &[u8]) -> String {
+    group(GROUP_REJOIN, group_id)
+}
+
+/// The path to answer a member's ask for the rejoin key.
+pub fn group_rejoin_key(group_id: &[u8]) -> String {
+    group(GROUP_REJOIN_KEY, group_id)
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -235,6 +235,12 @@ pub enum MessageKind {
     Application,
     /// A Welcome (only inside queue items; it travels in [`Envelope::welcome`]).
     Welcome,
+    /// A member's ask for the group's rejoin key (only inside queue items, from
+    /// [`RejoinAskUpload`]): the item's sender is the asking device.
+    RejoinAsk,
+    /// A member's answer to this device's ask (only inside queue items, from
+    /// [`RejoinKeyUpload`]): the rejoin key, sealed to the ask.
+    RejoinKey,
 }
 
 /// `POST /v1/messages`: one MLS message, fanned out to `recipients` in one transaction.
@@ -335,6 +341,27 @@ pub struct JoinRequest {
     pub device: DeviceRef,
     /// When (unix seconds).
     pub at: u64,
+}
+
+/// `POST /v1/groups/{group}/rejoin`: a member's device whose state of the group is older
+/// than its rejoin key asks the other members for it (signed by its MLS leaf; the server
+/// cannot read or forge it). The server hands it to every other device on the group's roster
+/// as a [`MessageKind::RejoinAsk`] item; a device asks at most once a minute per group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejoinAskUpload {
+    /// The signed ask.
+    pub ask: Bytes,
+}
+
+/// `POST /v1/groups/{group}/rejoin/key`: a member answers `device`'s ask. The first answer
+/// to an ask reaches the asker (as a [`MessageKind::RejoinKey`] item); later ones are
+/// dropped.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejoinKeyUpload {
+    /// The asking device.
+    pub device: DeviceRef,
+    /// The rejoin key, sealed to the ask.
+    pub key: Bytes,
 }
 
 /// A Welcome travelling with its commit.

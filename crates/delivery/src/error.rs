@@ -111,6 +111,11 @@ impl From<StoreError> for ApiError {
                 ErrorCode::LinkExpired,
                 "this invite link expired",
             ),
+            StoreError::AskedRecently => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::RateLimited,
+                "this device asked for the group's rejoin key less than a minute ago",
+            ),
             StoreError::NoGroupInfo => Self::new(
                 StatusCode::NOT_FOUND,
                 ErrorCode::NotFound,

@@ -1,8 +1,9 @@
 //! Joining by external commit: members keep the group's sealed GroupInfo here and open or
 //! revoke its invite link; a device with the link reads the GroupInfo (or asks an admin in);
-//! members list and answer join requests. The server reads none of it: the GroupInfo is
-//! sealed by the members, and a link's token is derived from a secret the server never sees
-//! (it keeps the token's hash).
+//! members list and answer join requests; a member's device left behind asks the others for
+//! the rejoin key, and one answers. The server reads none of it: the GroupInfo is sealed by
+//! the members, a link's token is derived from a secret the server never sees (it keeps the
+//! token's hash), and asks and answers are signed and sealed by the members.
 
 use std::sync::Arc;
 
@@ -10,14 +11,15 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use conclave_delivery_api::{
-    GroupInfoUpload, JoinAnswer, JoinByLink, JoinRequests, LinkSetup, SealedGroupInfo,
+    GroupInfoUpload, JoinAnswer, JoinByLink, JoinRequests, LinkSetup, RejoinAskUpload,
+    RejoinKeyUpload, SealedGroupInfo,
 };
 use sha2::Digest as _;
 
 use crate::Shared;
 use crate::error::ApiError;
 use crate::extract::{Signed, SignedEmpty};
-use crate::handlers::blocking;
+use crate::handlers::{blocking, resolve};
 use crate::store::{GroupInfoRecord, LinkRecord};
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -145,6 +147,57 @@ pub async fn answer_request(
     let store = shared.store.clone();
     let by = authed.device.id;
     blocking(move || store.answer_join_requests(by, group, user, authed.nonce)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An ask or its answer: a signed ask or a sealed 32-byte key is well under this.
+const MAX_REJOIN_MESSAGE: usize = 4096;
+
+fn check_rejoin_message(bytes: &[u8]) -> Result<()> {
+    if bytes.is_empty() || bytes.len() > MAX_REJOIN_MESSAGE {
+        return Err(ApiError::bad_request(format!(
+            "an ask for the rejoin key, or its answer, is 1 to {MAX_REJOIN_MESSAGE} bytes"
+        )));
+    }
+    Ok(())
+}
+
+pub async fn ask_rejoin(
+    State(shared): State<Arc<Shared>>,
+    Path(group): Path<String>,
+    Signed { authed, body }: Signed<RejoinAskUpload>,
+) -> Result<StatusCode> {
+    let group = group_id(&group)?;
+    check_rejoin_message(&body.ask.0)?;
+    let store = shared.store.clone();
+    let by = authed.device.id;
+    let quota = shared.quota();
+    let items =
+        blocking(move || store.ask_rejoin(by, group, body.ask.0, quota, authed.nonce)).await?;
+    shared.metrics.delivered.inc_by(items.len() as u64);
+    shared.hub.push(items);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn answer_rejoin(
+    State(shared): State<Arc<Shared>>,
+    Path(group): Path<String>,
+    Signed { authed, body }: Signed<RejoinKeyUpload>,
+) -> Result<StatusCode> {
+    let group = group_id(&group)?;
+    check_rejoin_message(&body.key.0)?;
+    // A revoked asker gets nothing more.
+    let Some(&asker) = resolve(&shared, std::slice::from_ref(&body.device))?.first() else {
+        return Ok(StatusCode::NO_CONTENT);
+    };
+    let store = shared.store.clone();
+    let by = authed.device.id;
+    let quota = shared.quota();
+    let items =
+        blocking(move || store.answer_rejoin(by, group, asker, body.key.0, quota, authed.nonce))
+            .await?;
+    shared.metrics.delivered.inc_by(items.len() as u64);
+    shared.hub.push(items);
     Ok(StatusCode::NO_CONTENT)
 }
 

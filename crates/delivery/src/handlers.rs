@@ -498,7 +498,10 @@ fn check_framing(envelope: &conclave_delivery_api::Envelope) -> Result<bool> {
     Ok(!framing.from_member)
 }
 
-fn resolve(shared: &Shared, devices: &[conclave_delivery_api::DeviceRef]) -> Result<Vec<i64>> {
+pub(crate) fn resolve(
+    shared: &Shared,
+    devices: &[conclave_delivery_api::DeviceRef],
+) -> Result<Vec<i64>> {
     if devices.len() > shared.limits.max_recipients {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -546,10 +549,18 @@ pub async fn send(
         body: envelope,
     }: Signed<Envelope>,
 ) -> Result<Json<SendResponse>> {
-    if envelope.kind == MessageKind::Welcome {
-        return Err(ApiError::bad_request(
-            "a Welcome travels inside its commit's envelope",
-        ));
+    match envelope.kind {
+        MessageKind::Welcome => {
+            return Err(ApiError::bad_request(
+                "a Welcome travels inside its commit's envelope",
+            ));
+        }
+        MessageKind::RejoinAsk | MessageKind::RejoinKey => {
+            return Err(ApiError::bad_request(
+                "asks for the rejoin key and their answers have their own endpoints",
+            ));
+        }
+        MessageKind::Commit | MessageKind::Proposal | MessageKind::Application => {}
     }
     if envelope.welcome.is_some() && envelope.kind != MessageKind::Commit {
         return Err(ApiError::bad_request("only a commit can carry a Welcome"));

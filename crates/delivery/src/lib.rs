@@ -322,6 +322,8 @@ impl Server {
             )
             .route(paths::GROUP_JOIN, post(groups::join))
             .route(paths::GROUP_REQUESTS, get(groups::requests))
+            .route(paths::GROUP_REJOIN, post(groups::ask_rejoin))
+            .route(paths::GROUP_REJOIN_KEY, post(groups::answer_rejoin))
             .route(
                 paths::GROUP_REQUEST,
                 axum::routing::delete(groups::answer_request),

@@ -846,15 +846,16 @@ async fn expired_key_packages_are_not_served() {
     let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
     let bob = registered(&server, "bob", "d").await;
     let alice = registered(&server, "alice", "d").await;
-    let mut packages = bob.key_packages_living(2, 1);
+    // Three seconds: long enough to still be alive when published on a loaded machine.
+    let mut packages = bob.key_packages_living(2, 3);
     let lasting = bob.key_packages(1);
     packages.extend(lasting.iter().cloned());
     let reply = publish(&bob, packages).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     assert_eq!(reply.body["available"], 3);
 
-    // Two seconds later the short-lived two are past their lifetime.
-    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    // Lifetimes are whole seconds: four seconds on, the short-lived two are past theirs.
+    tokio::time::sleep(std::time::Duration::from_millis(4_100)).await;
     let stock = bob.call("GET", paths::KEY_PACKAGE_STOCK, None::<&()>).await;
     assert_eq!(stock.body["available"], 1);
     let claim = alice

@@ -186,6 +186,10 @@ pub enum Error {
     /// tree.
     #[error("the group's info cannot be used to join: {0}")]
     InvalidGroupInfo(#[source] Cause),
+    /// A member's ask for the rejoin key (see [`crate::rejoin_ask`]) that is not answered:
+    /// malformed, for another group, naming no member, or not signed by the member's leaf.
+    #[error("the ask for the rejoin key is refused: {0}")]
+    InvalidRejoinAsk(#[source] Cause),
     /// The group's policy extension (in a commit, or the group's own) cannot be read.
     #[error("the group's policy cannot be read: {0}")]
     InvalidPolicy(#[source] Cause),

@@ -10,7 +10,8 @@
 //!
 //! - The rejoin key changes with every commit that removes someone (the committer picks a
 //!   new one), so a removed member cannot read later GroupInfos. A member restored from a
-//!   backup older than a removal therefore cannot rejoin on its own; it needs an invitation.
+//!   backup older than a removal therefore asks the other members for the current key
+//!   ([`crate::rejoin_ask`]).
 //! - The link is set and cleared by those the policy lets manage links
 //!   ([`crate::Action::Links`]); anyone may change the rejoin key. While a link without
 //!   approval is open, members accept an external commit that brings in a new member;

@@ -83,6 +83,7 @@ mod key_package;
 mod leaf_check;
 pub mod policy;
 mod provider;
+pub mod rejoin_ask;
 pub mod safety;
 mod signing;
 
@@ -103,6 +104,7 @@ pub use key_package::PublishedKeyPackage;
 pub use leaf_check::{AcceptAll, LeafCheck, LeafVerdict};
 pub use policy::{Action, POLICY_EXTENSION_TYPE, Policy, Role};
 pub use provider::MemoryProvider;
+pub use rejoin_ask::RejoinAsk;
 pub use safety::{Fingerprint, SafetyNumber};
 
 use openmls::prelude::MlsMessageBodyIn;

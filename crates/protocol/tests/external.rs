@@ -247,6 +247,90 @@ fn any_commit_that_applies_a_leave_changes_the_rejoin_key() {
     );
 }
 
+/// A member whose state is older than a removal (a restored backup) asks the group for the
+/// rejoin key: a member answers, and only that member's device can open the answer. Asks
+/// from a removed member, from a device that only claims the member's name, for another
+/// group, or altered on the way, are refused.
+#[test]
+fn a_member_behind_a_removal_asks_for_the_rejoin_key() {
+    use conclave_protocol::{Identity, RejoinAsk};
+    let (mut alice, mut bob) = pair();
+    let mut carol = Client::new("carol");
+    let bundle = alice.add(&[carol.key_package()]);
+    alice.merge();
+    bob.process(&bundle.commit);
+    carol.join(&bundle);
+    let id = alice.group().id();
+    let old = bob.group().join_keys().unwrap().unwrap();
+    // Carol is removed while bob's device is away: bob's rejoin key is the old one.
+    let (group, provider, identity) = alice.parts();
+    let removal = group
+        .remove_devices(provider, identity, &[member("carol", "d1")])
+        .unwrap();
+    alice.merge();
+    carol.process(&removal.commit);
+    let current = alice.group().join_keys().unwrap().unwrap().rejoin;
+    assert_ne!(old.rejoin, current);
+
+    let ask = RejoinAsk::new(&bob.provider).unwrap();
+    let message = ask.message(&bob.provider, &bob.identity, &id).unwrap();
+    let (group, provider, _) = alice.parts();
+    let (asker, answer) = group.answer_rejoin_ask(provider, &message).unwrap();
+    assert_eq!(asker, bob.id());
+    // The seed is all bob keeps of his ask (it survives a restart).
+    let kept = RejoinAsk::from_seed(*ask.seed());
+    assert_eq!(
+        kept.open(&bob.provider, &bob.identity, &id, &answer)
+            .unwrap(),
+        current
+    );
+    // Another ask's key does not open it.
+    let other = RejoinAsk::new(&bob.provider).unwrap();
+    assert!(
+        other
+            .open(&bob.provider, &bob.identity, &id, &answer)
+            .is_err()
+    );
+
+    let refused = |alice: &mut Client, message: &[u8]| {
+        let (group, provider, _) = alice.parts();
+        assert!(matches!(
+            group.answer_rejoin_ask(provider, message),
+            Err(Error::InvalidRejoinAsk(_))
+        ));
+    };
+    // Carol was removed: her leaf is gone.
+    refused(
+        &mut alice,
+        &RejoinAsk::new(&carol.provider)
+            .unwrap()
+            .message(&carol.provider, &carol.identity, &id)
+            .unwrap(),
+    );
+    // A device that calls itself bob/d1 but holds another key.
+    let provider = MemoryProvider::default();
+    let impostor = Identity::create(&provider, bob.id(), alice.config.ciphersuite).unwrap();
+    refused(
+        &mut alice,
+        &RejoinAsk::new(&provider)
+            .unwrap()
+            .message(&provider, &impostor, &id)
+            .unwrap(),
+    );
+    // Bob's own ask, for another group.
+    let elsewhere = conclave_protocol::GroupId::from_bytes(vec![7; 16]);
+    refused(
+        &mut alice,
+        &ask.message(&bob.provider, &bob.identity, &elsewhere)
+            .unwrap(),
+    );
+    // Bob's ask with its key replaced on the way (the server's try at reading the answer).
+    let mut altered = message.clone();
+    let at = altered.len() - 80;
+    altered[at] ^= 1;
+    refused(&mut alice, &altered);
+}
+
 /// A client that skips its own check (openmls used directly) joins a group with no open link:
 /// every member refuses the commit, and stays where it was.
 #[test]

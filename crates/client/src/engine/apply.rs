@@ -25,6 +25,8 @@ pub(crate) struct Outcome {
     /// Commits refused for a rule every honest member applies alike (group, epoch made
     /// in): refused at the server too, so that the group can go on without them.
     pub(super) refused: Vec<(GroupId, u64)>,
+    /// Answers to other devices' asks for the rejoin key, to send.
+    pub(super) rejoin_answers: Vec<super::ask::RejoinAnswer>,
 }
 
 /// One transaction's application of group events: the transaction, who this device is, the

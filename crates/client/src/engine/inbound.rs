@@ -120,6 +120,7 @@ impl Engine {
             let lookup = self.process_item(item)?;
             if lookup.is_empty() {
                 self.send_rejections().await;
+                self.send_rejoin_answers().await;
                 return Ok(());
             }
             let users: Vec<UserName> = lookup
@@ -167,7 +168,15 @@ impl Engine {
         let leaves = |member: &MemberId, key: &[u8]| directory.verdict(member, key);
         let keep = match item.kind {
             WireKind::Welcome => apply.join_from_welcome(&self.config.group, item, &leaves)?,
-            _ => {
+            WireKind::RejoinAsk => {
+                self.answer_rejoin_ask(&mut apply, item);
+                true
+            }
+            WireKind::RejoinKey => {
+                self.take_rejoin_key(&mut apply, item)?;
+                true
+            }
+            WireKind::Commit | WireKind::Proposal | WireKind::Application => {
                 self.process_group_item(&mut apply, item, &leaves)?;
                 true
             }
@@ -333,6 +342,7 @@ impl Engine {
     pub(super) fn finish(&mut self, outcome: Outcome) {
         self.followups.extend(outcome.followups);
         self.rejections.extend(outcome.refused);
+        self.rejoin_answers.extend(outcome.rejoin_answers);
         self.emit(outcome.events);
     }
 

@@ -235,8 +235,14 @@ impl Engine {
     /// the latest GroupInfo that replaces its old leaf. Does nothing when the device is not
     /// behind after all. The conversation's history stays; what was sent while the device
     /// was out is missed, and a line says so.
+    ///
+    /// The GroupInfo opens with the rejoin key of the device's state, or with one a member
+    /// sent it; when neither opens it (the key changed since the state was saved, or the
+    /// state is unreadable), the device asks the other members for the current key and
+    /// returns [`ClientError::RejoinAsked`]: their answer brings it back in by itself (see
+    /// `ask.rs`).
     pub(crate) async fn rejoin(&mut self, conversation: ConversationId) -> Result<()> {
-        let (group_id, keys, epoch) = {
+        let (group_id, state_keys, epoch) = {
             let mut store = self.store.lock();
             let mut tx = store.transaction()?;
             let c = tx.conversation(conversation)?;
@@ -244,21 +250,13 @@ impl Engine {
                 return Err(ClientError::NotAMember);
             }
             let g = tx.group(&c.group_id).ok();
+            // Read once: after a failed attempt, the state stored is the attempt's, which
+            // nobody accepted.
             let keys = g.as_ref().and_then(|g| g.group.join_keys().ok().flatten());
             let epoch = g.as_ref().map(|g| g.group.epoch());
-            let Some(keys) = keys else {
-                return Err(ClientError::CannotRejoin(
-                    "this device's state of the conversation cannot be read (or predates \
-                     rejoining): a member must invite it again"
-                        .into(),
-                ));
-            };
             (c.group_id, keys, epoch)
         };
         let attempts = self.config.max_commit_attempts.max(1);
-        // The keys of the first state seen: after a failed attempt, the state stored is the
-        // attempt's, not accepted by anyone.
-        let keys: JoinKeys = keys;
         for attempt in 1..=attempts {
             let sealed = match self.ds.group_info(&group_id).await {
                 Ok(sealed) => sealed,
@@ -280,7 +278,16 @@ impl Engine {
                 tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
                 continue;
             }
-            let info = invite::open_for_member(&sealed, &keys, &group_id)?;
+            let received = self
+                .received_rejoin_key(&group_id)?
+                .map(|rejoin| JoinKeys { rejoin, link: None });
+            let opened = [&state_keys, &received]
+                .into_iter()
+                .flatten()
+                .find_map(|keys| invite::open_for_member(&sealed, keys, &group_id).ok());
+            let Some(info) = opened else {
+                return Err(self.ask_for_rejoin_key(&group_id).await?);
+            };
             if attempt == 1
                 && epoch == Some(sealed.group_epoch)
                 && !self.apart_from(&group_id, &info)?
@@ -293,6 +300,9 @@ impl Engine {
                 .finish_external_join(conversation, &envelope, attempt)
                 .await?
             {
+                self.forget_rejoin_ask(&group_id)?;
+                let mut outcome = outcome;
+                outcome.events.push(ClientEvent::Rejoined { conversation });
                 self.finish(outcome);
                 return Ok(());
             }

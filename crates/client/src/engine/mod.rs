@@ -29,6 +29,7 @@
 
 mod annotations;
 mod apply;
+mod ask;
 mod commit;
 mod compose;
 mod content;
@@ -112,6 +113,8 @@ pub(crate) struct Engine {
     directory: directory::Directory,
     /// Refused commits the server has not been told of yet (group, epoch made in).
     rejections: Vec<(conclave_protocol::GroupId, u64)>,
+    /// Answers to other devices' asks for a rejoin key, not sent yet.
+    rejoin_answers: Vec<ask::RejoinAnswer>,
     /// Per conversation: the epoch, and how many messages of this device in it went to
     /// some members only since the last that went to all (see [`Engine::seal`]).
     skipped_by_some: std::collections::HashMap<ConversationId, (u64, u32)>,
@@ -145,6 +148,7 @@ impl Engine {
                 identity.signature_public_key(),
             ),
             rejections: Vec::new(),
+            rejoin_answers: Vec::new(),
             skipped_by_some: std::collections::HashMap::new(),
             leaves_waiting: std::collections::HashMap::new(),
             group_info_owed: std::collections::HashSet::new(),

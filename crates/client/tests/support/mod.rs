@@ -112,23 +112,35 @@ pub async fn post_envelope(
     identity: &conclave_protocol::Identity,
     envelope: &conclave_delivery_api::Envelope,
 ) -> (reqwest::StatusCode, serde_json::Value) {
+    post_signed(
+        server,
+        identity,
+        conclave_delivery_api::paths::MESSAGES,
+        envelope,
+    )
+    .await
+}
+
+/// Posts `body` as JSON to `path` signed by `identity`: the status and the JSON answer.
+pub async fn post_signed(
+    server: &TestServer,
+    identity: &conclave_protocol::Identity,
+    path: &str,
+    body: &impl serde::Serialize,
+) -> (reqwest::StatusCode, serde_json::Value) {
     use conclave_delivery_api::auth::{fresh_identity, sign_request};
-    let body = serde_json::to_vec(envelope).unwrap();
+    let body = serde_json::to_vec(body).unwrap();
     let member = identity.member();
     let signed = sign_request(
         identity,
         "POST",
-        conclave_delivery_api::paths::MESSAGES,
+        path,
         &body,
         &fresh_identity(member.user.as_str(), member.device.as_str()),
     )
     .unwrap();
     let mut request = reqwest::Client::new()
-        .post(format!(
-            "{}{}",
-            server.url(),
-            conclave_delivery_api::paths::MESSAGES
-        ))
+        .post(format!("{}{path}", server.url()))
         .body(body);
     for (name, value) in signed {
         request = request.header(name, value);

@@ -1,11 +1,18 @@
-//! The SQLite store's part for joining by external commit: sealed GroupInfos, invite links
-//! and join requests (see [`super::DeliveryStore::put_group_info`] and the methods after it).
+//! The SQLite store's part for joining by external commit: sealed GroupInfos, invite links,
+//! join requests, and members' asks for the rejoin key (see
+//! [`super::DeliveryStore::put_group_info`] and the methods after it).
 
-use conclave_delivery_api::{JoinAnswer, JoinRequest, SealedGroupInfo};
+use conclave_delivery_api::{JoinAnswer, JoinRequest, MessageKind, SealedGroupInfo};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::sqlite::{device_ref, insert_nonce, roster};
-use super::{GroupInfoRecord, LinkRecord, Nonce, SqliteStore, StoreError};
+use super::queue::{Outgoing, Quota, enqueue};
+use super::sqlite::{device_ref, insert_nonce, now, roster};
+use super::writer::Writer;
+use super::{GroupInfoRecord, LinkRecord, Nonce, QueueQuota, SqliteStore, StoreError};
+
+/// How long a device waits between two asks for a group's rejoin key: each ask reaches every
+/// member, so a device that asks in a loop must not make the whole group answer in one.
+const ASK_INTERVAL_SECS: u64 = 60;
 
 /// The group's epoch, if `by` is on its roster (otherwise the group is not told to exist).
 fn member_epoch(conn: &Connection, by: i64, group_id: &[u8]) -> Result<u64, StoreError> {
@@ -44,6 +51,41 @@ pub(super) fn check_link(
             "this invite link is not valid (revoked, replaced, or never made)".into(),
         )),
     }
+}
+
+/// Queues `message` of kind `kind` from `sender` for `recipients` within `quota`, or refuses
+/// it (nothing queued) when a recipient's queue is full.
+fn enqueue_within(
+    w: &mut Writer,
+    sender: i64,
+    recipients: &[i64],
+    (kind, group_id, epoch, message): (MessageKind, &[u8], u64, &[u8]),
+    quota: QueueQuota,
+) -> Result<Vec<(i64, u64)>, StoreError> {
+    let mut pushed = Vec::with_capacity(recipients.len());
+    let mut full = Vec::new();
+    let out = Outgoing {
+        sender_id: sender,
+        kind,
+        group_id,
+        epoch,
+        message,
+        ratchet_tree: None,
+    };
+    let quota = Quota {
+        limit: quota,
+        exempt: &[],
+        full: &mut full,
+    };
+    enqueue(w, recipients, &out, quota, &mut pushed)?;
+    if !full.is_empty() {
+        let names = full
+            .iter()
+            .map(|&id| device_ref(&w.conn, id))
+            .collect::<Result<_, _>>()?;
+        return Err(StoreError::QueueFull(names));
+    }
+    Ok(pushed)
 }
 
 /// The stored GroupInfo with the key chosen by `key` (a column).
@@ -225,6 +267,76 @@ impl SqliteStore {
             )?
             .execute(params![group_id, user])?;
             Ok(())
+        })
+    }
+
+    pub(super) fn ask_rejoin_impl(
+        &self,
+        by: i64,
+        group_id: Vec<u8>,
+        ask: Vec<u8>,
+        quota: QueueQuota,
+        nonce: Nonce,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        self.write(move |w| {
+            insert_nonce(&w.conn, by, &nonce)?;
+            let epoch = member_epoch(&w.conn, by, &group_id)?;
+            let now = now();
+            let last: Option<i64> = w
+                .conn
+                .prepare_cached(
+                    "SELECT asked_at FROM rejoin_asks WHERE group_id = ?1 AND device_id = ?2",
+                )?
+                .query_row(params![group_id, by], |r| r.get(0))
+                .optional()?;
+            if last.is_some_and(|at| now < at as u64 + ASK_INTERVAL_SECS) {
+                return Err(StoreError::AskedRecently);
+            }
+            w.conn
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO rejoin_asks (group_id, device_id, asked_at, answered)
+                     VALUES (?1, ?2, ?3, 0)",
+                )?
+                .execute(params![group_id, by, now as i64])?;
+            let mut others: Vec<i64> = roster(&w.conn, &group_id)?
+                .into_iter()
+                .filter(|&d| d != by)
+                .collect();
+            others.sort_unstable();
+            let message = (MessageKind::RejoinAsk, group_id.as_slice(), epoch, &ask[..]);
+            enqueue_within(w, by, &others, message, quota)
+        })
+    }
+
+    pub(super) fn answer_rejoin_impl(
+        &self,
+        by: i64,
+        group_id: Vec<u8>,
+        asker: i64,
+        key: Vec<u8>,
+        quota: QueueQuota,
+        nonce: Nonce,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        self.write(move |w| {
+            insert_nonce(&w.conn, by, &nonce)?;
+            let epoch = member_epoch(&w.conn, by, &group_id)?;
+            // Only an open ask of a device still on the roster gets an answer, and only one:
+            // the others' answers are dropped.
+            if !roster(&w.conn, &group_id)?.contains(&asker) {
+                return Ok(Vec::new());
+            }
+            let opened = w
+                .conn
+                .prepare_cached(
+                    "UPDATE rejoin_asks SET answered = 1
+                     WHERE group_id = ?1 AND device_id = ?2 AND answered = 0",
+                )?
+                .execute(params![group_id, asker])?;
+            if opened == 0 {
+                return Ok(Vec::new());
+            }
+            let message = (MessageKind::RejoinKey, group_id.as_slice(), epoch, &key[..]);
+            enqueue_within(w, by, &[asker], message, quota)
         })
     }
 }

@@ -119,6 +119,9 @@ pub enum StoreError {
     /// The group's invite link expired.
     #[error("this invite link expired")]
     LinkExpired,
+    /// This device asked the group for its rejoin key less than a minute ago.
+    #[error("this device asked for the group's rejoin key less than a minute ago")]
+    AskedRecently,
     /// No member has left a GroupInfo of the group yet.
     #[error("no member has left this group's info yet")]
     NoGroupInfo,
@@ -397,4 +400,26 @@ pub trait DeliveryStore: Send + Sync + 'static {
         user: String,
         nonce: Nonce,
     ) -> Result<(), StoreError>;
+    /// `by`, on the group's roster, asks the other devices on it for the rejoin key: `ask`
+    /// goes into their queues (at most once a minute per device and group). Returns the
+    /// items to push.
+    fn ask_rejoin(
+        &self,
+        by: i64,
+        group_id: Vec<u8>,
+        ask: Vec<u8>,
+        quota: QueueQuota,
+        nonce: Nonce,
+    ) -> Result<Vec<(i64, u64)>, StoreError>;
+    /// `by`, on the group's roster, answers the open ask of `asker` (still on it): the first
+    /// answer goes into the asker's queue, later ones are dropped. Returns the items to push.
+    fn answer_rejoin(
+        &self,
+        by: i64,
+        group_id: Vec<u8>,
+        asker: i64,
+        key: Vec<u8>,
+        quota: QueueQuota,
+        nonce: Nonce,
+    ) -> Result<Vec<(i64, u64)>, StoreError>;
 }

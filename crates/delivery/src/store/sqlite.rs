@@ -228,6 +228,8 @@ pub(super) fn kind_name(kind: MessageKind) -> &'static str {
         MessageKind::Proposal => "proposal",
         MessageKind::Application => "application",
         MessageKind::Welcome => "welcome",
+        MessageKind::RejoinAsk => "rejoin_ask",
+        MessageKind::RejoinKey => "rejoin_key",
     }
 }
 
@@ -237,6 +239,8 @@ fn kind_of(name: &str) -> Result<MessageKind, StoreError> {
         "proposal" => MessageKind::Proposal,
         "application" => MessageKind::Application,
         "welcome" => MessageKind::Welcome,
+        "rejoin_ask" => MessageKind::RejoinAsk,
+        "rejoin_key" => MessageKind::RejoinKey,
         other => return Err(StoreError::Internal(format!("unknown kind {other}"))),
     })
 }
@@ -1184,6 +1188,29 @@ impl DeliveryStore for SqliteStore {
         nonce: Nonce,
     ) -> Result<(), StoreError> {
         self.answer_join_requests_impl(by, group_id, user, nonce)
+    }
+
+    fn ask_rejoin(
+        &self,
+        by: i64,
+        group_id: Vec<u8>,
+        ask: Vec<u8>,
+        quota: QueueQuota,
+        nonce: Nonce,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        self.ask_rejoin_impl(by, group_id, ask, quota, nonce)
+    }
+
+    fn answer_rejoin(
+        &self,
+        by: i64,
+        group_id: Vec<u8>,
+        asker: i64,
+        key: Vec<u8>,
+        quota: QueueQuota,
+        nonce: Nonce,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        self.answer_rejoin_impl(by, group_id, asker, key, quota, nonce)
     }
 }
 

@@ -526,7 +526,7 @@ impl Group {
     }
 }
 
-fn encode(value: &impl tls_codec::Serialize) -> Result<Vec<u8>, Error> {
+pub(crate) fn encode(value: &impl tls_codec::Serialize) -> Result<Vec<u8>, Error> {
     value
         .tls_serialize_detached()
         .map_err(|e| Error::Library(Cause::of(e)))

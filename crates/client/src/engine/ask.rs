@@ -1,0 +1,169 @@
+//! Asking the other members for a group's rejoin key when this device's is out of date (a
+//! profile restored from a backup made before a removal), and answering such asks from
+//! other members' devices (see `conclave_protocol::rejoin_ask`).
+//!
+//! The ask's seed, kept in the profile until the answer arrives, is `rejoin-ask/<group>`:
+//! `<seed hex>:<asked at, ms>`. The key an answer brings is `rejoin-key/<group>` (hex) until
+//! the rejoin uses it.
+
+use conclave_delivery_api::{DeviceRef, QueueItem};
+use conclave_protocol::join_keys::Secret;
+use conclave_protocol::{GroupId, RejoinAsk};
+
+use super::apply::Apply;
+use super::{Engine, FollowUp, now_ms};
+use crate::ds::Failure;
+use crate::{ClientError, Result};
+
+/// How long an ask waits for an answer before the device may ask again (the server takes
+/// one ask a minute from a device).
+const ASK_RETRY_MS: i64 = 60_000;
+
+fn ask_setting(group: &GroupId) -> String {
+    format!("rejoin-ask/{}", group.to_hex())
+}
+
+fn key_setting(group: &GroupId) -> String {
+    format!("rejoin-key/{}", group.to_hex())
+}
+
+/// An answer to send: the group, the asker, the sealed key.
+pub(super) type RejoinAnswer = (GroupId, DeviceRef, Vec<u8>);
+
+impl Engine {
+    /// Asks the group's other members for its rejoin key, unless an ask of this device is
+    /// less than a minute old. Either way the rejoin now waits for an answer.
+    pub(super) async fn ask_for_rejoin_key(&mut self, group: &GroupId) -> Result<ClientError> {
+        let waiting = ClientError::RejoinAsked;
+        let ask = {
+            let mut store = self.store.lock();
+            let tx = store.transaction()?;
+            let outstanding = tx.setting(&ask_setting(group))?.and_then(|value| {
+                let (_, at) = value.split_once(':')?;
+                at.parse::<i64>().ok()
+            });
+            if outstanding.is_some_and(|at| now_ms() - at < ASK_RETRY_MS) {
+                return Ok(waiting);
+            }
+            let ask = RejoinAsk::new(&tx.provider())?;
+            let message = ask.message(&tx.provider(), &self.identity, group)?;
+            let value = format!("{}:{}", hex::encode(ask.seed()), now_ms());
+            tx.set_setting(&ask_setting(group), &value)?;
+            tx.commit()?;
+            message
+        };
+        match self.ds.ask_rejoin(group, ask).await {
+            Ok(()) => Ok(waiting),
+            // Asked from another run of this profile within the minute: that ask's answer
+            // is lost to this one, which the next try after the minute replaces.
+            Err(Failure::Client(ClientError::Server {
+                code: conclave_delivery_api::ErrorCode::RateLimited,
+                ..
+            })) => Ok(waiting),
+            Err(Failure::Client(e)) => Err(e),
+            Err(Failure::StaleEpoch) => Err(ClientError::BadResponse(
+                "the server answered an ask with a stale epoch".into(),
+            )),
+        }
+    }
+
+    /// The rejoin key a member's answer brought this device for `group`, if any.
+    pub(super) fn received_rejoin_key(&mut self, group: &GroupId) -> Result<Option<Secret>> {
+        let mut store = self.store.lock();
+        let tx = store.transaction()?;
+        Ok(tx
+            .setting(&key_setting(group))?
+            .and_then(|text| hex::decode(text).ok())
+            .and_then(|bytes| Secret::try_from(bytes.as_slice()).ok()))
+    }
+
+    /// Forgets the ask and the key it brought, once this device is back in.
+    pub(super) fn forget_rejoin_ask(&mut self, group: &GroupId) -> Result<()> {
+        let mut store = self.store.lock();
+        let tx = store.transaction()?;
+        tx.delete_setting(&ask_setting(group))?;
+        tx.delete_setting(&key_setting(group))?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Another member's device asks for the rejoin key: answered (the answer is sent after
+    /// the item) when its leaf in this device's current epoch signed it; anything else is
+    /// dropped, and changes nothing.
+    pub(super) fn answer_rejoin_ask(&self, apply: &mut Apply<'_, '_>, item: &QueueItem) {
+        let group_id = GroupId::from_bytes(item.group_id.0.clone());
+        let answered = (|| {
+            let conversation = apply.tx.conversation_by_group(&group_id).ok()??;
+            if conversation.left_at.is_some() {
+                return None;
+            }
+            let g = apply.tx.group(&group_id).ok()?;
+            match g.group.answer_rejoin_ask(&g.provider, &item.message.0) {
+                Ok(answer) => Some(answer),
+                Err(e) => {
+                    tracing::info!("an ask for the rejoin key is not answered: {e}");
+                    None
+                }
+            }
+        })();
+        if let Some((asker, key)) = answered
+            && asker != *self.identity.member()
+        {
+            let device = DeviceRef {
+                user: asker.user.as_str().to_owned(),
+                device: asker.device.as_str().to_owned(),
+            };
+            apply.outcome.rejoin_answers.push((group_id, device, key));
+        }
+    }
+
+    /// A member's answer to this device's ask: the key is kept, and the rejoin tried. An
+    /// answer that does not open with the ask this device keeps is dropped.
+    pub(super) fn take_rejoin_key(
+        &self,
+        apply: &mut Apply<'_, '_>,
+        item: &QueueItem,
+    ) -> Result<()> {
+        let group_id = GroupId::from_bytes(item.group_id.0.clone());
+        let Some(seed) = apply
+            .tx
+            .setting(&ask_setting(&group_id))?
+            .and_then(|value| hex::decode(value.split_once(':')?.0).ok())
+            .and_then(|bytes| Secret::try_from(bytes.as_slice()).ok())
+        else {
+            return Ok(()); // answered already, or never asked
+        };
+        let Some(conversation) = apply.tx.conversation_by_group(&group_id)? else {
+            return Ok(());
+        };
+        let ask = RejoinAsk::from_seed(seed);
+        match ask.open(
+            &apply.tx.provider(),
+            &self.identity,
+            &group_id,
+            &item.message.0,
+        ) {
+            Ok(key) => {
+                apply
+                    .tx
+                    .set_setting(&key_setting(&group_id), &hex::encode(key))?;
+                apply
+                    .outcome
+                    .followups
+                    .push(FollowUp::Rejoin(conversation.id));
+            }
+            Err(e) => tracing::info!("an answer to this device's ask does not open: {e}"),
+        }
+        Ok(())
+    }
+
+    /// Sends the answers to other devices' asks found while processing; one that cannot
+    /// be sent is dropped (the asker asks again).
+    pub(super) async fn send_rejoin_answers(&mut self) {
+        for (group, device, key) in std::mem::take(&mut self.rejoin_answers) {
+            if let Err(e) = self.ds.answer_rejoin(&group, device, key).await {
+                tracing::info!("an answer to an ask for the rejoin key was not sent: {e}");
+            }
+        }
+    }
+}
