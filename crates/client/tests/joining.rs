@@ -175,9 +175,7 @@ async fn a_member_restored_from_an_old_backup_rejoins_and_chats() {
     drop(bob);
 
     // Restored: bob's state is two epochs behind, and the commits are gone from the server.
-    std::fs::remove_dir_all(dir.path().join("bob")).unwrap();
-    copy_dir(&backup, &dir.path().join("bob"));
-    let bob = reopen(dir.path(), "bob").await;
+    let bob = restore(dir.path(), "bob", &backup).await;
     alice.send_text(a, "anyone there?").await.unwrap();
     bob.sync().await.unwrap();
     let lines = events_of(&bob, b).await;
@@ -247,9 +245,7 @@ async fn a_member_restored_from_a_backup_older_than_a_removal_asks_and_rejoins()
     drop(bob);
 
     // Restored: bob's key is the one from before the removal.
-    std::fs::remove_dir_all(dir.path().join("bob")).unwrap();
-    copy_dir(&backup, &dir.path().join("bob"));
-    let bob = reopen(dir.path(), "bob").await;
+    let bob = restore(dir.path(), "bob", &backup).await;
     let mut events = bob.subscribe();
     alice.send_text(a, "anyone there?").await.unwrap();
     bob.sync().await.unwrap();
@@ -325,14 +321,7 @@ async fn a_member_restored_from_a_backup_older_than_a_removal_asks_and_rejoins()
             .rejoin
     };
     server.stop().await;
-    let mut files = Vec::new();
-    for suffix in ["", "-wal", "-shm"] {
-        let mut path = db.as_os_str().to_owned();
-        path.push(suffix);
-        if let Ok(bytes) = std::fs::read(&path) {
-            files.extend(bytes);
-        }
-    }
+    let files = conclave_test_support::database_bytes(&db);
     assert!(!files.windows(32).any(|w| w == rejoin));
 }
 
@@ -577,14 +566,7 @@ async fn the_server_never_reads_the_group_info_nor_the_link() {
         )
     };
     server.stop().await;
-    let mut files = Vec::new();
-    for suffix in ["", "-wal", "-shm"] {
-        let mut path = db.as_os_str().to_owned();
-        path.push(suffix);
-        if let Ok(bytes) = std::fs::read(&path) {
-            files.extend(bytes);
-        }
-    }
+    let files = conclave_test_support::database_bytes(&db);
     let contains = |needle: &[u8]| files.windows(needle.len()).any(|w| w == needle);
     let link_secret = keys.link.as_ref().expect("the link is open").secret;
     for (what, needle) in [

@@ -132,14 +132,7 @@ async fn database_holds_no_plaintext() {
     assert_eq!(read, texts, "Bob reads every message through the server");
     server.stop().await;
 
-    let mut files = Vec::new();
-    for suffix in ["", "-wal", "-shm"] {
-        let mut path = db.as_os_str().to_owned();
-        path.push(suffix);
-        if let Ok(bytes) = std::fs::read(&path) {
-            files.extend(bytes);
-        }
-    }
+    let files = conclave_test_support::database_bytes(&db);
     // The search sees the data: the ciphertexts are there...
     let sample = &ciphertexts[7][ciphertexts[7].len() - 24..];
     assert!(

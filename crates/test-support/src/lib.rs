@@ -186,3 +186,17 @@ impl TestCa {
         path
     }
 }
+
+/// The bytes of the SQLite database at `db` with its write-ahead log and shared memory, the
+/// server stopped: what a plaintext scan searches.
+pub fn database_bytes(db: &Path) -> Vec<u8> {
+    let mut files = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = db.as_os_str().to_owned();
+        path.push(suffix);
+        if let Ok(bytes) = std::fs::read(&path) {
+            files.extend(bytes);
+        }
+    }
+    files
+}

@@ -150,6 +150,13 @@ pub async fn post_signed(
     (status, response.json().await.unwrap_or_default())
 }
 
+/// Restores `name`'s profile from the copy in `backup` (its client closed), and opens it.
+pub async fn restore(dir: &Path, name: &str, backup: &Path) -> Client {
+    std::fs::remove_dir_all(dir.join(name)).unwrap();
+    copy_dir(backup, &dir.join(name));
+    reopen(dir, name).await
+}
+
 /// Copies a profile directory (a backup, or its restoring), the client on it closed.
 pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();
