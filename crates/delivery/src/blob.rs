@@ -13,7 +13,7 @@ use conclave_delivery_api::{BlobCreate, BlobCreated, ErrorCode, LinkChunk};
 
 use crate::Shared;
 use crate::error::ApiError;
-use crate::extract::{Signed, SignedEmpty};
+use crate::extract::{Signed, SignedEmpty, hex_id};
 use crate::handlers::blocking;
 use crate::link::MAX_CHUNK;
 
@@ -23,14 +23,11 @@ const BLOB_ID_LEN: usize = 16;
 type Result<T> = std::result::Result<T, ApiError>;
 
 fn blob_id(hex: &str) -> Result<Vec<u8>> {
-    let bad = || ApiError::bad_request("a blob id is 32 lowercase hex characters");
-    if hex.len() != 2 * BLOB_ID_LEN || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-    {
-        return Err(bad());
-    }
-    (0..BLOB_ID_LEN)
-        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad()))
-        .collect()
+    hex_id(
+        hex,
+        BLOB_ID_LEN..=BLOB_ID_LEN,
+        "a blob id is 32 lowercase hex characters",
+    )
 }
 
 pub async fn create(

@@ -1,5 +1,5 @@
 //! The extractors every device endpoint starts with: the request's signature checked once,
-//! here, and its body read within the size limit and parsed.
+//! here, and its body read within the size limit and parsed; and the ids in request paths.
 
 use std::sync::Arc;
 
@@ -110,4 +110,21 @@ impl FromRequestParts<Arc<Shared>> for SignedEmpty {
     async fn from_request_parts(parts: &mut Parts, shared: &Arc<Shared>) -> Result<Self, ApiError> {
         authenticate(shared, &parts.method, &parts.uri, &parts.headers, b"").map(SignedEmpty)
     }
+}
+
+/// An id in a request path: lowercase hex of a length in `bytes` (in bytes), or a
+/// `bad_request` that says `expected`.
+pub(crate) fn hex_id(
+    text: &str,
+    bytes: std::ops::RangeInclusive<usize>,
+    expected: &'static str,
+) -> Result<Vec<u8>, ApiError> {
+    let bad = || ApiError::bad_request(expected);
+    let lowercase = text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if !lowercase || !text.len().is_multiple_of(2) || !bytes.contains(&(text.len() / 2)) {
+        return Err(bad());
+    }
+    (0..text.len() / 2)
+        .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|_| bad()))
+        .collect()
 }

@@ -18,7 +18,7 @@ use sha2::Digest as _;
 
 use crate::Shared;
 use crate::error::ApiError;
-use crate::extract::{Signed, SignedEmpty};
+use crate::extract::{Signed, SignedEmpty, hex_id};
 use crate::handlers::{blocking, resolve};
 use crate::store::{GroupInfoRecord, LinkRecord};
 
@@ -26,16 +26,11 @@ type Result<T> = std::result::Result<T, ApiError>;
 
 /// A group id in a path: lowercase hex, at most 255 bytes (an MLS group id's bound here).
 fn group_id(hex: &str) -> Result<Vec<u8>> {
-    let bad = || ApiError::bad_request("a group id is lowercase hex, 2 to 510 characters");
-    if hex.is_empty() || !hex.len().is_multiple_of(2) || hex.len() > 510 {
-        return Err(bad());
-    }
-    if !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        return Err(bad());
-    }
-    (0..hex.len() / 2)
-        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad()))
-        .collect()
+    hex_id(
+        hex,
+        1..=255,
+        "a group id is lowercase hex, 2 to 510 characters",
+    )
 }
 
 /// What the server keeps of a link's token.

@@ -12,7 +12,7 @@ use conclave_delivery_api::{ErrorCode, LinkChunk};
 
 use crate::Shared;
 use crate::error::ApiError;
-use crate::extract::{Signed, SignedEmpty};
+use crate::extract::{Signed, SignedEmpty, hex_id};
 use crate::handlers::blocking;
 
 /// The largest chunk, in bytes of ciphertext.
@@ -23,19 +23,11 @@ const LINK_ID_LEN: usize = 32;
 type Result<T> = std::result::Result<T, ApiError>;
 
 fn link_id(hex: &str) -> Result<Vec<u8>> {
-    let bad = || ApiError::bad_request("a link id is 64 lowercase hex characters");
-    if hex.len() != 2 * LINK_ID_LEN {
-        return Err(bad());
-    }
-    (0..LINK_ID_LEN)
-        .map(|i| {
-            let pair = hex.get(2 * i..2 * i + 2).ok_or_else(bad)?;
-            if !pair.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-                return Err(bad());
-            }
-            u8::from_str_radix(pair, 16).map_err(|_| bad())
-        })
-        .collect()
+    hex_id(
+        hex,
+        LINK_ID_LEN..=LINK_ID_LEN,
+        "a link id is 64 lowercase hex characters",
+    )
 }
 
 pub async fn put_chunk(
