@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use conclave_client::{ClientError, LinkJoin, MessageKind};
 use conclave_delivery_api::ErrorCode;
-use conclave_delivery_api::{DeviceRef, Envelope, MessageKind as WireKind};
+use conclave_delivery_api::{Envelope, MessageKind as WireKind};
 use support::*;
 
 async fn events_of(
@@ -395,13 +395,7 @@ async fn a_commit_nobody_can_process_costs_a_delay_and_the_group_goes_on() {
     let (a, theirs) = start_conversation(&alice, "Noise", &[&bob, &carol, &dave]).await;
     let group_id = alice.conversation(a).await.unwrap().group_id;
     let before = authenticator(&alice, a).await;
-    let everyone: Vec<DeviceRef> = [&alice, &bob, &carol, &dave]
-        .iter()
-        .map(|c| DeviceRef {
-            user: c.me().user.to_string(),
-            device: c.me().device.to_string(),
-        })
-        .collect();
+    let everyone = devices_of(&[&alice, &bob, &carol, &dave]);
     drop(dave);
     let profile = dir.path().join("dave").join(conclave_client::PROFILE_FILE);
     let (envelope, identity) = {
@@ -490,13 +484,7 @@ async fn the_server_takes_an_external_commit_only_with_a_valid_link_token() {
         &conclave_protocol::AcceptAll,
     )
     .unwrap();
-    let recipients: Vec<DeviceRef> = [&alice, &bob]
-        .iter()
-        .map(|c| DeviceRef {
-            user: c.me().user.to_string(),
-            device: c.me().device.to_string(),
-        })
-        .collect();
+    let recipients = devices_of(&[&alice, &bob]);
     for (token, code) in [
         (None, "forbidden"),
         (Some(vec![7u8; 32]), "link_invalid"),

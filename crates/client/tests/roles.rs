@@ -111,13 +111,7 @@ async fn a_forced_removal_by_a_member_is_refused_by_everyone_and_the_group_goes_
     let (a, theirs) = start_conversation(&alice, "Club", &[&bob, &carol, &dave]).await;
     let group_id = alice.conversation(a).await.unwrap().group_id;
     let before = authenticator(&alice, a).await;
-    let everyone: Vec<DeviceRef> = [&alice, &bob, &carol, &dave]
-        .iter()
-        .map(|c| DeviceRef {
-            user: c.me().user.to_string(),
-            device: c.me().device.to_string(),
-        })
-        .collect();
+    let everyone = devices_of(&[&alice, &bob, &carol, &dave]);
     drop(dave);
 
     // Dave's modified client: the removal made straight from his profile's group.

@@ -105,6 +105,17 @@ pub async fn start_conversation(
     (id, theirs)
 }
 
+/// The devices of `clients`, as envelopes name recipients.
+pub fn devices_of(clients: &[&Client]) -> Vec<conclave_delivery_api::DeviceRef> {
+    clients
+        .iter()
+        .map(|c| conclave_delivery_api::DeviceRef {
+            user: c.me().user.to_string(),
+            device: c.me().device.to_string(),
+        })
+        .collect()
+}
+
 /// Posts `envelope` to the server signed by `identity`, as a client of that device would
 /// (for attacks a real client does not make): the status and the JSON body.
 pub async fn post_envelope(
