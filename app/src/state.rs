@@ -371,8 +371,6 @@ pub struct AppState {
     pub invite_link: Option<(String, bool)>,
     /// Users who asked to join it by the link.
     pub join_requests: Vec<String>,
-    /// When they were last looked for.
-    pub requests_polled: Option<Instant>,
     /// Its policy (none before roles).
     pub policy: Option<conclave_client::Policy>,
     /// Conversations this device could not rejoin by itself, with why.
@@ -430,7 +428,6 @@ impl Default for AppState {
             open: None,
             invite_link: None,
             join_requests: Vec::new(),
-            requests_polled: None,
             policy: None,
             rejoin_needed: HashMap::new(),
             members: Vec::new(),
@@ -742,6 +739,15 @@ impl AppState {
                 reason,
             } => {
                 self.rejoin_needed.insert(conversation, reason);
+            }
+            // The server tells the members of a new request: the panel reloads its list.
+            ClientEvent::JoinRequested { conversation, user } => {
+                self.notice(format!(
+                    "{user} asks to join a conversation: approve or decline in its members panel"
+                ));
+                if open == Some(conversation) {
+                    next.push(Command::Members(conversation));
+                }
             }
             ClientEvent::Rejoined { conversation } => {
                 self.rejoin_needed.remove(&conversation);

@@ -173,9 +173,6 @@ fn rules(
     }
 }
 
-/// How often requests to join are looked for.
-const REQUESTS_POLL: std::time::Duration = std::time::Duration::from_secs(3);
-
 /// The invite link: shown as text and QR with "Copy link" and "Revoke link" while one is
 /// open, with the requests to join waiting for an answer; "Create invite link" otherwise.
 /// Who may manage links is the group's policy; the client refuses others with the reason.
@@ -207,18 +204,6 @@ fn invite_link(
                     commands.push(Command::RevokeLink(id));
                 }
             });
-            // Requests wait at the server, which tells no one: looked for every few seconds
-            // while the panel shows a link that needs approval.
-            if approval {
-                let due = state
-                    .requests_polled
-                    .is_none_or(|at| at.elapsed() >= REQUESTS_POLL);
-                if due {
-                    state.requests_polled = Some(std::time::Instant::now());
-                    commands.push(Command::Members(id));
-                }
-                ui.ctx().request_repaint_after(REQUESTS_POLL);
-            }
             for user in state.join_requests.clone() {
                 ui.horizontal(|ui| {
                     ui.label(format!("{user} asks to join"));

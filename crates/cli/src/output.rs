@@ -787,6 +787,10 @@ pub enum Event {
         conversation: i64,
         from: String,
     },
+    JoinRequest {
+        conversation: i64,
+        user: String,
+    },
     Left {
         conversation: i64,
         by: String,
@@ -865,6 +869,10 @@ impl Event {
                 conversation: id(conversation),
                 from: from.to_string(),
             },
+            ClientEvent::JoinRequested { conversation, user } => Event::JoinRequest {
+                conversation: id(conversation),
+                user: user.clone(),
+            },
             ClientEvent::ConversationLeft { conversation, by } => Event::Left {
                 conversation: id(conversation),
                 by: by.to_string(),
@@ -936,6 +944,9 @@ impl Report for Event {
             Event::Request { conversation, from } => format!(
                 "[{conversation}] {from}, whom you had not talked to, added you: accept or decline"
             ),
+            Event::JoinRequest { conversation, user } => {
+                format!("[{conversation}] {user} asks to join: approve-join or decline-join")
+            }
             Event::Left { conversation, by } => {
                 format!("[{conversation}] you are no longer a member (by {by})")
             }

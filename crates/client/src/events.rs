@@ -117,6 +117,14 @@ pub enum ClientEvent {
         /// Why the rejoin failed, for people.
         reason: String,
     },
+    /// Someone asked to join a conversation by its link, which needs approval, and this
+    /// user may approve it ([`crate::Client::approve_join`], [`crate::Client::decline_join`]).
+    JoinRequested {
+        /// Which conversation.
+        conversation: ConversationId,
+        /// Who asked (as the server names the device that asked).
+        user: String,
+    },
     /// This device is back in a conversation it could not go on in (by itself, or by
     /// [`crate::Client::rejoin`]).
     Rejoined {

@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use conclave_client::{ClientError, LinkJoin, MessageKind};
+use conclave_client::{ClientError, ClientEvent, LinkJoin, MessageKind};
 use conclave_delivery_api::ErrorCode;
 use conclave_delivery_api::{Envelope, MessageKind as WireKind};
 use support::*;
@@ -98,9 +98,34 @@ async fn links_let_people_in_with_and_without_approval_until_revoked_or_expired(
 
     // With approval: dave asks, alice approves and he is added; erin asks and is declined.
     let link = alice.create_link(a, true, None).await.unwrap().to_text();
+    let mut alice_events = alice.subscribe();
     assert_eq!(dave.join_link(&link).await.unwrap(), LinkJoin::Requested);
     let erin = client(dir.path(), "erin", &server).await;
     assert_eq!(erin.join_link(&link).await.unwrap(), LinkJoin::Requested);
+    // Asking again is the same request, not a new one.
+    assert_eq!(dave.join_link(&link).await.unwrap(), LinkJoin::Requested);
+    // The server tells the members of each request once.
+    alice.sync().await.unwrap();
+    let mut told = Vec::new();
+    while told.len() < 2 {
+        if let ClientEvent::JoinRequested { conversation, user } =
+            wait_for(&mut alice_events, |e| {
+                matches!(e, ClientEvent::JoinRequested { .. })
+            })
+            .await
+        {
+            assert_eq!(conversation, a);
+            told.push(user);
+        }
+    }
+    assert_eq!(told, ["dave", "erin"]);
+    alice.sync().await.unwrap();
+    while let Ok(event) = alice_events.try_recv() {
+        assert!(
+            !matches!(event, ClientEvent::JoinRequested { .. }),
+            "{event:?}"
+        );
+    }
     let asked: Vec<String> = alice
         .join_requests(a)
         .await
@@ -250,7 +275,7 @@ async fn a_member_restored_from_a_backup_older_than_a_removal_asks_and_rejoins()
     alice.send_text(a, "anyone there?").await.unwrap();
     bob.sync().await.unwrap();
     wait_for(&mut events, |e| {
-        matches!(e, conclave_client::ClientEvent::RejoinNeeded { conversation, .. }
+        matches!(e, ClientEvent::RejoinNeeded { conversation, .. }
             if *conversation == b)
     })
     .await;
@@ -260,9 +285,10 @@ async fn a_member_restored_from_a_backup_older_than_a_removal_asks_and_rejoins()
     alice.sync().await.unwrap();
     carol.sync().await.unwrap();
     bob.sync().await.unwrap();
-    wait_for(&mut events, |e| {
-        matches!(e, conclave_client::ClientEvent::Rejoined { conversation } if *conversation == b)
-    })
+    wait_for(
+        &mut events,
+        |e| matches!(e, ClientEvent::Rejoined { conversation } if *conversation == b),
+    )
     .await;
     bob.send_text(b, "back from an older backup").await.unwrap();
     for (member, id) in [(&alice, a), (&carol, c)] {

@@ -241,6 +241,10 @@ pub enum MessageKind {
     /// A member's answer to this device's ask (only inside queue items, from
     /// [`RejoinKeyUpload`]): the rejoin key, sealed to the ask.
     RejoinKey,
+    /// The server's notice that the item's sender asked to join the group by its link,
+    /// which needs an admin's approval (only inside queue items; the message is empty). The
+    /// requests themselves are listed by `GET /v1/groups/{group}/requests`.
+    JoinRequest,
 }
 
 /// `POST /v1/messages`: one MLS message, fanned out to `recipients` in one transaction.

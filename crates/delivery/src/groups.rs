@@ -116,9 +116,11 @@ pub async fn join(
     let store = shared.store.clone();
     let by = authed.device.id;
     let now = conclave_delivery_api::auth::now_secs();
-    Ok(Json(
-        blocking(move || store.join_by_link(by, group, hash, now, authed.nonce)).await?,
-    ))
+    let (answer, items) =
+        blocking(move || store.join_by_link(by, group, hash, now, authed.nonce)).await?;
+    shared.metrics.delivered.inc_by(items.len() as u64);
+    shared.hub.push(items);
+    Ok(Json(answer))
 }
 
 pub async fn requests(

@@ -555,9 +555,10 @@ pub async fn send(
                 "a Welcome travels inside its commit's envelope",
             ));
         }
-        MessageKind::RejoinAsk | MessageKind::RejoinKey => {
+        MessageKind::RejoinAsk | MessageKind::RejoinKey | MessageKind::JoinRequest => {
             return Err(ApiError::bad_request(
-                "asks for the rejoin key and their answers have their own endpoints",
+                "asks for the rejoin key, their answers and join requests have their own \
+                 endpoints",
             ));
         }
         MessageKind::Commit | MessageKind::Proposal | MessageKind::Application => {}

@@ -26,8 +26,8 @@ pub fn message(group: &[u8], epoch: u64, kind: MessageKind, payload: &[u8]) -> V
         MessageKind::Proposal => 2,
         MessageKind::Commit => 3,
         MessageKind::Welcome => panic!("a Welcome is made by `welcome`"),
-        MessageKind::RejoinAsk | MessageKind::RejoinKey => {
-            panic!("asks for the rejoin key and their answers are not MLS messages")
+        MessageKind::RejoinAsk | MessageKind::RejoinKey | MessageKind::JoinRequest => {
+            panic!("asks, answers and join requests are not MLS messages")
         }
     };
     let mut out = vec![0, 1, 0, 2]; // mls10, mls_private_message

@@ -176,6 +176,10 @@ impl Engine {
                 self.take_rejoin_key(&mut apply, item)?;
                 true
             }
+            WireKind::JoinRequest => {
+                self.join_requested(&mut apply, item)?;
+                true
+            }
             WireKind::Commit | WireKind::Proposal | WireKind::Application => {
                 self.process_group_item(&mut apply, item, &leaves)?;
                 true

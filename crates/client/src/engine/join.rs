@@ -134,6 +134,34 @@ impl Engine {
         Ok(self.ds.join_requests(&group).await?.requests)
     }
 
+    /// The server's notice of a request to join by the link: told to the user when this
+    /// device's user may approve it (the request itself is read from the server's list,
+    /// which the approval checks again).
+    pub(super) fn join_requested(
+        &self,
+        apply: &mut Apply<'_, '_>,
+        item: &conclave_delivery_api::QueueItem,
+    ) -> Result<()> {
+        let group_id = GroupId::from_bytes(item.group_id.0.clone());
+        let Some(conversation) = apply.tx.conversation_by_group(&group_id)? else {
+            return Ok(());
+        };
+        if conversation.left_at.is_some() {
+            return Ok(());
+        }
+        let Ok(g) = apply.tx.group(&group_id) else {
+            return Ok(());
+        };
+        let me = &self.identity.member().user;
+        if g.group.permits(me, conclave_protocol::Action::Add)? {
+            apply.outcome.events.push(ClientEvent::JoinRequested {
+                conversation: conversation.id,
+                user: item.sender.user.clone(),
+            });
+        }
+        Ok(())
+    }
+
     /// Answers `user`'s request to join: approved (added, as an invitation adds) or declined.
     pub(crate) async fn answer_join_request(
         &mut self,

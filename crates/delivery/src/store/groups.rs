@@ -88,6 +88,34 @@ fn enqueue_within(
     Ok(pushed)
 }
 
+/// Queues an empty notice of `kind` from `sender` for `recipients`, outside their quotas.
+fn enqueue_notice(
+    w: &mut Writer,
+    sender: i64,
+    recipients: &[i64],
+    (kind, group_id, epoch): (MessageKind, &[u8], u64),
+) -> Result<Vec<(i64, u64)>, StoreError> {
+    let mut pushed = Vec::with_capacity(recipients.len());
+    let out = Outgoing {
+        sender_id: sender,
+        kind,
+        group_id,
+        epoch,
+        message: &[],
+        ratchet_tree: None,
+    };
+    let quota = Quota {
+        limit: QueueQuota {
+            items: u64::MAX,
+            bytes: u64::MAX,
+        },
+        exempt: recipients,
+        full: &mut Vec::new(),
+    };
+    enqueue(w, recipients, &out, quota, &mut pushed)?;
+    Ok(pushed)
+}
+
 /// The stored GroupInfo with the key chosen by `key` (a column).
 fn sealed(
     conn: &Connection,
@@ -199,28 +227,41 @@ impl SqliteStore {
         token_hash: Vec<u8>,
         now: u64,
         nonce: Nonce,
-    ) -> Result<JoinAnswer, StoreError> {
+    ) -> Result<(JoinAnswer, Vec<(i64, u64)>), StoreError> {
         self.write(move |w| {
-            let conn = &w.conn;
-            insert_nonce(conn, by, &nonce)?;
-            let approval = check_link(conn, &group_id, &token_hash, now)?;
-            if approval {
-                conn.prepare_cached(
-                    "INSERT OR IGNORE INTO join_requests (group_id, device_id, requested_at)
-                     VALUES (?1, ?2, ?3)",
-                )?
-                .execute(params![group_id, by, now as i64])?;
-                return Ok(JoinAnswer::Requested);
-            }
-            let current: i64 = conn
+            insert_nonce(&w.conn, by, &nonce)?;
+            let approval = check_link(&w.conn, &group_id, &token_hash, now)?;
+            let current: i64 = w
+                .conn
                 .prepare_cached("SELECT epoch FROM groups WHERE group_id = ?1")?
                 .query_row([&group_id], |r| r.get(0))?;
-            Ok(JoinAnswer::Join(sealed(
-                conn,
-                &group_id,
-                current as u64,
-                "link_key",
-            )?))
+            if approval {
+                let new = w
+                    .conn
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO join_requests (group_id, device_id, requested_at)
+                         VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![group_id, by, now as i64])?;
+                // The members hear of a request once. The notice is exempt from their
+                // queues' quotas: a full queue must neither lose the request nor tell the
+                // stranger asking who is in the group.
+                let pushed = if new == 1 {
+                    let mut members: Vec<i64> = roster(&w.conn, &group_id)?.into_iter().collect();
+                    members.sort_unstable();
+                    let notice = (
+                        MessageKind::JoinRequest,
+                        group_id.as_slice(),
+                        current as u64,
+                    );
+                    enqueue_notice(w, by, &members, notice)?
+                } else {
+                    Vec::new()
+                };
+                return Ok((JoinAnswer::Requested, pushed));
+            }
+            let info = sealed(&w.conn, &group_id, current as u64, "link_key")?;
+            Ok((JoinAnswer::Join(info), Vec::new()))
         })
     }
 

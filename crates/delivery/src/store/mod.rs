@@ -377,7 +377,8 @@ pub trait DeliveryStore: Send + Sync + 'static {
         nonce: Nonce,
     ) -> Result<(), StoreError>;
     /// `by` asks to join a group with its link's token: the GroupInfo sealed for link
-    /// holders, or, for a link that needs approval, a recorded request.
+    /// holders, or, for a link that needs approval, a recorded request, with a notice of it
+    /// queued for the devices on the group's roster the first time (the items to push).
     fn join_by_link(
         &self,
         by: i64,
@@ -385,7 +386,7 @@ pub trait DeliveryStore: Send + Sync + 'static {
         token_hash: Vec<u8>,
         now: u64,
         nonce: Nonce,
-    ) -> Result<conclave_delivery_api::JoinAnswer, StoreError>;
+    ) -> Result<(conclave_delivery_api::JoinAnswer, Vec<(i64, u64)>), StoreError>;
     /// A group's join requests, for `by`, a member.
     fn join_requests(
         &self,

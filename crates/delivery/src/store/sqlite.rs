@@ -230,6 +230,7 @@ pub(super) fn kind_name(kind: MessageKind) -> &'static str {
         MessageKind::Welcome => "welcome",
         MessageKind::RejoinAsk => "rejoin_ask",
         MessageKind::RejoinKey => "rejoin_key",
+        MessageKind::JoinRequest => "join_request",
     }
 }
 
@@ -241,6 +242,7 @@ fn kind_of(name: &str) -> Result<MessageKind, StoreError> {
         "welcome" => MessageKind::Welcome,
         "rejoin_ask" => MessageKind::RejoinAsk,
         "rejoin_key" => MessageKind::RejoinKey,
+        "join_request" => MessageKind::JoinRequest,
         other => return Err(StoreError::Internal(format!("unknown kind {other}"))),
     })
 }
@@ -1168,7 +1170,7 @@ impl DeliveryStore for SqliteStore {
         token_hash: Vec<u8>,
         now: u64,
         nonce: Nonce,
-    ) -> Result<conclave_delivery_api::JoinAnswer, StoreError> {
+    ) -> Result<(conclave_delivery_api::JoinAnswer, Vec<(i64, u64)>), StoreError> {
         self.join_by_link_impl(by, group_id, token_hash, now, nonce)
     }
 
