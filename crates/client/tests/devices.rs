@@ -42,6 +42,26 @@ async fn link(approver: &Client, dir: &std::path::Path, name: &str, server: &Tes
 }
 
 /// Every message of a conversation, oldest first, as `user/device: body` (events too).
+/// The message with text `body`: its reactions, who read it, and its earlier texts.
+async fn annotated(
+    client: &Client,
+    conversation: ConversationId,
+    body: &str,
+) -> (Vec<(String, String)>, Vec<String>, Vec<String>) {
+    let history = client.history(conversation, None, 100).await.unwrap();
+    let message = history
+        .into_iter()
+        .find(|m| m.message.body == body)
+        .unwrap_or_else(|| panic!("no message {body:?}"));
+    let mut annotations = client
+        .annotations(conversation, std::slice::from_ref(&message))
+        .await
+        .unwrap();
+    let a = annotations.remove(0);
+    let versions = a.versions.into_iter().map(|v| v.body).collect();
+    (a.reactions, a.read_by, versions)
+}
+
 async fn lines(client: &Client, conversation: ConversationId) -> Vec<String> {
     let mut messages = client.history(conversation, None, 10_000).await.unwrap();
     messages.reverse();
@@ -73,6 +93,30 @@ async fn a_linked_device_has_the_history_speaks_as_its_user_and_can_be_revoked()
     alice.sync().await.unwrap();
     alice.send_text(trip, "the sea").await.unwrap();
     alice.verify(&user("bob")).await.unwrap();
+    // Alice edits it; bob reacts to it and reads it.
+    let newest = |client: &Client, id: ConversationId| {
+        let client = client.clone();
+        async move { client.history(id, None, 1).await.unwrap()[0].id }
+    };
+    let sea = newest(&alice, trip).await;
+    alice
+        .edit(trip, sea, "the sea, or the hills")
+        .await
+        .unwrap();
+    bob.sync().await.unwrap();
+    let sea_bob = newest(&bob, trip_bob).await;
+    bob.react(trip_bob, sea_bob, "🌊").await.unwrap();
+    bob.mark_read(trip_bob, sea_bob).await.unwrap();
+    alice.sync().await.unwrap();
+    let annotated_before = annotated(&alice, trip, "the sea, or the hills").await;
+    assert_eq!(
+        annotated_before,
+        (
+            vec![("bob".to_owned(), "🌊".to_owned())],
+            vec!["bob".to_owned()],
+            vec!["the sea".to_owned()]
+        )
+    );
 
     // Device 2 links.
     let mut progress = Vec::new();
@@ -117,8 +161,13 @@ async fn a_linked_device_has_the_history_speaks_as_its_user_and_can_be_revoked()
         .find(|d| d.member.user.as_str() == "bob")
         .expect("bob is known");
     assert!(bob_known.verified);
-    // Search finds the imported history.
-    assert_eq!(alice2.search("sea", 10).await.unwrap().len(), 1);
+    // The edit, the reaction and the read receipt came along.
+    assert_eq!(
+        annotated(&alice2, trip2, "the sea, or the hills").await,
+        annotated_before
+    );
+    // Search finds the imported history (the latest text).
+    assert_eq!(alice2.search("hills", 10).await.unwrap().len(), 1);
     // Bob was told.
     bob.sync().await.unwrap();
     let bob_history = bob.history(plans_bob, None, 100).await.unwrap();

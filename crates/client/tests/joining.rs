@@ -243,19 +243,28 @@ async fn a_member_restored_from_an_old_backup_rejoins_and_chats() {
 
 /// Bob's backup is older than a removal, which changed the group's rejoin key: his old key
 /// opens nothing at the server. His device asks the other members for the current key
-/// (signed by his leaf); a member answers (sealed to the ask), and bob's device rejoins by
-/// itself. The server relays the ask and the answer and reads neither; a removed member
-/// gets nothing.
+/// (signed by his leaf); a member answers (sealed to the ask, signed), and bob's device
+/// rejoins by itself, even when a member answers first with garbage. The server relays the
+/// ask and the answers and reads none of them; a removed member gets nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_restored_from_a_backup_older_than_a_removal_asks_and_rejoins() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("ds.sqlite");
     let server = TestServer::start(&db).await;
+    let identity_of = |name: &str| {
+        let profile = dir.path().join(name).join(conclave_client::PROFILE_FILE);
+        conclave_storage::Store::open(&profile)
+            .unwrap()
+            .identity()
+            .unwrap()
+            .unwrap()
+    };
     let alice = client(dir.path(), "alice", &server).await;
     let bob = client(dir.path(), "bob", &server).await;
     let carol = client(dir.path(), "carol", &server).await;
     let dave = client(dir.path(), "dave", &server).await;
     let (a, theirs) = start_conversation(&alice, "Old backups", &[&bob, &carol, &dave]).await;
+    let group_id = alice.conversation(a).await.unwrap().group_id;
     let (b, c, d) = (theirs[0], theirs[1], theirs[2]);
     drop(bob);
     let backup = dir.path().join("bob-backup");
@@ -281,7 +290,17 @@ async fn a_member_restored_from_a_backup_older_than_a_removal_asks_and_rejoins()
     .await;
     // Asking again within the minute sends nothing more (the server would refuse it).
     assert!(matches!(bob.rejoin(b).await, Err(ClientError::RejoinAsked)));
-    // Both members answer; the server lets the first through.
+    // Carol's device answers first, with garbage (a member gone bad, or a bug): bob drops
+    // it, and the others' answers still reach him.
+    drop(carol);
+    let garbage = conclave_delivery_api::RejoinKeyUpload {
+        device: devices_of(&[&bob]).remove(0),
+        key: vec![7; 200].into(),
+    };
+    let path = conclave_delivery_api::paths::group_rejoin_key(group_id.as_bytes());
+    let (status, body) = post_signed(&server, &identity_of("carol"), &path, &garbage).await;
+    assert!(status.is_success(), "{body}");
+    let carol = reopen(dir.path(), "carol").await;
     alice.sync().await.unwrap();
     carol.sync().await.unwrap();
     bob.sync().await.unwrap();
@@ -290,6 +309,14 @@ async fn a_member_restored_from_a_backup_older_than_a_removal_asks_and_rejoins()
         |e| matches!(e, ClientEvent::Rejoined { conversation } if *conversation == b),
     )
     .await;
+    // Bob's history says whose key it took.
+    let lines = events_of(&bob, b).await;
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("this device rejoined with the key alice/")),
+        "{lines:?}"
+    );
     bob.send_text(b, "back from an older backup").await.unwrap();
     for (member, id) in [(&alice, a), (&carol, c)] {
         member.sync().await.unwrap();
@@ -307,16 +334,7 @@ async fn a_member_restored_from_a_backup_older_than_a_removal_asks_and_rejoins()
     // Dave was removed: his client knows it, and the server takes no ask of his device
     // (nor would a member answer one: his leaf is gone, see the protocol's tests).
     assert!(matches!(dave.rejoin(d).await, Err(ClientError::NotAMember)));
-    let group_id = alice.conversation(a).await.unwrap().group_id;
     drop((alice, bob, carol, dave));
-    let identity_of = |name: &str| {
-        let profile = dir.path().join(name).join(conclave_client::PROFILE_FILE);
-        conclave_storage::Store::open(&profile)
-            .unwrap()
-            .identity()
-            .unwrap()
-            .unwrap()
-    };
     let path = conclave_delivery_api::paths::group_rejoin(group_id.as_bytes());
     let dave_ask = conclave_protocol::RejoinAsk::from_seed([3; 32]);
     let dave_identity = identity_of("dave");

@@ -357,9 +357,9 @@ pub struct RejoinAskUpload {
     pub ask: Bytes,
 }
 
-/// `POST /v1/groups/{group}/rejoin/key`: a member answers `device`'s ask. The first answer
-/// to an ask reaches the asker (as a [`MessageKind::RejoinKey`] item); later ones are
-/// dropped.
+/// `POST /v1/groups/{group}/rejoin/key`: a member answers `device`'s ask. The first three
+/// answers to an ask, one per answering device, reach the asker (as
+/// [`MessageKind::RejoinKey`] items); later ones are dropped.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RejoinKeyUpload {
     /// The asking device.

@@ -250,7 +250,8 @@ fn any_commit_that_applies_a_leave_changes_the_rejoin_key() {
 /// A member whose state is older than a removal (a restored backup) asks the group for the
 /// rejoin key: a member answers, and only that member's device can open the answer. Asks
 /// from a removed member, from a device that only claims the member's name, for another
-/// group, or altered on the way, are refused.
+/// group, or altered on the way, are refused; so are answers not signed by a device the
+/// asker knows, or altered on the way.
 #[test]
 fn a_member_behind_a_removal_asks_for_the_rejoin_key() {
     use conclave_protocol::{Identity, RejoinAsk};
@@ -274,28 +275,47 @@ fn a_member_behind_a_removal_asks_for_the_rejoin_key() {
 
     let ask = RejoinAsk::new(&bob.provider).unwrap();
     let message = ask.message(&bob.provider, &bob.identity, &id).unwrap();
-    let (group, provider, _) = alice.parts();
-    let (asker, answer) = group.answer_rejoin_ask(provider, &message).unwrap();
+    let (group, provider, identity) = alice.parts();
+    let (asker, answer) = group
+        .answer_rejoin_ask(provider, identity, &message)
+        .unwrap();
     assert_eq!(asker, bob.id());
+    // Bob knows alice's device by its key (from his old state of the group).
+    let alice_id = alice.id();
+    let alice_key = alice.identity.signature_public_key().to_vec();
+    let known = |m: &conclave_protocol::MemberId| (*m == alice_id).then(|| alice_key.clone());
     // The seed is all bob keeps of his ask (it survives a restart).
     let kept = RejoinAsk::from_seed(*ask.seed());
-    assert_eq!(
-        kept.open(&bob.provider, &bob.identity, &id, &answer)
-            .unwrap(),
-        current
-    );
-    // Another ask's key does not open it.
+    let opened = kept.open(&bob.provider, &bob.identity, &id, &answer, known);
+    assert_eq!(opened.unwrap(), (alice.id(), current));
+    // Another ask's key does not open it; nor does bob take it from a device he does not
+    // know, or altered on the way.
     let other = RejoinAsk::new(&bob.provider).unwrap();
-    assert!(
-        other
-            .open(&bob.provider, &bob.identity, &id, &answer)
-            .is_err()
-    );
+    let opened = other.open(&bob.provider, &bob.identity, &id, &answer, known);
+    assert!(opened.is_err());
+    let opened = kept.open(&bob.provider, &bob.identity, &id, &answer, |_| None);
+    assert!(matches!(opened, Err(Error::InvalidRejoinAsk(_))));
+    let mut altered = answer.clone();
+    let at = altered.len() - 80;
+    altered[at] ^= 1;
+    let opened = kept.open(&bob.provider, &bob.identity, &id, &altered, known);
+    assert!(matches!(opened, Err(Error::InvalidRejoinAsk(_))));
+    // An answer the server makes up (a key of its own, sealed to the ask) cannot carry
+    // alice's signature: one under another key in her name is refused.
+    let impostor_provider = MemoryProvider::default();
+    let impostor =
+        Identity::create(&impostor_provider, alice.id(), alice.config.ciphersuite).unwrap();
+    let (group, provider, _) = alice.parts();
+    let (_, forged) = group
+        .answer_rejoin_ask(provider, &impostor, &message)
+        .unwrap();
+    let opened = kept.open(&bob.provider, &bob.identity, &id, &forged, known);
+    assert!(matches!(opened, Err(Error::InvalidRejoinAsk(_))));
 
     let refused = |alice: &mut Client, message: &[u8]| {
-        let (group, provider, _) = alice.parts();
+        let (group, provider, identity) = alice.parts();
         assert!(matches!(
-            group.answer_rejoin_ask(provider, message),
+            group.answer_rejoin_ask(provider, identity, message),
             Err(Error::InvalidRejoinAsk(_))
         ));
     };

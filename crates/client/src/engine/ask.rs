@@ -3,12 +3,12 @@
 //! other members' devices (see `conclave_protocol::rejoin_ask`).
 //!
 //! The ask's seed, kept in the profile until the answer arrives, is `rejoin-ask/<group>`:
-//! `<seed hex>:<asked at, ms>`. The key an answer brings is `rejoin-key/<group>` (hex) until
-//! the rejoin uses it.
+//! `<seed hex>:<asked at, ms>`. The key an answer brings is `rejoin-key/<group>`:
+//! `<key hex>:<who gave it>`, until the rejoin uses it.
 
 use conclave_delivery_api::{DeviceRef, QueueItem};
 use conclave_protocol::join_keys::Secret;
-use conclave_protocol::{GroupId, RejoinAsk};
+use conclave_protocol::{GroupId, MemberId, RejoinAsk};
 
 use super::apply::Apply;
 use super::{Engine, FollowUp, now_ms};
@@ -67,14 +67,19 @@ impl Engine {
         }
     }
 
-    /// The rejoin key a member's answer brought this device for `group`, if any.
-    pub(super) fn received_rejoin_key(&mut self, group: &GroupId) -> Result<Option<Secret>> {
+    /// The rejoin key a member's answer brought this device for `group`, if any, and who
+    /// gave it.
+    pub(super) fn received_rejoin_key(
+        &mut self,
+        group: &GroupId,
+    ) -> Result<Option<(Secret, String)>> {
         let mut store = self.store.lock();
         let tx = store.transaction()?;
-        Ok(tx
-            .setting(&key_setting(group))?
-            .and_then(|text| hex::decode(text).ok())
-            .and_then(|bytes| Secret::try_from(bytes.as_slice()).ok()))
+        Ok(tx.setting(&key_setting(group))?.and_then(|text| {
+            let (key, via) = text.split_once(':')?;
+            let key = Secret::try_from(hex::decode(key).ok()?.as_slice()).ok()?;
+            Some((key, via.to_owned()))
+        }))
     }
 
     /// Forgets the ask and the key it brought, once this device is back in.
@@ -98,7 +103,10 @@ impl Engine {
                 return None;
             }
             let g = apply.tx.group(&group_id).ok()?;
-            match g.group.answer_rejoin_ask(&g.provider, &item.message.0) {
+            match g
+                .group
+                .answer_rejoin_ask(&g.provider, &self.identity, &item.message.0)
+            {
                 Ok(answer) => Some(answer),
                 Err(e) => {
                     tracing::info!("an ask for the rejoin key is not answered: {e}");
@@ -118,7 +126,10 @@ impl Engine {
     }
 
     /// A member's answer to this device's ask: the key is kept, and the rejoin tried. An
-    /// answer that does not open with the ask this device keeps is dropped.
+    /// answer is taken only from a device this one knows by its signature key: a member in
+    /// its old state of the group or, when that state does not load, a device of its trust
+    /// store. One that does not open with the ask this device keeps, or that is not signed
+    /// by such a device, is dropped.
     pub(super) fn take_rejoin_key(
         &self,
         apply: &mut Apply<'_, '_>,
@@ -136,17 +147,37 @@ impl Engine {
         let Some(conversation) = apply.tx.conversation_by_group(&group_id)? else {
             return Ok(());
         };
+        let members = (apply.tx.group(&group_id).ok()).and_then(|g| g.group.members().ok());
+        let known: Vec<(MemberId, Vec<u8>)> = match members {
+            Some(members) => members
+                .into_iter()
+                .map(|m| (m.id, m.signature_key))
+                .collect(),
+            None => apply
+                .tx
+                .devices(None)?
+                .into_iter()
+                .map(|d| (d.member, d.signature_key))
+                .collect(),
+        };
+        let key_of = |member: &MemberId| {
+            known
+                .iter()
+                .find(|(id, _)| id == member)
+                .map(|(_, key)| key.clone())
+        };
         let ask = RejoinAsk::from_seed(seed);
+        let answer = &item.message.0;
         match ask.open(
             &apply.tx.provider(),
             &self.identity,
             &group_id,
-            &item.message.0,
+            answer,
+            key_of,
         ) {
-            Ok(key) => {
-                apply
-                    .tx
-                    .set_setting(&key_setting(&group_id), &hex::encode(key))?;
+            Ok((answerer, key)) => {
+                let value = format!("{}:{answerer}", hex::encode(key));
+                apply.tx.set_setting(&key_setting(&group_id), &value)?;
                 apply
                     .outcome
                     .followups

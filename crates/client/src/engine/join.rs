@@ -32,12 +32,13 @@ pub(super) fn asked_to_join(group: &GroupId) -> String {
 }
 
 /// Why this device joins by external commit.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Reason {
     /// With an invite link (its token goes with the commit).
     Link(conclave_protocol::join_keys::Secret),
-    /// Back into a conversation whose state it lost.
-    Rejoin,
+    /// Back into a conversation whose state it lost; `via`: the member whose answer gave
+    /// it the rejoin key, when its own was out of date.
+    Rejoin { via: Option<String> },
 }
 
 impl Engine {
@@ -306,14 +307,21 @@ impl Engine {
                 tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
                 continue;
             }
-            let received = self
-                .received_rejoin_key(&group_id)?
-                .map(|rejoin| JoinKeys { rejoin, link: None });
-            let opened = [&state_keys, &received]
-                .into_iter()
-                .flatten()
-                .find_map(|keys| invite::open_for_member(&sealed, keys, &group_id).ok());
-            let Some(info) = opened else {
+            let own = state_keys
+                .as_ref()
+                .and_then(|keys| invite::open_for_member(&sealed, keys, &group_id).ok())
+                .map(|info| (info, None));
+            let opened = match own {
+                Some(opened) => Some(opened),
+                None => self
+                    .received_rejoin_key(&group_id)?
+                    .and_then(|(rejoin, via)| {
+                        let keys = JoinKeys { rejoin, link: None };
+                        let info = invite::open_for_member(&sealed, &keys, &group_id).ok()?;
+                        Some((info, Some(via)))
+                    }),
+            };
+            let Some((info, via)) = opened else {
                 return Err(self.ask_for_rejoin_key(&group_id).await?);
             };
             if attempt == 1
@@ -322,8 +330,9 @@ impl Engine {
             {
                 return Ok(()); // in step with the group: nothing to rejoin
             }
-            let (_, envelope, outcome) =
-                self.external_join(&group_id, &info, Reason::Rejoin).await?;
+            let (_, envelope, outcome) = self
+                .external_join(&group_id, &info, Reason::Rejoin { via })
+                .await?;
             if self
                 .finish_external_join(conversation, &envelope, attempt)
                 .await?
@@ -388,7 +397,7 @@ impl Engine {
     ) -> Result<(ConversationId, Envelope, Outcome)> {
         self.directory.start_item();
         for _ in 0..2 {
-            match self.try_external_join(group, info, reason)? {
+            match self.try_external_join(group, info, &reason)? {
                 Ok(made) => return Ok(made),
                 Err(unknown) => {
                     let users: Vec<UserName> = unknown
@@ -415,7 +424,7 @@ impl Engine {
         &mut self,
         group_id: &GroupId,
         info: &[u8],
-        reason: Reason,
+        reason: &Reason,
     ) -> Result<
         std::result::Result<(ConversationId, Envelope, Outcome), Vec<conclave_protocol::MemberId>>,
     > {
@@ -448,7 +457,7 @@ impl Engine {
             Err(MlsError::LeavesUnknown(members)) => return Ok(Err(members)),
             Err(e) => return Err(e.into()),
         };
-        if matches!(reason, Reason::Rejoin) && kind != ExternalJoin::Rejoin {
+        if matches!(reason, Reason::Rejoin { .. }) && kind != ExternalJoin::Rejoin {
             return Err(ClientError::CannotRejoin(
                 "this device is no longer in the group: a member must invite it again".into(),
             ));
@@ -466,11 +475,13 @@ impl Engine {
         };
         tx.set_last_rotation(conversation, now)?;
         tx.insert_group(group);
+        let missed = "messages sent while it was out of the conversation could not be read on it";
         let (line, token) = match reason {
-            Reason::Link(token) => ("you joined with an invite link", Some(token)),
-            Reason::Rejoin => (
-                "this device rejoined; messages sent while it was out of the conversation \
-                 could not be read on it",
+            Reason::Link(token) => ("you joined with an invite link".to_owned(), Some(*token)),
+            Reason::Rejoin { via: None } => (format!("this device rejoined; {missed}"), None),
+            // Whose word it took (see `conclave_protocol::rejoin_ask`).
+            Reason::Rejoin { via: Some(via) } => (
+                format!("this device rejoined with the key {via} gave it; {missed}"),
                 None,
             ),
         };
@@ -479,7 +490,7 @@ impl Engine {
         apply.record(
             conversation,
             &me,
-            line,
+            &line,
             &format!("external/{}", bundle.epoch + 1),
         )?;
         let mut outcome = apply.finish();

@@ -1,6 +1,7 @@
-//! The history a linked device is given: its conversations, the trust store (devices seen,
-//! with verified marks), read marks, and every sent or received message (text, events),
-//! which the new device's search index takes in as they are stored.
+//! The history a linked device is given: its conversations (with how far each member has
+//! read and received them), the trust store (devices seen, with verified marks), read marks,
+//! and every sent or received message (text, events, attachments) with its earlier versions
+//! and its reactions, which the new device's search index takes in as they are stored.
 //!
 //! The approving device sends a [`Header`] and then [`Batch`]es of messages in the order it
 //! stored them. Message `p` of `total` (counted from 0) is stored on the new device under id
@@ -12,8 +13,8 @@ use std::collections::HashMap;
 
 use conclave_protocol::{DeviceId, GroupId, MemberId, UserName};
 use conclave_storage::{
-    ConversationId, KnownDevice, MessageId, MessageKind, MessageState, NewMessage, StoredMessage,
-    Tx,
+    ConversationId, KnownDevice, MessageId, MessageKind, MessageState, NewMessage, Reaction,
+    Receipt, StoredMessage, Tx,
 };
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,8 @@ use crate::{ClientError, Result};
 const BATCH_BYTES: usize = 512 << 10;
 /// A message longer than this is brought over as a note that it was left out.
 const MAX_BODY: usize = 256 << 10;
+/// What a message's earlier versions and reactions count for in a batch's bytes, each.
+const ANNOTATION_BYTES: usize = 64;
 
 /// One part of the history.
 #[derive(Debug, Serialize, Deserialize)]
@@ -54,6 +57,18 @@ pub(crate) struct ArchivedConversation {
     archived: bool,
     /// The position of its last read message.
     read_up_to: Option<u64>,
+    /// How far each member has read and received it (added with receipts; absent before).
+    #[serde(default)]
+    receipts: Vec<ArchivedReceipt>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ArchivedReceipt {
+    user: String,
+    /// Read, or only received.
+    read: bool,
+    /// The position of the last message it covers.
+    up_to: u64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -96,6 +111,28 @@ pub(crate) struct ArchivedMessage {
     /// For an attachment: its external part (where it is, its key).
     #[serde(default, with = "serde_opt_bytes")]
     attachment: Option<Vec<u8>>,
+    /// Its earlier texts, oldest first (`body` is the latest).
+    #[serde(default)]
+    versions: Vec<ArchivedVersion>,
+    #[serde(default)]
+    reactions: Vec<ArchivedReaction>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ArchivedVersion {
+    body: String,
+    /// When the next text replaced it.
+    replaced_at: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ArchivedReaction {
+    /// The id of the message that carried it (its author withdraws it by that id).
+    #[serde(with = "serde_bytes_compat")]
+    uid: Vec<u8>,
+    user: String,
+    emoji: String,
+    at: i64,
 }
 
 /// Optional byte strings, as MessagePack binaries.
@@ -191,6 +228,14 @@ impl Exporter {
         let mut archived = Vec::new();
         for c in tx.conversation_list()? {
             conversations.insert(c.id, archived.len() as u32);
+            let mut receipts = Vec::new();
+            for (kind, read) in [(Receipt::Read, true), (Receipt::Delivery, false)] {
+                for (user, up_to) in tx.receipts(kind, c.id)? {
+                    if let Some(up_to) = tx.settled_position(up_to)? {
+                        receipts.push(ArchivedReceipt { user, read, up_to });
+                    }
+                }
+            }
             archived.push(ArchivedConversation {
                 group_id: c.group_id.as_bytes().to_vec(),
                 name: c.name,
@@ -198,6 +243,7 @@ impl Exporter {
                 left_at: c.left_at,
                 archived: c.archived,
                 read_up_to: tx.settled_read_position(c.id)?,
+                receipts,
             });
         }
         let devices = tx
@@ -246,8 +292,11 @@ impl Exporter {
                     break 'fill;
                 }
                 self.after = stored.id;
-                bytes += stored.message.body.len().min(MAX_BODY) + 64;
-                messages.push(self.archived(stored)?);
+                let message = self.archived(tx, stored)?;
+                bytes += message.body.len()
+                    + message.versions.iter().map(|v| v.body.len()).sum::<usize>()
+                    + (1 + message.versions.len() + message.reactions.len()) * ANNOTATION_BYTES;
+                messages.push(message);
                 self.position += 1;
                 if self.position >= self.total {
                     break 'fill;
@@ -262,16 +311,30 @@ impl Exporter {
         Ok(Some(Batch { first, messages }))
     }
 
-    fn archived(&self, stored: StoredMessage) -> Result<ArchivedMessage> {
+    fn archived(&self, tx: &Tx<'_>, stored: StoredMessage) -> Result<ArchivedMessage> {
+        let versions = tx
+            .message_versions(stored.id)?
+            .into_iter()
+            .map(|v| ArchivedVersion {
+                body: within_bounds(v.body),
+                replaced_at: v.replaced_at,
+            })
+            .collect();
+        let reactions = tx
+            .reaction_records(stored.id)?
+            .into_iter()
+            .map(|(uid, reaction, at)| ArchivedReaction {
+                uid,
+                user: reaction.user,
+                emoji: reaction.emoji,
+                at,
+            })
+            .collect();
         let m = stored.message;
         let conversation = *self.conversations.get(&m.conversation).ok_or_else(|| {
             ClientError::InvalidInput("a message of an unknown conversation".into())
         })?;
-        let body = if m.body.len() > MAX_BODY {
-            "[a message too long to bring to a linked device]".to_owned()
-        } else {
-            m.body
-        };
+        let body = within_bounds(m.body);
         Ok(ArchivedMessage {
             conversation,
             uid: m.uid,
@@ -285,7 +348,18 @@ impl Exporter {
             expires_at: m.expires_at,
             deleted_at: stored.deleted_at,
             attachment: m.attachment,
+            versions,
+            reactions,
         })
+    }
+}
+
+/// A text as it is brought over: a note in its place when it is too long.
+fn within_bounds(body: String) -> String {
+    if body.len() > MAX_BODY {
+        "[a message too long to bring to a linked device]".to_owned()
+    } else {
+        body
     }
 }
 
@@ -331,6 +405,14 @@ pub(crate) fn import_header(
             None => MessageId(-checked_total(header)? - 1),
         };
         tx.set_read_mark_if_unread(id, mark)?;
+        for r in &c.receipts {
+            let kind = if r.read {
+                Receipt::Read
+            } else {
+                Receipt::Delivery
+            };
+            tx.record_receipt(kind, id, &r.user, position_id(header, r.up_to)?)?;
+        }
         ids.push(id);
     }
     for d in &header.devices {
@@ -408,13 +490,16 @@ pub(crate) fn import_batch(
         };
         let kind = kind_of(&m.kind);
         let outgoing = user == me && kind != MessageKind::Event;
+        // Stored with its first text, then edited through its versions, so that its
+        // versions and its edit time are the approving device's.
+        let first = m.versions.first().map_or(&m.body, |v| &v.body);
         let message = NewMessage {
             conversation,
             uid: m.uid.clone(),
             sender: MemberId::new(user, device),
             sent_at: m.sent_at,
             received_at: m.received_at,
-            body: m.body.clone(),
+            body: first.clone(),
             state: MessageState::Received,
             server_seq: None,
             outgoing,
@@ -424,6 +509,18 @@ pub(crate) fn import_batch(
             attachment: m.attachment.clone(),
         };
         if tx.import_message(id, &message)? {
+            let later = m.versions.iter().skip(1).map(|v| &v.body).chain([&m.body]);
+            for (version, body) in m.versions.iter().zip(later) {
+                tx.edit_message(id, body, version.replaced_at)?;
+            }
+            for r in &m.reactions {
+                let reaction = Reaction {
+                    message: id,
+                    user: r.user.clone(),
+                    emoji: r.emoji.clone(),
+                };
+                tx.add_reaction(conversation, &r.uid, &reaction, r.at)?;
+            }
             if let Some(at) = m.deleted_at {
                 tx.delete_message_content(id, at)?;
             }

@@ -14,6 +14,11 @@ use super::{GroupInfoRecord, LinkRecord, Nonce, QueueQuota, SqliteStore, StoreEr
 /// member, so a device that asks in a loop must not make the whole group answer in one.
 const ASK_INTERVAL_SECS: u64 = 60;
 
+/// How many answers to one ask reach the asker, one per answering device: more than one,
+/// so that a member answering first with a bad key cannot keep the others' from it; few,
+/// so that a large group does not fill the asker's queue.
+const ANSWERS_PER_ASK: i64 = 3;
+
 /// The group's epoch, if `by` is on its roster (otherwise the group is not told to exist).
 fn member_epoch(conn: &Connection, by: i64, group_id: &[u8]) -> Result<u64, StoreError> {
     let epoch: Option<i64> = conn
@@ -335,10 +340,15 @@ impl SqliteStore {
             }
             w.conn
                 .prepare_cached(
-                    "INSERT OR REPLACE INTO rejoin_asks (group_id, device_id, asked_at, answered)
-                     VALUES (?1, ?2, ?3, 0)",
+                    "INSERT OR REPLACE INTO rejoin_asks (group_id, device_id, asked_at)
+                     VALUES (?1, ?2, ?3)",
                 )?
                 .execute(params![group_id, by, now as i64])?;
+            w.conn
+                .prepare_cached(
+                    "DELETE FROM rejoin_answers WHERE group_id = ?1 AND device_id = ?2",
+                )?
+                .execute(params![group_id, by])?;
             let mut others: Vec<i64> = roster(&w.conn, &group_id)?
                 .into_iter()
                 .filter(|&d| d != by)
@@ -361,19 +371,27 @@ impl SqliteStore {
         self.write(move |w| {
             insert_nonce(&w.conn, by, &nonce)?;
             let epoch = member_epoch(&w.conn, by, &group_id)?;
-            // Only an open ask of a device still on the roster gets an answer, and only one:
-            // the others' answers are dropped.
+            // Only an ask of a device still on the roster gets answers, and only the first
+            // few, one per answering device: later ones are dropped.
             if !roster(&w.conn, &group_id)?.contains(&asker) {
                 return Ok(Vec::new());
             }
-            let opened = w
+            let (asked, answers): (i64, i64) = w.conn.prepare_cached(
+                "SELECT (SELECT COUNT(*) FROM rejoin_asks WHERE group_id = ?1 AND device_id = ?2),
+                        (SELECT COUNT(*) FROM rejoin_answers WHERE group_id = ?1 AND device_id = ?2)",
+            )?
+            .query_row(params![group_id, asker], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            if asked == 0 || answers >= ANSWERS_PER_ASK {
+                return Ok(Vec::new());
+            }
+            let first = w
                 .conn
                 .prepare_cached(
-                    "UPDATE rejoin_asks SET answered = 1
-                     WHERE group_id = ?1 AND device_id = ?2 AND answered = 0",
+                    "INSERT OR IGNORE INTO rejoin_answers (group_id, device_id, answerer_id)
+                     VALUES (?1, ?2, ?3)",
                 )?
-                .execute(params![group_id, asker])?;
-            if opened == 0 {
+                .execute(params![group_id, asker, by])?;
+            if first == 0 {
                 return Ok(Vec::new());
             }
             let message = (MessageKind::RejoinKey, group_id.as_slice(), epoch, &key[..]);

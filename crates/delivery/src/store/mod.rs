@@ -412,8 +412,9 @@ pub trait DeliveryStore: Send + Sync + 'static {
         quota: QueueQuota,
         nonce: Nonce,
     ) -> Result<Vec<(i64, u64)>, StoreError>;
-    /// `by`, on the group's roster, answers the open ask of `asker` (still on it): the first
-    /// answer goes into the asker's queue, later ones are dropped. Returns the items to push.
+    /// `by`, on the group's roster, answers the ask of `asker` (still on it): the first few
+    /// answers, one per answering device, go into the asker's queue; later ones are
+    /// dropped. Returns the items to push.
     fn answer_rejoin(
         &self,
         by: i64,

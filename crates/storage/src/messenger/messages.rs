@@ -253,6 +253,18 @@ impl Tx<'_> {
     }
 
     /// Where, among the messages [`Tx::settled_messages_after`] gives (counted from 0), the
+    /// last one at or before `id` is; `None` when there is none.
+    pub fn settled_position(&self, id: MessageId) -> Result<Option<u64>, StoreError> {
+        let at_or_before: i64 = self.connection().query_row(
+            "SELECT COUNT(*) FROM messages
+             WHERE id <= ?1 AND (state = 'sent' OR state = 'received')",
+            [id.0],
+            |r| r.get(0),
+        )?;
+        Ok((at_or_before as u64).checked_sub(1))
+    }
+
+    /// Where, among the messages [`Tx::settled_messages_after`] gives (counted from 0), the
     /// conversation's reading stands: its last message that is read or that this device
     /// sent (whoever writes has read what came before). `None` when there is none.
     pub fn settled_read_position(

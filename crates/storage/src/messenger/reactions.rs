@@ -95,6 +95,30 @@ impl Tx<'_> {
         )? == 1)
     }
 
+    /// Every reaction on `message` as recorded: the id of the message that carried it, the
+    /// reaction, and when (oldest first). What a linked device is given.
+    pub fn reaction_records(
+        &self,
+        message: MessageId,
+    ) -> Result<Vec<(Vec<u8>, Reaction, i64)>, StoreError> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT uid, user_name, emoji, reacted_at FROM reactions WHERE message_id = ?1
+             ORDER BY reacted_at, uid",
+        )?;
+        let rows = stmt.query_map([message.0], |r| {
+            Ok((
+                r.get(0)?,
+                Reaction {
+                    message,
+                    user: r.get(1)?,
+                    emoji: r.get(2)?,
+                },
+                r.get(3)?,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The reactions on these messages, each (user, emoji) once, in the order given.
     pub fn reactions_on(&self, messages: &[MessageId]) -> Result<Vec<Reaction>, StoreError> {
         let mut stmt = self.connection().prepare_cached(
