@@ -334,6 +334,16 @@ pub struct Forms {
     pub link_approval: bool,
 }
 
+/// A conversation this device fell out of step with and could not rejoin by itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RejoinNeeded {
+    /// Why, for people.
+    pub reason: String,
+    /// It asked the other members for the conversation's current key and rejoins by
+    /// itself once one of them answers: nothing for the user to do.
+    pub asked: bool,
+}
+
 /// The whole UI state.
 #[derive(Debug)]
 pub struct AppState {
@@ -374,7 +384,7 @@ pub struct AppState {
     /// Its policy (none before roles).
     pub policy: Option<conclave_client::Policy>,
     /// Conversations this device could not rejoin by itself, with why.
-    pub rejoin_needed: HashMap<ConversationId, String>,
+    pub rejoin_needed: HashMap<ConversationId, RejoinNeeded>,
     /// The compose box.
     pub compose: String,
     /// Replying or editing.
@@ -737,8 +747,10 @@ impl AppState {
             ClientEvent::RejoinNeeded {
                 conversation,
                 reason,
+                asked,
             } => {
-                self.rejoin_needed.insert(conversation, reason);
+                self.rejoin_needed
+                    .insert(conversation, RejoinNeeded { reason, asked });
             }
             // The server tells the members of a new request: the panel reloads its list.
             ClientEvent::JoinRequested { conversation, user } => {

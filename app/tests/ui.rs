@@ -828,12 +828,26 @@ fn invite_links_join_requests_and_rejoin_in_the_window() {
     click(&mut alice, "Join");
     wait_for_text(&mut alice, "you joined with an invite link");
 
+    // A device that asked the others for the key waits: the panel says so, with nothing to
+    // click.
+    alice.state_mut().state_mut().rejoin_needed.insert(
+        lobby,
+        conclave_app::state::RejoinNeeded {
+            reason: "asked".into(),
+            asked: true,
+        },
+    );
+    open_conversation(&mut alice, "Lobby");
+    wait_for_text(&mut alice, "rejoins by itself once one of them is online");
+    assert!(alice.query_by_label("Rejoin").is_none());
     // Where this device could not rejoin by itself, the panel offers it.
-    alice
-        .state_mut()
-        .state_mut()
-        .rejoin_needed
-        .insert(lobby, "the group changed faster than this device".into());
+    alice.state_mut().state_mut().rejoin_needed.insert(
+        lobby,
+        conclave_app::state::RejoinNeeded {
+            reason: "the group changed faster than this device".into(),
+            asked: false,
+        },
+    );
     open_conversation(&mut alice, "Lobby");
     click(&mut alice, "Rejoin");
     wait_for_text(&mut alice, "This device is back in the conversation.");

@@ -20,13 +20,26 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
             ui.weak("You left this conversation.");
             return;
         }
-        if let Some(reason) = state.rejoin_needed.get(&id).cloned() {
-            ui.colored_label(
-                egui::Color32::from_rgb(200, 120, 40),
-                format!("This device fell out of step with the conversation: {reason}"),
-            );
-            if ui.button("Rejoin").clicked() {
-                commands.push(Command::Rejoin(id));
+        if let Some(needed) = state.rejoin_needed.get(&id).cloned() {
+            let warning = egui::Color32::from_rgb(200, 120, 40);
+            if needed.asked {
+                ui.colored_label(
+                    warning,
+                    "This device's key of the conversation is out of date (restored from an \
+                     older backup, say). It asked the other members for the current one and \
+                     rejoins by itself once one of them is online.",
+                );
+            } else {
+                ui.colored_label(
+                    warning,
+                    format!(
+                        "This device fell out of step with the conversation: {}",
+                        needed.reason
+                    ),
+                );
+                if ui.button("Rejoin").clicked() {
+                    commands.push(Command::Rejoin(id));
+                }
             }
             ui.separator();
         }

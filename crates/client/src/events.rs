@@ -116,6 +116,10 @@ pub enum ClientEvent {
         conversation: ConversationId,
         /// Why the rejoin failed, for people.
         reason: String,
+        /// The device's key of the conversation is out of date and it asked the other
+        /// members for the current one ([`crate::ClientError::RejoinAsked`]): it rejoins by
+        /// itself once one of them answers, and there is nothing for the user to do.
+        asked: bool,
     },
     /// Someone asked to join a conversation by its link, which needs approval, and this
     /// user may approve it ([`crate::Client::approve_join`], [`crate::Client::decline_join`]).

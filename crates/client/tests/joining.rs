@@ -284,7 +284,7 @@ async fn a_member_restored_from_a_backup_older_than_a_removal_asks_and_rejoins()
     alice.send_text(a, "anyone there?").await.unwrap();
     bob.sync().await.unwrap();
     wait_for(&mut events, |e| {
-        matches!(e, ClientEvent::RejoinNeeded { conversation, .. }
+        matches!(e, ClientEvent::RejoinNeeded { conversation, asked: true, .. }
             if *conversation == b)
     })
     .await;

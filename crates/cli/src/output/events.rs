@@ -163,9 +163,21 @@ impl Event {
             ClientEvent::RejoinNeeded {
                 conversation,
                 reason,
+                asked: false,
             } => Event::Error {
                 message: format!(
                     "conversation {} needs `rejoin` (or an invitation back): {reason}",
+                    conversation.0
+                ),
+            },
+            ClientEvent::RejoinNeeded {
+                conversation,
+                asked: true,
+                ..
+            } => Event::Error {
+                message: format!(
+                    "conversation {}: this device asked the other members for the \
+                     conversation's current key, and rejoins by itself once one answers",
                     conversation.0
                 ),
             },

@@ -379,6 +379,7 @@ impl Engine {
                         self.emit(vec![ClientEvent::RejoinNeeded {
                             conversation,
                             reason: e.to_string(),
+                            asked: matches!(e, ClientError::RejoinAsked),
                         }]);
                         Ok(())
                     }
