@@ -350,7 +350,8 @@ pub struct JoinRequest {
 /// `POST /v1/groups/{group}/rejoin`: a member's device whose state of the group is older
 /// than its rejoin key asks the other members for it (signed by its MLS leaf; the server
 /// cannot read or forge it). The server hands it to every other device on the group's roster
-/// as a [`MessageKind::RejoinAsk`] item; a device asks at most once a minute per group.
+/// as a [`MessageKind::RejoinAsk`] item; a device asks at most once a minute per group, and a
+/// group takes three asks a minute.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RejoinAskUpload {
     /// The signed ask.

@@ -114,7 +114,7 @@ impl From<StoreError> for ApiError {
             StoreError::AskedRecently => Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 ErrorCode::RateLimited,
-                "this device asked for the group's rejoin key less than a minute ago",
+                "the group's rejoin key was asked for too often in the last minute",
             ),
             StoreError::NoGroupInfo => Self::new(
                 StatusCode::NOT_FOUND,

@@ -14,6 +14,11 @@ use super::{GroupInfoRecord, LinkRecord, Nonce, QueueQuota, SqliteStore, StoreEr
 /// member, so a device that asks in a loop must not make the whole group answer in one.
 const ASK_INTERVAL_SECS: u64 = 60;
 
+/// Asks a group takes in [`ASK_INTERVAL_SECS`], from all its devices together: a commit that
+/// changes the rejoin key and that the members refuse could otherwise make every member ask
+/// at once, N asks to N members each.
+const ASKS_PER_GROUP: i64 = 3;
+
 /// How many answers to one ask reach the asker, one per answering device: more than one,
 /// so that a member answering first with a bad key cannot keep the others' from it; few,
 /// so that a large group does not fill the asker's queue.
@@ -336,6 +341,18 @@ impl SqliteStore {
                 .query_row(params![group_id, by], |r| r.get(0))
                 .optional()?;
             if last.is_some_and(|at| now < at as u64 + ASK_INTERVAL_SECS) {
+                return Err(StoreError::AskedRecently);
+            }
+            let recent: i64 = w
+                .conn
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM rejoin_asks WHERE group_id = ?1 AND asked_at > ?2",
+                )?
+                .query_row(
+                    params![group_id, now.saturating_sub(ASK_INTERVAL_SECS) as i64],
+                    |r| r.get(0),
+                )?;
+            if recent >= ASKS_PER_GROUP {
                 return Err(StoreError::AskedRecently);
             }
             w.conn

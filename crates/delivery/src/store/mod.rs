@@ -119,8 +119,9 @@ pub enum StoreError {
     /// The group's invite link expired.
     #[error("this invite link expired")]
     LinkExpired,
-    /// This device asked the group for its rejoin key less than a minute ago.
-    #[error("this device asked for the group's rejoin key less than a minute ago")]
+    /// This device, or the group's devices together, asked for the group's rejoin key as
+    /// often as they may in a minute.
+    #[error("the group's rejoin key was asked for too often in the last minute")]
     AskedRecently,
     /// No member has left a GroupInfo of the group yet.
     #[error("no member has left this group's info yet")]
@@ -402,8 +403,8 @@ pub trait DeliveryStore: Send + Sync + 'static {
         nonce: Nonce,
     ) -> Result<(), StoreError>;
     /// `by`, on the group's roster, asks the other devices on it for the rejoin key: `ask`
-    /// goes into their queues (at most once a minute per device and group). Returns the
-    /// items to push.
+    /// goes into their queues (at most once a minute per device, three times a minute per
+    /// group). Returns the items to push.
     fn ask_rejoin(
         &self,
         by: i64,
