@@ -54,8 +54,9 @@ impl Engine {
         };
         match self.ds.ask_rejoin(group, ask).await {
             Ok(()) => Ok(waiting),
-            // Asked from another run of this profile within the minute: that ask's answer
-            // is lost to this one, which the next try after the minute replaces.
+            // The server takes no ask now (this device asked within the minute from another
+            // run of the profile, or the group's asks for the minute are used up): the next
+            // try after the minute asks again.
             Err(Failure::Client(ClientError::Server {
                 code: conclave_delivery_api::ErrorCode::RateLimited,
                 ..
