@@ -153,6 +153,11 @@ impl Engine {
         let Ok(g) = apply.tx.group(&group_id) else {
             return Ok(());
         };
+        // The name is the server's word, shown to people: one that breaks the rules for
+        // user names (control characters, say) names nobody, and tells nothing.
+        if UserName::new(&item.sender.user).is_err() {
+            return Ok(());
+        }
         let me = &self.identity.member().user;
         if g.group.permits(me, conclave_protocol::Action::Add)? {
             apply.outcome.events.push(ClientEvent::JoinRequested {

@@ -405,7 +405,7 @@ pub(crate) fn import_header(
             None => MessageId(-checked_total(header)? - 1),
         };
         tx.set_read_mark_if_unread(id, mark)?;
-        for r in &c.receipts {
+        for r in c.receipts.iter().filter(|r| UserName::new(&r.user).is_ok()) {
             let kind = if r.read {
                 Receipt::Read
             } else {
@@ -513,7 +513,11 @@ pub(crate) fn import_batch(
             for (version, body) in m.versions.iter().zip(later) {
                 tx.edit_message(id, body, version.replaced_at)?;
             }
-            for r in &m.reactions {
+            for r in m
+                .reactions
+                .iter()
+                .filter(|r| UserName::new(&r.user).is_ok())
+            {
                 let reaction = Reaction {
                     message: id,
                     user: r.user.clone(),
