@@ -8,8 +8,8 @@ use std::sync::{Arc, mpsc};
 use conclave_client::link::{LinkCode, LinkProgress, PendingLink};
 use conclave_client::{
     Annotations, Client, ClientConfig, ClientError, ClientEvent, ConversationId,
-    ConversationSummary, LinkJoin, Member, MessageId, OwnDevice, ProfileFile, ProfileSecret,
-    SecurityInfo, StoreError, StoredMessage, UserName,
+    ConversationSummary, LinkJoin, Member, MessageId, OwnDevice, ProfileFile, ProfileKeyring,
+    ProfileSecret, SecurityInfo, StoreError, StoredMessage, UserName,
 };
 use tokio::sync::mpsc as async_mpsc;
 
@@ -28,7 +28,8 @@ pub enum Command {
         user: String,
         /// The server address.
         server: String,
-        /// The passphrase to encrypt it with (when none was configured).
+        /// The passphrase to encrypt it with; `None`: none was configured, or the key is
+        /// kept in the keyring the onboarding offered.
         passphrase: Option<ProfileSecret>,
     },
     /// Make this profile a device linked to an existing account (first run): show a code.
@@ -37,7 +38,7 @@ pub enum Command {
         server: String,
         /// The device's name (`None`: a random one).
         device: Option<String>,
-        /// The passphrase to encrypt it with (when none was configured).
+        /// The passphrase to encrypt it with, as for [`Command::CreateProfile`].
         passphrase: Option<ProfileSecret>,
     },
     /// Open the encrypted profile with this passphrase (or encrypt the plain one with it).
@@ -142,6 +143,9 @@ pub enum Update {
         default_server: String,
         /// Whether to ask for a passphrase to encrypt it with (none was configured).
         needs_passphrase: bool,
+        /// A keyring answers: offer to keep the profile's key there instead of asking for a
+        /// passphrase.
+        keyring: bool,
     },
     /// The profile exists and needs a passphrase: to open it, or to encrypt it (a plain
     /// profile from an earlier version).
@@ -178,6 +182,8 @@ pub enum Update {
         server: String,
         /// Read receipts are sent and shown.
         read_receipts: bool,
+        /// The profile's key is in the OS keyring (it has no passphrase).
+        key_in_keyring: bool,
     },
     /// Read receipts were turned on (`true`) or off.
     ReadReceipts(bool),
@@ -333,8 +339,11 @@ impl Out {
 
 /// Opens the profile, asking the UI for what it takes: a passphrase for an encrypted profile
 /// (again after a wrong one), a new passphrase for a plain one (which is then encrypted in
-/// place), a name, server and passphrase for a new one. `None` when the profile cannot be
-/// opened (the UI was told why) or the UI is gone.
+/// place), a name, server and passphrase for a new one. Where the settings allow the OS
+/// keyring and one answers, a new profile may keep its key there instead (the user
+/// chooses), an encrypted one whose key is there opens with it, and a plain one is
+/// encrypted with a key kept there. `None` when the profile cannot be opened (the UI was
+/// told why) or the UI is gone.
 async fn open_or_create(
     config: &mut AppConfig,
     commands: &mut async_mpsc::UnboundedReceiver<Command>,
@@ -353,10 +362,17 @@ async fn open_or_create(
             return None;
         }
     };
+    let keyring = config.client.keyring
+        && config.client.profile_secret.is_none()
+        && tokio::task::spawn_blocking(ProfileKeyring::available)
+            .await
+            .unwrap_or(false);
+    config.client.keyring = keyring;
     if file == ProfileFile::Absent {
         out.send(Update::NeedsProfile {
             default_server: config.default_server(),
             needs_passphrase: config.client.profile_secret.is_none(),
+            keyring,
         });
         loop {
             match commands.recv().await? {
@@ -368,6 +384,7 @@ async fn open_or_create(
                     let mut settings = config.client.clone();
                     if passphrase.is_some() {
                         settings.profile_secret = passphrase;
+                        settings.keyring = false;
                     }
                     match Client::create_with(&config.profile_dir, &user, &server, settings.clone())
                         .await
@@ -387,6 +404,7 @@ async fn open_or_create(
                     let mut settings = config.client.clone();
                     if passphrase.is_some() {
                         settings.profile_secret = passphrase;
+                        settings.keyring = false;
                     }
                     let started = PendingLink::start(
                         &config.profile_dir,
@@ -407,6 +425,22 @@ async fn open_or_create(
                     }
                 }
                 _ => {}
+            }
+        }
+    }
+    if keyring {
+        match Client::open_with(&config.profile_dir, config.client.clone()).await {
+            Ok(client) => return Some(client),
+            Err(ClientError::LinkPending(_)) => return resume_link(config, out).await,
+            // Its key is not in the keyring (it has a passphrase), or is not the one.
+            Err(ClientError::Storage(
+                StoreError::Encrypted { .. } | StoreError::WrongKey { .. },
+            )) => {
+                config.client.keyring = false;
+            }
+            Err(e) => {
+                fail(&e);
+                return None;
             }
         }
     }
@@ -537,12 +571,13 @@ async fn run(
         fingerprint: client.fingerprint(),
         server: client.server().to_owned(),
         read_receipts: client.read_receipts().await.unwrap_or(true),
+        key_in_keyring: config.client.profile_secret.is_none() && config.client.keyring,
     });
 
     // Engine events go to the UI as they come; the conversation list follows.
     let mut events = client.subscribe();
     let _background = client.start();
-    {
+    let forwarder = {
         let out = out.clone();
         let client = client.clone();
         tokio::spawn(async move {
@@ -561,8 +596,8 @@ async fn run(
                     Err(_) => break,
                 }
             }
-        });
-    }
+        })
+    };
     refresh(&client, &out).await;
 
     while let Some(command) = commands.recv().await {
@@ -571,6 +606,9 @@ async fn run(
         // Each command runs on its own; the client orders them.
         tokio::spawn(async move { execute(&client, &out, command).await });
     }
+    // The window is gone. The forwarder's clone of the client would keep the profile open
+    // (and its events coming) for as long as the runtime lives.
+    forwarder.abort();
 }
 
 async fn refresh(client: &Client, out: &Out) {

@@ -24,6 +24,10 @@ struct Args {
     /// A PEM file of CA certificates to trust for an `https://` server with a private CA.
     #[arg(long, env = "CONCLAVE_CA_CERT")]
     ca_cert: Option<PathBuf>,
+    /// Never use the OS keyring for the profile's key: always a passphrase. (By default a
+    /// new profile may keep its key there, where a keyring answers.)
+    #[arg(long, env = "CONCLAVE_NO_KEYRING")]
+    no_keyring: bool,
 }
 
 fn main() -> eframe::Result {
@@ -44,6 +48,7 @@ fn main() -> eframe::Result {
     ));
     let mut config = conclave_app::AppConfig::from_platform(args.profile, args.server);
     config.client.ca_certs.extend(args.ca_cert);
+    config.client.keyring = !args.no_keyring;
     // For scripts and tests; people type it into the app instead.
     config.client.profile_secret = std::env::var("CONCLAVE_PASSPHRASE")
         .ok()

@@ -45,6 +45,10 @@ pub struct Onboarding {
     /// Whether the profile is to be encrypted with a passphrase typed here (none was given
     /// on the command line).
     pub needs_passphrase: bool,
+    /// A keyring answers: the form offers to keep the key there.
+    pub keyring_offered: bool,
+    /// The key is to be kept in the keyring (no passphrase asked).
+    pub use_keyring: bool,
     /// The passphrase typed.
     pub passphrase: String,
     /// The passphrase typed again.
@@ -113,6 +117,9 @@ pub struct DevicesDialog {
 pub struct Settings {
     /// Read receipts are sent and shown.
     pub read_receipts: bool,
+    /// The profile's key is in the OS keyring: the dialog sets a passphrase in its place
+    /// (asking for no current one).
+    pub key_in_keyring: bool,
     /// The "Change passphrase" dialog is open.
     pub passphrase_open: bool,
     /// Its current passphrase.
@@ -487,9 +494,12 @@ impl AppState {
             Update::NeedsProfile {
                 default_server,
                 needs_passphrase,
+                keyring,
             } => {
                 self.screen = Screen::Onboarding;
                 self.onboarding.needs_passphrase = needs_passphrase;
+                self.onboarding.keyring_offered = keyring;
+                self.onboarding.use_keyring = keyring;
                 if self.onboarding.server.is_empty() {
                     self.onboarding.server = default_server;
                 }
@@ -533,8 +543,10 @@ impl AppState {
                 fingerprint,
                 server,
                 read_receipts,
+                key_in_keyring,
             } => {
                 self.settings.read_receipts = read_receipts;
+                self.settings.key_in_keyring = key_in_keyring;
                 self.screen = Screen::Main;
                 self.me = me;
                 self.fingerprint = fingerprint;
@@ -635,7 +647,13 @@ impl AppState {
                         form.repeat.zeroize();
                         form.passphrase_open = false;
                         form.error = None;
-                        self.notice("The passphrase was changed.");
+                        let was_in_keyring = std::mem::take(&mut form.key_in_keyring);
+                        self.notice(if was_in_keyring {
+                            "The profile now opens with its passphrase; its key was removed \
+                             from the keyring."
+                        } else {
+                            "The passphrase was changed."
+                        });
                     }
                     Err(why) => {
                         // Typed again, not corrected: a wrong one is cleared.

@@ -162,7 +162,8 @@ fn onboard(harness: &mut Harness<'static, ConclaveApp>, user: &str) {
     });
     assert!(shows(harness, "Welcome to Conclave"));
     type_into(harness, "User name", user);
-    if harness.state().state().onboarding.needs_passphrase {
+    let form = &harness.state().state().onboarding;
+    if form.needs_passphrase && !(form.keyring_offered && form.use_keyring) {
         type_into(harness, "Passphrase", "a long passphrase");
         type_into(harness, "Repeat passphrase", "a long passphrase");
     }
@@ -439,6 +440,98 @@ fn the_passphrase_changes_while_the_app_runs_and_read_receipts_turn_off() {
     click(&mut app, "Change");
     step_until(&mut app, "the dialog to close", |h| {
         !h.state().state().settings.passphrase_open
+    });
+}
+
+/// Closes the window on profile `name`, as quitting the app does, and waits until its
+/// engine let go of the profile (it stops on its own, on the runtime).
+fn close(world: &World, app: Harness<'static, ConclaveApp>, name: &str) {
+    drop(app);
+    let lock = world
+        .profile(name)
+        .join(format!("{}.lock", conclave_client::PROFILE_FILE));
+    eventually("the profile to be let go", || {
+        let file = std::fs::OpenOptions::new().write(true).open(&lock).unwrap();
+        file.try_lock().is_ok()
+    });
+}
+
+/// The profile's key in the OS keyring (a throwaway GNOME Keyring on a private D-Bus, which
+/// the test gives itself by running again as a child process with that bus): the first run
+/// offers it, checked, and asks for no passphrase; the next start opens with no question;
+/// "Use a passphrase" moves the profile to one and takes the key out of the keyring, after
+/// which a start asks for the passphrase.
+#[test]
+fn a_profile_keeps_its_key_in_the_keyring() {
+    const CHILD: &str = "CONCLAVE_TEST_KEYRING_CHILD";
+    const NAME: &str = "a_profile_keeps_its_key_in_the_keyring";
+    if std::env::var_os(CHILD).is_none() {
+        let keyring = conclave_test_support::secret_service::SecretService::start();
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", NAME, "--nocapture", "--test-threads=1"])
+            .envs(keyring.env())
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return;
+    }
+    let world = World::new();
+    let with_keyring = ClientConfig {
+        keyring: true,
+        ..asking()
+    };
+    let mut app = world.app_with("gina", with_keyring.clone());
+    step_until(&mut app, "the onboarding screen", |h| {
+        h.state().state().screen == Screen::Onboarding
+    });
+    let form = &app.state().state().onboarding;
+    assert!(form.keyring_offered && form.use_keyring);
+    assert!(app.query_by_label("Passphrase").is_none());
+    onboard(&mut app, "gina");
+    let profile = world.profile("gina");
+    assert_eq!(
+        Client::profile_file(&profile).unwrap(),
+        ProfileFile::Encrypted
+    );
+    assert!(app.state().state().settings.key_in_keyring);
+    close(&world, app, "gina");
+
+    let mut app = world.app_with("gina", with_keyring.clone());
+    step_until(&mut app, "the main window", |h| {
+        let screen = &h.state().state().screen;
+        assert_ne!(*screen, Screen::Unlock, "asked for a passphrase");
+        *screen == Screen::Main
+    });
+    click(&mut app, "Settings");
+    click(&mut app, "Use a passphrase");
+    assert!(app.query_by_label("Current passphrase").is_none());
+    type_into(&mut app, "New passphrase", "gina's passphrase");
+    type_into(&mut app, "New passphrase again", "gina's passphrase");
+    click(&mut app, "Change");
+    wait_for_text(&mut app, "its key was removed from the keyring");
+    close(&world, app, "gina");
+    // Nothing names a key any more (the entry went with it: the CLI's test checks that).
+    let file = profile.join(conclave_client::PROFILE_FILE);
+    assert!(
+        conclave_client::ProfileKeyring::for_profile(&file)
+            .unwrap()
+            .is_none()
+    );
+
+    let mut app = world.app_with("gina", with_keyring);
+    step_until(&mut app, "the passphrase screen", |h| {
+        h.state().state().screen == Screen::Unlock
+    });
+    type_into(&mut app, "Passphrase", "gina's passphrase");
+    click(&mut app, "Unlock");
+    step_until(&mut app, "the main window", |h| {
+        h.state().state().screen == Screen::Main
     });
 }
 

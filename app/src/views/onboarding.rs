@@ -1,4 +1,5 @@
-//! First run: choose a user name, a server and the passphrase the profile is encrypted with.
+//! First run: choose a user name, a server, and what the profile is encrypted with: a key
+//! kept in the OS keyring (offered where one answers) or a passphrase.
 
 use conclave_client::ProfileSecret;
 use zeroize::Zeroize as _;
@@ -47,16 +48,29 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
                 ui.add_enabled(!form.busy, egui::TextEdit::singleline(&mut form.server))
                     .labelled_by(label.id);
                 ui.end_row();
-                if form.needs_passphrase {
+                if asks_passphrase(form) {
                     passphrase_field(ui, "Passphrase", &mut form.passphrase, !form.busy);
                     passphrase_field(ui, "Repeat passphrase", &mut form.repeat, !form.busy);
                 }
             });
-        let problem = form
-            .needs_passphrase
+        if form.needs_passphrase && form.keyring_offered {
+            ui.add_enabled(
+                !form.busy,
+                egui::Checkbox::new(
+                    &mut form.use_keyring,
+                    "Keep the key in this computer's keyring (no passphrase to type)",
+                ),
+            )
+            .on_hover_text(
+                "The profile is encrypted with a random key kept in your login keyring, \
+                 unlocked when you log in. Programs you run can ask the keyring for it; a \
+                 passphrase keeps it from them.",
+            );
+        }
+        let problem = asks_passphrase(form)
             .then(|| new_passphrase_problem(&form.passphrase, &form.repeat))
             .flatten();
-        if form.needs_passphrase {
+        if asks_passphrase(form) {
             ui.label(
                 "The profile is encrypted on this computer with this passphrase. It cannot be \
                  recovered: without it, the profile cannot be opened.",
@@ -82,9 +96,8 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
         if submit {
             form.busy = true;
             form.error = None;
-            let passphrase = form
-                .needs_passphrase
-                .then(|| ProfileSecret::passphrase(&form.passphrase));
+            let passphrase =
+                asks_passphrase(form).then(|| ProfileSecret::passphrase(&form.passphrase));
             form.passphrase.zeroize();
             form.repeat.zeroize();
             let server = form.server.trim().to_owned();
@@ -112,4 +125,10 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
             ui.colored_label(ui.visuals().error_fg_color, error);
         }
     });
+}
+
+/// Whether the form asks for a passphrase: none was configured, and the key is not to be
+/// kept in the keyring.
+fn asks_passphrase(form: &crate::state::Onboarding) -> bool {
+    form.needs_passphrase && !(form.keyring_offered && form.use_keyring)
 }

@@ -20,7 +20,12 @@ pub fn menu(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
         {
             commands.push(Command::SetReadReceipts(receipts));
         }
-        if ui.button("Change passphrase").clicked() {
+        let label = if state.settings.key_in_keyring {
+            "Use a passphrase"
+        } else {
+            "Change passphrase"
+        };
+        if ui.button(label).clicked() {
             state.settings.passphrase_open = true;
             state.settings.error = None;
             ui.close();
@@ -34,23 +39,35 @@ pub fn passphrase_dialog(ui: &mut egui::Ui, state: &mut AppState, commands: &mut
         return;
     }
     let mut open = true;
-    egui::Window::new("Change passphrase")
+    let in_keyring = state.settings.key_in_keyring;
+    let title = if in_keyring {
+        "Use a passphrase"
+    } else {
+        "Change passphrase"
+    };
+    egui::Window::new(title)
         .open(&mut open)
         .collapsible(false)
         .default_width(420.0)
         .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
         .show(ui.ctx(), |ui| {
             let form = &mut state.settings;
-            ui.label(
+            ui.label(if in_keyring {
+                "The profile on this computer is encrypted again under a passphrase, in place \
+                 of the key in your keyring (which is removed from it). It cannot be \
+                 recovered: without it, the profile cannot be opened."
+            } else {
                 "The profile on this computer is encrypted again under the new passphrase. \
-                 It cannot be recovered: without it, the profile cannot be opened.",
-            );
+                 It cannot be recovered: without it, the profile cannot be opened."
+            });
             let enabled = !form.busy;
             egui::Grid::new("passphrase change")
                 .num_columns(2)
                 .spacing([12.0, 8.0])
                 .show(ui, |ui| {
-                    passphrase_field(ui, "Current passphrase", &mut form.current, enabled);
+                    if !in_keyring {
+                        passphrase_field(ui, "Current passphrase", &mut form.current, enabled);
+                    }
                     passphrase_field(ui, "New passphrase", &mut form.new, enabled);
                     passphrase_field(ui, "New passphrase again", &mut form.repeat, enabled);
                 });

@@ -4,7 +4,7 @@
 //! conversation or user; 5 refused (name taken, already a member, not a member, too much
 //! contention, refused by the server, an untrusted key package); 6 no profile, or the
 //! profile is in use, or waiting to be linked; 7 the profile is encrypted and the
-//! passphrase is missing or wrong; 8 linking failed (code used, expired, or not approved in
+//! passphrase (or the keyring's key) is missing or wrong, or the keyring failed; 8 linking failed (code used, expired, or not approved in
 //! time); 9 this device was revoked.
 
 #![forbid(unsafe_code)]
@@ -59,9 +59,16 @@ struct Cli {
     /// A file whose first line is the passphrase the profile is encrypted with (Argon2id,
     /// SQLCipher). A plain profile is encrypted with it on first use; a new one is created
     /// encrypted. Without it (or the passphrase itself in CONCLAVE_PASSPHRASE: never as an
-    /// argument, which others could see in the process list) the profile stays plain.
+    /// argument, which others could see in the process list) the profile stays plain, or
+    /// its key is kept in the OS keyring (--keyring).
     #[arg(long, global = true, env = "CONCLAVE_PASSPHRASE_FILE")]
     passphrase_file: Option<PathBuf>,
+    /// Keep the profile's key in the OS keyring (the Secret Service on Linux, the Keychain
+    /// on macOS, the Credential Manager on Windows) instead of a passphrase: a new profile,
+    /// or a plain one, is encrypted with a random key kept there. An encrypted profile given
+    /// no passphrase is always looked up there, with or without this flag.
+    #[arg(long, global = true, env = "CONCLAVE_KEYRING")]
+    keyring: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -472,10 +479,17 @@ fn passphrase_from_file(file: &std::path::Path) -> Result<ProfileSecret, ClientE
 async fn run(cli: Cli) -> Result<(), ClientError> {
     let profile = cli.profile.clone().unwrap_or_else(default_profile);
     let out = Output { json: cli.json };
+    let profile_secret = profile_secret(&cli)?;
+    // An encrypted profile given no passphrase: its key may be in the keyring (the app keeps
+    // it there).
+    let keyring = cli.keyring
+        || (profile_secret.is_none()
+            && Client::profile_file(&profile)? == conclave_client::ProfileFile::Encrypted);
     let config = ClientConfig {
         ca_certs: cli.ca_cert.iter().cloned().collect(),
         local_client_cert: cli.client_cert.clone(),
-        profile_secret: profile_secret(&cli)?,
+        profile_secret,
+        keyring,
         link_part_messages: std::env::var("CONCLAVE_LINK_PART_MESSAGES")
             .ok()
             .and_then(|v| v.parse().ok())
@@ -483,13 +497,13 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
         ..ClientConfig::default()
     };
     if let Command::Init { user, server } = &cli.command {
-        let plain = config.profile_secret.is_none();
+        let plain = config.profile_secret.is_none() && !config.keyring;
         let client = Client::create_with(&profile, user, server, config).await?;
         out.print(&profile_of(&client, Some(&profile)));
         if plain && !cli.json {
             eprintln!(
-                "note: this profile is not encrypted on disk; run with --passphrase-file or \
-                 CONCLAVE_PASSPHRASE to encrypt it"
+                "note: this profile is not encrypted on disk; run with --keyring, \
+                 --passphrase-file or CONCLAVE_PASSPHRASE to encrypt it"
             );
         }
         return Ok(());

@@ -707,6 +707,130 @@ async fn the_command_line_with_an_encrypted_profile() {
     server.stop().await;
 }
 
+/// The profile's key in the OS keyring (a throwaway GNOME Keyring on a private D-Bus):
+/// `--keyring init` makes an encrypted profile with no passphrase, which later commands open
+/// with no flag; `--keyring` encrypts a plain profile in place with a key kept there; with
+/// no keyring, or another user's, exit 7 and the file unchanged; `passphrase --new-file`
+/// moves the profile to a passphrase and takes the key out of the keyring.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_keeps_the_key_in_the_keyring() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let url = server.url();
+    let keyring = conclave_test_support::secret_service::SecretService::start();
+    let cli = Cli {
+        dir: dir.path().to_path_buf(),
+        ca_cert: None,
+        client_cert: None,
+    };
+    let run_with = |env: &[(&str, std::ffi::OsString)], name: &str, args: &[&str]| {
+        Command::new(CLI)
+            .arg("--profile")
+            .arg(cli.profile(name))
+            .arg("--json")
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (*k, v)))
+            .output()
+            .unwrap()
+    };
+    let ok = |out: Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let env = keyring.env();
+    let profile_file = |name: &str| cli.profile(name).join(conclave_client::PROFILE_FILE);
+    let is_plain = |name: &str| {
+        std::fs::read(profile_file(name))
+            .unwrap()
+            .starts_with(b"SQLite format 3\0")
+    };
+
+    let out = run_with(
+        &env,
+        "alice",
+        &["--keyring", "init", "--user", "alice", "--server", &url],
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("not encrypted"));
+    ok(out);
+    assert!(!is_plain("alice"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let name_file = cli.profile("alice").join("profile.sqlite.keyring");
+        let mode = std::fs::metadata(name_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(ok(run_with(&env, "alice", &["whoami"])).contains("alice"));
+
+    // bob starts plain; --keyring encrypts his profile in place, history and all.
+    cli.json("bob", &["init", "--user", "bob", "--server", &url]);
+    cli.json("bob", &["create", "Dock", "--with", "alice"]);
+    cli.json("bob", &["send", "Dock", "written while plain"]);
+    let history = ok(run_with(&env, "bob", &["--keyring", "history", "Dock"]));
+    assert!(history.contains("written while plain"));
+    assert!(!is_plain("bob"));
+    assert!(ok(run_with(&env, "bob", &["history", "Dock"])).contains("written while plain"));
+    assert_eq!(keyring.items("conclave"), 2);
+
+    // No keyring on the bus, or one that is not this user's: exit 7, nothing written.
+    let before = std::fs::read(profile_file("alice")).unwrap();
+    let nowhere = dir.path().join("no-bus");
+    let no_keyring = [
+        (
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}", nowhere.display()).into(),
+        ),
+        ("XDG_RUNTIME_DIR", dir.path().as_os_str().to_owned()),
+    ];
+    let out = run_with(&no_keyring, "alice", &["whoami"]);
+    assert_eq!(out.status.code(), Some(7));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("encrypted"));
+    let other = conclave_test_support::secret_service::SecretService::start();
+    assert_eq!(
+        run_with(&other.env(), "alice", &["whoami"]).status.code(),
+        Some(7)
+    );
+    assert_eq!(std::fs::read(profile_file("alice")).unwrap(), before);
+
+    // Moved elsewhere, it still opens with the key from the keyring.
+    let moved = dir.path().join("moved");
+    std::fs::create_dir(&moved).unwrap();
+    std::fs::rename(cli.profile("alice"), moved.join("alice")).unwrap();
+    let out = Command::new(CLI)
+        .arg("--profile")
+        .arg(moved.join("alice"))
+        .args(["--json", "whoami"])
+        .envs(env.iter().map(|(k, v)| (*k, v)))
+        .output()
+        .unwrap();
+    assert!(ok(out).contains("alice"));
+    std::fs::rename(moved.join("alice"), cli.profile("alice")).unwrap();
+
+    // A passphrase in place of the keyring: the keyring's key no longer opens it (it is
+    // gone from there), the passphrase does.
+    let new_file = dir.path().join("alice.new");
+    std::fs::write(&new_file, "alice's passphrase\n").unwrap();
+    ok(run_with(
+        &env,
+        "alice",
+        &["passphrase", "--new-file", new_file.to_str().unwrap()],
+    ));
+    assert_eq!(run_with(&env, "alice", &["whoami"]).status.code(), Some(7));
+    assert_eq!(
+        keyring.items("conclave"),
+        1,
+        "alice's key is gone from the keyring"
+    );
+    let mut with_passphrase = env.clone();
+    with_passphrase.push(("CONCLAVE_PASSPHRASE", "alice's passphrase".into()));
+    assert!(ok(run_with(&with_passphrase, "alice", &["history", "Dock"])).contains("written"));
+    server.stop().await;
+}
+
 /// Starts `link` for the profile `name` (JSON output): the child, and the code from its
 /// first line.
 fn start_link(cli: &Cli, server: &TestServer, name: &str) -> (std::process::Child, String) {

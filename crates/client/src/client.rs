@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use conclave_protocol::{DeviceId, Identity, MemberId, Policy, Role, UserName};
 use conclave_storage::{
-    Conversation, ConversationId, ConversationSummary, KnownDevice, MessageId, ProfileSecret,
-    Store, StoreError, StoredMessage,
+    Conversation, ConversationId, ConversationSummary, KnownDevice, MessageId, ProfileFile,
+    ProfileSecret, Store, StoreError, StoredMessage,
 };
 use openmls_rust_crypto::OpenMlsRustCrypto;
 use openmls_traits::OpenMlsProvider as _;
@@ -15,7 +15,10 @@ use tokio::sync::{Mutex, Notify, broadcast};
 use crate::background::{self, Background};
 use crate::ds::Ds;
 use crate::engine::{Engine, Member, Op, PolicyChange, Reader, SecurityInfo, SharedStore, now_ms};
-use crate::{ClientConfig, ClientError, ClientEvent, InviteLink, JoinRequest, LinkJoin, Result};
+use crate::{
+    ClientConfig, ClientError, ClientEvent, InviteLink, JoinRequest, LinkJoin, ProfileKeyring,
+    Result,
+};
 
 /// The profile database's file name inside a profile directory.
 pub const PROFILE_FILE: &str = "profile.sqlite";
@@ -61,14 +64,66 @@ pub(crate) struct Inner {
     server: String,
 }
 
-/// The profile's store, encrypted at rest if the settings give a secret.
-pub(crate) fn open_store(
-    path: &Path,
-    config: &ClientConfig,
-) -> std::result::Result<Store, StoreError> {
+/// The profile's store, encrypted at rest if the settings give a secret or keep the key in
+/// the OS keyring.
+pub(crate) fn open_store(path: &Path, config: &ClientConfig) -> Result<Store> {
+    Ok(match profile_secret(path, config)? {
+        Some(secret) => Store::open_encrypted(path, &secret)?,
+        None => Store::open(path)?,
+    })
+}
+
+/// The key the OS keyring holds for the encrypted profile at `path`, for a change of its
+/// secret given no old one (`None`: the keyring holds none, or the profile is plain).
+fn keyring_secret(path: &Path) -> Result<Option<ProfileSecret>> {
+    if conclave_storage::at_rest::inspect(path)? != ProfileFile::Encrypted {
+        return Ok(None);
+    }
+    match ProfileKeyring::for_profile(path) {
+        Ok(Some(keyring)) => Ok(keyring.key()?.map(ProfileSecret::Key)),
+        Ok(None) | Err(crate::KeyringError::Unavailable(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Removes the key of the profile at `path` from the OS keyring, if it kept one there.
+fn forget_keyring_key(path: &Path) -> std::result::Result<(), crate::KeyringError> {
+    match ProfileKeyring::for_profile(path)? {
+        Some(keyring) => keyring.forget(),
+        None => Ok(()),
+    }
+}
+
+/// Removes the key of the profile at `path`, encrypted under another secret now, from the
+/// OS keyring. A failure only leaves an unused key there, so it is logged, not returned:
+/// the change itself is done.
+fn forget_replaced_key(path: &Path) {
+    if let Err(e) = forget_keyring_key(path) {
+        tracing::warn!("removing the replaced profile key from the keyring: {e}");
+    }
+}
+
+/// What the profile at `path` is (to be) encrypted with: the settings' secret, else the
+/// key in the OS keyring if the settings keep it there (made now for a new or plain
+/// profile), else none.
+fn profile_secret(path: &Path, config: &ClientConfig) -> Result<Option<ProfileSecret>> {
     match &config.profile_secret {
-        Some(secret) => Store::open_encrypted(path, secret),
-        None => Store::open(path),
+        Some(secret) => Ok(Some(secret.clone())),
+        None if config.keyring => {
+            let file = conclave_storage::at_rest::inspect(path)?;
+            match ProfileKeyring::secret_for(path, file) {
+                Ok(secret) => Ok(Some(secret)),
+                // An encrypted profile whose key is not to be had there: opened without
+                // one, it says that it needs its passphrase.
+                Err(crate::KeyringError::NoKey(_) | crate::KeyringError::Unavailable(_))
+                    if file == ProfileFile::Encrypted =>
+                {
+                    Ok(None)
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        None => Ok(None),
     }
 }
 
@@ -160,7 +215,15 @@ impl Client {
         if !path.exists() {
             return Err(ClientError::NoProfile(profile_dir.display().to_string()));
         }
-        Ok(Store::change_secret(&path, old, new)?)
+        let from_keyring = match old {
+            Some(_) => None,
+            None => keyring_secret(&path)?,
+        };
+        Store::change_secret(&path, old.or(from_keyring.as_ref()), new)?;
+        if from_keyring.is_some() {
+            forget_replaced_key(&path);
+        }
+        Ok(())
     }
 
     /// Changes the passphrase (or key) of this client's open profile: `old` is the one it is
@@ -174,10 +237,23 @@ impl Client {
         new: ProfileSecret,
     ) -> Result<()> {
         let store = self.inner.store.clone();
-        // Argon2id twice and a copy of the whole file: off the async workers.
-        tokio::task::spawn_blocking(move || store.lock().change_secret_open(old.as_ref(), &new))
-            .await
-            .map_err(|e| ClientError::InvalidInput(format!("passphrase change: {e}")))??;
+        let path = self.inner.profile_dir.join(PROFILE_FILE);
+        // Argon2id twice, a copy of the whole file, D-Bus: off the async workers.
+        tokio::task::spawn_blocking(move || {
+            let from_keyring = match old {
+                Some(_) => None,
+                None => keyring_secret(&path)?,
+            };
+            store
+                .lock()
+                .change_secret_open(old.as_ref().or(from_keyring.as_ref()), &new)?;
+            if from_keyring.is_some() {
+                forget_replaced_key(&path);
+            }
+            Ok::<_, ClientError>(())
+        })
+        .await
+        .map_err(|e| ClientError::InvalidInput(format!("passphrase change: {e}")))??;
         Ok(())
     }
 
@@ -701,8 +777,13 @@ pub(crate) fn private_dir(dir: &Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
+/// Deletes the profile at `path` (one that was never made whole), and its key from the
+/// keyring if it kept one there.
 pub(crate) fn remove_profile_files(path: &Path) {
-    for suffix in ["", "-wal", "-shm", ".lock"] {
+    if let Err(e) = forget_keyring_key(path) {
+        tracing::warn!("removing the profile's key from the keyring: {e}");
+    }
+    for suffix in ["", "-wal", "-shm", ".lock", ".keyring"] {
         let mut name = path.as_os_str().to_owned();
         name.push(suffix);
         let _ = std::fs::remove_file(PathBuf::from(name));

@@ -56,6 +56,12 @@ pub struct ClientConfig {
     /// A plain profile opened with one is encrypted in place first. `None` keeps the profile
     /// plain SQLite. Default: none.
     pub profile_secret: Option<ProfileSecret>,
+    /// Whether the profile's key lives in the OS keyring ([`crate::ProfileKeyring`]) when
+    /// `profile_secret` gives none: a new profile, or a plain one, is encrypted with a
+    /// random key kept there, and an encrypted one opens with the key found there.
+    /// Default: off (the app turns it on where a keyring answers; the CLI on `--keyring`,
+    /// and to open an encrypted profile given no passphrase).
+    pub keyring: bool,
     /// Messages per part of the history sent to a linked device (each part is stored in one
     /// transaction there, and is what an interrupted import resumes after). Default 2,000.
     pub link_part_messages: usize,
@@ -77,6 +83,7 @@ impl Default for ClientConfig {
             ca_certs: Vec::new(),
             local_client_cert: None,
             profile_secret: None,
+            keyring: false,
             link_part_messages: 2_000,
         }
     }

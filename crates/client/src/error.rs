@@ -126,6 +126,9 @@ pub enum ClientError {
     /// The profile store failed.
     #[error(transparent)]
     Storage(#[from] conclave_storage::StoreError),
+    /// The OS keyring that keeps the profile's key failed, or holds no key for it.
+    #[error(transparent)]
+    Keyring(#[from] crate::KeyringError),
 }
 
 impl ClientError {

@@ -116,6 +116,7 @@ mod file_transfer;
 pub mod invite;
 pub mod link;
 mod messaging;
+mod os_keyring;
 
 pub use background::Background;
 pub use client::{Client, PROFILE_FILE};
@@ -126,6 +127,7 @@ pub use error::{ClientError, Result};
 pub use events::{ClientEvent, ConnectionState};
 pub use file_transfer::AttachmentInfo;
 pub use invite::InviteLink;
+pub use os_keyring::{KeyringError, ProfileKeyring};
 
 pub use conclave_content as content;
 pub use conclave_protocol::{Action, Policy, Role, UserName};

@@ -2,11 +2,13 @@
 //!
 //! What the tests of every Conclave crate share: a real delivery service (`conclave-ds`)
 //! served by this process on 127.0.0.1, over a real SQLite file; and [`stand_in`] MLS
-//! messages for tests (and the load generator) that exercise the server alone.
+//! messages for tests (and the load generator) that exercise the server alone; and a
+//! throwaway [`secret_service`], the OS keyring of the tests that keep a profile's key there.
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod secret_service;
 pub mod stand_in;
 
 use std::net::SocketAddr;

@@ -62,6 +62,7 @@ pub fn exit_code(e: &ClientError) -> u8 {
             conclave_client::StoreError::WrongKey { .. }
             | conclave_client::StoreError::Encrypted { .. },
         ) => 7,
+        ClientError::Keyring(_) => 7,
         ClientError::InvalidInput(_) => 2,
         _ => 1,
     }
@@ -97,6 +98,7 @@ fn error_name(e: &ClientError) -> &'static str {
         ClientError::RejoinAsked => "rejoin_asked",
         ClientError::Storage(conclave_client::StoreError::WrongKey { .. }) => "wrong_passphrase",
         ClientError::Storage(conclave_client::StoreError::Encrypted { .. }) => "encrypted",
+        ClientError::Keyring(_) => "keyring_failed",
         _ => "failed",
     }
 }
