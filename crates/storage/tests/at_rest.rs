@@ -248,3 +248,98 @@ fn a_plain_profile_open_is_encrypted_by_a_passphrase_change() {
     drop(store);
     nothing_readable(dir.path(), &needles());
 }
+
+/// SQLCipher's raw-key pragma value for `key` with `salt`, as the store forms it.
+fn raw_key(key: &[u8; 32], salt: &[u8; 16]) -> String {
+    let hex: String = key.iter().chain(salt).map(|b| format!("{b:02x}")).collect();
+    format!("\"x'{hex}'\"")
+}
+
+/// Whether the encrypted file at `path` opens with `key` under this HMAC, straight through
+/// SQLCipher.
+fn opens_with_hmac(path: &Path, key: &[u8; 32], hmac: &str) -> bool {
+    let salt: [u8; 16] = std::fs::read(path).unwrap()[..16].try_into().unwrap();
+    let connection = rusqlite::Connection::open(path).unwrap();
+    connection
+        .execute_batch(&format!(
+            "PRAGMA cipher_log_level = NONE; PRAGMA key = {}; PRAGMA cipher_hmac_algorithm = {hmac};",
+            raw_key(key, &salt)
+        ))
+        .unwrap();
+    connection
+        .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+        .is_ok()
+}
+
+/// New files authenticate their pages with HMAC-SHA256; a profile encrypted before, with
+/// SQLCipher's default HMAC-SHA512, still opens (and only with its key), keeps everything,
+/// and is written in the new format by a change of its secret.
+#[test]
+fn profiles_in_the_earlier_page_format_still_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = [7u8; 32];
+    let secret = ProfileSecret::Key(conclave_storage::ProfileKey::from_bytes(key));
+
+    let new = dir.path().join("new.sqlite");
+    drop(Store::open_encrypted(&new, &secret).unwrap());
+    assert!(opens_with_hmac(&new, &key, "HMAC_SHA256"));
+    assert!(!opens_with_hmac(&new, &key, "HMAC_SHA512"));
+
+    // An earlier version's file: the same profile exported under SHA-512 pages.
+    let plain = dir.path().join("plain.sqlite");
+    let mut store = Store::open(&plain).unwrap();
+    let conversation = fill(&mut store, 50);
+    drop(store);
+    let old = dir.path().join("old.sqlite");
+    let connection = rusqlite::Connection::open(&plain).unwrap();
+    connection
+        .execute(
+            &format!(
+                "ATTACH DATABASE ?1 AS old KEY {};",
+                raw_key(&key, &[9u8; 16])
+            ),
+            [old.to_str().unwrap()],
+        )
+        .unwrap();
+    connection
+        .execute_batch(
+            "PRAGMA old.cipher_hmac_algorithm = HMAC_SHA512;
+             SELECT sqlcipher_export('old');",
+        )
+        .unwrap();
+    let (app_id, user_version): (i64, i64) = connection
+        .query_row(
+            "SELECT (SELECT application_id FROM pragma_application_id), \
+                    (SELECT user_version FROM pragma_user_version)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    connection
+        .execute_batch(&format!(
+            "PRAGMA old.application_id = {app_id}; PRAGMA old.user_version = {user_version};
+             DETACH DATABASE old;"
+        ))
+        .unwrap();
+    drop(connection);
+    assert!(opens_with_hmac(&old, &key, "HMAC_SHA512"));
+    assert!(!opens_with_hmac(&old, &key, "HMAC_SHA256"));
+
+    let wrong = ProfileSecret::Key(conclave_storage::ProfileKey::from_bytes([8u8; 32]));
+    let before = std::fs::read(&old).unwrap();
+    assert!(matches!(
+        Store::open_encrypted(&old, &wrong),
+        Err(StoreError::WrongKey { .. })
+    ));
+    assert_eq!(std::fs::read(&old).unwrap(), before);
+    let mut store = Store::open_encrypted(&old, &secret).unwrap();
+    assert_eq!(message_count(&mut store, conversation), TEXTS.len() + 50);
+    drop(store);
+
+    let next = ProfileSecret::Key(conclave_storage::ProfileKey::from_bytes([6u8; 32]));
+    Store::change_secret(&old, Some(&secret), &next).unwrap();
+    let mut store = Store::open_encrypted(&old, &next).unwrap();
+    assert_eq!(message_count(&mut store, conversation), TEXTS.len() + 50);
+    drop(store);
+    assert!(opens_with_hmac(&old, &[6u8; 32], "HMAC_SHA256"));
+}

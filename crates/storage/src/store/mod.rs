@@ -182,10 +182,7 @@ impl Store {
                 path: path.to_path_buf(),
             }),
             (FileKind::Encrypted { salt }, Some(old)) => {
-                at_rest::reencrypt(path, Some((old, &salt)), new, |c| {
-                    check_key(c, path)?;
-                    check_existing(c, path)
-                })
+                at_rest::reencrypt(path, Some((old, &salt)), new, |c| check_existing(c, path))
             }
         }
     }
@@ -338,22 +335,6 @@ fn lock_profile(path: &Path) -> Result<File, StoreError> {
     }
 }
 
-/// Whether the key set on `connection` opens the file: reading the schema is the first read
-/// of a page, which fails to authenticate under any other key. Nothing is written.
-fn check_key(connection: &Connection, path: &Path) -> Result<(), StoreError> {
-    match connection.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())) {
-        Ok(()) => Ok(()),
-        Err(rusqlite::Error::SqliteFailure(e, _))
-            if e.code == rusqlite::ErrorCode::NotADatabase =>
-        {
-            Err(StoreError::WrongKey {
-                path: path.to_path_buf(),
-            })
-        }
-        Err(e) => Err(corrupt(path, e)),
-    }
-}
-
 /// Makes the database file readable and writable by its owner only (0600 on Unix), creating
 /// it so if it does not exist: SQLite gives its `-wal` and `-shm` files the database's mode,
 /// so they are created 0600 too, never readable by another local user for a moment.
@@ -451,22 +432,30 @@ fn connect(
     key: Option<&(ProfileKey, [u8; 16])>,
     existed: bool,
 ) -> Result<Connection, StoreError> {
-    let connection = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| StoreError::CannotOpen {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    if let Some((key, salt)) = key {
-        at_rest::set_key(&connection, &ProfileSecret::Key(key.clone()), salt)?;
-        if existed {
-            check_key(&connection, path)?;
+    let open = || {
+        Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| StoreError::CannotOpen {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
+    };
+    let connection = match key {
+        Some((key, salt)) if existed => {
+            at_rest::open_existing(path, &ProfileSecret::Key(key.clone()), salt, open)?
         }
-    }
+        Some((key, salt)) => {
+            let connection = open()?;
+            let format = at_rest::PageFormat::ALL[0];
+            at_rest::set_key(&connection, &ProfileSecret::Key(key.clone()), salt, format)?;
+            connection
+        }
+        None => open()?,
+    };
     connection.busy_timeout(BUSY_TIMEOUT)?;
     // Before anything reads the file: the WAL index is kept in memory only if the mode is
     // exclusive when the WAL is first opened.
