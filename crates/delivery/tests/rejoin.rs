@@ -117,3 +117,47 @@ async fn asks_and_answers_reach_whom_they_may_as_often_as_they_may() {
     assert!(received(carol, MessageKind::RejoinKey).await.is_empty());
     server.stop().await;
 }
+
+/// Rows of `table` in the server's database (read beside the running server: WAL).
+fn rows(db: &std::path::Path, table: &str) -> i64 {
+    let connection = rusqlite::Connection::open(db).unwrap();
+    connection
+        .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap()
+}
+
+/// Asks and their answers are kept no longer than the retention: a server started with a
+/// retention of one second prunes those older at once.
+#[tokio::test]
+async fn asks_and_answers_go_with_the_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ds.sqlite");
+    let server = TestServer::start(&db).await;
+    let alice = registered(&server, "alice").await;
+    let bob = registered(&server, "bob").await;
+    support::start_group(&alice, b"g", &[&bob]).await;
+    assert_eq!(ask(&bob, b"bob's ask").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        answer(&alice, &bob, b"the key").await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        (rows(&db, "rejoin_asks"), rows(&db, "rejoin_answers")),
+        (1, 1)
+    );
+    server.stop().await;
+
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let mut config = TestServer::config(&db);
+    config.retention = std::time::Duration::from_secs(1);
+    let server = TestServer::start_with(config).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while (rows(&db, "rejoin_asks"), rows(&db, "rejoin_answers")) != (0, 0) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the old ask was not pruned"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    server.stop().await;
+}

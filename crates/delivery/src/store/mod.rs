@@ -346,8 +346,9 @@ pub trait DeliveryStore: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Chunk `index` of a blob, if written.
     fn blob_chunk(&self, id: &[u8], index: u32) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Deletes never-acknowledged items and blobs created before `before` (unix seconds),
-    /// link chunks written before `links_before`, and expired nonces and grants. Returns the
+    /// Deletes never-acknowledged items, blobs, join requests and rejoin asks (with their
+    /// answers) created before `before` (unix seconds), link chunks written before
+    /// `links_before`, and expired nonces, grants, key packages and group links. Returns the
     /// items dropped.
     fn prune(&self, before: u64, links_before: u64, now: u64) -> Result<u64, StoreError>;
     /// Items waiting in all queues.

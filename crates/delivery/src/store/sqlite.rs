@@ -1121,6 +1121,17 @@ impl DeliveryStore for SqliteStore {
                 "DELETE FROM join_requests WHERE requested_at < ?1",
                 [before as i64],
             )?;
+            // An ask older than the retention has no queue item left to answer; its answers
+            // go with it.
+            conn.execute(
+                "DELETE FROM rejoin_answers WHERE (group_id, device_id) IN
+                     (SELECT group_id, device_id FROM rejoin_asks WHERE asked_at < ?1)",
+                [before as i64],
+            )?;
+            conn.execute(
+                "DELETE FROM rejoin_asks WHERE asked_at < ?1",
+                [before as i64],
+            )?;
             dequeue(
                 conn,
                 "message_id IN (SELECT id FROM messages WHERE created_at < ?1)",
