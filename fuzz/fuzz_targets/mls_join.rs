@@ -1,3 +1,3 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| conclave_fuzz::mls_join::run(data));
+libfuzzer_sys::fuzz_target!(init: conclave_fuzz::one_thread(), |data: &[u8]| conclave_fuzz::mls_join::run(data));

@@ -21,6 +21,22 @@ pub mod server_response;
 pub mod stored_rows;
 mod world;
 
+/// Makes the fuzzer's own thread rayon's only one (the protocol runs parts of a commit or a
+/// join with `rayon::join`), before a target runs: libFuzzer counts the coverage of every
+/// thread as the input's, and rayon's workers, spinning while they wait for work, would add
+/// edges no input chose, so that the same input did not always give the same coverage. For
+/// the libFuzzer binaries only: a test thread that made itself the pool's one worker would
+/// leave it without one when it ends.
+pub fn one_thread() {
+    if let Err(e) = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .use_current_thread()
+        .build_global()
+    {
+        panic!("rayon's pool was made before the fuzz target's: {e}");
+    }
+}
+
 /// A target: the bytes an attacker chose, in; a panic on a bug.
 pub type Target = fn(&[u8]);
 
