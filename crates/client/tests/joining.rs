@@ -169,6 +169,59 @@ async fn links_let_people_in_with_and_without_approval_until_revoked_or_expired(
 /// Bob's profile comes back from a backup taken two commits ago. His first sync finds the
 /// group ahead of him, rejoins by external commit (his old leaf replaced), and he chats on;
 /// everyone sees "bob's device rejoined" and agrees on the group.
+/// A server that names a join request's sender with a name no user can have (here by
+/// rewriting the requester's name in its database, as an operator could; the name mimics an
+/// admin's): the members are not told of it, and the list of requests leaves it out, so no
+/// such name is shown as asking to join.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_request_under_a_name_no_user_can_have_is_not_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ds.sqlite");
+    let server = TestServer::start(&db).await;
+    let alice = client(dir.path(), "alice", &server).await;
+    let bob = client(dir.path(), "bob", &server).await;
+    let (a, _) = start_conversation(&alice, "Door", &[&bob]).await;
+    let link = alice.create_link(a, true, None).await.unwrap().to_text();
+    let mallory = client(dir.path(), "mallory", &server).await;
+    let erin = client(dir.path(), "erin", &server).await;
+    assert_eq!(mallory.join_link(&link).await.unwrap(), LinkJoin::Requested);
+    assert_eq!(erin.join_link(&link).await.unwrap(), LinkJoin::Requested);
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "UPDATE users SET name = 'Alice (admin)' WHERE name = 'mallory'",
+            [],
+        )
+        .unwrap();
+
+    let mut events = alice.subscribe();
+    alice.sync().await.unwrap();
+    let ClientEvent::JoinRequested { user, .. } = wait_for(&mut events, |e| {
+        matches!(e, ClientEvent::JoinRequested { .. })
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(user, "erin");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    while let Ok(event) = events.try_recv() {
+        assert!(
+            !matches!(event, ClientEvent::JoinRequested { .. }),
+            "{event:?}"
+        );
+    }
+    let asked: Vec<String> = alice
+        .join_requests(a)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.device.user)
+        .collect();
+    assert_eq!(asked, ["erin"]);
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_restored_from_an_old_backup_rejoins_and_chats() {
     let dir = tempfile::tempdir().unwrap();

@@ -126,13 +126,17 @@ impl Engine {
         self.commit_op(conversation, Op::Link(None)).await
     }
 
-    /// Who asked to join by the link and waits for an admin.
+    /// Who asked to join by the link and waits for an admin. The names are the server's
+    /// word, shown to people: a request under a name that breaks the rules for user names
+    /// (one made to look like a member's, say) names nobody, and is left out.
     pub(crate) async fn join_requests(
         &mut self,
         conversation: ConversationId,
     ) -> Result<Vec<conclave_delivery_api::JoinRequest>> {
         let group = self.group_of(conversation)?;
-        Ok(self.ds.join_requests(&group).await?.requests)
+        let mut requests = self.ds.join_requests(&group).await?.requests;
+        requests.retain(|r| UserName::new(&r.device.user).is_ok());
+        Ok(requests)
     }
 
     /// The server's notice of a request to join by the link: told to the user when this
