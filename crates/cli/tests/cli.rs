@@ -831,6 +831,97 @@ async fn the_command_line_keeps_the_key_in_the_keyring() {
     server.stop().await;
 }
 
+/// A plain profile encrypted with a key kept in the keyring (`--keyring`), the process
+/// SIGKILLed at 50 moments spread evenly around the time its encryption takes: after every
+/// kill, the next `--keyring` run opens the profile (finishing the encryption if the kill
+/// came first) with every message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keyring_encryption_killed_at_any_moment_loses_nothing() {
+    const KILLS: u32 = 50;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let url = server.url();
+    let keyring = conclave_test_support::secret_service::SecretService::start();
+    let cli = Cli {
+        dir: dir.path().to_path_buf(),
+        ca_cert: None,
+        client_cert: None,
+    };
+    cli.json("alice", &["init", "--user", "alice", "--server", &url]);
+    cli.json("bob", &["init", "--user", "bob", "--server", &url]);
+    cli.json("bob", &["create", "Dock", "--with", "alice"]);
+    let sent: Vec<String> = (0..10).map(|i| format!("plain message {i}")).collect();
+    for text in &sent {
+        cli.json("bob", &["send", "Dock", text]);
+    }
+    server.stop().await;
+    let template = dir.path().join("template");
+    std::fs::rename(cli.profile("bob"), &template).unwrap();
+    let restore = || {
+        let _ = std::fs::remove_dir_all(cli.profile("bob"));
+        std::fs::create_dir(cli.profile("bob")).unwrap();
+        for entry in std::fs::read_dir(&template).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), cli.profile("bob").join(entry.file_name())).unwrap();
+        }
+    };
+    let command = || {
+        let mut command = Command::new(CLI);
+        command
+            .arg("--profile")
+            .arg(cli.profile("bob"))
+            .args(["--json", "--keyring", "history", "Dock"])
+            .envs(keyring.env())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        command
+    };
+    // When the file turns encrypted in a run left alone (the keyring's key kept just before).
+    let file = cli.profile("bob").join(conclave_client::PROFILE_FILE);
+    let plain = |file: &std::path::Path| {
+        std::fs::read(file)
+            .map(|bytes| bytes.starts_with(b"SQLite format 3\0"))
+            .unwrap_or(true)
+    };
+    restore();
+    let started = Instant::now();
+    let mut child = command().spawn().unwrap();
+    while plain(&file) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never encrypted"
+        );
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let encrypted_after = started.elapsed();
+    assert!(child.wait().unwrap().success());
+    // The kills fall from half that time to twice it: over the keyring's work, the
+    // encrypted copy's writing and its rename, and after (a run's time varies).
+    let kill_at = |i: u32| encrypted_after * (50 + 150 * i / KILLS) / 100;
+
+    let (mut killed_plain, mut killed_encrypted) = (0, 0);
+    for i in 0..KILLS {
+        restore();
+        let mut child = command().spawn().unwrap();
+        std::thread::sleep(kill_at(i));
+        let _ = child.kill();
+        child.wait().unwrap();
+        if plain(&file) {
+            killed_plain += 1;
+        } else {
+            killed_encrypted += 1;
+        }
+        let out = command().stdout(Stdio::piped()).output().unwrap();
+        assert!(out.status.success(), "kill {i} after {:?}", kill_at(i));
+        let history = String::from_utf8_lossy(&out.stdout);
+        for text in &sent {
+            assert!(history.contains(text.as_str()), "kill {i}: {text} lost");
+        }
+        assert!(!plain(&file));
+    }
+    eprintln!("killed while plain {killed_plain}, after encryption {killed_encrypted}");
+}
+
 /// Starts `link` for the profile `name` (JSON output): the child, and the code from its
 /// first line.
 fn start_link(cli: &Cli, server: &TestServer, name: &str) -> (std::process::Child, String) {
