@@ -446,9 +446,18 @@ async fn open_or_create(
     }
     if config.client.profile_secret.is_none() {
         let encrypting = file == ProfileFile::Plain;
+        // A profile whose key is in the keyring has no passphrase until one is set: say so
+        // rather than ask for one that does not exist.
+        let in_keyring = !encrypting
+            && matches!(
+                ProfileKeyring::for_profile(
+                    &config.profile_dir.join(conclave_client::PROFILE_FILE)
+                ),
+                Ok(Some(_))
+            );
         out.send(Update::NeedsPassphrase {
             encrypting,
-            error: None,
+            error: in_keyring.then(|| KEY_NOT_GIVEN.to_owned()),
         });
         loop {
             let Command::Unlock(secret) = commands.recv().await? else {
@@ -487,6 +496,12 @@ async fn open_or_create(
         }
     }
 }
+
+/// What the unlock screen says when the profile's key is kept in a keyring that did not give
+/// it.
+pub const KEY_NOT_GIVEN: &str = "This profile's key is kept in your keyring, which did not give \
+     it: unlock the keyring (or start without --no-keyring) and start again. Type a passphrase \
+     only if you set one.";
 
 /// How long a link code stays valid, and the longest wait for each later step.
 const LINK_WAIT: std::time::Duration = std::time::Duration::from_secs(600);

@@ -502,6 +502,15 @@ fn a_profile_keeps_its_key_in_the_keyring() {
     assert!(app.state().state().settings.key_in_keyring);
     close(&world, app, "gina");
 
+    // Started without the keyring: it says where the key is rather than ask for a
+    // passphrase there is none of.
+    let mut app = world.app_with("gina", asking());
+    step_until(&mut app, "the passphrase screen", |h| {
+        h.state().state().screen == Screen::Unlock
+    });
+    wait_for_text(&mut app, "This profile's key is kept in your keyring");
+    close(&world, app, "gina");
+
     let mut app = world.app_with("gina", with_keyring.clone());
     step_until(&mut app, "the main window", |h| {
         let screen = &h.state().state().screen;
