@@ -299,8 +299,11 @@ fn a_key_change_is_impossible_to_miss() {
 fn tamper_bob_key(profile: &Path) {
     let conn = rusqlite::Connection::open(profile.join(conclave_client::PROFILE_FILE)).unwrap();
     let key: String = TEST_KEY.iter().map(|b| format!("{b:02x}")).collect();
-    conn.execute_batch(&format!("PRAGMA key = \"x'{key}'\";"))
-        .unwrap();
+    // The page format new profiles have (conclave_storage::at_rest).
+    conn.execute_batch(&format!(
+        "PRAGMA key = \"x'{key}'\"; PRAGMA cipher_hmac_algorithm = HMAC_SHA256;"
+    ))
+    .unwrap();
     let changed = conn
         .execute(
             "UPDATE devices SET signature_key = x'00', fingerprint = '1' WHERE user_name = 'bob'",

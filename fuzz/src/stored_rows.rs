@@ -13,8 +13,7 @@ use std::sync::{LazyLock, Mutex};
 
 use arbitrary::{Arbitrary, Unstructured};
 use conclave_protocol::{Crypto, Group, GroupConfig, GroupId, Identity, IdentityRecord};
-use conclave_storage::{MlsStorage, Store};
-use openmls_traits::OpenMlsProvider;
+use conclave_storage::{Provider, Store};
 use rusqlite::params;
 
 use crate::edit::{Edit, apply};
@@ -32,31 +31,6 @@ struct World {
     identity: IdentityRecord,
     rows: Vec<Row>,
     _dir: tempfile::TempDir,
-}
-
-/// What [`conclave_storage::Tx::provider`] hands openmls: the profile's codec over the
-/// connection, and conclave-protocol's crypto.
-struct RowProvider<'c> {
-    crypto: &'c Crypto,
-    storage: MlsStorage<'c>,
-}
-
-impl<'c> OpenMlsProvider for RowProvider<'c> {
-    type CryptoProvider = Crypto;
-    type RandProvider = Crypto;
-    type StorageProvider = MlsStorage<'c>;
-
-    fn storage(&self) -> &Self::StorageProvider {
-        &self.storage
-    }
-
-    fn crypto(&self) -> &Self::CryptoProvider {
-        self.crypto
-    }
-
-    fn rand(&self) -> &Self::RandProvider {
-        self.crypto
-    }
 }
 
 #[derive(Arbitrary, Debug)]
@@ -145,10 +119,7 @@ pub fn run(data: &[u8]) {
         params![value, original],
     )
     .expect("the row is replaced");
-    let provider = RowProvider {
-        crypto: &world.crypto,
-        storage: MlsStorage::new(&tx),
-    };
+    let provider = Provider::new(&world.crypto, &tx);
     if let Ok(identity) = Identity::load(&provider, &world.identity) {
         let _ = identity.signature_public_key();
     }

@@ -26,6 +26,20 @@ async fn events_of(
         .collect()
 }
 
+/// The users whose requests to join `conversation` `client` is shown.
+async fn requesters(
+    client: &conclave_client::Client,
+    conversation: conclave_client::ConversationId,
+) -> Vec<String> {
+    client
+        .join_requests(conversation)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.device.user)
+        .collect()
+}
+
 fn refused_with(result: Result<LinkJoin, ClientError>, code: ErrorCode) {
     match result {
         Err(ClientError::Server { code: got, message }) => {
@@ -126,13 +140,7 @@ async fn links_let_people_in_with_and_without_approval_until_revoked_or_expired(
             "{event:?}"
         );
     }
-    let asked: Vec<String> = alice
-        .join_requests(a)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.device.user)
-        .collect();
+    let asked = requesters(&alice, a).await;
     assert_eq!(asked, vec!["dave", "erin"]);
     alice.approve_join(a, &user("dave")).await.unwrap();
     alice.decline_join(a, &user("erin")).await.unwrap();
@@ -211,13 +219,7 @@ async fn a_join_request_under_a_name_no_user_can_have_is_not_shown() {
             "{event:?}"
         );
     }
-    let asked: Vec<String> = alice
-        .join_requests(a)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.device.user)
-        .collect();
+    let asked = requesters(&alice, a).await;
     assert_eq!(asked, ["erin"]);
     server.stop().await;
 }

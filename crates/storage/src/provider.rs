@@ -18,7 +18,9 @@ pub struct Provider<'c> {
 }
 
 impl<'c> Provider<'c> {
-    pub(crate) fn new(crypto: &'c Crypto, connection: &'c Connection) -> Self {
+    /// A provider over `connection`, a profile's (a transaction's, as [`crate::Tx::provider`]
+    /// hands out; or a tool's own, such as the fuzz target that loads rows it changed).
+    pub fn new(crypto: &'c Crypto, connection: &'c Connection) -> Self {
         Self {
             crypto,
             storage: SqliteStorageProvider::new(connection),
