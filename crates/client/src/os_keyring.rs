@@ -126,10 +126,10 @@ impl ProfileKeyring {
     }
 
     /// The secret the profile file at `path`, which is `file`, opens with, its key in the
-    /// keyring, making the key if it is to be made: for a new profile a fresh one under a fresh name, kept
-    /// before the file is written; for a plain profile, to be encrypted in place, the key
-    /// already there (what an encryption interrupted by a crash kept) or a fresh one; for an
-    /// encrypted profile, the key there or [`KeyringError::NoKey`].
+    /// keyring, making the key if it is to be made: for a new profile a fresh one under a
+    /// fresh name, kept before the file is written; for a plain profile, to be encrypted in
+    /// place, the key already there (what an encryption interrupted by a crash kept) or a
+    /// fresh one; for an encrypted profile, the key there or [`KeyringError::NoKey`].
     pub fn secret_for(path: &Path, file: ProfileFile) -> Result<ProfileSecret, KeyringError> {
         let existing = match file {
             ProfileFile::Absent => None,
