@@ -33,7 +33,9 @@ impl Group {
             return Err(Error::EmptyInput("no key packages to add"));
         }
         self.check_operational()?;
-        let present: std::collections::HashSet<MemberId> = self
+        // The members, and those this add brings, as they come: one set, so that a large add
+        // does not compare each newcomer with every one before it (that was quadratic).
+        let mut members: std::collections::HashSet<MemberId> = self
             .member_leaves()?
             .into_iter()
             .map(|(id, _)| id)
@@ -53,7 +55,7 @@ impl Group {
                     "{member}: ciphersuite differs from the group's"
                 ))));
             }
-            if present.contains(&member) || new_members.contains(&member) {
+            if !members.insert(member.clone()) {
                 return Err(Error::AlreadyMember(member.to_string()));
             }
             new_members.push(member);

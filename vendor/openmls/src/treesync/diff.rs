@@ -122,6 +122,10 @@ pub(crate) struct TreeSyncDiff<'a> {
     diff: MlsBinaryTreeDiff<'a, TreeSyncLeafNode, TreeSyncParentNode>,
     /// CONCLAVE PATCH 4: the original tree's tree hashes.
     tree_hash_cache: &'a TreeHashCache,
+    /// CONCLAVE PATCH 25: every leaf left of this index is occupied, so the search for a
+    /// free leaf starts here: adding N members one after another scanned the whole tree for
+    /// each, O(N^2) leaves in all.
+    occupied_below: u32,
 }
 
 impl<'a> From<&'a TreeSync> for TreeSyncDiff<'a> {
@@ -129,6 +133,7 @@ impl<'a> From<&'a TreeSync> for TreeSyncDiff<'a> {
         TreeSyncDiff {
             diff: tree_sync.tree.empty_diff(),
             tree_hash_cache: &tree_sync.tree_hash_cache,
+            occupied_below: 0,
         }
     }
 }
@@ -239,13 +244,14 @@ impl TreeSyncDiff<'_> {
     /// Find and return the index of either the left-most blank leaf, or, if
     /// there are no blank leaves, the leaf count.
     pub(crate) fn free_leaf_index(&self) -> LeafNodeIndex {
-        let mut leaf_count = 0;
-        // Search for blank leaves in existing leaves
-        for (leaf_index, leaf_id) in self.diff.leaves() {
-            if leaf_id.node().is_none() {
+        let leaf_count = self.diff.size().leaf_count();
+        // Search for blank leaves in existing leaves (CONCLAVE PATCH 25: from the first one
+        // that may be blank)
+        for index in self.occupied_below..leaf_count {
+            let leaf_index = LeafNodeIndex::new(index);
+            if self.diff.leaf(leaf_index).node().is_none() {
                 return leaf_index;
             }
-            leaf_count += 1;
         }
 
         // Return the next free virtual blank leaf
@@ -273,6 +279,8 @@ impl TreeSyncDiff<'_> {
                 .map_err(|_| TreeSyncAddLeaf::TreeFull)?;
         }
         self.diff.replace_leaf(leaf_index, leaf_node.into());
+        // CONCLAVE PATCH 25: it was the leftmost free leaf.
+        self.occupied_below = leaf_index.u32() + 1;
 
         // Add new unmerged leaves entry to all nodes in direct path. Also, wipe
         // the cached tree hash.
@@ -293,6 +301,8 @@ impl TreeSyncDiff<'_> {
     ///
     /// Returns an error if the target leaf is outside of the tree.
     pub(crate) fn blank_leaf(&mut self, leaf_index: LeafNodeIndex) {
+        // CONCLAVE PATCH 25
+        self.occupied_below = self.occupied_below.min(leaf_index.u32());
         self.diff
             .replace_leaf(leaf_index, TreeSyncLeafNode::blank());
         // This also erases any cached tree hash in the direct path.
