@@ -10,7 +10,7 @@
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
 //! use conclave_delivery::{Config, Server};
-//! let config = Config::new("ds.sqlite".into());
+//! let config = Config::new(std::path::PathBuf::from("ds.sqlite"));
 //! let server = Server::open(config).expect("database opens");
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:7300").await?;
 //! server.serve(listener, std::future::pending()).await
@@ -56,7 +56,10 @@ const REGISTER_BODY_LIMIT: usize = 64 * 1024;
 const HOUR: Duration = Duration::from_secs(3600);
 
 pub use listener::Peer;
-pub use store::{DeliveryStore, DeviceRecord, Durability, QueueQuota, SqliteStore, StoreError};
+pub use store::{
+    DEFAULT_CONNECTIONS, DeliveryStore, DeviceRecord, Durability, PostgresStore, QueueQuota,
+    SqliteStore, StoreError,
+};
 
 /// Request limits. Each breach is a 4xx with a JSON [`conclave_delivery_api::ErrorBody`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,11 +156,63 @@ impl Default for Limits {
     }
 }
 
+/// Where the server keeps its state.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file: the embedded default, for one node.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, by its URL (`postgres://user[:password]@host[:port]/name`, or
+    /// `host=... dbname=...` pairs): several nodes may share it.
+    Postgres(String),
+}
+
+impl Database {
+    /// What `--db` names: a `postgres://` or `postgresql://` URL, else a SQLite file.
+    pub fn parse(db: &str) -> Self {
+        if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+            Database::Postgres(db.to_owned())
+        } else {
+            Database::Sqlite(PathBuf::from(db))
+        }
+    }
+}
+
+impl From<PathBuf> for Database {
+    fn from(path: PathBuf) -> Self {
+        Database::Sqlite(path)
+    }
+}
+
+/// Names the database for logs, without a password its URL may hold.
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "{}", path.display()),
+            Database::Postgres(url) => match url.split_once("://") {
+                Some((scheme, rest)) => match rest.rsplit_once('@') {
+                    Some((user, host)) => {
+                        let user = user.split_once(':').map_or(user, |(user, _)| user);
+                        write!(f, "{scheme}://{user}@{host}")
+                    }
+                    None => write!(f, "{url}"),
+                },
+                None => write!(f, "postgres database"),
+            },
+        }
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Database({self})")
+    }
+}
+
 /// Server configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// The SQLite database file.
-    pub db: PathBuf,
+    /// The database.
+    pub db: Database,
     /// Request limits.
     pub limits: Limits,
     /// Never-acknowledged queue items and attachments older than this are dropped (items
@@ -173,10 +228,10 @@ pub struct Config {
 }
 
 impl Config {
-    /// Defaults with the given database.
-    pub fn new(db: PathBuf) -> Self {
+    /// Defaults with the given database (a SQLite file's path, or a [`Database`]).
+    pub fn new(db: impl Into<Database>) -> Self {
         Self {
-            db,
+            db: db.into(),
             limits: Limits::default(),
             retention: Duration::from_secs(30 * 24 * 3600),
             link_retention: Duration::from_secs(3600),
@@ -238,10 +293,13 @@ pub struct Server {
 }
 
 impl Server {
-    /// Opens the SQLite store named by `config`.
+    /// Opens the store `config` names.
     pub fn open(config: Config) -> Result<Self, StoreError> {
-        let store = SqliteStore::open(&config.db, config.durability)?;
-        Self::with_store(Arc::new(store), config)
+        let store: Arc<dyn DeliveryStore> = match &config.db {
+            Database::Sqlite(path) => Arc::new(SqliteStore::open(path, config.durability)?),
+            Database::Postgres(url) => Arc::new(PostgresStore::open(url, DEFAULT_CONNECTIONS)?),
+        };
+        Self::with_store(store, config)
     }
 
     /// A server over any store.

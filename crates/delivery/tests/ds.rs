@@ -5,7 +5,7 @@ mod support;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use conclave_delivery::{Config, Limits};
+use conclave_delivery::Limits;
 use conclave_delivery_api::auth::{fresh_identity, headers};
 use conclave_delivery_api::{
     ClaimResponse, KeyPackageStock, MessageKind, PushFrame, QueueItem, WelcomeEnvelope, paths,
@@ -280,7 +280,7 @@ async fn key_package_claims_are_atomic() {
 #[tokio::test]
 async fn one_commit_per_epoch_under_races() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::new(dir.path().join("ds.sqlite"));
+    let mut config = TestServer::config(&dir.path().join("ds.sqlite"));
     // 2,000 commits in a few seconds from two devices: above the default rate limit.
     config.limits.requests_per_second = 1_000_000;
     config.limits.burst = 1_000_000;
@@ -422,10 +422,7 @@ async fn queue_order_paging_and_ack() {
 
 /// Messages stored in the DS database (each is stored once, whatever its recipients).
 fn stored_messages(db: &std::path::Path) -> i64 {
-    rusqlite::Connection::open(db)
-        .unwrap()
-        .query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))
-        .unwrap()
+    conclave_test_support::count_rows(db, "messages")
 }
 
 #[tokio::test]
@@ -560,7 +557,7 @@ async fn websocket_pushes_new_items() {
 #[tokio::test]
 async fn limits_give_clear_4xx_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::new(dir.path().join("ds.sqlite"));
+    let mut config = TestServer::config(&dir.path().join("ds.sqlite"));
     config.limits = Limits {
         max_body_bytes: 4096,
         max_recipients: 3,

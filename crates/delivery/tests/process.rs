@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use conclave_delivery::Database;
 use conclave_delivery_api::MessageKind;
 use conclave_delivery_api::auth::fresh_identity;
 use reqwest::StatusCode;
@@ -41,7 +42,10 @@ fn free_port() -> u16 {
 async fn start(db: &Path, port: u16) -> Ds {
     let mut child = Command::new(env!("CARGO_BIN_EXE_conclave-ds"))
         .args(["--listen", &format!("127.0.0.1:{port}"), "--db"])
-        .arg(db)
+        .arg(match conclave_test_support::database(db) {
+            Database::Sqlite(path) => path.into_os_string(),
+            Database::Postgres(url) => url.into(),
+        })
         .args(["--requests-per-second", "100000", "--burst", "100000"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

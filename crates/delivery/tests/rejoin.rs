@@ -120,10 +120,7 @@ async fn asks_and_answers_reach_whom_they_may_as_often_as_they_may() {
 
 /// Rows of `table` in the server's database (read beside the running server: WAL).
 fn rows(db: &std::path::Path, table: &str) -> i64 {
-    let connection = rusqlite::Connection::open(db).unwrap();
-    connection
-        .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
-        .unwrap()
+    conclave_test_support::count_rows(db, table)
 }
 
 /// Asks and their answers are kept no longer than the retention: a server started with a

@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod postgres;
 pub mod secret_service;
 pub mod stand_in;
 
@@ -15,7 +16,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use conclave_delivery::{Config, Running, Server};
+use conclave_delivery::{Config, Database, Running, Server};
 
 /// A delivery service on 127.0.0.1 in the test process; stopped when dropped.
 pub struct TestServer {
@@ -34,8 +35,11 @@ impl TestServer {
     /// The test configuration: defaults, but the request and registration limits out of
     /// the way of tests that run many users from 127.0.0.1 in one process (the convergence
     /// test runs 50).
+    ///
+    /// With `CONCLAVE_TEST_POSTGRES=1`, the server runs on a database of the test process's
+    /// throwaway PostgreSQL ([`postgres`]) named after `db`, instead of the SQLite file.
     pub fn config(db: &Path) -> Config {
-        let mut config = Config::new(db.to_path_buf());
+        let mut config = Config::new(database(db));
         config.limits.requests_per_second = 10_000;
         config.limits.burst = 20_000;
         config.limits.registrations_per_address = 100_000;
@@ -189,9 +193,38 @@ impl TestCa {
     }
 }
 
-/// The bytes of the SQLite database at `db` with its write-ahead log and shared memory, the
-/// server stopped: what a plaintext scan searches.
+/// The database a test names by the SQLite path `db`: that file, or with
+/// `CONCLAVE_TEST_POSTGRES=1` a database of the throwaway PostgreSQL ([`postgres`]).
+pub fn database(db: &Path) -> Database {
+    if postgres::enabled() {
+        Database::Postgres(postgres::cluster().database(&postgres::database_name(db)))
+    } else {
+        Database::Sqlite(db.to_path_buf())
+    }
+}
+
+/// Rows in `table` of the test's database (see [`database`]), read beside the running
+/// server.
+pub fn count_rows(db: &Path, table: &str) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM {table}");
+    if postgres::enabled() {
+        let name = postgres::database_name(db);
+        let count = postgres::cluster().query(&name, &sql);
+        return count.parse().unwrap_or_else(|_| panic!("a count: {count}"));
+    }
+    rusqlite::Connection::open(db)
+        .expect("the database opens")
+        .query_row(&sql, [], |r| r.get(0))
+        .expect("the table is there")
+}
+
+/// Everything the test's database holds (see [`database`]): the SQLite file with its
+/// write-ahead log and shared memory, or a dump of every PostgreSQL table with its binary
+/// values decoded; what a plaintext scan searches.
 pub fn database_bytes(db: &Path) -> Vec<u8> {
+    if postgres::enabled() {
+        return postgres::cluster().dump(&postgres::database_name(db));
+    }
     let mut files = Vec::new();
     for suffix in ["", "-wal", "-shm"] {
         let mut path = db.as_os_str().to_owned();

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use conclave_delivery::{Config, Durability, Limits, Server};
+use conclave_delivery::{Config, Database, Durability, Limits, Server};
 use tracing_subscriber::EnvFilter;
 
 /// See the `mimalloc` line in Cargo.toml.
@@ -23,9 +23,12 @@ struct Args {
     /// Address to listen on.
     #[arg(long, env = "CONCLAVE_DS_LISTEN", default_value = "127.0.0.1:7300")]
     listen: SocketAddr,
-    /// SQLite database file [default: conclave-ds.sqlite in the platform data directory].
+    /// The database: a SQLite file [default: conclave-ds.sqlite in the platform data
+    /// directory], or `postgres://USER[:PASSWORD]@HOST[:PORT]/NAME` for PostgreSQL, which
+    /// several nodes may share (give a password through the environment, not the command
+    /// line, where other users of the machine can read it).
     #[arg(long, env = "CONCLAVE_DS_DB")]
-    db: Option<PathBuf>,
+    db: Option<String>,
     /// PEM certificate chain (leaf first): serve HTTPS and WSS. Needs --tls-key. Read at
     /// start; to load a renewed certificate, restart (clients reconnect by themselves).
     #[arg(long, env = "CONCLAVE_DS_TLS_CERT", requires = "tls_key")]
@@ -206,8 +209,12 @@ async fn run() -> std::process::ExitCode {
         )
         .init();
     let args = Args::parse();
-    let db = args.db.unwrap_or_else(default_db);
-    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty())
+    let db = args
+        .db
+        .as_deref()
+        .map_or_else(|| Database::Sqlite(default_db()), Database::parse);
+    if let Database::Sqlite(path) = &db
+        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         && let Err(e) = std::fs::create_dir_all(dir)
     {
         tracing::error!(dir = %dir.display(), error = %e, "cannot create the database directory");
@@ -253,7 +260,7 @@ async fn run() -> std::process::ExitCode {
     let server = match Server::open(config) {
         Ok(s) => s,
         Err(e) => {
-            tracing::error!(db = %db.display(), error = %e, "cannot open the database");
+            tracing::error!(%db, error = %e, "cannot open the database");
             return std::process::ExitCode::FAILURE;
         }
     };
@@ -277,7 +284,7 @@ async fn run() -> std::process::ExitCode {
         _ => None,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
-    tracing::info!(listen = %args.listen, %scheme, db = %db.display(), "conclave-ds listening");
+    tracing::info!(listen = %args.listen, %scheme, %db, "conclave-ds listening");
     let served = match tls {
         Some(tls) => server.serve_tls(listener, tls, shutdown_signal()).await,
         None => server.serve(listener, shutdown_signal()).await,

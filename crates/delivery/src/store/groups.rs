@@ -6,23 +6,10 @@ use conclave_delivery_api::{JoinAnswer, JoinRequest, MessageKind, SealedGroupInf
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::queue::{Outgoing, Quota, enqueue};
-use super::sqlite::{device_ref, insert_nonce, now, roster};
+use super::rules::{ANSWERS_PER_ASK, ASK_INTERVAL_SECS, ASKS_PER_GROUP, now};
+use super::sqlite::{device_ref, insert_nonce, roster};
 use super::writer::Writer;
 use super::{GroupInfoRecord, LinkRecord, Nonce, QueueQuota, SqliteStore, StoreError};
-
-/// How long a device waits between two asks for a group's rejoin key: each ask reaches every
-/// member, so a device that asks in a loop must not make the whole group answer in one.
-const ASK_INTERVAL_SECS: u64 = 60;
-
-/// Asks a group takes in [`ASK_INTERVAL_SECS`], from all its devices together: a commit that
-/// changes the rejoin key and that the members refuse could otherwise make every member ask
-/// at once, N asks to N members each.
-const ASKS_PER_GROUP: i64 = 3;
-
-/// How many answers to one ask reach the asker, one per answering device: more than one,
-/// so that a member answering first with a bad key cannot keep the others' from it; few,
-/// so that a large group does not fill the asker's queue.
-const ANSWERS_PER_ASK: i64 = 3;
 
 /// The group's epoch, if `by` is on its roster (otherwise the group is not told to exist).
 fn member_epoch(conn: &Connection, by: i64, group_id: &[u8]) -> Result<u64, StoreError> {

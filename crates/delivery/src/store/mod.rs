@@ -1,13 +1,17 @@
 //! Where the delivery service keeps its state: the [`DeliveryStore`] trait and the records
-//! it speaks in (here), and its SQLite implementation ([`SqliteStore`], the default; a
-//! PostgreSQL one for several nodes can implement the same trait), whose writes go through
-//! one group-commit writer thread (`writer.rs`) and whose queues are in `queue.rs`.
+//! it speaks in (here); its SQLite implementation ([`SqliteStore`], the embedded default),
+//! whose writes go through one group-commit writer thread (`writer.rs`) and whose queues
+//! are in `queue.rs`; and its PostgreSQL implementation ([`PostgresStore`], `postgres/`),
+//! for several nodes on one database. What both decide alike is in `rules.rs`.
 
 mod groups;
+mod postgres;
 mod queue;
+mod rules;
 mod sqlite;
 mod writer;
 
+pub use postgres::{DEFAULT_CONNECTIONS, PostgresStore};
 pub use sqlite::{Durability, SqliteStore};
 pub use writer::MAX_BATCH;
 

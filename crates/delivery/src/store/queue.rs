@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::sqlite::{kind_name, now};
+use super::rules::{kind_name, now};
 use super::writer::Writer;
 use super::{QueueQuota, StoreError};
 use conclave_delivery_api::MessageKind;
@@ -148,35 +148,6 @@ pub(super) fn dequeue(
         }
     }
     Ok(released.len() as u64)
-}
-
-/// How a queue page fills: items while their messages and trees fit in `max` bytes, and
-/// always its first, whatever its size (a device is never stuck behind a large item).
-pub(super) struct PageFill {
-    pub(super) max: usize,
-    pub(super) bytes: usize,
-    pub(super) items: usize,
-}
-
-impl PageFill {
-    pub(super) fn new(max: usize) -> Self {
-        Self {
-            max,
-            bytes: 0,
-            items: 0,
-        }
-    }
-
-    /// Whether an item of `size` bytes joins the page; counts it if it does.
-    pub(super) fn admit(&mut self, size: i64) -> bool {
-        let size = usize::try_from(size).unwrap_or(usize::MAX);
-        if self.items > 0 && self.bytes.saturating_add(size) > self.max {
-            return false;
-        }
-        self.bytes = self.bytes.saturating_add(size);
-        self.items += 1;
-        true
-    }
 }
 
 /// A `queue` row as read, before its sender is named.

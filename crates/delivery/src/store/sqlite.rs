@@ -11,7 +11,8 @@ use conclave_delivery_api::{
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use super::queue::{Outgoing, PageFill, QueueRow, Quota, dequeue, enqueue};
+use super::queue::{Outgoing, QueueRow, Quota, dequeue, enqueue};
+use super::rules::{COMMITS_KEPT, PageFill, as_seconds, check_roster, chunk_is_new, kind_of, now};
 use super::writer::{Jobs, Writer};
 use super::{
     Delivered, Delivery, DeliveryStore, DeviceRecord, GroupInfoRecord, KeyPackageEntry, LinkRecord,
@@ -169,10 +170,6 @@ struct Readers {
     open: usize,
 }
 
-pub(super) fn now() -> u64 {
-    conclave_delivery_api::auth::now_secs()
-}
-
 pub(super) fn insert_nonce(
     conn: &Connection,
     device: i64,
@@ -220,36 +217,6 @@ fn insert_device(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-pub(super) fn kind_name(kind: MessageKind) -> &'static str {
-    match kind {
-        MessageKind::Commit => "commit",
-        MessageKind::Proposal => "proposal",
-        MessageKind::Application => "application",
-        MessageKind::Welcome => "welcome",
-        MessageKind::RejoinAsk => "rejoin_ask",
-        MessageKind::RejoinKey => "rejoin_key",
-        MessageKind::JoinRequest => "join_request",
-    }
-}
-
-fn kind_of(name: &str) -> Result<MessageKind, StoreError> {
-    Ok(match name {
-        "commit" => MessageKind::Commit,
-        "proposal" => MessageKind::Proposal,
-        "application" => MessageKind::Application,
-        "welcome" => MessageKind::Welcome,
-        "rejoin_ask" => MessageKind::RejoinAsk,
-        "rejoin_key" => MessageKind::RejoinKey,
-        "join_request" => MessageKind::JoinRequest,
-        other => return Err(StoreError::Internal(format!("unknown kind {other}"))),
-    })
-}
-
-/// Unix seconds as SQLite's signed integer (a lifetime's end past 2^63 is "never").
-fn as_seconds(seconds: u64) -> i64 {
-    i64::try_from(seconds).unwrap_or(i64::MAX)
 }
 
 /// A device's key packages that are still within their lifetime.
@@ -1227,23 +1194,6 @@ impl DeliveryStore for SqliteStore {
     }
 }
 
-/// Whether a chunk about to be written is new: `false` when the same bytes are there already
-/// (a retry, a no-op), a conflict when other bytes are (chunks are written once).
-fn chunk_is_new(
-    existing: Option<Vec<u8>>,
-    data: &[u8],
-    index: u32,
-    conflict: fn(String) -> StoreError,
-) -> Result<bool, StoreError> {
-    match existing {
-        None => Ok(true),
-        Some(existing) if existing == data => Ok(false),
-        Some(_) => Err(conflict(format!(
-            "chunk {index} was written with other bytes"
-        ))),
-    }
-}
-
 /// The user a device belongs to.
 fn user_of(conn: &Connection, device: i64) -> Result<i64, StoreError> {
     Ok(
@@ -1279,32 +1229,6 @@ pub(super) fn roster(conn: &Connection, group_id: &[u8]) -> Result<HashSet<i64>,
     Ok(ids)
 }
 
-/// A commit goes to every member (a member left out would fall behind for good), removes
-/// only members other than its sender, and adds (by its Welcome) only devices not yet in.
-fn check_roster(roster: &HashSet<i64>, sender: i64, delivery: &Delivery) -> Result<(), StoreError> {
-    let told: HashSet<i64> = delivery.recipients.iter().copied().collect();
-    if roster.iter().any(|m| *m != sender && !told.contains(m)) {
-        return Err(StoreError::Roster(
-            "a commit must go to every member of the group".into(),
-        ));
-    }
-    for removed in &delivery.removed {
-        if *removed == sender || !roster.contains(removed) {
-            return Err(StoreError::Roster(
-                "a commit can remove only other members of the group".into(),
-            ));
-        }
-    }
-    if let Some((joiners, _, _)) = &delivery.welcome
-        && joiners.iter().any(|j| roster.contains(j))
-    {
-        return Err(StoreError::Roster(
-            "a Welcome goes only to devices the commit adds".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// Applies an accepted commit to the roster: its Welcome's recipients in, the removed out.
 /// A group's first commit also puts its sender on the roster, as does a join by link.
 fn change_roster(
@@ -1330,9 +1254,6 @@ fn change_roster(
     }
     Ok(())
 }
-
-/// How many past commits of a group are kept for [`DeliveryStore::reject_commit`].
-const COMMITS_KEPT: i64 = 100;
 
 /// Keeps an accepted commit's roster change, so that its refusal can undo it.
 fn remember_commit(
