@@ -178,6 +178,9 @@ pub(crate) async fn hold(
     if wanted == 0 {
         return next.run(request).await;
     }
+    if let Err(e) = crate::nodes::learn_signer(&shared, request.headers()).await {
+        return e.into_response();
+    }
     let taken = match holder(&shared, &request) {
         Ok(holder) => shared.budget.take(holder, wanted).await,
         Err(e) => Err(e),

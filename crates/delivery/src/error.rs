@@ -90,6 +90,11 @@ impl From<StoreError> for ApiError {
                 error.body.recipients = recipients;
                 error
             }
+            StoreError::DeviceRevoked => Self::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::DeviceRevoked,
+                "this device was revoked by its user",
+            ),
             StoreError::NoSuchDevice(d) => Self::new(
                 StatusCode::NOT_FOUND,
                 ErrorCode::NotFound,

@@ -90,6 +90,7 @@ impl<T: DeserializeOwned> FromRequest<Arc<Shared>> for Signed<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, shared: &Arc<Shared>) -> Result<Self, ApiError> {
+        crate::nodes::learn_signer(shared, request.headers()).await?;
         plausible(shared, request.headers())?;
         let raw = Raw::from_request(request, shared).await?;
         let authed = authenticate(shared, &raw.method, &raw.uri, &raw.headers, &raw.body)?;
@@ -108,6 +109,7 @@ impl FromRequestParts<Arc<Shared>> for SignedEmpty {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, shared: &Arc<Shared>) -> Result<Self, ApiError> {
+        crate::nodes::learn_signer(shared, &parts.headers).await?;
         authenticate(shared, &parts.method, &parts.uri, &parts.headers, b"").map(SignedEmpty)
     }
 }

@@ -183,6 +183,8 @@ pub async fn answer_rejoin(
 ) -> Result<StatusCode> {
     let group = group_id(&group)?;
     check_rejoin_message(&body.key.0)?;
+    let named = vec![(body.device.user.clone(), body.device.device.clone())];
+    crate::nodes::learn(&shared, named).await?;
     // A revoked asker gets nothing more.
     let Some(&asker) = resolve(&shared, std::slice::from_ref(&body.device))?.first() else {
         return Ok(StatusCode::NO_CONTENT);

@@ -191,6 +191,7 @@ pub async fn add_device(
     State(shared): State<Arc<Shared>>,
     raw: Raw,
 ) -> Result<(StatusCode, Json<DeviceInfo>)> {
+    crate::nodes::learn_signer(&shared, &raw.headers).await?;
     let authed = authenticate(&shared, &raw.method, &raw.uri, &raw.headers, &raw.body)?;
     let request: AddDeviceRequest = raw.json()?;
     if !valid_device(&request.device) {
@@ -579,6 +580,18 @@ pub async fn send(
         && token.0.len() != 32
     {
         return Err(ApiError::bad_request("a link token is 32 bytes"));
+    }
+    let welcomed = envelope.welcome.iter().flat_map(|w| &w.recipients);
+    if envelope.recipients.len() + envelope.removed.len() + welcomed.clone().count()
+        <= 3 * shared.limits.max_recipients
+    {
+        let named = envelope
+            .recipients
+            .iter()
+            .chain(&envelope.removed)
+            .chain(welcomed);
+        let named = named.map(|d| (d.user.clone(), d.device.clone())).collect();
+        crate::nodes::learn(&shared, named).await?;
     }
     let recipients = resolve(&shared, &envelope.recipients)?;
     let removed = resolve(&shared, &envelope.removed)?;

@@ -32,6 +32,7 @@ mod limiter;
 mod link;
 mod listener;
 mod metrics;
+mod nodes;
 mod push;
 pub mod store;
 pub mod tls;
@@ -248,7 +249,12 @@ pub(crate) struct Shared {
     pub link_retention: Duration,
     pub metrics_token: Option<String>,
     /// (user, device) -> record: keys never change once registered, so auth reads memory.
+    /// On a store other nodes share, a cache that their events keep current (`nodes.rs`).
     pub directory: RwLock<HashMap<(String, String), DeviceRecord>>,
+    /// Whether other nodes share the store (PostgreSQL).
+    pub shares_store: bool,
+    /// The other nodes' events, until the server starts following them.
+    events: Mutex<Option<tokio::sync::mpsc::Receiver<store::StoreEvent>>>,
     /// Recently seen nonces (all requests); write requests also store theirs durably.
     pub nonces: Mutex<HashMap<(i64, String), u64>>,
     /// Requests per user (all its devices together: adding devices does not add requests).
@@ -309,6 +315,7 @@ impl Server {
             .into_iter()
             .map(|d| ((d.user.clone(), d.device.clone()), d))
             .collect();
+        let events = store.events();
         Ok(Self {
             shared: Arc::new(Shared {
                 store,
@@ -317,6 +324,8 @@ impl Server {
                 link_retention: config.link_retention,
                 metrics_token: config.metrics_token,
                 directory: RwLock::new(directory),
+                shares_store: events.is_some(),
+                events: Mutex::new(events),
                 nonces: Mutex::new(HashMap::new()),
                 requests: Limiter::with_burst(
                     config.limits.burst,
@@ -464,9 +473,15 @@ impl Server {
                 shared.one_time_claims.prune();
             }
         });
+        let events = self.shared.events.lock().ok().and_then(|mut e| e.take());
+        let follower =
+            events.map(|events| tokio::spawn(nodes::follow(self.shared.clone(), events)));
         let header_timeout = self.shared.limits.header_timeout;
         let result = http::serve(listener, self.router(), header_timeout, shutdown).await;
         pruner.abort();
+        if let Some(follower) = follower {
+            follower.abort();
+        }
         result
     }
 }

@@ -68,6 +68,7 @@ pub async fn get_chunk(
         .headers()
         .contains_key(conclave_delivery_api::auth::headers::SIGNATURE)
     {
+        crate::nodes::learn_signer(&shared, request.headers()).await?;
         Some(
             crate::authn::authenticate(
                 &shared,

@@ -173,14 +173,17 @@ async fn link_chunks_are_one_users_written_once_and_readable_by_id_alone() {
 #[tokio::test]
 async fn a_revoked_device_is_refused_at_once_and_delivered_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
-    let laptop = registered(&server, "alice", "laptop").await;
-    let desktop = Device::new(&server.url(), "alice", "desktop");
+    // Where there are two nodes, the desktop talks to the other one from the laptop that
+    // revokes it: "at once" holds on every node.
+    let nodes = support::nodes(TestServer::config(&dir.path().join("ds.sqlite"))).await;
+    let server = &nodes[0];
+    let laptop = registered(server, "alice", "laptop").await;
+    let desktop = Device::new(&nodes.last().unwrap().url(), "alice", "desktop");
     laptop
         .call("POST", paths::DEVICE_GRANTS, Some(&grant_of(&desktop)))
         .await;
     assert_eq!(desktop.register().await.status, StatusCode::CREATED);
-    let bob = registered(&server, "bob", "b").await;
+    let bob = registered(server, "bob", "b").await;
     let group = b"group-revoke";
     start_group(&laptop, group, &[&desktop, &bob]).await;
 

@@ -205,8 +205,10 @@ async fn authentication_failures_are_rejected() {
 #[tokio::test]
 async fn key_package_claims_are_atomic() {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
-    let alice = registered(&server, "alice", "laptop").await;
+    // The claimers spread over the nodes, where there are two.
+    let nodes = support::nodes(TestServer::config(&dir.path().join("ds.sqlite"))).await;
+    let server = &nodes[0];
+    let alice = registered(server, "alice", "laptop").await;
     let kps = alice.key_packages(30);
     let last_resort_package = alice.last_resort();
     let reply = alice
@@ -233,7 +235,7 @@ async fn key_package_claims_are_atomic() {
     let mut claimers = Vec::new();
     for i in 0..10 {
         claimers.push(std::sync::Arc::new(
-            registered(&server, &format!("c{i}"), "d").await,
+            registered(&nodes[i % nodes.len()], &format!("c{i}"), "d").await,
         ));
     }
     let mut tasks = Vec::new();
@@ -274,7 +276,9 @@ async fn key_package_claims_are_atomic() {
         .await;
     assert_eq!(stock.body["available"], 0);
     assert_eq!(stock.body["has_last_resort"], true);
-    server.stop().await;
+    for node in nodes {
+        node.stop().await;
+    }
 }
 
 #[tokio::test]
@@ -284,10 +288,12 @@ async fn one_commit_per_epoch_under_races() {
     // 2,000 commits in a few seconds from two devices: above the default rate limit.
     config.limits.requests_per_second = 1_000_000;
     config.limits.burst = 1_000_000;
-    let server = TestServer::start_with(config).await;
-    let a = std::sync::Arc::new(registered(&server, "alice", "d").await);
-    let b = std::sync::Arc::new(registered(&server, "bob", "d").await);
-    let c = registered(&server, "carol", "d").await;
+    // Alice and Bob on different nodes where there are two: each epoch's race is decided
+    // in the database, not in one process.
+    let nodes = support::nodes(config).await;
+    let a = std::sync::Arc::new(registered(&nodes[0], "alice", "d").await);
+    let b = std::sync::Arc::new(registered(nodes.last().unwrap(), "bob", "d").await);
+    let c = registered(&nodes[0], "carol", "d").await;
     start_group(&a, b"race", &[&b]).await;
     for round in 0..1000u64 {
         // Each round's winner moves the group one epoch on, adding and then removing carol.
@@ -376,15 +382,18 @@ async fn one_commit_per_epoch_under_races() {
         .filter(|i| i.kind != MessageKind::Commit)
         .collect();
     assert_eq!(late.len(), 2, "only the on-time messages were queued");
-    server.stop().await;
+    for node in nodes {
+        node.stop().await;
+    }
 }
 
 #[tokio::test]
 async fn queue_order_paging_and_ack() {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
-    let alice = registered(&server, "alice", "d").await;
-    let bob = registered(&server, "bob", "d").await;
+    // Alice sends through one node, Bob reads and acknowledges through the other.
+    let nodes = support::nodes(TestServer::config(&dir.path().join("ds.sqlite"))).await;
+    let alice = registered(&nodes[0], "alice", "d").await;
+    let bob = registered(nodes.last().unwrap(), "bob", "d").await;
     start_group(&alice, b"g", &[&bob]).await; // bob's Welcome is item 1
     for i in 0..7u8 {
         let reply = alice
@@ -417,7 +426,9 @@ async fn queue_order_paging_and_ack() {
         .send(&envelope(b"g", 1, MessageKind::Application, &[&bob], b"x"))
         .await;
     assert_eq!(bob.fetch(8, 10).await.items[0].seq, 9);
-    server.stop().await;
+    for node in nodes {
+        node.stop().await;
+    }
 }
 
 /// Messages stored in the DS database (each is stored once, whatever its recipients).
@@ -502,9 +513,12 @@ async fn a_message_goes_with_its_last_ack_and_sequences_survive_restarts() {
 #[tokio::test]
 async fn websocket_pushes_new_items() {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
-    let alice = registered(&server, "alice", "d").await;
-    let bob = registered(&server, "bob", "d").await;
+    // Bob's socket is on the other node from the one Alice sends through, where there are
+    // two: the push crosses nodes.
+    let nodes = support::nodes(TestServer::config(&dir.path().join("ds.sqlite"))).await;
+    let server = nodes.last().unwrap();
+    let alice = registered(&nodes[0], "alice", "d").await;
+    let bob = registered(server, "bob", "d").await;
     start_group(&alice, b"g", &[&bob]).await;
     let id = fresh_identity("bob", "d");
     let signed =
@@ -551,7 +565,9 @@ async fn websocket_pushes_new_items() {
             .await
             .is_err()
     );
-    server.stop().await;
+    for node in nodes {
+        node.stop().await;
+    }
 }
 
 #[tokio::test]

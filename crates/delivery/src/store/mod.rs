@@ -133,9 +133,30 @@ pub enum StoreError {
     /// The blob is another user's, full, or its chunk was written with other bytes.
     #[error("{0}")]
     BlobConflict(String),
+    /// The device was revoked (found so by the database: another node revoked it).
+    #[error("this device was revoked by its user")]
+    DeviceRevoked,
     /// The database failed.
     #[error("storage failure: {0}")]
     Internal(String),
+}
+
+/// What another node sharing the store did that this node keeps in memory or pushes: see
+/// [`DeliveryStore::events`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreEvent {
+    /// A device was registered, added or revoked: its cached record is stale.
+    Device {
+        /// Its user.
+        user: String,
+        /// Its device id.
+        device: String,
+    },
+    /// Items were queued, as (recipient device id, sequence number): a push to send.
+    Queued(Vec<(i64, u64)>),
+    /// Events may have been missed (the store's listening connection was lost and is back):
+    /// reload what is cached.
+    Resync,
 }
 
 /// An envelope with its recipients resolved to device ids.
@@ -206,6 +227,15 @@ pub type Delivered = (u64, Vec<(i64, u64)>);
 pub trait DeliveryStore: Send + Sync + 'static {
     /// Every device, to fill the server's directory at start.
     fn all_devices(&self) -> Result<Vec<DeviceRecord>, StoreError>;
+    /// The devices of these (user, device) names that exist: how a node whose store other
+    /// nodes share learns of a device registered on another.
+    fn devices_named(&self, names: &[(String, String)]) -> Result<Vec<DeviceRecord>, StoreError>;
+    /// The events of the other nodes that share this store, to be taken once by the server
+    /// that serves it; `None` for a store that only this process uses (then the server's
+    /// directory is the whole truth).
+    fn events(&self) -> Option<tokio::sync::mpsc::Receiver<StoreEvent>> {
+        None
+    }
     /// Registers a new user with its first device, or, where one of the user's devices
     /// granted exactly this device and key ([`DeliveryStore::grant_device`]) and the grant
     /// has not expired, another device of the user (the grant is used up; the user may

@@ -268,6 +268,34 @@ impl DeliveryStore for SqliteStore {
         })
     }
 
+    fn devices_named(&self, names: &[(String, String)]) -> Result<Vec<DeviceRecord>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT d.id, u.name, d.name, d.signature_key, d.ciphersuite,
+                        d.revoked_at IS NOT NULL
+                 FROM devices d JOIN users u ON u.id = d.user_id
+                 WHERE u.name = ?1 AND d.name = ?2",
+            )?;
+            let mut found = Vec::new();
+            for (user, device) in names {
+                let record = stmt
+                    .query_row(params![user, device], |r| {
+                        Ok(DeviceRecord {
+                            id: r.get(0)?,
+                            user: r.get(1)?,
+                            device: r.get(2)?,
+                            signature_key: r.get(3)?,
+                            ciphersuite: r.get(4)?,
+                            revoked: r.get(5)?,
+                        })
+                    })
+                    .optional()?;
+                found.extend(record);
+            }
+            Ok(found)
+        })
+    }
+
     fn register(
         &self,
         user: &str,

@@ -10,7 +10,24 @@ use reqwest::StatusCode;
 use serde::Serialize;
 use serde_json::Value;
 
+use conclave_test_support::TestServer;
 pub use conclave_test_support::stand_in;
+
+/// The servers a test spreads its devices over: with `CONCLAVE_TEST_POSTGRES=1`, two nodes
+/// on one database (a deployment of several nodes: each device talks to one, and what one
+/// accepts the other must honour), else the one server on its SQLite file.
+pub async fn nodes(config: conclave_delivery::Config) -> Vec<TestServer> {
+    let count = if conclave_test_support::postgres::enabled() {
+        2
+    } else {
+        1
+    };
+    let mut servers = Vec::with_capacity(count);
+    for _ in 0..count {
+        servers.push(TestServer::start_with(config.clone()).await);
+    }
+    servers
+}
 
 /// A device with a real MLS signature key.
 pub struct Device {

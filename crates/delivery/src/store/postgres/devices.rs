@@ -6,20 +6,35 @@ use conclave_delivery_api::{DeviceGrant, DeviceInfo};
 
 use super::super::rules::now;
 use super::super::{DeviceRecord, Nonce, StoreError};
+use super::notify;
 use super::pool::{Db, PgError};
 use super::queue::dequeue_device;
 
-/// Stores a write's nonce; a nonce seen before (on any node) is a replay.
+/// Stores a write's nonce; a nonce seen before (on any node) is a replay. Refused too for a
+/// device revoked meanwhile: a node that has not yet heard of a revocation on another still
+/// lets the revoked device write nothing.
 pub(super) async fn insert_nonce(db: &Db<'_>, device: i64, nonce: &Nonce) -> Result<(), PgError> {
     let inserted = db
         .execute(
-            "INSERT INTO nonces (device_id, nonce, expires_at) VALUES ($1, $2, $3)
+            "INSERT INTO nonces (device_id, nonce, expires_at)
+             SELECT $1, $2, $3 WHERE NOT EXISTS
+                 (SELECT 1 FROM devices WHERE id = $1 AND revoked_at IS NOT NULL)
              ON CONFLICT DO NOTHING",
             &[&device, &nonce.nonce, &(nonce.expires_at as i64)],
         )
         .await?;
     if inserted == 0 {
-        return Err(StoreError::Replay.into());
+        let revoked = db
+            .query_opt(
+                "SELECT 1 FROM devices WHERE id = $1 AND revoked_at IS NOT NULL",
+                &[&device],
+            )
+            .await?;
+        return Err(match revoked {
+            Some(_) => StoreError::DeviceRevoked,
+            None => StoreError::Replay,
+        }
+        .into());
     }
     Ok(())
 }
@@ -95,6 +110,17 @@ fn ciphersuite(value: i32) -> Result<u16, PgError> {
         .map_err(|_| StoreError::Internal(format!("stored ciphersuite {value}")).into())
 }
 
+fn record(r: &tokio_postgres::Row) -> Result<DeviceRecord, PgError> {
+    Ok(DeviceRecord {
+        id: r.try_get(0)?,
+        user: r.try_get(1)?,
+        device: r.try_get(2)?,
+        signature_key: r.try_get(3)?,
+        ciphersuite: ciphersuite(r.try_get(4)?)?,
+        revoked: r.try_get(5)?,
+    })
+}
+
 pub(super) async fn all_devices(db: &Db<'_>) -> Result<Vec<DeviceRecord>, PgError> {
     db.query(
         "SELECT d.id, u.name, d.name, d.signature_key, d.ciphersuite, d.revoked_at IS NOT NULL
@@ -103,16 +129,28 @@ pub(super) async fn all_devices(db: &Db<'_>) -> Result<Vec<DeviceRecord>, PgErro
     )
     .await?
     .iter()
-    .map(|r| {
-        Ok(DeviceRecord {
-            id: r.try_get(0)?,
-            user: r.try_get(1)?,
-            device: r.try_get(2)?,
-            signature_key: r.try_get(3)?,
-            ciphersuite: ciphersuite(r.try_get(4)?)?,
-            revoked: r.try_get(5)?,
-        })
-    })
+    .map(record)
+    .collect()
+}
+
+pub(super) async fn devices_named(
+    db: &Db<'_>,
+    names: &[(String, String)],
+) -> Result<Vec<DeviceRecord>, PgError> {
+    let (users, devices): (Vec<&str>, Vec<&str>) = names
+        .iter()
+        .map(|(user, device)| (user.as_str(), device.as_str()))
+        .unzip();
+    db.query(
+        "SELECT d.id, u.name, d.name, d.signature_key, d.ciphersuite, d.revoked_at IS NOT NULL
+         FROM unnest($1::text[], $2::text[]) AS n(user_name, device_name)
+         JOIN users u ON u.name = n.user_name
+         JOIN devices d ON d.user_id = u.id AND d.name = n.device_name",
+        &[&users, &devices],
+    )
+    .await?
+    .iter()
+    .map(record)
     .collect()
 }
 
@@ -176,6 +214,7 @@ pub(super) async fn register(
     };
     let record = insert_device(db, user_id, new.user, new.device, new.key, new.ciphersuite).await?;
     insert_nonce(db, record.id, nonce).await?;
+    notify::device_changed(db, new.user, new.device).await?;
     Ok(record)
 }
 
@@ -243,6 +282,7 @@ pub(super) async fn revoke_device(
     db.execute("DELETE FROM key_packages WHERE device_id = $1", &[&id])
         .await?;
     dequeue_device(db, id, i64::MAX).await?;
+    notify::device_changed(db, &by.user, device).await?;
     Ok(DeviceRecord {
         id,
         user: by.user.clone(),
@@ -267,7 +307,9 @@ pub(super) async fn add_device(
         }
         .into());
     }
-    insert_device(db, user_id, &by.user, new.device, new.key, new.ciphersuite).await
+    let record = insert_device(db, user_id, &by.user, new.device, new.key, new.ciphersuite).await?;
+    notify::device_changed(db, &by.user, new.device).await?;
+    Ok(record)
 }
 
 pub(super) async fn user_devices(db: &Db<'_>, user: &str) -> Result<Vec<DeviceInfo>, PgError> {

@@ -10,6 +10,7 @@ mod devices;
 mod files;
 mod groups;
 mod key_packages;
+mod notify;
 mod pool;
 mod queue;
 mod retention;
@@ -23,7 +24,7 @@ use conclave_delivery_api::{
 
 use super::{
     Delivered, Delivery, DeliveryStore, DeviceRecord, GroupInfoRecord, KeyPackageEntry, LinkRecord,
-    Nonce, QueueQuota, StoreError,
+    Nonce, QueueQuota, StoreError, StoreEvent,
 };
 use devices::Registration;
 use pool::{Pool, connect};
@@ -40,6 +41,8 @@ pub const DEFAULT_CONNECTIONS: usize = 16;
 /// The PostgreSQL store. See the module docs.
 pub struct PostgresStore {
     pool: Pool,
+    /// The other nodes' events, until the server takes them.
+    events: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<StoreEvent>>>,
 }
 
 /// The key of the advisory lock nodes take while they migrate the schema: nodes started
@@ -57,8 +60,11 @@ impl PostgresStore {
         std::thread::spawn(move || migrate(&migrating))
             .join()
             .map_err(|_| StoreError::Internal("the migration thread panicked".into()))??;
+        // Tells this node's notifications from the others'.
+        let node = rand::random::<u64>();
         Ok(Self {
-            pool: Pool::start(config, connections)?,
+            events: std::sync::Mutex::new(Some(notify::listen(config.clone(), node)?)),
+            pool: Pool::start(config, connections, node)?,
         })
     }
 }
@@ -93,6 +99,16 @@ impl DeliveryStore for PostgresStore {
     fn all_devices(&self) -> Result<Vec<DeviceRecord>, StoreError> {
         self.pool
             .transaction(async move |db| devices::all_devices(db).await)
+    }
+
+    fn devices_named(&self, names: &[(String, String)]) -> Result<Vec<DeviceRecord>, StoreError> {
+        let names = names.to_vec();
+        self.pool
+            .transaction(async move |db| devices::devices_named(db, &names).await)
+    }
+
+    fn events(&self) -> Option<tokio::sync::mpsc::Receiver<StoreEvent>> {
+        self.events.lock().ok()?.take()
     }
 
     fn register(

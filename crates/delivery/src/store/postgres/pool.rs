@@ -67,7 +67,11 @@ pub(super) struct Pool {
 impl Pool {
     /// Starts `size` connection threads (each connects when its first job comes, and again
     /// after its connection is lost).
-    pub(super) fn start(config: tokio_postgres::Config, size: usize) -> Result<Self, StoreError> {
+    pub(super) fn start(
+        config: tokio_postgres::Config,
+        size: usize,
+        node: u64,
+    ) -> Result<Self, StoreError> {
         let (tx, rx) = std::sync::mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         for n in 0..size.max(1) {
@@ -83,6 +87,7 @@ impl Pool {
                     let mut connection = Connection {
                         runtime,
                         config,
+                        node,
                         client: None,
                         statements: RefCell::new(HashMap::new()),
                     };
@@ -128,6 +133,7 @@ fn next_job(rx: &Mutex<Receiver<Job>>) -> Option<Job> {
 struct Connection {
     runtime: tokio::runtime::Runtime,
     config: tokio_postgres::Config,
+    node: u64,
     client: Option<Client>,
     statements: RefCell<HashMap<&'static str, Statement>>,
 }
@@ -140,6 +146,7 @@ impl Connection {
         let Connection {
             runtime,
             config,
+            node,
             client,
             statements,
         } = self;
@@ -159,6 +166,7 @@ impl Connection {
                     let db = Db {
                         tx: &tx,
                         statements,
+                        node: *node,
                     };
                     match f(&db).await {
                         Ok(value) => {
@@ -206,12 +214,18 @@ pub(super) async fn connect(config: &tokio_postgres::Config) -> Result<Client, S
 pub(super) struct Db<'a> {
     tx: &'a Transaction<'a>,
     statements: &'a RefCell<HashMap<&'static str, Statement>>,
+    node: u64,
 }
 
 /// A statement's parameters.
 pub(super) type Params<'p> = [&'p (dyn ToSql + Sync)];
 
 impl Db<'_> {
+    /// The node this store serves (in its notifications, so that it ignores its own).
+    pub(super) fn node(&self) -> u64 {
+        self.node
+    }
+
     async fn statement(&self, sql: &'static str) -> Result<Statement, PgError> {
         if let Some(statement) = self.statements.borrow().get(sql) {
             return Ok(statement.clone());

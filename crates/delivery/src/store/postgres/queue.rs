@@ -10,6 +10,7 @@ use conclave_delivery_api::{MessageKind, QueueItem, QueuePage};
 use super::super::rules::{PageFill, kind_name, kind_of, now};
 use super::super::{QueueQuota, StoreError};
 use super::devices::device_ref;
+use super::notify;
 use super::pool::{Db, PgError};
 
 /// One message, stored once and queued for each of its recipients.
@@ -93,6 +94,8 @@ pub(super) async fn enqueue(
         }
         pushed.push((device, seq as u64));
     }
+    // Sent at commit only: a delivery refused for a full queue rolls its notification back.
+    notify::queued(db, &pushed).await?;
     Ok((pushed, full))
 }
 
@@ -170,6 +173,17 @@ async fn page_sizes(
     limit: u32,
     max_bytes: usize,
 ) -> Result<(PageFill, Option<i64>, bool), PgError> {
+    // A device revoked through another node, which this node has not heard of yet, reads
+    // nothing more either.
+    let revoked = db
+        .query_opt(
+            "SELECT 1 FROM devices WHERE id = $1 AND revoked_at IS NOT NULL",
+            &[&device],
+        )
+        .await?;
+    if revoked.is_some() {
+        return Err(StoreError::DeviceRevoked.into());
+    }
     let rows = db
         .query(
             "SELECT q.seq, m.size FROM queue q JOIN messages m ON m.id = q.message_id
