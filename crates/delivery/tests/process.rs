@@ -245,3 +245,136 @@ async fn help_and_bad_flags() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+/// A load balancer in front of several nodes, as a TCP proxy on 127.0.0.1: each new
+/// connection goes to the first node that accepts one. Stops with the test's runtime.
+async fn balancer(ports: Vec<u16>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let ports = ports.clone();
+            tokio::spawn(async move {
+                for port in ports {
+                    if let Ok(mut node) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await
+                    {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut node).await;
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+/// Two nodes on one PostgreSQL behind a load balancer; Alice sends through the balancer
+/// (so to node A while it lives), Bob listens on node B. Node A is SIGKILLed mid-stream.
+/// Alice's senders carry on through node B, sending a request whose answer the kill
+/// swallowed again exactly as it was signed (accepted then, or refused as a replay because
+/// it already was); Bob heard of node A's deliveries on node B's socket, and reads every
+/// accepted message exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_mid_stream_fails_over_to_the_other() {
+    if !conclave_test_support::postgres::enabled() {
+        eprintln!("several nodes share a PostgreSQL only (CONCLAVE_TEST_POSTGRES=1)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ds.sqlite");
+    let (port_a, port_b) = (free_port(), free_port());
+    let mut node_a = start(&db, port_a).await;
+    let node_b = start(&db, port_b).await;
+    let front = balancer(vec![port_a, port_b]).await;
+    let alice = Arc::new(Device::new(&front, "alice", "d"));
+    let bob = Arc::new(Device::new(&node_b.url, "bob", "d"));
+    assert_eq!(alice.register().await.status, StatusCode::CREATED);
+    assert_eq!(bob.register().await.status, StatusCode::CREATED);
+    start_group(&alice, b"stream", &[&bob]).await;
+    let b_addr = format!("127.0.0.1:{port_b}").parse().unwrap();
+    let (mut socket, _) = tokio_tungstenite::connect_async(bob.push_request(b_addr))
+        .await
+        .unwrap();
+
+    // A delivery node A accepted reaches Bob's socket on node B.
+    let first = envelope(b"stream", 1, MessageKind::Application, &[&bob], b"first");
+    assert_eq!(alice.send(&first).await.status, StatusCode::OK);
+    let frame = tokio::time::timeout(
+        Duration::from_secs(5),
+        futures_util::StreamExt::next(&mut socket),
+    )
+    .await
+    .expect("a push from the other node within 5 s");
+    assert!(frame.is_some_and(|f| f.is_ok()));
+
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let accepted = Arc::new(Mutex::new(HashSet::new()));
+    let mut senders = Vec::new();
+    for sender in 0..4u8 {
+        let (alice, bob, stop, accepted) =
+            (alice.clone(), bob.clone(), stop.clone(), accepted.clone());
+        senders.push(tokio::spawn(async move {
+            let mut n = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let mut payload = vec![sender];
+                payload.extend_from_slice(&n.to_be_bytes());
+                n += 1;
+                let env = envelope(b"stream", 1, MessageKind::Application, &[&bob], &payload);
+                let body = serde_json::to_vec(&env).unwrap();
+                let id = fresh_identity("alice", "d");
+                let mut answered = false;
+                for _ in 0..100 {
+                    let reply = tokio::time::timeout(
+                        Duration::from_secs(5),
+                        alice.try_send_with("POST", "/v1/messages", body.clone(), &id),
+                    )
+                    .await;
+                    match reply {
+                        // Accepted now, or refused as a replay: accepted before, by the
+                        // node that was killed before it could answer.
+                        Ok(Some(StatusCode::OK | StatusCode::UNAUTHORIZED)) => {
+                            accepted.lock().unwrap().insert(payload.clone());
+                            answered = true;
+                            break;
+                        }
+                        Ok(Some(other)) => panic!("refused with {other}"),
+                        _ => tokio::time::sleep(Duration::from_millis(20)).await,
+                    }
+                }
+                assert!(answered, "no node answered for 100 tries");
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before_kill = accepted.lock().unwrap().len();
+    node_a.child.kill().unwrap();
+    node_a.child.wait().unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    let accepted = Arc::try_unwrap(accepted).unwrap().into_inner().unwrap();
+    assert!(
+        before_kill > 20,
+        "only {before_kill} accepted before the kill"
+    );
+    assert!(
+        accepted.len() > before_kill + 20,
+        "only {} accepted after the kill, through node B",
+        accepted.len() - before_kill
+    );
+
+    let received: Vec<Vec<u8>> = bob
+        .fetch_all()
+        .await
+        .into_iter()
+        .map(|i| payload(&i.message.0))
+        .collect();
+    let unique: HashSet<&Vec<u8>> = received.iter().collect();
+    assert_eq!(unique.len(), received.len(), "a message was queued twice");
+    for payload in &accepted {
+        assert!(unique.contains(payload), "an accepted message was lost");
+    }
+    drop(node_b);
+}

@@ -2,7 +2,8 @@
 //!
 //! It starts a `conclave-ds` in this process (on 127.0.0.1, a temporary SQLite file, the
 //! default `synchronous = FULL` durability; with `--tls`, serving HTTPS and WSS with a
-//! certificate from a CA made for the run) unless `--url` names one already running on a
+//! certificate from a CA made for the run; with `--db postgres://...`, on that database, and
+//! with `--nodes N` as N nodes sharing it) unless `--url` names one already running on a
 //! loopback address. It registers `--devices` devices, connects each over WebSocket, splits
 //! them into groups of `--group-size`, and for `--seconds` sends application messages from
 //! random members to the rest of their group at `--rate` messages per second in total (0: as
@@ -19,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use conclave_delivery::{Config, Limits, Server};
+use conclave_delivery::{Config, Database, Limits, Server};
 use conclave_delivery_api::auth::{fresh_identity, sign_request};
 use conclave_delivery_api::{Envelope, MessageKind, PushFrame, WelcomeEnvelope, paths};
 use conclave_ds_load::{Dev, fetch, group_id, is_loopback, post};
@@ -59,6 +60,14 @@ struct Args {
     /// run (which the generator's devices trust).
     #[arg(long, conflicts_with = "url")]
     tls: bool,
+    /// The in-process server's database: a `postgres://` URL (default: a temporary SQLite
+    /// file).
+    #[arg(long, conflicts_with = "url")]
+    db: Option<String>,
+    /// In-process nodes serving that database (several need PostgreSQL); device `i` talks
+    /// to node `i % nodes` only.
+    #[arg(long, default_value_t = 1, conflicts_with = "url")]
+    nodes: usize,
     /// Durability of the in-process server: `full` (fsync per group commit) or `normal`.
     #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
     synchronous: String,
@@ -84,15 +93,23 @@ async fn main() -> std::process::ExitCode {
     }
     let _dir;
     let mut ca_file = None;
-    let base = match &args.url {
-        Some(url) if is_loopback(url) => url.trim_end_matches('/').to_owned(),
+    let bases: Vec<String> = match &args.url {
+        Some(url) if is_loopback(url) => vec![url.trim_end_matches('/').to_owned()],
         Some(url) => {
             eprintln!("refusing {url}: the load generator talks to loopback addresses only");
             return std::process::ExitCode::FAILURE;
         }
         None => {
             let dir = tempfile::tempdir().expect("temp dir");
-            let mut config = Config::new(dir.path().join("load.sqlite"));
+            let db = match &args.db {
+                Some(db) => Database::parse(db),
+                None => Database::Sqlite(dir.path().join("load.sqlite")),
+            };
+            if args.nodes > 1 && matches!(db, Database::Sqlite(_)) {
+                eprintln!("several nodes share a PostgreSQL database: give --db postgres://...");
+                return std::process::ExitCode::FAILURE;
+            }
+            let mut config = Config::new(db);
             if args.synchronous == "normal" {
                 config.durability = conclave_delivery::Durability::Process;
             }
@@ -105,36 +122,42 @@ async fn main() -> std::process::ExitCode {
                 connections_per_address: 1_000_000,
                 ..Limits::default()
             };
-            let server = Server::open(config).expect("server opens");
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            let addr: SocketAddr = listener.local_addr().expect("addr");
-            let base = if args.tls {
-                let ca = conclave_test_support::TestCa::new(dir.path(), "load");
-                ca_file = Some(ca.cert_file());
-                let tls = ca.server_config();
-                tokio::spawn(server.serve_tls(listener, tls, std::future::pending()));
-                format!("https://localhost:{}", addr.port())
-            } else {
-                tokio::spawn(server.serve(listener, std::future::pending()));
-                format!("http://{addr}")
-            };
+            let mut bases = Vec::new();
+            for _ in 0..args.nodes.max(1) {
+                let server = Server::open(config.clone()).expect("server opens");
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                let addr: SocketAddr = listener.local_addr().expect("addr");
+                bases.push(if args.tls {
+                    let ca = conclave_test_support::TestCa::new(dir.path(), "load");
+                    ca_file = Some(ca.cert_file());
+                    let tls = ca.server_config();
+                    tokio::spawn(server.serve_tls(listener, tls, std::future::pending()));
+                    format!("https://localhost:{}", addr.port())
+                } else {
+                    tokio::spawn(server.serve(listener, std::future::pending()));
+                    format!("http://{addr}")
+                });
+            }
             _dir = dir;
-            base
+            bases
         }
     };
-    println!("server: {base}");
-    let (register_url, messages_url) = match (
-        reqwest::Url::parse(&format!("{base}{}", paths::REGISTER)),
-        reqwest::Url::parse(&format!("{base}{}", paths::MESSAGES)),
-    ) {
-        (Ok(r), Ok(m)) => (r, m),
-        _ => {
-            eprintln!("not a URL: {base}");
-            return std::process::ExitCode::FAILURE;
+    println!("servers: {}", bases.join(" "));
+    let mut urls = Vec::with_capacity(bases.len());
+    for base in &bases {
+        match (
+            reqwest::Url::parse(&format!("{base}{}", paths::REGISTER)),
+            reqwest::Url::parse(&format!("{base}{}", paths::MESSAGES)),
+        ) {
+            (Ok(r), Ok(m)) => urls.push((r, m)),
+            _ => {
+                eprintln!("not a URL: {base}");
+                return std::process::ExitCode::FAILURE;
+            }
         }
-    };
+    }
     let tls = conclave_delivery_api::tls::client_config(&Vec::from_iter(ca_file), None)
         .expect("TLS settings");
     let http = reqwest::Client::builder()
@@ -150,9 +173,20 @@ async fn main() -> std::process::ExitCode {
     let devs: Vec<Arc<Dev>> = (0..args.devices)
         .map(|i| Arc::new(Dev::new(&format!("load{i}"))))
         .collect();
+    // Device `i` is served by node `i % nodes`.
+    let node: std::collections::HashMap<String, usize> = devs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.name.user.clone(), i % bases.len()))
+        .collect();
+    let node = Arc::new(node);
+    let node_of = {
+        let node = node.clone();
+        move |d: &Dev| node.get(&d.name.user).copied().unwrap_or(0)
+    };
     let started = Instant::now();
     for d in &devs {
-        if let Err(e) = d.register(&http, &register_url).await {
+        if let Err(e) = d.register(&http, &urls[node_of(d)].0).await {
             eprintln!("registering {}: {e}", d.name.user);
             return std::process::ExitCode::FAILURE;
         }
@@ -187,7 +221,7 @@ async fn main() -> std::process::ExitCode {
             link_token: None,
         };
         let body = serde_json::to_vec(&envelope).expect("json");
-        match post(&http, &messages_url, &group[0], body).await {
+        match post(&http, &urls[node_of(&group[0])].1, &group[0], body).await {
             Ok(s) if s.is_success() => {}
             other => {
                 eprintln!("starting group {i}: {other:?}");
@@ -201,11 +235,12 @@ async fn main() -> std::process::ExitCode {
     let epoch0 = Instant::now();
     let latencies = Arc::new(std::sync::Mutex::new(Vec::<u64>::with_capacity(1 << 20)));
     let pushed = Arc::new(AtomicU64::new(0));
-    let ws_url = base
-        .replace("http://", "ws://")
-        .replace("https://", "wss://");
     let mut sockets = Vec::new();
     for d in &devs {
+        let base = &bases[node_of(d)];
+        let ws_url = base
+            .replace("http://", "ws://")
+            .replace("https://", "wss://");
         let id = fresh_identity(&d.name.user, &d.name.device);
         let headers = sign_request(&d.key, "GET", paths::PUSH, b"", &id).expect("sign");
         let mut request =
@@ -284,12 +319,13 @@ async fn main() -> std::process::ExitCode {
     let mut senders = Vec::new();
     let concurrency = args.concurrency;
     for s in 0..args.concurrency {
-        let (groups, sent, failed, http, messages_url) = (
+        let (groups, sent, failed, http, urls, node_of) = (
             groups.clone(),
             sent.clone(),
             failed.clone(),
             http.clone(),
-            messages_url.clone(),
+            urls.clone(),
+            node_of.clone(),
         );
         let round_trips = round_trips.clone();
         senders.push(tokio::spawn(async move {
@@ -326,7 +362,7 @@ async fn main() -> std::process::ExitCode {
                 };
                 let body = serde_json::to_vec(&envelope).expect("json");
                 let request_started = Instant::now();
-                match post(&http, &messages_url, from, body).await {
+                match post(&http, &urls[node_of(from)].1, from, body).await {
                     Ok(s) if s.is_success() => {
                         sent.fetch_add(1, Ordering::Relaxed);
                         if let Ok(mut r) = round_trips.lock() {

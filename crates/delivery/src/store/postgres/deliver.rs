@@ -27,12 +27,21 @@ pub(super) async fn roster(db: &Db<'_>, group_id: &[u8]) -> Result<HashSet<i64>,
     .collect()
 }
 
-/// A group's epoch, its row locked for a commit (exclusively) or for another message
-/// (shared): `None` when the group does not exist, except that a commit then creates it
-/// (`Created`), and waits for a concurrent creator instead.
+/// A group's epoch and roster, its row locked for a commit (exclusively) or for another
+/// message (shared), in one statement; `None` when the group does not exist, except that a
+/// commit then creates it (`Created`), and waits for a concurrent creator instead.
 enum Locked {
-    Epoch(Option<u64>),
+    Group(Option<(u64, HashSet<i64>)>),
     Created,
+}
+
+fn group_of(row: Option<tokio_postgres::Row>) -> Result<Option<(u64, HashSet<i64>)>, PgError> {
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let epoch = row.try_get::<_, i64>(0)? as u64;
+    let members: Vec<i64> = row.try_get(1)?;
+    Ok(Some((epoch, members.into_iter().collect())))
 }
 
 async fn lock_group(db: &Db<'_>, delivery: &Delivery) -> Result<Locked, PgError> {
@@ -40,25 +49,23 @@ async fn lock_group(db: &Db<'_>, delivery: &Delivery) -> Result<Locked, PgError>
     if delivery.kind != MessageKind::Commit {
         let row = db
             .query_opt(
-                "SELECT epoch FROM groups WHERE group_id = $1 FOR SHARE",
+                "SELECT epoch, ARRAY(SELECT device_id FROM group_members WHERE group_id = $1)
+                 FROM groups WHERE group_id = $1 FOR SHARE",
                 &[group],
             )
             .await?;
-        return Ok(Locked::Epoch(
-            row.map(|r| r.try_get::<_, i64>(0))
-                .transpose()?
-                .map(|e| e as u64),
-        ));
+        return Ok(Locked::Group(group_of(row)?));
     }
     for _ in 0..2 {
         let row = db
             .query_opt(
-                "SELECT epoch FROM groups WHERE group_id = $1 FOR UPDATE",
+                "SELECT epoch, ARRAY(SELECT device_id FROM group_members WHERE group_id = $1)
+                 FROM groups WHERE group_id = $1 FOR UPDATE",
                 &[group],
             )
             .await?;
-        if let Some(row) = row {
-            return Ok(Locked::Epoch(Some(row.try_get::<_, i64>(0)? as u64)));
+        if row.is_some() {
+            return Ok(Locked::Group(group_of(row)?));
         }
         let created = db
             .execute(
@@ -83,17 +90,15 @@ pub(super) async fn deliver(
     nonce: &Nonce,
 ) -> Result<Delivered, PgError> {
     let sender_id = sender.id;
-    insert_nonce(db, sender_id, nonce).await?;
-    let (current, created) = match lock_group(db, delivery).await? {
-        Locked::Epoch(epoch) => (epoch, false),
-        Locked::Created => (None, true),
-    };
-    let roster = match current {
-        Some(_) => roster(db, &delivery.group_id).await?,
+    // Sent together (one round trip): a replay's lock is rolled back with it.
+    let ((), locked) =
+        tokio::try_join!(insert_nonce(db, sender_id, nonce), lock_group(db, delivery))?;
+    let (current, roster, created) = match locked {
+        Locked::Group(Some((epoch, roster))) => (Some(epoch), roster, false),
+        Locked::Group(None) => (None, HashSet::new(), false),
         // A group's first message must be a commit: it starts the group, with its sender
         // as the only member.
-        None if created => [sender_id].into(),
-        None => HashSet::new(),
+        Locked::Created => (None, [sender_id].into(), true),
     };
     // Checked before anything else: a non-member learns nothing of the group, not even its
     // epoch. The one exception is a device joining by external commit with the group's

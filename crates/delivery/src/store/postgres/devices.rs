@@ -281,7 +281,7 @@ pub(super) async fn revoke_device(
         .await?;
     db.execute("DELETE FROM key_packages WHERE device_id = $1", &[&id])
         .await?;
-    dequeue_device(db, id, i64::MAX).await?;
+    dequeue_device(db, id, i64::MAX, None).await?;
     notify::device_changed(db, &by.user, device).await?;
     Ok(DeviceRecord {
         id,

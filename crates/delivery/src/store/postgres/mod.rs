@@ -61,7 +61,7 @@ impl PostgresStore {
             .join()
             .map_err(|_| StoreError::Internal("the migration thread panicked".into()))??;
         // Tells this node's notifications from the others'.
-        let node = rand::random::<u64>();
+        let node = rand::random::<i64>();
         Ok(Self {
             events: std::sync::Mutex::new(Some(notify::listen(config.clone(), node)?)),
             pool: Pool::start(config, connections, node)?,
@@ -98,13 +98,13 @@ fn migrate(config: &tokio_postgres::Config) -> Result<(), StoreError> {
 impl DeliveryStore for PostgresStore {
     fn all_devices(&self) -> Result<Vec<DeviceRecord>, StoreError> {
         self.pool
-            .transaction(async move |db| devices::all_devices(db).await)
+            .read(async move |db| devices::all_devices(db).await)
     }
 
     fn devices_named(&self, names: &[(String, String)]) -> Result<Vec<DeviceRecord>, StoreError> {
         let names = names.to_vec();
         self.pool
-            .transaction(async move |db| devices::devices_named(db, &names).await)
+            .read(async move |db| devices::devices_named(db, &names).await)
     }
 
     fn events(&self) -> Option<tokio::sync::mpsc::Receiver<StoreEvent>> {
@@ -175,7 +175,7 @@ impl DeliveryStore for PostgresStore {
     fn link_chunk(&self, link: &[u8], index: u32) -> Result<Option<(Vec<u8>, String)>, StoreError> {
         let link = link.to_vec();
         self.pool
-            .transaction(async move |db| files::link_chunk(db, &link, index).await)
+            .read(async move |db| files::link_chunk(db, &link, index).await)
     }
 
     fn delete_link(
@@ -214,7 +214,7 @@ impl DeliveryStore for PostgresStore {
     fn user_devices(&self, user: &str) -> Result<Vec<DeviceInfo>, StoreError> {
         let user = user.to_owned();
         self.pool
-            .transaction(async move |db| devices::user_devices(db, &user).await)
+            .read(async move |db| devices::user_devices(db, &user).await)
     }
 
     fn publish_key_packages(
@@ -233,7 +233,7 @@ impl DeliveryStore for PostgresStore {
 
     fn stock(&self, device: i64) -> Result<KeyPackageStock, StoreError> {
         self.pool
-            .transaction(async move |db| key_packages::stock(db, device).await)
+            .read(async move |db| key_packages::stock(db, device).await)
     }
 
     fn claim(
@@ -283,7 +283,7 @@ impl DeliveryStore for PostgresStore {
         max_bytes: usize,
     ) -> Result<QueuePage, StoreError> {
         self.pool
-            .transaction(async move |db| queue::fetch(db, device, after, limit, max_bytes).await)
+            .read(async move |db| queue::fetch(db, device, after, limit, max_bytes).await)
     }
 
     fn page_bytes(
@@ -293,16 +293,20 @@ impl DeliveryStore for PostgresStore {
         limit: u32,
         max_bytes: usize,
     ) -> Result<usize, StoreError> {
-        self.pool.transaction(async move |db| {
-            queue::page_bytes(db, device, after, limit, max_bytes).await
-        })
+        self.pool
+            .read(async move |db| queue::page_bytes(db, device, after, limit, max_bytes).await)
     }
 
     fn ack(&self, device: i64, up_to: u64, nonce: Nonce) -> Result<u64, StoreError> {
         self.pool.transaction(async move |db| {
-            devices::insert_nonce(db, device, &nonce).await?;
-            devices::seen(db, device).await?;
-            queue::dequeue_device(db, device, i64::try_from(up_to).unwrap_or(i64::MAX)).await
+            let up_to = i64::try_from(up_to).unwrap_or(i64::MAX);
+            let now = super::rules::now() as i64;
+            // Sent together (one round trip): a replay's deletions are rolled back with it.
+            let ((), deleted) = tokio::try_join!(
+                devices::insert_nonce(db, device, &nonce),
+                queue::dequeue_device(db, device, up_to, Some(now))
+            )?;
+            Ok(deleted)
         })
     }
 
@@ -337,7 +341,7 @@ impl DeliveryStore for PostgresStore {
     fn blob_chunk(&self, id: &[u8], index: u32) -> Result<Option<Vec<u8>>, StoreError> {
         let id = id.to_vec();
         self.pool
-            .transaction(async move |db| files::blob_chunk(db, &id, index).await)
+            .read(async move |db| files::blob_chunk(db, &id, index).await)
     }
 
     fn prune(&self, before: u64, links_before: u64, now: u64) -> Result<u64, StoreError> {
@@ -348,8 +352,7 @@ impl DeliveryStore for PostgresStore {
     }
 
     fn queue_depth(&self) -> Result<u64, StoreError> {
-        self.pool
-            .transaction(async move |db| queue::queue_depth(db).await)
+        self.pool.read(async move |db| queue::queue_depth(db).await)
     }
 
     fn put_group_info(
@@ -367,7 +370,7 @@ impl DeliveryStore for PostgresStore {
     fn group_info(&self, by: i64, group_id: &[u8]) -> Result<SealedGroupInfo, StoreError> {
         let group_id = group_id.to_vec();
         self.pool
-            .transaction(async move |db| groups::group_info(db, by, &group_id).await)
+            .read(async move |db| groups::group_info(db, by, &group_id).await)
     }
 
     fn set_group_link(
@@ -398,7 +401,7 @@ impl DeliveryStore for PostgresStore {
     fn join_requests(&self, by: i64, group_id: &[u8]) -> Result<Vec<JoinRequest>, StoreError> {
         let group_id = group_id.to_vec();
         self.pool
-            .transaction(async move |db| groups::join_requests(db, by, &group_id).await)
+            .read(async move |db| groups::join_requests(db, by, &group_id).await)
     }
 
     fn answer_join_requests(

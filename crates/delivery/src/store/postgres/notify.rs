@@ -19,7 +19,7 @@ use super::pool::{Db, PgError};
 const CHANNEL: &str = "conclave_ds";
 
 /// Queued items per notification: a payload must stay under PostgreSQL's 8,000 bytes.
-const ITEMS_PER_NOTIFICATION: usize = 250;
+pub(super) const ITEMS_PER_NOTIFICATION: usize = 250;
 
 /// Events waiting for the server to take them. Pushes beyond are dropped (their devices
 /// fetch on their next wake-up); device changes and resyncs wait for room.
@@ -28,7 +28,7 @@ const EVENTS_QUEUED: usize = 4_096;
 #[derive(Serialize, Deserialize)]
 struct Payload {
     /// The node that sent it (a node ignores its own).
-    node: u64,
+    node: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     device: Option<(String, String)>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -71,7 +71,7 @@ pub(super) async fn queued(db: &Db<'_>, items: &[(i64, u64)]) -> Result<(), PgEr
 /// [`StoreEvent::Resync`]), and stops when the receiver is dropped.
 pub(super) fn listen(
     config: tokio_postgres::Config,
-    node: u64,
+    node: i64,
 ) -> Result<mpsc::Receiver<StoreEvent>, super::super::StoreError> {
     let (tx, rx) = mpsc::channel(EVENTS_QUEUED);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -102,7 +102,7 @@ pub(super) fn listen(
 /// Listens on one connection until it is lost or nobody takes the events any more.
 async fn listen_once(
     config: &tokio_postgres::Config,
-    node: u64,
+    node: i64,
     tx: &mpsc::Sender<StoreEvent>,
 ) -> Result<(), String> {
     let (client, mut connection) = config

@@ -70,7 +70,7 @@ impl Pool {
     pub(super) fn start(
         config: tokio_postgres::Config,
         size: usize,
-        node: u64,
+        node: i64,
     ) -> Result<Self, StoreError> {
         let (tx, rx) = std::sync::mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
@@ -110,9 +110,26 @@ impl Pool {
         T: Send + 'static,
         F: AsyncFnMut(&Db<'_>) -> Result<T, PgError> + Send + 'static,
     {
+        self.run(move |connection| connection.run(true, f))
+    }
+
+    /// Runs `f`, a read whose statements each stand alone, outside a transaction: each sees
+    /// what was committed when it started.
+    pub(super) fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: AsyncFnMut(&Db<'_>) -> Result<T, PgError> + Send + 'static,
+    {
+        self.run(move |connection| connection.run(false, f))
+    }
+
+    fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let (reply_tx, reply_rx) = sync_channel(1);
         let job: Job = Box::new(move |connection| {
-            let _ = reply_tx.send(connection.transaction(f));
+            let _ = reply_tx.send(f(connection));
         });
         self.jobs
             .lock()
@@ -133,13 +150,13 @@ fn next_job(rx: &Mutex<Receiver<Job>>) -> Option<Job> {
 struct Connection {
     runtime: tokio::runtime::Runtime,
     config: tokio_postgres::Config,
-    node: u64,
+    node: i64,
     client: Option<Client>,
     statements: RefCell<HashMap<&'static str, Statement>>,
 }
 
 impl Connection {
-    fn transaction<T, F>(&mut self, mut f: F) -> Result<T, StoreError>
+    fn run<T, F>(&mut self, in_transaction: bool, mut f: F) -> Result<T, StoreError>
     where
         F: AsyncFnMut(&Db<'_>) -> Result<T, PgError>,
     {
@@ -161,10 +178,25 @@ impl Connection {
                 let Some(connected) = client.as_mut() else {
                     continue;
                 };
+                if !in_transaction {
+                    let db = Db {
+                        tx: Session::Autocommit(connected),
+                        statements,
+                        node: *node,
+                    };
+                    match f(&db).await {
+                        Err(e) if retryable(&e) && attempt <= RETRIES => continue,
+                        Err(PgError::Db(e)) if e.is_closed() => {
+                            *client = None;
+                            return Err(PgError::Db(e).into());
+                        }
+                        other => return other.map_err(StoreError::from),
+                    }
+                }
                 let result = async {
                     let tx = connected.transaction().await?;
                     let db = Db {
-                        tx: &tx,
+                        tx: Session::Transaction(&tx),
                         statements,
                         node: *node,
                     };
@@ -212,9 +244,70 @@ pub(super) async fn connect(config: &tokio_postgres::Config) -> Result<Client, S
 
 /// The transaction a job runs in, with its connection's prepared statements.
 pub(super) struct Db<'a> {
-    tx: &'a Transaction<'a>,
+    tx: Session<'a>,
     statements: &'a RefCell<HashMap<&'static str, Statement>>,
-    node: u64,
+    node: i64,
+}
+
+/// Where a job's statements go: its transaction, or (a read of one statement's snapshot at a
+/// time) the connection itself, which saves the round trips of `BEGIN` and `COMMIT`.
+#[derive(Clone, Copy)]
+enum Session<'a> {
+    Transaction(&'a Transaction<'a>),
+    Autocommit(&'a Client),
+}
+
+impl Session<'_> {
+    async fn prepare(&self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
+        match self {
+            Session::Transaction(tx) => tx.prepare(sql).await,
+            Session::Autocommit(client) => client.prepare(sql).await,
+        }
+    }
+
+    async fn query(
+        &self,
+        statement: &Statement,
+        params: &Params<'_>,
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        match self {
+            Session::Transaction(tx) => tx.query(statement, params).await,
+            Session::Autocommit(client) => client.query(statement, params).await,
+        }
+    }
+
+    async fn query_opt(
+        &self,
+        statement: &Statement,
+        params: &Params<'_>,
+    ) -> Result<Option<Row>, tokio_postgres::Error> {
+        match self {
+            Session::Transaction(tx) => tx.query_opt(statement, params).await,
+            Session::Autocommit(client) => client.query_opt(statement, params).await,
+        }
+    }
+
+    async fn query_one(
+        &self,
+        statement: &Statement,
+        params: &Params<'_>,
+    ) -> Result<Row, tokio_postgres::Error> {
+        match self {
+            Session::Transaction(tx) => tx.query_one(statement, params).await,
+            Session::Autocommit(client) => client.query_one(statement, params).await,
+        }
+    }
+
+    async fn execute(
+        &self,
+        statement: &Statement,
+        params: &Params<'_>,
+    ) -> Result<u64, tokio_postgres::Error> {
+        match self {
+            Session::Transaction(tx) => tx.execute(statement, params).await,
+            Session::Autocommit(client) => client.execute(statement, params).await,
+        }
+    }
 }
 
 /// A statement's parameters.
@@ -222,7 +315,7 @@ pub(super) type Params<'p> = [&'p (dyn ToSql + Sync)];
 
 impl Db<'_> {
     /// The node this store serves (in its notifications, so that it ignores its own).
-    pub(super) fn node(&self) -> u64 {
+    pub(super) fn node(&self) -> i64 {
         self.node
     }
 

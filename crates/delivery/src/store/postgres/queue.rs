@@ -60,8 +60,33 @@ pub(super) async fn enqueue(
         )
         .await?
         .try_get(0)?;
-    let rows = db
-        .query(
+    // Up to a notification's worth of recipients, the other nodes are told in the same
+    // statement (a payload must stay under PostgreSQL's 8,000 bytes; more go in several).
+    let notify_here = recipients.len() <= notify::ITEMS_PER_NOTIFICATION;
+    let rows = if notify_here {
+        db.query(
+            "WITH counted AS (
+                 UPDATE devices SET last_seq = last_seq + 1,
+                                    queued_items = queued_items + 1,
+                                    queued_bytes = queued_bytes + $2
+                 WHERE id = ANY($1)
+                 RETURNING id, last_seq, queued_items, queued_bytes
+             ), queued AS (
+                 INSERT INTO queue (device_id, seq, message_id)
+                 SELECT id, last_seq, $3 FROM counted
+             ), notified AS (
+                 SELECT pg_notify('conclave_ds', json_build_object(
+                     'node', $4::bigint,
+                     'queued', json_agg(json_build_array(id, last_seq)))::text)
+                 FROM counted
+             )
+             SELECT id, last_seq, queued_items, queued_bytes, (SELECT COUNT(*) FROM notified)
+             FROM counted",
+            &[&recipients, &size, &message_id, &db.node()],
+        )
+        .await?
+    } else {
+        db.query(
             "WITH counted AS (
                  UPDATE devices SET last_seq = last_seq + 1,
                                     queued_items = queued_items + 1,
@@ -75,7 +100,8 @@ pub(super) async fn enqueue(
              SELECT id, last_seq, queued_items, queued_bytes FROM counted",
             &[&recipients, &size, &message_id],
         )
-        .await?;
+        .await?
+    };
     if rows.len() != recipients.len() {
         return Err(StoreError::Internal("a recipient has no device row".into()).into());
     }
@@ -95,7 +121,9 @@ pub(super) async fn enqueue(
         pushed.push((device, seq as u64));
     }
     // Sent at commit only: a delivery refused for a full queue rolls its notification back.
-    notify::queued(db, &pushed).await?;
+    if !notify_here {
+        notify::queued(db, &pushed).await?;
+    }
     Ok((pushed, full))
 }
 
@@ -110,106 +138,115 @@ pub(super) async fn queue_full(db: &Db<'_>, mut full: Vec<i64>) -> Result<StoreE
     Ok(StoreError::QueueFull(names))
 }
 
-/// Deletes `device`'s items up to `up_to`, and the messages no queue refers to any more.
-/// Returns the items deleted.
-pub(super) async fn dequeue_device(db: &Db<'_>, device: i64, up_to: i64) -> Result<u64, PgError> {
+/// Deletes `device`'s items up to `up_to`, and the messages no queue refers to any more;
+/// with `seen` (unix seconds), notes too that the device showed signs of life. Returns the
+/// items deleted.
+pub(super) async fn dequeue_device(
+    db: &Db<'_>,
+    device: i64,
+    up_to: i64,
+    seen: Option<i64>,
+) -> Result<u64, PgError> {
+    // One statement: the items out, and the device's counters down by what they held.
     let released = db
         .query(
-            "DELETE FROM queue q USING messages m
-             WHERE q.device_id = $1 AND q.seq <= $2 AND m.id = q.message_id
-             RETURNING q.message_id, m.size",
-            &[&device, &up_to],
+            "WITH released AS (
+                 DELETE FROM queue q USING messages m
+                 WHERE q.device_id = $1 AND q.seq <= $2 AND m.id = q.message_id
+                 RETURNING q.message_id, m.size
+             ), counted AS (
+                 UPDATE devices SET
+                     queued_items = GREATEST(queued_items - (SELECT COUNT(*) FROM released), 0),
+                     queued_bytes = GREATEST(queued_bytes
+                         - (SELECT COALESCE(SUM(size), 0) FROM released), 0),
+                     last_seen = COALESCE($3, last_seen)
+                 WHERE id = $1
+             )
+             SELECT message_id FROM released",
+            &[&device, &up_to, &seen],
         )
         .await?;
     let mut per_message = BTreeMap::<i64, i64>::new();
-    let mut bytes = 0i64;
     for row in &released {
         *per_message.entry(row.try_get(0)?).or_default() += 1;
-        bytes += row.try_get::<_, i64>(1)?;
     }
-    if released.is_empty() {
-        return Ok(0);
+    if !per_message.is_empty() {
+        release(db, per_message).await?;
     }
-    db.execute(
-        "UPDATE devices SET queued_items = GREATEST(queued_items - $2, 0),
-                            queued_bytes = GREATEST(queued_bytes - $3, 0)
-         WHERE id = $1",
-        &[&device, &(released.len() as i64), &bytes],
-    )
-    .await?;
-    release(db, per_message).await?;
     Ok(released.len() as u64)
 }
 
 /// Takes `count` references off each message, and deletes those left with none.
 async fn release(db: &Db<'_>, per_message: BTreeMap<i64, i64>) -> Result<(), PgError> {
-    let (ids, counts): (Vec<i64>, Vec<i64>) = per_message.into_iter().unzip();
+    let ids: Vec<i64> = per_message.keys().copied().collect();
     // Every release locks its messages in id order: the recipients of one message, acking
     // at once, queue up on it instead of deadlocking.
-    db.execute(
-        "SELECT id FROM messages WHERE id = ANY($1) ORDER BY id FOR UPDATE",
-        &[&ids],
-    )
-    .await?;
-    db.execute(
-        "UPDATE messages m SET refs = m.refs - t.n
-         FROM unnest($1::bigint[], $2::bigint[]) AS t(id, n) WHERE m.id = t.id",
-        &[&ids, &counts],
-    )
-    .await?;
-    db.execute(
-        "DELETE FROM messages WHERE id = ANY($1) AND refs <= 0",
-        &[&ids],
-    )
-    .await?;
+    let locked = db
+        .query(
+            "SELECT id, refs FROM messages WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+            &[&ids],
+        )
+        .await?;
+    let (mut gone, mut kept, mut counts) = (Vec::new(), Vec::new(), Vec::new());
+    for row in &locked {
+        let (id, refs): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+        let count = per_message.get(&id).copied().unwrap_or(0);
+        if refs <= count {
+            gone.push(id);
+        } else {
+            kept.push(id);
+            counts.push(count);
+        }
+    }
+    if !gone.is_empty() {
+        db.execute("DELETE FROM messages WHERE id = ANY($1)", &[&gone])
+            .await?;
+    }
+    if !kept.is_empty() {
+        db.execute(
+            "UPDATE messages m SET refs = m.refs - t.n
+             FROM unnest($1::bigint[], $2::bigint[]) AS t(id, n) WHERE m.id = t.id",
+            &[&kept, &counts],
+        )
+        .await?;
+    }
     Ok(())
 }
 
-/// The sizes of the items a page after `after` would hold, and whether more follow.
+/// How the page after `after` fills: the sizes of its items.
 async fn page_sizes(
     db: &Db<'_>,
     device: i64,
     after: u64,
     limit: u32,
     max_bytes: usize,
-) -> Result<(PageFill, Option<i64>, bool), PgError> {
-    // A device revoked through another node, which this node has not heard of yet, reads
-    // nothing more either.
-    let revoked = db
-        .query_opt(
-            "SELECT 1 FROM devices WHERE id = $1 AND revoked_at IS NOT NULL",
-            &[&device],
-        )
-        .await?;
-    if revoked.is_some() {
-        return Err(StoreError::DeviceRevoked.into());
-    }
+) -> Result<PageFill, PgError> {
+    // One statement: the device's state (a device revoked through another node, which this
+    // node has not heard of yet, reads nothing more either), and its items' sizes.
     let rows = db
         .query(
-            "SELECT q.seq, m.size FROM queue q JOIN messages m ON m.id = q.message_id
-             WHERE q.device_id = $1 AND q.seq > $2 ORDER BY q.seq LIMIT $3",
+            "SELECT d.revoked_at IS NOT NULL, p.size FROM devices d
+             LEFT JOIN LATERAL (
+                 SELECT m.size FROM queue q JOIN messages m ON m.id = q.message_id
+                 WHERE q.device_id = d.id AND q.seq > $2 ORDER BY q.seq LIMIT $3
+             ) p ON TRUE
+             WHERE d.id = $1",
             &[&device, &(after as i64), &i64::from(limit)],
         )
         .await?;
-    let mut page = PageFill::new(max_bytes);
-    let mut last = None;
-    for row in &rows {
-        if !page.admit(row.try_get(1)?) {
-            return Ok((page, last, true));
-        }
-        last = Some(row.try_get::<_, i64>(0)?);
+    if rows.first().map(|r| r.try_get::<_, bool>(0)).transpose()? != Some(false) {
+        return Err(StoreError::DeviceRevoked.into());
     }
-    let more = if rows.len() == limit as usize {
-        db.query_opt(
-            "SELECT 1 FROM queue WHERE device_id = $1 AND seq > $2 LIMIT 1",
-            &[&device, &last.unwrap_or(after as i64)],
-        )
-        .await?
-        .is_some()
-    } else {
-        false
-    };
-    Ok((page, last, more))
+    let mut page = PageFill::new(max_bytes);
+    for row in &rows {
+        let Some(size) = row.try_get::<_, Option<i64>>(1)? else {
+            break; // the device's row alone: an empty page
+        };
+        if !page.admit(size) {
+            break;
+        }
+    }
+    Ok(page)
 }
 
 pub(super) async fn page_bytes(
@@ -219,10 +256,7 @@ pub(super) async fn page_bytes(
     limit: u32,
     max_bytes: usize,
 ) -> Result<usize, PgError> {
-    Ok(page_sizes(db, device, after, limit, max_bytes)
-        .await?
-        .0
-        .bytes)
+    Ok(page_sizes(db, device, after, limit, max_bytes).await?.bytes)
 }
 
 pub(super) async fn fetch(
@@ -232,41 +266,64 @@ pub(super) async fn fetch(
     limit: u32,
     max_bytes: usize,
 ) -> Result<QueuePage, PgError> {
-    // The sizes first, then only the items that fit: a page never holds more than
-    // `max_bytes` in memory (beyond its first item).
-    let (_, last, more) = page_sizes(db, device, after, limit, max_bytes).await?;
-    let Some(last) = last else {
-        return Ok(QueuePage {
-            items: Vec::new(),
-            more,
-        });
-    };
-    let items = db
+    // One statement: the device's state, and the items that fit the page (running sums of
+    // their sizes, so that only those are read: a page never holds more than `max_bytes` in
+    // memory, beyond its first item), and how many of the next were left for another page.
+    let rows = db
         .query(
-            "SELECT q.seq, u.name, d.name, m.kind, m.group_id, m.epoch, m.message,
-                    m.ratchet_tree
-             FROM queue q JOIN messages m ON m.id = q.message_id
-                 JOIN devices d ON d.id = m.sender_device JOIN users u ON u.id = d.user_id
-             WHERE q.device_id = $1 AND q.seq > $2 AND q.seq <= $3 ORDER BY q.seq",
-            &[&device, &(after as i64), &last],
+            "WITH page AS (
+                 SELECT q.seq, q.message_id,
+                        (SUM(m.size) OVER (ORDER BY q.seq))::BIGINT AS upto,
+                        ROW_NUMBER() OVER (ORDER BY q.seq) AS n
+                 FROM queue q JOIN messages m ON m.id = q.message_id
+                 WHERE q.device_id = $1 AND q.seq > $2 ORDER BY q.seq LIMIT $3::BIGINT + 1
+             ), fits AS (
+                 SELECT seq, message_id FROM page WHERE n <= $3::BIGINT AND (upto <= $4::BIGINT OR n = 1)
+             )
+             SELECT d.revoked_at IS NOT NULL,
+                    (SELECT COUNT(*) FROM page) - (SELECT COUNT(*) FROM fits),
+                    f.seq, m.kind, m.group_id, m.epoch, m.message, m.ratchet_tree,
+                    su.name, sd.name
+             FROM devices d
+                 LEFT JOIN fits f ON TRUE
+                 LEFT JOIN messages m ON m.id = f.message_id
+                 LEFT JOIN devices sd ON sd.id = m.sender_device
+                 LEFT JOIN users su ON su.id = sd.user_id
+             WHERE d.id = $1
+             ORDER BY f.seq",
+            &[
+                &device,
+                &(after as i64),
+                &i64::from(limit),
+                &i64::try_from(max_bytes).unwrap_or(i64::MAX),
+            ],
         )
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(QueueItem {
-                seq: r.try_get::<_, i64>(0)? as u64,
-                sender: conclave_delivery_api::DeviceRef {
-                    user: r.try_get(1)?,
-                    device: r.try_get(2)?,
-                },
-                kind: kind_of(r.try_get(3)?)?,
-                group_id: r.try_get::<_, Vec<u8>>(4)?.into(),
-                epoch: r.try_get::<_, i64>(5)? as u64,
-                message: r.try_get::<_, Vec<u8>>(6)?.into(),
-                ratchet_tree: r.try_get::<_, Option<Vec<u8>>>(7)?.map(Into::into),
-            })
-        })
-        .collect::<Result<Vec<_>, PgError>>()?;
+        .await?;
+    let Some(first) = rows.first() else {
+        return Err(StoreError::DeviceRevoked.into());
+    };
+    if first.try_get::<_, bool>(0)? {
+        return Err(StoreError::DeviceRevoked.into());
+    }
+    let more = first.try_get::<_, i64>(1)? > 0;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let Some(seq) = r.try_get::<_, Option<i64>>(2)? else {
+            continue; // the device's row alone: an empty page
+        };
+        items.push(QueueItem {
+            seq: seq as u64,
+            kind: kind_of(r.try_get(3)?)?,
+            group_id: r.try_get::<_, Vec<u8>>(4)?.into(),
+            epoch: r.try_get::<_, i64>(5)? as u64,
+            message: r.try_get::<_, Vec<u8>>(6)?.into(),
+            ratchet_tree: r.try_get::<_, Option<Vec<u8>>>(7)?.map(Into::into),
+            sender: conclave_delivery_api::DeviceRef {
+                user: r.try_get(8)?,
+                device: r.try_get(9)?,
+            },
+        });
+    }
     Ok(QueuePage { items, more })
 }
 
