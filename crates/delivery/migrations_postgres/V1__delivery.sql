@@ -81,7 +81,9 @@ CREATE TABLE commit_rejections (
     PRIMARY KEY (group_id, epoch, device_id)
 );
 
--- A message is stored once; each recipient's queue refers to it.
+-- A message is stored once; each recipient's queue refers to it. It goes once no queue
+-- does: an acknowledgement notes the messages it released (`released_messages`, appended
+-- to without contention), and retention deletes those no queue row refers to any more.
 CREATE TABLE messages (
     id              BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     sender_device   BIGINT  NOT NULL REFERENCES devices(id),
@@ -92,8 +94,7 @@ CREATE TABLE messages (
     ratchet_tree    BYTEA,
     -- Bytes of the message and tree, read without reading them.
     size            BIGINT  NOT NULL,
-    created_at      BIGINT  NOT NULL,
-    refs            BIGINT  NOT NULL
+    created_at      BIGINT  NOT NULL
 );
 CREATE INDEX messages_by_age ON messages (created_at);
 
@@ -104,6 +105,10 @@ CREATE TABLE queue (
     PRIMARY KEY (device_id, seq)
 );
 CREATE INDEX queue_by_message ON queue (message_id);
+
+CREATE TABLE released_messages (
+    message_id  BIGINT  NOT NULL
+);
 
 CREATE TABLE link_chunks (
     link        BYTEA   NOT NULL,

@@ -348,6 +348,7 @@ impl DeliveryStore for PostgresStore {
         self.pool.transaction(async move |db| {
             retention::prune_rest(db, before, links_before, now).await
         })?;
+        retention::collect_released(&self.pool)?;
         retention::prune_messages(&self.pool, before)
     }
 

@@ -1,9 +1,7 @@
 //! The queues on PostgreSQL: a message stored once and fanned out to its recipients' queues
 //! in one statement, each recipient's sequence number taken from its device row (locked
-//! until the delivery commits, so numbers become visible in order); releasing items and
-//! the messages no queue refers to any more; pages bounded in bytes.
-
-use std::collections::BTreeMap;
+//! until the delivery commits, so numbers become visible in order); releasing items; pages
+//! bounded in bytes.
 
 use conclave_delivery_api::{MessageKind, QueueItem, QueuePage};
 
@@ -41,31 +39,30 @@ pub(super) async fn enqueue(
     recipients.sort_unstable();
     recipients.dedup();
     let size = (out.message.len() + out.ratchet_tree.map_or(0, <[u8]>::len)) as i64;
-    let message_id: i64 = db
-        .query_one(
-            "INSERT INTO messages (sender_device, kind, group_id, epoch, message, ratchet_tree,
-                                   size, created_at, refs)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-            &[
-                &out.sender_id,
-                &kind_name(out.kind),
-                &out.group_id,
-                &(out.epoch as i64),
-                &out.message,
-                &out.ratchet_tree,
-                &size,
-                &(now() as i64),
-                &(recipients.len() as i64),
-            ],
-        )
-        .await?
-        .try_get(0)?;
-    // Up to a notification's worth of recipients, the other nodes are told in the same
-    // statement (a payload must stay under PostgreSQL's 8,000 bytes; more go in several).
+    // One statement: the message stored, each recipient's counter row taken (locked until
+    // commit) for its next sequence number, the queue rows written, and (up to a
+    // notification's worth of recipients: a payload stays under PostgreSQL's 8,000 bytes)
+    // the other nodes told.
     let notify_here = recipients.len() <= notify::ITEMS_PER_NOTIFICATION;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 10] = [
+        &recipients,
+        &size,
+        &out.sender_id,
+        &kind_name(out.kind),
+        &out.group_id,
+        &(out.epoch as i64),
+        &out.message,
+        &out.ratchet_tree,
+        &(now() as i64),
+        &db.node(),
+    ];
     let rows = if notify_here {
         db.query(
-            "WITH counted AS (
+            "WITH message AS (
+                 INSERT INTO messages (sender_device, kind, group_id, epoch, message,
+                                       ratchet_tree, size, created_at)
+                 VALUES ($3, $4, $5, $6, $7, $8, $2, $9) RETURNING id
+             ), counted AS (
                  UPDATE devices SET last_seq = last_seq + 1,
                                     queued_items = queued_items + 1,
                                     queued_bytes = queued_bytes + $2
@@ -73,21 +70,25 @@ pub(super) async fn enqueue(
                  RETURNING id, last_seq, queued_items, queued_bytes
              ), queued AS (
                  INSERT INTO queue (device_id, seq, message_id)
-                 SELECT id, last_seq, $3 FROM counted
+                 SELECT counted.id, counted.last_seq, message.id FROM counted, message
              ), notified AS (
                  SELECT pg_notify('conclave_ds', json_build_object(
-                     'node', $4::bigint,
+                     'node', $10::bigint,
                      'queued', json_agg(json_build_array(id, last_seq)))::text)
                  FROM counted
              )
              SELECT id, last_seq, queued_items, queued_bytes, (SELECT COUNT(*) FROM notified)
              FROM counted",
-            &[&recipients, &size, &message_id, &db.node()],
+            &params,
         )
         .await?
     } else {
         db.query(
-            "WITH counted AS (
+            "WITH message AS (
+                 INSERT INTO messages (sender_device, kind, group_id, epoch, message,
+                                       ratchet_tree, size, created_at)
+                 VALUES ($3, $4, $5, $6, $7, $8, $2, $9) RETURNING id
+             ), counted AS (
                  UPDATE devices SET last_seq = last_seq + 1,
                                     queued_items = queued_items + 1,
                                     queued_bytes = queued_bytes + $2
@@ -95,10 +96,10 @@ pub(super) async fn enqueue(
                  RETURNING id, last_seq, queued_items, queued_bytes
              ), queued AS (
                  INSERT INTO queue (device_id, seq, message_id)
-                 SELECT id, last_seq, $3 FROM counted
+                 SELECT counted.id, counted.last_seq, message.id FROM counted, message
              )
-             SELECT id, last_seq, queued_items, queued_bytes FROM counted",
-            &[&recipients, &size, &message_id],
+             SELECT id, last_seq, queued_items, queued_bytes, $10::bigint FROM counted",
+            &params,
         )
         .await?
     };
@@ -147,9 +148,13 @@ pub(super) async fn dequeue_device(
     up_to: i64,
     seen: Option<i64>,
 ) -> Result<u64, PgError> {
-    // One statement: the items out, and the device's counters down by what they held.
-    let released = db
-        .query(
+    // One statement: the items out, the device's counters down by what they held, and the
+    // messages no other queue refers to deleted. A message whose last two references go in
+    // two acks at once is seen by each as still the other's, and stays: each ack notes the
+    // messages it released but kept, and retention deletes those that no queue refers to
+    // any more. (Counting references instead made every recipient's ack lock the message.)
+    let released: i64 = db
+        .query_one(
             "WITH released AS (
                  DELETE FROM queue q USING messages m
                  WHERE q.device_id = $1 AND q.seq <= $2 AND m.id = q.message_id
@@ -161,56 +166,22 @@ pub(super) async fn dequeue_device(
                          - (SELECT COALESCE(SUM(size), 0) FROM released), 0),
                      last_seen = COALESCE($3, last_seen)
                  WHERE id = $1
+             ), gone AS (
+                 DELETE FROM messages m WHERE m.id IN (SELECT message_id FROM released)
+                     AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.message_id = m.id
+                                     AND NOT (q.device_id = $1 AND q.seq <= $2))
+                 RETURNING m.id
+             ), noted AS (
+                 INSERT INTO released_messages (message_id)
+                 SELECT DISTINCT message_id FROM released
+                 WHERE message_id NOT IN (SELECT id FROM gone)
              )
-             SELECT message_id FROM released",
+             SELECT COUNT(*) FROM released",
             &[&device, &up_to, &seen],
         )
-        .await?;
-    let mut per_message = BTreeMap::<i64, i64>::new();
-    for row in &released {
-        *per_message.entry(row.try_get(0)?).or_default() += 1;
-    }
-    if !per_message.is_empty() {
-        release(db, per_message).await?;
-    }
-    Ok(released.len() as u64)
-}
-
-/// Takes `count` references off each message, and deletes those left with none.
-async fn release(db: &Db<'_>, per_message: BTreeMap<i64, i64>) -> Result<(), PgError> {
-    let ids: Vec<i64> = per_message.keys().copied().collect();
-    // Every release locks its messages in id order: the recipients of one message, acking
-    // at once, queue up on it instead of deadlocking.
-    let locked = db
-        .query(
-            "SELECT id, refs FROM messages WHERE id = ANY($1) ORDER BY id FOR UPDATE",
-            &[&ids],
-        )
-        .await?;
-    let (mut gone, mut kept, mut counts) = (Vec::new(), Vec::new(), Vec::new());
-    for row in &locked {
-        let (id, refs): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
-        let count = per_message.get(&id).copied().unwrap_or(0);
-        if refs <= count {
-            gone.push(id);
-        } else {
-            kept.push(id);
-            counts.push(count);
-        }
-    }
-    if !gone.is_empty() {
-        db.execute("DELETE FROM messages WHERE id = ANY($1)", &[&gone])
-            .await?;
-    }
-    if !kept.is_empty() {
-        db.execute(
-            "UPDATE messages m SET refs = m.refs - t.n
-             FROM unnest($1::bigint[], $2::bigint[]) AS t(id, n) WHERE m.id = t.id",
-            &[&kept, &counts],
-        )
-        .await?;
-    }
-    Ok(())
+        .await?
+        .try_get(0)?;
+    Ok(released as u64)
 }
 
 /// How the page after `after` fills: the sizes of its items.

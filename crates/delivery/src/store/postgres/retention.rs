@@ -7,6 +7,33 @@ use std::collections::BTreeMap;
 use super::super::StoreError;
 use super::pool::{Db, PgError, Pool};
 
+/// Deletes the messages acknowledgements released that no queue refers to any more (those
+/// whose last references went in two acknowledgements at once), a batch per transaction.
+pub(super) fn collect_released(pool: &Pool) -> Result<(), StoreError> {
+    loop {
+        let taken = pool.transaction(async move |db| {
+            let row = db
+                .query_one(
+                    "WITH batch AS (
+                         DELETE FROM released_messages WHERE ctid = ANY(ARRAY(
+                             SELECT ctid FROM released_messages LIMIT $1))
+                         RETURNING message_id
+                     ), gone AS (
+                         DELETE FROM messages m WHERE m.id IN (SELECT message_id FROM batch)
+                             AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.message_id = m.id)
+                     )
+                     SELECT COUNT(*) FROM batch",
+                    &[&PRUNE_BATCH],
+                )
+                .await?;
+            Ok(row.try_get::<_, i64>(0)?)
+        })?;
+        if taken < PRUNE_BATCH {
+            return Ok(());
+        }
+    }
+}
+
 /// Messages one retention transaction drops: deletes stay short, and never hold the locks
 /// of a whole month's backlog at once.
 const PRUNE_BATCH: i64 = 2_000;
