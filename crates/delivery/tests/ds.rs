@@ -510,6 +510,65 @@ async fn a_message_goes_with_its_last_ack_and_sequences_survive_restarts() {
     server.stop().await;
 }
 
+/// On PostgreSQL, two recipients acknowledging a message's last two items at once each see
+/// the other's item still there, and neither deletes the message: each notes it as released,
+/// and retention deletes the released messages no queue refers to. Here that state is made
+/// directly (the race itself is a matter of microseconds), and a restarted node's first
+/// retention pass must delete the message, and only it.
+#[tokio::test]
+async fn messages_left_by_racing_acks_go_with_retention() {
+    if !conclave_test_support::postgres::enabled() {
+        eprintln!("the PostgreSQL store's (CONCLAVE_TEST_POSTGRES=1)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ds.sqlite");
+    let server = TestServer::start(&db).await;
+    let alice = registered(&server, "alice", "d").await;
+    let bob = registered(&server, "bob", "d").await;
+    start_group(&alice, b"g", &[&bob]).await;
+    for text in [&b"orphan"[..], b"kept"] {
+        let reply = alice
+            .send(&envelope(b"g", 1, MessageKind::Application, &[&bob], text))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK);
+    }
+    assert_eq!(stored_messages(&db), 2);
+    let cluster = conclave_test_support::postgres::cluster();
+    let name = conclave_test_support::postgres::database_name(&db);
+    // The orphan: its item gone, the message kept and noted as released.
+    cluster.query(
+        &name,
+        "WITH first AS (SELECT MIN(message_id) AS id FROM queue),
+              gone AS (DELETE FROM queue WHERE message_id = (SELECT id FROM first))
+         INSERT INTO released_messages SELECT id FROM first",
+    );
+    // Released too, but still queued for Bob: it must stay.
+    cluster.query(
+        &name,
+        "INSERT INTO released_messages SELECT MAX(message_id) FROM queue",
+    );
+    let addr = server.addr;
+    server.stop().await;
+    let server = TestServer::start_at(&db, addr).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while stored_messages(&db) != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the released message was not collected"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        conclave_test_support::count_rows(&db, "released_messages"),
+        0
+    );
+    let left = bob.fetch_all().await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(payload(&left[0].message.0), b"kept");
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn websocket_pushes_new_items() {
     let dir = tempfile::tempdir().unwrap();

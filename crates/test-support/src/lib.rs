@@ -1,7 +1,8 @@
 //! # conclave-test-support
 //!
 //! What the tests of every Conclave crate share: a real delivery service (`conclave-ds`)
-//! served by this process on 127.0.0.1, over a real SQLite file; and [`stand_in`] MLS
+//! served by this process on 127.0.0.1, over a real SQLite file (or, with
+//! `CONCLAVE_TEST_POSTGRES=1`, a database of a throwaway [`postgres`]); and [`stand_in`] MLS
 //! messages for tests (and the load generator) that exercise the server alone; and a
 //! throwaway [`secret_service`], the OS keyring of the tests that keep a profile's key there.
 
