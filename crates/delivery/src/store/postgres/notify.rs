@@ -90,8 +90,8 @@ pub(super) fn listen(
                     first = false;
                     if let Err(e) = listen_once(&config, node, &tx).await {
                         tracing::warn!(error = %e, "listening for other nodes failed; again in 1 s");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
                     }
-                    tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             });
         })
@@ -99,7 +99,8 @@ pub(super) fn listen(
     Ok(rx)
 }
 
-/// Listens on one connection until it is lost or nobody takes the events any more.
+/// Listens on one connection until nobody takes the events any more (`Ok`) or the
+/// connection is lost (`Err`).
 async fn listen_once(
     config: &tokio_postgres::Config,
     node: i64,
@@ -128,7 +129,16 @@ async fn listen_once(
         .batch_execute(&format!("LISTEN {CHANNEL}"))
         .await
         .map_err(|e| e.to_string())?;
-    while let Some(text) = notes.recv().await {
+    loop {
+        // Nobody taking the events any more (the server stopped): the connection goes now,
+        // not at the next notification.
+        let text = tokio::select! {
+            note = notes.recv() => match note {
+                Some(text) => text,
+                None => break,
+            },
+            () = tx.closed() => return Ok(()),
+        };
         let Ok(payload) = serde_json::from_str::<Payload>(&text) else {
             continue;
         };
@@ -138,14 +148,11 @@ async fn listen_once(
         if let Some((user, device)) = payload.device
             && tx.send(StoreEvent::Device { user, device }).await.is_err()
         {
-            break;
+            return Ok(());
         }
         if !payload.queued.is_empty() {
             // A push that finds no room is dropped: its device fetches on its next wake-up.
             let _ = tx.try_send(StoreEvent::Queued(payload.queued));
-        }
-        if tx.is_closed() {
-            break;
         }
     }
     driver.abort();
