@@ -1,5 +1,6 @@
 //! The real `conclave-ds` process, SIGKILLed and SIGTERMed while clients send: nothing the
-//! server accepted is lost, and a replayed request stays refused after the restart.
+//! server accepted is lost, and a replayed request stays refused after the restart; on
+//! PostgreSQL, one of two nodes killed under a chat of real clients.
 
 mod support;
 
@@ -375,6 +376,115 @@ async fn a_node_killed_mid_stream_fails_over_to_the_other() {
     assert_eq!(unique.len(), received.len(), "a message was queued twice");
     for payload in &accepted {
         assert!(unique.contains(payload), "an accepted message was lost");
+    }
+    drop(node_b);
+}
+
+/// The chat of two real clients (the engine, over their profiles) on two nodes of one
+/// PostgreSQL: Alice through a load balancer (so on node A while it lives), Bob on node B.
+/// Bob hears Alice's messages by push across nodes; node A is SIGKILLed while Alice sends;
+/// her client reconnects through the balancer to node B and sends what was pending, and Bob
+/// shows every message once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_carries_on_through_the_other_node_when_its_node_is_killed() {
+    use conclave_client::{Client, ClientConfig, ClientEvent, MessageKind, MessageState, UserName};
+    if !conclave_test_support::postgres::enabled() {
+        eprintln!("several nodes share a PostgreSQL only (CONCLAVE_TEST_POSTGRES=1)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ds.sqlite");
+    let (port_a, port_b) = (free_port(), free_port());
+    let mut node_a = start(&db, port_a).await;
+    let node_b = start(&db, port_b).await;
+    let front = balancer(vec![port_a, port_b]).await;
+    let config = || ClientConfig {
+        rotation_interval: None,
+        key_package_stock: 4,
+        min_backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(200),
+        request_timeout: Duration::from_secs(5),
+        ..ClientConfig::default()
+    };
+    let alice = Client::create_with(&dir.path().join("alice"), "alice", &front, config())
+        .await
+        .unwrap();
+    let bob = Client::create_with(&dir.path().join("bob"), "bob", &node_b.url, config())
+        .await
+        .unwrap();
+    let mut bob_events = bob.subscribe();
+    let _bob_background = bob.start();
+    let _alice_background = alice.start();
+    let a = alice
+        .create_conversation("Failover", &[UserName::new("bob").unwrap()])
+        .await
+        .unwrap();
+    let bobs = async {
+        loop {
+            match bob_events.recv().await.unwrap() {
+                ClientEvent::ConversationJoined { conversation, .. } => return conversation,
+                _ => continue,
+            }
+        }
+    };
+    let b = tokio::time::timeout(Duration::from_secs(20), bobs)
+        .await
+        .expect("bob joins by push within 20 s");
+
+    // Node A takes the first message; Bob hears of it on node B's socket.
+    let mut sent = vec![alice.send_text(a, "0").await.unwrap()];
+    let pushed = async {
+        loop {
+            if let ClientEvent::MessageReceived { message, .. } = bob_events.recv().await.unwrap()
+                && message.message.kind == MessageKind::Text
+            {
+                return message.message.body;
+            }
+        }
+    };
+    let body = tokio::time::timeout(Duration::from_secs(10), pushed)
+        .await
+        .expect("a push across nodes within 10 s (the background polls every 30 s)");
+    assert_eq!(body, "0");
+
+    let count = 60;
+    for n in 1..count {
+        if n == count / 3 {
+            node_a.child.kill().unwrap();
+            node_a.child.wait().unwrap();
+        }
+        sent.push(alice.send_text(a, &n.to_string()).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for id in &sent {
+        loop {
+            let state = alice.message(*id).await.unwrap().unwrap().message.state;
+            if state == MessageState::Sent {
+                break;
+            }
+            assert_ne!(state, MessageState::Failed, "a message failed");
+            assert!(Instant::now() < deadline, "alice's messages not all sent");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let expected: Vec<String> = (0..count).map(|n| n.to_string()).collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut history = bob.history(b, None, 10_000).await.unwrap();
+        history.reverse();
+        let texts: Vec<String> = history
+            .into_iter()
+            .filter(|m| m.message.kind == MessageKind::Text)
+            .map(|m| m.message.body)
+            .collect();
+        if texts.len() >= expected.len() || Instant::now() >= deadline {
+            assert_eq!(texts, expected, "bob shows each message once, in order");
+            break;
+        }
+        bob.sync().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     drop(node_b);
 }
