@@ -3,14 +3,14 @@
 //! or from anywhere) runs a whole transaction there and waits for its answer; and [`Db`],
 //! the one transaction a job sees, with each connection's prepared statements cached.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, Sender, sync_channel};
 use std::sync::{Arc, Mutex};
 
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Row, Statement, Transaction};
+use tokio_postgres::{Client, NoTls, Row, Statement};
 
 use super::super::StoreError;
 
@@ -193,28 +193,22 @@ impl Connection {
                         other => return other.map_err(StoreError::from),
                     }
                 }
-                let result = async {
-                    let tx = connected.transaction().await?;
-                    let db = Db {
-                        tx: Session::Transaction(&tx),
-                        statements,
-                        node: *node,
-                    };
-                    match f(&db).await {
-                        Ok(value) => {
-                            tx.commit().await?;
-                            Ok(value)
-                        }
-                        Err(e) => {
-                            // Rolled back here and now: a dropped transaction's rollback
-                            // would wait for this thread's next job to be sent, holding
-                            // its locks meanwhile.
-                            let _ = tx.rollback().await;
-                            Err(e)
-                        }
+                let db = Db {
+                    tx: Session::Transaction {
+                        client: connected,
+                        begun: Cell::new(false),
+                    },
+                    statements,
+                    node: *node,
+                };
+                let result = match f(&db).await {
+                    Ok(value) => db.tx.end("COMMIT").await.map(|()| value),
+                    Err(e) => {
+                        // Rolled back here and now, not left for the next job to find.
+                        let _ = db.tx.end("ROLLBACK").await;
+                        Err(e)
                     }
-                }
-                .await;
+                };
                 match result {
                     Err(e) if retryable(&e) && attempt <= RETRIES => continue,
                     Err(PgError::Db(e)) if e.is_closed() => {
@@ -251,18 +245,47 @@ pub(super) struct Db<'a> {
 
 /// Where a job's statements go: its transaction, or (a read of one statement's snapshot at a
 /// time) the connection itself, which saves the round trips of `BEGIN` and `COMMIT`.
-#[derive(Clone, Copy)]
 enum Session<'a> {
-    Transaction(&'a Transaction<'a>),
+    /// A transaction whose `BEGIN` is sent with its first statement, in one round trip
+    /// (tokio-postgres sends a request when its future is first polled, in that order), and
+    /// not at all by a job that sends none.
+    Transaction { client: &'a Client, begun: Cell<bool> },
     Autocommit(&'a Client),
 }
 
 impl Session<'_> {
-    async fn prepare(&self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
+    fn client(&self) -> &Client {
         match self {
-            Session::Transaction(tx) => tx.prepare(sql).await,
-            Session::Autocommit(client) => client.prepare(sql).await,
+            Session::Transaction { client, .. } | Session::Autocommit(client) => client,
         }
+    }
+
+    /// `statement`, after the transaction's `BEGIN` if it is the first.
+    async fn begun<T>(
+        &self,
+        statement: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<T, tokio_postgres::Error> {
+        match self {
+            Session::Transaction { client, begun } if !begun.replace(true) => {
+                let ((), out) = tokio::try_join!(client.batch_execute("BEGIN"), statement)?;
+                Ok(out)
+            }
+            _ => statement.await,
+        }
+    }
+
+    /// Ends a transaction that began (`COMMIT` or `ROLLBACK`).
+    async fn end(&self, with: &str) -> Result<(), PgError> {
+        match self {
+            Session::Transaction { client, begun } if begun.get() => {
+                Ok(client.batch_execute(with).await?)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn prepare(&self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
+        self.client().prepare(sql).await
     }
 
     async fn query(
@@ -270,10 +293,7 @@ impl Session<'_> {
         statement: &Statement,
         params: &Params<'_>,
     ) -> Result<Vec<Row>, tokio_postgres::Error> {
-        match self {
-            Session::Transaction(tx) => tx.query(statement, params).await,
-            Session::Autocommit(client) => client.query(statement, params).await,
-        }
+        self.begun(self.client().query(statement, params)).await
     }
 
     async fn query_opt(
@@ -281,10 +301,7 @@ impl Session<'_> {
         statement: &Statement,
         params: &Params<'_>,
     ) -> Result<Option<Row>, tokio_postgres::Error> {
-        match self {
-            Session::Transaction(tx) => tx.query_opt(statement, params).await,
-            Session::Autocommit(client) => client.query_opt(statement, params).await,
-        }
+        self.begun(self.client().query_opt(statement, params)).await
     }
 
     async fn query_one(
@@ -292,10 +309,7 @@ impl Session<'_> {
         statement: &Statement,
         params: &Params<'_>,
     ) -> Result<Row, tokio_postgres::Error> {
-        match self {
-            Session::Transaction(tx) => tx.query_one(statement, params).await,
-            Session::Autocommit(client) => client.query_one(statement, params).await,
-        }
+        self.begun(self.client().query_one(statement, params)).await
     }
 
     async fn execute(
@@ -303,10 +317,7 @@ impl Session<'_> {
         statement: &Statement,
         params: &Params<'_>,
     ) -> Result<u64, tokio_postgres::Error> {
-        match self {
-            Session::Transaction(tx) => tx.execute(statement, params).await,
-            Session::Autocommit(client) => client.execute(statement, params).await,
-        }
+        self.begun(self.client().execute(statement, params)).await
     }
 }
 
