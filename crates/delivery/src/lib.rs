@@ -58,8 +58,8 @@ const HOUR: Duration = Duration::from_secs(3600);
 
 pub use listener::Peer;
 pub use store::{
-    DEFAULT_CONNECTIONS, DeliveryStore, DeviceRecord, Durability, PostgresStore, QueueQuota,
-    SqliteStore, StoreError,
+    DeliveryStore, DeviceRecord, Durability, PostgresStore, QueueQuota, SqliteStore, StoreError,
+    default_connections,
 };
 
 /// Request limits. Each breach is a 4xx with a JSON [`conclave_delivery_api::ErrorBody`].
@@ -226,6 +226,9 @@ pub struct Config {
     /// The bearer token `GET /metrics` requires. Default: none, and then metrics are not
     /// served at all (they tell who is active and how much).
     pub metrics_token: Option<String>,
+    /// Connections to a PostgreSQL database (SQLite has one writer and its readers).
+    /// Default: [`default_connections`].
+    pub db_connections: Option<usize>,
 }
 
 impl Config {
@@ -238,6 +241,7 @@ impl Config {
             link_retention: Duration::from_secs(3600),
             durability: Durability::Full,
             metrics_token: None,
+            db_connections: None,
         }
     }
 }
@@ -303,7 +307,10 @@ impl Server {
     pub fn open(config: Config) -> Result<Self, StoreError> {
         let store: Arc<dyn DeliveryStore> = match &config.db {
             Database::Sqlite(path) => Arc::new(SqliteStore::open(path, config.durability)?),
-            Database::Postgres(url) => Arc::new(PostgresStore::open(url, DEFAULT_CONNECTIONS)?),
+            Database::Postgres(url) => Arc::new(PostgresStore::open(
+                url,
+                config.db_connections.unwrap_or_else(default_connections),
+            )?),
         };
         Self::with_store(store, config)
     }

@@ -68,6 +68,10 @@ struct Args {
     /// to node `i % nodes` only.
     #[arg(long, default_value_t = 1, conflicts_with = "url")]
     nodes: usize,
+    /// Connections each node opens to a PostgreSQL database (default: the server's, twice
+    /// this machine's cores).
+    #[arg(long, conflicts_with = "url")]
+    db_connections: Option<usize>,
     /// Durability of the in-process server: `full` (fsync per group commit) or `normal`.
     #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
     synchronous: String,
@@ -110,6 +114,7 @@ async fn main() -> std::process::ExitCode {
                 return std::process::ExitCode::FAILURE;
             }
             let mut config = Config::new(db);
+            config.db_connections = args.db_connections;
             if args.synchronous == "normal" {
                 config.durability = conclave_delivery::Durability::Process;
             }

@@ -29,6 +29,10 @@ struct Args {
     /// line, where other users of the machine can read it).
     #[arg(long, env = "CONCLAVE_DS_DB")]
     db: Option<String>,
+    /// Connections to a PostgreSQL database [default: twice this machine's cores]. Nodes
+    /// sharing one database do best with about twice the database's cores between them.
+    #[arg(long, env = "CONCLAVE_DS_DB_CONNECTIONS", value_parser = clap::value_parser!(u16).range(1..))]
+    db_connections: Option<u16>,
     /// PEM certificate chain (leaf first): serve HTTPS and WSS. Needs --tls-key. Read at
     /// start; to load a renewed certificate, restart (clients reconnect by themselves).
     #[arg(long, env = "CONCLAVE_DS_TLS_CERT", requires = "tls_key")]
@@ -251,6 +255,7 @@ async fn run() -> std::process::ExitCode {
         retention: Duration::from_secs(args.retention_days * 24 * 3600),
         link_retention: Duration::from_secs(args.link_retention_minutes.max(1) * 60),
         metrics_token: args.metrics_token.clone(),
+        db_connections: args.db_connections.map(usize::from),
         durability: if args.synchronous == "normal" {
             Durability::Process
         } else {

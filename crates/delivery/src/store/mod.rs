@@ -11,7 +11,7 @@ mod rules;
 mod sqlite;
 mod writer;
 
-pub use postgres::{DEFAULT_CONNECTIONS, PostgresStore};
+pub use postgres::{PostgresStore, default_connections};
 pub use sqlite::{Durability, SqliteStore};
 pub use writer::MAX_BATCH;
 

@@ -249,7 +249,10 @@ enum Session<'a> {
     /// A transaction whose `BEGIN` is sent with its first statement, in one round trip
     /// (tokio-postgres sends a request when its future is first polled, in that order), and
     /// not at all by a job that sends none.
-    Transaction { client: &'a Client, begun: Cell<bool> },
+    Transaction {
+        client: &'a Client,
+        begun: Cell<bool>,
+    },
     Autocommit(&'a Client),
 }
 
