@@ -21,6 +21,35 @@ pub(super) struct Outgoing<'a> {
     pub(super) ratchet_tree: Option<&'a [u8]>,
 }
 
+/// The fan-out statement: the message stored, each recipient's counter row taken (locked
+/// until commit) for its next sequence number, and the queue rows written; with `$extra`
+/// common table expressions after those, and `$last` as the rows' last column (every
+/// parameter must be used, so the statement without a notification still names `$10`).
+macro_rules! fan_out {
+    ($extra:literal, $last:literal) => {
+        concat!(
+            "WITH message AS (
+                 INSERT INTO messages (sender_device, kind, group_id, epoch, message,
+                                       ratchet_tree, size, created_at)
+                 VALUES ($3, $4, $5, $6, $7, $8, $2, $9) RETURNING id
+             ), counted AS (
+                 UPDATE devices SET last_seq = last_seq + 1,
+                                    queued_items = queued_items + 1,
+                                    queued_bytes = queued_bytes + $2
+                 WHERE id = ANY($1)
+                 RETURNING id, last_seq, queued_items, queued_bytes
+             ), queued AS (
+                 INSERT INTO queue (device_id, seq, message_id)
+                 SELECT counted.id, counted.last_seq, message.id FROM counted, message
+             )",
+            $extra,
+            " SELECT id, last_seq, queued_items, queued_bytes, ",
+            $last,
+            " FROM counted"
+        )
+    };
+}
+
 /// Stores `out` once and queues it for each recipient; returns the (recipient, sequence
 /// number) pairs written, and the recipients (not `exempt`) whose queue it takes past
 /// `quota`: the caller must then refuse the delivery.
@@ -58,50 +87,20 @@ pub(super) async fn enqueue(
     ];
     let rows = if notify_here {
         db.query(
-            "WITH message AS (
-                 INSERT INTO messages (sender_device, kind, group_id, epoch, message,
-                                       ratchet_tree, size, created_at)
-                 VALUES ($3, $4, $5, $6, $7, $8, $2, $9) RETURNING id
-             ), counted AS (
-                 UPDATE devices SET last_seq = last_seq + 1,
-                                    queued_items = queued_items + 1,
-                                    queued_bytes = queued_bytes + $2
-                 WHERE id = ANY($1)
-                 RETURNING id, last_seq, queued_items, queued_bytes
-             ), queued AS (
-                 INSERT INTO queue (device_id, seq, message_id)
-                 SELECT counted.id, counted.last_seq, message.id FROM counted, message
-             ), notified AS (
-                 SELECT pg_notify('conclave_ds', json_build_object(
-                     'node', $10::bigint,
-                     'queued', json_agg(json_build_array(id, last_seq)))::text)
-                 FROM counted
-             )
-             SELECT id, last_seq, queued_items, queued_bytes, (SELECT COUNT(*) FROM notified)
-             FROM counted",
+            fan_out!(
+                ", notified AS (
+                     SELECT pg_notify('conclave_ds', json_build_object(
+                         'node', $10::bigint,
+                         'queued', json_agg(json_build_array(id, last_seq)))::text)
+                     FROM counted
+                 )",
+                "(SELECT COUNT(*) FROM notified)"
+            ),
             &params,
         )
         .await?
     } else {
-        db.query(
-            "WITH message AS (
-                 INSERT INTO messages (sender_device, kind, group_id, epoch, message,
-                                       ratchet_tree, size, created_at)
-                 VALUES ($3, $4, $5, $6, $7, $8, $2, $9) RETURNING id
-             ), counted AS (
-                 UPDATE devices SET last_seq = last_seq + 1,
-                                    queued_items = queued_items + 1,
-                                    queued_bytes = queued_bytes + $2
-                 WHERE id = ANY($1)
-                 RETURNING id, last_seq, queued_items, queued_bytes
-             ), queued AS (
-                 INSERT INTO queue (device_id, seq, message_id)
-                 SELECT counted.id, counted.last_seq, message.id FROM counted, message
-             )
-             SELECT id, last_seq, queued_items, queued_bytes, $10::bigint FROM counted",
-            &params,
-        )
-        .await?
+        db.query(fan_out!("", "$10::bigint"), &params).await?
     };
     if rows.len() != recipients.len() {
         return Err(StoreError::Internal("a recipient has no device row".into()).into());
