@@ -117,9 +117,10 @@ pub mod invite;
 pub mod link;
 mod messaging;
 mod os_keyring;
+mod profile;
 
 pub use background::Background;
-pub use client::{Client, PROFILE_FILE};
+pub use client::Client;
 pub use conclave_delivery_api::JoinRequest;
 pub use config::ClientConfig;
 pub use engine::{Annotations, LinkJoin, Member, OwnDevice, Quote, SecurityInfo};
@@ -128,6 +129,7 @@ pub use events::{ClientEvent, ConnectionState};
 pub use file_transfer::AttachmentInfo;
 pub use invite::InviteLink;
 pub use os_keyring::{KeyringError, ProfileKeyring};
+pub use profile::PROFILE_FILE;
 
 pub use conclave_content as content;
 pub use conclave_protocol::{Action, Policy, Role, UserName};

@@ -15,11 +15,11 @@ use zeroize::Zeroizing;
 
 use super::archive::{self, Part};
 use super::{Channel, Direction, LinkCode, LinkProgress, POLL, ToApprover, ToNew};
-use crate::client::{
-    PROFILE_FILE, normalize_server, open_store, private_dir, remove_profile_files,
-};
 use crate::ds::Ds;
 use crate::engine::now_ms;
+use crate::profile::{
+    PROFILE_FILE, normalize_server, open_store, private_dir, remove_profile_files,
+};
 use crate::{Client, ClientConfig, ClientError, Result};
 
 /// Setting: the link this profile waits for or is in the middle of (JSON of [`Pending`]).
