@@ -269,6 +269,23 @@ async fn balancer(ports: Vec<u16>) -> String {
     url
 }
 
+/// Two nodes on one throwaway PostgreSQL, and a load balancer in front of them (node A
+/// first): the test's directory, the nodes and the balancer's URL. `None` (and a line
+/// saying so) without PostgreSQL.
+async fn two_nodes() -> Option<(tempfile::TempDir, Ds, Ds, String)> {
+    if !conclave_test_support::postgres::enabled() {
+        eprintln!("several nodes share a PostgreSQL only (CONCLAVE_TEST_POSTGRES=1)");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ds.sqlite");
+    let (port_a, port_b) = (free_port(), free_port());
+    let node_a = start(&db, port_a).await;
+    let node_b = start(&db, port_b).await;
+    let front = balancer(vec![port_a, port_b]).await;
+    Some((dir, node_a, node_b, front))
+}
+
 /// Two nodes on one PostgreSQL behind a load balancer; Alice sends through the balancer
 /// (so to node A while it lives), Bob listens on node B. Node A is SIGKILLed mid-stream.
 /// Alice's senders carry on through node B, sending a request whose answer the kill
@@ -277,22 +294,15 @@ async fn balancer(ports: Vec<u16>) -> String {
 /// accepted message exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_killed_mid_stream_fails_over_to_the_other() {
-    if !conclave_test_support::postgres::enabled() {
-        eprintln!("several nodes share a PostgreSQL only (CONCLAVE_TEST_POSTGRES=1)");
+    let Some((_dir, mut node_a, node_b, front)) = two_nodes().await else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("ds.sqlite");
-    let (port_a, port_b) = (free_port(), free_port());
-    let mut node_a = start(&db, port_a).await;
-    let node_b = start(&db, port_b).await;
-    let front = balancer(vec![port_a, port_b]).await;
+    };
     let alice = Arc::new(Device::new(&front, "alice", "d"));
     let bob = Arc::new(Device::new(&node_b.url, "bob", "d"));
     assert_eq!(alice.register().await.status, StatusCode::CREATED);
     assert_eq!(bob.register().await.status, StatusCode::CREATED);
     start_group(&alice, b"stream", &[&bob]).await;
-    let b_addr = format!("127.0.0.1:{port_b}").parse().unwrap();
+    let b_addr = node_b.url.trim_start_matches("http://").parse().unwrap();
     let (mut socket, _) = tokio_tungstenite::connect_async(bob.push_request(b_addr))
         .await
         .unwrap();
@@ -388,16 +398,9 @@ async fn a_node_killed_mid_stream_fails_over_to_the_other() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chat_carries_on_through_the_other_node_when_its_node_is_killed() {
     use conclave_client::{Client, ClientConfig, ClientEvent, MessageKind, MessageState, UserName};
-    if !conclave_test_support::postgres::enabled() {
-        eprintln!("several nodes share a PostgreSQL only (CONCLAVE_TEST_POSTGRES=1)");
+    let Some((dir, mut node_a, node_b, front)) = two_nodes().await else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("ds.sqlite");
-    let (port_a, port_b) = (free_port(), free_port());
-    let mut node_a = start(&db, port_a).await;
-    let node_b = start(&db, port_b).await;
-    let front = balancer(vec![port_a, port_b]).await;
+    };
     let config = || ClientConfig {
         rotation_interval: None,
         key_package_stock: 4,
