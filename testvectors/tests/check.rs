@@ -28,6 +28,7 @@ fn official_vectors_pass() {
         "deserialization.json",
         "welcome.json",
         "tree-validation.json",
+        "tree-math.json",
     ] {
         let file = report
             .files
@@ -105,6 +106,40 @@ fn a_flipped_byte_in_an_official_file_fails_its_row() {
     let report = check_file(&path, "crypto-basics.json");
     assert_eq!(report.failed(), 1, "{:?}", report.failures);
     assert!(report.failures[0].contains("ref_hash"));
+}
+
+/// The tree-math runner is openmls's own (`openmls::kats`), run on the vendored copy: a
+/// wrong sibling in one case fails that case alone.
+#[test]
+fn a_wrong_index_in_tree_math_fails_its_case() {
+    let Some(dir) = official_dir() else {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "vectors missing under CI"
+        );
+        return;
+    };
+    let text = std::fs::read_to_string(dir.join("tree-math.json")).unwrap();
+    let mut cases: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let count = cases.as_array().unwrap().len();
+    let sibling = &mut cases[3]["sibling"][0];
+    *sibling = serde_json::json!(sibling.as_u64().unwrap() + 2);
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("tree-math.json");
+    std::fs::write(&path, cases.to_string()).unwrap();
+    let report = check_file(&path, "tree-math.json");
+    assert_eq!(report.cases, count);
+    assert_eq!(report.failed(), 1, "{:?}", report.failures);
+    assert!(
+        report.failures[0].starts_with("case 3:"),
+        "{:?}",
+        report.failures
+    );
+    assert!(
+        report.failures[0].contains("Sibling"),
+        "{:?}",
+        report.failures
+    );
 }
 
 #[test]

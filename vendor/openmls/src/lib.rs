@@ -203,6 +203,11 @@ mod tree;
 /// Single place, re-exporting the most used public functions.
 pub mod prelude;
 
+/// Known-answer tests: the runners of the IETF test vectors that openmls's own tests use,
+/// for an application to check the code it ships against the vectors.
+#[cfg(feature = "kat")]
+pub mod kats;
+
 // this is a workaround, see https://github.com/la10736/rstest/issues/211#issuecomment-1701238125
 #[cfg(any(test, feature = "test-utils"))]
 pub mod wasm {

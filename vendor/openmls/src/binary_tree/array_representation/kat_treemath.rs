@@ -41,6 +41,7 @@ use super::treemath::*;
 use serde::{self, Deserialize, Serialize};
 use thiserror::Error;
 
+/// One case of `tree-math.json`: a tree size, and every node's relatives in it.
 #[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct TreeMathTestVector {
     n_leaves: u32,
@@ -126,7 +127,8 @@ fn write_test_vectors() {
     write("test_vectors/tree-math-new.json", &tests);
 }
 
-#[cfg(any(feature = "test-utils", test))]
+#[cfg(any(feature = "test-utils", feature = "kat", test))]
+/// Checks openmls's tree math against one case: `Ok` when every index agrees.
 pub fn run_test_vector(test_vector: TreeMathTestVector) -> Result<(), TmTestVectorError> {
     let n_leaves = test_vector.n_leaves as usize;
     let n_nodes = TreeSize::new(node_width(n_leaves) as u32);
@@ -196,7 +198,7 @@ fn read_test_vectors_tm() {
     }
 }
 
-#[cfg(any(feature = "test-utils", test))]
+#[cfg(any(feature = "test-utils", feature = "kat", test))]
 /// TreeMath test vector error
 #[derive(Error, Debug, PartialEq, Eq, Clone)]
 pub enum TmTestVectorError {

@@ -27,5 +27,5 @@ pub(crate) use treemath::level;
 mod treemath;
 
 // Tests
-#[cfg(any(feature = "test-utils", test))]
+#[cfg(any(feature = "test-utils", feature = "kat", test))]
 pub mod kat_treemath;

@@ -119,7 +119,7 @@ impl ParentNodeIndex {
     }
 }
 
-#[cfg(any(feature = "test-utils", test))]
+#[cfg(any(feature = "test-utils", feature = "kat", test))]
 impl ParentNodeIndex {
     /// Re-exported for testing.
     pub(crate) fn test_to_tree_index(self) -> u32 {
@@ -165,7 +165,7 @@ impl TreeNodeIndex {
     }
 
     /// Re-exported for testing.
-    #[cfg(any(feature = "test-utils", test))]
+    #[cfg(any(feature = "test-utils", feature = "kat", test))]
     pub(crate) fn test_new(index: u32) -> Self {
         Self::new(index)
     }
@@ -179,19 +179,24 @@ impl TreeNodeIndex {
     }
 
     /// Re-exported for testing.
-    #[cfg(any(feature = "test-utils", feature = "crypto-debug", test))]
+    #[cfg(any(
+        feature = "test-utils",
+        feature = "crypto-debug",
+        feature = "kat",
+        test
+    ))]
     pub(crate) fn test_u32(&self) -> u32 {
         self.u32()
     }
 
     /// Return the inner value as `usize`.
-    #[cfg(any(feature = "test-utils", test))]
+    #[cfg(any(feature = "test-utils", feature = "kat", test))]
     fn usize(&self) -> usize {
         self.u32() as usize
     }
 
     /// Re-exported for testing.
-    #[cfg(any(feature = "test-utils", test))]
+    #[cfg(any(feature = "test-utils", feature = "kat", test))]
     pub(crate) fn test_usize(&self) -> usize {
         self.usize()
     }
@@ -392,7 +397,7 @@ fn parent(x: TreeNodeIndex) -> ParentNodeIndex {
 }
 
 /// Re-exported for testing.
-#[cfg(any(feature = "test-utils", test))]
+#[cfg(any(feature = "test-utils", feature = "kat", test))]
 pub(crate) fn test_parent(index: TreeNodeIndex) -> ParentNodeIndex {
     parent(index)
 }
@@ -407,7 +412,7 @@ fn sibling(index: TreeNodeIndex) -> TreeNodeIndex {
 }
 
 /// Re-exported for testing.
-#[cfg(any(feature = "test-utils", test))]
+#[cfg(any(feature = "test-utils", feature = "kat", test))]
 pub(crate) fn test_sibling(index: TreeNodeIndex) -> TreeNodeIndex {
     sibling(index)
 }
@@ -494,7 +499,7 @@ pub(crate) fn common_direct_path(
     common_path
 }
 
-#[cfg(any(feature = "test-utils", test))]
+#[cfg(any(feature = "test-utils", feature = "kat", test))]
 pub(crate) fn node_width(n: usize) -> usize {
     if n == 0 {
         0
