@@ -4,9 +4,10 @@
 
 use std::path::Path;
 
-use openmls::kats::{TreeMathTestVector, check_tree_math};
+use openmls::kats::{TreeMathTestVector, check_psk_secret, check_tree_math};
+use openmls_rust_crypto::OpenMlsRustCrypto;
 
-use crate::{FileReport, read};
+use crate::{FileReport, read, suite};
 
 /// `tree-math.json`: one case per tree size (root, and every node's left and right child,
 /// parent and sibling).
@@ -17,6 +18,56 @@ pub fn check_tree_math_file(path: &Path, report: &mut FileReport) -> Result<(), 
             format!("case {i}"),
             check_tree_math(case).map_err(|e| format!("{e:?}")),
         );
+    }
+    Ok(())
+}
+
+/// `psk_secret.json`: per case, external PSKs (id, value, nonce) and the PSK secret they
+/// make, derived by openmls's own key schedule code (`openmls::kats::check_psk_secret`).
+pub fn check_psk_secret_file(path: &Path, report: &mut FileReport) -> Result<(), String> {
+    #[derive(serde::Deserialize)]
+    struct Psk {
+        psk_id: String,
+        psk: String,
+        psk_nonce: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Case {
+        cipher_suite: u16,
+        psks: Vec<Psk>,
+        psk_secret: String,
+    }
+    let hex = |name: &str, text: &str| hex::decode(text).map_err(|e| format!("{name}: {e}"));
+    let cases: Vec<Case> = read(path)?;
+    for (i, case) in cases.iter().enumerate() {
+        let suite = match suite(case.cipher_suite) {
+            Ok(suite) => suite,
+            Err(reason) => {
+                report.skip(reason);
+                continue;
+            }
+        };
+        let result = (|| {
+            let psks = case
+                .psks
+                .iter()
+                .map(|p| {
+                    Ok((
+                        hex("psk_id", &p.psk_id)?,
+                        hex("psk", &p.psk)?,
+                        hex("psk_nonce", &p.psk_nonce)?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            let expected = hex("psk_secret", &case.psk_secret)?;
+            check_psk_secret(
+                &OpenMlsRustCrypto::default(),
+                suite.to_openmls(),
+                &psks,
+                &expected,
+            )
+        })();
+        report.record(format!("case {i}"), result);
     }
     Ok(())
 }

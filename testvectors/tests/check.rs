@@ -29,6 +29,7 @@ fn official_vectors_pass() {
         "welcome.json",
         "tree-validation.json",
         "tree-math.json",
+        "psk_secret.json",
     ] {
         let file = report
             .files
@@ -137,6 +138,38 @@ fn a_wrong_index_in_tree_math_fails_its_case() {
     );
     assert!(
         report.failures[0].contains("Sibling"),
+        "{:?}",
+        report.failures
+    );
+}
+
+/// The PSK secret is derived by openmls's key schedule code (`openmls::kats`): a flipped
+/// expected secret fails that case alone.
+#[test]
+fn a_flipped_psk_secret_fails_its_case() {
+    let Some(dir) = official_dir() else {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "vectors missing under CI"
+        );
+        return;
+    };
+    let text = std::fs::read_to_string(dir.join("psk_secret.json")).unwrap();
+    let mut cases: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let secret = cases[1]["psk_secret"].as_str().unwrap().to_owned();
+    let flipped = format!(
+        "{}{}",
+        if secret.starts_with('0') { '1' } else { '0' },
+        &secret[1..]
+    );
+    cases[1]["psk_secret"] = serde_json::Value::String(flipped);
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("psk_secret.json");
+    std::fs::write(&path, cases.to_string()).unwrap();
+    let report = check_file(&path, "psk_secret.json");
+    assert_eq!(report.failed(), 1, "{:?}", report.failures);
+    assert!(
+        report.failures[0].starts_with("case 1:"),
         "{:?}",
         report.failures
     );

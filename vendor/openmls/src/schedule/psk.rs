@@ -469,7 +469,7 @@ impl PreSharedKeyId {
     }
 }
 
-#[cfg(test)]
+#[cfg(any(feature = "kat", test))]
 impl PreSharedKeyId {
     pub(crate) fn new_with_nonce(psk: Psk, psk_nonce: Vec<u8>) -> Self {
         Self {
