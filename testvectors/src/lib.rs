@@ -181,7 +181,6 @@ pub const UNREACHABLE: &[(&str, &str)] = &[
         "treekem.json",
         "UpdatePath encryption/decryption on a bare tree is private to openmls",
     ),
-    ("secret-tree.json", "the secret tree is private to openmls"),
     (
         "key-schedule.json",
         "the key schedule's intermediate secrets are private to openmls",
@@ -235,6 +234,7 @@ pub fn check_file(path: &Path, name: &str) -> FileReport {
         "tree-validation" => tree::check(path, &mut report),
         "tree-math" => kats::check_tree_math_file(path, &mut report),
         "psk_secret" => kats::check_psk_secret_file(path, &mut report),
+        "secret-tree" => kats::check_secret_tree_file(path, &mut report),
         "mimi-content" => content::check(path, &mut report),
         _ => match UNREACHABLE
             .iter()

@@ -30,6 +30,7 @@ fn official_vectors_pass() {
         "tree-validation.json",
         "tree-math.json",
         "psk_secret.json",
+        "secret-tree.json",
     ] {
         let file = report
             .files
@@ -170,6 +171,47 @@ fn a_flipped_psk_secret_fails_its_case() {
     assert_eq!(report.failed(), 1, "{:?}", report.failures);
     assert!(
         report.failures[0].starts_with("case 1:"),
+        "{:?}",
+        report.failures
+    );
+}
+
+/// The secret tree is openmls's (with Conclave's patch to how it is stored): a flipped
+/// handshake nonce of the last leaf's last generation fails that case alone.
+#[test]
+fn a_flipped_nonce_in_the_secret_tree_fails_its_case() {
+    let Some(dir) = official_dir() else {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "vectors missing under CI"
+        );
+        return;
+    };
+    let text = std::fs::read_to_string(dir.join("secret-tree.json")).unwrap();
+    let mut cases: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let generation = cases[2]["leaves"]
+        .as_array_mut()
+        .unwrap()
+        .last_mut()
+        .unwrap()
+        .as_array_mut()
+        .unwrap()
+        .last_mut()
+        .unwrap();
+    let nonce = generation["handshake_nonce"].as_str().unwrap().to_owned();
+    let flipped = format!(
+        "{}{}",
+        if nonce.starts_with('0') { '1' } else { '0' },
+        &nonce[1..]
+    );
+    generation["handshake_nonce"] = serde_json::Value::String(flipped);
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("secret-tree.json");
+    std::fs::write(&path, cases.to_string()).unwrap();
+    let report = check_file(&path, "secret-tree.json");
+    assert_eq!(report.failed(), 1, "{:?}", report.failures);
+    assert!(
+        report.failures[0].starts_with("case 2:"),
         "{:?}",
         report.failures
     );

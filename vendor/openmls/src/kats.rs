@@ -41,3 +41,82 @@ pub fn check_psk_secret(
         Err("the PSK secret differs".into())
     }
 }
+
+/// `secret-tree.json`, sender data: the AEAD key and nonce that `sender_data_secret` gives
+/// for a message whose ciphertext is `ciphertext`.
+pub fn sender_data_key_and_nonce(
+    provider: &impl openmls_traits::OpenMlsProvider,
+    ciphersuite: openmls_traits::types::Ciphersuite,
+    sender_data_secret: &[u8],
+    ciphertext: &[u8],
+) -> Result<(Vec<u8>, Vec<u8>), String> {
+    use crate::schedule::SenderDataSecret;
+    let secret = SenderDataSecret::from_slice(sender_data_secret);
+    let key = secret
+        .derive_aead_key(provider.crypto(), ciphersuite, ciphertext)
+        .map_err(|e| format!("sender data key: {e:?}"))?;
+    let nonce = secret
+        .derive_aead_nonce(ciphersuite, provider.crypto(), ciphertext)
+        .map_err(|e| format!("sender data nonce: {e:?}"))?;
+    Ok((key.as_slice().to_vec(), nonce.as_slice().to_vec()))
+}
+
+/// A leaf's keys for one generation: the application and the handshake `(key, nonce)`.
+pub type LeafKeys = [(Vec<u8>, Vec<u8>); 2];
+
+/// `secret-tree.json`, leaves: the keys of `leaf` at `generation`, in a secret tree of
+/// `leaves` leaves grown from `encryption_secret`, as a sender ratchets to them.
+pub fn leaf_keys(
+    provider: &impl openmls_traits::OpenMlsProvider,
+    ciphersuite: openmls_traits::types::Ciphersuite,
+    encryption_secret: &[u8],
+    leaves: u32,
+    leaf: u32,
+    generation: u32,
+) -> Result<LeafKeys, String> {
+    use crate::binary_tree::{array_representation::TreeSize, LeafNodeIndex};
+    use crate::schedule::EncryptionSecret;
+    use crate::tree::secret_tree::{SecretTree, SecretType};
+    if leaf >= leaves {
+        return Err(format!("leaf {leaf} outside a tree of {leaves}"));
+    }
+    let mut tree = SecretTree::new(
+        EncryptionSecret::from_slice(encryption_secret),
+        TreeSize::new(leaves),
+        LeafNodeIndex::new(leaf),
+    );
+    let index = LeafNodeIndex::new(leaf);
+    loop {
+        let (handshake_generation, handshake) = tree
+            .secret_for_encryption(
+                ciphersuite,
+                provider.crypto(),
+                index,
+                SecretType::HandshakeSecret,
+            )
+            .map_err(|e| format!("handshake ratchet: {e:?}"))?;
+        let (_, application) = tree
+            .secret_for_encryption(
+                ciphersuite,
+                provider.crypto(),
+                index,
+                SecretType::ApplicationSecret,
+            )
+            .map_err(|e| format!("application ratchet: {e:?}"))?;
+        if handshake_generation == generation {
+            return Ok([
+                (
+                    application.0.as_slice().to_vec(),
+                    application.1.as_slice().to_vec(),
+                ),
+                (
+                    handshake.0.as_slice().to_vec(),
+                    handshake.1.as_slice().to_vec(),
+                ),
+            ]);
+        }
+        if handshake_generation > generation {
+            return Err(format!("generation {generation} passed"));
+        }
+    }
+}

@@ -58,7 +58,7 @@ impl AeadKey {
         }
     }
 
-    #[cfg(any(feature = "test-utils", test))]
+    #[cfg(any(feature = "test-utils", feature = "kat", test))]
     /// Get a slice to the key value.
     pub(crate) fn as_slice(&self) -> &[u8] {
         self.value.as_slice()
@@ -116,7 +116,7 @@ impl AeadNonce {
     }
 
     /// Get a slice to the nonce value.
-    #[cfg(any(feature = "test-utils", test))]
+    #[cfg(any(feature = "test-utils", feature = "kat", test))]
     pub(crate) fn as_slice(&self) -> &[u8] {
         &self.0
     }

@@ -706,7 +706,7 @@ impl EncryptionSecret {
         self.secret.as_slice()
     }
 
-    #[cfg(any(feature = "test-utils", test))]
+    #[cfg(any(feature = "test-utils", feature = "kat", test))]
     /// Create a new secret from a byte vector.
     pub(crate) fn from_slice(bytes: &[u8]) -> Self {
         Self {
@@ -1052,7 +1052,7 @@ impl SenderDataSecret {
         self.secret.as_slice()
     }
 
-    #[cfg(any(feature = "test-utils", test))]
+    #[cfg(any(feature = "test-utils", feature = "kat", test))]
     /// Create a new secret from a byte vector.
     pub(crate) fn from_slice(bytes: &[u8]) -> Self {
         Self {
