@@ -2,7 +2,9 @@
 //! in a vector makes the check fail.
 
 use conclave_testvectors::passive::{self, Mode, PassiveClientVector};
-use conclave_testvectors::{UNREACHABLE, check_dir, check_file, conclave_dir, official_dir};
+use conclave_testvectors::{
+    FileReport, UNREACHABLE, check_dir, check_file, conclave_dir, official_dir,
+};
 
 #[test]
 fn official_vectors_pass() {
@@ -84,28 +86,49 @@ fn a_flipped_byte_in_an_expected_value_fails_the_check() {
     assert!(err.contains("epoch authenticator"), "{err}");
 }
 
-#[test]
-fn a_flipped_byte_in_an_official_file_fails_its_row() {
+/// The official file `name`, edited by `edit`, checked: `None` without the official vectors
+/// (which CI must have).
+fn check_edited(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> Option<FileReport> {
     let Some(dir) = official_dir() else {
         assert!(
             std::env::var("CI").map_or(true, |v| v != "true"),
             "vectors missing under CI"
         );
+        return None;
+    };
+    let text = std::fs::read_to_string(dir.join(name)).unwrap();
+    let mut cases: serde_json::Value = serde_json::from_str(&text).unwrap();
+    edit(&mut cases);
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join(name);
+    std::fs::write(&path, cases.to_string()).unwrap();
+    Some(check_file(&path, name))
+}
+
+/// A hex string in `value` with its first digit changed.
+fn flip_hex(value: &mut serde_json::Value) {
+    let hex = value.as_str().unwrap();
+    let first = if hex.starts_with('0') { '1' } else { '0' };
+    *value = serde_json::Value::String(format!("{first}{}", &hex[1..]));
+}
+
+/// `report` failed exactly one case, the one that starts with `case`.
+fn failed_only(report: &FileReport, case: &str) {
+    assert_eq!(report.failed(), 1, "{:?}", report.failures);
+    assert!(
+        report.failures[0].starts_with(case),
+        "{:?}",
+        report.failures
+    );
+}
+
+#[test]
+fn a_flipped_byte_in_an_official_file_fails_its_row() {
+    let Some(report) = check_edited("crypto-basics.json", |cases| {
+        flip_hex(&mut cases[0]["ref_hash"]["out"]);
+    }) else {
         return;
     };
-    let text = std::fs::read_to_string(dir.join("crypto-basics.json")).unwrap();
-    let mut cases: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let out = cases[0]["ref_hash"]["out"].as_str().unwrap().to_owned();
-    let flipped = format!(
-        "{}{}",
-        if out.starts_with('0') { '1' } else { '0' },
-        &out[1..]
-    );
-    cases[0]["ref_hash"]["out"] = serde_json::Value::String(flipped);
-    let tmp = tempfile::tempdir().unwrap();
-    let path = tmp.path().join("crypto-basics.json");
-    std::fs::write(&path, cases.to_string()).unwrap();
-    let report = check_file(&path, "crypto-basics.json");
     assert_eq!(report.failed(), 1, "{:?}", report.failures);
     assert!(report.failures[0].contains("ref_hash"));
 }
@@ -114,29 +137,16 @@ fn a_flipped_byte_in_an_official_file_fails_its_row() {
 /// wrong sibling in one case fails that case alone.
 #[test]
 fn a_wrong_index_in_tree_math_fails_its_case() {
-    let Some(dir) = official_dir() else {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "vectors missing under CI"
-        );
+    let mut count = 0;
+    let Some(report) = check_edited("tree-math.json", |cases| {
+        count = cases.as_array().unwrap().len();
+        let sibling = &mut cases[3]["sibling"][0];
+        *sibling = serde_json::json!(sibling.as_u64().unwrap() + 2);
+    }) else {
         return;
     };
-    let text = std::fs::read_to_string(dir.join("tree-math.json")).unwrap();
-    let mut cases: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let count = cases.as_array().unwrap().len();
-    let sibling = &mut cases[3]["sibling"][0];
-    *sibling = serde_json::json!(sibling.as_u64().unwrap() + 2);
-    let tmp = tempfile::tempdir().unwrap();
-    let path = tmp.path().join("tree-math.json");
-    std::fs::write(&path, cases.to_string()).unwrap();
-    let report = check_file(&path, "tree-math.json");
     assert_eq!(report.cases, count);
-    assert_eq!(report.failed(), 1, "{:?}", report.failures);
-    assert!(
-        report.failures[0].starts_with("case 3:"),
-        "{:?}",
-        report.failures
-    );
+    failed_only(&report, "case 3:");
     assert!(
         report.failures[0].contains("Sibling"),
         "{:?}",
@@ -148,73 +158,26 @@ fn a_wrong_index_in_tree_math_fails_its_case() {
 /// expected secret fails that case alone.
 #[test]
 fn a_flipped_psk_secret_fails_its_case() {
-    let Some(dir) = official_dir() else {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "vectors missing under CI"
-        );
+    let Some(report) = check_edited("psk_secret.json", |cases| {
+        flip_hex(&mut cases[1]["psk_secret"]);
+    }) else {
         return;
     };
-    let text = std::fs::read_to_string(dir.join("psk_secret.json")).unwrap();
-    let mut cases: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let secret = cases[1]["psk_secret"].as_str().unwrap().to_owned();
-    let flipped = format!(
-        "{}{}",
-        if secret.starts_with('0') { '1' } else { '0' },
-        &secret[1..]
-    );
-    cases[1]["psk_secret"] = serde_json::Value::String(flipped);
-    let tmp = tempfile::tempdir().unwrap();
-    let path = tmp.path().join("psk_secret.json");
-    std::fs::write(&path, cases.to_string()).unwrap();
-    let report = check_file(&path, "psk_secret.json");
-    assert_eq!(report.failed(), 1, "{:?}", report.failures);
-    assert!(
-        report.failures[0].starts_with("case 1:"),
-        "{:?}",
-        report.failures
-    );
+    failed_only(&report, "case 1:");
 }
 
 /// The secret tree is openmls's (with Conclave's patch to how it is stored): a flipped
 /// handshake nonce of the last leaf's last generation fails that case alone.
 #[test]
 fn a_flipped_nonce_in_the_secret_tree_fails_its_case() {
-    let Some(dir) = official_dir() else {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "vectors missing under CI"
-        );
+    let Some(report) = check_edited("secret-tree.json", |cases| {
+        let leaves = cases[2]["leaves"].as_array_mut().unwrap();
+        let generations = leaves.last_mut().unwrap().as_array_mut().unwrap();
+        flip_hex(&mut generations.last_mut().unwrap()["handshake_nonce"]);
+    }) else {
         return;
     };
-    let text = std::fs::read_to_string(dir.join("secret-tree.json")).unwrap();
-    let mut cases: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let generation = cases[2]["leaves"]
-        .as_array_mut()
-        .unwrap()
-        .last_mut()
-        .unwrap()
-        .as_array_mut()
-        .unwrap()
-        .last_mut()
-        .unwrap();
-    let nonce = generation["handshake_nonce"].as_str().unwrap().to_owned();
-    let flipped = format!(
-        "{}{}",
-        if nonce.starts_with('0') { '1' } else { '0' },
-        &nonce[1..]
-    );
-    generation["handshake_nonce"] = serde_json::Value::String(flipped);
-    let tmp = tempfile::tempdir().unwrap();
-    let path = tmp.path().join("secret-tree.json");
-    std::fs::write(&path, cases.to_string()).unwrap();
-    let report = check_file(&path, "secret-tree.json");
-    assert_eq!(report.failed(), 1, "{:?}", report.failures);
-    assert!(
-        report.failures[0].starts_with("case 2:"),
-        "{:?}",
-        report.failures
-    );
+    failed_only(&report, "case 2:");
 }
 
 #[test]
