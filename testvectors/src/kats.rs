@@ -5,11 +5,36 @@
 use std::path::Path;
 
 use openmls::kats::{
-    TreeMathTestVector, check_psk_secret, check_tree_math, leaf_keys, sender_data_key_and_nonce,
+    ContentKind, KeyScheduleInput, ProtectionGroup, TreeMathTestVector, check_psk_secret,
+    check_tree_math, key_schedule_epoch, leaf_keys, protect, sender_data_key_and_nonce,
+    transcript_hashes, unprotect,
 };
 use openmls_rust_crypto::OpenMlsRustCrypto;
+use openmls_traits::types::Ciphersuite;
 
 use crate::{FileReport, read, suite};
+
+/// Runs `check` on every case of a file whose cases each name their ciphersuite; a case in a
+/// suite the provider lacks is listed as not run, with the reason.
+fn check_cases<C: serde::de::DeserializeOwned>(
+    path: &Path,
+    report: &mut FileReport,
+    suite_of: impl Fn(&C) -> u16,
+    check: impl Fn(Ciphersuite, &C) -> Result<(), String>,
+) -> Result<(), String> {
+    let cases: Vec<C> = read(path)?;
+    for (i, case) in cases.iter().enumerate() {
+        match suite(suite_of(case)) {
+            Ok(suite) => report.record(format!("case {i}"), check(suite.to_openmls(), case)),
+            Err(reason) => report.skip(reason),
+        }
+    }
+    Ok(())
+}
+
+fn hex(name: &str, text: &str) -> Result<Vec<u8>, String> {
+    hex::decode(text).map_err(|e| format!("{name}: {e}"))
+}
 
 /// `tree-math.json`: one case per tree size (root, and every node's left and right child,
 /// parent and sibling).
@@ -39,17 +64,11 @@ pub fn check_psk_secret_file(path: &Path, report: &mut FileReport) -> Result<(),
         psks: Vec<Psk>,
         psk_secret: String,
     }
-    let hex = |name: &str, text: &str| hex::decode(text).map_err(|e| format!("{name}: {e}"));
-    let cases: Vec<Case> = read(path)?;
-    for (i, case) in cases.iter().enumerate() {
-        let suite = match suite(case.cipher_suite) {
-            Ok(suite) => suite,
-            Err(reason) => {
-                report.skip(reason);
-                continue;
-            }
-        };
-        let result = (|| {
+    check_cases(
+        path,
+        report,
+        |c: &Case| c.cipher_suite,
+        |suite, case| {
             let psks = case
                 .psks
                 .iter()
@@ -62,16 +81,9 @@ pub fn check_psk_secret_file(path: &Path, report: &mut FileReport) -> Result<(),
                 })
                 .collect::<Result<Vec<_>, String>>()?;
             let expected = hex("psk_secret", &case.psk_secret)?;
-            check_psk_secret(
-                &OpenMlsRustCrypto::default(),
-                suite.to_openmls(),
-                &psks,
-                &expected,
-            )
-        })();
-        report.record(format!("case {i}"), result);
-    }
-    Ok(())
+            check_psk_secret(&OpenMlsRustCrypto::default(), suite, &psks, &expected)
+        },
+    )
 }
 
 /// `secret-tree.json`: per case, the sender data key and nonce for a ciphertext sample, and
@@ -100,19 +112,13 @@ pub fn check_secret_tree_file(path: &Path, report: &mut FileReport) -> Result<()
         sender_data: SenderData,
         leaves: Vec<Vec<Generation>>,
     }
-    let hex = |name: &str, text: &str| hex::decode(text).map_err(|e| format!("{name}: {e}"));
-    let cases: Vec<Case> = read(path)?;
-    for (i, case) in cases.iter().enumerate() {
-        let suite = match suite(case.cipher_suite) {
-            Ok(suite) => suite.to_openmls(),
-            Err(reason) => {
-                report.skip(reason);
-                continue;
-            }
-        };
-        let provider = OpenMlsRustCrypto::default();
-        let data = &case.sender_data;
-        let result = (|| {
+    check_cases(
+        path,
+        report,
+        |c: &Case| c.cipher_suite,
+        |suite, case| {
+            let provider = OpenMlsRustCrypto::default();
+            let data = &case.sender_data;
             let (key, nonce) = sender_data_key_and_nonce(
                 &provider,
                 suite,
@@ -143,8 +149,269 @@ pub fn check_secret_tree_file(path: &Path, report: &mut FileReport) -> Result<()
                 }
             }
             Ok(())
-        })();
-        report.record(format!("case {i}"), result);
+        },
+    )
+}
+
+/// `key-schedule.json`: per case, a chain of epochs; each epoch's secrets, group context,
+/// external public key and exported secret, derived by openmls's key schedule
+/// (`openmls::kats::key_schedule_epoch`) from the vector's choices and the init secret the
+/// epoch before left.
+pub fn check_key_schedule_file(path: &Path, report: &mut FileReport) -> Result<(), String> {
+    #[derive(serde::Deserialize)]
+    struct Exporter {
+        label: String,
+        context: String,
+        length: usize,
+        secret: String,
     }
-    Ok(())
+    #[derive(serde::Deserialize)]
+    struct Epoch {
+        tree_hash: String,
+        commit_secret: String,
+        psk_secret: String,
+        confirmed_transcript_hash: String,
+        group_context: String,
+        joiner_secret: String,
+        welcome_secret: String,
+        init_secret: String,
+        sender_data_secret: String,
+        encryption_secret: String,
+        exporter_secret: String,
+        epoch_authenticator: String,
+        external_secret: String,
+        confirmation_key: String,
+        membership_key: String,
+        resumption_psk: String,
+        external_pub: String,
+        exporter: Exporter,
+    }
+    #[derive(serde::Deserialize)]
+    struct Case {
+        cipher_suite: u16,
+        group_id: String,
+        initial_init_secret: String,
+        epochs: Vec<Epoch>,
+    }
+    check_cases(
+        path,
+        report,
+        |c: &Case| c.cipher_suite,
+        |suite, case| {
+            let provider = OpenMlsRustCrypto::default();
+            let group_id = hex("group_id", &case.group_id)?;
+            let mut init_secret = hex("initial_init_secret", &case.initial_init_secret)?;
+            for (number, e) in (0u64..).zip(&case.epochs) {
+                let context = hex("exporter.context", &e.exporter.context)?;
+                let ours = key_schedule_epoch(
+                    &provider,
+                    suite,
+                    &KeyScheduleInput {
+                        group_id: &group_id,
+                        epoch: number,
+                        init_secret: &init_secret,
+                        tree_hash: &hex("tree_hash", &e.tree_hash)?,
+                        commit_secret: &hex("commit_secret", &e.commit_secret)?,
+                        psk_secret: &hex("psk_secret", &e.psk_secret)?,
+                        confirmed_transcript_hash: &hex(
+                            "confirmed_transcript_hash",
+                            &e.confirmed_transcript_hash,
+                        )?,
+                        exporter: (&e.exporter.label, &context, e.exporter.length),
+                    },
+                )?;
+                let expected = [
+                    ("group_context", &e.group_context, &ours.group_context),
+                    ("joiner_secret", &e.joiner_secret, &ours.joiner_secret),
+                    ("welcome_secret", &e.welcome_secret, &ours.welcome_secret),
+                    ("init_secret", &e.init_secret, &ours.init_secret),
+                    (
+                        "sender_data_secret",
+                        &e.sender_data_secret,
+                        &ours.sender_data_secret,
+                    ),
+                    (
+                        "encryption_secret",
+                        &e.encryption_secret,
+                        &ours.encryption_secret,
+                    ),
+                    ("exporter_secret", &e.exporter_secret, &ours.exporter_secret),
+                    (
+                        "epoch_authenticator",
+                        &e.epoch_authenticator,
+                        &ours.epoch_authenticator,
+                    ),
+                    ("external_secret", &e.external_secret, &ours.external_secret),
+                    (
+                        "confirmation_key",
+                        &e.confirmation_key,
+                        &ours.confirmation_key,
+                    ),
+                    ("membership_key", &e.membership_key, &ours.membership_key),
+                    ("resumption_psk", &e.resumption_psk, &ours.resumption_psk),
+                    ("external_pub", &e.external_pub, &ours.external_pub),
+                    ("exporter.secret", &e.exporter.secret, &ours.exported),
+                ];
+                for (name, theirs, ours) in expected {
+                    if hex(name, theirs)? != *ours {
+                        return Err(format!("epoch {number}: {name} differs"));
+                    }
+                }
+                init_secret = ours.init_secret;
+            }
+            Ok(())
+        },
+    )
+}
+
+/// `transcript-hashes.json`: per case, the confirmed and interim transcript hashes after a
+/// commit, and its confirmation tag, computed by openmls's framing code
+/// (`openmls::kats::transcript_hashes`).
+pub fn check_transcript_hashes_file(path: &Path, report: &mut FileReport) -> Result<(), String> {
+    #[derive(serde::Deserialize)]
+    struct Case {
+        cipher_suite: u16,
+        confirmation_key: String,
+        authenticated_content: String,
+        interim_transcript_hash_before: String,
+        confirmed_transcript_hash_after: String,
+        interim_transcript_hash_after: String,
+    }
+    check_cases(
+        path,
+        report,
+        |c: &Case| c.cipher_suite,
+        |suite, case| {
+            let ours = transcript_hashes(
+                &OpenMlsRustCrypto::default(),
+                suite,
+                &hex("confirmation_key", &case.confirmation_key)?,
+                &hex("authenticated_content", &case.authenticated_content)?,
+                &hex(
+                    "interim_transcript_hash_before",
+                    &case.interim_transcript_hash_before,
+                )?,
+            )?;
+            if ours.confirmed_after != hex("confirmed", &case.confirmed_transcript_hash_after)? {
+                return Err("the confirmed transcript hash differs".into());
+            }
+            if ours.interim_after != hex("interim", &case.interim_transcript_hash_after)? {
+                return Err("the interim transcript hash differs".into());
+            }
+            Ok(())
+        },
+    )
+}
+
+/// `message-protection.json`: per case, a proposal, a commit and application data. Each
+/// given protected form (`PublicMessage`, `PrivateMessage`) must unprotect to the raw value;
+/// each raw value protected by openmls, in every framing allowed for it, must unprotect
+/// again; and application data must refuse the public framing
+/// (`openmls::kats::{protect, unprotect}`).
+pub fn check_message_protection_file(path: &Path, report: &mut FileReport) -> Result<(), String> {
+    #[derive(serde::Deserialize)]
+    struct Case {
+        cipher_suite: u16,
+        group_id: String,
+        epoch: u64,
+        tree_hash: String,
+        confirmed_transcript_hash: String,
+        signature_priv: String,
+        signature_pub: String,
+        encryption_secret: String,
+        sender_data_secret: String,
+        membership_key: String,
+        proposal: String,
+        proposal_pub: String,
+        proposal_priv: String,
+        commit: String,
+        commit_pub: String,
+        commit_priv: String,
+        application: String,
+        application_priv: String,
+    }
+    check_cases(
+        path,
+        report,
+        |c: &Case| c.cipher_suite,
+        |suite, case| {
+            let provider = OpenMlsRustCrypto::default();
+            let group_id = hex("group_id", &case.group_id)?;
+            let tree_hash = hex("tree_hash", &case.tree_hash)?;
+            let transcript = hex("confirmed_transcript_hash", &case.confirmed_transcript_hash)?;
+            let signature_priv = hex("signature_priv", &case.signature_priv)?;
+            let signature_pub = hex("signature_pub", &case.signature_pub)?;
+            let encryption_secret = hex("encryption_secret", &case.encryption_secret)?;
+            let sender_data_secret = hex("sender_data_secret", &case.sender_data_secret)?;
+            let membership_key = hex("membership_key", &case.membership_key)?;
+            let group = ProtectionGroup {
+                group_id: &group_id,
+                epoch: case.epoch,
+                tree_hash: &tree_hash,
+                confirmed_transcript_hash: &transcript,
+                signature_priv: &signature_priv,
+                signature_pub: &signature_pub,
+                encryption_secret: &encryption_secret,
+                sender_data_secret: &sender_data_secret,
+                membership_key: &membership_key,
+            };
+            let contents = [
+                (
+                    ContentKind::Proposal,
+                    "proposal",
+                    &case.proposal,
+                    vec![
+                        ("proposal_pub", &case.proposal_pub),
+                        ("proposal_priv", &case.proposal_priv),
+                    ],
+                ),
+                (
+                    ContentKind::Commit,
+                    "commit",
+                    &case.commit,
+                    vec![
+                        ("commit_pub", &case.commit_pub),
+                        ("commit_priv", &case.commit_priv),
+                    ],
+                ),
+                (
+                    ContentKind::Application,
+                    "application",
+                    &case.application,
+                    vec![("application_priv", &case.application_priv)],
+                ),
+            ];
+            for (kind, name, raw, given) in contents {
+                let raw = hex(name, raw)?;
+                let expected = (kind, raw.clone());
+                for (name, message) in given {
+                    let got = unprotect(&provider, suite, &group, &hex(name, message)?)
+                        .map_err(|e| format!("{name}: {e}"))?;
+                    if got != expected {
+                        return Err(format!("{name} unprotects to something else"));
+                    }
+                }
+                for public in [true, false] {
+                    let framing = if public { "public" } else { "private" };
+                    match protect(&provider, suite, &group, kind, &raw, public) {
+                        Ok(message) => {
+                            if kind == ContentKind::Application && public {
+                                return Err("application data was sent as a PublicMessage".into());
+                            }
+                            let got = unprotect(&provider, suite, &group, &message)
+                                .map_err(|e| format!("{name} protected ({framing}): {e}"))?;
+                            if got != expected {
+                                return Err(format!(
+                                    "{name} protected ({framing}) unprotects to something else"
+                                ));
+                            }
+                        }
+                        Err(_) if kind == ContentKind::Application && public => {}
+                        Err(e) => return Err(format!("protecting {name} ({framing}): {e}")),
+                    }
+                }
+            }
+            Ok(())
+        },
+    )
 }

@@ -181,6 +181,61 @@ fn a_flipped_nonce_in_the_secret_tree_fails_its_case() {
 }
 
 #[test]
+fn a_flipped_secret_in_the_second_epoch_fails_its_key_schedule_case() {
+    let Some(report) = check_edited("key-schedule.json", |cases| {
+        flip_hex(&mut cases[1]["epochs"][1]["resumption_psk"]);
+    }) else {
+        return;
+    };
+    failed_only(&report, "case 1: epoch 1: resumption_psk differs");
+}
+
+#[test]
+fn a_changed_transcript_fails_its_case() {
+    let Some(report) = check_edited("transcript-hashes.json", |cases| {
+        flip_hex(&mut cases[0]["interim_transcript_hash_before"]);
+        let content = &mut cases[2]["authenticated_content"];
+        let mut hex = content.as_str().unwrap().to_owned();
+        // The last byte is the confirmation tag's.
+        let last = if hex.ends_with('0') { "1" } else { "0" };
+        hex.replace_range(hex.len() - 1.., last);
+        *content = serde_json::Value::String(hex);
+    }) else {
+        return;
+    };
+    assert_eq!(report.failed(), 2, "{:?}", report.failures);
+    assert!(report.failures[0].starts_with("case 0: the commit's confirmation tag differs"));
+    assert!(report.failures[1].starts_with("case 2: the commit's confirmation tag differs"));
+}
+
+#[test]
+fn a_wrong_membership_tag_or_signature_key_fails_its_protection_case() {
+    let Some(report) = check_edited("message-protection.json", |cases| {
+        // The last byte of a PublicMessage is its membership tag's.
+        let commit = &mut cases[1]["commit_pub"];
+        let mut hex = commit.as_str().unwrap().to_owned();
+        let last = if hex.ends_with('0') { "1" } else { "0" };
+        hex.replace_range(hex.len() - 1.., last);
+        *commit = serde_json::Value::String(hex);
+        let other_key = cases[0]["signature_pub"].clone();
+        cases[2]["signature_pub"] = other_key;
+    }) else {
+        return;
+    };
+    assert_eq!(report.failed(), 2, "{:?}", report.failures);
+    assert!(
+        report.failures[0].starts_with("case 1: commit_pub: membership tag"),
+        "{:?}",
+        report.failures
+    );
+    assert!(
+        report.failures[1].starts_with("case 2: proposal_pub: signature"),
+        "{:?}",
+        report.failures
+    );
+}
+
+#[test]
 fn freshly_generated_vectors_pass_the_check() {
     let dir = tempfile::tempdir().unwrap();
     let written = conclave_testvectors::generate::write_all(dir.path()).unwrap();

@@ -120,3 +120,495 @@ pub fn leaf_keys(
         }
     }
 }
+
+/// One epoch of `key-schedule.json`: what the vector chooses.
+#[derive(Debug, Clone)]
+pub struct KeyScheduleInput<'a> {
+    /// The group's ID.
+    pub group_id: &'a [u8],
+    /// The epoch's number.
+    pub epoch: u64,
+    /// The init secret the previous epoch left (or the vector's initial one).
+    pub init_secret: &'a [u8],
+    /// The tree hash in the epoch's group context.
+    pub tree_hash: &'a [u8],
+    /// The commit secret of the commit that began the epoch.
+    pub commit_secret: &'a [u8],
+    /// The PSK secret of the commit that began the epoch.
+    pub psk_secret: &'a [u8],
+    /// The confirmed transcript hash in the epoch's group context.
+    pub confirmed_transcript_hash: &'a [u8],
+    /// The exporter's label, context and length.
+    pub exporter: (&'a str, &'a [u8], usize),
+}
+
+/// One epoch of `key-schedule.json`: what openmls's key schedule derives from the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyScheduleEpoch {
+    /// The serialized group context.
+    pub group_context: Vec<u8>,
+    /// `joiner_secret`.
+    pub joiner_secret: Vec<u8>,
+    /// `welcome_secret`.
+    pub welcome_secret: Vec<u8>,
+    /// `init_secret` (the next epoch's input).
+    pub init_secret: Vec<u8>,
+    /// `sender_data_secret`.
+    pub sender_data_secret: Vec<u8>,
+    /// `encryption_secret`.
+    pub encryption_secret: Vec<u8>,
+    /// `exporter_secret`.
+    pub exporter_secret: Vec<u8>,
+    /// `epoch_authenticator`.
+    pub epoch_authenticator: Vec<u8>,
+    /// `external_secret`.
+    pub external_secret: Vec<u8>,
+    /// `confirmation_key`.
+    pub confirmation_key: Vec<u8>,
+    /// `membership_key`.
+    pub membership_key: Vec<u8>,
+    /// `resumption_psk`.
+    pub resumption_psk: Vec<u8>,
+    /// The public key of the external HPKE key pair.
+    pub external_pub: Vec<u8>,
+    /// `MLS-Exporter(label, context, length)`.
+    pub exported: Vec<u8>,
+}
+
+/// `key-schedule.json`: one epoch's secrets, derived as a member entering that epoch
+/// derives them (joiner secret, key schedule with the PSK secret, group context, epoch
+/// secrets, external key pair, exporter).
+pub fn key_schedule_epoch(
+    provider: &impl openmls_traits::OpenMlsProvider,
+    ciphersuite: openmls_traits::types::Ciphersuite,
+    input: &KeyScheduleInput<'_>,
+) -> Result<KeyScheduleEpoch, String> {
+    use crate::ciphersuite::Secret;
+    use crate::extensions::Extensions;
+    use crate::group::{GroupContext, GroupId};
+    use crate::messages::PathSecret;
+    use crate::schedule::{
+        CommitSecret, EpochSecretsResult, InitSecret, JoinerSecret, KeySchedule, PskSecret,
+    };
+    use tls_codec::Serialize;
+
+    let crypto = provider.crypto();
+    let group_context = GroupContext::new(
+        ciphersuite,
+        GroupId::from_slice(input.group_id),
+        input.epoch,
+        input.tree_hash.to_vec(),
+        input.confirmed_transcript_hash.to_vec(),
+        Extensions::empty(),
+    )
+    .tls_serialize_detached()
+    .map_err(|e| format!("group context: {e:?}"))?;
+    let commit_secret =
+        CommitSecret::from(PathSecret::from(Secret::from_slice(input.commit_secret)));
+    let init_secret = InitSecret::from(Secret::from_slice(input.init_secret));
+    let joiner_secret = JoinerSecret::new(
+        crypto,
+        ciphersuite,
+        commit_secret,
+        &init_secret,
+        &group_context,
+    )
+    .map_err(|e| format!("joiner secret: {e:?}"))?;
+    let psk_secret = PskSecret::from(Secret::from_slice(input.psk_secret));
+    let mut schedule = KeySchedule::init(ciphersuite, crypto, &joiner_secret, psk_secret)
+        .map_err(|e| format!("key schedule: {e:?}"))?;
+    let welcome_secret = schedule
+        .welcome(crypto, ciphersuite)
+        .map_err(|e| format!("welcome secret: {e:?}"))?;
+    schedule
+        .add_context(crypto, &group_context)
+        .map_err(|e| format!("adding the context: {e:?}"))?;
+    let EpochSecretsResult { epoch_secrets, .. } = schedule
+        .epoch_secrets(crypto, ciphersuite)
+        .map_err(|e| format!("epoch secrets: {e:?}"))?;
+    let external_pub = epoch_secrets
+        .external_secret()
+        .derive_external_keypair(crypto, ciphersuite)
+        .map_err(|e| format!("external key pair: {e:?}"))?
+        .public;
+    let (label, context, length) = input.exporter;
+    let exported = epoch_secrets
+        .exporter_secret()
+        .derive_exported_secret(ciphersuite, crypto, label, context, length)
+        .map_err(|e| format!("exporter: {e:?}"))?;
+    Ok(KeyScheduleEpoch {
+        group_context,
+        joiner_secret: joiner_secret.as_slice().to_vec(),
+        welcome_secret: welcome_secret.as_slice().to_vec(),
+        init_secret: epoch_secrets.init_secret().as_slice().to_vec(),
+        sender_data_secret: epoch_secrets.sender_data_secret().as_slice().to_vec(),
+        encryption_secret: epoch_secrets.encryption_secret().as_slice().to_vec(),
+        exporter_secret: epoch_secrets.exporter_secret().as_slice().to_vec(),
+        epoch_authenticator: epoch_secrets.epoch_authenticator().as_slice().to_vec(),
+        external_secret: epoch_secrets.external_secret().as_slice().to_vec(),
+        confirmation_key: epoch_secrets.confirmation_key().as_slice().to_vec(),
+        membership_key: epoch_secrets.membership_key().as_slice().to_vec(),
+        resumption_psk: epoch_secrets.resumption_psk().as_slice().to_vec(),
+        external_pub,
+        exported,
+    })
+}
+
+/// `transcript-hashes.json`: what a commit's authenticated content does to the transcript.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptHashes {
+    /// The confirmed transcript hash after the commit.
+    pub confirmed_after: Vec<u8>,
+    /// The interim transcript hash after the commit.
+    pub interim_after: Vec<u8>,
+}
+
+/// `transcript-hashes.json`: the transcript hashes after a commit whose serialized
+/// `AuthenticatedContent` is `authenticated_content`, from `interim_before`; and whether its
+/// confirmation tag is the one `confirmation_key` gives over the new confirmed hash.
+///
+/// The vector carries no key to verify the commit's signature with, so the content is hashed
+/// as received, unvalidated; nothing but the hashes leaves this function.
+pub fn transcript_hashes(
+    provider: &impl openmls_traits::OpenMlsProvider,
+    ciphersuite: openmls_traits::types::Ciphersuite,
+    confirmation_key: &[u8],
+    authenticated_content: &[u8],
+    interim_before: &[u8],
+) -> Result<TranscriptHashes, String> {
+    use crate::ciphersuite::Secret;
+    use crate::framing::{
+        mls_auth_content_in::AuthenticatedContentIn, ConfirmedTranscriptHashInput,
+        InterimTranscriptHashInput,
+    };
+    use crate::schedule::ConfirmationKey;
+    use tls_codec::Deserialize;
+
+    let crypto = provider.crypto();
+    let content = AuthenticatedContentIn::tls_deserialize_exact(authenticated_content)
+        .map_err(|e| format!("authenticated content: {e:?}"))?;
+    let confirmed_after = ConfirmedTranscriptHashInput::try_from(&content)?
+        .calculate_confirmed_transcript_hash(crypto, ciphersuite, interim_before)
+        .map_err(|e| format!("confirmed transcript hash: {e:?}"))?;
+    let tag = ConfirmationKey::from_secret(Secret::from_slice(confirmation_key))
+        .tag(crypto, ciphersuite, &confirmed_after)
+        .map_err(|e| format!("confirmation tag: {e:?}"))?;
+    if content.confirmation_tag() != Some(&tag) {
+        return Err("the commit's confirmation tag differs".into());
+    }
+    let interim_after = InterimTranscriptHashInput::from(&tag)
+        .calculate_interim_transcript_hash(crypto, ciphersuite, &confirmed_after)
+        .map_err(|e| format!("interim transcript hash: {e:?}"))?;
+    Ok(TranscriptHashes {
+        confirmed_after,
+        interim_after,
+    })
+}
+
+/// The group a `message-protection.json` case sets up: two members, the vector's epoch
+/// secrets, and the sender at leaf 1 signing with the vector's key.
+#[derive(Debug, Clone)]
+pub struct ProtectionGroup<'a> {
+    /// The group's ID.
+    pub group_id: &'a [u8],
+    /// The epoch.
+    pub epoch: u64,
+    /// The tree hash in the group context.
+    pub tree_hash: &'a [u8],
+    /// The confirmed transcript hash in the group context.
+    pub confirmed_transcript_hash: &'a [u8],
+    /// The sender's private signature key.
+    pub signature_priv: &'a [u8],
+    /// The sender's public signature key.
+    pub signature_pub: &'a [u8],
+    /// The epoch's encryption secret (the root of its secret tree).
+    pub encryption_secret: &'a [u8],
+    /// The epoch's sender data secret.
+    pub sender_data_secret: &'a [u8],
+    /// The epoch's membership key.
+    pub membership_key: &'a [u8],
+}
+
+/// What a protected message carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentKind {
+    /// A serialized `Proposal`.
+    Proposal,
+    /// A serialized `Commit`.
+    Commit,
+    /// Application data.
+    Application,
+}
+
+/// The sender's leaf in every `message-protection.json` case.
+const PROTECTION_SENDER: u32 = 1;
+
+impl ProtectionGroup<'_> {
+    fn serialized_context(
+        &self,
+        ciphersuite: openmls_traits::types::Ciphersuite,
+    ) -> Result<Vec<u8>, String> {
+        use tls_codec::Serialize;
+        self.context(ciphersuite)
+            .tls_serialize_detached()
+            .map_err(|e| format!("group context: {e:?}"))
+    }
+
+    fn context(
+        &self,
+        ciphersuite: openmls_traits::types::Ciphersuite,
+    ) -> crate::group::GroupContext {
+        crate::group::GroupContext::new(
+            ciphersuite,
+            crate::group::GroupId::from_slice(self.group_id),
+            self.epoch,
+            self.tree_hash.to_vec(),
+            self.confirmed_transcript_hash.to_vec(),
+            crate::extensions::Extensions::empty(),
+        )
+    }
+
+    fn membership_key(&self) -> crate::schedule::MembershipKey {
+        crate::schedule::MembershipKey::from_secret(crate::ciphersuite::Secret::from_slice(
+            self.membership_key,
+        ))
+    }
+
+    /// The epoch's message secrets as the member at `own_leaf` holds them.
+    fn message_secrets(
+        &self,
+        ciphersuite: openmls_traits::types::Ciphersuite,
+        own_leaf: u32,
+    ) -> Result<crate::schedule::message_secrets::MessageSecrets, String> {
+        use crate::binary_tree::{array_representation::TreeSize, LeafNodeIndex};
+        use crate::schedule::{ConfirmationKey, EncryptionSecret, SenderDataSecret};
+        use crate::tree::secret_tree::SecretTree;
+        Ok(crate::schedule::message_secrets::MessageSecrets::new(
+            SenderDataSecret::from_slice(self.sender_data_secret),
+            self.membership_key(),
+            // Not used in protecting or unprotecting a message.
+            ConfirmationKey::from_secret(crate::ciphersuite::Secret::from_slice(&[])),
+            self.serialized_context(ciphersuite)?,
+            SecretTree::new(
+                EncryptionSecret::from_slice(self.encryption_secret),
+                TreeSize::new(2),
+                LeafNodeIndex::new(own_leaf),
+            ),
+        ))
+    }
+}
+
+/// Signs with a raw private key through the provider's crypto.
+struct RawKeySigner<'a, C> {
+    crypto: &'a C,
+    scheme: openmls_traits::types::SignatureScheme,
+    key: &'a [u8],
+}
+
+impl<C: openmls_traits::crypto::OpenMlsCrypto> openmls_traits::signatures::Signer
+    for RawKeySigner<'_, C>
+{
+    fn sign(&self, payload: &[u8]) -> Result<Vec<u8>, openmls_traits::signatures::SignerError> {
+        self.crypto
+            .sign(self.scheme, payload, self.key)
+            .map_err(|_| openmls_traits::signatures::SignerError::SigningError)
+    }
+
+    fn signature_scheme(&self) -> openmls_traits::types::SignatureScheme {
+        self.scheme
+    }
+}
+
+/// `message-protection.json`, receiving: `message` (a serialized `MLSMessage`) unprotected
+/// by member 0 as openmls receives a message (the membership tag of a `PublicMessage`, or
+/// the sender data and the secret tree of a `PrivateMessage`; then the sender's
+/// signature). Returns what it carries, serialized, and its kind.
+pub fn unprotect(
+    provider: &impl openmls_traits::OpenMlsProvider,
+    ciphersuite: openmls_traits::types::Ciphersuite,
+    group: &ProtectionGroup<'_>,
+    message: &[u8],
+) -> Result<(ContentKind, Vec<u8>), String> {
+    use crate::binary_tree::LeafNodeIndex;
+    use crate::ciphersuite::{signable::Verifiable, OpenMlsSignaturePublicKey};
+    use crate::framing::{
+        mls_content_in::FramedContentBodyIn, MlsMessageBodyIn, MlsMessageIn, Sender,
+    };
+    use crate::tree::sender_ratchet::SenderRatchetConfiguration;
+    use tls_codec::{Deserialize, Serialize};
+
+    let crypto = provider.crypto();
+    let sender = LeafNodeIndex::new(PROTECTION_SENDER);
+    let verifiable = match MlsMessageIn::tls_deserialize_exact(message)
+        .map_err(|e| format!("MLSMessage: {e:?}"))?
+        .extract()
+    {
+        MlsMessageBodyIn::PublicMessage(message) => {
+            if *message.sender() != Sender::Member(sender) {
+                return Err(format!("sent by {:?}", message.sender()));
+            }
+            let context = group.serialized_context(ciphersuite)?;
+            message
+                .verify_membership(crypto, ciphersuite, &group.membership_key(), &context)
+                .map_err(|e| format!("membership tag: {e:?}"))?;
+            message.into_verifiable_content(context)
+        }
+        MlsMessageBodyIn::PrivateMessage(message) => {
+            let mut secrets = group.message_secrets(ciphersuite, 0)?;
+            let sender_data = message
+                .sender_data(&secrets, crypto, ciphersuite)
+                .map_err(|e| format!("sender data: {e:?}"))?;
+            if sender_data.leaf_index != sender {
+                return Err(format!("sent by leaf {}", sender_data.leaf_index));
+            }
+            message
+                .to_verifiable_content(
+                    ciphersuite,
+                    crypto,
+                    &mut secrets,
+                    sender,
+                    &SenderRatchetConfiguration::default(),
+                    sender_data,
+                    #[cfg(feature = "virtual-clients-draft")]
+                    None,
+                )
+                .map_err(|e| format!("decryption: {e:?}"))?
+                .verifiable
+        }
+        other => return Err(format!("not a PublicMessage or PrivateMessage: {other:?}")),
+    };
+    let key = OpenMlsSignaturePublicKey::new(
+        group.signature_pub.to_vec().into(),
+        ciphersuite.signature_algorithm(),
+    )
+    .map_err(|e| format!("signature key: {e:?}"))?;
+    let content = verifiable
+        .verify(crypto, &key)
+        .map_err(|e| format!("signature: {e:?}"))?;
+    let serialized = |value: &dyn Fn() -> Result<Vec<u8>, tls_codec::Error>| {
+        value().map_err(|e| format!("re-encoding: {e:?}"))
+    };
+    Ok(match content.content() {
+        FramedContentBodyIn::Application(data) => {
+            (ContentKind::Application, data.as_slice().to_vec())
+        }
+        FramedContentBodyIn::Proposal(proposal) => (
+            ContentKind::Proposal,
+            serialized(&|| proposal.tls_serialize_detached())?,
+        ),
+        FramedContentBodyIn::Commit(commit) => (
+            ContentKind::Commit,
+            serialized(&|| commit.tls_serialize_detached())?,
+        ),
+    })
+}
+
+/// `message-protection.json`, sending: `content` of `kind` protected by the sender (leaf 1)
+/// as openmls sends it, framed as a `PrivateMessage` or, if `public`, a `PublicMessage` with
+/// a membership tag; returns the serialized `MLSMessage`. A commit gets an all-zero
+/// confirmation tag (the vector supplies none and the receiving side does not check it).
+/// Application data is only ever sent as a `PrivateMessage`; asked for a public one, this
+/// fails, as openmls's only constructor of application content allows nothing else.
+pub fn protect(
+    provider: &impl openmls_traits::OpenMlsProvider,
+    ciphersuite: openmls_traits::types::Ciphersuite,
+    group: &ProtectionGroup<'_>,
+    kind: ContentKind,
+    content: &[u8],
+    public: bool,
+) -> Result<Vec<u8>, String> {
+    use crate::binary_tree::LeafNodeIndex;
+    use crate::ciphersuite::Mac;
+    use crate::framing::{
+        mls_auth_content::AuthenticatedContent, FramingParameters, MlsMessageOut, PrivateMessage,
+        PublicMessage, Sender, SenderContext, WireFormat,
+    };
+    use crate::group::GroupId;
+    use crate::messages::{proposals_in::ProposalIn, CommitIn, ConfirmationTag};
+    use crate::versions::ProtocolVersion;
+    use tls_codec::{Deserialize, Serialize};
+
+    let crypto = provider.crypto();
+    let sender = LeafNodeIndex::new(PROTECTION_SENDER);
+    let context = group.context(ciphersuite);
+    let signer = RawKeySigner {
+        crypto,
+        scheme: ciphersuite.signature_algorithm(),
+        key: group.signature_priv,
+    };
+    let wire_format = if public {
+        WireFormat::PublicMessage
+    } else {
+        WireFormat::PrivateMessage
+    };
+    let framing = FramingParameters::new(&[], wire_format);
+    let sender_context = || SenderContext::Member((GroupId::from_slice(group.group_id), sender));
+    let signed = match kind {
+        ContentKind::Proposal => {
+            let proposal = ProposalIn::tls_deserialize_exact(content)
+                .map_err(|e| format!("proposal: {e:?}"))?
+                .validate(
+                    crypto,
+                    ciphersuite,
+                    Some(sender_context()),
+                    ProtocolVersion::Mls10,
+                )
+                .map_err(|e| format!("proposal: {e:?}"))?;
+            AuthenticatedContent::member_proposal(framing, sender, proposal, &context, &signer)
+        }
+        ContentKind::Commit => {
+            let commit = CommitIn::tls_deserialize_exact(content)
+                .map_err(|e| format!("commit: {e:?}"))?
+                .validate(
+                    ciphersuite,
+                    crypto,
+                    sender_context(),
+                    ProtocolVersion::Mls10,
+                )
+                .map_err(|e| format!("commit: {e:?}"))?;
+            AuthenticatedContent::commit(framing, Sender::Member(sender), commit, &context, &signer)
+                .map(|mut signed| {
+                    signed.set_confirmation_tag(ConfirmationTag(Mac {
+                        mac_value: vec![0; ciphersuite.mac_length()].into(),
+                    }));
+                    signed
+                })
+        }
+        ContentKind::Application if public => {
+            return Err("application data is never sent as a PublicMessage".into());
+        }
+        ContentKind::Application => {
+            AuthenticatedContent::new_application(sender, &[], content, &context, &signer)
+        }
+    }
+    .map_err(|e| format!("signing: {e:?}"))?;
+    let message = if public {
+        let mut message = PublicMessage::from(signed);
+        message
+            .set_membership_tag(
+                crypto,
+                ciphersuite,
+                &group.membership_key(),
+                &group.serialized_context(ciphersuite)?,
+            )
+            .map_err(|e| format!("membership tag: {e:?}"))?;
+        MlsMessageOut::from(message)
+    } else {
+        let mut secrets = group.message_secrets(ciphersuite, PROTECTION_SENDER)?;
+        let encrypted = PrivateMessage::try_from_authenticated_content::<()>(
+            crypto,
+            provider.rand(),
+            &signed,
+            ciphersuite,
+            &mut secrets,
+            0,
+            #[cfg(feature = "virtual-clients-draft")]
+            None,
+        )
+        .map_err(|e| format!("encryption: {e:?}"))?;
+        MlsMessageOut::from_private_message(encrypted.private_message, ProtocolVersion::Mls10)
+    };
+    message
+        .tls_serialize_detached()
+        .map_err(|e| format!("MLSMessage: {e:?}"))
+}

@@ -64,11 +64,17 @@ impl AuthenticatedContentIn {
     }
 }
 
-#[cfg(any(feature = "test-utils", test))]
+#[cfg(any(feature = "test-utils", feature = "kat", test))]
 impl AuthenticatedContentIn {
     /// Get the content body of the message.
     pub(crate) fn content(&self) -> &FramedContentBodyIn {
         &self.content.body
+    }
+
+    /// The confirmation tag, if any.
+    #[cfg(feature = "kat")]
+    pub(crate) fn confirmation_tag(&self) -> Option<&ConfirmationTag> {
+        self.auth.confirmation_tag.as_ref()
     }
 }
 

@@ -185,14 +185,33 @@ impl From<PublicMessage> for FramedContentTbs {
 ///     opaque signature<V>;
 ///} ConfirmedTranscriptHashInput;
 /// ```
-#[derive(TlsSerialize, TlsSize)]
-pub(crate) struct ConfirmedTranscriptHashInput<'a> {
+///
+/// `C` is the content as sent (`FramedContent`) or as received and not yet validated
+/// (`FramedContentIn`); the two encode the same.
+pub(crate) struct ConfirmedTranscriptHashInput<'a, C = FramedContent> {
     pub(super) wire_format: WireFormat,
-    pub(super) mls_content: &'a FramedContent,
+    pub(super) mls_content: &'a C,
     pub(super) signature: &'a Signature,
 }
 
-impl ConfirmedTranscriptHashInput<'_> {
+// By hand rather than derived: the derive bounds `&C`, which tls_codec does not implement.
+impl<C: tls_codec::Size> tls_codec::Size for ConfirmedTranscriptHashInput<'_, C> {
+    fn tls_serialized_len(&self) -> usize {
+        self.wire_format.tls_serialized_len()
+            + self.mls_content.tls_serialized_len()
+            + self.signature.tls_serialized_len()
+    }
+}
+
+impl<C: tls_codec::Serialize> TlsSerializeTrait for ConfirmedTranscriptHashInput<'_, C> {
+    fn tls_serialize<W: Write>(&self, writer: &mut W) -> Result<usize, tls_codec::Error> {
+        Ok(self.wire_format.tls_serialize(writer)?
+            + self.mls_content.tls_serialize(writer)?
+            + self.signature.tls_serialize(writer)?)
+    }
+}
+
+impl<C: tls_codec::Serialize + tls_codec::Size> ConfirmedTranscriptHashInput<'_, C> {
     pub(crate) fn calculate_confirmed_transcript_hash(
         self,
         crypto: &impl OpenMlsCrypto,
@@ -224,6 +243,28 @@ impl<'a> TryFrom<&'a AuthenticatedContent> for ConfirmedTranscriptHashInput<'a> 
             wire_format: mls_content.wire_format(),
             mls_content: &mls_content.content,
             signature: mls_content.signature(),
+        })
+    }
+}
+
+/// The transcript input of received content whose signature cannot be checked: the `kat`
+/// feature's transcript-hash runner, given a vector's content and no key.
+#[cfg(feature = "kat")]
+impl<'a> TryFrom<&'a super::mls_auth_content_in::AuthenticatedContentIn>
+    for ConfirmedTranscriptHashInput<'a, super::mls_content_in::FramedContentIn>
+{
+    type Error = &'static str;
+
+    fn try_from(
+        content: &'a super::mls_auth_content_in::AuthenticatedContentIn,
+    ) -> Result<Self, Self::Error> {
+        if !matches!(content.content.body.content_type(), ContentType::Commit) {
+            return Err("PublicMessage needs to contain a Commit.");
+        }
+        Ok(ConfirmedTranscriptHashInput {
+            wire_format: content.wire_format,
+            mls_content: &content.content,
+            signature: &content.auth.signature,
         })
     }
 }

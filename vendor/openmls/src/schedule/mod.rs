@@ -148,7 +148,7 @@ pub(crate) mod message_secrets;
 use errors::*;
 use message_secrets::MessageSecrets;
 use openmls_traits::random::OpenMlsRand;
-use psk::PskSecret;
+pub(crate) use psk::PskSecret;
 
 // Tests and kats
 #[cfg(any(feature = "test-utils", test))]
@@ -350,7 +350,12 @@ impl InitSecret {
         }
     }
 
-    #[cfg(any(feature = "test-utils", test, feature = "virtual-clients-draft"))]
+    #[cfg(any(
+        feature = "test-utils",
+        feature = "kat",
+        test,
+        feature = "virtual-clients-draft"
+    ))]
     pub(crate) fn as_slice(&self) -> &[u8] {
         self.secret.as_slice()
     }
@@ -389,7 +394,7 @@ impl JoinerSecret {
         Ok(JoinerSecret { secret })
     }
 
-    #[cfg(any(feature = "test-utils", test))]
+    #[cfg(any(feature = "test-utils", feature = "kat", test))]
     pub(crate) fn as_slice(&self) -> &[u8] {
         self.secret.as_slice()
     }
@@ -626,7 +631,7 @@ impl WelcomeSecret {
         Ok(AeadNonce::from_secret(nonce_secret))
     }
 
-    #[cfg(any(feature = "test-utils", test))]
+    #[cfg(any(feature = "test-utils", feature = "kat", test))]
     pub(crate) fn as_slice(&self) -> &[u8] {
         self.secret.as_slice()
     }
@@ -701,7 +706,7 @@ impl EncryptionSecret {
         }
     }
 
-    #[cfg(any(feature = "test-utils", test))]
+    #[cfg(any(feature = "test-utils", feature = "kat", test))]
     pub(crate) fn as_slice(&self) -> &[u8] {
         self.secret.as_slice()
     }
@@ -735,7 +740,7 @@ impl ExporterSecret {
         Ok(ExporterSecret { secret })
     }
 
-    #[cfg(any(feature = "test-utils", test))]
+    #[cfg(any(feature = "test-utils", feature = "kat", test))]
     pub(crate) fn as_slice(&self) -> &[u8] {
         self.secret.as_slice()
     }
@@ -824,7 +829,7 @@ impl ExternalSecret {
         crypto.derive_hpke_keypair(ciphersuite.hpke_config(), self.secret.as_slice())
     }
 
-    #[cfg(any(feature = "test-utils", test))]
+    #[cfg(any(feature = "test-utils", feature = "kat", test))]
     pub(crate) fn as_slice(&self) -> &[u8] {
         self.secret.as_slice()
     }
@@ -882,15 +887,16 @@ impl ConfirmationKey {
     }
 }
 
-#[cfg(test)]
+#[cfg(any(feature = "kat", test))]
 impl ConfirmationKey {
     pub(crate) fn from_secret(secret: Secret) -> Self {
         Self { secret }
     }
 }
 
-#[cfg(any(feature = "test-utils", test))]
+#[cfg(any(feature = "test-utils", feature = "kat", test))]
 impl ConfirmationKey {
+    #[cfg(any(feature = "test-utils", test))]
     pub(crate) fn random(ciphersuite: Ciphersuite, rng: &impl OpenMlsRand) -> Self {
         Self {
             secret: Secret::random(ciphersuite, rng).expect("Not enough randomness."),
@@ -948,12 +954,12 @@ impl MembershipKey {
         ))
     }
 
-    #[cfg(any(feature = "test-utils", test))]
+    #[cfg(any(feature = "test-utils", feature = "kat", test))]
     pub(crate) fn from_secret(secret: Secret) -> Self {
         Self { secret }
     }
 
-    #[cfg(any(feature = "test-utils", test))]
+    #[cfg(any(feature = "test-utils", feature = "kat", test))]
     pub(crate) fn as_slice(&self) -> &[u8] {
         self.secret.as_slice()
     }
@@ -1047,7 +1053,7 @@ impl SenderDataSecret {
         }
     }
 
-    #[cfg(any(feature = "test-utils", test))]
+    #[cfg(any(feature = "test-utils", feature = "kat", test))]
     pub(crate) fn as_slice(&self) -> &[u8] {
         self.secret.as_slice()
     }
@@ -1117,7 +1123,7 @@ impl PartialEq for EpochSecrets {
 
 impl EpochSecrets {
     /// Get the sender_data secret.
-    #[cfg(any(feature = "test-utils", test))]
+    #[cfg(any(feature = "test-utils", feature = "kat", test))]
     pub(crate) fn sender_data_secret(&self) -> &SenderDataSecret {
         &self.sender_data_secret
     }
@@ -1128,7 +1134,7 @@ impl EpochSecrets {
     }
 
     /// Epoch authenticator
-    #[cfg(any(feature = "test-utils", test))]
+    #[cfg(any(feature = "test-utils", feature = "kat", test))]
     pub(crate) fn epoch_authenticator(&self) -> &EpochAuthenticator {
         &self.epoch_authenticator
     }
@@ -1139,7 +1145,7 @@ impl EpochSecrets {
     }
 
     /// Membership key
-    #[cfg(any(feature = "test-utils", test))]
+    #[cfg(any(feature = "test-utils", feature = "kat", test))]
     pub(crate) fn membership_key(&self) -> &MembershipKey {
         &self.membership_key
     }
@@ -1150,19 +1156,19 @@ impl EpochSecrets {
     }
 
     /// External secret
-    #[cfg(any(feature = "test-utils", test))]
+    #[cfg(any(feature = "test-utils", feature = "kat", test))]
     pub(crate) fn resumption_psk(&self) -> &ResumptionPskSecret {
         &self.resumption_psk
     }
 
     /// Init secret
-    #[cfg(any(feature = "test-utils", test))]
+    #[cfg(any(feature = "test-utils", feature = "kat", test))]
     pub(crate) fn init_secret(&self) -> &InitSecret {
         &self.init_secret
     }
 
     /// Encryption secret
-    #[cfg(any(feature = "test-utils", test))]
+    #[cfg(any(feature = "test-utils", feature = "kat", test))]
     pub(crate) fn encryption_secret(&self) -> &EncryptionSecret {
         &self.encryption_secret
     }

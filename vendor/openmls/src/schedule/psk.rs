@@ -581,7 +581,7 @@ impl PskSecret {
     }
 }
 
-#[cfg(any(feature = "test-utils", test))]
+#[cfg(any(feature = "test-utils", feature = "kat", test))]
 impl From<Secret> for PskSecret {
     fn from(secret: Secret) -> Self {
         Self { secret }
