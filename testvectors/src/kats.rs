@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use openmls::kats::{
-    ContentKind, KeyScheduleInput, ProtectionGroup, TreeMathTestVector, check_psk_secret,
-    check_tree_math, key_schedule_epoch, leaf_keys, protect, sender_data_key_and_nonce,
-    transcript_hashes, unprotect,
+    ContentKind, KeyScheduleInput, ProtectionGroup, TreeMathTestVector, apply_proposal,
+    check_psk_secret, check_tree_math, key_schedule_epoch, leaf_keys, protect,
+    sender_data_key_and_nonce, transcript_hashes, unprotect,
 };
 use openmls_rust_crypto::OpenMlsRustCrypto;
 use openmls_traits::types::Ciphersuite;
@@ -409,6 +409,55 @@ pub fn check_message_protection_file(path: &Path, report: &mut FileReport) -> Re
                         Err(_) if kind == ContentKind::Application && public => {}
                         Err(e) => return Err(format!("protecting {name} ({framing}): {e}")),
                     }
+                }
+            }
+            Ok(())
+        },
+    )
+}
+
+/// `tree-operations.json`: per case, a proposal applied to a tree by openmls's own commit
+/// code (`openmls::kats::apply_proposal`): the tree hash before, the tree after and its
+/// hash.
+pub fn check_tree_operations_file(path: &Path, report: &mut FileReport) -> Result<(), String> {
+    #[derive(serde::Deserialize)]
+    struct Case {
+        cipher_suite: u16,
+        tree_before: String,
+        tree_hash_before: String,
+        proposal: String,
+        proposal_sender: u32,
+        tree_after: String,
+        tree_hash_after: String,
+    }
+    check_cases(
+        path,
+        report,
+        |c: &Case| c.cipher_suite,
+        |suite, case| {
+            let ours = apply_proposal(
+                &OpenMlsRustCrypto::default(),
+                suite,
+                &hex("tree_before", &case.tree_before)?,
+                &hex("proposal", &case.proposal)?,
+                case.proposal_sender,
+            )?;
+            let expected = [
+                (
+                    "tree_hash_before",
+                    &case.tree_hash_before,
+                    &ours.tree_hash_before,
+                ),
+                ("tree_after", &case.tree_after, &ours.tree_after),
+                (
+                    "tree_hash_after",
+                    &case.tree_hash_after,
+                    &ours.tree_hash_after,
+                ),
+            ];
+            for (name, theirs, ours) in expected {
+                if hex(name, theirs)? != *ours {
+                    return Err(format!("{name} differs"));
                 }
             }
             Ok(())

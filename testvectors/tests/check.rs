@@ -236,6 +236,37 @@ fn a_wrong_membership_tag_or_signature_key_fails_its_protection_case() {
 }
 
 #[test]
+fn a_wrong_tree_hash_or_resolution_fails_its_tree_case() {
+    let Some(report) = check_edited("tree-validation.json", |cases| {
+        flip_hex(&mut cases[3]["tree_hashes"][2]);
+        cases[4]["resolutions"][0] = serde_json::json!([2]);
+    }) else {
+        return;
+    };
+    assert_eq!(report.failed(), 2, "{:?}", report.failures);
+    assert!(
+        report.failures[0].starts_with("case 3 tree hashes: node 2: the tree hash differs"),
+        "{:?}",
+        report.failures
+    );
+    assert!(
+        report.failures[1].starts_with("case 4 resolutions: node 0: the resolution differs"),
+        "{:?}",
+        report.failures
+    );
+}
+
+#[test]
+fn a_wrong_tree_after_a_proposal_fails_its_case() {
+    let Some(report) = check_edited("tree-operations.json", |cases| {
+        flip_hex(&mut cases[1]["tree_hash_after"]);
+    }) else {
+        return;
+    };
+    failed_only(&report, "case 1: tree_hash_after differs");
+}
+
+#[test]
 fn freshly_generated_vectors_pass_the_check() {
     let dir = tempfile::tempdir().unwrap();
     let written = conclave_testvectors::generate::write_all(dir.path()).unwrap();

@@ -612,3 +612,126 @@ pub fn protect(
         .tls_serialize_detached()
         .map_err(|e| format!("MLSMessage: {e:?}"))
 }
+
+/// `tree-validation.json`: for every node of `tree` (a serialized ratchet tree of the group
+/// `group_id`), its resolution (array indices) and tree hash, after the tree passes the
+/// checks a joiner makes (leaf signatures, parent hashes).
+pub fn tree_resolutions_and_hashes(
+    provider: &impl openmls_traits::OpenMlsProvider,
+    ciphersuite: openmls_traits::types::Ciphersuite,
+    tree: &[u8],
+    group_id: &[u8],
+) -> Result<Vec<(Vec<u32>, Vec<u8>)>, String> {
+    use crate::binary_tree::array_representation::TreeNodeIndex;
+    use crate::group::GroupId;
+    use crate::treesync::{RatchetTreeIn, TreeSync};
+    use std::collections::HashSet;
+    use tls_codec::Deserialize;
+
+    let crypto = provider.crypto();
+    let tree = RatchetTreeIn::tls_deserialize_exact(tree)
+        .map_err(|e| format!("ratchet tree: {e:?}"))?
+        .into_verified(ciphersuite, crypto, &GroupId::from_slice(group_id))
+        .map_err(|e| format!("ratchet tree: {e:?}"))?;
+    let tree = TreeSync::from_ratchet_tree(crypto, ciphersuite, tree)
+        .map_err(|e| format!("tree: {e:?}"))?;
+    let diff = tree.empty_diff();
+    // Every node of the full tree, blank ones past the last leaf too.
+    (0..tree.tree_size().u32())
+        .map(|index| {
+            let node = TreeNodeIndex::test_new(index);
+            let hash = diff
+                .compute_tree_hash(crypto, ciphersuite, node, &HashSet::new())
+                .map_err(|e| format!("tree hash of node {index}: {e:?}"))?;
+            Ok((diff.kat_resolution(node), hash))
+        })
+        .collect()
+}
+
+/// `tree-operations.json`: what one proposal does to a tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeOperation {
+    /// The tree hash before the proposal.
+    pub tree_hash_before: Vec<u8>,
+    /// The serialized ratchet tree after it.
+    pub tree_after: Vec<u8>,
+    /// The tree hash after it.
+    pub tree_hash_after: Vec<u8>,
+}
+
+/// `tree-operations.json`: `proposal` (a serialized `Proposal`) from the member at
+/// `sender`, applied to `tree_before` (a serialized ratchet tree) as a commit applies its
+/// proposals (a diff of the group, its group context updated, merged).
+///
+/// The vector gives no group ID, without which neither the tree's leaf signatures nor an
+/// update's can be checked; so the tree and the proposal are taken unverified (openmls's own
+/// runner does the same), and nothing but the resulting bytes leaves this function.
+pub fn apply_proposal(
+    provider: &impl openmls_traits::OpenMlsProvider,
+    ciphersuite: openmls_traits::types::Ciphersuite,
+    tree_before: &[u8],
+    proposal: &[u8],
+    sender: u32,
+) -> Result<TreeOperation, String> {
+    use crate::binary_tree::LeafNodeIndex;
+    use crate::ciphersuite::{Mac, Secret};
+    use crate::extensions::Extensions;
+    use crate::framing::Sender;
+    use crate::group::{
+        proposal_store::{ProposalQueue, QueuedProposal},
+        GroupContext, GroupId, PublicGroup,
+    };
+    use crate::messages::{proposals::Proposal, proposals_in::ProposalIn, ConfirmationTag};
+    use crate::treesync::{RatchetTree, RatchetTreeIn, TreeSync};
+    use tls_codec::{Deserialize, Serialize};
+
+    let crypto = provider.crypto();
+    let tree = RatchetTreeIn::tls_deserialize_exact(tree_before)
+        .map_err(|e| format!("tree before: {e:?}"))?;
+    let tree = TreeSync::from_ratchet_tree(crypto, ciphersuite, RatchetTree::from(tree))
+        .map_err(|e| format!("tree before: {e:?}"))?;
+    let tree_hash_before = tree.tree_hash().to_vec();
+    let context = GroupContext::new(
+        ciphersuite,
+        GroupId::from_slice(b"tree-operations"),
+        0,
+        tree_hash_before.clone(),
+        vec![],
+        Extensions::empty(),
+    );
+    let tag = Mac::new(crypto, ciphersuite, &Secret::from_slice(&[]), &[])
+        .map_err(|e| format!("confirmation tag: {e:?}"))?;
+    let mut group = PublicGroup::new(crypto, tree, context, ConfirmationTag(tag))
+        .map_err(|e| format!("group: {e:?}"))?;
+    let proposal = Proposal::from(
+        ProposalIn::tls_deserialize_exact(proposal).map_err(|e| format!("proposal: {e:?}"))?,
+    );
+    let mut queue = ProposalQueue::default();
+    queue.add(
+        QueuedProposal::from_proposal_and_sender(
+            ciphersuite,
+            crypto,
+            proposal,
+            &Sender::Member(LeafNodeIndex::new(sender)),
+        )
+        .map_err(|e| format!("queueing the proposal: {e:?}"))?,
+    );
+    let mut diff = group.empty_diff();
+    let applied = diff
+        .apply_proposals(&queue, None)
+        .map_err(|e| format!("applying the proposal: {e:?}"))?;
+    diff.update_group_context(crypto, applied.extensions)
+        .map_err(|e| format!("group context: {e:?}"))?;
+    let staged = diff
+        .into_staged_diff(crypto, ciphersuite)
+        .map_err(|e| format!("staging: {e:?}"))?;
+    group.merge_diff(staged);
+    Ok(TreeOperation {
+        tree_hash_before,
+        tree_after: group
+            .export_ratchet_tree()
+            .tls_serialize_detached()
+            .map_err(|e| format!("tree after: {e:?}"))?,
+        tree_hash_after: group.group_context().tree_hash().to_vec(),
+    })
+}

@@ -884,7 +884,7 @@ impl_from_extensions_validator!(GroupContext, ExtensionTypeNotValidInGroupContex
 impl_from_extensions_validator!(LeafNode, ExtensionTypeNotValidInLeafNodeError);
 impl_from_extensions_validator!(KeyPackage, ExtensionTypeNotValidInKeyPackageError);
 
-#[cfg(any(feature = "test-utils", test))]
+#[cfg(any(feature = "test-utils", feature = "kat", test))]
 impl Extensions<AnyObject> {
     /// Coerces the extensions to an Extensions with the given validator. Unsafe.
     pub(crate) fn coerce<T: ExtensionValidator>(self) -> Extensions<T> {

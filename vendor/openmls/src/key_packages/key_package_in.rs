@@ -231,7 +231,7 @@ impl KeyPackageIn {
     }
 }
 
-#[cfg(any(feature = "test-utils", test))]
+#[cfg(any(feature = "test-utils", feature = "kat", test))]
 impl From<KeyPackageTbsIn> for KeyPackageTbs {
     fn from(value: KeyPackageTbsIn) -> Self {
         KeyPackageTbs {
@@ -275,7 +275,7 @@ impl From<KeyPackageBundle> for KeyPackageIn {
     }
 }
 
-#[cfg(any(feature = "test-utils", test))]
+#[cfg(any(feature = "test-utils", feature = "kat", test))]
 impl From<KeyPackageIn> for KeyPackage {
     fn from(value: KeyPackageIn) -> Self {
         Self {

@@ -284,7 +284,7 @@ impl ProposalOrRefIn {
 
 // The following `From` implementation breaks abstraction layers and MUST
 // NOT be made available outside of tests or "test-utils".
-#[cfg(any(feature = "test-utils", test))]
+#[cfg(any(feature = "test-utils", feature = "kat", test))]
 impl From<AddProposalIn> for AddProposal {
     fn from(value: AddProposalIn) -> Self {
         Self {
@@ -293,7 +293,7 @@ impl From<AddProposalIn> for AddProposal {
     }
 }
 
-#[cfg(any(feature = "test-utils", test))]
+#[cfg(any(feature = "test-utils", feature = "kat", test))]
 impl From<AddProposalIn> for Box<AddProposal> {
     fn from(value: AddProposalIn) -> Self {
         Box::new(AddProposal {
@@ -312,7 +312,7 @@ impl From<AddProposal> for Box<AddProposalIn> {
 
 // The following `From` implementation( breaks abstraction layers and MUST
 // NOT be made available outside of tests or "test-utils".
-#[cfg(any(feature = "test-utils", test))]
+#[cfg(any(feature = "test-utils", feature = "kat", test))]
 impl From<UpdateProposalIn> for UpdateProposal {
     fn from(value: UpdateProposalIn) -> Self {
         Self {
@@ -331,14 +331,14 @@ impl From<UpdateProposal> for UpdateProposalIn {
 
 // The following `From` implementation breaks abstraction layers and MUST
 // NOT be made available outside of tests or "test-utils".
-#[cfg(any(feature = "test-utils", test))]
+#[cfg(any(feature = "test-utils", feature = "kat", test))]
 impl From<GroupContextExtensionProposalIn> for GroupContextExtensionProposal {
     fn from(value: GroupContextExtensionProposalIn) -> Self {
         Self::new(value.extensions_tbv.try_into().unwrap())
     }
 }
 
-#[cfg(any(feature = "test-utils", test))]
+#[cfg(any(feature = "test-utils", feature = "kat", test))]
 impl From<GroupContextExtensionProposalIn> for Box<GroupContextExtensionProposal> {
     fn from(value: GroupContextExtensionProposalIn) -> Self {
         Box::new(GroupContextExtensionProposal::new(
@@ -363,7 +363,7 @@ impl From<GroupContextExtensionProposal> for Box<GroupContextExtensionProposalIn
     }
 }
 
-#[cfg(any(feature = "test-utils", test))]
+#[cfg(any(feature = "test-utils", feature = "kat", test))]
 impl From<UpdateProposalIn> for Box<UpdateProposal> {
     fn from(value: UpdateProposalIn) -> Self {
         Box::new(UpdateProposal {
@@ -380,7 +380,7 @@ impl From<UpdateProposal> for Box<UpdateProposalIn> {
     }
 }
 
-#[cfg(any(feature = "test-utils", test))]
+#[cfg(any(feature = "test-utils", feature = "kat", test))]
 impl From<ProposalIn> for crate::messages::proposals::Proposal {
     fn from(proposal: ProposalIn) -> Self {
         match proposal {

@@ -564,6 +564,16 @@ impl TreeSyncDiff<'_> {
         Ok(previous_parent_hash)
     }
 
+    /// The resolution of a node, as the nodes' array indices (the `kat` feature's
+    /// tree-validation runner).
+    #[cfg(feature = "kat")]
+    pub(crate) fn kat_resolution(&self, node_index: TreeNodeIndex) -> Vec<u32> {
+        self.resolution(node_index, &HashSet::new())
+            .into_iter()
+            .map(|(index, _)| index.test_u32())
+            .collect()
+    }
+
     /// Helper function computing the resolution of a node with the given index.
     /// If an exclusion list is given, do not add the leaves given in the list.
     pub(super) fn resolution(

@@ -391,8 +391,10 @@ impl From<RatchetTree> for RatchetTreeIn {
 }
 
 // The following `From` implementation breaks abstraction layers and MUST
-// NOT be made available outside of tests or "test-utils".
-#[cfg(any(feature = "test-utils", test))]
+// NOT be made available outside of tests or "test-utils" (or "kat", whose
+// tree-operations runner applies a vector's proposal to a vector's tree, neither
+// of which can be verified without the group ID the vector leaves out).
+#[cfg(any(feature = "test-utils", feature = "kat", test))]
 impl From<RatchetTreeIn> for RatchetTree {
     fn from(ratchet_tree_in: RatchetTreeIn) -> Self {
         Self(

@@ -78,7 +78,7 @@ impl From<Node> for NodeIn {
 
 // The following `From` implementation breaks abstraction layers and MUST
 // NOT be made available outside of tests or "test-utils".
-#[cfg(any(feature = "test-utils", test))]
+#[cfg(any(feature = "test-utils", feature = "kat", test))]
 impl From<NodeIn> for Node {
     fn from(node: NodeIn) -> Self {
         match node {

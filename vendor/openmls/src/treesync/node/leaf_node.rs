@@ -865,7 +865,7 @@ impl From<LeafNode> for LeafNodeIn {
     }
 }
 
-#[cfg(any(feature = "test-utils", test))]
+#[cfg(any(feature = "test-utils", feature = "kat", test))]
 impl From<LeafNodeIn> for LeafNode {
     fn from(deserialized: LeafNodeIn) -> Self {
         Self {
