@@ -5,9 +5,10 @@
 use std::path::Path;
 
 use openmls::kats::{
-    ContentKind, KeyScheduleInput, ProtectionGroup, TreeMathTestVector, apply_proposal,
-    check_psk_secret, check_tree_math, key_schedule_epoch, leaf_keys, protect,
-    sender_data_key_and_nonce, transcript_hashes, unprotect,
+    ContentKind, KeyScheduleInput, ProtectionGroup, TreeKemCase, TreeKemLeaf, TreeKemPath,
+    TreeMathTestVector, apply_proposal, check_psk_secret, check_tree_math, check_treekem,
+    key_schedule_epoch, leaf_keys, protect, sender_data_key_and_nonce, transcript_hashes,
+    unprotect,
 };
 use openmls_rust_crypto::OpenMlsRustCrypto;
 use openmls_traits::types::Ciphersuite;
@@ -461,6 +462,98 @@ pub fn check_tree_operations_file(path: &Path, report: &mut FileReport) -> Resul
                 }
             }
             Ok(())
+        },
+    )
+}
+
+/// `treekem.json`: per case, a tree, some members' private keys and update paths, checked
+/// by openmls's TreeKEM code (`openmls::kats::check_treekem`): the members' path secrets
+/// against the tree, each path's tree hash, path secrets and commit secret as every other
+/// member decrypts them, and a fresh path from the same sender.
+pub fn check_treekem_file(path: &Path, report: &mut FileReport) -> Result<(), String> {
+    #[derive(serde::Deserialize)]
+    struct PathSecret {
+        node: u32,
+        path_secret: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Leaf {
+        index: u32,
+        encryption_priv: String,
+        signature_priv: String,
+        path_secrets: Vec<PathSecret>,
+    }
+    #[derive(serde::Deserialize)]
+    struct UpdatePath {
+        sender: u32,
+        update_path: String,
+        path_secrets: Vec<Option<String>>,
+        commit_secret: String,
+        tree_hash_after: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Case {
+        cipher_suite: u16,
+        group_id: String,
+        epoch: u64,
+        confirmed_transcript_hash: String,
+        ratchet_tree: String,
+        leaves_private: Vec<Leaf>,
+        update_paths: Vec<UpdatePath>,
+    }
+    check_cases(
+        path,
+        report,
+        |c: &Case| c.cipher_suite,
+        |suite, case| {
+            let leaves = case
+                .leaves_private
+                .iter()
+                .map(|leaf| {
+                    Ok(TreeKemLeaf {
+                        index: leaf.index,
+                        encryption_priv: hex("encryption_priv", &leaf.encryption_priv)?,
+                        signature_priv: hex("signature_priv", &leaf.signature_priv)?,
+                        path_secrets: leaf
+                            .path_secrets
+                            .iter()
+                            .map(|p| Ok((p.node, hex("path_secret", &p.path_secret)?)))
+                            .collect::<Result<_, String>>()?,
+                    })
+                })
+                .collect::<Result<_, String>>()?;
+            let paths = case
+                .update_paths
+                .iter()
+                .map(|path| {
+                    Ok(TreeKemPath {
+                        sender: path.sender,
+                        update_path: hex("update_path", &path.update_path)?,
+                        path_secrets: path
+                            .path_secrets
+                            .iter()
+                            .map(|s| s.as_deref().map(|s| hex("path_secret", s)).transpose())
+                            .collect::<Result<_, String>>()?,
+                        commit_secret: hex("commit_secret", &path.commit_secret)?,
+                        tree_hash_after: hex("tree_hash_after", &path.tree_hash_after)?,
+                    })
+                })
+                .collect::<Result<_, String>>()?;
+            check_treekem(
+                &OpenMlsRustCrypto::default(),
+                suite,
+                &TreeKemCase {
+                    group_id: hex("group_id", &case.group_id)?,
+                    epoch: case.epoch,
+                    confirmed_transcript_hash: hex(
+                        "confirmed_transcript_hash",
+                        &case.confirmed_transcript_hash,
+                    )?,
+                    ratchet_tree: hex("ratchet_tree", &case.ratchet_tree)?,
+                    leaves,
+                    paths,
+                },
+            )
         },
     )
 }

@@ -735,3 +735,342 @@ pub fn apply_proposal(
         tree_hash_after: group.group_context().tree_hash().to_vec(),
     })
 }
+
+/// A member whose private keys a `treekem.json` case gives.
+#[derive(Debug, Clone)]
+pub struct TreeKemLeaf {
+    /// Its leaf index.
+    pub index: u32,
+    /// The private key of its leaf's encryption key.
+    pub encryption_priv: Vec<u8>,
+    /// Its private signature key.
+    pub signature_priv: Vec<u8>,
+    /// The path secrets it holds: `(node index, path secret)`.
+    pub path_secrets: Vec<(u32, Vec<u8>)>,
+}
+
+/// An update path of a `treekem.json` case, and what it must yield.
+#[derive(Debug, Clone)]
+pub struct TreeKemPath {
+    /// The sender's leaf index.
+    pub sender: u32,
+    /// The serialized `UpdatePath`.
+    pub update_path: Vec<u8>,
+    /// Per leaf, the path secret it decrypts (`None` for the sender and blank leaves).
+    pub path_secrets: Vec<Option<Vec<u8>>>,
+    /// The commit secret.
+    pub commit_secret: Vec<u8>,
+    /// The tree hash after the path is applied.
+    pub tree_hash_after: Vec<u8>,
+}
+
+/// A `treekem.json` case.
+#[derive(Debug, Clone)]
+pub struct TreeKemCase {
+    /// The group's ID.
+    pub group_id: Vec<u8>,
+    /// The epoch.
+    pub epoch: u64,
+    /// The confirmed transcript hash.
+    pub confirmed_transcript_hash: Vec<u8>,
+    /// The tree, as a serialized `ratchet_tree` extension.
+    pub ratchet_tree: Vec<u8>,
+    /// The members whose private keys are given.
+    pub leaves: Vec<TreeKemLeaf>,
+    /// The update paths.
+    pub paths: Vec<TreeKemPath>,
+}
+
+/// `treekem.json`: the case checked with openmls's TreeKEM code. The tree is verified as a
+/// joiner verifies it; each member's path secrets must give the tree's public keys; each
+/// update path, verified as a received commit's (leaf signature, then parent hashes once
+/// applied), must give the tree hash after, and every other member must decrypt from it the
+/// path secret and commit secret the vector gives; then the sender sends a fresh path over
+/// the new tree, and every other member must decrypt the sender's commit secret from it.
+pub fn check_treekem(
+    provider: &impl openmls_traits::OpenMlsProvider,
+    ciphersuite: openmls_traits::types::Ciphersuite,
+    case: &TreeKemCase,
+) -> Result<(), String> {
+    use crate::binary_tree::{array_representation::ParentNodeIndex, LeafNodeIndex};
+    use crate::ciphersuite::Secret;
+    use crate::extensions::{Extensions, RatchetTreeExtension};
+    use crate::group::{diff::compute_path::CommitType, GroupContext, GroupId};
+    use crate::messages::PathSecret;
+    use crate::treesync::node::encryption_keys::EncryptionKeyPair;
+    use crate::treesync::node::leaf_node::{TreePosition, UpdateLeafNodeParams};
+    use crate::treesync::treekem::{DecryptPathParams, UpdatePathIn};
+    use crate::treesync::TreeSync;
+    use std::collections::HashSet;
+    use tls_codec::{Deserialize, Serialize};
+
+    let crypto = provider.crypto();
+    let group_id = GroupId::from_slice(&case.group_id);
+    let tree = RatchetTreeExtension::tls_deserialize_exact(&case.ratchet_tree)
+        .map_err(|e| format!("ratchet tree: {e:?}"))?
+        .ratchet_tree()
+        .clone()
+        .into_verified(ciphersuite, crypto, &group_id)
+        .map_err(|e| format!("ratchet tree: {e:?}"))?;
+    let tree_before = || {
+        TreeSync::from_ratchet_tree(crypto, ciphersuite, tree.clone())
+            .map_err(|e| format!("tree: {e:?}"))
+    };
+    let before = tree_before()?;
+    let key_pair = |secret: &[u8]| {
+        PathSecret::from(Secret::from_slice(secret))
+            .derive_key_pair(crypto, ciphersuite)
+            .map_err(|e| format!("path secret: {e:?}"))
+    };
+
+    // Each member's keys: its leaf's, then those its path secrets give.
+    let mut members = Vec::with_capacity(case.leaves.len());
+    for leaf in &case.leaves {
+        let index = LeafNodeIndex::new(leaf.index);
+        let node = before
+            .leaf(index)
+            .ok_or_else(|| format!("leaf {} is blank", leaf.index))?;
+        let mut keys = vec![EncryptionKeyPair::from_raw(
+            node.encryption_key().as_slice().to_vec(),
+            leaf.encryption_priv.clone(),
+        )];
+        for (node, secret) in &leaf.path_secrets {
+            if node % 2 == 0 {
+                return Err(format!("leaf {}: node {node} is not a parent", leaf.index));
+            }
+            let pair = key_pair(secret)?;
+            let parent = before
+                .parent(ParentNodeIndex::test_from_tree_index(*node))
+                .ok_or_else(|| format!("leaf {}: node {node} is blank", leaf.index))?;
+            if pair.public_key() != parent.encryption_key() {
+                return Err(format!(
+                    "leaf {}: the path secret of node {node} gives another key",
+                    leaf.index
+                ));
+            }
+            keys.push(pair);
+        }
+        members.push((index, leaf, keys));
+    }
+
+    for (number, path) in case.paths.iter().enumerate() {
+        let at = |what: &str| format!("path {number} (from leaf {}): {what}", path.sender);
+        let sender = LeafNodeIndex::new(path.sender);
+        let update_path = UpdatePathIn::tls_deserialize_exact(&path.update_path)
+            .map_err(|e| at(&format!("decoding: {e:?}")))?
+            .into_verified(
+                ciphersuite,
+                crypto,
+                TreePosition::new(group_id.clone(), sender),
+            )
+            .map_err(|e| at(&format!("verifying: {e:?}")))?;
+        let mut diff = before.empty_diff();
+        diff.apply_received_update_path(crypto, ciphersuite, sender, &update_path)
+            .map_err(|e| at(&format!("applying: {e:?}")))?;
+        diff.kat_verify_parent_hashes(crypto, ciphersuite)
+            .map_err(|e| at(&format!("parent hashes: {e:?}")))?;
+        let staged = diff
+            .into_staged_diff(crypto, ciphersuite)
+            .map_err(|e| at(&format!("staging: {e:?}")))?;
+        let mut after = tree_before()?;
+        after.merge_diff(staged);
+        if after.tree_hash() != path.tree_hash_after {
+            return Err(at("the tree hash after differs"));
+        }
+        let context = GroupContext::new(
+            ciphersuite,
+            group_id.clone(),
+            case.epoch,
+            after.tree_hash().to_vec(),
+            case.confirmed_transcript_hash.clone(),
+            Extensions::empty(),
+        )
+        .tls_serialize_detached()
+        .map_err(|e| at(&format!("group context: {e:?}")))?;
+        let no_exclusions = HashSet::new();
+
+        // Every other member decrypts the vector's path.
+        for (index, leaf, keys) in members.iter().filter(|(index, ..)| *index != sender) {
+            let (new_keys, commit_secret) = before
+                .empty_diff()
+                .decrypt_path(
+                    crypto,
+                    ciphersuite,
+                    DecryptPathParams {
+                        update_path: update_path.nodes(),
+                        sender_leaf_index: sender,
+                        exclusion_list: &no_exclusions,
+                        group_context: &context,
+                    },
+                    &keys.iter().collect::<Vec<_>>(),
+                    *index,
+                )
+                .map_err(|e| at(&format!("leaf {} decrypting: {e:?}", leaf.index)))?;
+            let expected = path
+                .path_secrets
+                .get(leaf.index as usize)
+                .cloned()
+                .flatten()
+                .ok_or_else(|| at(&format!("no path secret for leaf {}", leaf.index)))?;
+            if new_keys.first().map(EncryptionKeyPair::public_key)
+                != Some(key_pair(&expected)?.public_key())
+            {
+                return Err(at(&format!("leaf {}: the path secret differs", leaf.index)));
+            }
+            if commit_secret.as_slice() != path.commit_secret {
+                return Err(at(&format!(
+                    "leaf {}: the commit secret differs",
+                    leaf.index
+                )));
+            }
+        }
+
+        // The sender sends a fresh path over the new tree, and every other member decrypts it.
+        let (_, sender_leaf, _) = members
+            .iter()
+            .find(|(index, ..)| *index == sender)
+            .ok_or_else(|| at("the sender's private keys are not given"))?;
+        let signer = RawKeySigner {
+            crypto,
+            scheme: ciphersuite.signature_algorithm(),
+            key: &sender_leaf.signature_priv,
+        };
+        let mut fresh = after.empty_diff();
+        let params = UpdateLeafNodeParams::derive(
+            fresh
+                .leaf(sender)
+                .ok_or_else(|| at("the sender's leaf is blank"))?,
+        );
+        let (plain_path, _, sent_commit_secret) = fresh
+            .apply_own_update_path(
+                provider.rand(),
+                crypto,
+                &signer,
+                ciphersuite,
+                &CommitType::Member,
+                group_id.clone(),
+                sender,
+                params,
+                None,
+            )
+            .map_err(|e| at(&format!("a fresh path: {e:?}")))?;
+        let encrypted = fresh
+            .encrypt_path(
+                crypto,
+                ciphersuite,
+                &plain_path,
+                &context,
+                &no_exclusions,
+                sender,
+            )
+            .map_err(|e| at(&format!("encrypting a fresh path: {e:?}")))?;
+        for (index, leaf, keys) in members.iter().filter(|(index, ..)| *index != sender) {
+            let (_, commit_secret) = after
+                .empty_diff()
+                .decrypt_path(
+                    crypto,
+                    ciphersuite,
+                    DecryptPathParams {
+                        update_path: &encrypted,
+                        sender_leaf_index: sender,
+                        exclusion_list: &no_exclusions,
+                        group_context: &context,
+                    },
+                    &keys.iter().collect::<Vec<_>>(),
+                    *index,
+                )
+                .map_err(|e| {
+                    at(&format!(
+                        "leaf {} decrypting a fresh path: {e:?}",
+                        leaf.index
+                    ))
+                })?;
+            if commit_secret.as_slice() != sent_commit_secret.as_slice() {
+                return Err(at(&format!(
+                    "leaf {}: the commit secret of a fresh path differs",
+                    leaf.index
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `welcome.json`: a Welcome the joiner has decrypted (`ProcessedWelcome`), its GroupInfo
+/// verified with the signer's public key and its confirmation tag checked against the
+/// epoch's confirmation key, which the Welcome's joiner secret gives.
+pub fn check_welcome_group_info(
+    provider: &impl openmls_traits::OpenMlsProvider,
+    ciphersuite: openmls_traits::types::Ciphersuite,
+    welcome: &crate::group::ProcessedWelcome,
+    signer_pub: &[u8],
+) -> Result<(), String> {
+    let signer = crate::ciphersuite::OpenMlsSignaturePublicKey::new(
+        signer_pub.to_vec().into(),
+        ciphersuite.signature_algorithm(),
+    )
+    .map_err(|e| format!("signer's key: {e:?}"))?;
+    welcome.kat_check_group_info(provider.crypto(), &signer)
+}
+
+/// A structure of `messages.json` that openmls's public API does not decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodecStructure {
+    /// `GroupSecrets` (crate-private; it only travels encrypted in a Welcome).
+    GroupSecrets,
+    /// `Commit` (crate-private; reached through the framed messages otherwise).
+    Commit,
+    /// `ReInit`'s fields as encoded: openmls decodes its extensions as a group context's and
+    /// refuses the types a group context may not carry (the vectors put a `ratchet_tree`
+    /// extension in some), so here they decode as a plain extension list.
+    ReInitFields,
+}
+
+/// `messages.json`: `bytes` decoded as `structure` with openmls's codec (all of them) and
+/// encoded again, byte for byte.
+pub fn round_trip(structure: CodecStructure, bytes: &[u8]) -> Result<(), String> {
+    use crate::extensions::{AnyObject, Extensions};
+    use crate::group::GroupId;
+    use crate::messages::{CommitIn, GroupSecrets};
+    use crate::versions::ProtocolVersion;
+    use tls_codec::{Deserialize, Serialize, TlsDeserialize, TlsSerialize, TlsSize};
+
+    #[derive(TlsDeserialize, TlsSerialize, TlsSize)]
+    struct ReInitFields {
+        group_id: GroupId,
+        version: ProtocolVersion,
+        ciphersuite: openmls_traits::types::Ciphersuite,
+        extensions: Extensions<AnyObject>,
+    }
+
+    let decode = |e: tls_codec::Error| format!("decode: {e:?}");
+    let encode = |e: tls_codec::Error| format!("encode: {e:?}");
+    let again = match structure {
+        CodecStructure::GroupSecrets => {
+            let secrets = GroupSecrets::tls_deserialize_exact(bytes).map_err(decode)?;
+            GroupSecrets::new_encoded(
+                &secrets.joiner_secret,
+                secrets.path_secret.as_ref(),
+                &secrets.psks,
+            )
+            .map_err(encode)?
+        }
+        CodecStructure::Commit => CommitIn::tls_deserialize_exact(bytes)
+            .map_err(decode)?
+            .tls_serialize_detached()
+            .map_err(encode)?,
+        CodecStructure::ReInitFields => ReInitFields::tls_deserialize_exact(bytes)
+            .map_err(decode)?
+            .tls_serialize_detached()
+            .map_err(encode)?,
+    };
+    if again == bytes {
+        Ok(())
+    } else {
+        Err(format!(
+            "re-encoding differs ({} bytes, expected {})",
+            again.len(),
+            bytes.len()
+        ))
+    }
+}

@@ -564,6 +564,17 @@ impl TreeSyncDiff<'_> {
         Ok(previous_parent_hash)
     }
 
+    /// Checks every parent hash in the tree (the `kat` feature's treekem runner, after it
+    /// applies a received update path).
+    #[cfg(feature = "kat")]
+    pub(crate) fn kat_verify_parent_hashes(
+        &self,
+        crypto: &impl OpenMlsCrypto,
+        ciphersuite: Ciphersuite,
+    ) -> Result<(), TreeSyncParentHashError> {
+        self.verify_parent_hashes(crypto, ciphersuite)
+    }
+
     /// The resolution of a node, as the nodes' array indices (the `kat` feature's
     /// tree-validation runner).
     #[cfg(feature = "kat")]

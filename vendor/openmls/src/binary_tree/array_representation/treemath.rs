@@ -111,7 +111,7 @@ impl ParentNodeIndex {
     }
 }
 
-#[cfg(test)]
+#[cfg(any(feature = "kat", test))]
 impl ParentNodeIndex {
     /// Re-exported for testing.
     pub(crate) fn test_from_tree_index(node_index: u32) -> Self {

@@ -272,6 +272,38 @@ impl ProcessedWelcome {
         &self.verifiable_group_info
     }
 
+    /// The GroupInfo verified with the signer's key, then its confirmation tag checked
+    /// against the one this epoch's confirmation key gives over its confirmed transcript
+    /// hash (the `kat` feature's welcome runner: a joiner checks the tag only once it has
+    /// the tree, which the vector does not carry).
+    #[cfg(feature = "kat")]
+    pub(crate) fn kat_check_group_info(
+        &self,
+        crypto: &impl OpenMlsCrypto,
+        signer: &crate::ciphersuite::OpenMlsSignaturePublicKey,
+    ) -> Result<(), String> {
+        use crate::ciphersuite::signable::Verifiable;
+        let group_info: GroupInfo = self
+            .verifiable_group_info
+            .clone()
+            .verify(crypto, signer)
+            .map_err(|e| format!("GroupInfo signature: {e:?}"))?;
+        let tag = self
+            .epoch_secrets
+            .epoch_secrets
+            .confirmation_key()
+            .tag(
+                crypto,
+                self.ciphersuite,
+                group_info.group_context().confirmed_transcript_hash(),
+            )
+            .map_err(|e| format!("confirmation tag: {e:?}"))?;
+        if &tag != group_info.confirmation_tag() {
+            return Err("the GroupInfo's confirmation tag differs".into());
+        }
+        Ok(())
+    }
+
     /// Get a reference to the PSKs in this Welcome message.
     ///
     /// **NOTE:** The group info contains **unverified** values. Use with caution.

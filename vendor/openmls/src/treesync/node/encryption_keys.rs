@@ -275,7 +275,7 @@ pub mod test_utils {
     }
 }
 
-#[cfg(test)]
+#[cfg(any(feature = "kat", test))]
 impl EncryptionKeyPair {
     /// Build a key pair from raw bytes for testing.
     pub(crate) fn from_raw(public_key: Vec<u8>, private_key: Vec<u8>) -> Self {

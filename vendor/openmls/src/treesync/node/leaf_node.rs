@@ -53,7 +53,7 @@ pub(crate) struct UpdateLeafNodeParams {
 }
 
 impl UpdateLeafNodeParams {
-    #[cfg(test)]
+    #[cfg(any(feature = "kat", test))]
     pub(crate) fn derive(leaf_node: &LeafNode) -> Self {
         Self {
             credential_with_key: CredentialWithKey {
