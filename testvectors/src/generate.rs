@@ -16,13 +16,12 @@
 
 use std::path::{Path, PathBuf};
 
+use conclave_protocol::MemoryProvider;
 use conclave_protocol::{
     CipherSuite, CommitBundle, DeviceId, Group, GroupConfig, GroupEvent, Identity, MemberId,
     UserName,
 };
 use openmls::prelude::{CredentialWithKey, KeyPackage, Lifetime, MlsMessageOut};
-use openmls_basic_credential::SignatureKeyPair;
-use openmls_rust_crypto::OpenMlsRustCrypto;
 use openmls_traits::{OpenMlsProvider, crypto::OpenMlsCrypto};
 use tls_codec::Serialize as _;
 
@@ -46,7 +45,7 @@ fn member(user: &str) -> MemberId {
 
 /// An active member, made with conclave-protocol.
 struct Active {
-    provider: OpenMlsRustCrypto,
+    provider: MemoryProvider,
     identity: Identity,
     group: Option<Group>,
     config: GroupConfig,
@@ -54,7 +53,7 @@ struct Active {
 
 impl Active {
     fn new(user: &str, suite: CipherSuite) -> Result<Self, String> {
-        let provider = OpenMlsRustCrypto::default();
+        let provider = MemoryProvider::default();
         let identity =
             Identity::create(&provider, member(user), suite).map_err(|e| e.to_string())?;
         Ok(Self {
@@ -76,7 +75,7 @@ impl Active {
     /// Runs `f` on this member's group with its provider and identity.
     fn with_group<T>(
         &mut self,
-        f: impl FnOnce(&mut Group, &OpenMlsRustCrypto, &Identity) -> Result<T, conclave_protocol::Error>,
+        f: impl FnOnce(&mut Group, &MemoryProvider, &Identity) -> Result<T, conclave_protocol::Error>,
     ) -> Result<T, String> {
         let group = self.group.as_mut().ok_or("no group")?;
         f(group, &self.provider, &self.identity).map_err(|e| e.to_string())
@@ -96,6 +95,27 @@ impl Active {
     }
 }
 
+/// Signs with a private key the vector publishes, through Conclave's crypto (every suite's
+/// scheme, where openmls_basic_credential has only some).
+struct RawKeySigner<'a> {
+    provider: &'a MemoryProvider,
+    scheme: openmls_traits::types::SignatureScheme,
+    private: &'a [u8],
+}
+
+impl openmls_traits::signatures::Signer for RawKeySigner<'_> {
+    fn sign(&self, payload: &[u8]) -> Result<Vec<u8>, openmls_traits::signatures::SignerError> {
+        self.provider
+            .crypto()
+            .sign(self.scheme, payload, self.private)
+            .map_err(|_| openmls_traits::signatures::SignerError::SigningError)
+    }
+
+    fn signature_scheme(&self) -> openmls_traits::types::SignatureScheme {
+        self.scheme
+    }
+}
+
 /// The passive client: its key package and private keys, made with openmls directly because
 /// the vector must publish them.
 struct Passive {
@@ -107,7 +127,7 @@ struct Passive {
 
 impl Passive {
     fn new(suite: CipherSuite) -> Result<Self, String> {
-        let provider = OpenMlsRustCrypto::default();
+        let provider = MemoryProvider::default();
         let cs = suite.to_openmls();
         // Made from raw parts so the private key can be published (openmls exposes it only to
         // its own tests).
@@ -115,10 +135,14 @@ impl Passive {
             .crypto()
             .signature_key_gen(cs.signature_algorithm())
             .map_err(|e| format!("{e:?}"))?;
-        let signer = SignatureKeyPair::from_raw(cs.signature_algorithm(), private.clone(), public);
+        let signer = RawKeySigner {
+            provider: &provider,
+            scheme: cs.signature_algorithm(),
+            private: &private,
+        };
         let credential = CredentialWithKey {
             credential: member("passive").to_credential(),
-            signature_key: signer.to_public_vec().into(),
+            signature_key: public.into(),
         };
         let bundle = KeyPackage::builder()
             .key_package_lifetime(Lifetime::new(LIFETIME_SECS))

@@ -4,13 +4,13 @@
 
 use std::path::Path;
 
+use conclave_protocol::MemoryProvider;
 use openmls::kats::{
     ContentKind, KeyScheduleInput, ProtectionGroup, TreeKemCase, TreeKemLeaf, TreeKemPath,
     TreeMathTestVector, apply_proposal, check_psk_secret, check_tree_math, check_treekem,
     key_schedule_epoch, leaf_keys, protect, sender_data_key_and_nonce, transcript_hashes,
     unprotect,
 };
-use openmls_rust_crypto::OpenMlsRustCrypto;
 use openmls_traits::types::Ciphersuite;
 
 use crate::{FileReport, read, suite};
@@ -82,7 +82,7 @@ pub fn check_psk_secret_file(path: &Path, report: &mut FileReport) -> Result<(),
                 })
                 .collect::<Result<Vec<_>, String>>()?;
             let expected = hex("psk_secret", &case.psk_secret)?;
-            check_psk_secret(&OpenMlsRustCrypto::default(), suite, &psks, &expected)
+            check_psk_secret(&MemoryProvider::default(), suite, &psks, &expected)
         },
     )
 }
@@ -118,7 +118,7 @@ pub fn check_secret_tree_file(path: &Path, report: &mut FileReport) -> Result<()
         report,
         |c: &Case| c.cipher_suite,
         |suite, case| {
-            let provider = OpenMlsRustCrypto::default();
+            let provider = MemoryProvider::default();
             let data = &case.sender_data;
             let (key, nonce) = sender_data_key_and_nonce(
                 &provider,
@@ -199,7 +199,7 @@ pub fn check_key_schedule_file(path: &Path, report: &mut FileReport) -> Result<(
         report,
         |c: &Case| c.cipher_suite,
         |suite, case| {
-            let provider = OpenMlsRustCrypto::default();
+            let provider = MemoryProvider::default();
             let group_id = hex("group_id", &case.group_id)?;
             let mut init_secret = hex("initial_init_secret", &case.initial_init_secret)?;
             for (number, e) in (0u64..).zip(&case.epochs) {
@@ -284,7 +284,7 @@ pub fn check_transcript_hashes_file(path: &Path, report: &mut FileReport) -> Res
         |c: &Case| c.cipher_suite,
         |suite, case| {
             let ours = transcript_hashes(
-                &OpenMlsRustCrypto::default(),
+                &MemoryProvider::default(),
                 suite,
                 &hex("confirmation_key", &case.confirmation_key)?,
                 &hex("authenticated_content", &case.authenticated_content)?,
@@ -336,7 +336,7 @@ pub fn check_message_protection_file(path: &Path, report: &mut FileReport) -> Re
         report,
         |c: &Case| c.cipher_suite,
         |suite, case| {
-            let provider = OpenMlsRustCrypto::default();
+            let provider = MemoryProvider::default();
             let group_id = hex("group_id", &case.group_id)?;
             let tree_hash = hex("tree_hash", &case.tree_hash)?;
             let transcript = hex("confirmed_transcript_hash", &case.confirmed_transcript_hash)?;
@@ -437,7 +437,7 @@ pub fn check_tree_operations_file(path: &Path, report: &mut FileReport) -> Resul
         |c: &Case| c.cipher_suite,
         |suite, case| {
             let ours = apply_proposal(
-                &OpenMlsRustCrypto::default(),
+                &MemoryProvider::default(),
                 suite,
                 &hex("tree_before", &case.tree_before)?,
                 &hex("proposal", &case.proposal)?,
@@ -540,7 +540,7 @@ pub fn check_treekem_file(path: &Path, report: &mut FileReport) -> Result<(), St
                 })
                 .collect::<Result<_, String>>()?;
             check_treekem(
-                &OpenMlsRustCrypto::default(),
+                &MemoryProvider::default(),
                 suite,
                 &TreeKemCase {
                     group_id: hex("group_id", &case.group_id)?,

@@ -162,7 +162,7 @@ impl Report {
 /// The ciphersuite of a vector, or why it is not run.
 pub fn suite(code_point: u16) -> Result<CipherSuite, String> {
     CipherSuite::from_code_point(code_point)
-        .map_err(|_| format!("ciphersuite 0x{code_point:04x} not supported by openmls_rust_crypto"))
+        .map_err(|_| format!("ciphersuite 0x{code_point:04x} not supported by Conclave's crypto"))
 }
 
 /// Reads a JSON vector file.

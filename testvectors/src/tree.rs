@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use conclave_protocol::Crypto;
+use conclave_protocol::MemoryProvider;
 use openmls::kats::tree_resolutions_and_hashes;
 use openmls::prelude::{GroupId, RatchetTreeIn};
-use openmls_rust_crypto::OpenMlsRustCrypto;
 use serde::Deserialize;
 use tls_codec::Deserialize as _;
 
@@ -46,7 +46,7 @@ pub fn check(path: &Path, report: &mut FileReport) -> Result<(), String> {
             });
         report.record(format!("case {i} parse + verify"), verified);
         let nodes = tree_resolutions_and_hashes(
-            &OpenMlsRustCrypto::default(),
+            &MemoryProvider::default(),
             suite,
             &case.tree,
             &case.group_id,

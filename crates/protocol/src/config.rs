@@ -21,14 +21,26 @@ pub enum CipherSuite {
     P256Aes128P256,
     /// 0x0003 `MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519`.
     X25519ChaCha20Ed25519,
+    /// 0x0004 `MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448`.
+    X448Aes256Ed448,
+    /// 0x0005 `MLS_256_DHKEMP521_AES256GCM_SHA512_P521`.
+    P521Aes256P521,
+    /// 0x0006 `MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448`.
+    X448ChaCha20Ed448,
+    /// 0x0007 `MLS_256_DHKEMP384_AES256GCM_SHA384_P384`.
+    P384Aes256P384,
 }
 
 impl CipherSuite {
     /// Every supported suite, in code-point order.
-    pub const ALL: [CipherSuite; 3] = [
+    pub const ALL: [CipherSuite; 7] = [
         CipherSuite::X25519Aes128Ed25519,
         CipherSuite::P256Aes128P256,
         CipherSuite::X25519ChaCha20Ed25519,
+        CipherSuite::X448Aes256Ed448,
+        CipherSuite::P521Aes256P521,
+        CipherSuite::X448ChaCha20Ed448,
+        CipherSuite::P384Aes256P384,
     ];
 
     /// The IANA code point.
@@ -37,6 +49,10 @@ impl CipherSuite {
             CipherSuite::X25519Aes128Ed25519 => 0x0001,
             CipherSuite::P256Aes128P256 => 0x0002,
             CipherSuite::X25519ChaCha20Ed25519 => 0x0003,
+            CipherSuite::X448Aes256Ed448 => 0x0004,
+            CipherSuite::P521Aes256P521 => 0x0005,
+            CipherSuite::X448ChaCha20Ed448 => 0x0006,
+            CipherSuite::P384Aes256P384 => 0x0007,
         }
     }
 
@@ -56,6 +72,10 @@ impl CipherSuite {
             CipherSuite::X25519ChaCha20Ed25519 => {
                 "MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519"
             }
+            CipherSuite::X448Aes256Ed448 => "MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448",
+            CipherSuite::P521Aes256P521 => "MLS_256_DHKEMP521_AES256GCM_SHA512_P521",
+            CipherSuite::X448ChaCha20Ed448 => "MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448",
+            CipherSuite::P384Aes256P384 => "MLS_256_DHKEMP384_AES256GCM_SHA384_P384",
         }
     }
 
@@ -69,6 +89,12 @@ impl CipherSuite {
             CipherSuite::X25519ChaCha20Ed25519 => {
                 Ciphersuite::MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519
             }
+            CipherSuite::X448Aes256Ed448 => Ciphersuite::MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448,
+            CipherSuite::P521Aes256P521 => Ciphersuite::MLS_256_DHKEMP521_AES256GCM_SHA512_P521,
+            CipherSuite::X448ChaCha20Ed448 => {
+                Ciphersuite::MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448
+            }
+            CipherSuite::P384Aes256P384 => Ciphersuite::MLS_256_DHKEMP384_AES256GCM_SHA384_P384,
         }
     }
 
@@ -245,9 +271,16 @@ mod tests {
                 suite
             );
         }
-        assert!(matches!(
-            CipherSuite::from_code_point(0x0004),
-            Err(Error::UnsupportedCiphersuite { code_point: 4 })
-        ));
+        // RFC 9420's seven, and nothing else (0x0000 is reserved; 0x004D is a draft's).
+        assert_eq!(
+            CipherSuite::ALL.map(CipherSuite::code_point),
+            [1, 2, 3, 4, 5, 6, 7]
+        );
+        for unknown in [0x0000, 0x0008, 0x004d, 0xffff] {
+            assert!(matches!(
+                CipherSuite::from_code_point(unknown),
+                Err(Error::UnsupportedCiphersuite { code_point }) if code_point == unknown
+            ));
+        }
     }
 }

@@ -53,8 +53,7 @@ impl Identity {
         ciphersuite: CipherSuite,
     ) -> Result<Self, Error> {
         let scheme = ciphersuite.to_openmls().signature_algorithm();
-        let key_pair = SignatureKeyPair::new(scheme)
-            .map_err(|e| Error::Crypto(Cause::msg(format!("{e:?}"))))?;
+        let key_pair = crate::signing::generate(scheme)?;
         let signer = SigningKey::parse(&key_pair)?;
         key_pair
             .store(provider.storage())
@@ -76,8 +75,7 @@ impl Identity {
         ciphersuite: CipherSuite,
     ) -> Result<Vec<u8>, Error> {
         let scheme = ciphersuite.to_openmls().signature_algorithm();
-        let key_pair = SignatureKeyPair::new(scheme)
-            .map_err(|e| Error::Crypto(Cause::msg(format!("{e:?}"))))?;
+        let key_pair = crate::signing::generate(scheme)?;
         key_pair
             .store(provider.storage())
             .map_err(|e| Error::Storage(Cause::msg(e.to_string())))?;

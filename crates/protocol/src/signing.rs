@@ -37,6 +37,22 @@ pub(crate) enum SigningKey {
     Ed25519(ed25519_dalek::SigningKey),
     /// Ciphersuite 0x0002; signatures DER-encoded, as RFC 9420 section 5.1.1 requires.
     EcdsaP256(p256::ecdsa::SigningKey),
+    /// Ciphersuite 0x0007; DER, as P-256.
+    EcdsaP384(p384::ecdsa::SigningKey),
+    /// Ciphersuites 0x0004-0x0006: Ed448 or ECDSA P-521, through OpenSSL
+    /// ([`crate::crypto`]'s `curves`).
+    Openssl(crate::crypto::CurveSigningKey),
+}
+
+/// A fresh signature key pair of `scheme`, as openmls_basic_credential stores it.
+pub(crate) fn generate(scheme: SignatureScheme) -> Result<SignatureKeyPair, Error> {
+    let failed =
+        |e: openmls_traits::types::CryptoError| Error::Crypto(Cause::msg(format!("{e:?}")));
+    if crate::crypto::CurveSigningKey::signs(scheme) {
+        let (private, public) = crate::crypto::CurveSigningKey::generate(scheme).map_err(failed)?;
+        return Ok(SignatureKeyPair::from_raw(scheme, private, public));
+    }
+    SignatureKeyPair::new(scheme).map_err(failed)
 }
 
 impl SigningKey {
@@ -58,6 +74,14 @@ impl SigningKey {
             SignatureScheme::ECDSA_SECP256R1_SHA256 => p256::ecdsa::SigningKey::from_slice(private)
                 .map(Self::EcdsaP256)
                 .map_err(|_| invalid()),
+            SignatureScheme::ECDSA_SECP384R1_SHA384 => p384::ecdsa::SigningKey::from_slice(private)
+                .map(Self::EcdsaP384)
+                .map_err(|_| invalid()),
+            _ if crate::crypto::CurveSigningKey::signs(scheme) => {
+                crate::crypto::CurveSigningKey::parse(scheme, private)
+                    .map(Self::Openssl)
+                    .ok_or_else(invalid)
+            }
             other => Err(Error::Crypto(Cause::msg(format!(
                 "unsupported signature scheme {other:?}"
             )))),
@@ -73,6 +97,11 @@ impl Signer for SigningKey {
                 let signature: p256::ecdsa::Signature = key.sign(payload);
                 signature.to_der().as_bytes().to_vec()
             }
+            Self::EcdsaP384(key) => {
+                let signature: p384::ecdsa::Signature = key.sign(payload);
+                signature.to_der().as_bytes().to_vec()
+            }
+            Self::Openssl(key) => key.sign(payload).map_err(|_| SignerError::SigningError)?,
         })
     }
 
@@ -80,6 +109,8 @@ impl Signer for SigningKey {
         match self {
             Self::Ed25519(_) => SignatureScheme::ED25519,
             Self::EcdsaP256(_) => SignatureScheme::ECDSA_SECP256R1_SHA256,
+            Self::EcdsaP384(_) => SignatureScheme::ECDSA_SECP384R1_SHA384,
+            Self::Openssl(key) => key.scheme(),
         }
     }
 }
@@ -99,12 +130,45 @@ mod tests {
         for scheme in [
             SignatureScheme::ED25519,
             SignatureScheme::ECDSA_SECP256R1_SHA256,
+            SignatureScheme::ECDSA_SECP384R1_SHA384,
         ] {
             let pair = SignatureKeyPair::new(scheme).unwrap();
             let parsed = SigningKey::parse(&pair).unwrap();
             assert_eq!(parsed.signature_scheme(), scheme);
             for payload in [&b""[..], b"a message", &[7u8; 5000]] {
                 assert_eq!(parsed.sign(payload).unwrap(), pair.sign(payload).unwrap());
+            }
+        }
+    }
+
+    /// Ed448 is deterministic (RFC 8032); OpenSSL's ECDSA is not, so a P-521 signature is
+    /// checked by verifying it.
+    #[test]
+    fn the_openssl_schemes_sign_what_verifies() {
+        use openmls_traits::crypto::OpenMlsCrypto;
+        let crypto = crate::Crypto::default();
+        for scheme in [
+            SignatureScheme::ED448,
+            SignatureScheme::ECDSA_SECP521R1_SHA512,
+        ] {
+            let pair = generate(scheme).unwrap();
+            let parsed = SigningKey::parse(&pair).unwrap();
+            assert_eq!(parsed.signature_scheme(), scheme);
+            for payload in [&b""[..], b"a message", &[7u8; 5000]] {
+                let signature = parsed.sign(payload).unwrap();
+                crypto
+                    .verify_signature(scheme, payload, &pair.to_public_vec(), &signature)
+                    .unwrap();
+                if scheme == SignatureScheme::ED448 {
+                    assert_eq!(signature, parsed.sign(payload).unwrap());
+                }
+                let mut forged = signature.clone();
+                let last = forged.len() - 1;
+                forged[last] ^= 1;
+                assert_eq!(
+                    crypto.verify_signature(scheme, payload, &pair.to_public_vec(), &forged),
+                    Err(openmls_traits::types::CryptoError::InvalidSignature)
+                );
             }
         }
     }

@@ -65,6 +65,26 @@ use openmls_traits::types::{
 use sha2::{Digest, Sha512};
 use tls_codec::SecretVLBytes;
 
+#[cfg(test)]
+mod curve_tests;
+mod curves;
+mod hpke_x448;
+
+pub(crate) use curves::CurveSigningKey;
+
+/// The ciphersuites [`Crypto`] implements: RFC 9420's seven. 1-3 and 7 are
+/// `openmls_rust_crypto`'s (it implements P-384 but does not list suite 7); 4-6 take
+/// their curves from [`curves`].
+const SUITES: [Ciphersuite; 7] = [
+    Ciphersuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519,
+    Ciphersuite::MLS_128_DHKEMP256_AES128GCM_SHA256_P256,
+    Ciphersuite::MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519,
+    Ciphersuite::MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448,
+    Ciphersuite::MLS_256_DHKEMP521_AES256GCM_SHA512_P521,
+    Ciphersuite::MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448,
+    Ciphersuite::MLS_256_DHKEMP384_AES256GCM_SHA384_P384,
+];
+
 /// How many decoded Ed25519 public keys [`Crypto`] keeps (about 200 bytes each). When full,
 /// the cache starts over: simpler than an eviction order, and a group larger than this pays
 /// only what it paid without a cache.
@@ -247,6 +267,7 @@ impl OpenMlsCrypto for Crypto {
     ) -> Result<(), CryptoError> {
         match alg {
             SignatureScheme::ED25519 => self.verify_ed25519(data, pk, signature),
+            _ if curves::signs(alg) => curves::verify(alg, data, pk, signature),
             _ => self.rust_crypto.verify_signature(alg, data, pk, signature),
         }
     }
@@ -259,22 +280,21 @@ impl OpenMlsCrypto for Crypto {
         match alg {
             SignatureScheme::ED25519 => self.verify_ed25519_batch(checks),
             _ => checks.iter().try_for_each(|check| {
-                self.rust_crypto.verify_signature(
-                    alg,
-                    check.data,
-                    check.public_key,
-                    check.signature,
-                )
+                self.verify_signature(alg, check.data, check.public_key, check.signature)
             }),
         }
     }
 
     fn supports(&self, ciphersuite: Ciphersuite) -> Result<(), CryptoError> {
-        self.rust_crypto.supports(ciphersuite)
+        if SUITES.contains(&ciphersuite) {
+            Ok(())
+        } else {
+            Err(CryptoError::UnsupportedCiphersuite)
+        }
     }
 
     fn supported_ciphersuites(&self) -> Vec<Ciphersuite> {
-        self.rust_crypto.supported_ciphersuites()
+        SUITES.to_vec()
     }
 
     fn hkdf_extract(
@@ -332,10 +352,16 @@ impl OpenMlsCrypto for Crypto {
     }
 
     fn signature_key_gen(&self, alg: SignatureScheme) -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
+        if curves::signs(alg) {
+            return curves::signature_key_gen(alg);
+        }
         self.rust_crypto.signature_key_gen(alg)
     }
 
     fn sign(&self, alg: SignatureScheme, data: &[u8], key: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        if curves::signs(alg) {
+            return curves::sign(alg, data, key);
+        }
         self.rust_crypto.sign(alg, data, key)
     }
 
@@ -347,6 +373,9 @@ impl OpenMlsCrypto for Crypto {
         aad: &[u8],
         ptxt: &[u8],
     ) -> Result<HpkeCiphertext, CryptoError> {
+        if curves::encapsulates(config.0) {
+            return curves::hpke_seal(config, pk_r, info, aad, ptxt);
+        }
         self.rust_crypto.hpke_seal(config, pk_r, info, aad, ptxt)
     }
 
@@ -358,6 +387,9 @@ impl OpenMlsCrypto for Crypto {
         info: &[u8],
         aad: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
+        if curves::encapsulates(config.0) {
+            return curves::hpke_open(config, input, sk_r, info, aad);
+        }
         self.rust_crypto.hpke_open(config, input, sk_r, info, aad)
     }
 
@@ -369,6 +401,15 @@ impl OpenMlsCrypto for Crypto {
         exporter_context: &[u8],
         exporter_length: usize,
     ) -> Result<(KemOutput, ExporterSecret), CryptoError> {
+        if curves::encapsulates(config.0) {
+            return curves::hpke_setup_sender_and_export(
+                config,
+                pk_r,
+                info,
+                exporter_context,
+                exporter_length,
+            );
+        }
         self.rust_crypto.hpke_setup_sender_and_export(
             config,
             pk_r,
@@ -387,6 +428,16 @@ impl OpenMlsCrypto for Crypto {
         exporter_context: &[u8],
         exporter_length: usize,
     ) -> Result<ExporterSecret, CryptoError> {
+        if curves::encapsulates(config.0) {
+            return curves::hpke_setup_receiver_and_export(
+                config,
+                enc,
+                sk_r,
+                info,
+                exporter_context,
+                exporter_length,
+            );
+        }
         self.rust_crypto.hpke_setup_receiver_and_export(
             config,
             enc,
@@ -402,6 +453,9 @@ impl OpenMlsCrypto for Crypto {
         config: HpkeConfig,
         ikm: &[u8],
     ) -> Result<HpkeKeyPair, CryptoError> {
+        if curves::encapsulates(config.0) {
+            return curves::derive_hpke_keypair(config, ikm);
+        }
         self.rust_crypto.derive_hpke_keypair(config, ikm)
     }
 }
