@@ -29,11 +29,16 @@ pub enum CipherSuite {
     X448ChaCha20Ed448,
     /// 0x0007 `MLS_256_DHKEMP384_AES256GCM_SHA384_P384`.
     P384Aes256P384,
+    /// 0x004D `MLS_256_XWING_CHACHA20POLY1305_SHA256_Ed25519`, post-quantum, from a draft
+    /// (draft-ietf-mls-pq-ciphersuites): its KEM, X-Wing, combines ML-KEM-768 with X25519, so
+    /// recorded traffic stays secret from a later quantum computer unless ML-KEM breaks too;
+    /// its signatures stay Ed25519, so it does not protect against a future forger.
+    XWingChaCha20Ed25519,
 }
 
 impl CipherSuite {
     /// Every supported suite, in code-point order.
-    pub const ALL: [CipherSuite; 7] = [
+    pub const ALL: [CipherSuite; 8] = [
         CipherSuite::X25519Aes128Ed25519,
         CipherSuite::P256Aes128P256,
         CipherSuite::X25519ChaCha20Ed25519,
@@ -41,6 +46,7 @@ impl CipherSuite {
         CipherSuite::P521Aes256P521,
         CipherSuite::X448ChaCha20Ed448,
         CipherSuite::P384Aes256P384,
+        CipherSuite::XWingChaCha20Ed25519,
     ];
 
     /// The IANA code point.
@@ -53,6 +59,7 @@ impl CipherSuite {
             CipherSuite::P521Aes256P521 => 0x0005,
             CipherSuite::X448ChaCha20Ed448 => 0x0006,
             CipherSuite::P384Aes256P384 => 0x0007,
+            CipherSuite::XWingChaCha20Ed25519 => 0x004d,
         }
     }
 
@@ -76,6 +83,7 @@ impl CipherSuite {
             CipherSuite::P521Aes256P521 => "MLS_256_DHKEMP521_AES256GCM_SHA512_P521",
             CipherSuite::X448ChaCha20Ed448 => "MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448",
             CipherSuite::P384Aes256P384 => "MLS_256_DHKEMP384_AES256GCM_SHA384_P384",
+            CipherSuite::XWingChaCha20Ed25519 => "MLS_256_XWING_CHACHA20POLY1305_SHA256_Ed25519",
         }
     }
 
@@ -95,6 +103,9 @@ impl CipherSuite {
                 Ciphersuite::MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448
             }
             CipherSuite::P384Aes256P384 => Ciphersuite::MLS_256_DHKEMP384_AES256GCM_SHA384_P384,
+            CipherSuite::XWingChaCha20Ed25519 => {
+                Ciphersuite::MLS_256_XWING_CHACHA20POLY1305_SHA256_Ed25519
+            }
         }
     }
 
@@ -271,12 +282,12 @@ mod tests {
                 suite
             );
         }
-        // RFC 9420's seven, and nothing else (0x0000 is reserved; 0x004D is a draft's).
+        // RFC 9420's seven and the draft X-Wing suite, nothing else (0x0000 is reserved).
         assert_eq!(
             CipherSuite::ALL.map(CipherSuite::code_point),
-            [1, 2, 3, 4, 5, 6, 7]
+            [1, 2, 3, 4, 5, 6, 7, 0x4d]
         );
-        for unknown in [0x0000, 0x0008, 0x004d, 0xffff] {
+        for unknown in [0x0000, 0x0008, 0x004e, 0xffff] {
             assert!(matches!(
                 CipherSuite::from_code_point(unknown),
                 Err(Error::UnsupportedCiphersuite { code_point }) if code_point == unknown

@@ -1,4 +1,5 @@
-//! Suites 4-6's curves as [`Crypto`] offers them (`curves.rs`, `hpke_x448.rs`): round trips,
+//! Suites 4-6's curves and the X-Wing suite's KEM as [`Crypto`] offers them (`curves.rs`,
+//! `hpke_x448.rs`, `hpke.rs`): round trips,
 //! and every damaged or hostile input refused with a typed error, never a panic. Their
 //! agreement with other implementations is the interop vectors' part
 //! (`conclave-testvectors`: crypto-basics, treekem, welcome and the passive clients of
@@ -14,6 +15,7 @@ use super::Crypto;
 const X448_AES: Ciphersuite = Ciphersuite::MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448;
 const X448_CHACHA: Ciphersuite = Ciphersuite::MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448;
 const P521: Ciphersuite = Ciphersuite::MLS_256_DHKEMP521_AES256GCM_SHA512_P521;
+const XWING: Ciphersuite = Ciphersuite::MLS_256_XWING_CHACHA20POLY1305_SHA256_Ed25519;
 
 fn config(suite: Ciphersuite) -> HpkeConfig {
     suite.hpke_config()
@@ -28,7 +30,7 @@ fn flip(bytes: &[u8], at: usize) -> Vec<u8> {
 #[test]
 fn hpke_seals_and_opens_and_refuses_what_was_changed() {
     let crypto = Crypto::default();
-    for suite in [X448_AES, X448_CHACHA, P521] {
+    for suite in [X448_AES, X448_CHACHA, P521, XWING] {
         let keys = crypto
             .derive_hpke_keypair(config(suite), &[suite as u8; 64])
             .unwrap();
@@ -78,7 +80,7 @@ fn hpke_seals_and_opens_and_refuses_what_was_changed() {
 #[test]
 fn hpke_exports_the_same_secret_on_both_sides() {
     let crypto = Crypto::default();
-    for suite in [X448_AES, X448_CHACHA, P521] {
+    for suite in [X448_AES, X448_CHACHA, P521, XWING] {
         let keys = crypto.derive_hpke_keypair(config(suite), &[3; 64]).unwrap();
         let (enc, sent) = crypto
             .hpke_setup_sender_and_export(config(suite), &keys.public, b"info", b"context", 48)
@@ -112,7 +114,7 @@ fn hpke_exports_the_same_secret_on_both_sides() {
 #[test]
 fn derived_key_pairs_depend_on_their_input_only() {
     let crypto = Crypto::default();
-    for (suite, private, public) in [(X448_AES, 56, 56), (P521, 66, 133)] {
+    for (suite, private, public) in [(X448_AES, 56, 56), (P521, 66, 133), (XWING, 32, 1216)] {
         let a = crypto
             .derive_hpke_keypair(config(suite), b"input key material")
             .unwrap();
@@ -267,9 +269,9 @@ fn signatures_verify_and_refuse_what_was_changed() {
 }
 
 #[test]
-fn every_rfc_suite_is_supported() {
+fn every_rfc_suite_and_the_x_wing_draft_are_supported() {
     let crypto = Crypto::default();
-    for code_point in 1u16..=7 {
+    for code_point in [1u16, 2, 3, 4, 5, 6, 7, 0x4d] {
         let suite = Ciphersuite::try_from(code_point).unwrap();
         assert_eq!(crypto.supports(suite), Ok(()));
         assert!(crypto.supported_ciphersuites().contains(&suite));

@@ -18,10 +18,7 @@ use hpke_rs_crypto::HpkeCrypto;
 use hpke_rs_crypto::error::Error as HpkeError;
 use hpke_rs_crypto::types::{AeadAlgorithm, KdfAlgorithm, KemAlgorithm};
 use hpke_rs_rust_crypto::HpkeRustCrypto;
-use openmls_traits::types::{
-    CryptoError, ExporterSecret, HpkeCiphertext, HpkeConfig, HpkeKemType, HpkeKeyPair, KemOutput,
-    SignatureScheme,
-};
+use openmls_traits::types::{CryptoError, SignatureScheme};
 use openssl::bn::{BigNum, BigNumContext};
 use openssl::derive::Deriver;
 use openssl::ec::{EcGroup, EcKey, EcPoint, PointConversionForm};
@@ -43,11 +40,6 @@ pub(crate) fn signs(scheme: SignatureScheme) -> bool {
         scheme,
         SignatureScheme::ED448 | SignatureScheme::ECDSA_SECP521R1_SHA512
     )
-}
-
-/// Whether an HPKE KEM is one this module provides.
-pub(crate) fn encapsulates(kem: HpkeKemType) -> bool {
-    matches!(kem, HpkeKemType::DhKem448 | HpkeKemType::DhKemP521)
 }
 
 fn p521() -> Result<EcGroup, openssl::error::ErrorStack> {
@@ -341,151 +333,6 @@ impl HpkeCrypto for HpkeCurves {
     ) -> Result<Vec<u8>, HpkeError> {
         HpkeRustCrypto::aead_open(alg, key, nonce, aad, msg)
     }
-}
-
-/// `hpke-rs` in base mode with P-521, for `config` (X448 is [`super::hpke_x448`]'s: hpke-rs
-/// cannot derive its keys).
-fn hpke(config: HpkeConfig) -> Result<hpke_rs::Hpke<HpkeCurves>, CryptoError> {
-    use openmls_traits::types::{HpkeAeadType, HpkeKdfType};
-    let kem = match config.0 {
-        HpkeKemType::DhKemP521 => KemAlgorithm::DhKemP521,
-        _ => return Err(CryptoError::UnsupportedCiphersuite),
-    };
-    let kdf = match config.1 {
-        HpkeKdfType::HkdfSha256 => KdfAlgorithm::HkdfSha256,
-        HpkeKdfType::HkdfSha384 => KdfAlgorithm::HkdfSha384,
-        HpkeKdfType::HkdfSha512 => KdfAlgorithm::HkdfSha512,
-    };
-    let aead = match config.2 {
-        HpkeAeadType::AesGcm128 => AeadAlgorithm::Aes128Gcm,
-        HpkeAeadType::AesGcm256 => AeadAlgorithm::Aes256Gcm,
-        HpkeAeadType::ChaCha20Poly1305 => AeadAlgorithm::ChaCha20Poly1305,
-        HpkeAeadType::Export => AeadAlgorithm::HpkeExport,
-    };
-    Ok(hpke_rs::Hpke::new(hpke_rs::Mode::Base, kem, kdf, aead))
-}
-
-/// HPKE single-shot encryption to `pk_r`.
-pub(crate) fn hpke_seal(
-    config: HpkeConfig,
-    pk_r: &[u8],
-    info: &[u8],
-    aad: &[u8],
-    ptxt: &[u8],
-) -> Result<HpkeCiphertext, CryptoError> {
-    if config.0 == HpkeKemType::DhKem448 {
-        return super::hpke_x448::seal(config, pk_r, info, aad, ptxt);
-    }
-    let (kem_output, ciphertext) = hpke(config)?
-        .seal(&pk_r.into(), info, aad, ptxt, None, None, None)
-        .map_err(|e| match e {
-            hpke_rs::HpkeError::InvalidInput => CryptoError::InvalidLength,
-            _ => CryptoError::CryptoLibraryError,
-        })?;
-    Ok(HpkeCiphertext {
-        kem_output: kem_output.into(),
-        ciphertext: ciphertext.into(),
-    })
-}
-
-/// HPKE single-shot decryption with `sk_r`.
-pub(crate) fn hpke_open(
-    config: HpkeConfig,
-    input: &HpkeCiphertext,
-    sk_r: &[u8],
-    info: &[u8],
-    aad: &[u8],
-) -> Result<Vec<u8>, CryptoError> {
-    if config.0 == HpkeKemType::DhKem448 {
-        return super::hpke_x448::open(config, input, sk_r, info, aad);
-    }
-    hpke(config)?
-        .open(
-            input.kem_output.as_slice(),
-            &sk_r.into(),
-            info,
-            aad,
-            input.ciphertext.as_slice(),
-            None,
-            None,
-            None,
-        )
-        .map_err(|_| CryptoError::HpkeDecryptionError)
-}
-
-/// HPKE sender set-up, then an exported secret.
-pub(crate) fn hpke_setup_sender_and_export(
-    config: HpkeConfig,
-    pk_r: &[u8],
-    info: &[u8],
-    exporter_context: &[u8],
-    exporter_length: usize,
-) -> Result<(KemOutput, ExporterSecret), CryptoError> {
-    if config.0 == HpkeKemType::DhKem448 {
-        return super::hpke_x448::setup_sender_and_export(
-            config,
-            pk_r,
-            info,
-            exporter_context,
-            exporter_length,
-        );
-    }
-    let (kem_output, context) = hpke(config)?
-        .setup_sender(&pk_r.into(), info, None, None, None)
-        .map_err(|_| CryptoError::SenderSetupError)?;
-    let exported = context
-        .export(exporter_context, exporter_length)
-        .map_err(|_| CryptoError::ExporterError)?;
-    Ok((kem_output, exported.into()))
-}
-
-/// HPKE receiver set-up, then an exported secret.
-pub(crate) fn hpke_setup_receiver_and_export(
-    config: HpkeConfig,
-    enc: &[u8],
-    sk_r: &[u8],
-    info: &[u8],
-    exporter_context: &[u8],
-    exporter_length: usize,
-) -> Result<ExporterSecret, CryptoError> {
-    if config.0 == HpkeKemType::DhKem448 {
-        return super::hpke_x448::setup_receiver_and_export(
-            config,
-            enc,
-            sk_r,
-            info,
-            exporter_context,
-            exporter_length,
-        );
-    }
-    let context = hpke(config)?
-        .setup_receiver(enc, &sk_r.into(), info, None, None, None)
-        .map_err(|_| CryptoError::ReceiverSetupError)?;
-    let exported = context
-        .export(exporter_context, exporter_length)
-        .map_err(|_| CryptoError::ExporterError)?;
-    Ok(exported.into())
-}
-
-/// RFC 9180's DeriveKeyPair from `ikm`.
-pub(crate) fn derive_hpke_keypair(
-    config: HpkeConfig,
-    ikm: &[u8],
-) -> Result<HpkeKeyPair, CryptoError> {
-    if config.0 == HpkeKemType::DhKem448 {
-        return super::hpke_x448::derive_key_pair(ikm);
-    }
-    let (private, public) = hpke(config)?
-        .derive_key_pair(ikm)
-        .map_err(|e| match e {
-            hpke_rs::HpkeError::InvalidInput => CryptoError::InvalidLength,
-            _ => CryptoError::CryptoLibraryError,
-        })?
-        .into_keys();
-    Ok(HpkeKeyPair {
-        private: private.as_slice().into(),
-        public: public.as_slice().into(),
-    })
 }
 
 /// A parsed Ed448 or ECDSA P-521 private key, kept for the signatures a device makes.

@@ -13,8 +13,7 @@ use hpke_rs_crypto::HpkeCrypto;
 use hpke_rs_crypto::types::{AeadAlgorithm, KdfAlgorithm, KemAlgorithm};
 use hpke_rs_rust_crypto::HpkeRustCrypto;
 use openmls_traits::types::{
-    CryptoError, ExporterSecret, HpkeAeadType, HpkeCiphertext, HpkeConfig, HpkeKdfType,
-    HpkeKeyPair, KemOutput,
+    CryptoError, ExporterSecret, HpkeCiphertext, HpkeConfig, HpkeKeyPair, KemOutput,
 };
 
 use super::curves::HpkeCurves;
@@ -34,20 +33,14 @@ fn kem_suite() -> Vec<u8> {
 }
 
 fn kdf(config: &HpkeConfig) -> KdfAlgorithm {
-    match config.1 {
-        HpkeKdfType::HkdfSha256 => KdfAlgorithm::HkdfSha256,
-        HpkeKdfType::HkdfSha384 => KdfAlgorithm::HkdfSha384,
-        HpkeKdfType::HkdfSha512 => KdfAlgorithm::HkdfSha512,
-    }
+    super::hpke::kdf(config.1)
 }
 
 fn aead(config: &HpkeConfig) -> Result<AeadAlgorithm, CryptoError> {
-    match config.2 {
-        HpkeAeadType::AesGcm128 => Ok(AeadAlgorithm::Aes128Gcm),
-        HpkeAeadType::AesGcm256 => Ok(AeadAlgorithm::Aes256Gcm),
-        HpkeAeadType::ChaCha20Poly1305 => Ok(AeadAlgorithm::ChaCha20Poly1305),
+    match super::hpke::aead(config.2) {
         // Export-only: MLS never seals with it, and this module does not offer it.
-        HpkeAeadType::Export => Err(CryptoError::UnsupportedAeadAlgorithm),
+        AeadAlgorithm::HpkeExport => Err(CryptoError::UnsupportedAeadAlgorithm),
+        aead => Ok(aead),
     }
 }
 
@@ -214,15 +207,15 @@ impl Context {
 
 /// Single-shot `Seal` to `pk_r`.
 pub(super) fn seal(
-    config: HpkeConfig,
+    config: &HpkeConfig,
     pk_r: &[u8],
     info: &[u8],
     aad: &[u8],
     ptxt: &[u8],
 ) -> Result<HpkeCiphertext, CryptoError> {
-    let aead = aead(&config)?;
+    let aead = aead(config)?;
     let (shared, enc) = encap(pk_r)?;
-    let context = key_schedule(&config, &shared, info)?;
+    let context = key_schedule(config, &shared, info)?;
     // The first message of a context uses the base nonce as it is (sequence number 0).
     let ciphertext = HpkeRustCrypto::aead_seal(aead, &context.key, &context.nonce, aad, ptxt)
         .map_err(|_| CryptoError::HpkeEncryptionError)?;
@@ -234,16 +227,16 @@ pub(super) fn seal(
 
 /// Single-shot `Open` with `sk_r`.
 pub(super) fn open(
-    config: HpkeConfig,
+    config: &HpkeConfig,
     input: &HpkeCiphertext,
     sk_r: &[u8],
     info: &[u8],
     aad: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
-    let aead = aead(&config)?;
+    let aead = aead(config)?;
     let shared =
         decap(input.kem_output.as_slice(), sk_r).map_err(|_| CryptoError::HpkeDecryptionError)?;
-    let context = key_schedule(&config, &shared, info)?;
+    let context = key_schedule(config, &shared, info)?;
     HpkeRustCrypto::aead_open(
         aead,
         &context.key,
@@ -256,21 +249,21 @@ pub(super) fn open(
 
 /// `SetupBaseS` then `Export`.
 pub(super) fn setup_sender_and_export(
-    config: HpkeConfig,
+    config: &HpkeConfig,
     pk_r: &[u8],
     info: &[u8],
     exporter_context: &[u8],
     exporter_length: usize,
 ) -> Result<(KemOutput, ExporterSecret), CryptoError> {
     let (shared, enc) = encap(pk_r)?;
-    let context = key_schedule(&config, &shared, info)?;
+    let context = key_schedule(config, &shared, info)?;
     let exported = context.export(exporter_context, exporter_length)?;
     Ok((enc, exported.into()))
 }
 
 /// `SetupBaseR` then `Export`.
 pub(super) fn setup_receiver_and_export(
-    config: HpkeConfig,
+    config: &HpkeConfig,
     enc: &[u8],
     sk_r: &[u8],
     info: &[u8],
@@ -278,7 +271,7 @@ pub(super) fn setup_receiver_and_export(
     exporter_length: usize,
 ) -> Result<ExporterSecret, CryptoError> {
     let shared = decap(enc, sk_r)?;
-    let context = key_schedule(&config, &shared, info)?;
+    let context = key_schedule(config, &shared, info)?;
     Ok(context.export(exporter_context, exporter_length)?.into())
 }
 

@@ -68,14 +68,16 @@ use tls_codec::SecretVLBytes;
 #[cfg(test)]
 mod curve_tests;
 mod curves;
+mod hpke;
 mod hpke_x448;
 
 pub(crate) use curves::CurveSigningKey;
 
-/// The ciphersuites [`Crypto`] implements: RFC 9420's seven. 1-3 and 7 are
-/// `openmls_rust_crypto`'s (it implements P-384 but does not list suite 7); 4-6 take
-/// their curves from [`curves`].
-const SUITES: [Ciphersuite; 7] = [
+/// The ciphersuites [`Crypto`] implements: RFC 9420's seven and the draft post-quantum
+/// X-Wing suite. 1-3 and 7 are `openmls_rust_crypto`'s (it implements P-384 but does not
+/// list suite 7); 4-6 take their curves from [`curves`] (and X448's HPKE from
+/// [`hpke_x448`]); X-Wing's KEM is libcrux's ([`hpke`]).
+const SUITES: [Ciphersuite; 8] = [
     Ciphersuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519,
     Ciphersuite::MLS_128_DHKEMP256_AES128GCM_SHA256_P256,
     Ciphersuite::MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519,
@@ -83,6 +85,7 @@ const SUITES: [Ciphersuite; 7] = [
     Ciphersuite::MLS_256_DHKEMP521_AES256GCM_SHA512_P521,
     Ciphersuite::MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448,
     Ciphersuite::MLS_256_DHKEMP384_AES256GCM_SHA384_P384,
+    Ciphersuite::MLS_256_XWING_CHACHA20POLY1305_SHA256_Ed25519,
 ];
 
 /// How many decoded Ed25519 public keys [`Crypto`] keeps (about 200 bytes each). When full,
@@ -373,8 +376,8 @@ impl OpenMlsCrypto for Crypto {
         aad: &[u8],
         ptxt: &[u8],
     ) -> Result<HpkeCiphertext, CryptoError> {
-        if curves::encapsulates(config.0) {
-            return curves::hpke_seal(config, pk_r, info, aad, ptxt);
+        if hpke::serves(&config) {
+            return hpke::seal(&config, pk_r, info, aad, ptxt);
         }
         self.rust_crypto.hpke_seal(config, pk_r, info, aad, ptxt)
     }
@@ -387,8 +390,8 @@ impl OpenMlsCrypto for Crypto {
         info: &[u8],
         aad: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
-        if curves::encapsulates(config.0) {
-            return curves::hpke_open(config, input, sk_r, info, aad);
+        if hpke::serves(&config) {
+            return hpke::open(&config, input, sk_r, info, aad);
         }
         self.rust_crypto.hpke_open(config, input, sk_r, info, aad)
     }
@@ -401,9 +404,9 @@ impl OpenMlsCrypto for Crypto {
         exporter_context: &[u8],
         exporter_length: usize,
     ) -> Result<(KemOutput, ExporterSecret), CryptoError> {
-        if curves::encapsulates(config.0) {
-            return curves::hpke_setup_sender_and_export(
-                config,
+        if hpke::serves(&config) {
+            return hpke::setup_sender_and_export(
+                &config,
                 pk_r,
                 info,
                 exporter_context,
@@ -428,9 +431,9 @@ impl OpenMlsCrypto for Crypto {
         exporter_context: &[u8],
         exporter_length: usize,
     ) -> Result<ExporterSecret, CryptoError> {
-        if curves::encapsulates(config.0) {
-            return curves::hpke_setup_receiver_and_export(
-                config,
+        if hpke::serves(&config) {
+            return hpke::setup_receiver_and_export(
+                &config,
                 enc,
                 sk_r,
                 info,
@@ -453,8 +456,8 @@ impl OpenMlsCrypto for Crypto {
         config: HpkeConfig,
         ikm: &[u8],
     ) -> Result<HpkeKeyPair, CryptoError> {
-        if curves::encapsulates(config.0) {
-            return curves::derive_hpke_keypair(config, ikm);
+        if hpke::serves(&config) {
+            return hpke::derive_key_pair(&config, ikm);
         }
         self.rust_crypto.derive_hpke_keypair(config, ikm)
     }
