@@ -24,7 +24,13 @@ enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
-    /// Write Conclave's passive-client vectors for ciphersuites 1 to 3.
+    /// Write Conclave's vectors: passive-client vectors for every supported ciphersuite (RFC
+    /// 9420's seven and the draft X-Wing suite) and the MIMI content vectors. Another MLS
+    /// implementation checks the passive-client files with its runner of the official
+    /// passive-client vectors: import the key package and its private keys, join from the
+    /// Welcome with the given ratchet tree, process each epoch's proposals and commit, and
+    /// compare every epoch authenticator (testvectors/README.md, "How another implementation
+    /// checks them").
     Generate {
         /// Output directory.
         #[arg(long, default_value_os_t = conclave_testvectors::conclave_dir())]
@@ -70,6 +76,12 @@ fn main() -> ExitCode {
                 for f in files {
                     println!("wrote {}", f.display());
                 }
+                println!(
+                    "\nThe passive-client files have the official format: another implementation \
+                     runs them with its passive-client runner (join from the Welcome with the \
+                     given tree, process each epoch, compare the epoch authenticators); see \
+                     testvectors/README.md, \"How another implementation checks them\"."
+                );
                 ExitCode::SUCCESS
             }
             Err(e) => {
