@@ -10,23 +10,14 @@
 //! (`MemoryProvider`) as the criterion bench `protocol`.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use conclave_protocol::{
     DeviceId, Group, GroupConfig, Identity, MemberId, MemoryProvider, UserName,
 };
 
-fn setting(name: &str, default: &str) -> Vec<usize> {
-    std::env::var(name)
-        .unwrap_or_else(|_| default.into())
-        .split(',')
-        .map(|n| {
-            n.trim()
-                .parse()
-                .unwrap_or_else(|_| panic!("{name}: comma-separated numbers"))
-        })
-        .collect()
-}
+mod common;
+use common::{median_ms, setting};
 
 fn device(provider: &MemoryProvider, i: usize) -> Identity {
     let member = MemberId::new(
@@ -42,14 +33,6 @@ fn key_package(provider: &MemoryProvider, identity: &Identity) -> Vec<u8> {
         .unwrap()
         .remove(0)
         .bytes
-}
-
-/// The median of `times`, in milliseconds (0 when there are none).
-fn median_ms(mut times: Vec<Duration>) -> f64 {
-    times.sort();
-    times
-        .get(times.len() / 2)
-        .map_or(0.0, |t| t.as_secs_f64() * 1e3)
 }
 
 fn main() {

@@ -18,17 +18,8 @@ use conclave_protocol::{
     CipherSuite, DeviceId, Group, GroupConfig, Identity, MemberId, MemoryProvider, UserName,
 };
 
-fn setting(name: &str, default: &str) -> Vec<usize> {
-    std::env::var(name)
-        .unwrap_or_else(|_| default.into())
-        .split(',')
-        .map(|n| {
-            n.trim()
-                .parse()
-                .unwrap_or_else(|_| panic!("{name}: comma-separated numbers"))
-        })
-        .collect()
-}
+mod common;
+use common::{median_ms, setting};
 
 fn device(provider: &MemoryProvider, suite: CipherSuite, i: usize) -> Identity {
     let member = MemberId::new(
@@ -47,10 +38,8 @@ fn key_package(provider: &MemoryProvider, identity: &Identity, config: &GroupCon
 }
 
 /// The median of `runs` timings of `f`, in milliseconds.
-fn median_ms(runs: usize, mut f: impl FnMut() -> Duration) -> f64 {
-    let mut times: Vec<Duration> = (0..runs.max(1)).map(|_| f()).collect();
-    times.sort();
-    times[times.len() / 2].as_secs_f64() * 1e3
+fn median_of(runs: usize, mut f: impl FnMut() -> Duration) -> f64 {
+    median_ms((0..runs.max(1)).map(|_| f()).collect())
 }
 
 fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
@@ -99,7 +88,7 @@ fn main() {
             let key_package_size = key_packages[0].len();
 
             // Each repetition adds the same key packages to a new group.
-            let add_ms = median_ms(adds, || {
+            let add_ms = median_of(adds, || {
                 let provider = MemoryProvider::default();
                 let identity = device(&provider, suite, 0);
                 let ((group, bundle), elapsed) = timed(|| {
@@ -125,7 +114,7 @@ fn main() {
 
             let mut joined: Vec<Group> = Vec::new();
             let mut next_joiner = joiners.iter();
-            let join_ms = median_ms(JOINERS, || {
+            let join_ms = median_of(JOINERS, || {
                 let (provider, _) = next_joiner.next().expect("one joiner per repetition");
                 let (group, elapsed) = timed(|| {
                     Group::join(
@@ -144,7 +133,7 @@ fn main() {
 
             let mut commit_size = 0;
             let mut process = Vec::new();
-            let commit_ms = median_ms(20, || {
+            let commit_ms = median_of(20, || {
                 let (bundle, elapsed) = timed(|| {
                     let bundle = group.self_update(&creator_provider, &creator).unwrap();
                     group.merge_pending_commit(&creator_provider).unwrap();
@@ -157,14 +146,11 @@ fn main() {
                 process.push(processed);
                 elapsed
             });
-            let process_ms = median_ms(process.len(), {
-                let mut times = process.into_iter();
-                move || times.next().unwrap_or_default()
-            });
+            let process_ms = median_ms(process);
 
             let text = vec![0x61u8; 1024];
             let mut decrypt = Vec::new();
-            let encrypt_ms = median_ms(50, || {
+            let encrypt_ms = median_of(50, || {
                 let (message, elapsed) =
                     timed(|| group.encrypt(&creator_provider, &creator, &text).unwrap());
                 let (events, decrypted) =
@@ -173,10 +159,7 @@ fn main() {
                 decrypt.push(decrypted);
                 elapsed
             });
-            let decrypt_ms = median_ms(decrypt.len(), {
-                let mut times = decrypt.into_iter();
-                move || times.next().unwrap_or_default()
-            });
+            let decrypt_ms = median_ms(decrypt);
             println!(
                 "| {} | {n} | {add_ms:.1} | {join_ms:.1} | {commit_ms:.2} | {process_ms:.2} | {encrypt_ms:.3} / {decrypt_ms:.3} | {key_package_size} / {} / {} / {commit_size} |",
                 suite.name(),
