@@ -7,7 +7,7 @@ use std::sync::{Arc, mpsc};
 
 use conclave_client::link::{LinkCode, LinkProgress, PendingLink};
 use conclave_client::{
-    Annotations, Client, ClientConfig, ClientError, ClientEvent, ConversationId,
+    Annotations, CipherSuite, Client, ClientConfig, ClientError, ClientEvent, ConversationId,
     ConversationSummary, LinkJoin, Member, MessageId, OwnDevice, ProfileFile, ProfileKeyring,
     ProfileSecret, SecurityInfo, StoreError, StoredMessage, UserName,
 };
@@ -93,6 +93,8 @@ pub enum Command {
         name: String,
         /// User names.
         members: Vec<String>,
+        /// Its ciphersuite: this device's own when `None`.
+        suite: Option<CipherSuite>,
     },
     /// Add a user.
     Invite(ConversationId, String),
@@ -178,6 +180,8 @@ pub enum Update {
         me: String,
         /// This device's fingerprint.
         fingerprint: String,
+        /// The ciphersuites it can create conversations in, its own first.
+        suites: Vec<CipherSuite>,
         /// The server.
         server: String,
         /// Read receipts are sent and shown.
@@ -584,6 +588,12 @@ async fn run(
     out.send(Update::Ready {
         me: client.me().to_string(),
         fingerprint: client.fingerprint(),
+        suites: {
+            let own = client.ciphersuite();
+            let mut suites = client.ciphersuites();
+            suites.sort_by_key(|s| *s != own);
+            suites
+        },
         server: client.server().to_owned(),
         read_receipts: client.read_receipts().await.unwrap_or(true),
         key_in_keyring: config.client.profile_secret.is_none() && config.client.keyring,
@@ -860,14 +870,19 @@ async fn execute(client: &Client, out: &Out, command: Command) {
                 out.send(Update::Image(message, image.map(std::sync::Arc::new)));
             });
         }
-        Command::CreateConversation { name, members } => {
+        Command::CreateConversation {
+            name,
+            members,
+            suite,
+        } => {
             let users: Result<Vec<UserName>, String> = members
                 .iter()
                 .filter(|m| !m.trim().is_empty())
                 .map(|m| user(m))
                 .collect();
+            let suite = suite.unwrap_or_else(|| client.ciphersuite());
             match users {
-                Ok(users) => match client.create_conversation(&name, &users).await {
+                Ok(users) => match client.create_conversation_in(suite, &name, &users).await {
                     Ok(id) => {
                         refresh(client, out).await;
                         out.send(Update::Created(id));

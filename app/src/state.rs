@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use conclave_client::link::LinkProgress;
 use conclave_client::{
-    Annotations, ClientEvent, ConnectionState, ConversationId, ConversationSummary, Member,
-    MessageId, MessageState, OwnDevice, SecurityInfo, StoredMessage, UserName,
+    Annotations, CipherSuite, ClientEvent, ConnectionState, ConversationId, ConversationSummary,
+    Member, MessageId, MessageState, OwnDevice, SecurityInfo, StoredMessage, UserName,
 };
 
 use crate::backend::{Command, PAGE, Update};
@@ -329,6 +329,8 @@ pub struct Forms {
     pub new_name: String,
     /// Its members field (names separated by spaces or commas).
     pub new_members: String,
+    /// Its advanced option: the ciphersuite (`None`: the device's own).
+    pub new_suite: Option<CipherSuite>,
     /// The invite field of the members panel.
     pub invite: String,
     /// The rename field of the members panel.
@@ -374,6 +376,8 @@ pub struct AppState {
     pub me: String,
     /// This device's fingerprint.
     pub fingerprint: String,
+    /// The ciphersuites this device can create conversations in, its own first.
+    pub suites: Vec<CipherSuite>,
     /// The server.
     pub server: String,
     /// Conversations, most recent first.
@@ -440,6 +444,7 @@ impl Default for AppState {
             revoked: false,
             me: String::new(),
             fingerprint: String::new(),
+            suites: Vec::new(),
             server: String::new(),
             conversations: Vec::new(),
             open: None,
@@ -541,6 +546,7 @@ impl AppState {
             Update::Ready {
                 me,
                 fingerprint,
+                suites,
                 server,
                 read_receipts,
                 key_in_keyring,
@@ -550,6 +556,7 @@ impl AppState {
                 self.screen = Screen::Main;
                 self.me = me;
                 self.fingerprint = fingerprint;
+                self.suites = suites;
                 self.server = server;
             }
             Update::Conversations(list) => self.conversations = list,

@@ -4,7 +4,7 @@
 
 use conclave_delivery_api::{
     AckResponse, ClaimResponse, DeviceInfo, DevicesResponse, DirectoryResponse, ErrorBody,
-    KeyPackageStock, PushFrame, QueuePage, RejectResponse, SendResponse,
+    KeyPackageStock, KeyPackageStocks, PushFrame, QueuePage, RejectResponse, SendResponse,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -29,7 +29,10 @@ pub fn run(data: &[u8]) {
         3 => round_trip::<ClaimResponse>(body),
         4 => round_trip::<DevicesResponse>(body),
         5 => round_trip::<DirectoryResponse>(body),
-        6 => round_trip::<KeyPackageStock>(body),
+        6 => {
+            round_trip::<KeyPackageStock>(body);
+            round_trip::<KeyPackageStocks>(body);
+        }
         7 => round_trip::<SendResponse>(body),
         8 => round_trip::<RejectResponse>(body),
         9 => round_trip::<AckResponse>(body),

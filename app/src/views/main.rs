@@ -1,8 +1,8 @@
 //! The main window: conversation list, the open conversation, the members panel, the status
 //! bar, notices and key-change warnings.
 
-use conclave_client::ConnectionState;
 use conclave_client::display::digit_groups;
+use conclave_client::{CipherSuite, ConnectionState};
 
 use crate::backend::Command;
 
@@ -275,6 +275,7 @@ fn new_conversation_dialog(ui: &mut egui::Ui, state: &mut AppState, commands: &m
             let label = ui.label("Members (user names)");
             ui.add(egui::TextEdit::singleline(&mut forms.new_members).hint_text("bob, carol"))
                 .labelled_by(label.id);
+            suite_option(ui, &state.suites, &mut forms.new_suite);
             ui.horizontal(|ui| {
                 let ready = !forms.new_name.trim().is_empty();
                 if ui.add_enabled(ready, egui::Button::new("Create")).clicked() {
@@ -287,6 +288,7 @@ fn new_conversation_dialog(ui: &mut egui::Ui, state: &mut AppState, commands: &m
                             .filter(|s| !s.is_empty())
                             .map(str::to_owned)
                             .collect(),
+                        suite: forms.new_suite,
                     });
                     done = true;
                 }
@@ -311,5 +313,43 @@ fn new_conversation_dialog(ui: &mut egui::Ui, state: &mut AppState, commands: &m
         state.forms.new_conversation = false;
         state.forms.new_name.clear();
         state.forms.new_members.clear();
+        state.forms.new_suite = None;
     }
+}
+
+/// The new-conversation dialog's advanced option: the ciphersuite, among those this device
+/// supports (its own first, the default). Everyone invited must support it too.
+fn suite_option(ui: &mut egui::Ui, suites: &[CipherSuite], chosen: &mut Option<CipherSuite>) {
+    let Some(own) = suites.first().copied() else {
+        return;
+    };
+    egui::CollapsingHeader::new("Advanced")
+        .id_salt("new-conversation-advanced")
+        .show(ui, |ui| {
+            let current = chosen.unwrap_or(own);
+            let label = ui.label("Ciphersuite");
+            egui::ComboBox::from_id_salt("new-conversation-suite")
+                .selected_text(current.to_string())
+                .width(ui.available_width())
+                .show_ui(ui, |ui| {
+                    for suite in suites {
+                        let mut text = suite.to_string();
+                        if suite.is_post_quantum() {
+                            text.push_str(" — post-quantum key exchange");
+                        }
+                        if ui.selectable_label(current == *suite, text).clicked() {
+                            *chosen = (*suite != own).then_some(*suite);
+                        }
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+            if current.is_post_quantum() {
+                ui.label(
+                    "Post-quantum: recorded messages stay secret from a future quantum \
+                     computer (X-Wing: ML-KEM-768 with X25519). A draft suite; signatures stay \
+                     Ed25519. Everyone invited needs an app that supports it.",
+                );
+            }
+        });
 }

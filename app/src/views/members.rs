@@ -124,8 +124,17 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
         ui.heading("Security");
         if let Some(security) = &state.security {
             egui::Grid::new("security").num_columns(2).show(ui, |ui| {
+                // The short name here; the suite's full name below, wrapped: the panel
+                // keeps its width.
                 ui.label("Ciphersuite");
-                ui.label(&security.ciphersuite);
+                let suite = security.suite;
+                let draft = if suite.is_draft() { ", draft" } else { "" };
+                ui.label(format!(
+                    "0x{:04X} ({}{draft})",
+                    suite.code_point(),
+                    suite.short_name()
+                ))
+                .on_hover_text(suite_note(suite));
                 ui.end_row();
                 ui.label("Epoch");
                 ui.label(security.epoch.to_string());
@@ -144,6 +153,16 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
                 });
                 ui.end_row();
             });
+            ui.add(egui::Label::new(egui::RichText::new(&security.ciphersuite).small()).wrap());
+            if security.suite.is_post_quantum() {
+                ui.add(
+                    egui::Label::new(
+                        "Post-quantum key exchange (X-Wing): recorded messages stay secret from a \
+                         future quantum computer. Signatures stay Ed25519.",
+                    )
+                    .wrap(),
+                );
+            }
             if ui.button("Rotate my keys now").clicked() {
                 commands.push(Command::RotateKeys(id));
             }
@@ -237,5 +256,17 @@ fn invite_link(
                 ui.checkbox(&mut state.forms.link_approval, "Approve each join");
             });
         }
+    }
+}
+
+/// What the security panel says of a suite when the pointer rests on its name.
+fn suite_note(suite: conclave_client::CipherSuite) -> &'static str {
+    if suite.is_post_quantum() {
+        "A draft suite (draft-ietf-mls-pq-ciphersuites): its key exchange, X-Wing, combines \
+         ML-KEM-768 with X25519, so recorded messages stay secret from a future quantum \
+         computer unless both break. Signatures stay Ed25519: it does not protect against a \
+         future forger."
+    } else {
+        "An RFC 9420 ciphersuite: key exchange, encryption, hash, signatures."
     }
 }

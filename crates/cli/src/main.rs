@@ -18,8 +18,8 @@ use std::io::IsTerminal as _;
 
 use conclave_client::link::{LinkCode, LinkProgress, PendingLink};
 use conclave_client::{
-    Client, ClientConfig, ClientError, ConversationId, MessageId, MessageState, ProfileSecret,
-    UserName,
+    CipherSuite, Client, ClientConfig, ClientError, ConversationId, MessageId, MessageState,
+    ProfileSecret, UserName,
 };
 use output::{
     Accepted, Approved, Changed, ConversationRow, Conversations, Created, DeviceRow, Devices,
@@ -83,6 +83,11 @@ enum Command {
         /// The delivery service.
         #[arg(long, default_value = DEFAULT_SERVER)]
         server: String,
+        /// The device's own ciphersuite: its signature key is of this suite's scheme, and
+        /// it takes part in every suite of that scheme. x25519 (the default) also gives
+        /// x25519-chacha and xwing; p256; x448 (and x448-chacha); p521; p384.
+        #[arg(long, value_parser = ciphersuite)]
+        suite: Option<CipherSuite>,
     },
     /// Make this profile a new device of a user who has one already: prints a link code
     /// (first line; with --json, `{"code": ...}` first), waits for one of the user's devices
@@ -134,6 +139,11 @@ enum Command {
         /// Users to add (every device of each).
         #[arg(long = "with", num_args = 1..)]
         with: Vec<String>,
+        /// Its MLS ciphersuite, one this device supports (`conclave whoami` lists them):
+        /// x25519, p256, x25519-chacha, x448, p521, x448-chacha, p384, or xwing (post-quantum
+        /// key exchange, a draft suite). Default: the device's own.
+        #[arg(long, value_parser = ciphersuite)]
+        suite: Option<CipherSuite>,
     },
     /// Add a user (every device) to a conversation.
     Invite {
@@ -446,8 +456,19 @@ fn profile_of(client: &Client, dir: Option<&std::path::Path>) -> Profile {
         device: client.me().device.to_string(),
         server: client.server().to_owned(),
         fingerprint: client.fingerprint(),
+        suites: client
+            .ciphersuites()
+            .iter()
+            .map(|s| s.short_name().to_owned())
+            .collect(),
         profile: dir.map(|d| d.display().to_string()),
     }
+}
+
+/// A `--suite` value: a short name, an RFC 9420 name, or a code point.
+fn ciphersuite(text: &str) -> Result<CipherSuite, String> {
+    text.parse()
+        .map_err(|e: conclave_client::ProtocolError| e.to_string())
 }
 
 /// The passphrase from --passphrase-file (its first line) or CONCLAVE_PASSPHRASE.
@@ -496,8 +517,17 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             .unwrap_or(ClientConfig::default().link_part_messages),
         ..ClientConfig::default()
     };
-    if let Command::Init { user, server } = &cli.command {
+    if let Command::Init {
+        user,
+        server,
+        suite,
+    } = &cli.command
+    {
         let plain = config.profile_secret.is_none() && !config.keyring;
+        let mut config = config;
+        if let Some(suite) = suite {
+            config.group.ciphersuite = *suite;
+        }
         let client = Client::create_with(&profile, user, server, config).await?;
         out.print(&profile_of(&client, Some(&profile)));
         if plain && !cli.json {
@@ -582,13 +612,18 @@ async fn run(cli: Cli) -> Result<(), ClientError> {
             let applied = client.sync().await?;
             out.print(&Synced { applied });
         }
-        Command::Create { name, with } => {
+        Command::Create { name, with, suite } => {
             let users = with
                 .iter()
                 .map(|u| user(u))
                 .collect::<Result<Vec<_>, _>>()?;
-            let id = client.create_conversation(&name, &users).await?;
-            out.print(&Created { id: id.0, name });
+            let suite = suite.unwrap_or_else(|| client.ciphersuite());
+            let id = client.create_conversation_in(suite, &name, &users).await?;
+            out.print(&Created {
+                id: id.0,
+                name,
+                ciphersuite: suite.to_string(),
+            });
         }
         Command::Invite {
             conversation,

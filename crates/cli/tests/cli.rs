@@ -19,6 +19,15 @@ struct Cli {
 }
 
 impl Cli {
+    /// Runs in `dir`, over plain HTTP with no certificates.
+    fn plain(dir: &std::path::Path) -> Cli {
+        Cli {
+            dir: dir.to_path_buf(),
+            ca_cert: None,
+            client_cert: None,
+        }
+    }
+
     fn profile(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
@@ -85,11 +94,7 @@ fn bodies(texts: &[(String, String, String)]) -> Vec<String> {
 async fn three_users_chat_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
-    let cli = Cli {
-        dir: dir.path().to_path_buf(),
-        ca_cert: None,
-        client_cert: None,
-    };
+    let cli = Cli::plain(dir.path());
     let me = init(&cli, &server, "alice");
     assert_eq!(me["user"], "alice");
     assert_eq!(me["fingerprint"].as_str().unwrap().len(), 30);
@@ -294,11 +299,7 @@ async fn three_users_chat_from_the_command_line() {
 async fn replies_reactions_edits_deletes_files_receipts_and_timers_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
-    let cli = Cli {
-        dir: dir.path().to_path_buf(),
-        ca_cert: None,
-        client_cert: None,
-    };
+    let cli = Cli::plain(dir.path());
     init(&cli, &server, "alice");
     init(&cli, &server, "bob");
     cli.json("alice", &["create", "Desk", "--with", "bob"]);
@@ -428,11 +429,7 @@ unsafe extern "C" {
 async fn a_sender_killed_while_sending_sends_exactly_once_after_restart() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
-    let cli = Cli {
-        dir: dir.path().to_path_buf(),
-        ca_cert: None,
-        client_cert: None,
-    };
+    let cli = Cli::plain(dir.path());
     init(&cli, &server, "alice");
     init(&cli, &server, "bob");
     cli.json("alice", &["create", "Kill", "--with", "bob"]);
@@ -602,11 +599,7 @@ async fn the_command_line_with_an_encrypted_profile() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
     let url = server.url();
-    let cli = Cli {
-        dir: dir.path().to_path_buf(),
-        ca_cert: None,
-        client_cert: None,
-    };
+    let cli = Cli::plain(dir.path());
     let with_passphrase = |name: &str, passphrase: &str, args: &[&str]| {
         let mut command = Command::new(CLI);
         command
@@ -718,11 +711,7 @@ async fn the_command_line_keeps_the_key_in_the_keyring() {
     let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
     let url = server.url();
     let keyring = conclave_test_support::secret_service::SecretService::start();
-    let cli = Cli {
-        dir: dir.path().to_path_buf(),
-        ca_cert: None,
-        client_cert: None,
-    };
+    let cli = Cli::plain(dir.path());
     let run_with = |env: &[(&str, std::ffi::OsString)], name: &str, args: &[&str]| {
         Command::new(CLI)
             .arg("--profile")
@@ -842,11 +831,7 @@ async fn a_keyring_encryption_killed_at_any_moment_loses_nothing() {
     let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
     let url = server.url();
     let keyring = conclave_test_support::secret_service::SecretService::start();
-    let cli = Cli {
-        dir: dir.path().to_path_buf(),
-        ca_cert: None,
-        client_cert: None,
-    };
+    let cli = Cli::plain(dir.path());
     cli.json("alice", &["init", "--user", "alice", "--server", &url]);
     cli.json("bob", &["init", "--user", "bob", "--server", &url]);
     cli.json("bob", &["create", "Dock", "--with", "alice"]);
@@ -952,11 +937,7 @@ fn start_link(cli: &Cli, server: &TestServer, name: &str) -> (std::process::Chil
 async fn linking_approving_listing_and_revoking_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
-    let cli = Cli {
-        dir: dir.path().to_path_buf(),
-        ca_cert: None,
-        client_cert: None,
-    };
+    let cli = Cli::plain(dir.path());
     init(&cli, &server, "alice");
     init(&cli, &server, "bob");
     cli.json("alice", &["create", "Plans", "--with", "bob"]);
@@ -1027,11 +1008,7 @@ async fn a_device_killed_while_importing_its_history_resumes_without_loss_or_dup
     const KILLS: usize = 50;
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
-    let cli = Cli {
-        dir: dir.path().to_path_buf(),
-        ca_cert: None,
-        client_cert: None,
-    };
+    let cli = Cli::plain(dir.path());
     let me = init(&cli, &server, "alice");
     init(&cli, &server, "bob");
     cli.json("alice", &["create", "Log", "--with", "bob"]);
@@ -1164,11 +1141,7 @@ fn wait_for_parts(child: &mut std::process::Child, parts: usize) -> Result<(), S
 async fn invite_links_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
-    let cli = Cli {
-        dir: dir.path().to_path_buf(),
-        ca_cert: None,
-        client_cert: None,
-    };
+    let cli = Cli::plain(dir.path());
     for name in ["alice", "bob", "carol", "dave"] {
         init(&cli, &server, name);
     }
@@ -1219,5 +1192,76 @@ async fn invite_links_from_the_command_line() {
     cli.json("dave", &["send", "Plaza", "thanks"]);
     let members = cli.json("dave", &["members", "Plaza"]);
     assert_eq!(members["members"].as_array().unwrap().len(), 4);
+    server.stop().await;
+}
+
+/// A post-quantum conversation from the command line: `whoami` lists the suites a device
+/// takes part in, `create --suite xwing` makes the conversation, `members` names its suite,
+/// and inviting a user whose device cannot take part fails with `suite_unsupported` and
+/// changes nothing. `init --suite p384` makes a device of another scheme.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_quantum_conversation_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let cli = Cli::plain(dir.path());
+    let alice = init(&cli, &server, "alice");
+    assert_eq!(
+        alice["suites"],
+        serde_json::json!(["x25519", "x25519-chacha", "xwing"])
+    );
+    init(&cli, &server, "bob");
+    let carol = cli.json(
+        "carol",
+        &[
+            "init",
+            "--user",
+            "carol",
+            "--server",
+            &server.url(),
+            "--suite",
+            "p384",
+        ],
+    );
+    assert_eq!(carol["suites"], serde_json::json!(["p384"]));
+
+    let xwing = "MLS_256_XWING_CHACHA20POLY1305_SHA256_Ed25519 (draft)";
+    let created = cli.json(
+        "alice",
+        &["create", "PQ", "--with", "bob", "--suite", "xwing"],
+    );
+    assert_eq!(created["ciphersuite"], xwing);
+    cli.json("alice", &["send", "PQ", "recorded today, secret tomorrow"]);
+    assert_eq!(
+        bodies(&cli.texts("bob", "PQ")),
+        ["alice: recorded today, secret tomorrow"]
+    );
+    cli.json("bob", &["accept", "PQ"]);
+    cli.json("bob", &["send", "PQ", "agreed"]);
+    assert_eq!(
+        bodies(&cli.texts("alice", "PQ")),
+        ["alice: recorded today, secret tomorrow", "bob: agreed"]
+    );
+    let members = cli.json("bob", &["members", "PQ"]);
+    assert_eq!(members["ciphersuite"], xwing);
+    let epoch = members["epoch"].clone();
+
+    // Carol's key is P-384: she cannot take part, and is told so; nothing changes.
+    let out = cli.run("alice", &["--json", "invite", "PQ", "carol"]);
+    assert_eq!(out.status.code(), Some(5));
+    let failure: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(failure["error"], "suite_unsupported", "{failure}");
+    assert_eq!(cli.json("alice", &["members", "PQ"])["epoch"], epoch);
+    // A suite alice's key cannot sign in, and one that does not exist: bad usage.
+    let out = cli.run("alice", &["--json", "create", "Big", "--suite", "p384"]);
+    assert_eq!(out.status.code(), Some(2));
+    let failure: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(failure["error"], "suite_needs_other_key", "{failure}");
+    assert_eq!(cli.code("alice", &["create", "Odd", "--suite", "rot13"]), 2);
+    // Carol's own suite works for her.
+    let created = cli.json("carol", &["create", "Curves", "--suite", "0x0007"]);
+    assert_eq!(
+        created["ciphersuite"],
+        "MLS_256_DHKEMP384_AES256GCM_SHA384_P384"
+    );
     server.stop().await;
 }

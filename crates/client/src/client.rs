@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use conclave_protocol::{Identity, MemberId, Policy, Role, UserName};
+use conclave_protocol::{CipherSuite, Identity, MemberId, Policy, Role, UserName};
 use conclave_storage::{
     Conversation, ConversationId, ConversationSummary, KnownDevice, MessageId, StoredMessage,
 };
@@ -66,6 +66,21 @@ impl Client {
     /// This device's key fingerprint (30 digits).
     pub fn fingerprint(&self) -> String {
         self.inner.identity.fingerprint().digits()
+    }
+
+    /// The suite this device registered with: its key's signature scheme, and the suite of
+    /// the conversations it creates unless told otherwise.
+    pub fn ciphersuite(&self) -> CipherSuite {
+        self.inner.identity.ciphersuite()
+    }
+
+    /// Every suite this device can create and join conversations in (those its key signs
+    /// in, less draft ones if [`ClientConfig::draft_suites`] is off), in code-point order;
+    /// it publishes key packages in each.
+    pub fn ciphersuites(&self) -> Vec<CipherSuite> {
+        let mut suites = self.inner.identity.suites();
+        suites.retain(|s| self.inner.config.draft_suites || !s.is_draft());
+        suites
     }
 
     /// The server this profile uses.
@@ -151,12 +166,31 @@ impl Client {
     // ------------------------------------------------------------------ conversations
 
     /// Creates a conversation with every registered device of each of `members`, in one
-    /// commit. Fails before anything is created if a user is unknown or cannot be added.
+    /// commit, in this device's own ciphersuite ([`Client::ciphersuite`]). Fails before
+    /// anything is created if a user is unknown or cannot be added.
     pub async fn create_conversation(
         &self,
         name: &str,
         members: &[UserName],
     ) -> Result<ConversationId> {
+        let suite = self.inner.identity.ciphersuite();
+        self.create_conversation_in(suite, name, members).await
+    }
+
+    /// [`Client::create_conversation`] in `suite`, one of [`Client::ciphersuites`]: every
+    /// member's devices must support it ([`ClientError::SuiteUnsupported`] otherwise).
+    pub async fn create_conversation_in(
+        &self,
+        suite: CipherSuite,
+        name: &str,
+        members: &[UserName],
+    ) -> Result<ConversationId> {
+        self.inner.identity.check_supports(suite)?;
+        if !self.ciphersuites().contains(&suite) {
+            return Err(ClientError::InvalidInput(format!(
+                "{suite} is a draft suite, and draft suites are turned off on this device"
+            )));
+        }
         let mut engine = self.inner.engine.lock().await;
         engine.ensure_registered().await?;
         // The user's other devices are in every conversation too.
@@ -166,8 +200,8 @@ impl Client {
             .cloned()
             .collect();
         users.push(self.inner.me.user.clone());
-        let claimed = engine.claim(&users).await?;
-        let conversation = engine.create_group(name)?;
+        let claimed = engine.claim(&users, suite).await?;
+        let conversation = engine.create_group(name, suite)?;
         if !claimed.is_empty() {
             engine.commit_op(conversation, Op::Invite(claimed)).await?;
         }
@@ -187,7 +221,8 @@ impl Client {
         {
             return Err(ClientError::AlreadyMember(user.to_string()));
         }
-        let claimed = engine.claim(std::slice::from_ref(user)).await?;
+        let suite = engine.read().suite(conversation)?;
+        let claimed = engine.claim(std::slice::from_ref(user), suite).await?;
         engine.commit_op(conversation, Op::Invite(claimed)).await
     }
 

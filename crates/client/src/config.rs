@@ -11,8 +11,13 @@ use conclave_storage::ProfileSecret;
 pub struct ClientConfig {
     /// MLS group settings for groups this device creates or joins (and its key packages).
     /// The engine merges its own commits at their echo, so the default of keeping no past
-    /// epoch's keys loses no message (see the crate docs).
+    /// epoch's keys loses no message (see the crate docs). `group.ciphersuite` is read when
+    /// a profile is created: its signature key is of that suite's scheme, and the device
+    /// takes part in every suite of the scheme (each group keeps its own suite).
     pub group: GroupConfig,
+    /// Whether the device takes part in draft ciphersuites (X-Wing, 0x004D): it publishes
+    /// key packages for them and may create conversations in them. Default: on.
+    pub draft_suites: bool,
     /// How many one-time key packages to keep on the server. Default 20; topped up when
     /// fewer than half are left.
     pub key_package_stock: u32,
@@ -71,6 +76,7 @@ impl Default for ClientConfig {
     fn default() -> Self {
         Self {
             group: GroupConfig::default(),
+            draft_suites: true,
             key_package_stock: 20,
             last_resort_rotation: Duration::from_secs(7 * 24 * 3600),
             key_package_grace: Duration::from_secs(30 * 24 * 3600),

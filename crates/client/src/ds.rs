@@ -10,11 +10,11 @@ use conclave_delivery_api::{
     AckRequest, AckResponse, BlobCreate, BlobCreated, ClaimRequest, ClaimResponse, DeviceGrant,
     DeviceInfo, DeviceRef, DevicesResponse, DirectoryRequest, DirectoryResponse, Envelope,
     ErrorBody, ErrorCode, GroupInfoUpload, JoinAnswer, JoinByLink, JoinRequests, KeyPackageStock,
-    LinkChunk, LinkSetup, PublishKeyPackages, PushFrame, QueuePage, RegisterRequest, RejectRequest,
-    RejectResponse, RejoinAskUpload, RejoinKeyUpload, RevokeRequest, SealedGroupInfo, SendResponse,
-    paths,
+    KeyPackageStocks, LinkChunk, LinkSetup, PublishKeyPackages, PushFrame, QueuePage,
+    RegisterRequest, RejectRequest, RejectResponse, RejoinAskUpload, RejoinKeyUpload,
+    RevokeRequest, SealedGroupInfo, SendResponse, paths,
 };
-use conclave_protocol::{GroupId, Identity, UserName};
+use conclave_protocol::{CipherSuite, GroupId, Identity, UserName};
 use futures_util::StreamExt as _;
 use reqwest::Method;
 use serde::Serialize;
@@ -147,8 +147,8 @@ impl Ds {
             .await
     }
 
-    /// `GET /v1/key-packages/stock`.
-    pub(crate) async fn key_package_stock(&self) -> Result<KeyPackageStock, ClientError> {
+    /// `GET /v1/key-packages/stock`: the stock in each suite.
+    pub(crate) async fn key_package_stock(&self) -> Result<KeyPackageStocks, ClientError> {
         self.plain(Method::GET, paths::KEY_PACKAGE_STOCK, None::<&()>)
             .await
     }
@@ -187,16 +187,18 @@ impl Ds {
         self.plain(Method::POST, paths::REJECT, Some(&body)).await
     }
 
-    /// `POST /v1/key-packages/claim`: one key package per device of `user`, or of its
-    /// `device` only.
+    /// `POST /v1/key-packages/claim`: one key package in `suite` per device of `user`, or
+    /// of its `device` only.
     pub(crate) async fn claim(
         &self,
         user: &str,
         device: Option<&str>,
+        suite: CipherSuite,
     ) -> Result<ClaimResponse, ClientError> {
         let body = ClaimRequest {
             user: user.to_owned(),
             device: device.map(str::to_owned),
+            ciphersuite: Some(suite.code_point()),
         };
         self.plain(Method::POST, paths::CLAIM, Some(&body)).await
     }

@@ -53,6 +53,18 @@ pub enum ClientError {
     /// None of the user's devices has a key package on the server.
     #[error("{0:?} has no device that can be added right now")]
     NoKeyPackages(String),
+    /// None of the user's devices publishes key packages in the conversation's ciphersuite:
+    /// their key signs with another scheme, or their app does not support the suite.
+    #[error(
+        "{user:?} has no device that can join a conversation in {suite}: their devices do not \
+         support this ciphersuite"
+    )]
+    SuiteUnsupported {
+        /// The user.
+        user: String,
+        /// The conversation's suite.
+        suite: conclave_protocol::CipherSuite,
+    },
     /// No conversation matches.
     #[error("no conversation {0:?}")]
     NoSuchConversation(String),

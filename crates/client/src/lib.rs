@@ -132,7 +132,7 @@ pub use os_keyring::{KeyringError, ProfileKeyring};
 pub use profile::PROFILE_FILE;
 
 pub use conclave_content as content;
-pub use conclave_protocol::{Action, Policy, Role, UserName};
+pub use conclave_protocol::{Action, CipherSuite, Error as ProtocolError, Policy, Role, UserName};
 pub use conclave_storage::{
     Conversation, ConversationId, ConversationSummary, KnownDevice, MessageId, MessageKind,
     MessageState, MessageVersion, NewMessage, ProfileFile, ProfileKey, ProfileSecret, StoreError,

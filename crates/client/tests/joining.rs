@@ -396,7 +396,12 @@ async fn a_member_restored_from_a_backup_older_than_a_removal_asks_and_rejoins()
     let provider = conclave_protocol::MemoryProvider::default();
     let ask = conclave_delivery_api::RejoinAskUpload {
         ask: dave_ask
-            .message(&provider, &dave_identity, &group_id)
+            .message(
+                &provider,
+                &dave_identity,
+                &group_id,
+                dave_identity.ciphersuite(),
+            )
             .unwrap()
             .into(),
     };

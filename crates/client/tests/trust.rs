@@ -234,7 +234,8 @@ async fn the_last_resort_package_is_rotated_and_the_replaced_one_forgotten() {
         ds(&db)
             .query_row(
                 &format!(
-                    "SELECT data FROM key_packages WHERE last_resort = 1 AND device_id = {DEVICE_OF}"
+                    "SELECT data FROM key_packages
+                     WHERE last_resort = 1 AND ciphersuite = 1 AND device_id = {DEVICE_OF}"
                 ),
                 ["bob"],
                 |r| r.get(0),
@@ -248,6 +249,9 @@ async fn the_last_resort_package_is_rotated_and_the_replaced_one_forgotten() {
         first, second,
         "a new last-resort package replaced the first"
     );
+    // Each suite bob takes part in has its own last-resort package, each replaced.
+    let suites = bob.ciphersuites().len() as i64;
+    assert_eq!(suites, 3);
     drop(bob);
 
     let database = profile.join(conclave_client::PROFILE_FILE);
@@ -260,7 +264,7 @@ async fn the_last_resort_package_is_rotated_and_the_replaced_one_forgotten() {
     let bundles_before = count("SELECT COUNT(*) FROM openmls_key_packages");
     assert_eq!(
         count("SELECT COUNT(*) FROM published_key_packages WHERE retired_at IS NOT NULL"),
-        1
+        suites
     );
 
     // Past the grace period (zero here), the next top-up deletes the first one's keys and,
@@ -286,11 +290,11 @@ async fn the_last_resort_package_is_rotated_and_the_replaced_one_forgotten() {
         count("SELECT COUNT(*) FROM published_key_packages WHERE retired_at IS NOT NULL"),
         0
     );
-    // One bundle fewer: the first last-resort package's, deleted; the one-time package
-    // the invitation used was consumed by the join.
+    // A bundle fewer per suite: the first last-resort packages', deleted; and the one-time
+    // package the invitation used, consumed by the join.
     assert_eq!(
         count("SELECT COUNT(*) FROM openmls_key_packages"),
-        bundles_before - 2
+        bundles_before - suites - 1
     );
 }
 

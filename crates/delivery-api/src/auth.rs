@@ -75,11 +75,15 @@ pub fn signing_input(
     .into_bytes()
 }
 
-/// The signature scheme of a ciphersuite's keys, for the suites Conclave supports.
+/// The signature scheme of a ciphersuite's keys, for the suites Conclave supports (RFC 9420's
+/// seven, and the draft X-Wing suite 0x004D).
 pub fn scheme_of(ciphersuite: u16) -> Option<SignatureScheme> {
     match ciphersuite {
-        0x0001 | 0x0003 => Some(SignatureScheme::ED25519),
+        0x0001 | 0x0003 | 0x004d => Some(SignatureScheme::ED25519),
         0x0002 => Some(SignatureScheme::ECDSA_SECP256R1_SHA256),
+        0x0004 | 0x0006 => Some(SignatureScheme::ED448),
+        0x0005 => Some(SignatureScheme::ECDSA_SECP521R1_SHA512),
+        0x0007 => Some(SignatureScheme::ECDSA_SECP384R1_SHA384),
         _ => None,
     }
 }
@@ -145,11 +149,16 @@ pub fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
-/// Checks a signature over `input`.
-pub fn verify(scheme: SignatureScheme, public_key: &[u8], input: &[u8], signature: &[u8]) -> bool {
-    // Every request is verified: build the provider (and seed its RNG) once, not per call.
-    static CRYPTO: std::sync::LazyLock<RustCrypto> = std::sync::LazyLock::new(RustCrypto::default);
-    CRYPTO
+/// Checks a signature over `input` with `crypto`: the server passes the provider its groups
+/// use, which verifies every scheme of [`scheme_of`].
+pub fn verify(
+    crypto: &impl OpenMlsCrypto,
+    scheme: SignatureScheme,
+    public_key: &[u8],
+    input: &[u8],
+    signature: &[u8],
+) -> bool {
+    crypto
         .verify_signature(scheme, input, public_key, signature)
         .is_ok()
 }

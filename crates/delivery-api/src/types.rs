@@ -171,22 +171,53 @@ pub struct DirectoryResponse {
     pub users: Vec<DevicesResponse>,
 }
 
-/// `POST /v1/key-packages`: publish key packages for the signing device.
+/// `POST /v1/key-packages`: publish key packages for the signing device, all in one
+/// ciphersuite. A device publishes for every suite its key signs in, each suite's stock kept
+/// apart.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishKeyPackages {
+    /// The suite of every package here; absent: the suite the device registered with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ciphersuite: Option<u16>,
     /// One-time key packages (`MLSMessage` bytes).
     pub key_packages: Vec<Bytes>,
-    /// The last-resort key package, replacing any earlier one.
+    /// The suite's last-resort key package, replacing any earlier one of the suite.
     pub last_resort: Option<Bytes>,
 }
 
-/// A device's key-package stock (answer to publishing, and `GET /v1/key-packages/stock`).
+/// A device's key-package stock in one ciphersuite (the answer to publishing).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyPackageStock {
+    /// The suite.
+    #[serde(default)]
+    pub ciphersuite: u16,
     /// One-time key packages left.
     pub available: u32,
     /// Whether a last-resort key package is on file.
     pub has_last_resort: bool,
+}
+
+/// `GET /v1/key-packages/stock`: the device's stock in each suite it has published
+/// packages for, in code-point order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyPackageStocks {
+    /// One entry per suite.
+    pub suites: Vec<KeyPackageStock>,
+}
+
+impl KeyPackageStocks {
+    /// The stock in `ciphersuite` (none published: empty).
+    pub fn of(&self, ciphersuite: u16) -> KeyPackageStock {
+        self.suites
+            .iter()
+            .find(|s| s.ciphersuite == ciphersuite)
+            .copied()
+            .unwrap_or(KeyPackageStock {
+                ciphersuite,
+                available: 0,
+                has_last_resort: false,
+            })
+    }
 }
 
 /// `POST /v1/key-packages/claim`: one key package per device of `user`.
@@ -198,6 +229,11 @@ pub struct ClaimRequest {
     /// conversations needs one package per conversation, and its siblings none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
+    /// The suite of the group they are for: each device's package in it; absent: each
+    /// device's package in the suite it registered with. A device with none in the suite is
+    /// `unavailable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ciphersuite: Option<u16>,
 }
 
 /// One claimed key package.

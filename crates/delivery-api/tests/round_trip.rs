@@ -171,8 +171,8 @@ proptest! {
         round_trips(&devices);
         round_trips(&DirectoryRequest { users: vec![user.clone()] });
         round_trips(&DirectoryResponse { users: vec![devices] });
-        round_trips(&ClaimRequest { user: user.clone(), device: None });
-        round_trips(&ClaimRequest { user, device: Some("d".into()) });
+        round_trips(&ClaimRequest { user: user.clone(), device: None, ciphersuite: None });
+        round_trips(&ClaimRequest { user, device: Some("d".into()), ciphersuite: Some(0x4d) });
     }
 
     #[test]
@@ -186,10 +186,18 @@ proptest! {
         unavailable in proptest::collection::vec(name(), 0..3),
     ) {
         round_trips(&PublishKeyPackages {
+            ciphersuite: None,
             key_packages: packages.clone(),
             last_resort: last_resort.clone(),
         });
-        round_trips(&KeyPackageStock { available, has_last_resort });
+        round_trips(&PublishKeyPackages {
+            ciphersuite: Some(0x0003),
+            key_packages: packages.clone(),
+            last_resort: last_resort.clone(),
+        });
+        let stock = KeyPackageStock { ciphersuite: 1, available, has_last_resort };
+        round_trips(&stock);
+        round_trips(&KeyPackageStocks { suites: vec![stock] });
         let key_packages: Vec<ClaimedKeyPackage> = packages
             .into_iter()
             .map(|key_package| ClaimedKeyPackage {

@@ -11,6 +11,12 @@ use conclave_delivery_api::auth::{
     verify,
 };
 
+/// The crypto provider requests and key packages are checked with: the one groups use, so
+/// the server verifies every signature scheme a supported suite signs with. Built (and its
+/// RNG seeded) once.
+pub(crate) static CRYPTO: std::sync::LazyLock<conclave_protocol::Crypto> =
+    std::sync::LazyLock::new(conclave_protocol::Crypto::default);
+
 /// An authenticated request.
 pub struct Authed {
     /// The device that signed it.
@@ -102,7 +108,7 @@ pub fn authenticate(
     let scheme = scheme_of(device.ciphersuite)
         .ok_or_else(|| ApiError::unauthorized("unsupported ciphersuite"))?;
     let input = signing_input(method.as_str(), path_of(uri), body, &id);
-    if !verify(scheme, &device.signature_key, &input, &signature) {
+    if !verify(&*CRYPTO, scheme, &device.signature_key, &input, &signature) {
         shared.metrics.auth_failures.inc();
         return Err(ApiError::unauthorized("bad signature"));
     }

@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 
 use crate::Shared;
-use crate::authn::{authenticate, identity, path_of};
+use crate::authn::{CRYPTO, authenticate, identity, path_of};
 use crate::error::ApiError;
 use crate::extract::{Raw, Signed, SignedEmpty};
 use crate::store::{Delivery, DeviceRecord, KeyPackageEntry, Nonce, StoreError};
@@ -134,7 +134,13 @@ pub async fn register(
         .ok_or_else(|| ApiError::bad_request("unsupported ciphersuite"))?;
     // Proof of possession: the request is signed with the key being registered.
     let input = signing_input(raw.method.as_str(), path_of(&raw.uri), &raw.body, &id);
-    if !verify(scheme, &request.signature_key.0, &input, &signature) {
+    if !verify(
+        &*CRYPTO,
+        scheme,
+        &request.signature_key.0,
+        &input,
+        &signature,
+    ) {
         return Err(ApiError::unauthorized(
             "signature does not match the key being registered",
         ));
@@ -207,6 +213,7 @@ pub async fn add_device(
         .and_then(decode_signature)
         .ok_or_else(|| ApiError::unauthorized("missing the new key's signature"))?;
     if !verify(
+        &*CRYPTO,
         scheme,
         &request.signature_key.0,
         &signing_input(raw.method.as_str(), path_of(&raw.uri), &raw.body, &id),
@@ -337,13 +344,14 @@ pub async fn publish_key_packages(
     if request.key_packages.len() > max as usize {
         return Err(StoreError::TooManyKeyPackages { max }.into());
     }
+    let suite = request.ciphersuite.unwrap_or(authed.device.ciphersuite);
     // Each package must be this device's, with its registered key: otherwise anyone could
     // publish packages that claim another device and, added by an inviter, speak as it.
     // Checking a package is two signature checks: off the async threads.
     let device = authed.device.clone();
     let (key_packages, last_resort) = tokio::task::spawn_blocking(move || {
         let check = |bytes: conclave_delivery_api::Bytes| {
-            check_key_package(&device, &bytes.0).map(|not_after| KeyPackageEntry {
+            check_key_package(&device, suite, &bytes.0).map(|not_after| KeyPackageEntry {
                 data: bytes.0,
                 not_after,
             })
@@ -362,6 +370,7 @@ pub async fn publish_key_packages(
     let stock = blocking(move || {
         store.publish_key_packages(
             authed.device.id,
+            suite,
             key_packages,
             last_resort,
             max,
@@ -372,18 +381,24 @@ pub async fn publish_key_packages(
     Ok(Json(stock))
 }
 
-/// A key package the device may publish: valid (signatures, lifetime, ciphersuite), and
-/// naming this device, with its registered key and ciphersuite. Returns the end of its
-/// lifetime.
-fn check_key_package(device: &DeviceRecord, bytes: &[u8]) -> Result<u64> {
-    static CRYPTO: std::sync::LazyLock<conclave_protocol::Crypto> =
-        std::sync::LazyLock::new(conclave_protocol::Crypto::default);
+/// A key package the device may publish: valid (signatures, lifetime, ciphersuite), in
+/// `suite`, and naming this device, with its registered key. One key signs in every suite of
+/// its scheme, so a suite other than the registered one is taken when it signs with the
+/// same scheme (the key check then holds too). Returns the end of its lifetime.
+fn check_key_package(device: &DeviceRecord, suite: u16, bytes: &[u8]) -> Result<u64> {
     let info = conclave_protocol::inspect_key_package(&*CRYPTO, bytes)
         .map_err(|e| ApiError::bad_request(format!("invalid key package: {e}")))?;
+    if info.ciphersuite.code_point() != suite {
+        return Err(ApiError::bad_request(format!(
+            "a key package in {} among packages published for 0x{suite:04x}",
+            info.ciphersuite
+        )));
+    }
     let mine = info.member.user.as_str() == device.user
         && info.member.device.as_str() == device.device
         && info.signature_key == device.signature_key
-        && info.ciphersuite.code_point() == device.ciphersuite;
+        && scheme_of(suite).is_some()
+        && scheme_of(suite) == scheme_of(device.ciphersuite);
     if !mine {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -445,6 +460,7 @@ pub async fn claim(
                 authed.device.id,
                 &request.user,
                 request.device.as_deref(),
+                request.ciphersuite,
                 one_time,
                 authed.nonce,
             )

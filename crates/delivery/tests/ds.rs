@@ -226,6 +226,7 @@ async fn key_package_claims_are_atomic() {
     assert_eq!(
         stock,
         KeyPackageStock {
+            ciphersuite: 1,
             available: 30,
             has_last_resort: true
         }
@@ -274,8 +275,8 @@ async fn key_package_claims_are_atomic() {
     let stock = alice
         .call("GET", "/v1/key-packages/stock", None::<&()>)
         .await;
-    assert_eq!(stock.body["available"], 0);
-    assert_eq!(stock.body["has_last_resort"], true);
+    assert_eq!(stock.body["suites"][0]["available"], 0);
+    assert_eq!(stock.body["suites"][0]["has_last_resort"], true);
     for node in nodes {
         node.stop().await;
     }
@@ -843,7 +844,7 @@ async fn a_burst_of_claims_is_limited_and_the_victim_can_still_be_invited() {
     let stock = victim
         .call("GET", paths::KEY_PACKAGE_STOCK, None::<&()>)
         .await;
-    assert_eq!(stock.body["available"], 12);
+    assert_eq!(stock.body["suites"][0]["available"], 12);
     server.stop().await;
 }
 
@@ -902,6 +903,108 @@ async fn a_device_cannot_publish_key_packages_for_another() {
     server.stop().await;
 }
 
+/// A device's one key signs in every suite of its scheme: it publishes packages in each,
+/// each suite's stock is kept apart, and a claim for a group takes the group's suite. A
+/// package of another suite than the publication names, or of a suite its key cannot sign
+/// in, is refused and nothing is stored.
+#[tokio::test]
+async fn key_packages_are_kept_and_claimed_per_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("ds.sqlite")).await;
+    let (alice, bob) = (
+        &registered(&server, "alice", "laptop").await,
+        &registered(&server, "bob", "d").await,
+    );
+    let chacha = conclave_protocol::CipherSuite::X25519ChaCha20Ed25519;
+    let in_suite = |suite: conclave_protocol::CipherSuite, count: usize| {
+        let config = conclave_protocol::GroupConfig {
+            ciphersuite: suite,
+            ..conclave_protocol::GroupConfig::default()
+        };
+        alice
+            .identity
+            .key_packages(&alice.provider, &config, count)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.bytes)
+            .collect::<Vec<_>>()
+    };
+    let publish_in = |suite: Option<u16>, packages: Vec<Vec<u8>>| {
+        let body = json!({
+            "ciphersuite": suite,
+            "key_packages": packages.iter().map(|k| base64(k)).collect::<Vec<_>>(),
+            "last_resort": null,
+        });
+        async move { alice.call("POST", paths::KEY_PACKAGES, Some(&body)).await }
+    };
+    let reply = publish_in(None, alice.key_packages(2)).await;
+    assert_eq!(reply.body["ciphersuite"], 1, "{:?}", reply.body);
+    let reply = publish_in(Some(3), in_suite(chacha, 3)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(
+        (&reply.body["ciphersuite"], &reply.body["available"]),
+        (&json!(3), &json!(3))
+    );
+
+    // Packages of suite 3 published as suite 1's: refused.
+    let reply = publish_in(Some(1), in_suite(chacha, 1)).await;
+    assert_eq!(
+        (reply.status, reply.error()),
+        (StatusCode::BAD_REQUEST, "bad_request")
+    );
+    // A P-256 package naming alice's device: her key is Ed25519, so it cannot be hers.
+    let p256 = conclave_protocol::CipherSuite::P256Aes128P256;
+    let provider = openmls_rust_crypto::OpenMlsRustCrypto::default();
+    let other =
+        conclave_protocol::Identity::create(&provider, alice.identity.member().clone(), p256)
+            .unwrap();
+    let config = conclave_protocol::GroupConfig {
+        ciphersuite: p256,
+        ..conclave_protocol::GroupConfig::default()
+    };
+    let packages = other.key_packages(&provider, &config, 1).unwrap();
+    let reply = publish_in(Some(2), vec![packages[0].bytes.clone()]).await;
+    assert_eq!(
+        (reply.status, reply.error()),
+        (StatusCode::FORBIDDEN, "forbidden")
+    );
+    let stock = alice
+        .call("GET", paths::KEY_PACKAGE_STOCK, None::<&()>)
+        .await;
+    assert_eq!(
+        stock.body["suites"],
+        json!([
+            {"ciphersuite": 1, "available": 2, "has_last_resort": false},
+            {"ciphersuite": 3, "available": 3, "has_last_resort": false},
+        ])
+    );
+
+    // Claims: the suite asked for, each device's registered one when none is named.
+    let claim = |suite: Option<u16>| {
+        let body = json!({"user": "alice", "ciphersuite": suite});
+        async move {
+            let reply = bob.call("POST", paths::CLAIM, Some(&body)).await;
+            assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+            serde_json::from_value::<ClaimResponse>(reply.body).unwrap()
+        }
+    };
+    let crypto = conclave_protocol::Crypto::default();
+    let suite_of = |response: &ClaimResponse| {
+        conclave_protocol::inspect_key_package(&crypto, &response.key_packages[0].key_package.0)
+            .unwrap()
+            .ciphersuite
+    };
+    assert_eq!(suite_of(&claim(Some(3)).await), chacha);
+    assert_eq!(
+        suite_of(&claim(None).await),
+        conclave_protocol::CipherSuite::X25519Aes128Ed25519
+    );
+    let none = claim(Some(2)).await;
+    assert!(none.key_packages.is_empty());
+    assert_eq!(none.unavailable, ["laptop"]);
+    server.stop().await;
+}
+
 async fn publish(device: &Device, packages: Vec<Vec<u8>>) -> support::Reply {
     let body = json!({
         "key_packages": packages.iter().map(|k| base64(k)).collect::<Vec<_>>(),
@@ -929,7 +1032,7 @@ async fn expired_key_packages_are_not_served() {
     // Lifetimes are whole seconds: four seconds on, the short-lived two are past theirs.
     tokio::time::sleep(std::time::Duration::from_millis(4_100)).await;
     let stock = bob.call("GET", paths::KEY_PACKAGE_STOCK, None::<&()>).await;
-    assert_eq!(stock.body["available"], 1);
+    assert_eq!(stock.body["suites"][0]["available"], 1);
     let claim = alice
         .call("POST", paths::CLAIM, Some(&json!({"user": "bob"})))
         .await;

@@ -113,6 +113,74 @@ impl CipherSuite {
     pub fn from_openmls(suite: Ciphersuite) -> Result<Self, Error> {
         Self::from_code_point(suite.into())
     }
+
+    /// The signature scheme of the suite's credentials. A device's one signature key takes
+    /// part in every suite of its scheme, and in no other.
+    pub fn signature_scheme(self) -> openmls_traits::types::SignatureScheme {
+        self.to_openmls().signature_algorithm()
+    }
+
+    /// The short name the CLI and the app accept and show: `x25519`, `p256`,
+    /// `x25519-chacha`, `x448`, `p521`, `x448-chacha`, `p384`, `xwing`.
+    pub fn short_name(self) -> &'static str {
+        match self {
+            CipherSuite::X25519Aes128Ed25519 => "x25519",
+            CipherSuite::P256Aes128P256 => "p256",
+            CipherSuite::X25519ChaCha20Ed25519 => "x25519-chacha",
+            CipherSuite::X448Aes256Ed448 => "x448",
+            CipherSuite::P521Aes256P521 => "p521",
+            CipherSuite::X448ChaCha20Ed448 => "x448-chacha",
+            CipherSuite::P384Aes256P384 => "p384",
+            CipherSuite::XWingChaCha20Ed25519 => "xwing",
+        }
+    }
+
+    /// Whether the suite comes from a draft rather than an RFC: its code point and its
+    /// algorithms may still change, so a user sees that it is one.
+    pub fn is_draft(self) -> bool {
+        self == CipherSuite::XWingChaCha20Ed25519
+    }
+
+    /// Whether recorded traffic stays secret from a later quantum computer (the KEM is
+    /// post-quantum; signatures are not, in any supported suite).
+    pub fn is_post_quantum(self) -> bool {
+        self == CipherSuite::XWingChaCha20Ed25519
+    }
+}
+
+impl std::fmt::Display for CipherSuite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())?;
+        if self.is_draft() {
+            f.write_str(" (draft)")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::str::FromStr for CipherSuite {
+    type Err = Error;
+
+    /// A suite by its short name ([`CipherSuite::short_name`]), its RFC 9420 name, or its
+    /// code point (`1`, `0x0003`, `0x4d`); case does not matter.
+    fn from_str(text: &str) -> Result<Self, Error> {
+        let text = text.trim();
+        let unknown = || Error::UnknownCiphersuite {
+            name: text.to_owned(),
+            known: Self::ALL.map(Self::short_name).join(", "),
+        };
+        if let Some(suite) = Self::ALL.into_iter().find(|s| {
+            s.short_name().eq_ignore_ascii_case(text) || s.name().eq_ignore_ascii_case(text)
+        }) {
+            return Ok(suite);
+        }
+        let code_point = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+            Some(hex) => u16::from_str_radix(hex, 16),
+            None => text.parse::<u16>(),
+        }
+        .map_err(|_| unknown())?;
+        Self::from_code_point(code_point)
+    }
 }
 
 /// How handshake messages (proposals and commits) are framed on the wire.

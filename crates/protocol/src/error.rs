@@ -147,6 +147,25 @@ pub enum Error {
         /// Its IANA code point.
         code_point: u16,
     },
+    /// A ciphersuite name that names no supported suite.
+    #[error("unknown ciphersuite {name:?}: one of {known}")]
+    UnknownCiphersuite {
+        /// The name given.
+        name: String,
+        /// The names accepted.
+        known: String,
+    },
+    /// The device's one signature key cannot sign in the suite: each suite fixes its
+    /// signature scheme.
+    #[error("{suite} signs with {needs:?}, and this device's key is {key:?}")]
+    SuiteNeedsOtherKey {
+        /// The suite asked for.
+        suite: crate::CipherSuite,
+        /// The scheme it signs with.
+        needs: openmls_traits::types::SignatureScheme,
+        /// The scheme of the device's key.
+        key: openmls_traits::types::SignatureScheme,
+    },
     /// A user name or device id breaks the naming rules.
     #[error("invalid name {name:?}")]
     InvalidName {

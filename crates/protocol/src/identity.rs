@@ -111,9 +111,37 @@ impl Identity {
         &self.member
     }
 
-    /// The ciphersuite of the signature key.
+    /// The suite the device registered with: its key's signature scheme, and the suite of
+    /// the conversations it creates unless told otherwise.
     pub fn ciphersuite(&self) -> CipherSuite {
         self.ciphersuite
+    }
+
+    /// Whether this device can take part in a group of `suite`: the suite signs with the
+    /// scheme of the device's key.
+    pub fn supports(&self, suite: CipherSuite) -> bool {
+        suite.signature_scheme() == self.ciphersuite.signature_scheme()
+    }
+
+    /// Every suite this device takes part in (the suites of its key's signature scheme), in
+    /// code-point order: it publishes key packages for each.
+    pub fn suites(&self) -> Vec<CipherSuite> {
+        CipherSuite::ALL
+            .into_iter()
+            .filter(|s| self.supports(*s))
+            .collect()
+    }
+
+    /// [`Identity::supports`] as a result: the typed error says which key the suite needs.
+    pub fn check_supports(&self, suite: CipherSuite) -> Result<(), Error> {
+        if self.supports(suite) {
+            return Ok(());
+        }
+        Err(Error::SuiteNeedsOtherKey {
+            suite,
+            needs: suite.signature_scheme(),
+            key: self.ciphersuite.signature_scheme(),
+        })
     }
 
     /// The signature public key.
@@ -188,12 +216,7 @@ impl Identity {
     }
 
     fn check_suite(&self, config: &GroupConfig) -> Result<(), Error> {
-        if config.ciphersuite != self.ciphersuite {
-            return Err(Error::UnsupportedCiphersuite {
-                code_point: config.ciphersuite.code_point(),
-            });
-        }
-        Ok(())
+        self.check_supports(config.ciphersuite)
     }
 }
 

@@ -12,8 +12,10 @@ pub struct PublishedKeyPackage {
     pub bytes: Vec<u8>,
     /// Its `KeyPackageRef` (RFC 9420 section 5.2), the id a server can index it by.
     pub reference: Vec<u8>,
-    /// Whether this is the last-resort package.
+    /// Whether this is the last-resort package (of its suite).
     pub last_resort: bool,
+    /// Its ciphersuite.
+    pub ciphersuite: crate::CipherSuite,
     /// Not valid after this time (seconds since the Unix epoch).
     pub not_after: u64,
 }
@@ -49,6 +51,7 @@ pub(crate) fn generate(
         bytes: encode_key_package(key_package)?,
         reference,
         last_resort,
+        ciphersuite: config.ciphersuite,
         not_after,
     })
 }

@@ -114,14 +114,15 @@ impl RejoinAsk {
         &self.seed
     }
 
-    /// The signed ask for `group`, to send to its members.
+    /// The signed ask for `group`, in the group's `suite`, to send to its members.
     pub fn message(
         &self,
         provider: &impl OpenMlsProvider,
         identity: &Identity,
         group: &GroupId,
+        suite: CipherSuite,
     ) -> Result<Vec<u8>, Error> {
-        let suite = identity.ciphersuite();
+        identity.check_supports(suite)?;
         let key = self.key_pair(provider, suite)?.public;
         let content = AskContent {
             group_id: group.as_bytes().to_vec().into(),
@@ -147,13 +148,12 @@ impl RejoinAsk {
     pub fn open(
         &self,
         provider: &impl OpenMlsProvider,
-        identity: &Identity,
         group: &GroupId,
+        suite: CipherSuite,
         answer: &[u8],
         known: impl Fn(&MemberId) -> Option<Vec<u8>>,
     ) -> Result<(MemberId, Secret), Error> {
         let refuse = |why: &str| Error::InvalidRejoinAsk(Cause::msg(why.to_string()));
-        let suite = identity.ciphersuite();
         let pair = self.key_pair(provider, suite)?;
         let message = AnswerMessage::tls_deserialize_exact_bytes(answer)
             .map_err(|e| Error::InvalidRejoinAsk(Cause::of(e)))?;

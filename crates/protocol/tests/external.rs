@@ -262,6 +262,7 @@ fn a_member_behind_a_removal_asks_for_the_rejoin_key() {
     bob.process(&bundle.commit);
     carol.join(&bundle);
     let id = alice.group().id();
+    let suite = alice.group().ciphersuite().unwrap();
     let old = bob.group().join_keys().unwrap().unwrap();
     // Carol is removed while bob's device is away: bob's rejoin key is the old one.
     let (group, provider, identity) = alice.parts();
@@ -274,7 +275,9 @@ fn a_member_behind_a_removal_asks_for_the_rejoin_key() {
     assert_ne!(old.rejoin, current);
 
     let ask = RejoinAsk::new(&bob.provider).unwrap();
-    let message = ask.message(&bob.provider, &bob.identity, &id).unwrap();
+    let message = ask
+        .message(&bob.provider, &bob.identity, &id, suite)
+        .unwrap();
     let (group, provider, identity) = alice.parts();
     let (asker, answer) = group
         .answer_rejoin_ask(provider, identity, &message)
@@ -286,19 +289,19 @@ fn a_member_behind_a_removal_asks_for_the_rejoin_key() {
     let known = |m: &conclave_protocol::MemberId| (*m == alice_id).then(|| alice_key.clone());
     // The seed is all bob keeps of his ask (it survives a restart).
     let kept = RejoinAsk::from_seed(*ask.seed());
-    let opened = kept.open(&bob.provider, &bob.identity, &id, &answer, known);
+    let opened = kept.open(&bob.provider, &id, suite, &answer, known);
     assert_eq!(opened.unwrap(), (alice.id(), current));
     // Another ask's key does not open it; nor does bob take it from a device he does not
     // know, or altered on the way.
     let other = RejoinAsk::new(&bob.provider).unwrap();
-    let opened = other.open(&bob.provider, &bob.identity, &id, &answer, known);
+    let opened = other.open(&bob.provider, &id, suite, &answer, known);
     assert!(opened.is_err());
-    let opened = kept.open(&bob.provider, &bob.identity, &id, &answer, |_| None);
+    let opened = kept.open(&bob.provider, &id, suite, &answer, |_| None);
     assert!(matches!(opened, Err(Error::InvalidRejoinAsk(_))));
     let mut altered = answer.clone();
     let at = altered.len() - 80;
     altered[at] ^= 1;
-    let opened = kept.open(&bob.provider, &bob.identity, &id, &altered, known);
+    let opened = kept.open(&bob.provider, &id, suite, &altered, known);
     assert!(matches!(opened, Err(Error::InvalidRejoinAsk(_))));
     // An answer the server makes up (a key of its own, sealed to the ask) cannot carry
     // alice's signature: one under another key in her name is refused.
@@ -309,7 +312,7 @@ fn a_member_behind_a_removal_asks_for_the_rejoin_key() {
     let (_, forged) = group
         .answer_rejoin_ask(provider, &impostor, &message)
         .unwrap();
-    let opened = kept.open(&bob.provider, &bob.identity, &id, &forged, known);
+    let opened = kept.open(&bob.provider, &id, suite, &forged, known);
     assert!(matches!(opened, Err(Error::InvalidRejoinAsk(_))));
 
     let refused = |alice: &mut Client, message: &[u8]| {
@@ -324,7 +327,7 @@ fn a_member_behind_a_removal_asks_for_the_rejoin_key() {
         &mut alice,
         &RejoinAsk::new(&carol.provider)
             .unwrap()
-            .message(&carol.provider, &carol.identity, &id)
+            .message(&carol.provider, &carol.identity, &id, suite)
             .unwrap(),
     );
     // A device that calls itself bob/d1 but holds another key.
@@ -334,14 +337,14 @@ fn a_member_behind_a_removal_asks_for_the_rejoin_key() {
         &mut alice,
         &RejoinAsk::new(&provider)
             .unwrap()
-            .message(&provider, &impostor, &id)
+            .message(&provider, &impostor, &id, suite)
             .unwrap(),
     );
     // Bob's own ask, for another group.
     let elsewhere = conclave_protocol::GroupId::from_bytes(vec![7; 16]);
     refused(
         &mut alice,
-        &ask.message(&bob.provider, &bob.identity, &elsewhere)
+        &ask.message(&bob.provider, &bob.identity, &elsewhere, suite)
             .unwrap(),
     );
     // Bob's ask with its key replaced on the way (the server's try at reading the answer).

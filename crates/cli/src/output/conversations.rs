@@ -65,11 +65,13 @@ impl Report for Conversations {
 pub struct Created {
     pub id: i64,
     pub name: String,
+    /// Its suite's name.
+    pub ciphersuite: String,
 }
 
 impl Report for Created {
     fn text(&self) -> String {
-        format!("created [{}] {}", self.id, self.name)
+        format!("created [{}] {} ({})", self.id, self.name, self.ciphersuite)
     }
 }
 

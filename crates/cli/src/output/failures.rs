@@ -46,6 +46,7 @@ pub fn exit_code(e: &ClientError) -> u8 {
         | ClientError::AttachmentRefused(_)
         | ClientError::NotInConversation(_)
         | ClientError::NoKeyPackages(_)
+        | ClientError::SuiteUnsupported { .. }
         | ClientError::UntrustedKeyPackage { .. }
         | ClientError::Contention(_)
         | ClientError::CannotRejoin(_)
@@ -63,7 +64,11 @@ pub fn exit_code(e: &ClientError) -> u8 {
             | conclave_client::StoreError::Encrypted { .. },
         ) => 7,
         ClientError::Keyring(_) => 7,
-        ClientError::InvalidInput(_) => 2,
+        ClientError::InvalidInput(_)
+        | ClientError::Protocol(
+            conclave_client::ProtocolError::UnknownCiphersuite { .. }
+            | conclave_client::ProtocolError::SuiteNeedsOtherKey { .. },
+        ) => 2,
         _ => 1,
     }
 }
@@ -83,6 +88,7 @@ fn error_name(e: &ClientError) -> &'static str {
         ClientError::NotAuthor => "not_author",
         ClientError::NotInConversation(_) => "not_in_conversation",
         ClientError::NoKeyPackages(_) => "no_key_packages",
+        ClientError::SuiteUnsupported { .. } => "suite_unsupported",
         ClientError::UntrustedKeyPackage { .. } => "untrusted_key_package",
         ClientError::Contention(_) => "contention",
         ClientError::Server { .. } => "refused",
@@ -99,6 +105,12 @@ fn error_name(e: &ClientError) -> &'static str {
         ClientError::Storage(conclave_client::StoreError::WrongKey { .. }) => "wrong_passphrase",
         ClientError::Storage(conclave_client::StoreError::Encrypted { .. }) => "encrypted",
         ClientError::Keyring(_) => "keyring_failed",
+        ClientError::Protocol(conclave_client::ProtocolError::UnknownCiphersuite { .. }) => {
+            "unknown_ciphersuite"
+        }
+        ClientError::Protocol(conclave_client::ProtocolError::SuiteNeedsOtherKey { .. }) => {
+            "suite_needs_other_key"
+        }
         _ => "failed",
     }
 }

@@ -13,6 +13,8 @@ pub struct Profile {
     pub device: String,
     pub server: String,
     pub fingerprint: String,
+    /// The ciphersuites it can create and join conversations in (short names).
+    pub suites: Vec<String>,
     /// The profile directory, when it was just created.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
@@ -22,12 +24,17 @@ impl Report for Profile {
     fn text(&self) -> String {
         let me = format!("{}/{}", self.user, self.device);
         let fingerprint = digit_groups(&self.fingerprint);
+        let suites = self.suites.join(", ");
         match &self.profile {
             Some(dir) => format!(
-                "created {me} on {}\nprofile: {dir}\nfingerprint: {fingerprint}",
+                "created {me} on {}\nprofile: {dir}\nfingerprint: {fingerprint}\n\
+                 ciphersuites: {suites}",
                 self.server
             ),
-            None => format!("{me} on {}\nfingerprint: {fingerprint}", self.server),
+            None => format!(
+                "{me} on {}\nfingerprint: {fingerprint}\nciphersuites: {suites}",
+                self.server
+            ),
         }
     }
 }

@@ -8,7 +8,7 @@
 
 use conclave_delivery_api::{DeviceRef, QueueItem};
 use conclave_protocol::join_keys::Secret;
-use conclave_protocol::{GroupId, MemberId, RejoinAsk};
+use conclave_protocol::{CipherSuite, GroupId, MemberId, RejoinAsk};
 
 use super::apply::Apply;
 use super::{Engine, FollowUp, now_ms};
@@ -37,7 +37,7 @@ impl Engine {
         let waiting = ClientError::RejoinAsked;
         let ask = {
             let mut store = self.store.lock();
-            let tx = store.transaction()?;
+            let mut tx = store.transaction()?;
             let outstanding = tx.setting(&ask_setting(group))?.and_then(|value| {
                 let (_, at) = value.split_once(':')?;
                 at.parse::<i64>().ok()
@@ -46,7 +46,8 @@ impl Engine {
                 return Ok(waiting);
             }
             let ask = RejoinAsk::new(&tx.provider())?;
-            let message = ask.message(&tx.provider(), &self.identity, group)?;
+            let suite = self.rejoin_suite(&mut tx, group);
+            let message = ask.message(&tx.provider(), &self.identity, group, suite)?;
             let value = format!("{}:{}", hex::encode(ask.seed()), now_ms());
             tx.set_setting(&ask_setting(group), &value)?;
             tx.commit()?;
@@ -169,13 +170,8 @@ impl Engine {
         };
         let ask = RejoinAsk::from_seed(seed);
         let answer = &item.message.0;
-        match ask.open(
-            &apply.tx.provider(),
-            &self.identity,
-            &group_id,
-            answer,
-            key_of,
-        ) {
+        let suite = self.rejoin_suite(apply.tx, &group_id);
+        match ask.open(&apply.tx.provider(), &group_id, suite, answer, key_of) {
             Ok((answerer, key)) => {
                 let value = format!("{}:{answerer}", hex::encode(key));
                 apply.tx.set_setting(&key_setting(&group_id), &value)?;
@@ -187,6 +183,17 @@ impl Engine {
             Err(e) => tracing::info!("an answer to this device's ask does not open: {e}"),
         }
         Ok(())
+    }
+
+    /// The suite an ask for `group` is made and opened in: the suite of this device's
+    /// (old) state of the group, which the members' answer must be sealed in; the device's
+    /// own suite when that state does not load (a group in another suite then refuses the
+    /// ask, and the device is invited again instead).
+    fn rejoin_suite(&self, tx: &mut conclave_storage::Tx<'_>, group: &GroupId) -> CipherSuite {
+        tx.group(group)
+            .ok()
+            .and_then(|g| g.group.ciphersuite().ok())
+            .unwrap_or_else(|| self.identity.ciphersuite())
     }
 
     /// Sends the answers to other devices' asks found while processing; one that cannot

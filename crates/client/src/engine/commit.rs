@@ -11,7 +11,8 @@ use conclave_delivery_api::{
     DeviceRef, Envelope, ErrorCode, MessageKind as WireKind, WelcomeEnvelope,
 };
 use conclave_protocol::{
-    Action, Crypto, Error as MlsError, Group, MemberId, Role, UserName, inspect_key_package,
+    Action, CipherSuite, Crypto, Error as MlsError, Group, MemberId, Role, UserName,
+    inspect_key_package,
 };
 use conclave_storage::{ConversationId, KnownDevice};
 
@@ -97,12 +98,16 @@ fn check_claimed(member: &DeviceRef, bytes: &[u8], pinned: &[KnownDevice]) -> Re
 }
 
 impl Engine {
-    /// Claims one key package per device of each user (not this device), each checked
-    /// ([`check_claimed`]).
-    pub(crate) async fn claim(&mut self, users: &[UserName]) -> Result<Vec<ClaimedDevice>> {
+    /// Claims one key package in `suite` per device of each user (not this device), each
+    /// checked ([`check_claimed`]).
+    pub(crate) async fn claim(
+        &mut self,
+        users: &[UserName],
+        suite: CipherSuite,
+    ) -> Result<Vec<ClaimedDevice>> {
         let mut claimed = Vec::new();
         for user in users {
-            let response = match self.ds.claim(user.as_str(), None).await {
+            let response = match self.ds.claim(user.as_str(), None, suite).await {
                 Ok(r) => r,
                 Err(ClientError::Server {
                     code: ErrorCode::NotFound,
@@ -127,20 +132,43 @@ impl Engine {
                 });
             }
             if claimed.len() == before && user != &self.identity.member().user {
-                return Err(ClientError::NoKeyPackages(user.to_string()));
+                return Err(self.no_key_packages(user, suite).await);
             }
         }
         Ok(claimed)
     }
 
-    /// Claims a key package of one device of `user` (this user's new device), checked
-    /// ([`check_claimed`]).
+    /// Why none of `user`'s devices could be claimed in `suite`: the suite is not one any
+    /// of them registered with (their key signs with another scheme, or their app publishes
+    /// no packages in it), or their packages ran out.
+    async fn no_key_packages(&self, user: &UserName, suite: CipherSuite) -> ClientError {
+        let registered_in_suite = match self.ds.directory(std::slice::from_ref(user)).await {
+            Ok(directory) => directory
+                .users
+                .iter()
+                .flat_map(|u| &u.devices)
+                .any(|d| d.revoked_at.is_none() && d.ciphersuite == suite.code_point()),
+            Err(_) => true,
+        };
+        if registered_in_suite {
+            ClientError::NoKeyPackages(user.to_string())
+        } else {
+            ClientError::SuiteUnsupported {
+                user: user.to_string(),
+                suite,
+            }
+        }
+    }
+
+    /// Claims a key package in `suite` of one device of `user` (this user's new device),
+    /// checked ([`check_claimed`]).
     pub(crate) async fn claim_device(
         &mut self,
         user: &UserName,
         device: &str,
+        suite: CipherSuite,
     ) -> Result<ClaimedDevice> {
-        let response = self.ds.claim(user.as_str(), Some(device)).await?;
+        let response = self.ds.claim(user.as_str(), Some(device), suite).await?;
         let pinned = self.store.lock().transaction()?.devices(Some(user))?;
         let kp = response
             .key_packages
@@ -158,17 +186,17 @@ impl Engine {
         })
     }
 
-    /// Creates a group and its conversation, with only this device in it.
-    pub(crate) fn create_group(&mut self, name: &str) -> Result<ConversationId> {
+    /// Creates a group in `suite` and its conversation, with only this device in it.
+    pub(crate) fn create_group(
+        &mut self,
+        name: &str,
+        suite: CipherSuite,
+    ) -> Result<ConversationId> {
         let now = now_ms();
+        let config = self.group_config(suite);
         let mut store = self.store.lock();
         let mut tx = store.transaction()?;
-        let group = Group::create(
-            &tx.provider(),
-            &self.identity,
-            &self.config.group,
-            name.trim(),
-        )?;
+        let group = Group::create(&tx.provider(), &self.identity, &config, name.trim())?;
         let group_id = group.id();
         let conversation = tx.create_conversation(&group_id, &group.name(), now)?;
         tx.set_last_rotation(conversation, now)?;

@@ -158,7 +158,8 @@ impl Engine {
                 total,
             });
             // A key package per conversation: each is for one Welcome.
-            let device = self.claim_linked(code).await?;
+            let suite = self.read().suite(conversation)?;
+            let device = self.claim_linked(code, suite).await?;
             match self.commit_op(conversation, Op::Invite(vec![device])).await {
                 Ok(()) | Err(ClientError::AlreadyMember(_)) => {}
                 Err(e) => return Err(e),
@@ -218,9 +219,13 @@ impl Engine {
 
     /// The new device's key package, checked to carry the key the code shows: the server
     /// cannot slip in a device of its own.
-    async fn claim_linked(&mut self, code: &LinkCode) -> Result<super::commit::ClaimedDevice> {
+    async fn claim_linked(
+        &mut self,
+        code: &LinkCode,
+        suite: conclave_protocol::CipherSuite,
+    ) -> Result<super::commit::ClaimedDevice> {
         let me = self.identity.member().user.clone();
-        let device = self.claim_device(&me, code.device()).await?;
+        let device = self.claim_device(&me, code.device(), suite).await?;
         let info = inspect_key_package(&Crypto::default(), device.key_package())?;
         if info.signature_key != code.signature_key {
             return Err(ClientError::UntrustedKeyPackage {

@@ -194,7 +194,8 @@ impl Engine {
         }
         if approve {
             self.check_permitted(conversation, conclave_protocol::Action::Add)?;
-            let claimed = self.claim(std::slice::from_ref(user)).await?;
+            let suite = self.read().suite(conversation)?;
+            let claimed = self.claim(std::slice::from_ref(user), suite).await?;
             match self.commit_op(conversation, Op::Invite(claimed)).await {
                 Ok(()) | Err(ClientError::AlreadyMember(_)) => {}
                 Err(e) => return Err(e),

@@ -46,7 +46,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use conclave_delivery_api::DeviceRef;
-use conclave_protocol::{Group, Identity, MemberId};
+use conclave_protocol::{CipherSuite, Group, GroupConfig, Identity, MemberId};
 use conclave_storage::{ConversationId, Store};
 use tokio::sync::broadcast;
 
@@ -158,6 +158,23 @@ impl Engine {
     /// The profile's reads, for operations that decide on them.
     pub(crate) fn read(&self) -> &Reader {
         &self.read
+    }
+
+    /// The suites this device takes part in: those its key signs in, less the draft ones
+    /// when [`ClientConfig::draft_suites`](crate::ClientConfig) is off.
+    pub(crate) fn suites(&self) -> Vec<CipherSuite> {
+        let mut suites = self.identity.suites();
+        suites.retain(|s| self.config.draft_suites || !s.is_draft());
+        suites
+    }
+
+    /// The configured group settings in `suite`: what this device creates groups and key
+    /// packages of that suite with.
+    pub(crate) fn group_config(&self, suite: CipherSuite) -> GroupConfig {
+        GroupConfig {
+            ciphersuite: suite,
+            ..self.config.group.clone()
+        }
     }
 
     /// Drops past epochs' keys whose lifetime is over, in every group in memory.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use conclave_protocol::{
-    Fingerprint, Identity, MemberId, MemberInfo, Policy, SafetyNumber, UserName,
+    CipherSuite, Fingerprint, Identity, MemberId, MemberInfo, Policy, SafetyNumber, UserName,
 };
 use conclave_storage::{
     Conversation, ConversationId, ConversationSummary, KnownDevice, MessageId, StoreError,
@@ -37,6 +37,8 @@ pub struct Member {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SecurityInfo {
     /// The MLS ciphersuite.
+    pub suite: conclave_protocol::CipherSuite,
+    /// Its name as shown: the RFC 9420 name (or the draft's, marked "(draft)").
     pub ciphersuite: String,
     /// The current epoch (one per commit).
     pub epoch: u64,
@@ -204,6 +206,14 @@ impl Reader {
         }))
     }
 
+    /// The ciphersuite of a conversation's group.
+    pub(crate) fn suite(&self, conversation: ConversationId) -> Result<CipherSuite> {
+        let mut store = self.store.lock();
+        let mut tx = store.transaction()?;
+        let c = tx.conversation(conversation)?;
+        Ok(tx.group(&c.group_id)?.group.ciphersuite()?)
+    }
+
     /// A conversation's security state.
     pub(crate) fn security(&self, conversation: ConversationId) -> Result<SecurityInfo> {
         let mut store = self.store.lock();
@@ -213,8 +223,10 @@ impl Reader {
             return Err(ClientError::NotAMember);
         }
         let g = tx.group(&c.group_id)?;
+        let suite = g.group.ciphersuite()?;
         Ok(SecurityInfo {
-            ciphersuite: format!("{:?}", g.group.ciphersuite()?),
+            suite,
+            ciphersuite: suite.to_string(),
             epoch: g.group.epoch(),
             epoch_authenticator: hex::encode(g.group.epoch_authenticator()),
             last_rotation: c.last_rotation,

@@ -2,7 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use conclave_delivery_api::{ErrorCode, PublishKeyPackages, RegisterRequest};
+use conclave_delivery_api::{ErrorCode, KeyPackageStock, PublishKeyPackages, RegisterRequest};
+use conclave_protocol::CipherSuite;
 
 use super::{Engine, now_ms};
 use crate::{ClientError, Result};
@@ -60,28 +61,56 @@ impl Engine {
         Ok(())
     }
 
-    /// Keeps the server's stock of this device's key packages at the configured level,
-    /// replaces the last-resort package when it is due, and deletes the private keys of
-    /// packages no Welcome can use any more.
+    /// Keeps the server's stock of this device's key packages at the configured level in
+    /// each suite the device takes part in, replaces each suite's last-resort package when it
+    /// is due, and deletes the private keys of packages no Welcome can use any more.
     pub(crate) async fn top_up_key_packages(&mut self) -> Result<u32> {
         self.top_up_key_packages_to(self.config.key_package_stock)
             .await
     }
 
-    /// [`Engine::top_up_key_packages`] to `target` one-time packages: more than the usual
-    /// stock for a linked device about to be added to many conversations at once (each
-    /// Welcome uses one).
+    /// [`Engine::top_up_key_packages`] to `target` one-time packages in the device's own
+    /// suite: more than the usual stock for a linked device about to be added to many
+    /// conversations at once (each Welcome uses one). Returns how many one-time packages were
+    /// published, in all suites.
     pub(crate) async fn top_up_key_packages_to(&mut self, target: u32) -> Result<u32> {
         self.forget_used_up_key_packages()?;
-        let stock = self.ds.key_package_stock().await?;
+        let own = self.identity.ciphersuite();
+        {
+            let mut store = self.store.lock();
+            let tx = store.transaction()?;
+            tx.adopt_unsorted_key_packages(own)?;
+            tx.commit()?;
+        }
+        let stocks = self.ds.key_package_stock().await?;
         self.last_stock_check = Some(Instant::now());
+        let mut published = 0;
+        for suite in self.suites() {
+            let target = if suite == own {
+                target
+            } else {
+                self.config.key_package_stock
+            };
+            let stock = stocks.of(suite.code_point());
+            published += self.top_up_suite(suite, stock, target).await?;
+        }
+        Ok(published)
+    }
+
+    /// Tops one suite's stock up to `target`, and replaces its last-resort package if due.
+    async fn top_up_suite(
+        &mut self,
+        suite: CipherSuite,
+        stock: KeyPackageStock,
+        target: u32,
+    ) -> Result<u32> {
         let now = now_ms();
         let rotate_last_resort = !stock.has_last_resort || {
             let published = self
                 .store
                 .lock()
                 .transaction()?
-                .last_resort_published_at()?;
+                .last_resort_published_at(suite)?;
             let rotation = self.config.last_resort_rotation.as_millis() as i64;
             published.is_none_or(|at| now - at >= rotation)
         };
@@ -89,20 +118,18 @@ impl Engine {
             return Ok(0);
         }
         let count = target.saturating_sub(stock.available);
+        let config = self.group_config(suite);
         // The private keys are stored before the packages are published: a Welcome for a
         // published package always finds its key.
         let (packages, last_resort) = {
             let mut store = self.store.lock();
             let tx = store.transaction()?;
             let provider = tx.provider();
-            let packages =
-                self.identity
-                    .key_packages(&provider, &self.config.group, count as usize)?;
+            let packages = self
+                .identity
+                .key_packages(&provider, &config, count as usize)?;
             let last_resort = if rotate_last_resort {
-                Some(
-                    self.identity
-                        .last_resort_key_package(&provider, &self.config.group)?,
-                )
+                Some(self.identity.last_resort_key_package(&provider, &config)?)
             } else {
                 None
             };
@@ -113,15 +140,17 @@ impl Engine {
         };
         let new_last_resort = last_resort.as_ref().map(|p| p.reference.clone());
         let body = PublishKeyPackages {
+            ciphersuite: Some(suite.code_point()),
             key_packages: packages.into_iter().map(|p| p.bytes.into()).collect(),
             last_resort: last_resort.map(|p| p.bytes.into()),
         };
         self.ds.publish_key_packages(&body).await?;
-        // The server replaced the previous last-resort package: its keys go after the grace.
+        // The server replaced the suite's previous last-resort package: its keys go after
+        // the grace.
         if let Some(current) = new_last_resort {
             let mut store = self.store.lock();
             let tx = store.transaction()?;
-            tx.retire_last_resorts(&current, now_ms())?;
+            tx.retire_last_resorts(suite, &current, now_ms())?;
             tx.commit()?;
         }
         Ok(count)

@@ -16,7 +16,7 @@ pub use sqlite::{Durability, SqliteStore};
 pub use writer::MAX_BATCH;
 
 use conclave_delivery_api::{
-    ClaimResponse, DeviceInfo, DeviceRef, KeyPackageStock, MessageKind, QueuePage,
+    ClaimResponse, DeviceInfo, DeviceRef, KeyPackageStock, KeyPackageStocks, MessageKind, QueuePage,
 };
 
 /// A registered device, as the server's directory keeps it.
@@ -294,25 +294,29 @@ pub trait DeliveryStore: Send + Sync + 'static {
     ) -> Result<DeviceRecord, StoreError>;
     /// A user's devices, revoked ones included (marked).
     fn user_devices(&self, user: &str) -> Result<Vec<DeviceInfo>, StoreError>;
-    /// Publishes key packages for a device.
+    /// Publishes key packages of one `ciphersuite` for a device (at most `max` one-time
+    /// packages in the suite); the last-resort package replaces the suite's earlier one.
     fn publish_key_packages(
         &self,
         device: i64,
+        ciphersuite: u16,
         key_packages: Vec<KeyPackageEntry>,
         last_resort: Option<KeyPackageEntry>,
         max: u32,
         nonce: Nonce,
     ) -> Result<KeyPackageStock, StoreError>;
-    /// A device's stock.
-    fn stock(&self, device: i64) -> Result<KeyPackageStock, StoreError>;
-    /// Claims one key package per device of `user` (or of its `device` only), atomically: a one-time package (deleted
-    /// as it is handed out) where `one_time` allows and the device has one, else its
-    /// last-resort package.
+    /// A device's stock in each suite.
+    fn stock(&self, device: i64) -> Result<KeyPackageStocks, StoreError>;
+    /// Claims one key package per device of `user` (or of its `device` only), in
+    /// `ciphersuite` (absent: each device's registered suite), atomically: a one-time
+    /// package (deleted as it is handed out) where `one_time` allows and the device has one,
+    /// else its last-resort package.
     fn claim(
         &self,
         by: i64,
         user: &str,
         device: Option<&str>,
+        ciphersuite: Option<u16>,
         one_time: bool,
         nonce: Nonce,
     ) -> Result<ClaimResponse, StoreError>;

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::{Condvar, Mutex};
 
 use conclave_delivery_api::{
-    ClaimResponse, ClaimedKeyPackage, DeviceInfo, DeviceRef, KeyPackageStock, MessageKind,
-    QueueItem, QueuePage,
+    ClaimResponse, ClaimedKeyPackage, DeviceInfo, DeviceRef, KeyPackageStock, KeyPackageStocks,
+    MessageKind, QueueItem, QueuePage,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
@@ -219,18 +219,23 @@ fn insert_device(
     }
 }
 
-/// A device's key packages that are still within their lifetime.
-fn stock_of(conn: &Connection, device: i64) -> Result<KeyPackageStock, StoreError> {
-    let (available, last_resort): (i64, i64) = conn.query_row(
-        "SELECT COALESCE(SUM(last_resort = 0), 0), COALESCE(SUM(last_resort = 1), 0)
-         FROM key_packages WHERE device_id = ?1 AND not_after >= ?2",
-        params![device, as_seconds(now())],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    Ok(KeyPackageStock {
-        available: available as u32,
-        has_last_resort: last_resort > 0,
-    })
+/// A device's key packages in each suite that are still within their lifetime.
+fn stocks_of(conn: &Connection, device: i64) -> Result<KeyPackageStocks, StoreError> {
+    let suites = conn
+        .prepare_cached(
+            "SELECT ciphersuite, SUM(last_resort = 0), SUM(last_resort = 1)
+             FROM key_packages WHERE device_id = ?1 AND not_after >= ?2
+             GROUP BY ciphersuite ORDER BY ciphersuite",
+        )?
+        .query_map(params![device, as_seconds(now())], |r| {
+            Ok(KeyPackageStock {
+                ciphersuite: r.get(0)?,
+                available: r.get::<_, i64>(1)? as u32,
+                has_last_resort: r.get::<_, i64>(2)? > 0,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(KeyPackageStocks { suites })
 }
 
 pub(super) fn device_ref(conn: &Connection, id: i64) -> Result<DeviceRef, StoreError> {
@@ -652,6 +657,7 @@ impl DeliveryStore for SqliteStore {
     fn publish_key_packages(
         &self,
         device: i64,
+        ciphersuite: u16,
         key_packages: Vec<KeyPackageEntry>,
         last_resort: Option<KeyPackageEntry>,
         max: u32,
@@ -661,30 +667,33 @@ impl DeliveryStore for SqliteStore {
             let conn = &w.conn;
             insert_nonce(conn, device, &nonce)?;
             seen(conn, device)?;
-            let stock = stock_of(conn, device)?;
+            let stock = stocks_of(conn, device)?.of(ciphersuite);
             if stock.available as usize + key_packages.len() > max as usize {
                 return Err(StoreError::TooManyKeyPackages { max });
             }
             let mut insert = conn.prepare_cached(
-                "INSERT INTO key_packages (device_id, data, last_resort, not_after)
-                 VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO key_packages (device_id, ciphersuite, data, last_resort, not_after)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             for kp in &key_packages {
-                insert.execute(params![device, kp.data, 0, as_seconds(kp.not_after)])?;
+                let not_after = as_seconds(kp.not_after);
+                insert.execute(params![device, ciphersuite, kp.data, 0, not_after])?;
             }
             if let Some(kp) = &last_resort {
                 conn.execute(
-                    "DELETE FROM key_packages WHERE device_id = ?1 AND last_resort = 1",
-                    [device],
+                    "DELETE FROM key_packages
+                     WHERE device_id = ?1 AND ciphersuite = ?2 AND last_resort = 1",
+                    params![device, ciphersuite],
                 )?;
-                insert.execute(params![device, kp.data, 1, as_seconds(kp.not_after)])?;
+                let not_after = as_seconds(kp.not_after);
+                insert.execute(params![device, ciphersuite, kp.data, 1, not_after])?;
             }
-            stock_of(conn, device)
+            Ok(stocks_of(conn, device)?.of(ciphersuite))
         })
     }
 
-    fn stock(&self, device: i64) -> Result<KeyPackageStock, StoreError> {
-        self.read(|conn| stock_of(conn, device))
+    fn stock(&self, device: i64) -> Result<KeyPackageStocks, StoreError> {
+        self.read(|conn| stocks_of(conn, device))
     }
 
     fn claim(
@@ -692,6 +701,7 @@ impl DeliveryStore for SqliteStore {
         by: i64,
         user: &str,
         device: Option<&str>,
+        ciphersuite: Option<u16>,
         one_time: bool,
         nonce: Nonce,
     ) -> Result<ClaimResponse, StoreError> {
@@ -699,13 +709,16 @@ impl DeliveryStore for SqliteStore {
         self.write(move |w| {
             let conn = &w.conn;
             insert_nonce(conn, by, &nonce)?;
-            let devices: Vec<(i64, String)> = conn
+            let devices: Vec<(i64, String, u16)> = conn
                 .prepare_cached(
-                    "SELECT d.id, d.name FROM devices d JOIN users u ON u.id = d.user_id
+                    "SELECT d.id, d.name, d.ciphersuite FROM devices d
+                     JOIN users u ON u.id = d.user_id
                      WHERE u.name = ?1 AND d.revoked_at IS NULL AND (?2 IS NULL OR d.name = ?2)
                      ORDER BY d.id",
                 )?
-                .query_map(params![user, device], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .query_map(params![user, device], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
                 .collect::<Result<_, _>>()?;
             if devices.is_empty() {
                 return Err(StoreError::NoSuchUser(user));
@@ -715,16 +728,18 @@ impl DeliveryStore for SqliteStore {
                 key_packages: Vec::new(),
                 unavailable: Vec::new(),
             };
-            for (id, name) in devices {
+            for (id, name, registered) in devices {
+                let suite = ciphersuite.unwrap_or(registered);
                 // A one-time package first (deleted as it is handed out), else the last-resort
                 // one (never deleted).
                 let found: Option<(i64, Vec<u8>, bool)> = conn
                     .prepare_cached(
                         "SELECT id, data, last_resort FROM key_packages
-                         WHERE device_id = ?1 AND (?2 OR last_resort) AND not_after >= ?3
+                         WHERE device_id = ?1 AND ciphersuite = ?2 AND (?3 OR last_resort)
+                           AND not_after >= ?4
                          ORDER BY last_resort, id LIMIT 1",
                     )?
-                    .query_row(params![id, one_time, as_seconds(now())], |r| {
+                    .query_row(params![id, suite, one_time, as_seconds(now())], |r| {
                         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                     })
                     .optional()?;

@@ -89,11 +89,7 @@ impl Group {
         if GroupId::from_openmls(info.group_id()) != *expected {
             return Err(Error::WrongGroup);
         }
-        if CipherSuite::from_openmls(info.ciphersuite())? != identity.ciphersuite() {
-            return Err(Error::UnsupportedCiphersuite {
-                code_point: info.ciphersuite().into(),
-            });
-        }
+        identity.check_supports(CipherSuite::from_openmls(info.ciphersuite())?)?;
         let epoch = info.epoch().as_u64();
         // openmls removes a leaf with the joiner's signature key, if there is one: then it is
         // a rejoin. (The tree is read unverified here; openmls verifies it while building.)

@@ -154,11 +154,7 @@ impl Group {
         config: &GroupConfig,
         name: &str,
     ) -> Result<Self, Error> {
-        if identity.ciphersuite() != config.ciphersuite {
-            return Err(Error::UnsupportedCiphersuite {
-                code_point: config.ciphersuite.code_point(),
-            });
-        }
+        identity.check_supports(config.ciphersuite)?;
         let name = group_name::validate(name)?;
         let policy = crate::Policy::new(&identity.member().user);
         let keys = crate::JoinKeys::new(provider.rand())?;

@@ -1,7 +1,7 @@
 //! This device's published key packages: which exist, so that their private keys go once no
 //! Welcome can use them (see migration V7).
 
-use conclave_protocol::PublishedKeyPackage;
+use conclave_protocol::{CipherSuite, PublishedKeyPackage};
 use rusqlite::{OptionalExtension, params};
 
 use crate::{StoreError, Tx};
@@ -15,40 +15,60 @@ impl Tx<'_> {
     ) -> Result<(), StoreError> {
         let mut insert = self.connection().prepare_cached(
             "INSERT OR IGNORE INTO published_key_packages
-                 (reference, last_resort, not_after, published_at) VALUES (?1, ?2, ?3, ?4)",
+                 (reference, last_resort, not_after, published_at, ciphersuite)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         for package in packages {
             insert.execute(params![
                 package.reference,
                 package.last_resort,
                 package.not_after as i64,
-                now
+                now,
+                package.ciphersuite.code_point(),
             ])?;
         }
         Ok(())
     }
 
-    /// When the current last-resort package was published (ms); `None` if none is recorded.
-    pub fn last_resort_published_at(&self) -> Result<Option<i64>, StoreError> {
+    /// Files the packages recorded before suites were (migration V12) under `suite`, the
+    /// suite the device registered with: they are in it.
+    pub fn adopt_unsorted_key_packages(&self, suite: CipherSuite) -> Result<(), StoreError> {
+        self.connection()
+            .prepare_cached(
+                "UPDATE published_key_packages SET ciphersuite = ?1 WHERE ciphersuite = 0",
+            )?
+            .execute([suite.code_point()])?;
+        Ok(())
+    }
+
+    /// When the current last-resort package of `suite` was published (ms); `None` if none
+    /// is recorded.
+    pub fn last_resort_published_at(&self, suite: CipherSuite) -> Result<Option<i64>, StoreError> {
         Ok(self
             .connection()
             .prepare_cached(
                 "SELECT MAX(published_at) FROM published_key_packages
-                 WHERE last_resort = 1 AND retired_at IS NULL",
+                 WHERE last_resort = 1 AND retired_at IS NULL AND ciphersuite = ?1",
             )?
-            .query_row([], |r| r.get::<_, Option<i64>>(0))
+            .query_row([suite.code_point()], |r| r.get::<_, Option<i64>>(0))
             .optional()?
             .flatten())
     }
 
-    /// Marks every last-resort package but `current` replaced, at `now` (ms).
-    pub fn retire_last_resorts(&self, current: &[u8], now: i64) -> Result<(), StoreError> {
+    /// Marks every last-resort package of `suite` but `current` replaced, at `now` (ms).
+    pub fn retire_last_resorts(
+        &self,
+        suite: CipherSuite,
+        current: &[u8],
+        now: i64,
+    ) -> Result<(), StoreError> {
         self.connection()
             .prepare_cached(
                 "UPDATE published_key_packages SET retired_at = ?2
-                 WHERE last_resort = 1 AND retired_at IS NULL AND reference != ?1",
+                 WHERE last_resort = 1 AND retired_at IS NULL AND reference != ?1
+                   AND ciphersuite = ?3",
             )?
-            .execute(params![current, now])?;
+            .execute(params![current, now, suite.code_point()])?;
         Ok(())
     }
 

@@ -18,8 +18,8 @@ mod retention;
 use std::str::FromStr;
 
 use conclave_delivery_api::{
-    ClaimResponse, DeviceGrant, DeviceInfo, JoinAnswer, JoinRequest, KeyPackageStock, QueuePage,
-    RejectResponse, SealedGroupInfo,
+    ClaimResponse, DeviceGrant, DeviceInfo, JoinAnswer, JoinRequest, KeyPackageStock,
+    KeyPackageStocks, QueuePage, RejectResponse, SealedGroupInfo,
 };
 
 use super::{
@@ -228,20 +228,27 @@ impl DeliveryStore for PostgresStore {
     fn publish_key_packages(
         &self,
         device: i64,
+        ciphersuite: u16,
         key_packages: Vec<KeyPackageEntry>,
         last_resort: Option<KeyPackageEntry>,
         max: u32,
         nonce: Nonce,
     ) -> Result<KeyPackageStock, StoreError> {
         self.pool.transaction(async move |db| {
-            key_packages::publish(db, device, &key_packages, last_resort.as_ref(), max, &nonce)
-                .await
+            let publication = key_packages::Publication {
+                device,
+                ciphersuite,
+                key_packages: &key_packages,
+                last_resort: last_resort.as_ref(),
+                max,
+            };
+            key_packages::publish(db, &publication, &nonce).await
         })
     }
 
-    fn stock(&self, device: i64) -> Result<KeyPackageStock, StoreError> {
+    fn stock(&self, device: i64) -> Result<KeyPackageStocks, StoreError> {
         self.pool
-            .read(async move |db| key_packages::stock(db, device).await)
+            .read(async move |db| key_packages::stocks(db, device).await)
     }
 
     fn claim(
@@ -249,12 +256,20 @@ impl DeliveryStore for PostgresStore {
         by: i64,
         user: &str,
         device: Option<&str>,
+        ciphersuite: Option<u16>,
         one_time: bool,
         nonce: Nonce,
     ) -> Result<ClaimResponse, StoreError> {
         let (user, device) = (user.to_owned(), device.map(str::to_owned));
         self.pool.transaction(async move |db| {
-            key_packages::claim(db, by, &user, device.as_deref(), one_time, &nonce).await
+            let claim = key_packages::Claim {
+                by,
+                user: &user,
+                device: device.as_deref(),
+                ciphersuite,
+                one_time,
+            };
+            key_packages::claim(db, &claim, &nonce).await
         })
     }
 
