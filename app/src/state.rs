@@ -320,6 +320,44 @@ pub struct KeyWarning {
     pub current: String,
 }
 
+/// Which members the members panel lists: those whose `user/device` contains the search
+/// text (all when it is empty), and which of them is the first listed device of its user
+/// (where a user's role is shown). Worked out again only when the text or the members
+/// change, not every frame: a conversation may have thousands of members.
+#[derive(Clone, Debug, Default)]
+pub struct MemberFilter {
+    /// The search text the rows are for; `None` when they must be worked out again.
+    query: Option<String>,
+    /// Indices into the members, in their order, with "first of its user".
+    rows: Vec<(usize, bool)>,
+}
+
+impl MemberFilter {
+    /// The rows for `query` over `members`.
+    pub fn rows(&mut self, members: &[Member], query: &str) -> &[(usize, bool)] {
+        let query = query.trim().to_lowercase();
+        if self.query.as_deref() != Some(query.as_str()) {
+            let mut users_seen = HashSet::new();
+            self.rows = members
+                .iter()
+                .enumerate()
+                .filter_map(|(i, m)| {
+                    let first = users_seen.insert(m.id.user.clone());
+                    let name = m.id.to_string();
+                    (query.is_empty() || name.to_lowercase().contains(&query)).then_some((i, first))
+                })
+                .collect();
+            self.query = Some(query);
+        }
+        &self.rows
+    }
+
+    /// The members changed: the rows are worked out again on the next frame.
+    pub fn invalidate(&mut self) {
+        self.query = None;
+    }
+}
+
 /// Dialog and form fields.
 #[derive(Clone, Debug, Default)]
 pub struct Forms {
@@ -333,6 +371,10 @@ pub struct Forms {
     pub new_suite: Option<CipherSuite>,
     /// The invite field of the members panel.
     pub invite: String,
+    /// The members panel's search field.
+    pub member_search: String,
+    /// The member (`user/device`) whose safety number the members panel shows.
+    pub safety_number_of: Option<String>,
     /// The rename field of the members panel.
     pub rename: String,
     /// The search field.
@@ -386,6 +428,8 @@ pub struct AppState {
     pub open: Option<OpenConversation>,
     /// Its members and security state.
     pub members: Vec<Member>,
+    /// The members panel's search over `members`, kept between frames.
+    pub member_filter: MemberFilter,
     /// Its security state.
     pub security: Option<SecurityInfo>,
     /// Its open invite link, and whether joins by it need approval.
@@ -453,6 +497,7 @@ impl Default for AppState {
             policy: None,
             rejoin_needed: HashMap::new(),
             members: Vec::new(),
+            member_filter: MemberFilter::default(),
             security: None,
             compose: String::new(),
             compose_mode: ComposeMode::New,
@@ -628,6 +673,7 @@ impl AppState {
             } => {
                 if self.open.as_ref().is_some_and(|o| o.id == conversation) {
                     self.members = members;
+                    self.member_filter.invalidate();
                     self.security = security;
                     self.invite_link = invite;
                     self.join_requests = requests;

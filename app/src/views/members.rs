@@ -43,54 +43,7 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
             }
             ui.separator();
         }
-        let i_am_admin = state.members.iter().any(|m| m.is_me && m.admin);
-        let mut roles_shown = std::collections::HashSet::new();
-        for member in state.members.clone() {
-            ui.horizontal(|ui| {
-                let name = if member.is_me {
-                    format!("{} (you)", member.id)
-                } else {
-                    member.id.to_string()
-                };
-                ui.strong(name);
-                if member.admin {
-                    ui.label(egui::RichText::new("admin").small().strong());
-                }
-                if member.verified {
-                    ui.colored_label(egui::Color32::from_rgb(60, 170, 90), "verified");
-                }
-            });
-            if !member.is_me {
-                ui.collapsing(format!("Safety number with {}", member.id.user), |ui| {
-                    ui.monospace(digit_groups(&member.safety_number));
-                    ui.weak("Compare with theirs in person or on a call.");
-                });
-                ui.horizontal(|ui| {
-                    if !member.verified && ui.button(format!("Verify {}", member.id.user)).clicked()
-                    {
-                        commands.push(Command::Verify(id, member.id.user.to_string()));
-                    }
-                    // Removing others and roles are for admins (the group's policy; every
-                    // member's client checks it too).
-                    if i_am_admin && ui.button(format!("Remove {}", member.id.user)).clicked() {
-                        commands.push(Command::Remove(id, member.id.user.to_string()));
-                    }
-                });
-                // A role is the user's, whichever of their devices it is shown by.
-                if i_am_admin && roles_shown.insert(member.id.user.clone()) {
-                    let user = member.id.user.to_string();
-                    let (label, admin) = if member.admin {
-                        (format!("Remove {user} as admin"), false)
-                    } else {
-                        (format!("Make {user} admin"), true)
-                    };
-                    if ui.button(label).clicked() {
-                        commands.push(Command::SetAdmin(id, user, admin));
-                    }
-                }
-            }
-            ui.add_space(4.0);
-        }
+        member_list(ui, state, id, commands);
         ui.separator();
         ui.horizontal(|ui| {
             let label = ui.label("Invite user");
@@ -101,7 +54,7 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>
                 state.forms.invite.clear();
             }
         });
-        if i_am_admin {
+        if state.members.iter().any(|m| m.is_me && m.admin) {
             rules(ui, state, id, commands);
         }
         invite_link(ui, state, id, commands);
@@ -268,5 +221,220 @@ fn suite_note(suite: conclave_client::CipherSuite) -> &'static str {
          future forger."
     } else {
         "An RFC 9420 ciphersuite: key exchange, encryption, hash, signatures."
+    }
+}
+
+/// The members as a list drawn row by row as they scroll into view (a conversation may have
+/// thousands), with a search field once there are more than a screenful, and the safety
+/// number of the member picked below it.
+fn member_list(
+    ui: &mut egui::Ui,
+    state: &mut AppState,
+    id: conclave_client::ConversationId,
+    commands: &mut Vec<Command>,
+) {
+    let i_am_admin = state.members.iter().any(|m| m.is_me && m.admin);
+    if state.members.len() > SEARCH_FROM {
+        ui.horizontal(|ui| {
+            let label = ui.label("Find member");
+            ui.add(egui::TextEdit::singleline(&mut state.forms.member_search).desired_width(140.0))
+                .labelled_by(label.id);
+        });
+    }
+    let query = if state.members.len() > SEARCH_FROM {
+        state.forms.member_search.as_str()
+    } else {
+        ""
+    };
+    let rows = state.member_filter.rows(&state.members, query);
+    if rows.len() < state.members.len() {
+        ui.weak(format!("{} of {} members", rows.len(), state.members.len()));
+    }
+    // Two lines a member: who, then what can be done.
+    let line = ui.spacing().interact_size.y;
+    let row_height = 2.0 * line + ui.spacing().item_spacing.y;
+    let members = &state.members;
+    let safety_number_of = &mut state.forms.safety_number_of;
+    egui::ScrollArea::vertical()
+        .id_salt("member-list")
+        .max_height(12.0 * row_height)
+        .auto_shrink([false, true])
+        .show_rows(ui, row_height, rows.len(), |ui, range| {
+            for &(index, first_of_user) in &rows[range] {
+                let member = &members[index];
+                ui.allocate_ui(egui::vec2(ui.available_width(), row_height), |ui| {
+                    ui.set_min_height(row_height);
+                    member_row(
+                        ui,
+                        member,
+                        id,
+                        i_am_admin && first_of_user,
+                        i_am_admin,
+                        safety_number_of,
+                        commands,
+                    );
+                });
+            }
+        });
+    let picked = state
+        .forms
+        .safety_number_of
+        .as_ref()
+        .and_then(|picked| state.members.iter().find(|m| &m.id.to_string() == picked));
+    if let Some(member) = picked {
+        ui.group(|ui| {
+            ui.label(format!("Safety number with {}", member.id));
+            ui.monospace(digit_groups(&member.safety_number));
+            ui.weak("Compare with theirs in person or on a call.");
+        });
+    }
+}
+
+/// Above this many members, the panel offers a search field.
+const SEARCH_FROM: usize = 12;
+
+/// One member's two lines.
+fn member_row(
+    ui: &mut egui::Ui,
+    member: &conclave_client::Member,
+    id: conclave_client::ConversationId,
+    show_role: bool,
+    i_am_admin: bool,
+    safety_number_of: &mut Option<String>,
+    commands: &mut Vec<Command>,
+) {
+    ui.horizontal(|ui| {
+        let name = if member.is_me {
+            format!("{} (you)", member.id)
+        } else {
+            member.id.to_string()
+        };
+        ui.strong(name);
+        if member.admin {
+            ui.label(egui::RichText::new("admin").small().strong());
+        }
+        if member.verified {
+            ui.colored_label(egui::Color32::from_rgb(60, 170, 90), "verified");
+        }
+    });
+    if member.is_me {
+        return;
+    }
+    let user = member.id.user.to_string();
+    ui.horizontal(|ui| {
+        let shown = safety_number_of.as_deref() == Some(member.id.to_string().as_str());
+        if ui
+            .selectable_label(shown, "Safety number")
+            .on_hover_text(format!("Safety number with {}", member.id))
+            .clicked()
+        {
+            *safety_number_of = (!shown).then(|| member.id.to_string());
+        }
+        if !member.verified && ui.button(format!("Verify {user}")).clicked() {
+            commands.push(Command::Verify(id, user.clone()));
+        }
+        // Removing others and roles are for admins (the group's policy; every member's
+        // client checks it too).
+        if i_am_admin && ui.button(format!("Remove {user}")).clicked() {
+            commands.push(Command::Remove(id, user.clone()));
+        }
+        // A role is the user's, shown by the first of their devices.
+        if show_role {
+            let (label, admin) = if member.admin {
+                (format!("Remove {user} as admin"), false)
+            } else {
+                (format!("Make {user} admin"), true)
+            };
+            if ui.button(label).clicked() {
+                commands.push(Command::SetAdmin(id, user, admin));
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use conclave_client::{Conversation, ConversationId, ConversationSummary, Member, MessageId};
+    use conclave_protocol::{DeviceId, GroupId, MemberId, UserName};
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+
+    use crate::state::{AppState, OpenConversation};
+
+    /// The open conversation has `n` members, this device (an admin) first.
+    fn state_with(n: usize) -> AppState {
+        let id = ConversationId(1);
+        let conversation = Conversation {
+            id,
+            group_id: GroupId::from_bytes(vec![1; 16]),
+            name: "Everyone".into(),
+            created_at: 0,
+            last_read: MessageId(0),
+            archived: false,
+            left_at: None,
+            leave_requested: false,
+            last_rotation: 0,
+            request: false,
+            disappear_after: 0,
+        };
+        let members = (0..n)
+            .map(|i| Member {
+                id: MemberId::new(
+                    UserName::new(format!("user{i}")).unwrap(),
+                    DeviceId::new("d").unwrap(),
+                ),
+                fingerprint: "1".repeat(30),
+                safety_number: format!("{i:060}"),
+                verified: false,
+                is_me: i == 0,
+                admin: i == 0,
+            })
+            .collect();
+        let mut state = AppState::default();
+        state.conversations = vec![ConversationSummary {
+            conversation,
+            last_message: None,
+            unread: 0,
+        }];
+        state.members = members;
+        state.open = Some(OpenConversation {
+            id,
+            total: 0,
+            pages: Default::default(),
+            requested: Default::default(),
+            scroll_to_bottom: false,
+            annotations: Default::default(),
+            read_mark: MessageId(0),
+            jump_to: None,
+        });
+        state
+    }
+
+    /// 5,000 members: only the rows in view are laid out, the search finds any member, and
+    /// a member's safety number shows on demand.
+    #[test]
+    fn thousands_of_members_are_drawn_as_they_scroll_into_view_and_found_by_search() {
+        let mut harness = Harness::builder().with_size([360.0, 900.0]).build_ui_state(
+            |ui, state: &mut AppState| super::show(ui, state, &mut Vec::new()),
+            state_with(5_000),
+        );
+        harness.run();
+        assert!(harness.query_by_label("Remove user1").is_some());
+        assert!(harness.query_by_label("Remove user4999").is_none());
+        let rows = harness.query_all_by_label_contains("Remove user").count();
+        assert!((1..=20).contains(&rows), "{rows} rows laid out");
+
+        harness.get_by_label("Find member").focus();
+        harness.run();
+        harness.get_by_label("Find member").type_text("user4999");
+        harness.run();
+        assert!(harness.query_by_label("Remove user4999").is_some());
+        assert!(harness.query_by_label("Remove user1").is_none());
+        assert!(harness.query_by_label("1 of 5000 members").is_some());
+
+        harness.get_by_label("Safety number").click();
+        harness.run();
+        let digits = conclave_client::display::digit_groups(&format!("{:060}", 4999));
+        assert!(harness.query_by_label(&digits).is_some());
     }
 }

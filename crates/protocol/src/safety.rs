@@ -62,6 +62,19 @@ impl Fingerprint {
     pub fn digits(&self) -> String {
         self.0.iter().map(|g| format!("{g:05}")).collect()
     }
+
+    /// The fingerprint whose [`Fingerprint::digits`] are `digits`: one kept (a trust store
+    /// keeps them) need not be derived again, 1,024 hashes each. `None` unless 30 digits.
+    pub fn from_digits(digits: &str) -> Option<Self> {
+        if digits.len() != 30 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let mut groups = [0u32; 6];
+        for (group, chunk) in groups.iter_mut().zip(digits.as_bytes().chunks_exact(5)) {
+            *group = std::str::from_utf8(chunk).ok()?.parse().ok()?;
+        }
+        Some(Self(groups))
+    }
 }
 
 impl fmt::Display for Fingerprint {
@@ -98,6 +111,22 @@ impl fmt::Display for SafetyNumber {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fingerprint_is_read_back_from_its_digits() {
+        let member = MemberId::new(
+            crate::UserName::new("alice").unwrap(),
+            crate::DeviceId::new("d1").unwrap(),
+        );
+        let fingerprint = Fingerprint::of(&member, &[7; 32]);
+        assert_eq!(
+            Fingerprint::from_digits(&fingerprint.digits()),
+            Some(fingerprint)
+        );
+        for bad in ["", "123", &"1".repeat(31), &format!("{}x", "1".repeat(29))] {
+            assert_eq!(Fingerprint::from_digits(bad), None, "{bad:?}");
+        }
+    }
     use crate::{DeviceId, UserName};
 
     fn member(user: &str) -> MemberId {

@@ -764,3 +764,34 @@ fn the_cleartext_framing_says_what_each_message_is() {
         }
     }
 }
+
+/// A large add checks its key packages' signatures as batches over every core: one bad
+/// signature among many (the package's own, or its leaf's) fails the add as a single check
+/// would, and nothing changes; the same packages without it go in.
+#[test]
+fn one_bad_signature_in_a_large_add_is_refused() {
+    let mut alice = Client::new("alice");
+    alice.create("Batch");
+    let joiners: Vec<Client> = (0..64).map(|i| Client::new(&format!("user{i}"))).collect();
+    let packages: Vec<Vec<u8>> = joiners.iter().map(Client::key_package).collect();
+    let (provider, identity) = (&alice.provider, &alice.identity);
+    let group = alice.group.as_mut().unwrap();
+    // The package's signature is its last 64 bytes; its leaf's ends before the package's
+    // length (two bytes) and its empty extensions (one byte).
+    for from_end in [1, 1 + 64 + 2 + 1] {
+        let mut tampered = packages.clone();
+        let victim = &mut tampered[37];
+        let at = victim.len() - from_end;
+        victim[at] ^= 1;
+        let result = group.add_members(provider, identity, &tampered).map(drop);
+        assert!(
+            matches!(result, Err(Error::InvalidKeyPackage(_))),
+            "a bad signature {from_end} bytes from the end: {result:?}"
+        );
+        assert_eq!(group.epoch(), 0);
+        assert!(!group.has_pending_commit());
+    }
+    group.add_members(provider, identity, &packages).unwrap();
+    group.merge_pending_commit(provider).unwrap();
+    assert_eq!(group.members().unwrap().len(), 65);
+}

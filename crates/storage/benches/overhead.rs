@@ -111,7 +111,7 @@ fn main() {
             // Fresh joiners in both modes, one Welcome for all of them.
             let mut joiners: [Vec<Device>; 2] = [MEMORY, SQLITE].map(|mode| {
                 (0..JOINERS)
-                    .map(|i| Device::new(mode == SQLITE, 10_000 + mode * JOINERS + i))
+                    .map(|i| Device::new(mode == SQLITE, n + mode * JOINERS + i))
                     .collect()
             });
             let mut kps: Vec<Vec<u8>> = joiners

@@ -6,9 +6,10 @@ use std::collections::{HashMap, HashSet};
 use conclave_delivery_api::QueueItem;
 use conclave_protocol::{
     Error as MlsError, Group, GroupConfig, GroupEvent, GroupId, JoinOptions, LeafCheck,
-    LeafRefusal, MemberId, ProposalSummary, UserName,
+    LeafRefusal, MemberId, MemberInfo, ProposalSummary, UserName,
 };
 use conclave_storage::{Conversation, ConversationId, DeviceTrust, NewMessage, Tx};
+use rayon::prelude::*;
 
 use super::FollowUp;
 use super::content::{Effect, Origin};
@@ -421,11 +422,19 @@ impl<'a, 's> Apply<'a, 's> {
             .collect();
         let known_users: HashSet<&UserName> = known.keys().map(|m| &m.user).collect();
         let mut new_devices = Vec::new();
-        for m in members {
-            if known.get(&m.id) == Some(&m.signature_key) {
-                continue; // the common case, without computing a fingerprint
-            }
-            let fingerprint = m.fingerprint().digits();
+        // Fingerprints (1,024 hashes each) only for devices new or with a new key, on every
+        // core: joining a conversation of thousands meets thousands of new devices at once.
+        let unknown: Vec<(MemberInfo, String)> = members
+            .into_iter()
+            .filter(|m| known.get(&m.id) != Some(&m.signature_key))
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|m| {
+                let fingerprint = m.fingerprint().digits();
+                (m, fingerprint)
+            })
+            .collect();
+        for (m, fingerprint) in unknown {
             match self
                 .tx
                 .observe_device(&m.id, &m.signature_key, &fingerprint, self.now)?

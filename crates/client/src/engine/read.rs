@@ -154,17 +154,28 @@ impl Reader {
         let group = &tx.group(&c.group_id)?.group;
         let infos: Vec<MemberInfo> = group.members()?;
         let policy = group.policy()?;
-        let verified: HashMap<MemberId, bool> = tx
+        let known: HashMap<MemberId, KnownDevice> = tx
             .devices(None)?
             .into_iter()
-            .map(|d| (d.member, d.verified))
+            .map(|d| (d.member.clone(), d))
             .collect();
         Ok(infos
             .into_iter()
-            .map(|m| Member {
-                fingerprint: m.fingerprint().digits(),
-                safety_number: SafetyNumber::between(mine, m.fingerprint()).digits(),
-                verified: verified.get(&m.id).copied().unwrap_or(false),
+            .map(|m| {
+                // The trust store keeps each device's fingerprint with its key: deriving it
+                // again (1,024 hashes) for thousands of members would take seconds.
+                let device = known
+                    .get(&m.id)
+                    .filter(|d| d.signature_key == m.signature_key);
+                let fingerprint = device
+                    .and_then(|d| Fingerprint::from_digits(&d.fingerprint))
+                    .unwrap_or_else(|| m.fingerprint());
+                (m, fingerprint, device.is_some_and(|d| d.verified))
+            })
+            .map(|(m, fingerprint, verified)| Member {
+                fingerprint: fingerprint.digits(),
+                safety_number: SafetyNumber::between(mine, fingerprint).digits(),
+                verified,
                 is_me: m.id == *me,
                 admin: policy.as_ref().is_none_or(|p| p.is_admin(&m.id.user)),
                 id: m.id,

@@ -68,10 +68,12 @@ use tls_codec::SecretVLBytes;
 #[cfg(test)]
 mod curve_tests;
 mod curves;
+mod deferred;
 mod hpke;
 mod hpke_x448;
 
 pub(crate) use curves::CurveSigningKey;
+pub(crate) use deferred::Deferred;
 
 /// The ciphersuites [`Crypto`] implements: RFC 9420's seven and the draft post-quantum
 /// X-Wing suite. 1-3 and 7 are `openmls_rust_crypto`'s (it implements P-384 but does not

@@ -40,13 +40,24 @@ impl Group {
             .into_iter()
             .map(|(id, _)| id)
             .collect();
-        // Signature checks dominate large adds; they need only the crypto provider, so they
-        // run on every core (openmls itself validates one after another).
+        // Signature checks dominate large adds (two per key package): the packages are
+        // validated with the checks set aside, then the checks are made as batches on every
+        // core, each signature getting the verdict a single check gives it. If a batch
+        // fails, the packages are validated again one by one, to name the one at fault.
         let crypto = provider.crypto();
+        let deferred = crate::crypto::Deferred::new(crypto);
         let inspected: Vec<(MemberId, KeyPackage)> = key_packages
             .par_iter()
-            .map(|bytes| inspect_key_package_with(crypto, bytes.as_ref()))
+            .map(|bytes| inspect_key_package_with(&deferred, bytes.as_ref()))
             .collect::<Result<_, _>>()?;
+        if deferred.verify().is_err() {
+            key_packages
+                .par_iter()
+                .try_for_each(|bytes| inspect_key_package_with(crypto, bytes.as_ref()).map(drop))?;
+            return Err(Error::InvalidKeyPackage(Cause::msg(
+                "a key package's signature does not verify",
+            )));
+        }
         let mut new_members = Vec::with_capacity(inspected.len());
         let mut packages: Vec<KeyPackage> = Vec::with_capacity(inspected.len());
         for (member, key_package) in inspected {
