@@ -78,9 +78,7 @@ impl Client {
     /// in, less draft ones if [`ClientConfig::draft_suites`] is off), in code-point order;
     /// it publishes key packages in each.
     pub fn ciphersuites(&self) -> Vec<CipherSuite> {
-        let mut suites = self.inner.identity.suites();
-        suites.retain(|s| self.inner.config.draft_suites || !s.is_draft());
-        suites
+        self.inner.config.suites_of(&self.inner.identity)
     }
 
     /// The server this profile uses.

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use conclave_protocol::GroupConfig;
+use conclave_protocol::{CipherSuite, GroupConfig};
 use conclave_storage::ProfileSecret;
 
 /// How a client behaves. `ClientConfig::default()` is what the CLI and the app use.
@@ -70,6 +70,16 @@ pub struct ClientConfig {
     /// Messages per part of the history sent to a linked device (each part is stored in one
     /// transaction there, and is what an interrupted import resumes after). Default 2,000.
     pub link_part_messages: usize,
+}
+
+impl ClientConfig {
+    /// The suites a device of `identity` takes part in under these settings: those its key
+    /// signs in, less the draft ones when [`ClientConfig::draft_suites`] is off.
+    pub(crate) fn suites_of(&self, identity: &conclave_protocol::Identity) -> Vec<CipherSuite> {
+        let mut suites = identity.suites();
+        suites.retain(|s| self.draft_suites || !s.is_draft());
+        suites
+    }
 }
 
 impl Default for ClientConfig {

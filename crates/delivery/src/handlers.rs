@@ -345,6 +345,12 @@ pub async fn publish_key_packages(
         return Err(StoreError::TooManyKeyPackages { max }.into());
     }
     let suite = request.ciphersuite.unwrap_or(authed.device.ciphersuite);
+    // Named even when no package comes with it: a suite nobody supports gets no stock.
+    if scheme_of(suite).is_none() {
+        return Err(ApiError::bad_request(format!(
+            "unsupported ciphersuite 0x{suite:04x}"
+        )));
+    }
     // Each package must be this device's, with its registered key: otherwise anyone could
     // publish packages that claim another device and, added by an inviter, speak as it.
     // Checking a package is two signature checks: off the async threads.

@@ -952,6 +952,12 @@ async fn key_packages_are_kept_and_claimed_per_suite() {
         (reply.status, reply.error()),
         (StatusCode::BAD_REQUEST, "bad_request")
     );
+    // A suite nobody supports, even with no package: refused.
+    let reply = publish_in(Some(0x9999), Vec::new()).await;
+    assert_eq!(
+        (reply.status, reply.error()),
+        (StatusCode::BAD_REQUEST, "bad_request")
+    );
     // A P-256 package naming alice's device: her key is Ed25519, so it cannot be hers.
     let p256 = conclave_protocol::CipherSuite::P256Aes128P256;
     let provider = openmls_rust_crypto::OpenMlsRustCrypto::default();

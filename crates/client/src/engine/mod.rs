@@ -160,12 +160,9 @@ impl Engine {
         &self.read
     }
 
-    /// The suites this device takes part in: those its key signs in, less the draft ones
-    /// when [`ClientConfig::draft_suites`](crate::ClientConfig) is off.
+    /// The suites this device takes part in ([`ClientConfig::suites_of`](crate::ClientConfig)).
     pub(crate) fn suites(&self) -> Vec<CipherSuite> {
-        let mut suites = self.identity.suites();
-        suites.retain(|s| self.config.draft_suites || !s.is_draft());
-        suites
+        self.config.suites_of(&self.identity)
     }
 
     /// The configured group settings in `suite`: what this device creates groups and key
