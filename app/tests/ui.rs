@@ -671,7 +671,20 @@ fn replies_reactions_edits_deletes_files_typing_and_local_times() {
         b = Some(id);
     }));
     let b = b.unwrap();
-    present(&mut alice, "the mockups are ready");
+    // The frame that receives a message scrolls to it and already draws it (an offset past
+    // the end once left that frame empty).
+    step_until(&mut alice, "the message to arrive", |h| {
+        h.state().state().open.as_ref().is_some_and(|o| {
+            o.pages
+                .values()
+                .flatten()
+                .any(|m| m.message.body == "the mockups are ready")
+        })
+    });
+    assert!(
+        alice.query_by_label("the mockups are ready").is_some(),
+        "the newest message is drawn in the frame it arrives"
+    );
 
     // Roles in the members panel: alice made the conversation, so she is its admin, and
     // makes bob one.

@@ -194,8 +194,10 @@ fn history(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>)
     let mut area = egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .stick_to_bottom(true);
+    // An offset past the end would draw one empty frame before egui clamps it.
+    let bottom = (content - ui.available_height()).max(0.0);
     if open.scroll_to_bottom {
-        area = area.vertical_scroll_offset(content);
+        area = area.vertical_scroll_offset(bottom);
         open.scroll_to_bottom = false;
     }
     if let Some(target) = open.jump_to.take()
@@ -208,7 +210,7 @@ fn history(ui: &mut egui::Ui, state: &mut AppState, commands: &mut Vec<Command>)
                 message::row_height(m, &row_context(open, previews, time, r, m), width)
             });
         }
-        area = area.vertical_scroll_offset(y);
+        area = area.vertical_scroll_offset(y.min(bottom));
     }
     let mut newest_shown = None;
     let mut images = Vec::new();
