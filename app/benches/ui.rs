@@ -1,5 +1,7 @@
-//! Headless UI benchmark (egui_kittest, no display): a conversation of 100,000 stored
-//! messages (two people, replies, reactions and image attachments mixed in), from the click that opens it to the first frame that shows its newest rows, and
+//! Headless UI benchmark (egui_kittest, no display): a conversation of 5,000 members (a
+//! real group, every member registered with a real server) and 100,000 stored messages (two
+//! people, replies, reactions and image attachments mixed in), from the click that opens it
+//! to the first frame that shows its newest rows and its members, and
 //! the frame time while scrolling through it. Frames here are egui's CPU work (layout,
 //! tessellation input); painting is the GPU's.
 //!
@@ -10,13 +12,22 @@ use std::time::{Duration, Instant};
 use conclave_app::{AppConfig, ConclaveApp};
 use conclave_client::content::ExternalPart;
 use conclave_client::{Client, ClientConfig, MessageKind, MessageState, ProfileKey, ProfileSecret};
-use conclave_delivery::{Config, Server};
+use conclave_delivery::Server;
 use conclave_protocol::{DeviceId, MemberId, UserName};
 use conclave_storage::{NewMessage, Reaction, Store};
+use conclave_test_support::TestServer;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
 const MESSAGES: usize = 100_000;
+/// The conversation's members: 5,000, or `CONCLAVE_BENCH_MEMBERS`.
+fn members() -> usize {
+    std::env::var("CONCLAVE_BENCH_MEMBERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5_000)
+        .max(1)
+}
 
 fn main() {
     // `cargo test --benches` runs this with `--bench`-less args; keep that quick.
@@ -31,7 +42,8 @@ fn main() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let server = runtime.block_on(async {
-        Server::open(Config::new(dir.path().join("ds.sqlite")))
+        // The tests' limits: thousands of registrations from 127.0.0.1.
+        Server::open(TestServer::config(&dir.path().join("ds.sqlite")))
             .unwrap()
             .spawn("127.0.0.1:0".parse().unwrap())
             .await
@@ -46,12 +58,46 @@ fn main() {
         ..ClientConfig::default()
     };
     let profile = dir.path().join("alice");
+    // Every other member registers from its own profile (one key package to spare), four at
+    // a time; alice then adds them all in one commit.
+    let members = members();
+    let started = Instant::now();
     let conversation = runtime.block_on(async {
+        let lean = ClientConfig {
+            key_package_stock: 1,
+            draft_suites: false,
+            profile_secret: Some(secret.clone()),
+            request_timeout: Duration::from_secs(120),
+            ..config.clone()
+        };
+        let mut users = Vec::with_capacity(members);
+        let mut registering: tokio::task::JoinSet<conclave_client::Result<()>> =
+            tokio::task::JoinSet::new();
+        for i in 1..members {
+            if registering.len() >= 4 {
+                registering.join_next().await.unwrap().unwrap().unwrap();
+            }
+            let (path, name) = (dir.path().join(format!("m{i}")), format!("m{i}"));
+            let (url, lean) = (server.url(), lean.clone());
+            registering.spawn(async move {
+                Client::create_with(&path, &name, &url, lean)
+                    .await
+                    .map(drop)
+            });
+            users.push(UserName::new(format!("m{i}")).unwrap());
+        }
+        while let Some(done) = registering.join_next().await {
+            done.unwrap().unwrap();
+        }
         let alice = Client::create_with(&profile, "alice", &server.url(), config.clone())
             .await
             .unwrap();
-        alice.create_conversation("Big", &[]).await.unwrap()
+        alice.create_conversation("Big", &users).await.unwrap()
     });
+    println!(
+        "a conversation of {members} members made in {:?}",
+        started.elapsed()
+    );
 
     // 100,000 messages straight into the profile, mixed as a real conversation is: two
     // people, every 7th a reply, every 5th with reactions, every 50th an image.
@@ -176,17 +222,17 @@ fn main() {
             .next()
             .unwrap()
             .click();
-        // Done when the newest page is in and a frame has drawn it (the list's preview
-        // shows the newest text too, so the check is on the view's state).
+        // Done when the newest page and the members are in and a frame has drawn them (the
+        // list's preview shows the newest text too, so the check is on the view's state).
         let newest_page = (MESSAGES - 1) / conclave_app::backend::PAGE;
         loop {
             harness.step();
-            let shown = harness
-                .state()
-                .state()
+            let state = harness.state().state();
+            let shown = state
                 .open
                 .as_ref()
-                .is_some_and(|o| o.pages.contains_key(&newest_page));
+                .is_some_and(|o| o.pages.contains_key(&newest_page))
+                && state.members.len() == members;
             if shown {
                 harness.step();
                 break;
@@ -197,7 +243,8 @@ fn main() {
     }
     opens.sort();
     println!(
-        "open a conversation of {MESSAGES}: to the first frame with its newest rows: median {:?}, max {:?}",
+        "open a conversation of {MESSAGES} messages and {members} members: to the first frame \
+         with its newest rows and its members: median {:?}, max {:?}",
         opens[opens.len() / 2],
         opens[opens.len() - 1]
     );

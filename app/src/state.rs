@@ -373,8 +373,9 @@ pub struct Forms {
     pub invite: String,
     /// The members panel's search field.
     pub member_search: String,
-    /// The member (`user/device`) whose safety number the members panel shows.
-    pub safety_number_of: Option<String>,
+    /// The member (`user/device`) whose safety number the members panel shows, and the
+    /// number, derived once when asked for (1,024 hashes a fingerprint).
+    pub safety_number_of: Option<(String, String)>,
     /// The rename field of the members panel.
     pub rename: String,
     /// The search field.

@@ -306,7 +306,7 @@ fn tamper_bob_key(profile: &Path) {
     .unwrap();
     let changed = conn
         .execute(
-            "UPDATE devices SET signature_key = x'00', fingerprint = '1' WHERE user_name = 'bob'",
+            "UPDATE devices SET signature_key = x'00' WHERE user_name = 'bob'",
             [],
         )
         .unwrap();

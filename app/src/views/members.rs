@@ -276,15 +276,10 @@ fn member_list(
                 });
             }
         });
-    let picked = state
-        .forms
-        .safety_number_of
-        .as_ref()
-        .and_then(|picked| state.members.iter().find(|m| &m.id.to_string() == picked));
-    if let Some(member) = picked {
+    if let Some((member, number)) = &state.forms.safety_number_of {
         ui.group(|ui| {
-            ui.label(format!("Safety number with {}", member.id));
-            ui.monospace(digit_groups(&member.safety_number));
+            ui.label(format!("Safety number with {member}"));
+            ui.monospace(digit_groups(number));
             ui.weak("Compare with theirs in person or on a call.");
         });
     }
@@ -300,7 +295,7 @@ fn member_row(
     id: conclave_client::ConversationId,
     show_role: bool,
     i_am_admin: bool,
-    safety_number_of: &mut Option<String>,
+    safety_number_of: &mut Option<(String, String)>,
     commands: &mut Vec<Command>,
 ) {
     ui.horizontal(|ui| {
@@ -322,13 +317,16 @@ fn member_row(
     }
     let user = member.id.user.to_string();
     ui.horizontal(|ui| {
-        let shown = safety_number_of.as_deref() == Some(member.id.to_string().as_str());
+        let name = member.id.to_string();
+        let shown = safety_number_of
+            .as_ref()
+            .is_some_and(|(who, _)| *who == name);
         if ui
             .selectable_label(shown, "Safety number")
-            .on_hover_text(format!("Safety number with {}", member.id))
+            .on_hover_text(format!("Safety number with {name}"))
             .clicked()
         {
-            *safety_number_of = (!shown).then(|| member.id.to_string());
+            *safety_number_of = (!shown).then(|| (name, member.safety_number()));
         }
         if !member.verified && ui.button(format!("Verify {user}")).clicked() {
             commands.push(Command::Verify(id, user.clone()));
@@ -377,17 +375,19 @@ mod tests {
             request: false,
             disappear_after: 0,
         };
+        let id_of = |i: usize| {
+            MemberId::new(
+                UserName::new(format!("user{i}")).unwrap(),
+                DeviceId::new("d").unwrap(),
+            )
+        };
+        let mine = conclave_protocol::Fingerprint::of(&id_of(0), &[0; 32]);
         let members = (0..n)
-            .map(|i| Member {
-                id: MemberId::new(
-                    UserName::new(format!("user{i}")).unwrap(),
-                    DeviceId::new("d").unwrap(),
-                ),
-                fingerprint: "1".repeat(30),
-                safety_number: format!("{i:060}"),
-                verified: false,
-                is_me: i == 0,
-                admin: i == 0,
+            .map(|i| {
+                let mut member = Member::new(id_of(i), (i as u64).to_be_bytes().repeat(4), mine);
+                member.is_me = i == 0;
+                member.admin = i == 0;
+                member
             })
             .collect();
         let mut state = AppState::default();
@@ -434,7 +434,8 @@ mod tests {
 
         harness.get_by_label("Safety number").click();
         harness.run();
-        let digits = conclave_client::display::digit_groups(&format!("{:060}", 4999));
+        let number = harness.state().members[4999].safety_number();
+        let digits = conclave_client::display::digit_groups(&number);
         assert!(harness.query_by_label(&digits).is_some());
     }
 }

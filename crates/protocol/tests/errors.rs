@@ -408,6 +408,10 @@ fn a_tree_that_repeats_a_key_is_refused() {
         Client::new("dave"),
     );
     alice.create("Keys");
+    // A leaf renewed by a commit is signed for its group and index, as `tampered` re-signs
+    // it (adds carry no path, so the update does it).
+    alice.self_update();
+    alice.merge();
     let commit = alice.add(&[bob.key_package(), carol.key_package(), dave.key_package()]);
     alice.merge();
     let invitation = commit.invitation.as_ref().unwrap();

@@ -242,8 +242,8 @@ impl Members {
                 .map(|m| MemberRow {
                     user: m.id.user.to_string(),
                     device: m.id.device.to_string(),
-                    fingerprint: m.fingerprint.clone(),
-                    safety_number: m.safety_number.clone(),
+                    fingerprint: m.fingerprint(),
+                    safety_number: m.safety_number(),
                     verified: m.verified,
                     me: m.is_me,
                     role: if m.admin { "admin" } else { "member" },

@@ -58,7 +58,7 @@ impl From<&KnownDevice> for DeviceRow {
         Self {
             user: d.member.user.to_string(),
             device: d.member.device.to_string(),
-            fingerprint: d.fingerprint.clone(),
+            fingerprint: d.fingerprint().digits(),
             verified: d.verified,
         }
     }

@@ -5,11 +5,10 @@ use std::collections::{HashMap, HashSet};
 
 use conclave_delivery_api::QueueItem;
 use conclave_protocol::{
-    Error as MlsError, Group, GroupConfig, GroupEvent, GroupId, JoinOptions, LeafCheck,
-    LeafRefusal, MemberId, MemberInfo, ProposalSummary, UserName,
+    Error as MlsError, Fingerprint, Group, GroupConfig, GroupEvent, GroupId, JoinOptions,
+    LeafCheck, LeafRefusal, MemberId, ProposalSummary, UserName,
 };
 use conclave_storage::{Conversation, ConversationId, DeviceTrust, NewMessage, Tx};
-use rayon::prelude::*;
 
 use super::FollowUp;
 use super::content::{Effect, Origin};
@@ -422,37 +421,27 @@ impl<'a, 's> Apply<'a, 's> {
             .collect();
         let known_users: HashSet<&UserName> = known.keys().map(|m| &m.user).collect();
         let mut new_devices = Vec::new();
-        // Fingerprints (1,024 hashes each) only for devices new or with a new key, on every
-        // core: joining a conversation of thousands meets thousands of new devices at once.
-        let unknown: Vec<(MemberInfo, String)> = members
-            .into_iter()
-            .filter(|m| known.get(&m.id) != Some(&m.signature_key))
-            .collect::<Vec<_>>()
-            .into_par_iter()
-            .map(|m| {
-                let fingerprint = m.fingerprint().digits();
-                (m, fingerprint)
-            })
-            .collect();
-        for (m, fingerprint) in unknown {
-            match self
-                .tx
-                .observe_device(&m.id, &m.signature_key, &fingerprint, self.now)?
-            {
-                DeviceTrust::KeyChanged {
-                    previous_fingerprint,
-                } => self.outcome.events.push(ClientEvent::KeyChanged {
-                    member: m.id,
-                    previous_fingerprint,
-                    fingerprint,
-                }),
+        // Fingerprints (1,024 hashes each) only for what raises an event: joining a
+        // conversation of thousands meets thousands of new devices at once.
+        for m in members {
+            if known.get(&m.id) == Some(&m.signature_key) {
+                continue;
+            }
+            match self.tx.observe_device(&m.id, &m.signature_key, self.now)? {
+                DeviceTrust::KeyChanged { previous_key } => {
+                    self.outcome.events.push(ClientEvent::KeyChanged {
+                        previous_fingerprint: Fingerprint::of(&m.id, &previous_key).digits(),
+                        fingerprint: m.fingerprint().digits(),
+                        member: m.id,
+                    })
+                }
                 DeviceTrust::New if known_users.contains(&m.id.user) && m.id != *self.me => {
-                    new_devices.push((m.id, fingerprint));
+                    new_devices.push((m.fingerprint().digits(), m.id));
                 }
                 _ => {}
             }
         }
-        for (member, fingerprint) in new_devices {
+        for (fingerprint, member) in new_devices {
             let text = format!("{} has a new device", member.user);
             self.record(conversation, &member, &text, &format!("device/{member}"))?;
             self.outcome.events.push(ClientEvent::NewDevice {

@@ -203,7 +203,6 @@ impl Engine {
         tx.observe_device(
             self.identity.member(),
             self.identity.signature_public_key(),
-            &self.identity.fingerprint().digits(),
             now,
         )?;
         tx.insert_group(group);

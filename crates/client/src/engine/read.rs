@@ -1,7 +1,7 @@
 //! What the UI reads, and the local marks it sets (read up to, verified). Each call is one
 //! short transaction under the store lock alone: none waits for an operation in flight.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use conclave_protocol::{
@@ -20,10 +20,8 @@ use crate::{ClientError, Result};
 pub struct Member {
     /// Who.
     pub id: MemberId,
-    /// Its key fingerprint (30 digits).
-    pub fingerprint: String,
-    /// The safety number between this device and it (60 digits).
-    pub safety_number: String,
+    /// Its signature key in the group.
+    pub signature_key: Vec<u8>,
     /// Whether the user verified this device's key.
     pub verified: bool,
     /// Whether it is this device.
@@ -31,6 +29,35 @@ pub struct Member {
     /// Whether its user is an admin of the conversation (in one made before roles,
     /// everyone counts as one).
     pub admin: bool,
+    /// This device's fingerprint, for the safety number.
+    mine: Fingerprint,
+}
+
+impl Member {
+    /// A member seen by the device whose fingerprint is `mine`; not verified, not this
+    /// device, not an admin until set.
+    pub fn new(id: MemberId, signature_key: Vec<u8>, mine: Fingerprint) -> Self {
+        Self {
+            id,
+            signature_key,
+            verified: false,
+            is_me: false,
+            admin: false,
+            mine,
+        }
+    }
+
+    /// Its key fingerprint (30 digits). Derived when asked (1,024 hashes): a conversation
+    /// of thousands lists its members without deriving thousands of them.
+    pub fn fingerprint(&self) -> String {
+        Fingerprint::of(&self.id, &self.signature_key).digits()
+    }
+
+    /// The safety number between this device and it (60 digits), derived when asked.
+    pub fn safety_number(&self) -> String {
+        let theirs = Fingerprint::of(&self.id, &self.signature_key);
+        SafetyNumber::between(self.mine, theirs).digits()
+    }
 }
 
 /// A conversation's security state, for a security panel.
@@ -154,31 +181,19 @@ impl Reader {
         let group = &tx.group(&c.group_id)?.group;
         let infos: Vec<MemberInfo> = group.members()?;
         let policy = group.policy()?;
-        let known: HashMap<MemberId, KnownDevice> = tx
+        let verified: HashSet<(MemberId, Vec<u8>)> = tx
             .devices(None)?
             .into_iter()
-            .map(|d| (d.member.clone(), d))
+            .filter(|d| d.verified)
+            .map(|d| (d.member, d.signature_key))
             .collect();
         Ok(infos
             .into_iter()
-            .map(|m| {
-                // The trust store keeps each device's fingerprint with its key: deriving it
-                // again (1,024 hashes) for thousands of members would take seconds.
-                let device = known
-                    .get(&m.id)
-                    .filter(|d| d.signature_key == m.signature_key);
-                let fingerprint = device
-                    .and_then(|d| Fingerprint::from_digits(&d.fingerprint))
-                    .unwrap_or_else(|| m.fingerprint());
-                (m, fingerprint, device.is_some_and(|d| d.verified))
-            })
-            .map(|(m, fingerprint, verified)| Member {
-                fingerprint: fingerprint.digits(),
-                safety_number: SafetyNumber::between(mine, fingerprint).digits(),
-                verified,
+            .map(|m| Member {
+                verified: verified.contains(&(m.id.clone(), m.signature_key.clone())),
                 is_me: m.id == *me,
                 admin: policy.as_ref().is_none_or(|p| p.is_admin(&m.id.user)),
-                id: m.id,
+                ..Member::new(m.id, m.signature_key, mine)
             })
             .collect())
     }

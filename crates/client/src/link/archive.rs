@@ -77,7 +77,6 @@ pub(crate) struct ArchivedDevice {
     device: String,
     #[serde(with = "serde_bytes_compat")]
     signature_key: Vec<u8>,
-    fingerprint: String,
     first_seen: i64,
     verified: bool,
 }
@@ -253,7 +252,6 @@ impl Exporter {
                 user: d.member.user.to_string(),
                 device: d.member.device.to_string(),
                 signature_key: d.signature_key,
-                fingerprint: d.fingerprint,
                 first_seen: d.first_seen,
                 verified: d.verified,
             })
@@ -422,7 +420,6 @@ pub(crate) fn import_header(
         tx.import_device(&KnownDevice {
             member: MemberId::new(user, device),
             signature_key: d.signature_key.clone(),
-            fingerprint: d.fingerprint.clone(),
             first_seen: d.first_seen,
             verified: d.verified,
         })?;

@@ -6,8 +6,9 @@
 //! curves, where the pure-Rust ones exist only as pre-releases (`x448`, `ed448-goldilocks`)
 //! or would add a second major version of RustCrypto's curve stack (`p521`). HPKE itself
 //! stays `hpke-rs`, the one `openmls_rust_crypto` uses: [`HpkeCurves`] gives it these curves'
-//! Diffie-Hellman and key generation, and leaves its KDFs and AEADs (HKDF-SHA512,
-//! AES-256-GCM, ChaCha20-Poly1305) to `hpke-rs-rust-crypto`.
+//! Diffie-Hellman and key generation (and X25519's Diffie-Hellman, from HACL*:
+//! [`super::x25519`]), and leaves its KDFs and AEADs (HKDF-SHA512, AES-256-GCM,
+//! ChaCha20-Poly1305) to `hpke-rs-rust-crypto`.
 //!
 //! Encodings are MLS's: Ed448 keys are RFC 8032's 57 bytes and signatures 114; a P-521
 //! private key is its 66-byte big-endian scalar, a public key the uncompressed SEC1 point
@@ -165,8 +166,9 @@ pub(crate) fn verify(
     }
 }
 
-/// `hpke-rs`'s backend for DHKEM(X448, HKDF-SHA512) and DHKEM(P-521, HKDF-SHA512): their
-/// Diffie-Hellman and keys through OpenSSL; everything else `hpke-rs-rust-crypto`'s.
+/// `hpke-rs`'s backend for DHKEM(X448, HKDF-SHA512) and DHKEM(P-521, HKDF-SHA512), their
+/// Diffie-Hellman and keys through OpenSSL, and for DHKEM(X25519, HKDF-SHA256), its
+/// Diffie-Hellman through HACL* ([`super::x25519`]); everything else `hpke-rs-rust-crypto`'s.
 #[derive(Debug)]
 pub(crate) struct HpkeCurves;
 
@@ -174,7 +176,7 @@ impl HpkeCrypto for HpkeCurves {
     type HpkePrng = <HpkeRustCrypto as HpkeCrypto>::HpkePrng;
 
     fn name() -> String {
-        "Conclave (OpenSSL X448 and P-521)".into()
+        "Conclave (OpenSSL X448 and P-521, HACL* X25519)".into()
     }
 
     fn supports_kdf(alg: KdfAlgorithm) -> Result<(), HpkeError> {
@@ -183,7 +185,7 @@ impl HpkeCrypto for HpkeCurves {
 
     fn supports_kem(alg: KemAlgorithm) -> Result<(), HpkeError> {
         match alg {
-            KemAlgorithm::DhKem448 | KemAlgorithm::DhKemP521 => Ok(()),
+            KemAlgorithm::DhKem25519 | KemAlgorithm::DhKem448 | KemAlgorithm::DhKemP521 => Ok(()),
             _ => Err(HpkeError::UnknownKemAlgorithm),
         }
     }
@@ -211,6 +213,7 @@ impl HpkeCrypto for HpkeCurves {
 
     fn dh(alg: KemAlgorithm, pk: &[u8], sk: &[u8]) -> Result<Vec<u8>, HpkeError> {
         let (private, public) = match alg {
+            KemAlgorithm::DhKem25519 => return super::x25519::dh(pk, sk),
             KemAlgorithm::DhKem448 => {
                 if sk.len() != X448_KEY {
                     return Err(HpkeError::KemInvalidSecretKey);
@@ -247,6 +250,8 @@ impl HpkeCrypto for HpkeCurves {
 
     fn secret_to_public(alg: KemAlgorithm, sk: &[u8]) -> Result<Vec<u8>, HpkeError> {
         match alg {
+            // dalek's fixed-base table beats HACL*'s ladder for this.
+            KemAlgorithm::DhKem25519 => HpkeRustCrypto::secret_to_public(alg, sk),
             KemAlgorithm::DhKem448 => {
                 if sk.len() != X448_KEY {
                     return Err(HpkeError::KemInvalidSecretKey);
@@ -264,10 +269,11 @@ impl HpkeCrypto for HpkeCurves {
 
     fn kem_key_gen(
         alg: KemAlgorithm,
-        _prng: &mut Self::HpkePrng,
+        prng: &mut Self::HpkePrng,
     ) -> Result<(Vec<u8>, Vec<u8>), HpkeError> {
         // OpenSSL's own generator draws the key; `hpke-rs` wants `(public, private)`.
         match alg {
+            KemAlgorithm::DhKem25519 => HpkeRustCrypto::kem_key_gen(alg, prng),
             KemAlgorithm::DhKem448 => {
                 let key = PKey::generate_x448()
                     .map_err(|_| HpkeError::CryptoLibraryError("X448 key generation".into()))?;
@@ -307,6 +313,7 @@ impl HpkeCrypto for HpkeCurves {
 
     fn dh_validate_sk(alg: KemAlgorithm, sk: &[u8]) -> Result<Vec<u8>, HpkeError> {
         match alg {
+            KemAlgorithm::DhKem25519 => HpkeRustCrypto::dh_validate_sk(alg, sk),
             KemAlgorithm::DhKemP521 => p521_private(sk)
                 .map(|_| sk.to_vec())
                 .ok_or(HpkeError::KemInvalidSecretKey),

@@ -1,7 +1,8 @@
-//! openmls's HPKE operations for the KEMs `openmls_rust_crypto` does not give: through
-//! `hpke-rs`, DHKEM(P-521) with [`HpkeCurves`]'s OpenSSL curve and X-Wing (ML-KEM-768 with
-//! X25519, draft-connolly-cfrg-xwing-kem-06) with libcrux; DHKEM(X448) through
-//! [`super::hpke_x448`], as `hpke-rs` cannot derive its keys.
+//! openmls's HPKE operations for the KEMs `openmls_rust_crypto` does not give, and for
+//! DHKEM(X25519), which it gives slower: through `hpke-rs`, DHKEM(P-521) with
+//! [`HpkeCurves`]'s OpenSSL curve, DHKEM(X25519) with its HACL* Diffie-Hellman,
+//! and X-Wing (ML-KEM-768 with X25519, draft-connolly-cfrg-xwing-kem-06) with libcrux;
+//! DHKEM(X448) through [`super::hpke_x448`], as `hpke-rs` cannot derive its keys.
 //!
 //! X-Wing serves the draft post-quantum ciphersuite
 //! `MLS_256_XWING_CHACHA20POLY1305_SHA256_Ed25519` (0x004D, draft-ietf-mls-pq-ciphersuites).
@@ -46,7 +47,10 @@ pub(super) fn aead(aead: HpkeAeadType) -> AeadAlgorithm {
 pub(super) fn serves(config: &HpkeConfig) -> bool {
     matches!(
         config.0,
-        HpkeKemType::DhKem448 | HpkeKemType::DhKemP521 | HpkeKemType::XWingKemDraft6
+        HpkeKemType::DhKem25519
+            | HpkeKemType::DhKem448
+            | HpkeKemType::DhKemP521
+            | HpkeKemType::XWingKemDraft6
     )
 }
 
@@ -55,6 +59,11 @@ macro_rules! with_hpke {
     ($config:expr, |$hpke:ident| $op:expr) => {{
         let config: &HpkeConfig = $config;
         match config.0 {
+            HpkeKemType::DhKem25519 => {
+                #[allow(unused_mut)]
+                let mut $hpke = base_mode::<HpkeCurves>(KemAlgorithm::DhKem25519, config);
+                $op
+            }
             HpkeKemType::DhKemP521 => {
                 #[allow(unused_mut)]
                 let mut $hpke = base_mode::<HpkeCurves>(KemAlgorithm::DhKemP521, config);

@@ -42,6 +42,8 @@
 //!   signature failed; openmls then checks each on its own, so the error it reports is the
 //!   single check's, for the first failing leaf.
 //!
+//! Besides these, HPKE takes its X25519 Diffie-Hellman from HACL* (`crypto/x25519.rs`, for
+//! large commits) and the curves `RustCrypto` lacks from OpenSSL (`crypto/curves.rs`).
 //! Everything else is `RustCrypto`'s, unchanged. The tests (`crypto/tests.rs`) check both
 //! paths against the rule written out plainly, against `verify_strict` wherever the rules
 //! agree, on valid signatures, every single-bit change of them, and the small-order,
@@ -71,6 +73,7 @@ mod curves;
 mod deferred;
 mod hpke;
 mod hpke_x448;
+mod x25519;
 
 pub(crate) use curves::CurveSigningKey;
 pub(crate) use deferred::Deferred;

@@ -74,12 +74,12 @@ impl Group {
         }
         let epoch = self.epoch();
         let rotated = self.rotated_keys_if_removing(provider, self.mls.extensions(), false)?;
-        // With a path, as openmls's own `add_members` makes it: the adder's leaf is renewed.
-        let builder = self
-            .mls
-            .commit_builder()
-            .propose_adds(packages)
-            .force_self_update(true);
+        // Without a path (RFC 9420, section 12.4, allows it for a commit of adds only, and
+        // mls-rs makes them so): a path would seal a secret to every member the tree's blanks
+        // expose, which after a large add is every member, for no gain to the newcomers (the
+        // Welcome gives them the epoch either way). The adder's own key is renewed by its
+        // scheduled key rotation, which is what gives post-compromise security.
+        let builder = self.mls.commit_builder().propose_adds(packages);
         let bundle = stage(builder, rotated, provider, identity)
             .map_err(|e| Error::InvalidKeyPackage(Cause::msg(e)))?;
         let welcome = bundle

@@ -1,6 +1,6 @@
 //! Devices seen in groups and their keys: trust on first use, and verified marks.
 
-use conclave_protocol::{MemberId, UserName};
+use conclave_protocol::{Fingerprint, MemberId, UserName};
 use rusqlite::{OptionalExtension, params};
 
 use super::member;
@@ -13,8 +13,6 @@ pub struct KnownDevice {
     pub member: MemberId,
     /// Its current signature key.
     pub signature_key: Vec<u8>,
-    /// Its safety-number fingerprint.
-    pub fingerprint: String,
     /// When its current key was first seen (ms).
     pub first_seen: i64,
     /// Whether the user verified this key.
@@ -34,9 +32,17 @@ pub enum DeviceTrust {
     /// Seen before with another key. The new key is recorded, unverified; the user must be
     /// told.
     KeyChanged {
-        /// The fingerprint of the key it had.
-        previous_fingerprint: String,
+        /// The key it had.
+        previous_key: Vec<u8>,
     },
+}
+
+impl KnownDevice {
+    /// Its safety-number fingerprint, derived from its name and key (1,024 hashes: derive
+    /// it for what is shown, not for every device at once).
+    pub fn fingerprint(&self) -> Fingerprint {
+        Fingerprint::of(&self.member, &self.signature_key)
+    }
 }
 
 impl Tx<'_> {
@@ -46,9 +52,8 @@ impl Tx<'_> {
     /// this profile saw: a key change is decided by what this device observes.
     pub fn import_device(&self, device: &KnownDevice) -> Result<(), StoreError> {
         self.connection().execute(
-            "INSERT INTO devices (user_name, device_id, signature_key, fingerprint, first_seen,
-                                  verified)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            "INSERT INTO devices (user_name, device_id, signature_key, first_seen, verified)
+             VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (user_name, device_id) DO UPDATE SET
                  verified = MAX(verified, excluded.verified),
                  first_seen = MIN(first_seen, excluded.first_seen)
@@ -57,7 +62,6 @@ impl Tx<'_> {
                 device.member.user.as_str(),
                 device.member.device.as_str(),
                 device.signature_key,
-                device.fingerprint,
                 device.first_seen,
                 device.verified
             ],
@@ -70,47 +74,40 @@ impl Tx<'_> {
         &self,
         member: &MemberId,
         signature_key: &[u8],
-        fingerprint: &str,
         now: i64,
     ) -> Result<DeviceTrust, StoreError> {
-        let known: Option<(Vec<u8>, String, bool)> = self
+        let known: Option<(Vec<u8>, bool)> = self
             .connection()
             .query_row(
-                "SELECT signature_key, fingerprint, verified FROM devices
+                "SELECT signature_key, verified FROM devices
                  WHERE user_name = ?1 AND device_id = ?2",
                 params![member.user.as_str(), member.device.as_str()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
         match known {
-            Some((key, _, verified)) if key == signature_key => Ok(DeviceTrust::Known { verified }),
-            Some((_, previous_fingerprint, _)) => {
+            Some((key, verified)) if key == signature_key => Ok(DeviceTrust::Known { verified }),
+            Some((previous_key, _)) => {
                 self.connection().execute(
-                    "UPDATE devices SET signature_key = ?3, fingerprint = ?4, first_seen = ?5,
-                            verified = 0
+                    "UPDATE devices SET signature_key = ?3, first_seen = ?4, verified = 0
                      WHERE user_name = ?1 AND device_id = ?2",
                     params![
                         member.user.as_str(),
                         member.device.as_str(),
                         signature_key,
-                        fingerprint,
                         now
                     ],
                 )?;
-                Ok(DeviceTrust::KeyChanged {
-                    previous_fingerprint,
-                })
+                Ok(DeviceTrust::KeyChanged { previous_key })
             }
             None => {
                 self.connection().execute(
-                    "INSERT INTO devices (user_name, device_id, signature_key, fingerprint,
-                                          first_seen)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO devices (user_name, device_id, signature_key, first_seen)
+                     VALUES (?1, ?2, ?3, ?4)",
                     params![
                         member.user.as_str(),
                         member.device.as_str(),
                         signature_key,
-                        fingerprint,
                         now
                     ],
                 )?;
@@ -134,7 +131,7 @@ impl Tx<'_> {
     /// Devices seen, of one user or of all.
     pub fn devices(&self, user: Option<&UserName>) -> Result<Vec<KnownDevice>, StoreError> {
         let mut stmt = self.connection().prepare_cached(
-            "SELECT user_name, device_id, signature_key, fingerprint, first_seen, verified
+            "SELECT user_name, device_id, signature_key, first_seen, verified
              FROM devices WHERE ?1 IS NULL OR user_name = ?1 ORDER BY user_name, device_id",
         )?;
         let rows = stmt.query_map([user.map(|u| u.as_str())], |r| {
@@ -144,15 +141,13 @@ impl Tx<'_> {
                 r.get(2)?,
                 r.get(3)?,
                 r.get(4)?,
-                r.get(5)?,
             ))
         })?;
         rows.map(|row| {
-            let (user, device, signature_key, fingerprint, first_seen, verified) = row?;
+            let (user, device, signature_key, first_seen, verified) = row?;
             Ok(KnownDevice {
                 member: member(&user, &device)?,
                 signature_key,
-                fingerprint,
                 first_seen,
                 verified,
             })
