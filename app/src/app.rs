@@ -51,6 +51,7 @@ impl ConclaveApp {
     pub fn close_conversation(&mut self) {
         self.state.open = None;
         self.state.members.clear();
+        self.state.member_filter.invalidate();
         self.state.security = None;
         self.state.invite_link = None;
         self.state.join_requests.clear();

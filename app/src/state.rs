@@ -328,6 +328,9 @@ pub struct KeyWarning {
 pub struct MemberFilter {
     /// The search text the rows are for; `None` when they must be worked out again.
     query: Option<String>,
+    /// How many members they were worked out over: rows never point past the members, even
+    /// where the list was emptied without [`MemberFilter::invalidate`].
+    over: usize,
     /// Indices into the members, in their order, with "first of its user".
     rows: Vec<(usize, bool)>,
 }
@@ -336,7 +339,8 @@ impl MemberFilter {
     /// The rows for `query` over `members`.
     pub fn rows(&mut self, members: &[Member], query: &str) -> &[(usize, bool)] {
         let query = query.trim().to_lowercase();
-        if self.query.as_deref() != Some(query.as_str()) {
+        if self.query.as_deref() != Some(query.as_str()) || self.over != members.len() {
+            self.over = members.len();
             let mut users_seen = HashSet::new();
             self.rows = members
                 .iter()
@@ -838,6 +842,7 @@ impl AppState {
             }
             ClientEvent::ConversationLeft { conversation, .. } if open == Some(conversation) => {
                 self.members.clear();
+                self.member_filter.invalidate();
                 self.security = None;
                 self.invite_link = None;
                 self.join_requests.clear();

@@ -438,4 +438,20 @@ mod tests {
         let digits = conclave_client::display::digit_groups(&number);
         assert!(harness.query_by_label(&digits).is_some());
     }
+
+    /// The list emptied under the panel (the conversation left while open, or closed and
+    /// opened again before its members arrive) draws no stale row: it once indexed past
+    /// the members and panicked.
+    #[test]
+    fn an_emptied_member_list_draws_no_stale_rows() {
+        let mut harness = Harness::builder().with_size([360.0, 900.0]).build_ui_state(
+            |ui, state: &mut AppState| super::show(ui, state, &mut Vec::new()),
+            state_with(50),
+        );
+        harness.run();
+        assert!(harness.query_by_label("Remove user1").is_some());
+        harness.state_mut().members.clear();
+        harness.run();
+        assert!(harness.query_by_label("Remove user1").is_none());
+    }
 }
