@@ -2,7 +2,7 @@
 //! a new member joins while an invite link without approval is open, and members refuse
 //! every other external commit, even one made by a client that skips its own checks.
 
-mod common;
+use crate::common;
 
 use common::{Client, member};
 use conclave_protocol::{

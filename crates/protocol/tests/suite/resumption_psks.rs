@@ -6,7 +6,7 @@
 //! vendor/openmls/CONCLAVE-PATCHES.md). Here the stored PSK store's capacity is read back
 //! from each member's storage: the creator's, a joiner's, and with a non-default setting.
 
-mod common;
+use crate::common;
 
 use common::Client;
 use conclave_protocol::GroupConfig;

@@ -8,7 +8,7 @@
 //! joining from a Welcome (hashing the tree from scratch), and checks after every commit that
 //! all members agree on epoch and epoch authenticator and still exchange messages.
 
-mod common;
+use crate::common;
 
 use common::{Client, assert_in_step};
 use conclave_protocol::Group;

@@ -1,7 +1,7 @@
 //! Every class of bad input gets its typed error, and the group is unchanged and keeps
 //! working afterwards.
 
-mod common;
+use crate::common;
 
 use common::{Client, assert_in_step, member};
 use conclave_protocol::{Error, Group, GroupConfig, Identity};

@@ -1,7 +1,7 @@
 //! Multi-client behaviour of conclave-protocol: every member change, messages, late messages,
 //! concurrent commits, echoes, and every ciphersuite.
 
-mod common;
+use crate::common;
 
 use common::{Client, assert_in_step, member};
 use conclave_protocol::{

@@ -2,7 +2,7 @@
 //! member who is not one (nothing changes), done by an admin it goes through, and a group
 //! left without an admin takes exactly one successor: the member at the lowest leaf.
 
-mod common;
+use crate::common;
 
 use common::Client;
 use conclave_protocol::{Action, Error, GroupEvent, Policy, Role, UserName};
