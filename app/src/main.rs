@@ -2,6 +2,10 @@
 
 #![forbid(unsafe_code)]
 
+/// mimalloc, for the reasons in docs/ARCHITECTURE.md, "The allocator".
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 
 use clap::Parser;

@@ -9,6 +9,10 @@
 
 #![forbid(unsafe_code)]
 
+/// mimalloc, for the reasons in docs/ARCHITECTURE.md, "The allocator".
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;

@@ -8,7 +8,10 @@
 //! the group, a self-update (commit + merge), removing one member, another member's processing
 //! of each of those commits, and a 1 KiB message encrypted by one member and decrypted by
 //! another. Conclave's defaults (tree beside the Welcome, padding, encrypted handshakes),
-//! `MemoryProvider`, ciphersuite 1.
+//! `MemoryProvider`, ciphersuite 1, and the app's allocator (mimalloc).
+//!
+//! `CONCLAVE_BENCH_UPSTREAM_NS=10000` first runs openmls 0.9.2 as published at those sizes, in
+//! the same binary (at its defaults, one round; none by default).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -18,7 +21,15 @@ use conclave_protocol::{
 };
 
 mod common;
+
+/// The allocator the app and the CLI ship with (docs/ARCHITECTURE.md, "The allocator"): at
+/// these sizes the allocator is a third of processing a commit.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use common::{median_ms, setting};
+
+mod upstream;
+use upstream::{Plain, plain_join, plain_message, plain_process, plain_self_update};
 
 fn device(provider: &MemoryProvider, name: &str) -> Identity {
     let member = MemberId::new(UserName::new(name).unwrap(), DeviceId::new("d").unwrap());
@@ -44,7 +55,53 @@ fn kib(bytes: usize) -> f64 {
     bytes as f64 / 1024.0
 }
 
+/// openmls 0.9.2 as published at N members, at its defaults, one round of each operation:
+/// create + add N - 1 in one commit, a join, a self-update by the creator processed by the
+/// joiner, and 1 KiB messages (the mean of 100).
+fn upstream(n: usize) {
+    let plain = Plain::new(n - 1);
+    let start = Instant::now();
+    let (mut group, welcome, tree) = plain.create_and_add();
+    let create_add = start.elapsed();
+    let (creator, joiner) = (&plain.creator, &plain.joiners[0]);
+    let start = Instant::now();
+    let mut member = plain_join(joiner, &welcome, &tree);
+    let join = start.elapsed();
+    let start = Instant::now();
+    let commit = plain_self_update(&mut group, creator);
+    let update = start.elapsed();
+    let start = Instant::now();
+    plain_process(&mut member, joiner, &commit);
+    let process = start.elapsed();
+    let text = vec![0x61u8; 1024];
+    let start = Instant::now();
+    for _ in 0..100 {
+        let message = plain_message(&mut group, creator, &text);
+        plain_process(&mut member, joiner, &message);
+    }
+    let message = start.elapsed() / 100;
+    println!(
+        "N={n}: openmls 0.9.2 as published: create + add {} in one commit {:.0} ms; join {:.1} \
+         ms; self-update {:.1} ms (commit {:.1} KiB, processed in {:.2} ms); 1 KiB message \
+         {:.3} ms",
+        n - 1,
+        create_add.as_secs_f64() * 1e3,
+        join.as_secs_f64() * 1e3,
+        update.as_secs_f64() * 1e3,
+        kib(commit.len()),
+        process.as_secs_f64() * 1e3,
+        message.as_secs_f64() * 1e3,
+    );
+}
+
 fn main() {
+    // openmls as published only where asked: its adds are quadratic in N (the workspace's
+    // patches 1 and 25), so 10,000 members take minutes.
+    if let Ok(sizes) = std::env::var("CONCLAVE_BENCH_UPSTREAM_NS") {
+        for n in setting("CONCLAVE_BENCH_UPSTREAM_NS", &sizes) {
+            upstream(n);
+        }
+    }
     let rounds = setting("CONCLAVE_BENCH_ROUNDS", "3")[0].max(1);
     let config = GroupConfig::default();
     for n in setting("CONCLAVE_BENCH_NS", "10000,20000,50000") {

@@ -14,14 +14,12 @@ use conclave_protocol::{
     CommitBundle, DeviceId, Group, GroupConfig, Identity, MemberId, MemoryProvider, UserName,
 };
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
-use openmls_basic_credential::SignatureKeyPair;
-use openmls_rust_crypto::OpenMlsRustCrypto;
-use openmls_upstream::prelude::{
-    BasicCredential, CredentialWithKey, KeyPackage, KeyPackageIn, LeafNodeParameters, MlsGroup,
-    MlsGroupCreateConfig, MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn, MlsMessageOut,
-    ProcessedMessageContent, ProtocolVersion, StagedWelcome,
+
+mod upstream;
+use upstream::{
+    Plain, plain_device, plain_join, plain_key_package, plain_message, plain_process,
+    plain_self_update,
 };
-use tls_codec::{Deserialize as _, Serialize as _};
 
 fn sizes() -> Vec<usize> {
     std::env::var("CONCLAVE_BENCH_NS")
@@ -87,140 +85,6 @@ impl Conclave {
             .unwrap();
         group.merge_pending_commit(&c.provider).unwrap();
         (group, bundle)
-    }
-}
-
-// ---------------------------------------------------------------- openmls as published
-
-struct PlainDevice {
-    provider: OpenMlsRustCrypto,
-    signer: SignatureKeyPair,
-    credential: CredentialWithKey,
-}
-
-fn plain_device(i: usize) -> PlainDevice {
-    let provider = OpenMlsRustCrypto::default();
-    let suite = GroupConfig::default().ciphersuite.to_openmls();
-    let signer = SignatureKeyPair::new(suite.signature_algorithm()).unwrap();
-    signer
-        .store(openmls_upstream::prelude::OpenMlsProvider::storage(
-            &provider,
-        ))
-        .unwrap();
-    let credential = CredentialWithKey {
-        credential: BasicCredential::new(format!("user{i}").into_bytes()).into(),
-        signature_key: signer.to_public_vec().into(),
-    };
-    PlainDevice {
-        provider,
-        signer,
-        credential,
-    }
-}
-
-struct Plain {
-    creator: PlainDevice,
-    joiners: Vec<PlainDevice>,
-    key_packages: Vec<Vec<u8>>,
-}
-
-impl Plain {
-    fn new(n: usize) -> Self {
-        let suite = GroupConfig::default().ciphersuite.to_openmls();
-        let joiners: Vec<PlainDevice> = (1..=n).map(plain_device).collect();
-        let key_packages = joiners
-            .iter()
-            .map(|d| {
-                let kp = KeyPackage::builder()
-                    .build(suite, &d.provider, &d.signer, d.credential.clone())
-                    .unwrap();
-                MlsMessageOut::from(kp.key_package().clone())
-                    .tls_serialize_detached()
-                    .unwrap()
-            })
-            .collect();
-        Self {
-            creator: plain_device(0),
-            joiners,
-            key_packages,
-        }
-    }
-
-    /// Returns the group, the serialized Welcome and the serialized tree.
-    fn create_and_add(&self) -> (MlsGroup, Vec<u8>, Vec<u8>) {
-        let c = &self.creator;
-        let kps: Vec<KeyPackage> = self
-            .key_packages
-            .iter()
-            .map(|bytes| {
-                match MlsMessageIn::tls_deserialize_exact(bytes)
-                    .unwrap()
-                    .extract()
-                {
-                    MlsMessageBodyIn::KeyPackage(kp) => KeyPackageIn::validate(
-                        kp,
-                        openmls_upstream::prelude::OpenMlsProvider::crypto(&c.provider),
-                        ProtocolVersion::Mls10,
-                    )
-                    .unwrap(),
-                    _ => unreachable!(),
-                }
-            })
-            .collect();
-        let config = MlsGroupCreateConfig::builder()
-            .ciphersuite(GroupConfig::default().ciphersuite.to_openmls())
-            .build();
-        let mut group =
-            MlsGroup::new(&c.provider, &c.signer, &config, c.credential.clone()).unwrap();
-        let (commit, welcome, _) = group.add_members(&c.provider, &c.signer, &kps).unwrap();
-        let _ = black_box(commit.tls_serialize_detached().unwrap());
-        let welcome = welcome.tls_serialize_detached().unwrap();
-        group.merge_pending_commit(&c.provider).unwrap();
-        let tree = group
-            .export_ratchet_tree()
-            .tls_serialize_detached()
-            .unwrap();
-        (group, welcome, tree)
-    }
-}
-
-fn plain_join(d: &PlainDevice, welcome: &[u8], tree: &[u8]) -> MlsGroup {
-    let welcome = match MlsMessageIn::tls_deserialize_exact(welcome)
-        .unwrap()
-        .extract()
-    {
-        MlsMessageBodyIn::Welcome(w) => w,
-        _ => unreachable!(),
-    };
-    let tree = openmls_upstream::prelude::RatchetTreeIn::tls_deserialize_exact(tree).unwrap();
-    StagedWelcome::new_from_welcome(
-        &d.provider,
-        &MlsGroupJoinConfig::default(),
-        welcome,
-        Some(tree),
-    )
-    .unwrap()
-    .into_group(&d.provider)
-    .unwrap()
-}
-
-fn plain_process(group: &mut MlsGroup, d: &PlainDevice, bytes: &[u8]) {
-    let msg = MlsMessageIn::tls_deserialize_exact(bytes)
-        .unwrap()
-        .try_into_protocol_message()
-        .unwrap();
-    match group
-        .process_message(&d.provider, msg)
-        .unwrap()
-        .into_content()
-    {
-        ProcessedMessageContent::StagedCommitMessage(staged) => {
-            group.merge_staged_commit(&d.provider, *staged).unwrap()
-        }
-        ProcessedMessageContent::ApplicationMessage(m) => {
-            black_box(m.into_bytes());
-        }
-        _ => unreachable!(),
     }
 }
 
@@ -309,23 +173,7 @@ fn bench_join(c: &mut Criterion) {
                         let fresh = Plain {
                             creator: plain_device(0),
                             joiners: Vec::new(),
-                            key_packages: plain
-                                .joiners
-                                .iter()
-                                .map(|d| {
-                                    let kp = KeyPackage::builder()
-                                        .build(
-                                            GroupConfig::default().ciphersuite.to_openmls(),
-                                            &d.provider,
-                                            &d.signer,
-                                            d.credential.clone(),
-                                        )
-                                        .unwrap();
-                                    MlsMessageOut::from(kp.key_package().clone())
-                                        .tls_serialize_detached()
-                                        .unwrap()
-                                })
-                                .collect(),
+                            key_packages: plain.joiners.iter().map(plain_key_package).collect(),
                         };
                         let (_, welcome, tree) = fresh.create_and_add();
                         prepared = Some((welcome, tree));
@@ -390,11 +238,7 @@ fn bench_update_and_process(c: &mut Criterion) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     let start = Instant::now();
-                    let bundle = plain_group
-                        .self_update(&pc.provider, &pc.signer, LeafNodeParameters::default())
-                        .unwrap();
-                    let commit = bundle.commit().tls_serialize_detached().unwrap();
-                    plain_group.merge_pending_commit(&pc.provider).unwrap();
+                    let commit = plain_self_update(&mut plain_group, pc);
                     total += start.elapsed();
                     plain_process(&mut plain_receiver_group, plain_receiver, &commit);
                 }
@@ -427,11 +271,7 @@ fn bench_update_and_process(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let bundle = plain_group
-                        .self_update(&pc.provider, &pc.signer, LeafNodeParameters::default())
-                        .unwrap();
-                    let commit = bundle.commit().tls_serialize_detached().unwrap();
-                    plain_group.merge_pending_commit(&pc.provider).unwrap();
+                    let commit = plain_self_update(&mut plain_group, pc);
                     let start = Instant::now();
                     plain_process(&mut plain_receiver_group, plain_receiver, &commit);
                     total += start.elapsed();
@@ -455,11 +295,7 @@ fn bench_update_and_process(c: &mut Criterion) {
         });
         g.bench_function(BenchmarkId::new("openmls", n), |b| {
             b.iter(|| {
-                let m = plain_group
-                    .create_message(&pc.provider, &pc.signer, &payload)
-                    .unwrap()
-                    .tls_serialize_detached()
-                    .unwrap();
+                let m = plain_message(&mut plain_group, pc, &payload);
                 plain_process(&mut plain_receiver_group, plain_receiver, &m)
             })
         });

@@ -1,5 +1,5 @@
-//! What persisting costs: conclave-storage over openmls's in-memory storage, measured in
-//! interleaved rounds.
+//! What persisting costs: conclave-storage over the same state in memory (conclave-protocol's
+//! `MemoryProvider`), measured in interleaved rounds.
 //!
 //! `cargo bench -p conclave-storage --bench overhead` (N = 10, 100, 1000;
 //! `CONCLAVE_BENCH_NS` picks others, `CONCLAVE_BENCH_ROUNDS` the number of rounds, 15 by
@@ -13,6 +13,10 @@
 //! highest). The issue's target is a ratio of at most 1.15 for commits and joins.
 
 mod common;
+
+/// The allocator the app and the CLI ship with (docs/ARCHITECTURE.md, "The allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::time::{Duration, Instant};
 
@@ -59,6 +63,28 @@ impl Rounds {
     }
 }
 
+/// Bytes this process has handed to `write(2)` so far: Linux's `/proc/self/io` `wchar`, which
+/// between two reads around a SQLite-mode operation is what SQLite wrote for it (the profile's
+/// file and its write-ahead log). `None` where the file does not exist.
+fn bytes_written() -> Option<u64> {
+    let io = std::fs::read_to_string("/proc/self/io").ok()?;
+    io.lines()
+        .find_map(|line| line.strip_prefix("wchar:"))?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Runs `operation`, adding to `written` what it wrote when it ran in SQLite mode.
+fn counting_writes<T>(mode: usize, written: &mut u64, operation: impl FnOnce() -> T) -> T {
+    let before = (mode == SQLITE).then(bytes_written).flatten();
+    let result = operation();
+    if let (Some(before), Some(after)) = (before, bytes_written()) {
+        *written += after - before;
+    }
+    result
+}
+
 /// Both modes in the order of this round: in-memory first in even rounds.
 fn order(round: usize) -> [usize; 2] {
     if round.is_multiple_of(2) {
@@ -90,17 +116,22 @@ fn main() {
 
         let (mut commits, mut processing, mut joins) =
             (Rounds::default(), Rounds::default(), Rounds::default());
+        // What the SQLite-mode device wrote per round: for its commits, its processing of
+        // the other's commits, and its joins.
+        let mut written: Vec<[u64; 3]> = Vec::new();
         for round in 0..rounds {
             let mut commit_time = [Duration::ZERO; 2];
             let mut process_time = [Duration::ZERO; 2];
+            written.push([0; 3]);
+            let written = written.last_mut().expect("pushed above");
             for _ in 0..COMMITS {
                 for mode in order(round) {
                     let start = Instant::now();
-                    let commit = members[mode].commit();
+                    let commit = counting_writes(mode, &mut written[0], || members[mode].commit());
                     commit_time[mode] += start.elapsed();
                     let other = 1 - mode;
                     let start = Instant::now();
-                    members[other].process(&commit);
+                    counting_writes(other, &mut written[1], || members[other].process(&commit));
                     process_time[other] += start.elapsed();
                     creator.process(&commit);
                 }
@@ -130,7 +161,7 @@ fn main() {
             for mode in order(round) {
                 for joiner in &mut joiners[mode] {
                     let start = Instant::now();
-                    joiner.join(&welcome, &tree);
+                    counting_writes(mode, &mut written[2], || joiner.join(&welcome, &tree));
                     join_time[mode] += start.elapsed();
                 }
             }
@@ -139,5 +170,24 @@ fn main() {
         commits.report("commit_self_update", n, COMMITS);
         processing.report("process_commit", n, COMMITS);
         joins.report("join_from_welcome", n, JOINERS);
+        // The first round apart: its commits fill the committers' paths, so the stored tree
+        // changes size and SQLite writes it whole; later, a tree of the same size is
+        // overwritten in place, and only the pages that changed are written.
+        let kib = |rounds: &[[u64; 3]], operation: usize, per_round: usize| {
+            let total: u64 = rounds.iter().map(|round| round[operation]).sum();
+            total as f64 / 1024.0 / (rounds.len().max(1) * per_round) as f64
+        };
+        let (first, later) = written.split_at(1);
+        println!(
+            "written by SQLite N = {n:<5} a commit {:.1} KiB in the first round, {:.1} KiB \
+             later; processing one {:.1} / {:.1} KiB; a join {:.1} KiB (the ratchet tree \
+             beside the Welcome: {:.1} KiB)",
+            kib(first, 0, COMMITS),
+            kib(later, 0, COMMITS),
+            kib(first, 1, COMMITS),
+            kib(later, 1, COMMITS),
+            kib(&written, 2, JOINERS),
+            tree.len() as f64 / 1024.0,
+        );
     }
 }

@@ -1,16 +1,15 @@
-//! What the storage benches share: devices whose MLS state is in openmls's in-memory storage
-//! or in a conclave-storage profile, driven through the same calls.
+//! What the storage benches share: devices whose MLS state is in memory (conclave-protocol's
+//! `MemoryProvider`) or in a conclave-storage profile, driven through the same calls.
 
 // Each bench binary uses its own part of this.
 #![allow(dead_code)]
 
 use std::hint::black_box;
 
-use conclave_protocol::Crypto;
-use conclave_protocol::{DeviceId, Group, GroupConfig, GroupId, Identity, MemberId, UserName};
+use conclave_protocol::{
+    DeviceId, Group, GroupConfig, GroupId, Identity, MemberId, MemoryProvider, UserName,
+};
 use conclave_storage::{ProfileKey, ProfileSecret, Provider, Store};
-use openmls_memory_storage_upstream::MemoryStorage;
-use openmls_traits::OpenMlsProvider;
 
 /// The group sizes to measure: `CONCLAVE_BENCH_NS` (comma-separated), else 10, 100 and 1000.
 pub fn sizes() -> Vec<usize> {
@@ -29,38 +28,16 @@ pub fn id(i: usize) -> MemberId {
     )
 }
 
-/// The in-memory baseline: openmls's in-memory storage as published, with the same crypto
-/// provider as conclave-storage's, so that the two differ only in storage.
-#[derive(Default)]
-pub struct InMemory {
-    crypto: Crypto,
-    storage: MemoryStorage,
-}
-
-impl OpenMlsProvider for InMemory {
-    type CryptoProvider = Crypto;
-    type RandProvider = Crypto;
-    type StorageProvider = MemoryStorage;
-
-    fn storage(&self) -> &MemoryStorage {
-        &self.storage
-    }
-
-    fn crypto(&self) -> &Crypto {
-        &self.crypto
-    }
-
-    fn rand(&self) -> &Crypto {
-        &self.crypto
-    }
-}
-
 /// A device whose MLS state is in memory, or in a SQLite profile. A handful exist per run,
 /// so the variants' size difference does not matter.
 #[allow(clippy::large_enum_variant)]
 pub enum Device {
     Mem {
-        provider: InMemory,
+        /// The in-memory baseline: the workspace's openmls memory storage (MessagePack,
+        /// vendor/openmls_memory_storage) with the same crypto as a profile's, so that the
+        /// two modes differ only in storage. (Until 2026-12-08 it was openmls's memory
+        /// storage as published, which encodes state as JSON: a slower baseline.)
+        provider: MemoryProvider,
         identity: Identity,
         group: Option<Group>,
     },
@@ -75,7 +52,7 @@ pub enum Device {
 /// Where a device keeps its MLS state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
-    /// openmls's in-memory storage.
+    /// In memory: conclave-protocol's `MemoryProvider`.
     Memory,
     /// A plain SQLite profile.
     Sqlite,
@@ -125,7 +102,7 @@ impl Device {
                 _dir: dir,
             }
         } else {
-            let provider = InMemory::default();
+            let provider = MemoryProvider::default();
             let identity = Identity::create(&provider, id(i), suite).unwrap();
             Device::Mem {
                 provider,
