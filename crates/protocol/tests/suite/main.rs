@@ -13,5 +13,6 @@ mod external;
 mod groups;
 mod one_verdict;
 mod policy;
+mod required_extensions;
 mod resumption_psks;
 mod stored_format;
