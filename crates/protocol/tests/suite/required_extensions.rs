@@ -64,7 +64,7 @@ fn requiring(types: &[u16]) -> Extensions<GroupContext> {
 }
 
 fn received(message: MlsMessageOut) -> MlsMessageIn {
-    MlsMessageIn::tls_deserialize_exact(&message.tls_serialize_detached().unwrap()).unwrap()
+    MlsMessageIn::tls_deserialize_exact(message.tls_serialize_detached().unwrap()).unwrap()
 }
 
 #[test]
